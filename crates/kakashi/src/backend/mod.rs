@@ -1,0 +1,757 @@
+//! The asynchronous backend: a bounded queue drained in batches by worker
+//! threads, writing in the order records were accepted.
+//!
+//! ```
+//! use kakashi::{AsyncConfig, Backend, OverflowStrategy, PipelineConfig, Level};
+//! use kakashi::testing::MemoryWriter;
+//!
+//! let memory = MemoryWriter::new();
+//! let backend = Backend::new(AsyncConfig {
+//!     max_queue_size: 1_000,
+//!     worker_count: 2,
+//!     overflow_strategy: OverflowStrategy::Block,
+//!     ..AsyncConfig::default()
+//! })?;
+//! let logger = backend.logger("app", PipelineConfig::new().writer(memory.clone()));
+//! for i in 0..100 {
+//!     kakashi::info!(logger, "tick", i = i);
+//! }
+//! backend.flush();
+//! assert_eq!(memory.lines().len(), 100);
+//! let report = backend.shutdown(std::time::Duration::from_secs(5));
+//! assert!(report.completed());
+//! assert!(backend.stats().is_balanced());
+//! # Ok::<(), kakashi::ConfigError>(())
+//! ```
+//!
+//! How a batch flows: a worker takes the consumer lock, takes a ticket and
+//! pops up to `batch_size` items, and lets go of the lock; it enriches,
+//! filters and formats the batch in parallel with other workers; then it
+//! waits for its ticket's turn and writes. Formatting scales with workers;
+//! writing stays in acceptance order.
+//!
+//! Guarantees:
+//! - every record submitted ends as written, dropped (with a reason),
+//!   filtered or failed, and [`Stats`] says which;
+//! - each writer receives records in the order they were accepted;
+//! - [`Backend::flush`] returns when everything accepted before the call is
+//!   handed to the writers and they have flushed;
+//! - [`Backend::shutdown`] drains, flushes and joins, or at its timeout
+//!   counts what was left and returns; logging afterwards is written on the
+//!   caller's thread (`fallback_to_sync`) or counted as dropped.
+
+pub(crate) mod overflow;
+mod queue;
+pub(crate) mod run;
+mod shutdown;
+pub(crate) mod stats;
+
+pub use overflow::OverflowStrategy;
+pub use shutdown::ShutdownReport;
+pub use stats::{State, Stats, WriterStats};
+
+pub(crate) use shutdown::{all_backends, register};
+
+use std::cell::Cell;
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering::*};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use overflow::DropReason;
+use queue::{FlushSignal, FlushState, Item, Queue};
+use run::{commit, lock, prepare, Pipeline, Prepared};
+use stats::Counters;
+
+use crate::error::ConfigError;
+use crate::logger::Logger;
+use crate::pipeline::PipelineConfig;
+use crate::record::Record;
+
+// === AsyncConfig ===
+
+/// Default queue capacity (`AsyncConfig::max_queue_size`), as in the original.
+pub const DEFAULT_MAX_QUEUE_SIZE: usize = 10_000;
+/// Default records per batch (`AsyncConfig::batch_size`).
+pub const DEFAULT_BATCH_SIZE: usize = 100;
+
+/// How the backend queues and writes, with the original's names and defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AsyncConfig {
+    /// Queue capacity in records (default 10,000). Memory is bounded by this.
+    pub max_queue_size: usize,
+    /// Worker threads (default 1). More workers format in parallel; writes
+    /// stay in order.
+    pub worker_count: usize,
+    /// Most records a worker takes and writes at once (default 100).
+    pub batch_size: usize,
+    /// Longest a worker sleeps idle before it looks again (default 0.1 s). A
+    /// worker never holds records back waiting for a batch to fill: it takes
+    /// what has arrived, up to `batch_size`.
+    pub batch_timeout: Duration,
+    /// When false, each batch is one record (default true).
+    pub enable_batching: bool,
+    /// What a full queue does (default `block`).
+    pub overflow_strategy: OverflowStrategy,
+    /// How long the exit flush waits (default 5 s).
+    pub shutdown_timeout: Duration,
+    /// Worker threads are named `"{prefix}-{i}"` (default `"kakashi"`).
+    pub thread_name_prefix: String,
+}
+
+impl Default for AsyncConfig {
+    fn default() -> AsyncConfig {
+        AsyncConfig {
+            max_queue_size: DEFAULT_MAX_QUEUE_SIZE,
+            worker_count: 1,
+            batch_size: DEFAULT_BATCH_SIZE,
+            batch_timeout: Duration::from_millis(100),
+            enable_batching: true,
+            overflow_strategy: OverflowStrategy::Block,
+            shutdown_timeout: Duration::from_secs(5),
+            thread_name_prefix: "kakashi".to_owned(),
+        }
+    }
+}
+
+impl AsyncConfig {
+    /// Checks every setting.
+    ///
+    /// # Errors
+    /// [`ConfigError::OutOfRange`] for a zero queue, zero or more than 1,024
+    /// workers, a zero batch, or a zero batch timeout.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_queue_size == 0 || self.max_queue_size > 1 << 28 {
+            return Err(ConfigError::out_of_range(
+                "max_queue_size",
+                self.max_queue_size,
+                "1 to 268435456",
+            ));
+        }
+        if self.worker_count == 0 || self.worker_count > 1024 {
+            return Err(ConfigError::out_of_range(
+                "worker_count",
+                self.worker_count,
+                "1 to 1024",
+            ));
+        }
+        if self.batch_size == 0 {
+            return Err(ConfigError::out_of_range(
+                "batch_size",
+                self.batch_size,
+                "at least 1",
+            ));
+        }
+        if self.batch_timeout.is_zero() {
+            return Err(ConfigError::out_of_range(
+                "batch_timeout",
+                format!("{:?}", self.batch_timeout),
+                "more than 0 seconds",
+            ));
+        }
+        Ok(())
+    }
+}
+
+// === Shared state ===
+
+const RUNNING: u8 = 0;
+const STOPPING: u8 = 1;
+const STOPPED: u8 = 2;
+const SYNCHRONOUS: u8 = 3;
+
+pub(crate) struct Shared {
+    pub(crate) config: AsyncConfig,
+    queue: Queue,
+    state: AtomicU8,
+    /// Stop taking batches now (shutdown timed out).
+    abort: AtomicBool,
+    fallback_to_sync: bool,
+    pipelines: RwLock<Vec<Arc<Pipeline>>>,
+    pub(crate) counters: Counters,
+    /// Next ticket to hand out (taken under `consumer`).
+    consumer: Mutex<u64>,
+    next_ticket: AtomicU64,
+    /// Ticket whose turn it is to write.
+    turn: Mutex<u64>,
+    turn_cv: Condvar,
+    active_workers: AtomicU64,
+    exited: Mutex<()>,
+    exited_cv: Condvar,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+thread_local! {
+    static IS_WORKER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True on a kakashi worker thread (where waiting for the backend would deadlock).
+pub(crate) fn on_worker_thread() -> bool {
+    IS_WORKER.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Scratch a worker reuses from batch to batch.
+#[derive(Default)]
+struct Scratch {
+    items: Vec<Item>,
+    prepared: Vec<Prepared>,
+}
+
+impl Shared {
+    fn state(&self) -> u8 {
+        self.state.load(Acquire)
+    }
+
+    fn pipeline_snapshot(&self) -> Vec<Arc<Pipeline>> {
+        self.pipelines
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn pipeline(&self, id: u32) -> Arc<Pipeline> {
+        Arc::clone(&self.pipelines.read().unwrap_or_else(|e| e.into_inner())[id as usize])
+    }
+
+    // === the call site ===
+
+    /// Accepts a record for pipeline `id`. Never panics, never waits except
+    /// under `block` while the queue is full.
+    pub(crate) fn submit(&self, id: u32, pipeline: &Pipeline, record: Record) {
+        self.counters.messages_submitted.fetch_add(1, Relaxed);
+        if self.state() != RUNNING {
+            return self.not_running(id, pipeline, record);
+        }
+        let item = Item::Record(id, record);
+        match self.config.overflow_strategy {
+            OverflowStrategy::DropNewest => {
+                if let Err(item) = self.queue.push(item) {
+                    self.note_full();
+                    drop(item);
+                    return self.drop_records(pipeline, DropReason::QueueFull, 1);
+                }
+            }
+            OverflowStrategy::DropOldest => {
+                if let Some(evicted) = self.queue.force_push(item) {
+                    self.note_full();
+                    self.evicted(evicted);
+                }
+            }
+            OverflowStrategy::Block => {
+                let mut item = item;
+                while let Err(back) = self.queue.push(item) {
+                    item = back;
+                    self.note_full();
+                    self.counters.producer_waits.fetch_add(1, Relaxed);
+                    self.queue.sleep_until_room(|| self.state() != RUNNING);
+                    if self.state() != RUNNING {
+                        if let Item::Record(id, record) = item {
+                            return self.not_running(id, pipeline, record);
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+        self.counters.messages_enqueued.fetch_add(1, Relaxed);
+        self.queue.wake_worker();
+        // Shutdown may have drained the queue between our state check and the
+        // push; then nobody else will take what we left there.
+        fence(SeqCst);
+        if self.state() != RUNNING {
+            self.rescue();
+        }
+    }
+
+    fn note_full(&self) {
+        self.counters
+            .queue_high_water_mark
+            .fetch_max(self.queue.capacity() as u64, Relaxed);
+    }
+
+    fn evicted(&self, item: Item) {
+        match item {
+            Item::Record(id, record) => {
+                drop(record);
+                let pipeline = self.pipeline(id);
+                self.drop_records(&pipeline, DropReason::Evicted, 1);
+            }
+            // Everything before the marker has left the queue already.
+            Item::Flush(signal) => {
+                signal.set(FlushState::AfterTicket(self.next_ticket.load(SeqCst)))
+            }
+        }
+    }
+
+    fn drop_records(&self, pipeline: &Pipeline, reason: DropReason, n: u64) {
+        self.counters.drop_counter(reason).fetch_add(n, Relaxed);
+        self.counters.messages_dropped.fetch_add(n, Relaxed);
+        pipeline.note_drops(reason, n);
+    }
+
+    fn not_running(&self, id: u32, pipeline: &Pipeline, mut record: Record) {
+        if self.state() == SYNCHRONOUS || self.fallback_to_sync {
+            let written = self.write_now(pipeline, std::slice::from_mut(&mut record));
+            self.counters
+                .messages_written_sync
+                .fetch_add(written, Relaxed);
+            let _ = id;
+        } else {
+            self.drop_records(pipeline, DropReason::BackendStopped, 1);
+        }
+    }
+
+    /// Runs `records` through `pipeline` on this thread, now.
+    fn write_now(&self, pipeline: &Pipeline, records: &mut [Record]) -> u64 {
+        thread_local! {
+            static PREP: std::cell::RefCell<Prepared> = std::cell::RefCell::new(Prepared::default());
+        }
+        let mut run = |prep: &mut Prepared| {
+            prepare(pipeline, records.iter_mut(), prep, &self.counters);
+            let written = commit(pipeline, prep, &self.counters);
+            self.write_reports(pipeline, prep, false);
+            written
+        };
+        PREP.try_with(|p| match p.try_borrow_mut() {
+            Ok(mut prep) => run(&mut prep),
+            Err(_) => run(&mut Prepared::default()),
+        })
+        .unwrap_or_else(|_| run(&mut Prepared::default()))
+    }
+
+    /// Writes the in-band reports a pipeline owes.
+    fn write_reports(&self, pipeline: &Pipeline, prep: &mut Prepared, force: bool) {
+        let mut reports = pipeline.take_reports(force);
+        if reports.is_empty() {
+            return;
+        }
+        let n = reports.len() as u64;
+        self.counters.messages_submitted.fetch_add(n, Relaxed);
+        prepare(pipeline, reports.iter_mut(), prep, &self.counters);
+        let written = commit(pipeline, prep, &self.counters);
+        self.counters.reports_written.fetch_add(written, Relaxed);
+    }
+
+    /// Takes over items stranded in the queue after the workers stopped.
+    fn rescue(&self) {
+        let mut scratch = Scratch::default();
+        while let Some(ticket) = self.take_batch(&mut scratch) {
+            self.process(ticket, &mut scratch);
+        }
+    }
+
+    // === workers ===
+
+    fn worker_loop(&self) {
+        let _ = IS_WORKER.try_with(|w| w.set(true));
+        let mut scratch = Scratch::default();
+        loop {
+            if let Some(ticket) = self.take_batch(&mut scratch) {
+                self.process(ticket, &mut scratch);
+                continue;
+            }
+            if self.abort.load(Acquire) || (self.state() != RUNNING && self.queue.is_empty()) {
+                break;
+            }
+            self.queue
+                .sleep_until_work(self.config.batch_timeout, || self.state() != RUNNING);
+        }
+        self.active_workers.fetch_sub(1, SeqCst);
+        drop(lock(&self.exited));
+        self.exited_cv.notify_all();
+    }
+
+    /// Pops up to `batch_size` items under the consumer lock and takes a
+    /// ticket for them. `None` when the queue is empty or shutdown aborted.
+    fn take_batch(&self, scratch: &mut Scratch) -> Option<u64> {
+        if self.abort.load(Acquire) {
+            return None;
+        }
+        let limit = if self.config.enable_batching {
+            self.config.batch_size
+        } else {
+            1
+        };
+        let mut next = lock(&self.consumer);
+        if self.queue.is_empty() {
+            return None;
+        }
+        let ticket = *next;
+        *next += 1;
+        // Published before popping: whoever sees an item gone sees this ticket.
+        self.next_ticket.store(*next, SeqCst);
+        let seen = self.queue.len() as u64;
+        scratch.items.clear();
+        while scratch.items.len() < limit {
+            match self.queue.pop() {
+                Some(item) => scratch.items.push(item),
+                None => break,
+            }
+        }
+        drop(next);
+        self.counters.queue_high_water_mark.fetch_max(seen, Relaxed);
+        self.queue.wake_producers();
+        if !self.queue.is_empty() {
+            self.queue.wake_worker();
+        }
+        Some(ticket)
+    }
+
+    /// Prepares the batch in `scratch`, waits for `ticket`'s turn, writes.
+    fn process(&self, ticket: u64, scratch: &mut Scratch) {
+        let pipelines = self.pipeline_snapshot();
+        let Scratch { items, prepared } = scratch;
+        // Split into runs: consecutive records of one pipeline, or a marker.
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let mut start = 0;
+        while start < items.len() {
+            let mut end = start + 1;
+            if let Item::Record(id, _) = &items[start] {
+                while end < items.len()
+                    && matches!(&items[end], Item::Record(next, _) if next == id)
+                {
+                    end += 1;
+                }
+            }
+            runs.push((start, end));
+            start = end;
+        }
+        if prepared.len() < runs.len() {
+            prepared.resize_with(runs.len(), Prepared::default);
+        }
+        for (&(start, end), prep) in runs.iter().zip(prepared.iter_mut()) {
+            if let Item::Record(id, _) = &items[start] {
+                let pipeline = &pipelines[*id as usize];
+                let records = items[start..end].iter_mut().filter_map(|item| match item {
+                    Item::Record(_, record) => Some(record),
+                    Item::Flush(_) => None,
+                });
+                prepare(pipeline, records, prep, &self.counters);
+            }
+        }
+        let mut turn = lock(&self.turn);
+        while *turn != ticket {
+            turn = self.turn_cv.wait(turn).unwrap_or_else(|e| e.into_inner());
+        }
+        let mut touched: Vec<u32> = Vec::new();
+        for (&(start, _), prep) in runs.iter().zip(prepared.iter_mut()) {
+            match &items[start] {
+                Item::Record(id, _) => {
+                    commit(&pipelines[*id as usize], prep, &self.counters);
+                    if !touched.contains(id) {
+                        touched.push(*id);
+                    }
+                }
+                Item::Flush(signal) => signal.set(FlushState::Done),
+            }
+        }
+        let eased = self.queue.len() <= self.queue.capacity() / 2;
+        if eased {
+            if let Some(prep) = prepared.first_mut() {
+                for pipeline in &pipelines {
+                    self.write_reports(pipeline, prep, false);
+                }
+            }
+        }
+        *turn += 1;
+        drop(turn);
+        self.turn_cv.notify_all();
+        items.clear();
+    }
+
+    /// Waits until every batch with a ticket below `ticket` is written.
+    fn wait_for_turn(&self, ticket: u64, deadline: Instant) -> bool {
+        let mut turn = lock(&self.turn);
+        while *turn < ticket {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            turn = self
+                .turn_cv
+                .wait_timeout(turn, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+
+    // === flush and shutdown ===
+
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut done = true;
+        if self.state() == RUNNING || self.state() == STOPPING {
+            if on_worker_thread() {
+                return false;
+            }
+            let signal = Arc::new(FlushSignal::default());
+            let mut item = Item::Flush(Arc::clone(&signal));
+            loop {
+                match self.queue.push(item) {
+                    Ok(()) => break,
+                    Err(back) => item = back,
+                }
+                if Instant::now() >= deadline {
+                    return false;
+                }
+                self.queue.sleep_until_room(|| self.state() != RUNNING);
+            }
+            self.queue.wake_worker();
+            fence(SeqCst);
+            if self.state() != RUNNING {
+                self.rescue();
+            }
+            done = match signal.wait(deadline.saturating_duration_since(Instant::now())) {
+                FlushState::Done => true,
+                FlushState::AfterTicket(t) => self.wait_for_turn(t, deadline),
+                FlushState::Pending => false,
+            };
+        }
+        for pipeline in self.pipeline_snapshot() {
+            pipeline.flush_writers(&self.counters);
+        }
+        done
+    }
+
+    pub(crate) fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        let started = Instant::now();
+        let deadline = started + timeout;
+        let _ = self
+            .state
+            .compare_exchange(RUNNING, STOPPING, SeqCst, SeqCst);
+        self.queue.wake_all_workers();
+        self.queue.wake_all_producers();
+        let mut guard = lock(&self.exited);
+        while self.active_workers.load(SeqCst) > 0 && !on_worker_thread() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            guard = self
+                .exited_cv
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        drop(guard);
+        let still_running = self.active_workers.load(SeqCst);
+        let mut dropped = 0;
+        if still_running > 0 {
+            // Timed out: stop the workers at their next batch and count what is left.
+            self.abort.store(true, SeqCst);
+            let _consumer = lock(&self.consumer);
+            while let Some(item) = self.queue.pop() {
+                match item {
+                    Item::Record(id, record) => {
+                        drop(record);
+                        let pipeline = self.pipeline(id);
+                        self.drop_records(&pipeline, DropReason::ShutdownTimeout, 1);
+                        dropped += 1;
+                    }
+                    Item::Flush(signal) => {
+                        signal.set(FlushState::AfterTicket(self.next_ticket.load(SeqCst)))
+                    }
+                }
+            }
+        }
+        if self.state.swap(STOPPED, SeqCst) == SYNCHRONOUS {
+            self.state.store(SYNCHRONOUS, SeqCst);
+        }
+        self.queue.wake_all_producers();
+        let in_flight = if still_running == 0 {
+            for handle in lock(&self.handles).drain(..) {
+                let _ = handle.join();
+            }
+            // Drops reported in-band, then everything flushed.
+            let mut prep = Prepared::default();
+            for pipeline in self.pipeline_snapshot() {
+                self.write_reports(&pipeline, &mut prep, true);
+                pipeline.flush_writers(&self.counters);
+            }
+            0
+        } else {
+            let s = self.stats();
+            s.messages_submitted
+                - (s.messages_written
+                    + s.messages_dropped
+                    + s.messages_filtered
+                    + s.messages_failed)
+        };
+        if dropped > 0 || in_flight > 0 {
+            eprintln!(
+                "kakashi: shutdown timed out after {timeout:?}: {dropped} queued records dropped, {in_flight} still being written"
+            );
+        }
+        ShutdownReport {
+            drained: still_running == 0,
+            dropped,
+            in_flight,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let mut s = Stats::default();
+        self.counters.snapshot_into(&mut s);
+        s.state = match self.state() {
+            RUNNING => State::Running,
+            STOPPING => State::Stopping,
+            SYNCHRONOUS => State::Synchronous,
+            _ => State::Stopped,
+        };
+        s.queue_size = self.queue.len() as u64;
+        s.max_queue_size = self.queue.capacity() as u64;
+        s.worker_count = self.config.worker_count as u64;
+        s.active_workers = self.active_workers.load(Relaxed);
+        for pipeline in self.pipeline_snapshot() {
+            pipeline.writer_stats(&mut s.writers);
+        }
+        s
+    }
+}
+
+// === Backend ===
+
+/// A handle to a backend: a queue, its workers and its pipelines.
+///
+/// Clones share the backend. When the last handle (and every logger made
+/// from it) is gone, the backend shuts down, draining its queue.
+#[derive(Clone)]
+pub struct Backend {
+    pub(crate) shared: Arc<Shared>,
+    _owner: Arc<Owner>,
+}
+
+/// Shuts the backend down when the last handle goes.
+struct Owner(Arc<Shared>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let timeout = self.0.config.shutdown_timeout;
+        self.0.shutdown(timeout);
+    }
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("config", &self.shared.config)
+            .field("state", &self.shared.stats().state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Backend {
+    /// Validates `config` and starts its worker threads.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for an invalid setting or a thread that cannot start.
+    pub fn new(config: AsyncConfig) -> Result<Backend, ConfigError> {
+        Backend::build(config, true, true)
+    }
+
+    /// A backend without a queue: every record is processed on the caller's
+    /// thread (`enable_async = false`).
+    pub fn synchronous() -> Backend {
+        Backend::build(AsyncConfig::default(), false, true)
+            .unwrap_or_else(|_| unreachable!("the default config is valid and starts no thread"))
+    }
+
+    pub(crate) fn build(
+        config: AsyncConfig,
+        enable_async: bool,
+        fallback_to_sync: bool,
+    ) -> Result<Backend, ConfigError> {
+        config.validate()?;
+        let capacity = if enable_async {
+            config.max_queue_size
+        } else {
+            1
+        };
+        let shared = Arc::new(Shared {
+            queue: Queue::new(capacity),
+            state: AtomicU8::new(if enable_async { RUNNING } else { SYNCHRONOUS }),
+            abort: AtomicBool::new(false),
+            fallback_to_sync,
+            pipelines: RwLock::new(Vec::new()),
+            counters: Counters::default(),
+            consumer: Mutex::new(0),
+            next_ticket: AtomicU64::new(0),
+            turn: Mutex::new(0),
+            turn_cv: Condvar::new(),
+            active_workers: AtomicU64::new(0),
+            exited: Mutex::new(()),
+            exited_cv: Condvar::new(),
+            handles: Mutex::new(Vec::new()),
+            config,
+        });
+        if enable_async {
+            for i in 0..shared.config.worker_count {
+                let worker = Arc::clone(&shared);
+                shared.active_workers.fetch_add(1, SeqCst);
+                let spawned = std::thread::Builder::new()
+                    .name(format!("{}-{i}", shared.config.thread_name_prefix))
+                    .spawn(move || worker.worker_loop());
+                match spawned {
+                    Ok(handle) => lock(&shared.handles).push(handle),
+                    Err(e) => {
+                        shared.active_workers.fetch_sub(1, SeqCst);
+                        shared.shutdown(Duration::from_secs(1));
+                        return Err(ConfigError::Spawn(e));
+                    }
+                }
+            }
+        }
+        register(&shared);
+        Ok(Backend {
+            _owner: Arc::new(Owner(Arc::clone(&shared))),
+            shared,
+        })
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &AsyncConfig {
+        &self.shared.config
+    }
+
+    /// Adds a pipeline and returns a logger named `name` that feeds it.
+    pub fn logger(&self, name: &str, pipeline: PipelineConfig) -> Logger {
+        let id = self.add_pipeline(pipeline);
+        Logger::new(name, self.clone(), id)
+    }
+
+    pub(crate) fn add_pipeline(&self, pipeline: PipelineConfig) -> (u32, Arc<Pipeline>) {
+        let pipeline = Arc::new(Pipeline::new(pipeline));
+        let mut all = self
+            .shared
+            .pipelines
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        all.push(Arc::clone(&pipeline));
+        ((all.len() - 1) as u32, pipeline)
+    }
+
+    /// Returns when everything accepted before the call is written and the
+    /// writers have flushed. Waits at most the configured `shutdown_timeout`
+    /// on a stalled writer; returns whether everything was written.
+    pub fn flush(&self) -> bool {
+        self.flush_timeout(self.shared.config.shutdown_timeout)
+    }
+
+    /// [`flush`](Backend::flush) with an explicit limit.
+    pub fn flush_timeout(&self, timeout: Duration) -> bool {
+        self.shared.flush(timeout)
+    }
+
+    /// Drains the queue, flushes, and joins the workers, waiting at most
+    /// `timeout`; then counts what was left as dropped and says so.
+    pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        self.shared.shutdown(timeout)
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+}

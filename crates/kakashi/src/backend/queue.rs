@@ -1,0 +1,173 @@
+//! The bounded queue between callers and workers, and the parking that lets
+//! each side sleep without losing a wake-up.
+//!
+//! Mechanism only: this module knows capacity, not policy (`overflow.rs`
+//! decides what a full queue means). Producers push lock-free into a
+//! `crossbeam_queue::ArrayQueue`; workers sleep on a condition variable when
+//! it is empty and producers sleep on another when it is full (`block`).
+//!
+//! No lost wake-ups: a sleeper announces itself (a SeqCst increment), then
+//! re-checks the queue under the lock before waiting; the other side changes
+//! the queue, issues a SeqCst fence, then looks for sleepers. One of the two
+//! always sees the other (the classic store-fence-load pairing).
+
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use crossbeam_queue::ArrayQueue;
+
+use super::run::lock;
+use crate::record::Record;
+
+/// Signalled when everything queued before a flush marker is written.
+#[derive(Debug, Default)]
+pub(crate) struct FlushSignal {
+    state: Mutex<FlushState>,
+    cv: Condvar,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum FlushState {
+    #[default]
+    Pending,
+    /// Everything before the marker is committed.
+    Done,
+    /// The marker was evicted (or drained): everything before it left the
+    /// queue in batches with tickets below this one.
+    AfterTicket(u64),
+}
+
+impl FlushSignal {
+    pub(crate) fn set(&self, state: FlushState) {
+        *lock(&self.state) = state;
+        self.cv.notify_all();
+    }
+
+    /// Waits for a state other than `Pending`, at most `timeout`.
+    pub(crate) fn wait(&self, timeout: Duration) -> FlushState {
+        let guard = lock(&self.state);
+        let (guard, _) = self
+            .cv
+            .wait_timeout_while(guard, timeout, |s| *s == FlushState::Pending)
+            .unwrap_or_else(|e| e.into_inner());
+        *guard
+    }
+}
+
+/// What travels through the queue.
+pub(crate) enum Item {
+    /// A record for the pipeline with this id.
+    Record(u32, Record),
+    /// A flush barrier.
+    Flush(Arc<FlushSignal>),
+}
+
+/// The queue and its two parking lots.
+pub(crate) struct Queue {
+    items: ArrayQueue<Item>,
+    idle_workers: AtomicUsize,
+    wake_sent: AtomicBool,
+    idle: Mutex<()>,
+    idle_cv: Condvar,
+    blocked_producers: AtomicUsize,
+    room: Mutex<()>,
+    room_cv: Condvar,
+}
+
+impl Queue {
+    pub(crate) fn new(capacity: usize) -> Queue {
+        Queue {
+            items: ArrayQueue::new(capacity),
+            idle_workers: AtomicUsize::new(0),
+            wake_sent: AtomicBool::new(false),
+            idle: Mutex::new(()),
+            idle_cv: Condvar::new(),
+            blocked_producers: AtomicUsize::new(0),
+            room: Mutex::new(()),
+            room_cv: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.items.capacity()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Pushes if there is room.
+    // The item comes back by value on purpose: boxing it would cost an
+    // allocation per record on the hot path.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn push(&self, item: Item) -> Result<(), Item> {
+        self.items.push(item)
+    }
+
+    /// Pushes, evicting the oldest item if full; returns the evicted one.
+    pub(crate) fn force_push(&self, item: Item) -> Option<Item> {
+        self.items.force_push(item)
+    }
+
+    pub(crate) fn pop(&self) -> Option<Item> {
+        self.items.pop()
+    }
+
+    /// After a push: wakes a sleeping worker, if any (one wake per sleep).
+    pub(crate) fn wake_worker(&self) {
+        fence(SeqCst);
+        if self.idle_workers.load(Relaxed) > 0 && !self.wake_sent.swap(true, SeqCst) {
+            drop(lock(&self.idle));
+            self.idle_cv.notify_one();
+        }
+    }
+
+    /// Wakes every sleeping worker (shutdown, flush).
+    pub(crate) fn wake_all_workers(&self) {
+        drop(lock(&self.idle));
+        self.idle_cv.notify_all();
+    }
+
+    /// A worker sleeps until an item may be there, `stop()` says to go on,
+    /// or `timeout` passes.
+    pub(crate) fn sleep_until_work(&self, timeout: Duration, stop: impl Fn() -> bool) {
+        self.idle_workers.fetch_add(1, SeqCst);
+        let guard = lock(&self.idle);
+        self.wake_sent.store(false, SeqCst);
+        if self.items.is_empty() && !stop() {
+            let _ = self.idle_cv.wait_timeout(guard, timeout);
+        }
+        self.idle_workers.fetch_sub(1, SeqCst);
+    }
+
+    /// After a pop: wakes producers waiting for room, if any.
+    pub(crate) fn wake_producers(&self) {
+        fence(SeqCst);
+        if self.blocked_producers.load(Relaxed) > 0 {
+            drop(lock(&self.room));
+            self.room_cv.notify_all();
+        }
+    }
+
+    /// A producer sleeps until there may be room or `stop()` says to give up.
+    /// The timeout only re-checks; the caller loops, so there is no time limit.
+    pub(crate) fn sleep_until_room(&self, stop: impl Fn() -> bool) {
+        self.blocked_producers.fetch_add(1, SeqCst);
+        let guard = lock(&self.room);
+        if self.items.is_full() && !stop() {
+            let _ = self.room_cv.wait_timeout(guard, Duration::from_millis(100));
+        }
+        self.blocked_producers.fetch_sub(1, SeqCst);
+    }
+
+    /// Wakes every producer waiting for room (shutdown).
+    pub(crate) fn wake_all_producers(&self) {
+        drop(lock(&self.room));
+        self.room_cv.notify_all();
+    }
+}

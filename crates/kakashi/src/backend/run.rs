@@ -1,0 +1,391 @@
+//! Running a pipeline's stages over a run of records: `prepare` (enrich,
+//! filter, format; parallel across workers) and `commit` (write; in ticket
+//! order, one worker at a time).
+//!
+//! Every stage is guarded: a panicking enricher or filter is counted and
+//! skipped, a panicking formatter fails that record for that output, a
+//! failing or panicking writer fails its records; nothing reaches the caller.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use super::overflow::DropReason;
+use super::stats::{Counters, WriterStats};
+use crate::pipeline::{Batch, Enricher, Filter, Formatter, OutputConfig, PipelineConfig, Writer};
+use crate::record::{Level, Record, ThreadInfo, Timestamp};
+
+/// A writer with its own counts.
+struct WriterSlot {
+    writer: Box<dyn Writer>,
+    stats: WriterStats,
+    reported: bool,
+}
+
+/// One formatter and its writers, at runtime.
+struct Output {
+    min_level: Level,
+    formatter: Box<dyn Formatter>,
+    writers: Mutex<Vec<WriterSlot>>,
+}
+
+/// A pipeline, validated and ready: what workers run for each record.
+pub(crate) struct Pipeline {
+    /// The level gate read at every call site (a relaxed load).
+    pub(crate) min_level: AtomicU8,
+    enrichers: Vec<Box<dyn Enricher>>,
+    filters: Vec<Box<dyn Filter>>,
+    outputs: Vec<Output>,
+    /// Drops not yet reported in-band, per reason.
+    pending_drops: [AtomicU64; 4],
+    /// Writer failures not yet reported in-band.
+    pending_failures: AtomicU64,
+    last_failure: Mutex<String>,
+    has_pending: AtomicBool,
+    last_failure_report: Mutex<Option<Instant>>,
+}
+
+impl Pipeline {
+    pub(crate) fn new(config: PipelineConfig) -> Pipeline {
+        let PipelineConfig {
+            min_level,
+            enrichers,
+            filters,
+            formatter,
+            mut writers,
+            extra_outputs,
+        } = config;
+        // As in the original: no writer at all means the console.
+        if writers.is_empty() && extra_outputs.is_empty() {
+            writers.push(Box::new(crate::pipeline::write::console_writer()));
+        }
+        let main = (!writers.is_empty()).then(|| OutputConfig {
+            min_level: Level::Debug,
+            formatter,
+            writers,
+        });
+        let outputs = main.into_iter().chain(extra_outputs);
+        Pipeline {
+            min_level: AtomicU8::new(min_level.value()),
+            enrichers,
+            filters,
+            outputs: outputs.map(Output::new).collect(),
+            pending_drops: Default::default(),
+            pending_failures: AtomicU64::new(0),
+            last_failure: Mutex::new(String::new()),
+            has_pending: AtomicBool::new(false),
+            last_failure_report: Mutex::new(None),
+        }
+    }
+
+    /// Records `n` drops to report in-band later.
+    pub(crate) fn note_drops(&self, reason: DropReason, n: u64) {
+        self.pending_drops[reason as usize].fetch_add(n, Relaxed);
+        self.has_pending.store(true, Relaxed);
+    }
+
+    pub(crate) fn writer_stats(&self, into: &mut Vec<WriterStats>) {
+        for output in &self.outputs {
+            for slot in lock(&output.writers).iter() {
+                into.push(slot.stats.clone());
+            }
+        }
+    }
+
+    /// Flushes every writer; errors are counted.
+    pub(crate) fn flush_writers(&self, counters: &Counters) {
+        for output in &self.outputs {
+            for slot in lock(&output.writers).iter_mut() {
+                let result = catch_unwind(AssertUnwindSafe(|| slot.writer.flush()));
+                if !matches!(result, Ok(Ok(()))) {
+                    counters.write_errors.fetch_add(1, Relaxed);
+                    slot.stats.errors += 1;
+                }
+            }
+        }
+    }
+
+    /// Builds the in-band WARNING records owed (drops since the last report,
+    /// writer failures at most once a second unless `force`).
+    pub(crate) fn take_reports(&self, force: bool) -> Vec<Record> {
+        if !self.has_pending.swap(false, Relaxed) {
+            return Vec::new();
+        }
+        let mut reports = Vec::new();
+        for reason in DropReason::ALL {
+            let n = self.pending_drops[reason as usize].swap(0, Relaxed);
+            if n > 0 {
+                let mut r = report_record(format!(
+                    "kakashi dropped {n} log records: {}",
+                    reason.explain()
+                ));
+                r.fields.push(("dropped".into(), n.into()));
+                r.fields.push(("reason".into(), reason.key().into()));
+                reports.push(r);
+            }
+        }
+        let mut last = lock(&self.last_failure_report);
+        let due = force || last.is_none_or(|t| t.elapsed().as_secs() >= 1);
+        if due {
+            let n = self.pending_failures.swap(0, Relaxed);
+            if n > 0 {
+                *last = Some(Instant::now());
+                let error = std::mem::take(&mut *lock(&self.last_failure));
+                let mut r =
+                    report_record(format!("kakashi failed to write {n} log records: {error}"));
+                r.fields.push(("failed".into(), n.into()));
+                r.fields.push(("error".into(), error.into()));
+                reports.push(r);
+            }
+        } else if self.pending_failures.load(Relaxed) > 0 {
+            self.has_pending.store(true, Relaxed);
+        }
+        reports
+    }
+}
+
+fn report_record(message: String) -> Record {
+    Record {
+        timestamp: Timestamp::now(),
+        level: Level::Warning,
+        logger: "kakashi",
+        message: message.into(),
+        fields: Vec::new(),
+        context: None,
+        exception: None,
+        source: None,
+        thread: ThreadInfo::current(),
+        show: 0,
+    }
+}
+
+impl Output {
+    fn new(config: OutputConfig) -> Output {
+        let writers = config
+            .writers
+            .into_iter()
+            .map(|writer| WriterSlot {
+                stats: WriterStats {
+                    name: writer.name(),
+                    ..WriterStats::default()
+                },
+                writer,
+                reported: false,
+            })
+            .collect();
+        Output {
+            min_level: config.min_level,
+            formatter: config.formatter,
+            writers: Mutex::new(writers),
+        }
+    }
+}
+
+/// Locks, recovering from poisoning (a panic elsewhere never stops logging).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+// === prepare / commit ===
+
+/// One output's formatted lines for a run.
+#[derive(Default)]
+struct OutBuf {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    /// Which record (index into the run) each line is.
+    index: Vec<u32>,
+}
+
+/// A run of records of one pipeline, formatted and waiting for its turn.
+#[derive(Default)]
+pub(crate) struct Prepared {
+    outs: Vec<OutBuf>,
+    /// Per record: failed (formatter or writer).
+    failed: Vec<bool>,
+    /// Per record: reached at least one output.
+    routed: Vec<bool>,
+    records: usize,
+}
+
+/// Enriches, filters and formats `records` into `prep`.
+pub(crate) fn prepare<'a>(
+    pipeline: &Pipeline,
+    records: impl Iterator<Item = &'a mut Record>,
+    prep: &mut Prepared,
+    counters: &Counters,
+) {
+    prep.outs
+        .resize_with(pipeline.outputs.len(), OutBuf::default);
+    for out in &mut prep.outs {
+        out.bytes.clear();
+        out.ends.clear();
+        out.index.clear();
+    }
+    prep.failed.clear();
+    prep.routed.clear();
+    prep.records = 0;
+    for record in records {
+        let i = prep.records;
+        prep.records += 1;
+        prep.failed.push(false);
+        prep.routed.push(false);
+        for enricher in &pipeline.enrichers {
+            if catch_unwind(AssertUnwindSafe(|| enricher.enrich(record))).is_err() {
+                counters.enricher_errors.fetch_add(1, Relaxed);
+                report_once(
+                    &ENRICHER_REPORTED,
+                    "an enricher panicked; it is skipped for that record",
+                );
+            }
+        }
+        let kept = pipeline.filters.iter().all(|filter| {
+            catch_unwind(AssertUnwindSafe(|| filter.allows(record))).unwrap_or_else(|_| {
+                counters.filter_errors.fetch_add(1, Relaxed);
+                report_once(&FILTER_REPORTED, "a filter panicked; the record is kept");
+                true
+            })
+        });
+        if !kept {
+            continue;
+        }
+        for (output, buf) in pipeline.outputs.iter().zip(&mut prep.outs) {
+            if record.level < output.min_level {
+                continue;
+            }
+            prep.routed[i] = true;
+            let start = buf.bytes.len();
+            let formatted = catch_unwind(AssertUnwindSafe(|| {
+                output.formatter.format(record, &mut buf.bytes)
+            }));
+            if formatted.is_err() {
+                buf.bytes.truncate(start);
+                prep.failed[i] = true;
+                counters.formatter_errors.fetch_add(1, Relaxed);
+                report_once(
+                    &FORMATTER_REPORTED,
+                    "a formatter panicked; the record failed",
+                );
+                continue;
+            }
+            buf.bytes.push(b'\n');
+            buf.ends.push(buf.bytes.len());
+            buf.index.push(i as u32);
+        }
+    }
+}
+
+/// Hands each output's lines to its writers and counts the outcome of every
+/// record. Returns the number of records written.
+pub(crate) fn commit(pipeline: &Pipeline, prep: &mut Prepared, counters: &Counters) -> u64 {
+    for (output, buf) in pipeline.outputs.iter().zip(&prep.outs) {
+        if buf.ends.is_empty() {
+            continue;
+        }
+        let batch = Batch::new(&buf.bytes, &buf.ends);
+        let mut writers = lock(&output.writers);
+        for slot in writers.iter_mut() {
+            write_all(
+                slot,
+                &batch,
+                &buf.index,
+                &mut prep.failed,
+                counters,
+                pipeline,
+            );
+        }
+        counters.batches_written.fetch_add(1, Relaxed);
+        counters
+            .bytes_written
+            .fetch_add(buf.bytes.len() as u64, Relaxed);
+    }
+    let (mut written, mut failed, mut filtered) = (0, 0, 0);
+    for i in 0..prep.records {
+        if prep.failed[i] {
+            failed += 1;
+        } else if prep.routed[i] {
+            written += 1;
+        } else {
+            filtered += 1;
+        }
+    }
+    counters.messages_written.fetch_add(written, Relaxed);
+    counters.messages_failed.fetch_add(failed, Relaxed);
+    counters.messages_filtered.fetch_add(filtered, Relaxed);
+    written
+}
+
+/// Delivers `batch` to one writer, handing back the remainder after each
+/// partial failure, and marks the records it gave up on.
+fn write_all(
+    slot: &mut WriterSlot,
+    batch: &Batch<'_>,
+    index: &[u32],
+    failed: &mut [bool],
+    counters: &Counters,
+    pipeline: &Pipeline,
+) {
+    let mut start = 0;
+    while start < batch.len() {
+        let (tail_ends, tail_bytes);
+        let sub = if start == 0 {
+            *batch
+        } else {
+            (tail_ends, tail_bytes) = batch.tail(start);
+            Batch::new(tail_bytes, &tail_ends)
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| slot.writer.write_batch(&sub)));
+        let retries = slot.writer.take_retries();
+        slot.stats.retries += retries;
+        counters.write_retries.fetch_add(retries, Relaxed);
+        let (delivered, given_up, error) = match outcome {
+            Ok(Ok(())) => (sub.len(), 0, None),
+            Ok(Err(e)) => {
+                let delivered = e.written.min(sub.len());
+                // A writer that reports neither progress nor failures gives up on the rest.
+                let given_up = if e.written == 0 && e.failed == 0 {
+                    sub.len()
+                } else {
+                    e.failed.min(sub.len() - delivered)
+                };
+                (delivered, given_up, Some(e.error.to_string()))
+            }
+            Err(panic) => (
+                0,
+                sub.len(),
+                Some(format!("writer panicked: {}", crate::panic_message(&panic))),
+            ),
+        };
+        slot.stats.written += delivered as u64;
+        if let Some(error) = error {
+            slot.stats.failed += given_up as u64;
+            slot.stats.errors += 1;
+            counters.write_errors.fetch_add(1, Relaxed);
+            for &i in &index[start + delivered..start + delivered + given_up] {
+                failed[i as usize] = true;
+            }
+            let text = format!("{}: {error}", slot.stats.name);
+            if !slot.reported {
+                slot.reported = true;
+                eprintln!("kakashi: writer {text} (further failures are counted in the stats)");
+            }
+            pipeline
+                .pending_failures
+                .fetch_add(given_up as u64, Relaxed);
+            *lock(&pipeline.last_failure) = text;
+            pipeline.has_pending.store(true, Relaxed);
+        }
+        start += delivered + given_up;
+    }
+}
+
+static ENRICHER_REPORTED: AtomicBool = AtomicBool::new(false);
+static FILTER_REPORTED: AtomicBool = AtomicBool::new(false);
+static FORMATTER_REPORTED: AtomicBool = AtomicBool::new(false);
+
+fn report_once(flag: &AtomicBool, what: &str) {
+    if !flag.swap(true, Relaxed) {
+        eprintln!("kakashi: {what} (further failures are counted in the stats)");
+    }
+}

@@ -1,0 +1,102 @@
+//! Build-time errors: everything that can be wrong with a configuration is
+//! reported once, by the constructor, as a [`ConfigError`].
+//!
+//! Run-time failures (a writer's I/O error, a panicking enricher) never reach
+//! the logging call: they are counted in [`Stats`](crate::Stats) and reported
+//! in-band as a WARNING record.
+//!
+//! ```
+//! let err = "dropp_oldest".parse::<kakashi::OverflowStrategy>().unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     "unknown overflow strategy \"dropp_oldest\"; expected block, drop_oldest or drop_newest"
+//! );
+//! ```
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// A configuration that cannot work, found when a logger or backend is built.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// An overflow strategy name other than `block`, `drop_oldest`, `drop_newest`.
+    UnknownOverflowStrategy(String),
+    /// An environment name other than development, production or testing.
+    UnknownEnvironment(String),
+    /// A level name or number that is not one of the five levels.
+    InvalidLevel(String),
+    /// A numeric setting outside its range: `(setting, value, what is allowed)`.
+    OutOfRange {
+        /// The setting's name, as in the configuration (`max_queue_size`).
+        setting: &'static str,
+        /// The rejected value, as given.
+        value: String,
+        /// What would be accepted.
+        expected: &'static str,
+    },
+    /// A log file that cannot be opened for appending.
+    File {
+        /// The path as given.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// A worker thread could not be started.
+    Spawn(io::Error),
+}
+
+impl ConfigError {
+    pub(crate) fn out_of_range(
+        setting: &'static str,
+        value: impl fmt::Display,
+        expected: &'static str,
+    ) -> ConfigError {
+        ConfigError::OutOfRange {
+            setting,
+            value: value.to_string(),
+            expected,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::UnknownOverflowStrategy(s) => write!(
+                f,
+                "unknown overflow strategy {s:?}; expected block, drop_oldest or drop_newest"
+            ),
+            ConfigError::UnknownEnvironment(s) => write!(
+                f,
+                "unknown environment {s:?}; expected development, production or testing"
+            ),
+            ConfigError::InvalidLevel(s) => write!(
+                f,
+                "invalid log level {s:?}; expected DEBUG, INFO, WARNING, ERROR, CRITICAL or 10, 20, 30, 40, 50"
+            ),
+            ConfigError::OutOfRange {
+                setting,
+                value,
+                expected,
+            } => write!(f, "{setting} = {value} is out of range; expected {expected}"),
+            ConfigError::File { path, source } => write!(
+                f,
+                "cannot open log file {} for appending: {source}",
+                path.display()
+            ),
+            ConfigError::Spawn(e) => write!(f, "cannot start a logging worker thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConfigError::File { source, .. } => Some(source),
+            ConfigError::Spawn(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! # kakashi
+//!
+//! Structured logging whose hot path never waits for I/O: pipelines of
+//! enrichers, filters, a formatter and writers; a bounded queue drained in
+//! batches by worker threads; overflow strategies that are counted and
+//! reported; a flush at exit that loses nothing.
+//!
+//! It implements the "Async Backends" page of the Python library Kakashi, with
+//! the page's names, and keeps every promise that library made.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use kakashi::{get_high_performance_logger_with, HighPerformanceOptions, OverflowStrategy, info};
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("trades.log");
+//! let logger = get_high_performance_logger_with("trading", &path, HighPerformanceOptions {
+//!     max_queue_size: 100_000,
+//!     worker_count: 2,
+//!     batch_size: 1_000,
+//!     overflow_strategy: OverflowStrategy::Block, // never lose a record
+//!     ..HighPerformanceOptions::default()
+//! })?;
+//! for qty in [100, 200] {
+//!     info!(logger, "Trade executed", symbol = "AAPL", qty = qty, price = 187.5);
+//! }
+//! let report = kakashi::shutdown_async_backend(std::time::Duration::from_secs(10));
+//! assert!(report.completed());
+//! assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+//! # Ok::<(), kakashi::ConfigError>(())
+//! ```
+//!
+//! Pipelines are assembled from [`PipelineConfig`] and run on a [`Backend`]
+//! (or through [`AsyncPipeline`], the page's name for the pair):
+//!
+//! ```
+//! use kakashi::*;
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let app_log = dir.path().join("app.log");
+//! let pipeline = AsyncPipeline::new(AsyncPipelineConfig {
+//!     pipeline_config: PipelineConfig {
+//!         min_level: Level::Info,
+//!         enrichers: vec![Box::new(thread_enricher()), Box::new(exception_enricher())],
+//!         filters: vec![],
+//!         formatter: Box::new(default_json_formatter()),
+//!         writers: vec![Box::new(file_writer(&app_log)?)],
+//!         ..PipelineConfig::default()
+//!     },
+//!     async_config: AsyncConfig {
+//!         max_queue_size: 25_000,
+//!         worker_count: 2,
+//!         batch_size: 200,
+//!         batch_timeout: std::time::Duration::from_millis(100),
+//!         enable_batching: true,
+//!         ..AsyncConfig::default()
+//!     },
+//!     enable_async: true,
+//!     fallback_to_sync: true,
+//! })?;
+//! let logger = pipeline.logger("api");
+//! info!(logger, "API call", endpoint = "/users", response_time = 45);
+//! pipeline.flush();
+//! assert!(std::fs::read_to_string(&app_log).unwrap().contains(r#""endpoint":"/users""#));
+//! # Ok::<(), kakashi::ConfigError>(())
+//! ```
+//!
+//! ## Guarantees
+//!
+//! - **Nothing is lost silently.** Every record submitted ends as written,
+//!   dropped (by the overflow strategy, with its reason), filtered, or failed
+//!   (a writer gave up), and [`Stats`] counts each; drops and failures are
+//!   also reported in-band as a WARNING record.
+//! - **`block` blocks**, with no hidden time limit; `drop_oldest` and
+//!   `drop_newest` drop and count. Unknown names are a [`ConfigError`].
+//! - **Order**: each writer receives records in acceptance order, whatever
+//!   `worker_count` is; retries never reorder.
+//! - **Flush and exit**: `flush()` is a barrier; shutdown drains, or at its
+//!   timeout counts what is left; normal process exit and panics flush every
+//!   backend without a guard.
+//! - **Failures are isolated**: a writer, enricher, filter or formatter that
+//!   errors or panics is counted and never reaches the logging call.
+//! - **Valid output**: one valid UTF-8 JSON object per line whatever the input
+//!   (quotes, newlines, control characters, NaN, deep nesting).
+//!
+//! ## How it works
+//!
+//! The call site checks the level (one relaxed atomic load), reads the clock,
+//! and moves the message and field values into a [`Record`]: string literals
+//! are borrowed, numbers copied, nothing is formatted. The record goes into a
+//! lock-free bounded queue (crossbeam's `ArrayQueue`). A worker takes up to
+//! `batch_size` records with a ticket, runs enrichers, filters and the
+//! formatter into one reusable buffer (in parallel with other workers), then,
+//! in ticket order, hands the whole buffer to each writer: one `write` system
+//! call per batch for a file. Dates are formatted once per second per thread.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod async_pipeline;
+pub mod backend;
+mod error;
+mod logger;
+pub mod pipeline;
+pub mod record;
+mod setup;
+mod sys;
+pub mod testing;
+
+pub use async_pipeline::{AsyncPipeline, AsyncPipelineConfig};
+pub use backend::{
+    AsyncConfig, Backend, OverflowStrategy, ShutdownReport, State, Stats, WriterStats,
+    DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUE_SIZE,
+};
+pub use error::ConfigError;
+pub use logger::{Logger, ToValue};
+pub use pipeline::enrich::{
+    context_enricher, exception_enricher, source_enricher, thread_enricher,
+};
+pub use pipeline::filter::{field_filter, level_filter, logger_name_filter};
+pub use pipeline::format::{
+    compact_formatter, default_json_formatter, detailed_formatter, simple_text_formatter,
+};
+pub use pipeline::write::{
+    batch_callback_writer, callback_writer, console_writer, file_writer, stderr_writer, RetryPolicy,
+};
+pub use pipeline::{
+    Batch, Enricher, Filter, FilterExt, Formatter, OutputConfig, PipelineConfig, WriteError, Writer,
+};
+pub use record::{
+    show, Context, Exception, Field, Key, Level, Record, Source, ThreadInfo, Timestamp, Value,
+};
+pub use setup::{
+    configure_async_backend, flush, get_async_stats, get_async_structured_logger,
+    get_high_performance_logger, get_high_performance_logger_with, get_logger,
+    get_network_batch_logger, get_network_logger, get_network_logger_with, setup_async_logging,
+    shutdown_async_backend, AsyncSetup, BackendOptions, Environment, EnvironmentConfig,
+    FormatterKind, HighPerformanceOptions, NetworkOptions,
+};
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}

@@ -1,0 +1,395 @@
+//! [`Logger`]: a name, bound fields and context, and a pipeline on a backend;
+//! plus the logging macros.
+//!
+//! The level check comes first and costs one relaxed atomic load; a disabled
+//! call evaluates none of its arguments. An enabled call copies its values
+//! into a [`Record`] and hands it to the backend; it never formats.
+//!
+//! ```
+//! use kakashi::{info, warning, PipelineConfig, Backend, AsyncConfig};
+//! use kakashi::testing::MemoryWriter;
+//!
+//! let memory = MemoryWriter::new();
+//! let backend = Backend::new(AsyncConfig::default())?;
+//! let logger = backend.logger("trading", PipelineConfig::new().writer(memory.clone()));
+//! let trades = logger.bind("desk", "equities");
+//! info!(trades, "Trade executed", symbol = "AAPL", qty = 100, price = 187.5);
+//! let reason = String::from("limit");
+//! warning!(trades, "Order rejected", why = %reason, raw = ?(1, 2));
+//! fn expensive() -> u64 { panic!("not evaluated: DEBUG is below INFO") }
+//! kakashi::debug!(trades, "never built", value = expensive());
+//! backend.flush();
+//! let lines = memory.lines();
+//! assert!(lines[0].contains(r#""fields":{"desk":"equities","symbol":"AAPL","qty":100,"price":187.5}"#));
+//! assert!(lines[1].contains(r#""why":"limit","raw":"(1, 2)""#));
+//! assert_eq!(lines.len(), 2);
+//! # Ok::<(), kakashi::ConfigError>(())
+//! ```
+
+use std::borrow::Cow;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use crate::backend::run::Pipeline;
+use crate::backend::Backend;
+use crate::record::{intern, Context, Exception, Field, Key, Level, Record, Source, Value};
+
+/// Converts a field value at the call site (copying; never formatting).
+///
+/// Implemented for numbers, `bool`, `char`, strings, [`Value`], `Option`,
+/// slices and `Vec`s of these, and references to any of them.
+pub trait ToValue {
+    /// The value to store.
+    fn to_value(&self) -> Value;
+}
+
+macro_rules! to_value_via_from {
+    ($($t:ty),*) => {$(
+        impl ToValue for $t {
+            fn to_value(&self) -> Value {
+                Value::from(*self)
+            }
+        }
+    )*};
+}
+to_value_via_from!(i8, i16, i32, i64, u8, u16, u32, u64, isize, usize, f32, f64, bool, char);
+
+impl ToValue for str {
+    fn to_value(&self) -> Value {
+        Value::Str(Cow::Owned(self.to_owned()))
+    }
+}
+
+impl ToValue for String {
+    fn to_value(&self) -> Value {
+        Value::Str(Cow::Owned(self.clone()))
+    }
+}
+
+impl ToValue for Cow<'static, str> {
+    fn to_value(&self) -> Value {
+        Value::Str(self.clone())
+    }
+}
+
+impl ToValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_value(&self) -> Value {
+        self.as_ref().map_or(Value::Null, ToValue::to_value)
+    }
+}
+
+impl<T: ToValue> ToValue for [T] {
+    fn to_value(&self) -> Value {
+        Value::List(self.iter().map(ToValue::to_value).collect())
+    }
+}
+
+impl<T: ToValue> ToValue for Vec<T> {
+    fn to_value(&self) -> Value {
+        self.as_slice().to_value()
+    }
+}
+
+impl<T: ToValue + ?Sized> ToValue for &T {
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+
+struct Inner {
+    name: &'static str,
+    backend: Backend,
+    id: u32,
+    pipeline: Arc<Pipeline>,
+    bound: Vec<Field>,
+    context: Option<Arc<Context>>,
+}
+
+/// A named logger feeding one pipeline on one backend. Cheap to clone.
+#[derive(Clone)]
+pub struct Logger {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Logger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Logger")
+            .field("name", &self.inner.name)
+            .field("min_level", &self.min_level())
+            .field("bound", &self.inner.bound)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Logger {
+    pub(crate) fn new(
+        name: &str,
+        backend: Backend,
+        (id, pipeline): (u32, Arc<Pipeline>),
+    ) -> Logger {
+        Logger {
+            inner: Arc::new(Inner {
+                name: intern(name),
+                backend,
+                id,
+                pipeline,
+                bound: Vec::new(),
+                context: None,
+            }),
+        }
+    }
+
+    /// The logger's name.
+    pub fn name(&self) -> &'static str {
+        self.inner.name
+    }
+
+    /// The backend it logs through.
+    pub fn backend(&self) -> &Backend {
+        &self.inner.backend
+    }
+
+    /// Whether a record at `level` would be kept (one relaxed atomic load).
+    #[inline]
+    pub fn enabled(&self, level: Level) -> bool {
+        level as u8 >= self.inner.pipeline.min_level.load(Relaxed)
+    }
+
+    /// The pipeline's minimum level.
+    pub fn min_level(&self) -> Level {
+        Level::from_u8_lossy(self.inner.pipeline.min_level.load(Relaxed))
+    }
+
+    /// Changes the minimum level of this logger's pipeline (and so of every
+    /// logger sharing it), effective for the next call.
+    pub fn set_min_level(&self, level: Level) {
+        self.inner.pipeline.min_level.store(level.value(), Relaxed);
+    }
+
+    /// A logger like this one with `key = value` added to every record.
+    pub fn bind(&self, key: impl Into<Key>, value: impl Into<Value>) -> Logger {
+        self.with_fields([(key.into(), value.into())])
+    }
+
+    /// A logger like this one with these fields added to every record
+    /// (later keys win over earlier ones in output order: bound first).
+    pub fn with_fields<K: Into<Key>, V: Into<Value>>(
+        &self,
+        fields: impl IntoIterator<Item = (K, V)>,
+    ) -> Logger {
+        let mut bound = self.inner.bound.clone();
+        for (k, v) in fields {
+            let k = k.into();
+            let v = v.into();
+            match bound.iter_mut().find(|(bk, _)| *bk == k) {
+                Some(slot) => slot.1 = v,
+                None => bound.push((k, v)),
+            }
+        }
+        self.derive(bound, self.inner.context.clone())
+    }
+
+    /// A logger like this one whose records carry `context` (merged over any
+    /// context already bound; the new one wins).
+    pub fn with_context(&self, context: Context) -> Logger {
+        let merged = match &self.inner.context {
+            Some(old) => old.merge(&context),
+            None => context,
+        };
+        self.derive(self.inner.bound.clone(), Some(Arc::new(merged)))
+    }
+
+    fn derive(&self, bound: Vec<Field>, context: Option<Arc<Context>>) -> Logger {
+        Logger {
+            inner: Arc::new(Inner {
+                name: self.inner.name,
+                backend: self.inner.backend.clone(),
+                id: self.inner.id,
+                pipeline: Arc::clone(&self.inner.pipeline),
+                bound,
+                context,
+            }),
+        }
+    }
+
+    /// Logs `message` with `fields` at `level`. Used by the macros; call it
+    /// directly for dynamic fields.
+    #[inline]
+    pub fn log(&self, level: Level, message: impl Into<Cow<'static, str>>, fields: Vec<Field>) {
+        if self.enabled(level) {
+            self.log_at(level, message.into(), fields, None, None);
+        }
+    }
+
+    /// Like [`log`](Logger::log), with the call site (the macros pass it).
+    #[doc(hidden)]
+    #[inline]
+    pub fn log_at(
+        &self,
+        level: Level,
+        message: Cow<'static, str>,
+        mut fields: Vec<Field>,
+        source: Option<&'static Source>,
+        exception: Option<Exception>,
+    ) {
+        if !self.inner.bound.is_empty() {
+            let mut all = self.inner.bound.clone();
+            for (k, v) in fields.drain(..) {
+                match all.iter_mut().find(|(bk, _)| *bk == k) {
+                    Some(slot) => slot.1 = v,
+                    None => all.push((k, v)),
+                }
+            }
+            fields = all;
+        }
+        let mut record = Record::new(level, self.inner.name, message);
+        record.fields = fields;
+        record.source = source;
+        record.context = self.inner.context.clone();
+        record.exception = exception.map(Box::new);
+        self.submit(record);
+    }
+
+    /// Hands a fully built record to the backend (bound fields and context are
+    /// not added). The level check is the caller's.
+    pub fn submit(&self, record: Record) {
+        let inner = &*self.inner;
+        inner
+            .backend
+            .shared
+            .submit(inner.id, &inner.pipeline, record);
+    }
+
+    /// DEBUG with no fields.
+    pub fn debug(&self, message: impl Into<Cow<'static, str>>) {
+        self.log(Level::Debug, message, Vec::new())
+    }
+
+    /// INFO with no fields.
+    pub fn info(&self, message: impl Into<Cow<'static, str>>) {
+        self.log(Level::Info, message, Vec::new())
+    }
+
+    /// WARNING with no fields.
+    pub fn warning(&self, message: impl Into<Cow<'static, str>>) {
+        self.log(Level::Warning, message, Vec::new())
+    }
+
+    /// ERROR with no fields.
+    pub fn error(&self, message: impl Into<Cow<'static, str>>) {
+        self.log(Level::Error, message, Vec::new())
+    }
+
+    /// CRITICAL with no fields.
+    pub fn critical(&self, message: impl Into<Cow<'static, str>>) {
+        self.log(Level::Critical, message, Vec::new())
+    }
+
+    /// ERROR with `err` attached (type, message, cause chain; the exception
+    /// enricher adds a traceback).
+    pub fn exception<E: std::error::Error + 'static>(
+        &self,
+        message: impl Into<Cow<'static, str>>,
+        err: &E,
+        fields: Vec<Field>,
+    ) {
+        if self.enabled(Level::Error) {
+            self.log_at(
+                Level::Error,
+                message.into(),
+                fields,
+                None,
+                Some(Exception::from_error(err)),
+            );
+        }
+    }
+
+    /// Flushes the backend (see [`Backend::flush`]).
+    pub fn flush(&self) -> bool {
+        self.inner.backend.flush()
+    }
+}
+
+// === macros ===
+
+/// Builds the field list of a logging macro. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kakashi_fields {
+    (@acc [$($done:expr,)*]) => { ::std::vec![$($done,)*] };
+    (@acc [$($done:expr,)*] $key:ident = % $val:expr $(, $($rest:tt)*)?) => {
+        $crate::__kakashi_fields!(@acc [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::display(&$val)),] $($($rest)*)?)
+    };
+    (@acc [$($done:expr,)*] $key:ident = ? $val:expr $(, $($rest:tt)*)?) => {
+        $crate::__kakashi_fields!(@acc [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::debug(&$val)),] $($($rest)*)?)
+    };
+    (@acc [$($done:expr,)*] $key:ident = $val:literal $(, $($rest:tt)*)?) => {
+        $crate::__kakashi_fields!(@acc [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::from($val)),] $($($rest)*)?)
+    };
+    (@acc [$($done:expr,)*] $key:ident = $val:expr $(, $($rest:tt)*)?) => {
+        $crate::__kakashi_fields!(@acc [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::ToValue::to_value(&$val)),] $($($rest)*)?)
+    };
+}
+
+/// Logs at a level: `log!(logger, Level::Info, "message", key = value, ...)`.
+///
+/// Values: `key = value` copies anything [`ToValue`]; `key = %value` uses
+/// `Display`; `key = ?value` uses `Debug`. String literals are not copied.
+/// With `exception: &err,` before the message, the error is attached.
+/// Nothing is evaluated when the level is disabled.
+#[macro_export]
+macro_rules! log {
+    ($logger:expr, $level:expr, exception: $err:expr, $msg:expr $(, $($fields:tt)*)?) => {{
+        let logger = &$logger;
+        let level: $crate::Level = $level;
+        if logger.enabled(level) {
+            static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!() };
+            logger.log_at(level, ::std::convert::Into::into($msg), $crate::__kakashi_fields!(@acc [] $($($fields)*)?), Some(&SOURCE), Some($crate::Exception::from_error($err)));
+        }
+    }};
+    ($logger:expr, $level:expr, $msg:expr $(, $($fields:tt)*)?) => {{
+        let logger = &$logger;
+        let level: $crate::Level = $level;
+        if logger.enabled(level) {
+            static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!() };
+            logger.log_at(level, ::std::convert::Into::into($msg), $crate::__kakashi_fields!(@acc [] $($($fields)*)?), Some(&SOURCE), None);
+        }
+    }};
+}
+
+/// DEBUG: `debug!(logger, "message", key = value, ...)` (see [`log!`]).
+#[macro_export]
+macro_rules! debug {
+    ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Debug, $($rest)+) };
+}
+
+/// INFO: `info!(logger, "message", key = value, ...)` (see [`log!`]).
+#[macro_export]
+macro_rules! info {
+    ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Info, $($rest)+) };
+}
+
+/// WARNING: `warning!(logger, "message", key = value, ...)` (see [`log!`]).
+#[macro_export]
+macro_rules! warning {
+    ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Warning, $($rest)+) };
+}
+
+/// ERROR: `error!(logger, "message", key = value, ...)` or
+/// `error!(logger, exception: &err, "message", ...)` (see [`log!`]).
+#[macro_export]
+macro_rules! error {
+    ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Error, $($rest)+) };
+}
+
+/// CRITICAL: `critical!(logger, "message", key = value, ...)` (see [`log!`]).
+#[macro_export]
+macro_rules! critical {
+    ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Critical, $($rest)+) };
+}

@@ -1,0 +1,392 @@
+//! Formatters: JSON (the original's wire format) and three text layouts, plus
+//! the encoding helpers they share.
+//!
+//! Formatting happens on the worker, into one reusable buffer per batch.
+//! Every formatter is infallible: strings are escaped per RFC 8259 section 7,
+//! NaN and infinities become strings, nesting deeper than [`MAX_DEPTH`] is cut
+//! off with a marker, so each record is exactly one valid line.
+//!
+//! ```
+//! use kakashi::{Formatter, Level, Record};
+//! let mut r = Record::new(Level::Info, "app", "line one\nline two");
+//! r.fields.push(("price".into(), f64::NAN.into()));
+//! let mut out = Vec::new();
+//! kakashi::default_json_formatter().format(&r, &mut out);
+//! let text = String::from_utf8(out).unwrap();
+//! assert!(!text.contains('\n'));
+//! assert!(text.contains(r#""message":"line one\nline two""#));
+//! assert!(text.contains(r#""fields":{"price":"NaN"}"#));
+//! ```
+
+mod json;
+mod text;
+
+pub use json::{default_json_formatter, JsonFormatter};
+pub use text::{
+    compact_formatter, detailed_formatter, simple_text_formatter, CompactFormatter,
+    DetailedFormatter, SimpleTextFormatter,
+};
+
+use std::cell::RefCell;
+
+use crate::record::{Key, Timestamp, Value};
+
+/// Values nested deeper than this are written as the string `"<max depth exceeded>"`.
+pub const MAX_DEPTH: usize = 64;
+
+// === JSON encoding (RFC 8259) ===
+
+/// 0 = copy as is; otherwise the escape's second byte, or `u` for `\u00XX`.
+static ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        table[i] = b'u';
+        i += 1;
+    }
+    table[b'\x08' as usize] = b'b';
+    table[b'\t' as usize] = b't';
+    table[b'\n' as usize] = b'n';
+    table[b'\x0c' as usize] = b'f';
+    table[b'\r' as usize] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+/// Appends `s` as a JSON string literal, quotes included. UTF-8 passes through
+/// (the original's `ensure_ascii=False`); `"`, `\` and control characters are
+/// escaped (RFC 8259 section 7).
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc = ESCAPE[b as usize];
+        if esc == 0 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        if esc == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 0xf) as usize],
+            ]);
+        } else {
+            out.extend_from_slice(&[b'\\', esc]);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Appends a float as JSON: shortest round-trip digits (`187.5`, `100.0`,
+/// `1e300`); NaN and infinities as the strings `"NaN"`, `"Infinity"`,
+/// `"-Infinity"` (JSON has no literal for them).
+pub fn write_json_f64(out: &mut Vec<u8>, v: f64) {
+    if v.is_finite() {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    } else if v.is_nan() {
+        out.extend_from_slice(b"\"NaN\"");
+    } else if v > 0.0 {
+        out.extend_from_slice(b"\"Infinity\"");
+    } else {
+        out.extend_from_slice(b"\"-Infinity\"");
+    }
+}
+
+/// Appends an integer.
+pub fn write_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Appends a value as JSON.
+pub fn write_json_value(out: &mut Vec<u8>, value: &Value) {
+    write_json_value_at(out, value, 0)
+}
+
+fn write_json_value_at(out: &mut Vec<u8>, value: &Value, depth: usize) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::I64(v) => write_int(out, *v),
+        Value::U64(v) => write_int(out, *v),
+        Value::F64(v) => write_json_f64(out, *v),
+        Value::Str(s) => write_json_str(out, s),
+        _ if depth >= MAX_DEPTH => write_json_str(out, "<max depth exceeded>"),
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_value_at(out, item, depth + 1);
+            }
+            out.push(b']');
+        }
+        Value::Map(entries) => write_json_object_at(out, entries, depth + 1),
+    }
+}
+
+/// Appends `{"k":v,...}` for the entries, in order.
+pub fn write_json_object(out: &mut Vec<u8>, entries: &[(Key, Value)]) {
+    write_json_object_at(out, entries, 0)
+}
+
+fn write_json_object_at(out: &mut Vec<u8>, entries: &[(Key, Value)], depth: usize) {
+    out.push(b'{');
+    for (i, (k, v)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json_str(out, k);
+        out.push(b':');
+        write_json_value_at(out, v, depth);
+    }
+    out.push(b'}');
+}
+
+// === Python-style text of values (for the text formatters) ===
+
+/// Appends a value as Python's `str()` would show it: strings bare, `True`,
+/// `None`, lists and dicts in repr form. Control characters in strings are
+/// escaped so a record stays on one line.
+pub fn write_text_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Str(s) => write_text_str(out, s),
+        other => write_repr(out, other, 0),
+    }
+}
+
+pub(crate) fn write_text_str(out: &mut Vec<u8>, s: &str) {
+    for ch in s.chars() {
+        match ch {
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.extend_from_slice(format!("\\x{:02x}", c as u32).as_bytes())
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+}
+
+fn write_repr(out: &mut Vec<u8>, value: &Value, depth: usize) {
+    match value {
+        Value::Null => out.extend_from_slice(b"None"),
+        Value::Bool(true) => out.extend_from_slice(b"True"),
+        Value::Bool(false) => out.extend_from_slice(b"False"),
+        Value::I64(v) => write_int(out, *v),
+        Value::U64(v) => write_int(out, *v),
+        Value::F64(v) if v.is_nan() => out.extend_from_slice(b"nan"),
+        Value::F64(v) if v.is_infinite() => {
+            out.extend_from_slice(if *v > 0.0 { b"inf" } else { b"-inf" })
+        }
+        Value::F64(v) => write_json_f64(out, *v),
+        Value::Str(s) => {
+            out.push(b'\'');
+            write_text_str(out, &s.replace('\'', "\\'"));
+            out.push(b'\'');
+        }
+        _ if depth >= MAX_DEPTH => out.extend_from_slice(b"..."),
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                write_repr(out, item, depth + 1);
+            }
+            out.push(b']');
+        }
+        Value::Map(entries) => {
+            out.push(b'{');
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                write_repr(out, &Value::Str(k.clone()), depth + 1);
+                out.extend_from_slice(b": ");
+                write_repr(out, v, depth + 1);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+// === Time ===
+
+/// Civil date (year, month, day) of a day count since 1970-01-01
+/// (Howard Hinnant's `civil_from_days`, exact for the proleptic Gregorian calendar).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` (UTC) of whole epoch seconds, cached per thread for
+/// the current second: records of one second share the work.
+fn utc_seconds_text(secs: u64) -> [u8; 19] {
+    thread_local! {
+        static CACHE: RefCell<(u64, [u8; 19])> = const { RefCell::new((u64::MAX, [0; 19])) };
+    }
+    let compute = |secs: u64| {
+        let days = (secs / 86_400) as i64;
+        let rem = secs % 86_400;
+        let (y, mo, d) = civil_from_days(days);
+        let (h, mi, s) = (rem / 3600, (rem / 60) % 60, rem % 60);
+        let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
+        let mut buf = [0u8; 19];
+        let n = text.len().min(19);
+        buf[..n].copy_from_slice(&text.as_bytes()[..n]);
+        buf
+    };
+    CACHE
+        .try_with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if cache.0 != secs {
+                *cache = (secs, compute(secs));
+            }
+            cache.1
+        })
+        .unwrap_or_else(|_| compute(secs))
+}
+
+/// Appends the ISO 8601 UTC instant with microseconds and offset, in the shape
+/// of Python's `datetime.isoformat()`: `2026-01-01T00:00:00.123456+00:00`
+/// (no fraction when it is zero).
+pub fn write_iso_utc(out: &mut Vec<u8>, ts: Timestamp) {
+    out.extend_from_slice(&utc_seconds_text(ts.secs()));
+    let micros = ts.subsec_micros();
+    if micros != 0 {
+        write_fraction(out, micros, 6);
+    }
+    out.extend_from_slice(b"+00:00");
+}
+
+/// Appends `HH:MM:SS` (UTC) and, if `millis`, `.mmm`.
+pub fn write_clock_utc(out: &mut Vec<u8>, ts: Timestamp, millis: bool) {
+    out.extend_from_slice(&utc_seconds_text(ts.secs())[11..19]);
+    if millis {
+        write_fraction(out, ts.subsec_micros() / 1000, 3);
+    }
+}
+
+/// Appends epoch seconds as a JSON number with microseconds (`1767225600.123456`).
+pub fn write_epoch_secs(out: &mut Vec<u8>, ts: Timestamp) {
+    write_int(out, ts.secs());
+    write_fraction(out, ts.subsec_micros(), 6);
+}
+
+fn write_fraction(out: &mut Vec<u8>, value: u32, digits: usize) {
+    let mut buf = [b'0'; 7];
+    buf[0] = b'.';
+    let mut v = value;
+    for slot in buf[1..=digits].iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out.extend_from_slice(&buf[..=digits]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_str(s: &str) -> String {
+        let mut out = Vec::new();
+        write_json_str(&mut out, s);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn escapes_quotes_backslashes_and_controls_keeps_utf8() {
+        assert_eq!(json_str("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(json_str("\u{1}\n\t"), r#""\u0001\n\t""#);
+        assert_eq!(json_str("héllo 🎉"), "\"héllo 🎉\"");
+    }
+
+    #[test]
+    fn floats_are_valid_json_numbers_or_strings() {
+        let f = |v: f64| {
+            let mut out = Vec::new();
+            write_json_f64(&mut out, v);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(f(187.5), "187.5");
+        assert_eq!(f(100.0), "100.0");
+        assert_eq!(f(f64::INFINITY), "\"Infinity\"");
+        assert_eq!(f(f64::NEG_INFINITY), "\"-Infinity\"");
+        for v in [1e300, -2.5e-300, 0.1] {
+            let text = f(v);
+            assert_eq!(text.parse::<f64>().unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn utc_dates_match_known_instants() {
+        let iso = |secs: u64, micros: u64| {
+            let mut out = Vec::new();
+            write_iso_utc(&mut out, Timestamp(secs * 1_000_000_000 + micros * 1000));
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            iso(1_767_225_600, 123_456),
+            "2026-01-01T00:00:00.123456+00:00"
+        );
+        assert_eq!(iso(951_782_400, 0), "2000-02-29T00:00:00+00:00");
+        assert_eq!(iso(0, 7), "1970-01-01T00:00:00.000007+00:00");
+        assert_eq!(
+            iso(1_795_797_667, 876_645),
+            "2026-11-27T16:41:07.876645+00:00"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_off() {
+        let mut v = Value::I64(1);
+        for _ in 0..200 {
+            v = Value::List(vec![v]);
+        }
+        let mut out = Vec::new();
+        write_json_value(&mut out, &v);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("<max depth exceeded>"));
+        assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok());
+    }
+
+    #[test]
+    fn text_values_look_like_python() {
+        let f = |v: Value| {
+            let mut out = Vec::new();
+            write_text_value(&mut out, &v);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(f(Value::Bool(true)), "True");
+        assert_eq!(f(Value::Null), "None");
+        assert_eq!(f(Value::from("a\nb")), "a\\nb");
+        assert_eq!(
+            f(Value::List(vec![1.into(), "x".into(), 2.5.into()])),
+            "[1, 'x', 2.5]"
+        );
+        assert_eq!(f([("k", 1)].into_iter().collect()), "{'k': 1}");
+    }
+}

@@ -1,0 +1,595 @@
+//! What a log event is: [`Level`], [`Value`], [`Record`] and the data that rides on it.
+//!
+//! A record is built on the caller's thread by a [`Logger`](crate::Logger): the
+//! call site copies raw values (numbers, strings, an error's text) into the record
+//! and never formats them. Workers later enrich, filter and format it.
+//!
+//! ```
+//! use kakashi::{Level, Value};
+//! assert_eq!(Level::Warning as u8, 30);
+//! assert!(Level::Error >= Level::Info);
+//! assert_eq!(Value::from(3_i32), Value::I64(3));
+//! assert_eq!("INFO".parse::<Level>().unwrap(), Level::Info);
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::ConfigError;
+
+// === Level ===
+
+/// Severity of a record, with the original's numeric values.
+///
+/// Filtering everywhere is `level >= min_level`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Level {
+    /// Detailed diagnostics (10).
+    Debug = 10,
+    /// Normal operation (20).
+    Info = 20,
+    /// Something unexpected that the program survives (30).
+    Warning = 30,
+    /// An operation failed (40).
+    Error = 40,
+    /// The program may not be able to continue (50).
+    Critical = 50,
+}
+
+impl Level {
+    /// All levels, lowest first.
+    pub const ALL: [Level; 5] = [
+        Level::Debug,
+        Level::Info,
+        Level::Warning,
+        Level::Error,
+        Level::Critical,
+    ];
+
+    /// The upper-case name used in output (`"INFO"`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warning => "WARNING",
+            Level::Error => "ERROR",
+            Level::Critical => "CRITICAL",
+        }
+    }
+
+    /// The numeric value (10, 20, 30, 40, 50).
+    pub const fn value(self) -> u8 {
+        self as u8
+    }
+
+    /// The level with this exact numeric value.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidLevel`] for any other number (the original's
+    /// `LogLevel(25)` raises too).
+    pub fn from_value(value: i64) -> Result<Level, ConfigError> {
+        Level::ALL
+            .into_iter()
+            .find(|l| l.value() as i64 == value)
+            .ok_or_else(|| ConfigError::InvalidLevel(value.to_string()))
+    }
+
+    pub(crate) const fn from_u8_lossy(v: u8) -> Level {
+        match v {
+            0..=10 => Level::Debug,
+            11..=20 => Level::Info,
+            21..=30 => Level::Warning,
+            31..=40 => Level::Error,
+            _ => Level::Critical,
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl FromStr for Level {
+    type Err = ConfigError;
+
+    /// Parses a level name in any case (`"warning"`, `"WARN"` also accepted).
+    fn from_str(s: &str) -> Result<Level, ConfigError> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "DEBUG" => Ok(Level::Debug),
+            "INFO" => Ok(Level::Info),
+            "WARNING" | "WARN" => Ok(Level::Warning),
+            "ERROR" => Ok(Level::Error),
+            "CRITICAL" | "FATAL" => Ok(Level::Critical),
+            _ => Err(ConfigError::InvalidLevel(s.to_owned())),
+        }
+    }
+}
+
+// === Value ===
+
+/// A field key: static for keys written in code, owned for dynamic ones.
+pub type Key = Cow<'static, str>;
+
+/// A structured field value.
+///
+/// Values are copied at the call site. Strings written as literals stay
+/// borrowed (`Cow::Borrowed`), so the common case does not allocate.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// JSON `null` (Python `None`).
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer too large for `i64` is kept exact.
+    U64(u64),
+    /// A float; NaN and infinities are written as the strings `"NaN"`,
+    /// `"Infinity"` and `"-Infinity"` so the line stays valid JSON.
+    F64(f64),
+    /// A string.
+    Str(Cow<'static, str>),
+    /// A list of values.
+    List(Vec<Value>),
+    /// A map with keys in insertion order.
+    Map(Vec<(Key, Value)>),
+}
+
+impl Value {
+    /// A string value from anything `Display` (used by the `%value` macro form).
+    pub fn display(value: impl fmt::Display) -> Value {
+        Value::Str(Cow::Owned(value.to_string()))
+    }
+
+    /// A string value from anything `Debug` (used by the `?value` macro form).
+    pub fn debug(value: impl fmt::Debug) -> Value {
+        Value::Str(Cow::Owned(format!("{value:?}")))
+    }
+
+    /// An error and its `source()` chain as one string, `"outer: cause: root"`.
+    pub fn error(err: &(dyn std::error::Error + 'static)) -> Value {
+        let mut text = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Value::Str(Cow::Owned(text))
+    }
+}
+
+macro_rules! value_from {
+    ($variant:ident as $target:ty: $($t:ty),*) => {
+        $(impl From<$t> for Value {
+            fn from(v: $t) -> Value {
+                Value::$variant(v as $target)
+            }
+        })*
+    };
+}
+value_from!(I64 as i64: i8, i16, i32, i64, u8, u16, u32, isize);
+value_from!(F64 as f64: f32, f64);
+
+impl From<u64> for Value {
+    fn from(v: u64) -> Value {
+        match i64::try_from(v) {
+            Ok(i) => Value::I64(i),
+            Err(_) => Value::U64(v),
+        }
+    }
+}
+
+impl From<usize> for Value {
+    fn from(v: usize) -> Value {
+        Value::from(v as u64)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Bool(v)
+    }
+}
+
+impl From<&'static str> for Value {
+    fn from(v: &'static str) -> Value {
+        Value::Str(Cow::Borrowed(v))
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Str(Cow::Owned(v))
+    }
+}
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Value {
+        Value::Str(Cow::Owned(v.clone()))
+    }
+}
+
+impl From<Cow<'static, str>> for Value {
+    fn from(v: Cow<'static, str>) -> Value {
+        Value::Str(v)
+    }
+}
+
+impl From<char> for Value {
+    fn from(v: char) -> Value {
+        Value::Str(Cow::Owned(v.to_string()))
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+impl<T: Into<Value>> From<Vec<T>> for Value {
+    fn from(v: Vec<T>) -> Value {
+        Value::List(v.into_iter().map(Into::into).collect())
+    }
+}
+
+impl<K: Into<Key>, V: Into<Value>> FromIterator<(K, V)> for Value {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Value {
+        Value::Map(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+/// A key and its value, as stored in [`Record::fields`].
+pub type Field = (Key, Value);
+
+// === Exception ===
+
+/// An error attached to a record: its type, message, cause chain and, once
+/// [`exception_enricher`](crate::exception_enricher) has run, a traceback.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exception {
+    /// The error's type name (`"std::io::error::Error"`, or the Python class name).
+    pub type_name: Cow<'static, str>,
+    /// The error's message (`Display`).
+    pub message: String,
+    /// The messages of the `source()` chain, outermost first.
+    pub chain: Vec<String>,
+    /// A formatted traceback, if known.
+    pub traceback: Option<String>,
+}
+
+impl Exception {
+    /// Captures an error, its type name and its source chain.
+    pub fn from_error<E: std::error::Error + 'static>(err: &E) -> Exception {
+        let mut exception = Exception::from_dyn(err);
+        exception.type_name = Cow::Borrowed(std::any::type_name::<E>());
+        exception
+    }
+
+    /// Captures a type-erased error; its type name is recorded as `"Error"`.
+    pub fn from_dyn(err: &(dyn std::error::Error + 'static)) -> Exception {
+        let mut chain = Vec::new();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            chain.push(cause.to_string());
+            source = cause.source();
+        }
+        Exception {
+            type_name: Cow::Borrowed("Error"),
+            message: err.to_string(),
+            chain,
+            traceback: None,
+        }
+    }
+}
+
+// === Context ===
+
+/// Request and service context, with the original's fields in its order.
+///
+/// `custom` keys are flattened into the JSON `context` object after the named
+/// ones.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Context {
+    /// Client IP address.
+    pub ip: Option<String>,
+    /// Access line, such as `"GET /users"`.
+    pub access: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// Request identifier.
+    pub request_id: Option<String>,
+    /// User identifier.
+    pub user_id: Option<String>,
+    /// Session identifier.
+    pub session_id: Option<String>,
+    /// Service name.
+    pub service_name: Option<String>,
+    /// Service version.
+    pub version: Option<String>,
+    /// Deployment environment.
+    pub environment: Option<String>,
+    /// Any other keys.
+    pub custom: Vec<Field>,
+}
+
+impl Context {
+    /// The named fields in the original's order, with their JSON keys.
+    pub fn named(&self) -> [(&'static str, Option<&str>); 9] {
+        [
+            ("ip", self.ip.as_deref()),
+            ("access", self.access.as_deref()),
+            ("user_agent", self.user_agent.as_deref()),
+            ("request_id", self.request_id.as_deref()),
+            ("user_id", self.user_id.as_deref()),
+            ("session_id", self.session_id.as_deref()),
+            ("service_name", self.service_name.as_deref()),
+            ("version", self.version.as_deref()),
+            ("environment", self.environment.as_deref()),
+        ]
+    }
+
+    /// True when no field is set.
+    pub fn is_empty(&self) -> bool {
+        self.named().iter().all(|(_, v)| v.is_none()) && self.custom.is_empty()
+    }
+
+    /// `self` overlaid with `other`: each field of `other` that is set (and not
+    /// empty) wins; custom keys merge, `other`'s winning.
+    pub fn merge(&self, other: &Context) -> Context {
+        fn pick(a: &Option<String>, b: &Option<String>) -> Option<String> {
+            match b {
+                Some(s) if !s.is_empty() => Some(s.clone()),
+                _ => a.clone(),
+            }
+        }
+        let mut custom = self.custom.clone();
+        for (k, v) in &other.custom {
+            match custom.iter_mut().find(|(ck, _)| ck == k) {
+                Some(slot) => slot.1 = v.clone(),
+                None => custom.push((k.clone(), v.clone())),
+            }
+        }
+        Context {
+            ip: pick(&self.ip, &other.ip),
+            access: pick(&self.access, &other.access),
+            user_agent: pick(&self.user_agent, &other.user_agent),
+            request_id: pick(&self.request_id, &other.request_id),
+            user_id: pick(&self.user_id, &other.user_id),
+            session_id: pick(&self.session_id, &other.session_id),
+            service_name: pick(&self.service_name, &other.service_name),
+            version: pick(&self.version, &other.version),
+            environment: pick(&self.environment, &other.environment),
+            custom,
+        }
+    }
+}
+
+// === Source and thread ===
+
+/// Where a record was logged from, captured for free by the macros.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// `module_path!()` of the call site.
+    pub module: &'static str,
+    /// `file!()` of the call site.
+    pub file: &'static str,
+    /// `line!()` of the call site.
+    pub line: u32,
+}
+
+/// The thread that made a record: its OS thread id, its name, the process id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadInfo {
+    /// OS thread id (`gettid`).
+    pub thread_id: u64,
+    /// Thread name, if the thread has one.
+    pub thread_name: Option<&'static str>,
+    /// Process id.
+    pub process_id: u32,
+}
+
+impl ThreadInfo {
+    /// The calling thread's info, cached per thread (a thread-local read).
+    pub fn current() -> ThreadInfo {
+        thread_local! {
+            static CURRENT: ThreadInfo = ThreadInfo {
+                thread_id: os_thread_id(),
+                thread_name: std::thread::current().name().map(intern),
+                process_id: std::process::id(),
+            };
+        }
+        CURRENT.try_with(|t| *t).unwrap_or_else(|_| ThreadInfo {
+            thread_id: os_thread_id(),
+            thread_name: None,
+            process_id: std::process::id(),
+        })
+    }
+}
+
+fn os_thread_id() -> u64 {
+    crate::sys::thread_id()
+}
+
+/// Interns a string for the life of the process.
+///
+/// Logger names and thread names are interned so that a record refers to them
+/// with a plain `&'static str`: no reference count shared between the caller
+/// and the worker. The set of distinct names is expected to be bounded.
+pub fn intern(s: &str) -> &'static str {
+    static NAMES: OnceLock<Mutex<std::collections::HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(found) = names.get(s) {
+        return found;
+    }
+    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
+
+// === Timestamp ===
+
+/// An instant as nanoseconds since the Unix epoch (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// Now, from the system clock.
+    pub fn now() -> Timestamp {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Timestamp(nanos)
+    }
+
+    /// Whole seconds since the epoch.
+    pub fn secs(self) -> u64 {
+        self.0 / 1_000_000_000
+    }
+
+    /// Microseconds within the second.
+    pub fn subsec_micros(self) -> u32 {
+        ((self.0 % 1_000_000_000) / 1_000) as u32
+    }
+}
+
+// === Record ===
+
+/// What enrichers revealed about a record (see [`Record::show`]).
+pub mod show {
+    /// Output carries the `threading` object (set by `thread_enricher`).
+    pub const THREADING: u8 = 1;
+    /// Output carries the `source` object (set by `source_enricher`).
+    pub const SOURCE: u8 = 2;
+}
+
+/// One log event.
+#[derive(Clone, Debug)]
+pub struct Record {
+    /// When the call was made (read on the caller's thread).
+    pub timestamp: Timestamp,
+    /// Severity.
+    pub level: Level,
+    /// Name of the logger that made it.
+    pub logger: &'static str,
+    /// The message.
+    pub message: Cow<'static, str>,
+    /// Structured fields, in call order (bound fields first).
+    pub fields: Vec<Field>,
+    /// Request/service context, if any.
+    pub context: Option<Arc<Context>>,
+    /// An attached error, if any.
+    pub exception: Option<Box<Exception>>,
+    /// The call site, when logged through a macro.
+    pub source: Option<&'static Source>,
+    /// The calling thread.
+    pub thread: ThreadInfo,
+    /// Bits of [`show`]: which optional parts the formatters print.
+    pub show: u8,
+}
+
+impl Record {
+    /// A record made now on this thread, with no fields.
+    pub fn new(
+        level: Level,
+        logger: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Record {
+        Record {
+            timestamp: Timestamp::now(),
+            level,
+            logger,
+            message: message.into(),
+            fields: Vec::new(),
+            context: None,
+            exception: None,
+            source: None,
+            thread: ThreadInfo::current(),
+            show: 0,
+        }
+    }
+
+    /// The value of the first field named `key`.
+    pub fn field(&self, key: &str) -> Option<&Value> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_names_parse_in_any_case_and_reject_others() {
+        assert_eq!("warn".parse::<Level>().unwrap(), Level::Warning);
+        assert_eq!("Critical".parse::<Level>().unwrap(), Level::Critical);
+        let err = "verbose".parse::<Level>().unwrap_err();
+        assert!(err.to_string().contains("verbose"), "{err}");
+        assert!(Level::from_value(25).is_err());
+        assert_eq!(Level::from_value(40).unwrap(), Level::Error);
+    }
+
+    #[test]
+    fn large_unsigned_stays_exact() {
+        assert_eq!(Value::from(u64::MAX), Value::U64(u64::MAX));
+        assert_eq!(Value::from(5_u64), Value::I64(5));
+    }
+
+    #[test]
+    fn merge_prefers_set_fields_of_the_argument() {
+        let a = Context {
+            ip: Some("1.1.1.1".into()),
+            user_id: Some("a".into()),
+            custom: vec![("k".into(), 1.into()), ("j".into(), 2.into())],
+            ..Context::default()
+        };
+        let b = Context {
+            user_id: Some("b".into()),
+            ip: Some(String::new()),
+            custom: vec![("k".into(), 3.into())],
+            ..Context::default()
+        };
+        let m = a.merge(&b);
+        assert_eq!(m.ip.as_deref(), Some("1.1.1.1"));
+        assert_eq!(m.user_id.as_deref(), Some("b"));
+        assert_eq!(
+            m.custom,
+            vec![("k".into(), 3.into()), ("j".into(), 2.into())]
+        );
+    }
+
+    #[test]
+    fn error_value_carries_the_chain() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("save failed")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Outer(std::io::Error::other("disk full"));
+        assert_eq!(Value::error(&e), Value::from("save failed: disk full"));
+        let ex = Exception::from_error(&e);
+        assert!(ex.type_name.ends_with("Outer"), "{}", ex.type_name);
+        assert_eq!(ex.chain, vec!["disk full".to_string()]);
+    }
+}

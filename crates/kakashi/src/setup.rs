@@ -1,0 +1,654 @@
+//! The page's factory functions, the environment presets and the global
+//! backend that [`get_logger`] uses.
+//!
+//! ```
+//! use kakashi::{get_high_performance_logger, get_async_stats, info};
+//! let dir = tempfile::tempdir().unwrap();
+//! let log = dir.path().join("trades.log");
+//! let logger = get_high_performance_logger("trading", &log)?;
+//! info!(logger, "Trade executed", symbol = "AAPL", qty = 100, price = 187.5);
+//! logger.flush();
+//! let text = std::fs::read_to_string(&log).unwrap();
+//! assert!(text.contains(r#""logger":"trading","message":"Trade executed","fields":{"symbol":"AAPL","qty":100,"price":187.5}"#));
+//! assert!(get_async_stats().messages_written >= 1);
+//! # Ok::<(), kakashi::ConfigError>(())
+//! ```
+//!
+//! Each factory builds its own backend with exactly the settings it was given
+//! (the original silently reused the first backend's). All backends are
+//! registered: [`get_async_stats`] sums them, [`shutdown_async_backend`] and
+//! the exit hook drain them all.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::backend::run::{lock, Pipeline};
+use crate::backend::{all_backends, AsyncConfig, Backend, OverflowStrategy, ShutdownReport, Stats};
+use crate::error::ConfigError;
+use crate::logger::Logger;
+use crate::pipeline::enrich::{
+    context_enricher, exception_enricher, source_enricher, thread_enricher,
+};
+use crate::pipeline::format::{
+    compact_formatter, default_json_formatter, detailed_formatter, simple_text_formatter,
+};
+use crate::pipeline::write::{
+    batch_callback_writer, callback_writer, console_writer, file_writer, RetryPolicy,
+};
+use crate::pipeline::{Formatter, OutputConfig, PipelineConfig};
+use crate::record::{Context, Level};
+
+// === Environments ===
+
+/// A deployment environment, selecting one of the original's presets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Environment {
+    /// Console DEBUG simple text, file DEBUG JSON, thread and source info.
+    Development,
+    /// Console WARNING compact, file INFO JSON, thread info (the default of
+    /// `setup_async_logging`).
+    #[default]
+    Production,
+    /// Console WARNING compact, file DEBUG JSON, version `"test"`.
+    Testing,
+}
+
+impl Environment {
+    /// `"development"`, `"production"` or `"testing"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Environment::Development => "development",
+            Environment::Production => "production",
+            Environment::Testing => "testing",
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Environment {
+    type Err = ConfigError;
+
+    /// `development`/`dev`, `production`/`prod`, `testing`/`test`, any case.
+    fn from_str(s: &str) -> Result<Environment, ConfigError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "development" | "dev" => Ok(Environment::Development),
+            "production" | "prod" => Ok(Environment::Production),
+            "testing" | "test" => Ok(Environment::Testing),
+            _ => Err(ConfigError::UnknownEnvironment(s.to_owned())),
+        }
+    }
+}
+
+/// The built-in formatters, by name, for presets and configuration files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatterKind {
+    /// `default_json_formatter`.
+    Json,
+    /// `simple_text_formatter`.
+    SimpleText,
+    /// `compact_formatter`.
+    Compact,
+    /// `detailed_formatter`.
+    Detailed,
+}
+
+impl FormatterKind {
+    /// The formatter itself.
+    pub fn build(self) -> Box<dyn Formatter> {
+        match self {
+            FormatterKind::Json => Box::new(default_json_formatter()),
+            FormatterKind::SimpleText => Box::new(simple_text_formatter()),
+            FormatterKind::Compact => Box::new(compact_formatter()),
+            FormatterKind::Detailed => Box::new(detailed_formatter()),
+        }
+    }
+}
+
+/// An environment's settings: where and how records go (reference §3.13).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvironmentConfig {
+    /// Which preset this came from.
+    pub environment: Environment,
+    /// Lowest level shown on the console.
+    pub console_level: Level,
+    /// Lowest level written to the file.
+    pub file_level: Level,
+    /// Directory of `app.log`.
+    pub log_directory: PathBuf,
+    /// Console layout.
+    pub console_formatter: FormatterKind,
+    /// File layout.
+    pub file_formatter: FormatterKind,
+    /// Add the `threading` object.
+    pub include_thread_info: bool,
+    /// Add the `source` object.
+    pub include_source_location: bool,
+    /// Service name for the base context.
+    pub service_name: Option<String>,
+    /// Service version for the base context.
+    pub version: Option<String>,
+    /// Queue and worker settings.
+    pub async_config: AsyncConfig,
+}
+
+impl EnvironmentConfig {
+    /// The preset for `environment` with the original's values.
+    pub fn preset(environment: Environment) -> EnvironmentConfig {
+        use FormatterKind::*;
+        let (console_level, file_level, dir, console_formatter, source, version) = match environment
+        {
+            Environment::Development => {
+                (Level::Debug, Level::Debug, "logs", SimpleText, true, None)
+            }
+            Environment::Production => (
+                Level::Warning,
+                Level::Info,
+                "/var/log",
+                Compact,
+                false,
+                None,
+            ),
+            Environment::Testing => (
+                Level::Warning,
+                Level::Debug,
+                "test_logs",
+                Compact,
+                false,
+                Some("test".to_owned()),
+            ),
+        };
+        EnvironmentConfig {
+            environment,
+            console_level,
+            file_level,
+            log_directory: PathBuf::from(dir),
+            console_formatter,
+            file_formatter: Json,
+            include_thread_info: environment != Environment::Testing,
+            include_source_location: source,
+            service_name: None,
+            version,
+            async_config: AsyncConfig::default(),
+        }
+    }
+
+    /// The path of the log file, `log_directory/app.log`.
+    pub fn log_file(&self) -> PathBuf {
+        self.log_directory.join("app.log")
+    }
+
+    /// The pipeline this environment describes: console and file outputs
+    /// with their own levels and formatters. `json` uses JSON for both.
+    ///
+    /// # Errors
+    /// [`ConfigError::File`] when the log file cannot be opened.
+    pub fn pipeline(&self, json: bool) -> Result<PipelineConfig, ConfigError> {
+        let mut config = PipelineConfig::new().min_level(self.console_level.min(self.file_level));
+        if self.include_thread_info {
+            config = config.enricher(thread_enricher());
+        }
+        if self.include_source_location {
+            config = config.enricher(source_enricher());
+        }
+        config = config.enricher(exception_enricher());
+        if self.service_name.is_some() || self.version.is_some() {
+            config = config.enricher(context_enricher(Context {
+                service_name: self.service_name.clone(),
+                version: self.version.clone(),
+                environment: Some(self.environment.as_str().to_owned()),
+                ..Context::default()
+            }));
+        }
+        let pick = |kind: FormatterKind| if json { FormatterKind::Json } else { kind };
+        Ok(config
+            .output(OutputConfig {
+                min_level: self.console_level,
+                formatter: pick(self.console_formatter).build(),
+                writers: vec![Box::new(console_writer())],
+            })
+            .output(OutputConfig {
+                min_level: self.file_level,
+                formatter: pick(self.file_formatter).build(),
+                writers: vec![Box::new(file_writer(self.log_file())?)],
+            }))
+    }
+}
+
+// === The global backend ===
+
+/// The global backend and the pipelines loggers share on it.
+struct Global {
+    backend: Backend,
+    default: (u32, Arc<Pipeline>),
+    json: Option<(u32, Arc<Pipeline>)>,
+}
+
+/// The environment chosen by `setup_async_logging` (survives shutdown, so the
+/// global backend can be rebuilt the same way).
+static ENV: Mutex<Option<EnvironmentConfig>> = Mutex::new(None);
+static GLOBAL: Mutex<Option<Global>> = Mutex::new(None);
+
+fn install(global: &mut Option<Global>, backend: Backend) -> Result<(), ConfigError> {
+    let pipeline = match &*lock(&ENV) {
+        Some(env) => env.pipeline(false)?,
+        None => PipelineConfig::new(),
+    };
+    let default = backend.add_pipeline(pipeline);
+    *global = Some(Global {
+        backend,
+        default,
+        json: None,
+    });
+    Ok(())
+}
+
+fn with_global<T>(f: impl FnOnce(&mut Global) -> T) -> Result<T, ConfigError> {
+    let mut global = lock(&GLOBAL);
+    if global.is_none() {
+        let config = lock(&ENV)
+            .as_ref()
+            .map(|e| e.async_config.clone())
+            .unwrap_or_default();
+        install(&mut global, Backend::new(config)?)?;
+    }
+    match global.as_mut() {
+        Some(g) => Ok(f(g)),
+        None => unreachable!("installed above"),
+    }
+}
+
+/// Options of [`setup_async_logging`], with the original's defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AsyncSetup {
+    /// The preset (default production).
+    pub environment: Environment,
+    /// Service name, added to every record's context.
+    pub service_name: Option<String>,
+    /// Service version, added to every record's context.
+    pub version: Option<String>,
+    /// Where `app.log` goes (default: the preset's: `logs`, `/var/log`, `test_logs`).
+    pub log_directory: Option<PathBuf>,
+    /// Queue capacity (default 25,000).
+    pub max_queue_size: usize,
+    /// Worker threads (default 2).
+    pub worker_count: usize,
+    /// Records per batch (default 200).
+    pub batch_size: usize,
+}
+
+impl Default for AsyncSetup {
+    fn default() -> AsyncSetup {
+        AsyncSetup {
+            environment: Environment::Production,
+            service_name: None,
+            version: None,
+            log_directory: None,
+            max_queue_size: 25_000,
+            worker_count: 2,
+            batch_size: 200,
+        }
+    }
+}
+
+/// Configures the global backend for an environment: console and
+/// `log_directory/app.log` outputs, a queue of `max_queue_size` drained by
+/// `worker_count` workers. Production uses `drop_oldest` (drops are counted
+/// and reported), the others `block`. Loggers from [`get_logger`] use it.
+///
+/// # Errors
+/// [`ConfigError`] for an invalid setting or an unwritable log file.
+pub fn setup_async_logging(setup: AsyncSetup) -> Result<EnvironmentConfig, ConfigError> {
+    let mut env = EnvironmentConfig::preset(setup.environment);
+    if let Some(dir) = setup.log_directory {
+        env.log_directory = dir;
+    }
+    env.service_name = setup.service_name;
+    if setup.version.is_some() {
+        env.version = setup.version;
+    }
+    env.async_config = AsyncConfig {
+        max_queue_size: setup.max_queue_size,
+        worker_count: setup.worker_count,
+        batch_size: setup.batch_size,
+        enable_batching: true,
+        overflow_strategy: if setup.environment == Environment::Production {
+            OverflowStrategy::DropOldest
+        } else {
+            OverflowStrategy::Block
+        },
+        ..AsyncConfig::default()
+    };
+    let backend = Backend::new(env.async_config.clone())?;
+    let mut global = lock(&GLOBAL);
+    let previous = lock(&ENV).replace(env.clone());
+    if let Err(e) = install(&mut global, backend) {
+        *lock(&ENV) = previous;
+        return Err(e);
+    }
+    Ok(env)
+}
+
+/// Options of [`configure_async_backend`], with the original's defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackendOptions {
+    /// Queue capacity (default 25,000).
+    pub max_queue_size: usize,
+    /// Worker threads (default 2).
+    pub worker_count: usize,
+    /// Records per batch (default 200).
+    pub batch_size: usize,
+    /// Batch writes (default true).
+    pub enable_batching: bool,
+    /// Full-queue policy (default `drop_oldest`).
+    pub overflow_strategy: OverflowStrategy,
+}
+
+impl Default for BackendOptions {
+    fn default() -> BackendOptions {
+        BackendOptions {
+            max_queue_size: 25_000,
+            worker_count: 2,
+            batch_size: 200,
+            enable_batching: true,
+            overflow_strategy: OverflowStrategy::DropOldest,
+        }
+    }
+}
+
+/// Replaces the global backend with a new, running one. Loggers made before
+/// keep their backend (it drains when they are gone); [`get_logger`] uses the
+/// new one from now on.
+///
+/// # Errors
+/// [`ConfigError`] for an invalid setting.
+pub fn configure_async_backend(options: BackendOptions) -> Result<Backend, ConfigError> {
+    let config = AsyncConfig {
+        max_queue_size: options.max_queue_size,
+        worker_count: options.worker_count,
+        batch_size: options.batch_size,
+        enable_batching: options.enable_batching,
+        overflow_strategy: options.overflow_strategy,
+        ..AsyncConfig::default()
+    };
+    let backend = Backend::new(config.clone())?;
+    let mut global = lock(&GLOBAL);
+    install(&mut global, backend.clone())?;
+    if let Some(env) = lock(&ENV).as_mut() {
+        env.async_config = config;
+    }
+    Ok(backend)
+}
+
+/// A logger on the global backend. Before any setup, that backend writes
+/// JSON lines at INFO and above to standard output.
+///
+/// # Panics
+/// Never for a valid environment; if the global backend cannot be rebuilt
+/// (its log file became unwritable after a shutdown), a synchronous console
+/// logger is returned instead and the reason is printed once.
+pub fn get_logger(name: &str) -> Logger {
+    match with_global(|g| Logger::new(name, g.backend.clone(), g.default.clone())) {
+        Ok(logger) => logger,
+        Err(e) => {
+            eprintln!("kakashi: global backend unavailable ({e}); logging synchronously to stdout");
+            Backend::synchronous().logger(name, PipelineConfig::new())
+        }
+    }
+}
+
+/// Options of [`get_high_performance_logger_with`], with the original's defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HighPerformanceOptions {
+    /// Queue capacity (default 50,000).
+    pub max_queue_size: usize,
+    /// Worker threads (default 2).
+    pub worker_count: usize,
+    /// Records per batch (default 500).
+    pub batch_size: usize,
+    /// Full-queue policy (default `drop_oldest`, as in the original; use
+    /// `Block` to never lose a record).
+    pub overflow_strategy: OverflowStrategy,
+    /// Lowest level logged (default INFO).
+    pub min_level: Level,
+}
+
+impl Default for HighPerformanceOptions {
+    fn default() -> HighPerformanceOptions {
+        HighPerformanceOptions {
+            max_queue_size: 50_000,
+            worker_count: 2,
+            batch_size: 500,
+            overflow_strategy: OverflowStrategy::DropOldest,
+            min_level: Level::Info,
+        }
+    }
+}
+
+/// A logger writing JSON lines to `log_file` through its own backend:
+/// large batches, minimal enrichment (exceptions only).
+///
+/// # Errors
+/// [`ConfigError::File`] when `log_file` cannot be opened for appending.
+pub fn get_high_performance_logger(
+    name: &str,
+    log_file: impl AsRef<Path>,
+) -> Result<Logger, ConfigError> {
+    get_high_performance_logger_with(name, log_file, HighPerformanceOptions::default())
+}
+
+/// [`get_high_performance_logger`] with options.
+///
+/// # Errors
+/// [`ConfigError`] for an invalid setting or an unwritable file.
+pub fn get_high_performance_logger_with(
+    name: &str,
+    log_file: impl AsRef<Path>,
+    options: HighPerformanceOptions,
+) -> Result<Logger, ConfigError> {
+    let writer = file_writer(log_file)?;
+    let backend = Backend::new(AsyncConfig {
+        max_queue_size: options.max_queue_size,
+        worker_count: options.worker_count,
+        batch_size: options.batch_size,
+        batch_timeout: Duration::from_millis(50),
+        overflow_strategy: options.overflow_strategy,
+        ..AsyncConfig::default()
+    })?;
+    let pipeline = PipelineConfig::new()
+        .min_level(options.min_level)
+        .enricher(exception_enricher())
+        .formatter(default_json_formatter())
+        .writer(writer);
+    Ok(backend.logger(name, pipeline))
+}
+
+/// Options of [`get_network_logger_with`], with the original's defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkOptions {
+    /// Queue capacity (default 20,000).
+    pub max_queue_size: usize,
+    /// Records per batch (default 100).
+    pub batch_size: usize,
+    /// Retries per record after the first attempt (default 5).
+    pub max_retries: u32,
+    /// Wait before the first retry, doubling each time up to 30 s (default 0.5 s).
+    pub retry_delay: Duration,
+    /// Full-queue policy (default `drop_oldest`).
+    pub overflow_strategy: OverflowStrategy,
+    /// Lowest level sent (default INFO).
+    pub min_level: Level,
+}
+
+impl Default for NetworkOptions {
+    fn default() -> NetworkOptions {
+        NetworkOptions {
+            max_queue_size: 20_000,
+            batch_size: 100,
+            max_retries: 5,
+            retry_delay: Duration::from_millis(500),
+            overflow_strategy: OverflowStrategy::DropOldest,
+            min_level: Level::Info,
+        }
+    }
+}
+
+impl NetworkOptions {
+    fn backend(&self) -> Result<Backend, ConfigError> {
+        Backend::new(AsyncConfig {
+            max_queue_size: self.max_queue_size,
+            worker_count: 1,
+            batch_size: self.batch_size,
+            overflow_strategy: self.overflow_strategy,
+            ..AsyncConfig::default()
+        })
+    }
+
+    fn policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.max_retries,
+            initial_delay: self.retry_delay,
+            multiplier: 2.0,
+            max_delay: Duration::from_secs(30),
+        }
+    }
+
+    fn pipeline(&self) -> PipelineConfig {
+        PipelineConfig::new()
+            .min_level(self.min_level)
+            .enricher(thread_enricher())
+            .enricher(exception_enricher())
+            .formatter(default_json_formatter())
+    }
+}
+
+/// A logger that hands each record's JSON line to `send` on a worker thread,
+/// in order, retrying failures with backoff; records still failing after
+/// `max_retries` are counted as failed, never raised into the caller.
+///
+/// # Errors
+/// [`ConfigError`] for an invalid setting.
+pub fn get_network_logger<F, E>(name: &str, send: F) -> Result<Logger, ConfigError>
+where
+    F: FnMut(&str) -> Result<(), E> + Send + 'static,
+    E: fmt::Display + 'static,
+{
+    get_network_logger_with(name, send, NetworkOptions::default())
+}
+
+/// [`get_network_logger`] with options.
+///
+/// # Errors
+/// [`ConfigError`] for an invalid setting.
+pub fn get_network_logger_with<F, E>(
+    name: &str,
+    send: F,
+    options: NetworkOptions,
+) -> Result<Logger, ConfigError>
+where
+    F: FnMut(&str) -> Result<(), E> + Send + 'static,
+    E: fmt::Display + 'static,
+{
+    let writer = callback_writer(send)
+        .retry(options.policy())
+        .named(format!("network:{name}"));
+    Ok(options
+        .backend()?
+        .logger(name, options.pipeline().writer(writer)))
+}
+
+/// Like [`get_network_logger_with`], but `send` receives each batch of JSON
+/// lines at once, for clients that ship in bulk; a failed batch is retried whole.
+///
+/// # Errors
+/// [`ConfigError`] for an invalid setting.
+pub fn get_network_batch_logger<F, E>(
+    name: &str,
+    send: F,
+    options: NetworkOptions,
+) -> Result<Logger, ConfigError>
+where
+    F: FnMut(&[&str]) -> Result<(), E> + Send + 'static,
+    E: fmt::Display + 'static,
+{
+    let writer = batch_callback_writer(send)
+        .retry(options.policy())
+        .named(format!("network-batch:{name}"));
+    Ok(options
+        .backend()?
+        .logger(name, options.pipeline().writer(writer)))
+}
+
+/// A logger on the global backend writing JSON (to the environment's outputs,
+/// or standard output before any setup) with `service` and `version` bound to
+/// every record's fields; `bind` adds more.
+///
+/// # Errors
+/// [`ConfigError`] when the global backend cannot be built.
+pub fn get_async_structured_logger(
+    name: &str,
+    service: &str,
+    version: &str,
+) -> Result<Logger, ConfigError> {
+    let (backend, pipeline) = with_global(|g| -> Result<_, ConfigError> {
+        if g.json.is_none() {
+            let config = match &*lock(&ENV) {
+                Some(env) => env.pipeline(true)?,
+                None => PipelineConfig::new(),
+            };
+            g.json = Some(g.backend.add_pipeline(config));
+        }
+        Ok((g.backend.clone(), g.json.clone()))
+    })??;
+    let pipeline = pipeline.ok_or_else(|| {
+        ConfigError::out_of_range("json pipeline", "missing", "a configured pipeline")
+    })?;
+    Ok(Logger::new(name, backend, pipeline).with_fields([
+        ("service", service.to_owned()),
+        ("version", version.to_owned()),
+    ]))
+}
+
+/// The counters of every live backend, summed (`writers` lists each writer).
+pub fn get_async_stats() -> Stats {
+    let mut total = Stats::default();
+    for backend in all_backends() {
+        total.merge(&backend.stats());
+    }
+    total
+}
+
+/// Flushes every live backend; returns whether all finished within their
+/// `shutdown_timeout`.
+pub fn flush() -> bool {
+    let mut all_done = true;
+    for backend in all_backends() {
+        all_done &= backend.flush(backend.config.shutdown_timeout);
+    }
+    all_done
+}
+
+/// Drains, flushes and stops every backend, within `timeout` in total; reports
+/// what was left. The global backend is rebuilt (with the same environment) by
+/// the next [`get_logger`]; loggers made before keep working synchronously.
+pub fn shutdown_async_backend(timeout: Duration) -> ShutdownReport {
+    let deadline = Instant::now() + timeout;
+    let mut report = ShutdownReport {
+        drained: true,
+        ..ShutdownReport::default()
+    };
+    for backend in all_backends() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        report.merge(&backend.shutdown(left));
+    }
+    // The next get_logger builds a fresh global backend from the same environment.
+    *lock(&GLOBAL) = None;
+    report
+}
