@@ -16,18 +16,25 @@ use super::stats::{Counters, WriterStats};
 use crate::pipeline::{Batch, Enricher, Filter, Formatter, OutputConfig, PipelineConfig, Writer};
 use crate::record::{Level, Record, ThreadInfo, Timestamp};
 
-/// A writer with its own counts.
-struct WriterSlot {
-    writer: Box<dyn Writer>,
-    stats: WriterStats,
-    reported: bool,
+/// A writer's counts, readable without waiting for the writer.
+#[derive(Default)]
+struct WriterCounters {
+    name: String,
+    written: AtomicU64,
+    failed: AtomicU64,
+    errors: AtomicU64,
+    retries: AtomicU64,
+    reported: AtomicBool,
 }
 
-/// One formatter and its writers, at runtime.
+/// One formatter and its writers, at runtime. The writers sit behind a lock
+/// (one worker writes at a time); their counters do not, so `stats()` never
+/// waits for a slow writer.
 struct Output {
     min_level: Level,
     formatter: Box<dyn Formatter>,
-    writers: Mutex<Vec<WriterSlot>>,
+    writers: Mutex<Vec<Box<dyn Writer>>>,
+    counters: Vec<WriterCounters>,
 }
 
 /// A pipeline, validated and ready: what workers run for each record.
@@ -87,8 +94,14 @@ impl Pipeline {
 
     pub(crate) fn writer_stats(&self, into: &mut Vec<WriterStats>) {
         for output in &self.outputs {
-            for slot in lock(&output.writers).iter() {
-                into.push(slot.stats.clone());
+            for c in &output.counters {
+                into.push(WriterStats {
+                    name: c.name.clone(),
+                    written: c.written.load(Relaxed),
+                    failed: c.failed.load(Relaxed),
+                    errors: c.errors.load(Relaxed),
+                    retries: c.retries.load(Relaxed),
+                });
             }
         }
     }
@@ -96,11 +109,11 @@ impl Pipeline {
     /// Flushes every writer; errors are counted.
     pub(crate) fn flush_writers(&self, counters: &Counters) {
         for output in &self.outputs {
-            for slot in lock(&output.writers).iter_mut() {
-                let result = catch_unwind(AssertUnwindSafe(|| slot.writer.flush()));
+            for (writer, c) in lock(&output.writers).iter_mut().zip(&output.counters) {
+                let result = catch_unwind(AssertUnwindSafe(|| writer.flush()));
                 if !matches!(result, Ok(Ok(()))) {
                     counters.write_errors.fetch_add(1, Relaxed);
-                    slot.stats.errors += 1;
+                    c.errors.fetch_add(1, Relaxed);
                 }
             }
         }
@@ -162,22 +175,19 @@ fn report_record(message: String) -> Record {
 
 impl Output {
     fn new(config: OutputConfig) -> Output {
-        let writers = config
+        let counters = config
             .writers
-            .into_iter()
-            .map(|writer| WriterSlot {
-                stats: WriterStats {
-                    name: writer.name(),
-                    ..WriterStats::default()
-                },
-                writer,
-                reported: false,
+            .iter()
+            .map(|writer| WriterCounters {
+                name: writer.name(),
+                ..WriterCounters::default()
             })
             .collect();
         Output {
             min_level: config.min_level,
             formatter: config.formatter,
-            writers: Mutex::new(writers),
+            writers: Mutex::new(config.writers),
+            counters,
         }
     }
 }
@@ -285,9 +295,10 @@ pub(crate) fn commit(pipeline: &Pipeline, prep: &mut Prepared, counters: &Counte
         }
         let batch = Batch::new(&buf.bytes, &buf.ends);
         let mut writers = lock(&output.writers);
-        for slot in writers.iter_mut() {
+        for (writer, c) in writers.iter_mut().zip(&output.counters) {
             write_all(
-                slot,
+                writer,
+                c,
                 &batch,
                 &buf.index,
                 &mut prep.failed,
@@ -319,7 +330,8 @@ pub(crate) fn commit(pipeline: &Pipeline, prep: &mut Prepared, counters: &Counte
 /// Delivers `batch` to one writer, handing back the remainder after each
 /// partial failure, and marks the records it gave up on.
 fn write_all(
-    slot: &mut WriterSlot,
+    writer: &mut Box<dyn Writer>,
+    c: &WriterCounters,
     batch: &Batch<'_>,
     index: &[u32],
     failed: &mut [bool],
@@ -335,9 +347,9 @@ fn write_all(
             (tail_ends, tail_bytes) = batch.tail(start);
             Batch::new(tail_bytes, &tail_ends)
         };
-        let outcome = catch_unwind(AssertUnwindSafe(|| slot.writer.write_batch(&sub)));
-        let retries = slot.writer.take_retries();
-        slot.stats.retries += retries;
+        let outcome = catch_unwind(AssertUnwindSafe(|| writer.write_batch(&sub)));
+        let retries = writer.take_retries();
+        c.retries.fetch_add(retries, Relaxed);
         counters.write_retries.fetch_add(retries, Relaxed);
         let (delivered, given_up, error) = match outcome {
             Ok(Ok(())) => (sub.len(), 0, None),
@@ -357,17 +369,16 @@ fn write_all(
                 Some(format!("writer panicked: {}", crate::panic_message(&panic))),
             ),
         };
-        slot.stats.written += delivered as u64;
+        c.written.fetch_add(delivered as u64, Relaxed);
         if let Some(error) = error {
-            slot.stats.failed += given_up as u64;
-            slot.stats.errors += 1;
+            c.failed.fetch_add(given_up as u64, Relaxed);
+            c.errors.fetch_add(1, Relaxed);
             counters.write_errors.fetch_add(1, Relaxed);
             for &i in &index[start + delivered..start + delivered + given_up] {
                 failed[i as usize] = true;
             }
-            let text = format!("{}: {error}", slot.stats.name);
-            if !slot.reported {
-                slot.reported = true;
+            let text = format!("{}: {error}", c.name);
+            if !c.reported.swap(true, Relaxed) {
                 eprintln!("kakashi: writer {text} (further failures are counted in the stats)");
             }
             pipeline

@@ -1,0 +1,88 @@
+//! Contract 3: with a tiny queue and a slow writer, `drop_newest` and
+//! `drop_oldest` account for every record, the file holds exactly
+//! `messages_written` lines, the right records survive, and a WARNING record
+//! in the output reports the drops.
+
+mod common;
+
+use std::time::Duration;
+
+use common::SlowWriter;
+use kakashi::{
+    info, AsyncConfig, AsyncPipeline, AsyncPipelineConfig, OverflowStrategy, PipelineConfig,
+};
+
+const N: u64 = 2_000;
+
+fn run(strategy: OverflowStrategy) -> (Vec<serde_json::Value>, kakashi::Stats) {
+    let writer = SlowWriter::new(Duration::from_millis(2));
+    let pipeline = AsyncPipeline::new(AsyncPipelineConfig::new(
+        PipelineConfig::new().writer(writer.clone()),
+        AsyncConfig {
+            max_queue_size: 16,
+            worker_count: 1,
+            batch_size: 4,
+            overflow_strategy: strategy,
+            ..AsyncConfig::default()
+        },
+    ))
+    .unwrap();
+    let logger = pipeline.logger("burst");
+    for i in 0..N {
+        info!(logger, "m", i = i);
+    }
+    let report = pipeline.shutdown(Duration::from_secs(60));
+    assert!(report.completed(), "{report:?}");
+    (common::parse(&writer.lines()), pipeline.stats())
+}
+
+fn check_accounting(records: &[serde_json::Value], stats: &kakashi::Stats) -> Vec<u64> {
+    assert!(stats.is_balanced(), "{stats:?}");
+    assert_eq!(records.len() as u64, stats.messages_written);
+    assert_eq!(stats.messages_submitted, N + stats.reports_written);
+    assert!(
+        stats.messages_dropped > 0,
+        "the burst must overflow a queue of 16"
+    );
+    let reports: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["logger"] == "kakashi")
+        .collect();
+    assert!(!reports.is_empty());
+    assert!(reports.iter().all(|r| r["level"] == "WARNING"));
+    let reported: u64 = reports
+        .iter()
+        .map(|r| r["fields"]["dropped"].as_u64().unwrap())
+        .sum();
+    assert_eq!(reported, stats.messages_dropped);
+    let seq = common::field_seq(records, "burst", "i");
+    assert!(
+        seq.windows(2).all(|w| w[0] < w[1]),
+        "survivors keep their order"
+    );
+    assert_eq!(seq.len() as u64 + stats.messages_dropped, N);
+    seq
+}
+
+#[test]
+fn drop_newest_rejects_and_reports() {
+    let (records, stats) = run(OverflowStrategy::DropNewest);
+    let seq = check_accounting(&records, &stats);
+    assert_eq!(stats.dropped_queue_full, stats.messages_dropped);
+    assert_eq!(seq[0], 0, "the oldest are kept");
+    assert!(records[0]["message"].as_str().is_some());
+    let report = records.iter().find(|r| r["logger"] == "kakashi").unwrap();
+    assert_eq!(report["fields"]["reason"], "queue_full");
+}
+
+#[test]
+fn drop_oldest_keeps_the_newest() {
+    let (records, stats) = run(OverflowStrategy::DropOldest);
+    let seq = check_accounting(&records, &stats);
+    assert_eq!(stats.dropped_evicted, stats.messages_dropped);
+    // The last queue-full of records are never evicted: nothing came after them.
+    let tail: Vec<u64> = (N - 16..N).collect();
+    assert_eq!(&seq[seq.len() - 16..], &tail[..]);
+    let report = records.iter().find(|r| r["logger"] == "kakashi").unwrap();
+    assert_eq!(report["fields"]["reason"], "evicted_oldest");
+}
