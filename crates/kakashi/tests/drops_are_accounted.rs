@@ -39,7 +39,7 @@ fn run(strategy: OverflowStrategy) -> (Vec<serde_json::Value>, kakashi::Stats) {
 fn check_accounting(records: &[serde_json::Value], stats: &kakashi::Stats) -> Vec<u64> {
     assert!(stats.is_balanced(), "{stats:?}");
     assert_eq!(records.len() as u64, stats.messages_written);
-    assert_eq!(stats.messages_submitted, N + stats.reports_written);
+    assert_eq!(stats.messages_submitted, N + stats.reports_emitted);
     assert!(
         stats.messages_dropped > 0,
         "the burst must overflow a queue of 16"

@@ -327,9 +327,9 @@ impl Shared {
         }
         let n = reports.len() as u64;
         self.counters.messages_submitted.fetch_add(n, Relaxed);
+        self.counters.reports_emitted.fetch_add(n, Relaxed);
         prepare(pipeline, reports.iter_mut(), prep, &self.counters);
-        let written = commit(pipeline, prep, &self.counters);
-        self.counters.reports_written.fetch_add(written, Relaxed);
+        commit(pipeline, prep, &self.counters);
     }
 
     /// Takes over items stranded in the queue after the workers stopped.

@@ -158,9 +158,9 @@ counters! {
     bytes_written,
     /// The most records the queue has held.
     queue_high_water_mark,
-    /// In-band WARNING records kakashi wrote about drops and failures
-    /// (counted in `messages_submitted` and `messages_written` too).
-    reports_written,
+    /// In-band WARNING records kakashi emitted about drops and failures
+    /// (each also counted in `messages_submitted`, and as written or failed).
+    reports_emitted,
     /// Times a producer waited for room (`block`).
     producer_waits,
 }

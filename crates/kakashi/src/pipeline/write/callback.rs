@@ -89,7 +89,7 @@ fn call_guarded<E: Display>(f: impl FnOnce() -> Result<(), E>) -> Result<(), io:
         Ok(Err(e)) => Err(io::Error::other(e.to_string())),
         Err(panic) => Err(io::Error::other(format!(
             "callback panicked: {}",
-            crate::panic_message(&panic)
+            crate::panic_message(&*panic)
         ))),
     }
 }
