@@ -1,0 +1,92 @@
+//! Contract 10: `default_json_formatter` keeps the original's key order and
+//! shapes with a real UTC instant; the text formatters match the original.
+
+use std::sync::Arc;
+
+use kakashi::{
+    compact_formatter, default_json_formatter, detailed_formatter, exception_enricher,
+    simple_text_formatter, source_enricher, thread_enricher, Context, Enricher, Exception,
+    Formatter, Level, Record, Source, Timestamp,
+};
+
+static SRC: Source = Source { module: "m", file: "m.rs", line: 7 };
+
+fn sample() -> Record {
+    let mut r = Record::new(Level::Warning, "app.mod", "héllo");
+    r.timestamp = Timestamp(1_767_225_600_123_456_000);
+    r.fields.push(("a".into(), 1.into()));
+    r.context = Some(Arc::new(Context {
+        ip: Some("10.0.0.1".into()),
+        access: Some("GET /x".into()),
+        request_id: Some("r1".into()),
+        user_id: Some("u1".into()),
+        service_name: Some("svc".into()),
+        version: Some("1.2".into()),
+        environment: Some("production".into()),
+        custom: vec![("tenant".into(), "t1".into())],
+        ..Context::default()
+    }));
+    r.source = Some(&SRC);
+    r.thread.thread_id = 11;
+    r.thread.thread_name = Some("T");
+    r.thread.process_id = 99;
+    r
+}
+
+fn format(f: &dyn Formatter, r: &Record) -> String {
+    let mut out = Vec::new();
+    f.format(r, &mut out);
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn json_matches_the_original_key_order_and_shapes() {
+    let mut r = sample();
+    thread_enricher().enrich(&mut r);
+    source_enricher().enrich(&mut r);
+    assert_eq!(
+        format(&default_json_formatter(), &r),
+        r#"{"timestamp":1767225600.123456,"datetime":"2026-01-01T00:00:00.123456+00:00","level":"WARNING","level_value":30,"logger":"app.mod","message":"héllo","fields":{"a":1},"context":{"ip":"10.0.0.1","access":"GET /x","request_id":"r1","user_id":"u1","service_name":"svc","version":"1.2","environment":"production","tenant":"t1"},"source":{"module":"m","line":7},"threading":{"thread_id":11,"thread_name":"T","process_id":99}}"#
+    );
+}
+
+#[test]
+fn json_without_enrichment_is_the_high_performance_shape() {
+    let mut r = Record::new(Level::Info, "trading", "Trade executed");
+    r.timestamp = Timestamp(1_795_797_667_876_645_000);
+    r.fields.push(("symbol".into(), "ACME".into()));
+    r.fields.push(("qty".into(), 100.into()));
+    r.fields.push(("price".into(), 12.5.into()));
+    assert_eq!(
+        format(&default_json_formatter(), &r),
+        r#"{"timestamp":1795797667.876645,"datetime":"2026-11-27T16:41:07.876645+00:00","level":"INFO","level_value":20,"logger":"trading","message":"Trade executed","fields":{"symbol":"ACME","qty":100,"price":12.5}}"#
+    );
+}
+
+#[test]
+fn json_exception_object() {
+    let mut r = Record::new(Level::Error, "app", "failed");
+    r.timestamp = Timestamp(1_767_225_600_000_000_000);
+    let e = std::io::Error::other("disk full");
+    r.exception = Some(Box::new(Exception::from_error(&e)));
+    exception_enricher().enrich(&mut r);
+    let line = format(&default_json_formatter(), &r);
+    assert!(line.starts_with(r#"{"timestamp":1767225600.000000,"datetime":"2026-01-01T00:00:00+00:00","#), "{line}");
+    assert!(line.ends_with(r#","exception":{"type":"std::io::error::Error","message":"disk full","traceback":"std::io::error::Error: disk full"}}"#), "{line}");
+}
+
+#[test]
+fn text_layouts_match_the_original() {
+    let r = sample();
+    assert_eq!(
+        format(&simple_text_formatter(), &r),
+        "00:00:00.123 | WARNING  | app.mod | IP:10.0.0.1 | ACCESS:GET /x | USER:u1 | héllo | a=1"
+    );
+    assert_eq!(format(&compact_formatter(), &r), "00:00:00 | W | héllo");
+    assert_eq!(
+        format(&detailed_formatter(), &r),
+        "[2026-01-01T00:00:00.123456+00:00] [WARNING] [app.mod] [T:11] [P:99] [m:7] héllo | Fields: {\"a\":1} | Context: ip=10.0.0.1,access=GET /x,request_id=r1,user=u1,service_name=svc,version=1.2,environment=production,tenant=t1"
+    );
+    let bare = Record::new(Level::Info, "x", "m");
+    assert!(format(&simple_text_formatter(), &bare).ends_with(" | INFO     | x | N/A | m"));
+}
