@@ -22,7 +22,10 @@ fn unwritable_paths_fail_at_construction() {
     let dir = tempfile::tempdir().unwrap();
     let err = get_high_performance_logger("x", dir.path()).unwrap_err();
     assert!(
-        err.to_string().starts_with(&format!("cannot open log file {} for appending:", dir.path().display())),
+        err.to_string().starts_with(&format!(
+            "cannot open log file {} for appending:",
+            dir.path().display()
+        )),
         "{err}"
     );
     let file = dir.path().join("plain");
@@ -33,11 +36,26 @@ fn unwritable_paths_fail_at_construction() {
 
 #[test]
 fn zero_sizes_are_rejected() {
-    let err = Backend::new(AsyncConfig { max_queue_size: 0, ..AsyncConfig::default() }).unwrap_err();
-    assert_eq!(err.to_string(), "max_queue_size = 0 is out of range; expected 1 to 268435456");
-    let err = Backend::new(AsyncConfig { worker_count: 0, ..AsyncConfig::default() }).unwrap_err();
+    let err = Backend::new(AsyncConfig {
+        max_queue_size: 0,
+        ..AsyncConfig::default()
+    })
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "max_queue_size = 0 is out of range; expected 1 to 268435456"
+    );
+    let err = Backend::new(AsyncConfig {
+        worker_count: 0,
+        ..AsyncConfig::default()
+    })
+    .unwrap_err();
     assert!(err.to_string().starts_with("worker_count = 0"), "{err}");
-    let err = Backend::new(AsyncConfig { batch_size: 0, ..AsyncConfig::default() }).unwrap_err();
+    let err = Backend::new(AsyncConfig {
+        batch_size: 0,
+        ..AsyncConfig::default()
+    })
+    .unwrap_err();
     assert!(err.to_string().starts_with("batch_size = 0"), "{err}");
 }
 
@@ -51,7 +69,11 @@ fn one_line(record: &Record) -> serde_json::Value {
 
 #[test]
 fn odd_values_stay_valid_json() {
-    let mut r = Record::new(Level::Info, "odd", "quote \" backslash \\ nul \0 bell \u{7} 🎉");
+    let mut r = Record::new(
+        Level::Info,
+        "odd",
+        "quote \" backslash \\ nul \0 bell \u{7} 🎉",
+    );
     r.fields.push(("nan".into(), f64::NAN.into()));
     r.fields.push(("inf".into(), f64::INFINITY.into()));
     r.fields.push(("big".into(), u64::MAX.into()));

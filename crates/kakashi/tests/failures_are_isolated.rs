@@ -35,20 +35,33 @@ fn a_broken_writer_does_not_stop_the_others() {
     assert!(pipeline.flush());
     let stats = pipeline.stats();
     let seq = common::field_seq(&common::parse(&memory.lines()), "iso", "i");
-    assert_eq!(seq, (0..10).collect::<Vec<_>>(), "the healthy writer got every record");
+    assert_eq!(
+        seq,
+        (0..10).collect::<Vec<_>>(),
+        "the healthy writer got every record"
+    );
     assert_eq!(stats.enricher_errors, 1);
     // Each record failed on the broken writer, and so did the in-band report of it.
     assert_eq!(stats.messages_failed, 10 + stats.reports_emitted);
     assert!(stats.write_errors >= 1);
     let broken = stats.writers.iter().find(|w| w.name == "broken").unwrap();
-    assert_eq!((broken.written, broken.failed), (0, 10 + stats.reports_emitted));
+    assert_eq!(
+        (broken.written, broken.failed),
+        (0, 10 + stats.reports_emitted)
+    );
     let healthy = stats.writers.iter().find(|w| w.name == "memory").unwrap();
-    assert_eq!((healthy.written, healthy.failed), (10 + stats.reports_emitted, 0));
+    assert_eq!(
+        (healthy.written, healthy.failed),
+        (10 + stats.reports_emitted, 0)
+    );
     assert!(stats.is_balanced(), "{stats:?}");
     // The failure is reported in-band to the writers that work.
     pipeline.shutdown(Duration::from_secs(5));
     let lines = memory.lines();
-    let report = lines.iter().find(|l| l.contains("kakashi failed to write")).unwrap();
+    let report = lines
+        .iter()
+        .find(|l| l.contains("kakashi failed to write"))
+        .unwrap();
     assert!(report.contains("disk on fire"), "{report}");
 }
 

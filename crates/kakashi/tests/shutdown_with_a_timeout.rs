@@ -7,7 +7,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::SlowWriter;
-use kakashi::{info, AsyncConfig, AsyncPipeline, AsyncPipelineConfig, OverflowStrategy, PipelineConfig};
+use kakashi::{
+    info, AsyncConfig, AsyncPipeline, AsyncPipelineConfig, OverflowStrategy, PipelineConfig,
+};
 
 fn backlog(fallback_to_sync: bool) -> (AsyncPipeline, SlowWriter) {
     let writer = SlowWriter::new(Duration::from_millis(5));

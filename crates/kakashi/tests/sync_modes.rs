@@ -55,6 +55,9 @@ fn no_fallback_counts_drops_after_shutdown() {
     logger.warning("lost but counted");
     let stats = p.stats();
     assert_eq!(memory.lines().len(), 0);
-    assert_eq!((stats.messages_dropped, stats.dropped_backend_stopped), (1, 1));
+    assert_eq!(
+        (stats.messages_dropped, stats.dropped_backend_stopped),
+        (1, 1)
+    );
     assert!(stats.is_balanced());
 }

@@ -9,7 +9,11 @@ use kakashi::{
     Formatter, Level, Record, Source, Timestamp,
 };
 
-static SRC: Source = Source { module: "m", file: "m.rs", line: 7 };
+static SRC: Source = Source {
+    module: "m",
+    file: "m.rs",
+    line: 7,
+};
 
 fn sample() -> Record {
     let mut r = Record::new(Level::Warning, "app.mod", "héllo");
@@ -71,7 +75,12 @@ fn json_exception_object() {
     r.exception = Some(Box::new(Exception::from_error(&e)));
     exception_enricher().enrich(&mut r);
     let line = format(&default_json_formatter(), &r);
-    assert!(line.starts_with(r#"{"timestamp":1767225600.000000,"datetime":"2026-01-01T00:00:00+00:00","#), "{line}");
+    assert!(
+        line.starts_with(
+            r#"{"timestamp":1767225600.000000,"datetime":"2026-01-01T00:00:00+00:00","#
+        ),
+        "{line}"
+    );
     assert!(line.ends_with(r#","exception":{"type":"std::io::error::Error","message":"disk full","traceback":"std::io::error::Error: disk full"}}"#), "{line}");
 }
 

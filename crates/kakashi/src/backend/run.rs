@@ -366,7 +366,10 @@ fn write_all(
             Err(panic) => (
                 0,
                 sub.len(),
-                Some(format!("writer panicked: {}", crate::panic_message(&*panic))),
+                Some(format!(
+                    "writer panicked: {}",
+                    crate::panic_message(&*panic)
+                )),
             ),
         };
         c.written.fetch_add(delivered as u64, Relaxed);
