@@ -1,5 +1,6 @@
 //! Contract 6: a process that logs and then returns from `main`, or calls
-//! `std::process::exit`, leaves every record in the file, with no guard held.
+//! `std::process::exit`, or panics, leaves every record in the file, with no
+//! guard held.
 //!
 //! The child is this test binary run again with `KAKASHI_EXIT_CHILD` set.
 
@@ -25,8 +26,10 @@ fn child(mode: &str) {
     }
     // Keep the logger alive until exit: nothing is dropped or flushed by hand.
     std::mem::forget(logger);
-    if mode == "exit" {
-        std::process::exit(0);
+    match mode {
+        "exit" => std::process::exit(0),
+        "panic" => panic!("the program crashes after logging"),
+        _ => {}
     }
 }
 
@@ -38,6 +41,10 @@ fn child_entry() {
 }
 
 fn run_child(mode: &str) -> u64 {
+    run_child_expecting(mode, true)
+}
+
+fn run_child_expecting(mode: &str, success: bool) -> u64 {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("exit.log");
     let status = Command::new(std::env::current_exe().unwrap())
@@ -46,7 +53,7 @@ fn run_child(mode: &str) -> u64 {
         .env("KAKASHI_EXIT_FILE", &path)
         .status()
         .unwrap();
-    assert!(status.success());
+    assert_eq!(status.success(), success);
     let text = std::fs::read_to_string(&path).unwrap();
     let mut n = 0;
     for (i, line) in text.lines().enumerate() {
@@ -65,4 +72,9 @@ fn returning_from_main_flushes_everything() {
 #[test]
 fn process_exit_flushes_everything() {
     assert_eq!(run_child("exit"), RECORDS);
+}
+
+#[test]
+fn a_panic_after_logging_still_flushes_everything() {
+    assert_eq!(run_child_expecting("panic", false), RECORDS);
 }

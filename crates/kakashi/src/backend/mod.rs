@@ -220,7 +220,7 @@ impl Shared {
     pub(crate) fn submit(&self, id: u32, pipeline: &Pipeline, record: Record) {
         self.counters.messages_submitted.fetch_add(1, Relaxed);
         if self.state() != RUNNING {
-            return self.not_running(id, pipeline, record);
+            return self.not_running(pipeline, record);
         }
         let item = Item::Record(id, record);
         match self.config.overflow_strategy {
@@ -245,8 +245,8 @@ impl Shared {
                     self.counters.producer_waits.fetch_add(1, Relaxed);
                     self.queue.sleep_until_room(|| self.state() != RUNNING);
                     if self.state() != RUNNING {
-                        if let Item::Record(id, record) = item {
-                            return self.not_running(id, pipeline, record);
+                        if let Item::Record(_, record) = item {
+                            return self.not_running(pipeline, record);
                         }
                         return;
                     }
@@ -289,13 +289,12 @@ impl Shared {
         pipeline.note_drops(reason, n);
     }
 
-    fn not_running(&self, id: u32, pipeline: &Pipeline, mut record: Record) {
+    fn not_running(&self, pipeline: &Pipeline, mut record: Record) {
         if self.state() == SYNCHRONOUS || self.fallback_to_sync {
             let written = self.write_now(pipeline, std::slice::from_mut(&mut record));
             self.counters
                 .messages_written_sync
                 .fetch_add(written, Relaxed);
-            let _ = id;
         } else {
             self.drop_records(pipeline, DropReason::BackendStopped, 1);
         }
