@@ -195,6 +195,8 @@ pub(crate) fn on_worker_thread() -> bool {
 struct Scratch {
     items: Vec<Item>,
     prepared: Vec<Prepared>,
+    /// For in-band reports, apart from the batch's own runs.
+    reports: Prepared,
 }
 
 impl Shared {
@@ -399,7 +401,11 @@ impl Shared {
     /// Prepares the batch in `scratch`, waits for `ticket`'s turn, writes.
     fn process(&self, ticket: u64, scratch: &mut Scratch) {
         let pipelines = self.pipeline_snapshot();
-        let Scratch { items, prepared } = scratch;
+        let Scratch {
+            items,
+            prepared,
+            reports,
+        } = scratch;
         // Split into runs: consecutive records of one pipeline, or a marker.
         let mut runs: Vec<(usize, usize)> = Vec::new();
         let mut start = 0;
@@ -432,23 +438,23 @@ impl Shared {
         while *turn != ticket {
             turn = self.turn_cv.wait(turn).unwrap_or_else(|e| e.into_inner());
         }
-        let mut touched: Vec<u32> = Vec::new();
+        // Reports owed go out once the queue has room again, and always before
+        // a flush marker is signalled, so a flush covers them too.
+        let eased = self.queue.len() <= self.queue.capacity() / 2;
         for (&(start, _), prep) in runs.iter().zip(prepared.iter_mut()) {
             match &items[start] {
                 Item::Record(id, _) => {
-                    commit(&pipelines[*id as usize], prep, &self.counters);
-                    if !touched.contains(id) {
-                        touched.push(*id);
+                    let pipeline = &pipelines[*id as usize];
+                    commit(pipeline, prep, &self.counters);
+                    if eased {
+                        self.write_reports(pipeline, reports, false);
                     }
                 }
-                Item::Flush(signal) => signal.set(FlushState::Done),
-            }
-        }
-        let eased = self.queue.len() <= self.queue.capacity() / 2;
-        if eased {
-            if let Some(prep) = prepared.first_mut() {
-                for pipeline in &pipelines {
-                    self.write_reports(pipeline, prep, false);
+                Item::Flush(signal) => {
+                    for pipeline in &pipelines {
+                        self.write_reports(pipeline, reports, false);
+                    }
+                    signal.set(FlushState::Done);
                 }
             }
         }
