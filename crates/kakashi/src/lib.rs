@@ -108,8 +108,9 @@ pub mod testing;
 
 pub use async_pipeline::{AsyncPipeline, AsyncPipelineConfig};
 pub use backend::{
-    AsyncConfig, Backend, OverflowStrategy, ShutdownReport, State, Stats, WriterStats,
-    DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUE_SIZE,
+    after_fork_in_child, after_fork_in_parent, prepare_fork, AsyncConfig, Backend,
+    OverflowStrategy, ShutdownReport, State, Stats, WriterStats, DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_QUEUE_SIZE,
 };
 pub use error::ConfigError;
 pub use logger::{Logger, ToValue};
@@ -124,13 +125,14 @@ pub use pipeline::write::{
     batch_callback_writer, callback_writer, console_writer, file_writer, stderr_writer, RetryPolicy,
 };
 pub use pipeline::{
-    Batch, Enricher, Filter, FilterExt, Formatter, OutputConfig, PipelineConfig, WriteError, Writer,
+    Batch, Enricher, Filter, FilterExt, Formatter, OutputConfig, PipelineConfig, StageScope,
+    WriteError, Writer,
 };
 pub use record::{
     show, Context, Exception, Field, Key, Level, Record, Source, ThreadInfo, Timestamp, Value,
 };
 pub use setup::{
-    configure_async_backend, flush, get_async_stats, get_async_structured_logger,
+    configure_async_backend, flush, get_async_stats, get_async_structured_logger, get_env_logger,
     get_high_performance_logger, get_high_performance_logger_with, get_logger,
     get_network_batch_logger, get_network_logger, get_network_logger_with, setup_async_logging,
     shutdown_async_backend, AsyncSetup, BackendOptions, Environment, EnvironmentConfig,

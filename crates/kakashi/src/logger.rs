@@ -266,6 +266,34 @@ impl Logger {
             .submit(inner.id, &inner.pipeline, record);
     }
 
+    /// Like [`submit`](Logger::submit), running every wait the call may make
+    /// (for room in the queue under `block`, for a batch stranded by a
+    /// concurrent shutdown) inside `around_wait`, which must call the function
+    /// it is given. A binding uses it to let go of a lock of its own while it
+    /// waits (Python's interpreter lock), without paying for that on calls
+    /// that do not wait.
+    pub fn submit_with(
+        &self,
+        record: Record,
+        around_wait: &mut dyn FnMut(&mut (dyn FnMut() + Send)),
+    ) {
+        let inner = &*self.inner;
+        inner
+            .backend
+            .shared
+            .submit_with(inner.id, &inner.pipeline, record, around_wait);
+    }
+
+    /// The bound fields, in order.
+    pub fn bound_fields(&self) -> &[Field] {
+        &self.inner.bound
+    }
+
+    /// The bound context, if any.
+    pub fn bound_context(&self) -> Option<&Arc<Context>> {
+        self.inner.context.as_ref()
+    }
+
     /// DEBUG with no fields.
     pub fn debug(&self, message: impl Into<Cow<'static, str>>) {
         self.log(Level::Debug, message, Vec::new())

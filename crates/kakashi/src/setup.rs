@@ -191,6 +191,15 @@ impl EnvironmentConfig {
     /// # Errors
     /// [`ConfigError::File`] when the log file cannot be opened.
     pub fn pipeline(&self, json: bool) -> Result<PipelineConfig, ConfigError> {
+        self.pipeline_to(json, self.log_file())
+    }
+
+    /// [`pipeline`](EnvironmentConfig::pipeline) with the file output going to
+    /// `file` instead of `app.log`.
+    ///
+    /// # Errors
+    /// [`ConfigError::File`] when `file` cannot be opened for appending.
+    pub fn pipeline_to(&self, json: bool, file: PathBuf) -> Result<PipelineConfig, ConfigError> {
         let mut config = PipelineConfig::new().min_level(self.console_level.min(self.file_level));
         if self.include_thread_info {
             config = config.enricher(thread_enricher());
@@ -217,7 +226,7 @@ impl EnvironmentConfig {
             .output(OutputConfig {
                 min_level: self.file_level,
                 formatter: pick(self.file_formatter).build(),
-                writers: vec![Box::new(file_writer(self.log_file())?)],
+                writers: vec![Box::new(file_writer(file)?)],
             }))
     }
 }
@@ -228,8 +237,12 @@ impl EnvironmentConfig {
 struct Global {
     backend: Backend,
     default: (u32, Arc<Pipeline>),
-    json: Option<(u32, Arc<Pipeline>)>,
+    /// Pipelines made on demand, by (module log file, JSON).
+    extra: Vec<(EnvKey, (u32, Arc<Pipeline>))>,
 }
+
+/// Which environment pipeline: a module log file, and whether JSON.
+type EnvKey = (Option<String>, bool);
 
 /// The environment chosen by `setup_async_logging` (survives shutdown, so the
 /// global backend can be rebuilt the same way).
@@ -245,7 +258,7 @@ fn install(global: &mut Option<Global>, backend: Backend) -> Result<(), ConfigEr
     *global = Some(Global {
         backend,
         default,
-        json: None,
+        extra: Vec::new(),
     });
     Ok(())
 }
@@ -597,23 +610,48 @@ pub fn get_async_structured_logger(
     service: &str,
     version: &str,
 ) -> Result<Logger, ConfigError> {
-    let (backend, pipeline) = with_global(|g| -> Result<_, ConfigError> {
-        if g.json.is_none() {
-            let config = match &*lock(&ENV) {
-                Some(env) => env.pipeline(true)?,
-                None => PipelineConfig::new(),
-            };
-            g.json = Some(g.backend.add_pipeline(config));
-        }
-        Ok((g.backend.clone(), g.json.clone()))
-    })??;
-    let pipeline = pipeline.ok_or_else(|| {
-        ConfigError::out_of_range("json pipeline", "missing", "a configured pipeline")
-    })?;
-    Ok(Logger::new(name, backend, pipeline).with_fields([
+    Ok(get_env_logger(name, None, true)?.with_fields([
         ("service", service.to_owned()),
         ("version", version.to_owned()),
     ]))
+}
+
+/// A logger on the global backend through the environment's outputs (console
+/// and file, each with its level and formatter; standard output before any
+/// setup), as the original's `get_logger(name, log_file, formatter_type)`.
+///
+/// `log_file` names a module file, `<log_directory>/modules/<log_file>.log`,
+/// instead of `app.log`; `json` uses `default_json_formatter` for both
+/// outputs. One pipeline is made per distinct pair and shared by every logger
+/// asking for it.
+///
+/// # Errors
+/// [`ConfigError`] when the global backend or the file cannot be set up.
+pub fn get_env_logger(
+    name: &str,
+    log_file: Option<&str>,
+    json: bool,
+) -> Result<Logger, ConfigError> {
+    let key = (log_file.map(str::to_owned), json);
+    let (backend, pipeline) = with_global(|g| -> Result<_, ConfigError> {
+        if let Some((_, found)) = g.extra.iter().find(|(k, _)| *k == key) {
+            return Ok((g.backend.clone(), found.clone()));
+        }
+        let config = match (&*lock(&ENV), log_file) {
+            (Some(env), None) => env.pipeline(json)?,
+            (Some(env), Some(file)) => env.pipeline_to(
+                json,
+                env.log_directory
+                    .join("modules")
+                    .join(format!("{file}.log")),
+            )?,
+            (None, _) => PipelineConfig::new(),
+        };
+        let made = g.backend.add_pipeline(config);
+        g.extra.push((key, made.clone()));
+        Ok((g.backend.clone(), made))
+    })??;
+    Ok(Logger::new(name, backend, pipeline))
 }
 
 /// The counters of every live backend, summed (`writers` lists each writer).

@@ -47,7 +47,7 @@ mod shutdown;
 pub(crate) mod stats;
 
 pub use overflow::OverflowStrategy;
-pub use shutdown::ShutdownReport;
+pub use shutdown::{after_fork_in_child, after_fork_in_parent, prepare_fork, ShutdownReport};
 pub use stats::{State, Stats, WriterStats};
 
 pub(crate) use shutdown::{all_backends, register};
@@ -179,6 +179,11 @@ pub(crate) struct Shared {
     exited: Mutex<()>,
     exited_cv: Condvar,
     handles: Mutex<Vec<JoinHandle<()>>>,
+    /// Workers are to stop between batches (a fork is coming).
+    paused: AtomicBool,
+    /// Workers stopped between batches.
+    parked: Mutex<u64>,
+    parked_cv: Condvar,
 }
 
 thread_local! {
@@ -220,6 +225,18 @@ impl Shared {
     /// Accepts a record for pipeline `id`. Never panics, never waits except
     /// under `block` while the queue is full.
     pub(crate) fn submit(&self, id: u32, pipeline: &Pipeline, record: Record) {
+        self.submit_with(id, pipeline, record, &mut |wait| wait())
+    }
+
+    /// [`submit`](Shared::submit), running every wait (for room under
+    /// `block`, for a stranded batch at shutdown) inside `around_wait`.
+    pub(crate) fn submit_with(
+        &self,
+        id: u32,
+        pipeline: &Pipeline,
+        record: Record,
+        around_wait: &mut dyn FnMut(&mut (dyn FnMut() + Send)),
+    ) {
         self.counters.messages_submitted.fetch_add(1, Relaxed);
         if self.state() != RUNNING {
             return self.not_running(pipeline, record);
@@ -240,13 +257,24 @@ impl Shared {
                 }
             }
             OverflowStrategy::Block => {
-                let mut item = item;
-                while let Err(back) = self.queue.push(item) {
-                    item = back;
-                    self.note_full();
-                    self.counters.producer_waits.fetch_add(1, Relaxed);
-                    self.queue.sleep_until_room(|| self.state() != RUNNING);
-                    if self.state() != RUNNING {
+                if let Err(back) = self.queue.push(item) {
+                    let mut pending = Some(back);
+                    let mut refused = None;
+                    around_wait(&mut || {
+                        while let Some(item) = pending.take() {
+                            if let Err(back) = self.queue.push(item) {
+                                self.note_full();
+                                self.counters.producer_waits.fetch_add(1, Relaxed);
+                                self.queue.sleep_until_room(|| self.state() != RUNNING);
+                                if self.state() != RUNNING {
+                                    refused = Some(back);
+                                } else {
+                                    pending = Some(back);
+                                }
+                            }
+                        }
+                    });
+                    if let Some(item) = refused.or(pending) {
                         if let Item::Record(_, record) = item {
                             return self.not_running(pipeline, record);
                         }
@@ -261,7 +289,7 @@ impl Shared {
         // push; then nobody else will take what we left there.
         fence(SeqCst);
         if self.state() != RUNNING {
-            self.rescue();
+            around_wait(&mut || self.rescue());
         }
     }
 
@@ -343,10 +371,31 @@ impl Shared {
 
     // === workers ===
 
+    fn spawn_workers(shared: &Arc<Shared>) -> std::io::Result<()> {
+        for i in 0..shared.config.worker_count {
+            let worker = Arc::clone(shared);
+            shared.active_workers.fetch_add(1, SeqCst);
+            let spawned = std::thread::Builder::new()
+                .name(format!("{}-{i}", shared.config.thread_name_prefix))
+                .spawn(move || worker.worker_loop());
+            match spawned {
+                Ok(handle) => lock(&shared.handles).push(handle),
+                Err(e) => {
+                    shared.active_workers.fetch_sub(1, SeqCst);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn worker_loop(&self) {
         let _ = IS_WORKER.try_with(|w| w.set(true));
         let mut scratch = Scratch::default();
         loop {
+            if self.paused.load(Acquire) {
+                self.park();
+            }
             if let Some(ticket) = self.take_batch(&mut scratch) {
                 self.process(ticket, &mut scratch);
                 continue;
@@ -360,6 +409,75 @@ impl Shared {
         self.active_workers.fetch_sub(1, SeqCst);
         drop(lock(&self.exited));
         self.exited_cv.notify_all();
+    }
+
+    /// Waits, holding no lock of the backend's, until the fork is over.
+    fn park(&self) {
+        let mut parked = lock(&self.parked);
+        *parked += 1;
+        self.parked_cv.notify_all();
+        while self.paused.load(Acquire) {
+            parked = self
+                .parked_cv
+                .wait(parked)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        *parked -= 1;
+    }
+
+    // === fork ===
+
+    /// Before `fork()`: stops every worker between two batches, so that none
+    /// holds a lock the child would inherit locked. Gives up waiting for a
+    /// worker stuck in a writer after `timeout`.
+    pub(crate) fn prepare_fork(&self, timeout: Duration) {
+        self.paused.store(true, SeqCst);
+        self.queue.wake_all_workers();
+        let deadline = Instant::now() + timeout;
+        let mut parked = lock(&self.parked);
+        while *parked < self.active_workers.load(SeqCst) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            parked = self
+                .parked_cv
+                .wait_timeout(parked, left.min(Duration::from_millis(10)))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            self.queue.wake_all_workers();
+        }
+    }
+
+    /// After `fork()`, in the parent: lets the workers go on.
+    pub(crate) fn resume_after_fork(&self) {
+        self.paused.store(false, SeqCst);
+        drop(lock(&self.parked));
+        self.parked_cv.notify_all();
+    }
+
+    /// After `fork()`, in the child: the parent's workers do not exist here.
+    /// What was queued is the parent's to write, so it is discarded; counters
+    /// start again from zero, and fresh workers are started.
+    pub(crate) fn restart_in_child(self: &Arc<Shared>) {
+        // The parent's threads are gone: their handles must not be joined.
+        std::mem::forget(std::mem::take(&mut *lock(&self.handles)));
+        *lock(&self.parked) = 0;
+        self.paused.store(false, SeqCst);
+        {
+            let _consumer = lock(&self.consumer);
+            while self.queue.pop().is_some() {}
+        }
+        self.counters.reset();
+        let running = self.state() == RUNNING || self.state() == STOPPING;
+        self.active_workers.store(0, SeqCst);
+        if running {
+            self.state.store(RUNNING, SeqCst);
+            if let Err(e) = Shared::spawn_workers(self) {
+                eprintln!("kakashi: could not restart the workers after fork ({e}); logging synchronously");
+                self.state.store(STOPPED, SeqCst);
+            }
+        }
     }
 
     /// Pops up to `batch_size` items under the consumer lock and takes a
@@ -689,23 +807,15 @@ impl Backend {
             exited: Mutex::new(()),
             exited_cv: Condvar::new(),
             handles: Mutex::new(Vec::new()),
+            paused: AtomicBool::new(false),
+            parked: Mutex::new(0),
+            parked_cv: Condvar::new(),
             config,
         });
         if enable_async {
-            for i in 0..shared.config.worker_count {
-                let worker = Arc::clone(&shared);
-                shared.active_workers.fetch_add(1, SeqCst);
-                let spawned = std::thread::Builder::new()
-                    .name(format!("{}-{i}", shared.config.thread_name_prefix))
-                    .spawn(move || worker.worker_loop());
-                match spawned {
-                    Ok(handle) => lock(&shared.handles).push(handle),
-                    Err(e) => {
-                        shared.active_workers.fetch_sub(1, SeqCst);
-                        shared.shutdown(Duration::from_secs(1));
-                        return Err(ConfigError::Spawn(e));
-                    }
-                }
+            if let Err(e) = Shared::spawn_workers(&shared) {
+                shared.shutdown(Duration::from_secs(1));
+                return Err(ConfigError::Spawn(e));
             }
         }
         register(&shared);

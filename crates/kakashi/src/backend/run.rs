@@ -13,7 +13,9 @@ use std::time::Instant;
 
 use super::overflow::DropReason;
 use super::stats::{Counters, WriterStats};
-use crate::pipeline::{Batch, Enricher, Filter, Formatter, OutputConfig, PipelineConfig, Writer};
+use crate::pipeline::{
+    Batch, Enricher, Filter, Formatter, OutputConfig, PipelineConfig, StageScope, Writer,
+};
 use crate::record::{Level, Record, ThreadInfo, Timestamp};
 
 /// A writer's counts, readable without waiting for the writer.
@@ -44,6 +46,7 @@ pub(crate) struct Pipeline {
     enrichers: Vec<Box<dyn Enricher>>,
     filters: Vec<Box<dyn Filter>>,
     outputs: Vec<Output>,
+    stage_scope: Option<StageScope>,
     /// Drops not yet reported in-band, per reason.
     pending_drops: [AtomicU64; 4],
     /// Writer failures not yet reported in-band.
@@ -62,6 +65,7 @@ impl Pipeline {
             formatter,
             mut writers,
             extra_outputs,
+            stage_scope,
         } = config;
         // As in the original: no writer at all means the console.
         if writers.is_empty() && extra_outputs.is_empty() {
@@ -78,6 +82,7 @@ impl Pipeline {
             enrichers,
             filters,
             outputs: outputs.map(Output::new).collect(),
+            stage_scope,
             pending_drops: Default::default(),
             pending_failures: AtomicU64::new(0),
             last_failure: Mutex::new(String::new()),
@@ -236,6 +241,31 @@ pub(crate) fn prepare<'a>(
     prep.failed.clear();
     prep.routed.clear();
     prep.records = 0;
+    match &pipeline.stage_scope {
+        None => prepare_records(pipeline, records, prep, counters),
+        Some(scope) => {
+            let mut records = Some(records);
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                scope(&mut || {
+                    if let Some(records) = records.take() {
+                        prepare_records(pipeline, records, prep, counters);
+                    }
+                })
+            }));
+            // A scope that failed or never called us must not lose the batch.
+            if let Some(records) = records.take() {
+                prepare_records(pipeline, records, prep, counters);
+            }
+        }
+    }
+}
+
+fn prepare_records<'a>(
+    pipeline: &Pipeline,
+    records: impl Iterator<Item = &'a mut Record>,
+    prep: &mut Prepared,
+    counters: &Counters,
+) {
     for record in records {
         let i = prep.records;
         prep.records += 1;

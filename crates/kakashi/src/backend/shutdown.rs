@@ -82,3 +82,30 @@ fn install_hooks() {
         previous(info);
     }));
 }
+
+// === fork ===
+
+/// Call just before `fork()`: stops every backend's workers between two
+/// batches, so that the child inherits no lock held by a thread it lacks.
+/// Returns after at most `timeout` per backend even if a writer is stuck.
+pub fn prepare_fork(timeout: Duration) {
+    for backend in all_backends() {
+        backend.prepare_fork(timeout);
+    }
+}
+
+/// Call in the parent just after `fork()`: the workers go on.
+pub fn after_fork_in_parent() {
+    for backend in all_backends() {
+        backend.resume_after_fork();
+    }
+}
+
+/// Call in the child just after `fork()`: every backend gets fresh workers,
+/// an empty queue (what was queued is the parent's to write) and zeroed
+/// counters. Loggers made before the fork keep working.
+pub fn after_fork_in_child() {
+    for backend in all_backends() {
+        backend.restart_in_child();
+    }
+}

@@ -111,6 +111,14 @@ macro_rules! counters {
                 s.messages_written = self.messages_written.load(Relaxed);
                 $(s.$name = self.$name.load(Relaxed);)*
             }
+
+            /// Sets every counter back to zero (a forked child starts afresh).
+            pub(crate) fn reset(&self) {
+                self.messages_enqueued.store(0, Relaxed);
+                self.messages_dropped.store(0, Relaxed);
+                self.messages_written.store(0, Relaxed);
+                $(self.$name.store(0, Relaxed);)*
+            }
         }
 
         impl Stats {

@@ -331,7 +331,16 @@ pub struct PipelineConfig {
     /// Further outputs with their own level and formatter (the environment
     /// presets use one for the console and one for the file).
     pub extra_outputs: Vec<OutputConfig>,
+    /// Runs around the enrich/filter/format pass over each batch (default:
+    /// none). A binding whose stages need a lock of their own, such as
+    /// Python's interpreter lock, takes it here once per batch instead of once
+    /// per record and per stage.
+    pub stage_scope: Option<StageScope>,
 }
+
+/// A function run around a batch's enrich/filter/format pass; it must call
+/// the function it is given exactly once. See [`PipelineConfig::stage_scope`].
+pub type StageScope = std::sync::Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
 
 impl Default for PipelineConfig {
     fn default() -> PipelineConfig {
@@ -342,6 +351,7 @@ impl Default for PipelineConfig {
             formatter: Box::new(format::default_json_formatter()),
             writers: Vec::new(),
             extra_outputs: Vec::new(),
+            stage_scope: None,
         }
     }
 }
@@ -398,6 +408,12 @@ impl PipelineConfig {
     /// Adds an output with its own level, formatter and writers.
     pub fn output(mut self, output: OutputConfig) -> PipelineConfig {
         self.extra_outputs.push(output);
+        self
+    }
+
+    /// Sets the [`stage_scope`](PipelineConfig::stage_scope).
+    pub fn stage_scope(mut self, scope: StageScope) -> PipelineConfig {
+        self.stage_scope = Some(scope);
         self
     }
 }

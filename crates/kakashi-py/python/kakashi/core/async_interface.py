@@ -1,0 +1,191 @@
+"""The page's factory functions, on the Rust engine.
+
+Every logger here is asynchronous for real: its workers start when it is
+made, it never blocks the caller except under ``block`` with a full queue,
+and everything it accepted is written by ``shutdown_async_backend()`` or at
+interpreter exit.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Dict, Optional
+
+from kakashi import _kakashi
+from kakashi.core.async_backend import (
+    AsyncConfig,
+    _check_positive,
+    _check_strategy,
+    configure_async_backend,
+)
+from kakashi.core.config import EnvironmentConfig
+from kakashi.core.records import LogLevel
+
+__all__ = [
+    "setup_async_logging",
+    "get_async_logger",
+    "get_high_performance_logger",
+    "get_network_logger",
+    "get_async_structured_logger",
+    "get_async_stats",
+    "shutdown_async_backend",
+    "configure_async_backend",
+    "flush",
+]
+
+Logger = _kakashi.Logger
+
+
+def setup_async_logging(
+    environment: str = "production",
+    service_name: Optional[str] = None,
+    version: Optional[str] = None,
+    log_directory: Optional[str] = None,
+    max_queue_size: int = 25000,
+    worker_count: int = 2,
+    batch_size: int = 200,
+) -> EnvironmentConfig:
+    """Installs an environment preset (``development``, ``production`` or
+    ``testing``, or dev/prod/test) with an asynchronous global backend:
+    console and ``<log_directory>/app.log`` outputs, each with its level and
+    formatter, and ``service_name``/``version``/``environment`` in every
+    record's context. ``production`` uses ``drop_oldest``, the others ``block``.
+    Returns the installed ``EnvironmentConfig``."""
+    _check_positive("max_queue_size", max_queue_size)
+    _check_positive("worker_count", worker_count)
+    _check_positive("batch_size", batch_size)
+    env = _kakashi.setup_async_logging(
+        str(environment),
+        service_name,
+        version,
+        os.fspath(log_directory) if log_directory is not None else None,
+        max_queue_size,
+        worker_count,
+        batch_size,
+    )
+    return EnvironmentConfig(
+        environment=env["environment"],
+        console_level=LogLevel(env["console_level"]),
+        file_level=LogLevel(env["file_level"]),
+        log_directory=env["log_directory"],
+        include_thread_info=env["include_thread_info"],
+        include_source_location=env["include_source_location"],
+        service_name=env["service_name"],
+        version=env["version"],
+        enable_async_io=True,
+        async_config=AsyncConfig(
+            max_queue_size=env["max_queue_size"],
+            queue_overflow_strategy=env["queue_overflow_strategy"],
+            worker_count=env["worker_count"],
+            batch_size=env["batch_size"],
+            batch_timeout=env["batch_timeout"],
+            shutdown_timeout=env["shutdown_timeout"],
+            enable_batching=env["enable_batching"],
+        ),
+    )
+
+
+def _apply_async_config(async_config: Optional[AsyncConfig]) -> None:
+    if async_config is not None:
+        if not isinstance(async_config, AsyncConfig):
+            raise TypeError(f"async_config must be an AsyncConfig, got {type(async_config).__name__}")
+        configure_async_backend(
+            max_queue_size=async_config.max_queue_size,
+            worker_count=async_config.worker_count,
+            batch_size=async_config.batch_size,
+            enable_batching=async_config.enable_batching,
+            overflow_strategy=async_config.queue_overflow_strategy,
+        )
+
+
+def get_async_logger(
+    name: str,
+    log_file: Optional[str] = None,
+    formatter_type: str = "default",
+    async_config: Optional[AsyncConfig] = None,
+) -> Any:
+    """A logger on the global backend through the environment's outputs.
+    ``log_file`` writes to ``<log_directory>/modules/<log_file>.log`` instead
+    of ``app.log``; ``formatter_type="json"`` uses JSON for both outputs.
+    ``async_config``, if given, first configures a new global backend."""
+    if formatter_type not in ("default", "json"):
+        raise _kakashi.ConfigError(
+            f"unknown formatter_type {formatter_type!r}; expected 'default' or 'json'"
+        )
+    _apply_async_config(async_config)
+    return _kakashi.env_logger(name, log_file, formatter_type == "json")
+
+
+def get_high_performance_logger(
+    name: str,
+    log_file: str,
+    max_queue_size: int = 50000,
+    worker_count: int = 2,
+    batch_size: int = 500,
+    *,
+    overflow_strategy: str = "drop_oldest",
+    min_level: Any = LogLevel.INFO,
+) -> Any:
+    """A JSON file logger on its own backend: ``log_file`` is the literal path
+    (opened now, so a bad path raises ``OSError`` here). ``overflow_strategy``
+    defaults to the original's ``drop_oldest``; pass ``"block"`` to lose
+    nothing."""
+    _check_strategy(overflow_strategy)
+    return _kakashi.high_performance_logger(
+        name, os.fspath(log_file), max_queue_size, worker_count, batch_size, overflow_strategy, min_level
+    )
+
+
+def get_network_logger(
+    name: str,
+    network_writer_func: Callable[[str], Any],
+    max_queue_size: int = 20000,
+    batch_size: int = 100,
+    max_retries: int = 5,
+    *,
+    retry_delay: float = 0.5,
+    overflow_strategy: str = "drop_oldest",
+    min_level: Any = LogLevel.INFO,
+) -> Any:
+    """A logger whose JSON lines are handed, one call per record, to
+    ``network_writer_func`` on a worker thread, in order. A call that raises
+    is retried ``max_retries`` times, waiting ``retry_delay`` seconds and
+    doubling; a record still failing is counted in ``messages_failed``."""
+    _check_strategy(overflow_strategy)
+    return _kakashi.network_logger(
+        name, network_writer_func, max_queue_size, batch_size, max_retries, retry_delay, overflow_strategy, min_level
+    )
+
+
+def get_async_structured_logger(
+    name: str,
+    log_file: Optional[str] = None,
+    async_config: Optional[AsyncConfig] = None,
+    **default_fields: Any,
+) -> Any:
+    """A JSON logger on the global backend with ``default_fields`` (such as
+    ``service`` and ``version``) bound to every record; ``bind`` adds more."""
+    logger = get_async_logger(name, log_file, "json", async_config)
+    return logger.bind(**default_fields) if default_fields else logger
+
+
+def get_async_stats() -> Dict[str, Any]:
+    """Counters summed over every live backend: the original's keys
+    (``state``, ``queue_size``, ``max_queue_size``, ``worker_count``,
+    ``messages_enqueued``, ``messages_dropped``, ``messages_written``,
+    ``active_workers``) first, then the accounting (once idle,
+    ``messages_submitted == messages_written + messages_dropped +
+    messages_filtered + messages_failed``), then ``writers``."""
+    return dict(_kakashi.get_async_stats())
+
+
+def shutdown_async_backend(timeout: float = 5.0) -> Any:
+    """Drains, flushes and joins every backend within ``timeout`` seconds and
+    returns a ``ShutdownReport`` (true when nothing was left). Logging
+    afterwards is written on the caller's thread."""
+    return _kakashi.shutdown_async_backend(timeout)
+
+
+def flush() -> bool:
+    """Waits until everything logged so far is written and flushed."""
+    return _kakashi.flush()

@@ -1,0 +1,531 @@
+//! `kakashi._kakashi`: the Rust engine for the Python package `kakashi`.
+//!
+//! The Python modules (`kakashi.core.async_interface`, `async_pipeline`,
+//! `pipeline`, `async_backend`, `records`) give the page's names and keyword
+//! arguments; this module does the work. It only translates: values are copied
+//! on the caller's thread ([`convert`]), stages are recognised or wrapped
+//! ([`stages`]), and everything else is the `kakashi` crate.
+//!
+//! Interpreter lock discipline: a logging call holds it while it copies its
+//! arguments and lets go of it for any wait (a full queue under `block`);
+//! `flush`, `shutdown` and fork preparation let go of it while they wait;
+//! workers take it once per batch, and only for Python stages.
+#![deny(unsafe_code)]
+
+mod convert;
+mod errors;
+mod logger;
+mod stages;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::Duration;
+
+use kakashi::{
+    AsyncConfig, AsyncPipeline, AsyncPipelineConfig, AsyncSetup, Backend, BackendOptions,
+    Environment, EnvironmentConfig, HighPerformanceOptions, Level, OverflowStrategy,
+    ShutdownReport, Stats,
+};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList};
+
+use convert::PyContext;
+use errors::{config_error, PyConfigError};
+use logger::PyLogger;
+use stages::{build_pipeline, WriterRetries, PYTHON_GONE};
+
+/// The `ContextVar` holding the current `LogContext` (set by `kakashi.core.config`).
+static CONTEXT_VAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+/// Whether a request context was ever set: until then calls skip the lookup.
+static CONTEXT_USED: AtomicBool = AtomicBool::new(false);
+
+/// Seconds (a float) as a duration; negative, NaN or huge values are errors.
+pub(crate) fn seconds(s: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(s).map_err(|_| {
+        PyConfigError::new_err(format!(
+            "invalid duration {s} seconds; expected a number of seconds, 0 or more"
+        ))
+    })
+}
+
+fn strategy(s: &str) -> PyResult<OverflowStrategy> {
+    s.parse().map_err(config_error)
+}
+
+fn size(name: &'static str, v: i64) -> PyResult<usize> {
+    usize::try_from(v)
+        .map_err(|_| PyConfigError::new_err(format!("{name} must be a positive integer, got {v}")))
+}
+
+// === stats and reports ===
+
+fn stats_dict<'py>(py: Python<'py>, s: &Stats) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("state", s.state.as_str())?;
+    for (k, v) in s.counters() {
+        d.set_item(k, v)?;
+    }
+    let writers = PyList::empty(py);
+    for w in &s.writers {
+        let wd = PyDict::new(py);
+        wd.set_item("name", &w.name)?;
+        wd.set_item("written", w.written)?;
+        wd.set_item("failed", w.failed)?;
+        wd.set_item("errors", w.errors)?;
+        wd.set_item("retries", w.retries)?;
+        writers.append(wd)?;
+    }
+    d.set_item("writers", writers)?;
+    Ok(d)
+}
+
+/// What a shutdown did: `drained` (everything written), `dropped` (left in
+/// the queue at the timeout), `in_flight` (still being written), `elapsed`
+/// (seconds). True when it completed.
+#[pyclass(module = "kakashi._kakashi", name = "ShutdownReport", frozen)]
+struct PyShutdownReport {
+    #[pyo3(get)]
+    drained: bool,
+    #[pyo3(get)]
+    dropped: u64,
+    #[pyo3(get)]
+    in_flight: u64,
+    #[pyo3(get)]
+    elapsed: f64,
+}
+
+impl From<ShutdownReport> for PyShutdownReport {
+    fn from(r: ShutdownReport) -> Self {
+        PyShutdownReport {
+            drained: r.drained,
+            dropped: r.dropped,
+            in_flight: r.in_flight,
+            elapsed: r.elapsed.as_secs_f64(),
+        }
+    }
+}
+
+#[pymethods]
+impl PyShutdownReport {
+    fn __bool__(&self) -> bool {
+        self.drained && self.dropped == 0 && self.in_flight == 0
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "ShutdownReport(drained={}, dropped={}, in_flight={}, elapsed={:.3})",
+            if self.drained { "True" } else { "False" },
+            self.dropped,
+            self.in_flight,
+            self.elapsed
+        )
+    }
+}
+
+// === Backend ===
+
+/// A queue with its workers (what `configure_async_backend` returns).
+#[pyclass(module = "kakashi._kakashi", name = "Backend", frozen)]
+struct PyBackend {
+    inner: Backend,
+}
+
+#[pymethods]
+impl PyBackend {
+    /// The backend's counters, with the original's keys first.
+    fn get_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        stats_dict(py, &self.inner.stats())
+    }
+
+    /// True while workers take records from the queue.
+    fn is_running(&self) -> bool {
+        self.inner.stats().state == kakashi::State::Running
+    }
+
+    /// Waits until everything accepted so far is written and flushed.
+    #[pyo3(signature = (timeout=None))]
+    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        let timeout = timeout.map(seconds).transpose()?;
+        let b = self.inner.clone();
+        Ok(py.detach(move || match timeout {
+            Some(t) => b.flush_timeout(t),
+            None => b.flush(),
+        }))
+    }
+
+    /// Drains, flushes and joins the workers, waiting at most `timeout`
+    /// seconds (default: the configured `shutdown_timeout`).
+    #[pyo3(signature = (timeout=None))]
+    fn shutdown(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<PyShutdownReport> {
+        let t = match timeout {
+            Some(t) => seconds(t)?,
+            None => self.inner.config().shutdown_timeout,
+        };
+        let b = self.inner.clone();
+        Ok(py.detach(move || b.shutdown(t)).into())
+    }
+}
+
+// === AsyncPipeline ===
+
+/// An engine pipeline on its own backend (behind `kakashi.core.async_pipeline.AsyncPipeline`).
+#[pyclass(module = "kakashi._kakashi", name = "Pipeline", frozen)]
+struct PyPipeline {
+    inner: AsyncPipeline,
+    /// Feeds `process(record)`.
+    logger: kakashi::Logger,
+}
+
+#[pymethods]
+impl PyPipeline {
+    /// A logger named `name` feeding this pipeline.
+    fn logger(&self, name: &str) -> PyLogger {
+        PyLogger::new(self.inner.logger(name))
+    }
+
+    /// Processes a `LogRecord` built by hand.
+    fn process(&self, py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<()> {
+        let record = stages::record_from_py(record)?;
+        if self.logger.enabled(record.level) {
+            self.logger
+                .submit_with(record, &mut |wait| py.detach(&mut *wait));
+        }
+        Ok(())
+    }
+
+    /// The backend's counters.
+    fn get_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        stats_dict(py, &self.inner.stats())
+    }
+
+    /// Waits until everything accepted so far is written and flushed.
+    fn flush(&self, py: Python<'_>) -> bool {
+        let b = self.inner.backend().clone();
+        py.detach(move || b.flush())
+    }
+
+    /// Drains, flushes and joins this pipeline's workers.
+    #[pyo3(signature = (timeout=5.0))]
+    fn shutdown(&self, py: Python<'_>, timeout: f64) -> PyResult<PyShutdownReport> {
+        let t = seconds(timeout)?;
+        let b = self.inner.backend().clone();
+        Ok(py.detach(move || b.shutdown(t)).into())
+    }
+}
+
+fn async_config(c: &Bound<'_, PyAny>) -> PyResult<(AsyncConfig, WriterRetries)> {
+    let get = |n: &str| c.getattr(n);
+    let config = AsyncConfig {
+        max_queue_size: size("max_queue_size", get("max_queue_size")?.extract()?)?,
+        worker_count: size("worker_count", get("worker_count")?.extract()?)?,
+        batch_size: size("batch_size", get("batch_size")?.extract()?)?,
+        batch_timeout: seconds(get("batch_timeout")?.extract()?)?,
+        enable_batching: get("enable_batching")?.is_truthy()?,
+        overflow_strategy: strategy(&convert::str_of(&get("queue_overflow_strategy")?))?,
+        shutdown_timeout: seconds(get("shutdown_timeout")?.extract()?)?,
+        thread_name_prefix: convert::str_of(&get("thread_name_prefix")?),
+    };
+    config.validate().map_err(config_error)?;
+    let retries = WriterRetries {
+        max_retries: u32::try_from(get("max_error_retries")?.extract::<i64>()?)
+            .map_err(|_| PyConfigError::new_err("max_error_retries must be 0 or more"))?,
+        delay: seconds(get("error_retry_delay")?.extract()?)?,
+    };
+    Ok((config, retries))
+}
+
+/// Builds an `AsyncPipeline` from the page's `PipelineConfig` and
+/// `AsyncConfig` (Python objects with those attributes).
+#[pyfunction]
+fn async_pipeline(
+    py: Python<'_>,
+    pipeline_config: &Bound<'_, PyAny>,
+    async_config: &Bound<'_, PyAny>,
+    enable_async: bool,
+    fallback_to_sync: bool,
+) -> PyResult<PyPipeline> {
+    let (config, retries) = self::async_config(async_config)?;
+    let p = pipeline_config;
+    let formatter = p.getattr("formatter")?;
+    let pipeline = build_pipeline(
+        py,
+        convert::level(&p.getattr("min_level")?)?,
+        &p.getattr("enrichers")?,
+        &p.getattr("filters")?,
+        Some(&formatter),
+        &p.getattr("writers")?,
+        retries,
+    )?;
+    let inner = AsyncPipeline::new(AsyncPipelineConfig {
+        pipeline_config: pipeline,
+        async_config: config,
+        enable_async,
+        fallback_to_sync,
+    })
+    .map_err(config_error)?;
+    let logger = inner.logger("kakashi.pipeline");
+    Ok(PyPipeline { inner, logger })
+}
+
+// === the page's factories ===
+
+#[pyfunction]
+#[pyo3(signature = (name, log_file, max_queue_size, worker_count, batch_size, overflow_strategy, min_level))]
+fn high_performance_logger(
+    name: &str,
+    log_file: PathBuf,
+    max_queue_size: i64,
+    worker_count: i64,
+    batch_size: i64,
+    overflow_strategy: &str,
+    min_level: &Bound<'_, PyAny>,
+) -> PyResult<PyLogger> {
+    let options = HighPerformanceOptions {
+        max_queue_size: size("max_queue_size", max_queue_size)?,
+        worker_count: size("worker_count", worker_count)?,
+        batch_size: size("batch_size", batch_size)?,
+        overflow_strategy: strategy(overflow_strategy)?,
+        min_level: convert::level(min_level)?,
+    };
+    kakashi::get_high_performance_logger_with(name, log_file, options)
+        .map(PyLogger::new)
+        .map_err(config_error)
+}
+
+#[pyfunction]
+#[pyo3(signature = (name, send, max_queue_size, batch_size, max_retries, retry_delay, overflow_strategy, min_level))]
+#[allow(clippy::too_many_arguments)]
+fn network_logger(
+    py: Python<'_>,
+    name: &str,
+    send: &Bound<'_, PyAny>,
+    max_queue_size: i64,
+    batch_size: i64,
+    max_retries: i64,
+    retry_delay: f64,
+    overflow_strategy: &str,
+    min_level: &Bound<'_, PyAny>,
+) -> PyResult<PyLogger> {
+    if !send.is_callable() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "network_writer_func must be callable, got {}",
+            convert::repr_of(send)
+        )));
+    }
+    let config = AsyncConfig {
+        max_queue_size: size("max_queue_size", max_queue_size)?,
+        worker_count: 1,
+        batch_size: size("batch_size", batch_size)?,
+        overflow_strategy: strategy(overflow_strategy)?,
+        ..AsyncConfig::default()
+    };
+    let retries = WriterRetries {
+        max_retries: u32::try_from(max_retries)
+            .map_err(|_| PyConfigError::new_err("max_retries must be 0 or more"))?,
+        delay: seconds(retry_delay)?,
+    };
+    let backend = Backend::new(config).map_err(config_error)?;
+    let tagged =
+        |n: &str| -> PyResult<Bound<'_, PyAny>> { py.import("kakashi.core.pipeline")?.getattr(n) };
+    let enrichers = PyList::new(
+        py,
+        [tagged("thread_enricher")?, tagged("exception_enricher")?],
+    )?;
+    let pipeline = build_pipeline(
+        py,
+        convert::level(min_level)?,
+        &enrichers,
+        &PyList::empty(py),
+        Some(&tagged("default_json_formatter")?),
+        &PyList::empty(py),
+        retries,
+    )?
+    .writer(stages::PyWriter::new(
+        send.clone().unbind(),
+        format!("network:{name}"),
+        retries.max_retries,
+        retries.delay,
+    ));
+    Ok(PyLogger::new(backend.logger(name, pipeline)))
+}
+
+/// A logger on the global backend through the environment's outputs.
+#[pyfunction]
+#[pyo3(signature = (name, log_file=None, json=false))]
+fn env_logger(name: &str, log_file: Option<&str>, json: bool) -> PyResult<PyLogger> {
+    kakashi::get_env_logger(name, log_file, json)
+        .map(PyLogger::new)
+        .map_err(config_error)
+}
+
+fn env_dict<'py>(py: Python<'py>, env: &EnvironmentConfig) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("environment", env.environment.as_str())?;
+    d.set_item("console_level", env.console_level.value())?;
+    d.set_item("file_level", env.file_level.value())?;
+    d.set_item("log_directory", env.log_directory.display().to_string())?;
+    d.set_item("include_thread_info", env.include_thread_info)?;
+    d.set_item("include_source_location", env.include_source_location)?;
+    d.set_item("service_name", env.service_name.as_deref())?;
+    d.set_item("version", env.version.as_deref())?;
+    let a = &env.async_config;
+    d.set_item("max_queue_size", a.max_queue_size)?;
+    d.set_item("worker_count", a.worker_count)?;
+    d.set_item("batch_size", a.batch_size)?;
+    d.set_item("batch_timeout", a.batch_timeout.as_secs_f64())?;
+    d.set_item("enable_batching", a.enable_batching)?;
+    d.set_item("queue_overflow_strategy", a.overflow_strategy.as_str())?;
+    d.set_item("shutdown_timeout", a.shutdown_timeout.as_secs_f64())?;
+    Ok(d)
+}
+
+#[pyfunction]
+#[pyo3(signature = (environment, service_name, version, log_directory, max_queue_size, worker_count, batch_size))]
+#[allow(clippy::too_many_arguments)]
+fn setup_async_logging<'py>(
+    py: Python<'py>,
+    environment: &str,
+    service_name: Option<String>,
+    version: Option<String>,
+    log_directory: Option<PathBuf>,
+    max_queue_size: i64,
+    worker_count: i64,
+    batch_size: i64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let environment: Environment = environment.parse().map_err(config_error)?;
+    let setup = AsyncSetup {
+        environment,
+        service_name,
+        version,
+        log_directory,
+        max_queue_size: size("max_queue_size", max_queue_size)?,
+        worker_count: size("worker_count", worker_count)?,
+        batch_size: size("batch_size", batch_size)?,
+    };
+    let env = py
+        .detach(move || kakashi::setup_async_logging(setup))
+        .map_err(config_error)?;
+    env_dict(py, &env)
+}
+
+#[pyfunction]
+#[pyo3(signature = (max_queue_size, worker_count, batch_size, enable_batching, overflow_strategy))]
+fn configure_async_backend(
+    py: Python<'_>,
+    max_queue_size: i64,
+    worker_count: i64,
+    batch_size: i64,
+    enable_batching: bool,
+    overflow_strategy: &str,
+) -> PyResult<PyBackend> {
+    let options = BackendOptions {
+        max_queue_size: size("max_queue_size", max_queue_size)?,
+        worker_count: size("worker_count", worker_count)?,
+        batch_size: size("batch_size", batch_size)?,
+        enable_batching,
+        overflow_strategy: strategy(overflow_strategy)?,
+    };
+    let backend = py
+        .detach(move || kakashi::configure_async_backend(options))
+        .map_err(config_error)?;
+    Ok(PyBackend { inner: backend })
+}
+
+/// Counters summed over every live backend, with the original's keys first.
+#[pyfunction]
+fn get_async_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    stats_dict(py, &kakashi::get_async_stats())
+}
+
+/// Waits until everything logged so far, on every backend, is written.
+#[pyfunction]
+fn flush(py: Python<'_>) -> bool {
+    py.detach(kakashi::flush)
+}
+
+/// Drains, flushes and joins every backend within `timeout` seconds.
+#[pyfunction]
+#[pyo3(signature = (timeout=5.0))]
+fn shutdown_async_backend(py: Python<'_>, timeout: f64) -> PyResult<PyShutdownReport> {
+    let t = seconds(timeout)?;
+    Ok(py.detach(move || kakashi::shutdown_async_backend(t)).into())
+}
+
+/// Formats a `LogRecord` with a built-in formatter.
+#[pyfunction]
+fn format_record(kind: &str, record: &Bound<'_, PyAny>) -> PyResult<String> {
+    let r = stages::record_from_py(record)?;
+    stages::format_with(kind, &r)
+}
+
+// === interpreter lifecycle ===
+
+/// Registers the `ContextVar` that holds the current `LogContext`.
+#[pyfunction]
+fn _set_context_var(py: Python<'_>, var: Py<PyAny>) -> PyResult<()> {
+    CONTEXT_VAR
+        .set(py, var)
+        .map_err(|_| PyValueError::new_err("the context variable is already set"))
+}
+
+/// Called when a request context is first set: calls start looking it up.
+#[pyfunction]
+fn _context_used() {
+    CONTEXT_USED.store(true, Relaxed);
+}
+
+/// The interpreter is exiting: drain and stop every backend while Python
+/// stages can still run, then stop running them.
+#[pyfunction]
+fn _at_exit(py: Python<'_>) {
+    py.detach(|| kakashi::shutdown_async_backend(Duration::from_secs(10)));
+    PYTHON_GONE.store(true, Relaxed);
+}
+
+/// `os.register_at_fork(before=...)`: park the workers between batches.
+#[pyfunction]
+fn _before_fork(py: Python<'_>) {
+    py.detach(|| kakashi::prepare_fork(Duration::from_secs(5)));
+}
+
+/// `os.register_at_fork(after_in_parent=...)`.
+#[pyfunction]
+fn _after_fork_in_parent() {
+    kakashi::after_fork_in_parent();
+}
+
+/// `os.register_at_fork(after_in_child=...)`: fresh workers in the child.
+#[pyfunction]
+fn _after_fork_in_child() {
+    kakashi::after_fork_in_child();
+}
+
+#[pymodule]
+fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyLogger>()?;
+    m.add_class::<PyContext>()?;
+    m.add_class::<PyBackend>()?;
+    m.add_class::<PyPipeline>()?;
+    m.add_class::<PyShutdownReport>()?;
+    m.add("ConfigError", m.py().get_type::<PyConfigError>())?;
+    m.add_function(wrap_pyfunction!(async_pipeline, m)?)?;
+    m.add_function(wrap_pyfunction!(high_performance_logger, m)?)?;
+    m.add_function(wrap_pyfunction!(network_logger, m)?)?;
+    m.add_function(wrap_pyfunction!(env_logger, m)?)?;
+    m.add_function(wrap_pyfunction!(setup_async_logging, m)?)?;
+    m.add_function(wrap_pyfunction!(configure_async_backend, m)?)?;
+    m.add_function(wrap_pyfunction!(get_async_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(flush, m)?)?;
+    m.add_function(wrap_pyfunction!(shutdown_async_backend, m)?)?;
+    m.add_function(wrap_pyfunction!(format_record, m)?)?;
+    m.add_function(wrap_pyfunction!(_set_context_var, m)?)?;
+    m.add_function(wrap_pyfunction!(_context_used, m)?)?;
+    m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(_before_fork, m)?)?;
+    m.add_function(wrap_pyfunction!(_after_fork_in_parent, m)?)?;
+    m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
+    m.add("DEFAULT_LEVEL", Level::Info.value())?;
+    Ok(())
+}

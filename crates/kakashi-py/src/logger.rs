@@ -1,0 +1,282 @@
+//! `Logger`: the object every factory returns. A call checks the level (one
+//! relaxed load), copies the message and fields into an engine record on the
+//! caller's thread, and enqueues it. It waits only under `block` with a full
+//! queue, and then without holding the interpreter lock.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use kakashi::{Context, Field, Level, Record};
+use pyo3::exceptions::PyBaseException;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+
+use crate::convert::{self, context_of, current_context, str_of};
+
+/// A named logger feeding one pipeline. `info("msg", **fields)` and the other
+/// level methods never raise because of a writer, enricher, filter or
+/// callback; failures are counted in `get_async_stats()`.
+#[pyclass(module = "kakashi._kakashi", name = "Logger", frozen)]
+pub struct PyLogger {
+    pub(crate) inner: kakashi::Logger,
+}
+
+impl PyLogger {
+    pub(crate) fn new(inner: kakashi::Logger) -> PyLogger {
+        PyLogger { inner }
+    }
+
+    fn emit(
+        &self,
+        py: Python<'_>,
+        level: Level,
+        message: &Bound<'_, PyAny>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+        active_exception: bool,
+    ) -> PyResult<()> {
+        if !self.inner.enabled(level) {
+            return Ok(());
+        }
+        let message = match message.cast::<PyString>() {
+            Ok(s) => convert::text(s),
+            Err(_) => str_of(message),
+        };
+        let bound = self.inner.bound_fields();
+        let extra = kwargs.map_or(0, |k| k.len());
+        let mut fields: Vec<Field> = Vec::with_capacity(bound.len() + extra);
+        fields.extend_from_slice(bound);
+        let mut exception = None;
+        if let Some(kwargs) = kwargs {
+            for (k, v) in kwargs.iter() {
+                let key = convert::key(&k);
+                // The original's log(level, message, *, fields=None, exception=None, **kwargs).
+                if key == "exception" && v.is_instance_of::<PyBaseException>() {
+                    exception = Some(convert::exception(py, &v));
+                    continue;
+                }
+                if key == "fields" {
+                    if let Ok(d) = v.cast::<PyDict>() {
+                        for (k2, v2) in d.iter() {
+                            convert::put(&mut fields, convert::key(&k2), convert::value(&v2));
+                        }
+                        continue;
+                    }
+                }
+                let value = convert::value(&v);
+                if bound.is_empty() {
+                    fields.push((key, value));
+                } else {
+                    convert::put(&mut fields, key, value);
+                }
+            }
+        }
+        if exception.is_none() && active_exception {
+            let exc = py.import("sys")?.call_method0("exc_info")?.get_item(1)?;
+            if !exc.is_none() {
+                exception = Some(convert::exception(py, &exc));
+            }
+        }
+        let mut record = Record::new(level, self.inner.name(), Cow::Owned(message));
+        record.thread = convert::thread_info(py);
+        record.fields = fields;
+        record.context = match (current_context(py), self.inner.bound_context()) {
+            (None, None) => None,
+            (Some(c), None) => Some(c),
+            (None, Some(b)) => Some(Arc::clone(b)),
+            (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
+        };
+        record.exception = exception.map(Box::new);
+        self.inner
+            .submit_with(record, &mut |wait| py.detach(&mut *wait));
+        Ok(())
+    }
+
+    fn derive(&self, inner: kakashi::Logger) -> PyLogger {
+        PyLogger { inner }
+    }
+}
+
+#[pymethods]
+impl PyLogger {
+    /// The logger's name.
+    #[getter]
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    /// The pipeline's minimum level (an int; compare with `LogLevel`).
+    #[getter]
+    fn min_level(&self) -> u8 {
+        self.inner.min_level().value()
+    }
+
+    /// Whether a record at `level` would be kept.
+    fn is_enabled_for(&self, level: &Bound<'_, PyAny>) -> PyResult<bool> {
+        Ok(self.inner.enabled(convert::level(level)?))
+    }
+
+    /// Logs at DEBUG.
+    #[pyo3(signature = (message, **fields))]
+    fn debug(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        self.emit(py, Level::Debug, message, fields, false)
+    }
+
+    /// Logs at INFO.
+    #[pyo3(signature = (message, **fields))]
+    fn info(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        self.emit(py, Level::Info, message, fields, false)
+    }
+
+    /// Logs at WARNING.
+    #[pyo3(signature = (message, **fields))]
+    fn warning(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        self.emit(py, Level::Warning, message, fields, false)
+    }
+
+    /// Alias of `warning`.
+    #[pyo3(signature = (message, **fields))]
+    fn warn(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        self.emit(py, Level::Warning, message, fields, false)
+    }
+
+    /// Logs at ERROR.
+    #[pyo3(signature = (message, **fields))]
+    fn error(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        self.emit(py, Level::Error, message, fields, false)
+    }
+
+    /// Logs at CRITICAL.
+    #[pyo3(signature = (message, **fields))]
+    fn critical(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        self.emit(py, Level::Critical, message, fields, false)
+    }
+
+    /// Alias of `critical`.
+    #[pyo3(signature = (message, **fields))]
+    fn fatal(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        self.emit(py, Level::Critical, message, fields, false)
+    }
+
+    /// Logs at ERROR with the exception being handled (type, message,
+    /// traceback), if any.
+    #[pyo3(signature = (message, **fields))]
+    fn exception(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        self.emit(py, Level::Error, message, fields, true)
+    }
+
+    /// Logs at `level` (a `LogLevel`, an int or a name; anything else raises
+    /// `ValueError`). `fields` and `**kwargs` are merged (kwargs win);
+    /// `exception` attaches an exception.
+    #[pyo3(signature = (level, message, *, fields=None, exception=None, **kwargs))]
+    fn log(
+        &self,
+        py: Python<'_>,
+        level: &Bound<'_, PyAny>,
+        message: &Bound<'_, PyAny>,
+        fields: Option<&Bound<'_, PyDict>>,
+        exception: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let level = convert::level(level)?;
+        let all = PyDict::new(py);
+        if let Some(f) = fields {
+            all.set_item("fields", f)?;
+        }
+        if let Some(k) = kwargs {
+            all.update(k.as_mapping())?;
+        }
+        if let Some(e) = exception.filter(|e| !e.is_none()) {
+            all.set_item("exception", e)?;
+        }
+        self.emit(py, level, message, Some(&all), false)
+    }
+
+    /// A logger like this one with `fields` added to every record.
+    #[pyo3(signature = (**fields))]
+    fn bind(&self, fields: Option<&Bound<'_, PyDict>>) -> PyLogger {
+        let fields = fields.map(convert::fields_of).unwrap_or_default();
+        self.derive(self.inner.with_fields(fields))
+    }
+
+    /// Same as `bind` (the original's name).
+    #[pyo3(signature = (**fields))]
+    fn with_fields(&self, fields: Option<&Bound<'_, PyDict>>) -> PyLogger {
+        self.bind(fields)
+    }
+
+    /// A logger like this one whose records carry `context` (a `LogContext`),
+    /// merged over the current request context (the bound one wins).
+    fn with_context(&self, context: &Bound<'_, PyAny>) -> PyResult<PyLogger> {
+        let ctx: Arc<Context> = context_of(context).ok_or_else(|| {
+            pyo3::exceptions::PyTypeError::new_err("with_context expects a LogContext")
+        })?;
+        Ok(self.derive(self.inner.with_context((*ctx).clone())))
+    }
+
+    /// Waits until everything logged before the call is written and flushed;
+    /// returns False if that took longer than `timeout` seconds (default: the
+    /// backend's `shutdown_timeout`).
+    #[pyo3(signature = (timeout=None))]
+    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        let timeout = timeout.map(crate::seconds).transpose()?;
+        let backend = self.inner.backend().clone();
+        Ok(py.detach(move || match timeout {
+            Some(t) => backend.flush_timeout(t),
+            None => backend.flush(),
+        }))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<kakashi Logger {:?} level={}>",
+            self.inner.name(),
+            self.inner.min_level()
+        )
+    }
+}
+
+impl std::fmt::Debug for PyLogger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}

@@ -1,0 +1,410 @@
+//! Pipeline stages from Python: the built-ins (recognised by their
+//! `_kakashi_builtin` tag and run in Rust, without the interpreter lock) and
+//! any Python callable (run on a worker, holding the lock only while it runs).
+//!
+//! A Python stage that raises never reaches the logging call. The error is
+//! printed once on stderr with its traceback and counted in the stats
+//! (`enricher_errors`, `filter_errors`, `formatter_errors`, or the writer's
+//! `failed` after its retries), as the engine counts a panicking Rust stage.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kakashi::pipeline::{Batch, Enricher, Filter, Formatter, WriteError, Writer};
+use kakashi::{
+    compact_formatter, console_writer, context_enricher, default_json_formatter,
+    detailed_formatter, exception_enricher, field_filter, file_writer, level_filter,
+    logger_name_filter, simple_text_formatter, stderr_writer, thread_enricher, Level,
+    PipelineConfig, Record, StageScope,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyString, PyTuple};
+
+use crate::convert::{self, record_to_py, repr_of, str_of};
+use crate::errors::config_error;
+
+/// Set by the interpreter's exit hook: from then on Python stages are not run
+/// (the interpreter may be gone), and their records count as failed.
+pub static PYTHON_GONE: AtomicBool = AtomicBool::new(false);
+
+/// Prints a Python stage's error once per stage kind, with its traceback.
+fn report(flag: &AtomicBool, what: &str, py: Python<'_>, err: &PyErr) {
+    if !flag.swap(true, Relaxed) {
+        eprintln!("kakashi: a Python {what} raised; it is counted in get_async_stats() and reported only once:");
+        err.print(py);
+    }
+}
+
+/// Ends a failed stage the way the engine counts failures, without running
+/// the panic hook (no second message on stderr).
+fn fail() -> ! {
+    std::panic::resume_unwind(Box::new("python stage failed"))
+}
+
+// === Python callables ===
+
+/// A Python enricher: `LogRecord -> LogRecord` (returning None keeps the record).
+pub struct PyEnricher(pub Py<PyAny>);
+
+impl Enricher for PyEnricher {
+    fn enrich(&self, record: &mut Record) {
+        static REPORTED: AtomicBool = AtomicBool::new(false);
+        if PYTHON_GONE.load(Relaxed) {
+            return;
+        }
+        let failed = Python::attach(|py| {
+            let result = record_to_py(py, record)
+                .and_then(|r| self.0.bind(py).call1((r,)))
+                .and_then(|out| {
+                    if out.is_none() {
+                        Ok(())
+                    } else {
+                        convert::update_record(&out, record)
+                    }
+                });
+            result
+                .map_err(|e| report(&REPORTED, "enricher", py, &e))
+                .is_err()
+        });
+        if failed {
+            fail()
+        }
+    }
+}
+
+/// A Python filter: `LogRecord -> bool`.
+pub struct PyFilter(pub Py<PyAny>);
+
+impl Filter for PyFilter {
+    fn allows(&self, record: &Record) -> bool {
+        static REPORTED: AtomicBool = AtomicBool::new(false);
+        if PYTHON_GONE.load(Relaxed) {
+            return true;
+        }
+        let result = Python::attach(|py| {
+            record_to_py(py, record)
+                .and_then(|r| self.0.bind(py).call1((r,)))
+                .and_then(|out| out.is_truthy())
+                .map_err(|e| report(&REPORTED, "filter", py, &e))
+        });
+        match result {
+            Ok(keep) => keep,
+            Err(()) => fail(),
+        }
+    }
+}
+
+/// A Python formatter: `LogRecord -> str`.
+pub struct PyFormatter(pub Py<PyAny>);
+
+impl Formatter for PyFormatter {
+    fn format(&self, record: &Record, out: &mut Vec<u8>) {
+        static REPORTED: AtomicBool = AtomicBool::new(false);
+        if PYTHON_GONE.load(Relaxed) {
+            fail()
+        }
+        let ok = Python::attach(|py| {
+            let result = record_to_py(py, record).and_then(|r| self.0.bind(py).call1((r,)));
+            match result {
+                Ok(text) => {
+                    out.extend_from_slice(str_of(&text).as_bytes());
+                    true
+                }
+                Err(e) => {
+                    report(&REPORTED, "formatter", py, &e);
+                    false
+                }
+            }
+        });
+        if !ok {
+            fail()
+        }
+    }
+}
+
+/// A Python writer: `str -> None`, called once per record (without the
+/// newline) in order, on a worker, holding the interpreter lock once per
+/// batch. A call that raises is retried after `retry_delay`, doubling each
+/// time, up to `max_retries` times; the lock is let go while waiting.
+pub struct PyWriter {
+    /// The callable.
+    pub func: Py<PyAny>,
+    /// Its name in the stats.
+    pub name: String,
+    /// Further attempts after the first.
+    pub max_retries: u32,
+    /// Wait before the first retry.
+    pub retry_delay: Duration,
+    retries: u64,
+}
+
+impl PyWriter {
+    /// A writer calling `func`.
+    pub fn new(func: Py<PyAny>, name: String, max_retries: u32, retry_delay: Duration) -> PyWriter {
+        PyWriter {
+            func,
+            name,
+            max_retries,
+            retry_delay,
+            retries: 0,
+        }
+    }
+}
+
+impl Writer for PyWriter {
+    fn write_batch(&mut self, batch: &Batch<'_>) -> Result<(), WriteError> {
+        static REPORTED: AtomicBool = AtomicBool::new(false);
+        if PYTHON_GONE.load(Relaxed) {
+            return Err(WriteError::all(
+                batch.len(),
+                std::io::Error::other("the Python interpreter has exited"),
+            ));
+        }
+        let (max_retries, first_delay) = (self.max_retries, self.retry_delay);
+        let func = &self.func;
+        let retries = &mut self.retries;
+        Python::attach(|py| {
+            let func = func.bind(py);
+            for (i, line) in batch.records().enumerate() {
+                let text = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(line));
+                let mut delay = first_delay;
+                let mut attempt = 0;
+                loop {
+                    match func.call1((PyString::new(py, &text),)) {
+                        Ok(_) => break,
+                        Err(e) if attempt < max_retries && !PYTHON_GONE.load(Relaxed) => {
+                            attempt += 1;
+                            *retries += 1;
+                            drop(e);
+                            py.detach(|| std::thread::sleep(delay));
+                            delay = (delay * 2).min(Duration::from_secs(30));
+                        }
+                        Err(e) => {
+                            report(&REPORTED, "writer", py, &e);
+                            return Err(WriteError {
+                                written: i,
+                                failed: 1,
+                                error: std::io::Error::other(e.to_string()),
+                            });
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn take_retries(&mut self) -> u64 {
+        std::mem::take(&mut self.retries)
+    }
+}
+
+// === building a pipeline from Python stages ===
+
+/// Retries for Python writers of a pipeline (from its `AsyncConfig`).
+#[derive(Clone, Copy)]
+pub struct WriterRetries {
+    /// `max_error_retries`.
+    pub max_retries: u32,
+    /// `error_retry_delay`.
+    pub delay: Duration,
+}
+
+/// The built-in tag of a stage, if it is one: `(kind, args...)`.
+fn builtin<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyTuple>> {
+    let tag = obj
+        .getattr(pyo3::intern!(obj.py(), "_kakashi_builtin"))
+        .ok()?;
+    tag.cast_into::<PyTuple>().ok()
+}
+
+fn tag_name(tag: &Bound<'_, PyTuple>) -> PyResult<String> {
+    Ok(str_of(&tag.get_item(0)?))
+}
+
+fn callable_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.getattr("__qualname__")
+        .or_else(|_| obj.getattr("__name__"))
+        .map(|n| str_of(&n))
+        .unwrap_or_else(|_| repr_of(obj))
+}
+
+fn need_callable(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<()> {
+    if obj.is_callable() {
+        Ok(())
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "{what} must be callable, got {}",
+            repr_of(obj)
+        )))
+    }
+}
+
+/// Builds the engine pipeline for the page's `PipelineConfig(min_level,
+/// enrichers, filters, formatter, writers)`. Built-ins run in Rust; Python
+/// callables run on the workers.
+pub fn build_pipeline(
+    py: Python<'_>,
+    min_level: Level,
+    enrichers: &Bound<'_, PyAny>,
+    filters: &Bound<'_, PyAny>,
+    formatter: Option<&Bound<'_, PyAny>>,
+    writers: &Bound<'_, PyAny>,
+    retries: WriterRetries,
+) -> PyResult<PipelineConfig> {
+    let mut config = PipelineConfig::new().min_level(min_level);
+    let mut has_python = false;
+    for e in enrichers.try_iter()? {
+        let e = e?;
+        match builtin(&e) {
+            Some(tag) => match tag_name(&tag)?.as_str() {
+                "thread_enricher" => config = config.enricher(thread_enricher()),
+                "exception_enricher" => config = config.enricher(exception_enricher()),
+                "context_enricher" => {
+                    let base = convert::context_of(&tag.get_item(1)?).ok_or_else(|| {
+                        PyTypeError::new_err("context_enricher expects a LogContext")
+                    })?;
+                    config = config.enricher(context_enricher((*base).clone()));
+                }
+                other => return Err(PyValueError::new_err(format!("{other} is not an enricher"))),
+            },
+            None => {
+                need_callable(&e, "an enricher")?;
+                has_python = true;
+                config = config.enricher(PyEnricher(e.unbind()));
+            }
+        }
+    }
+    for f in filters.try_iter()? {
+        let f = f?;
+        match builtin(&f) {
+            Some(tag) => match tag_name(&tag)?.as_str() {
+                "level_filter" => {
+                    config = config.filter(level_filter(convert::level(&tag.get_item(1)?)?))
+                }
+                "field_filter" => {
+                    let name = str_of(&tag.get_item(1)?);
+                    let expected = convert::value(&tag.get_item(2)?);
+                    config = config.filter(field_filter(name, expected));
+                }
+                "logger_name_filter" => {
+                    let names: Vec<String> = tag
+                        .get_item(1)?
+                        .try_iter()?
+                        .map(|n| n.map(|n| str_of(&n)))
+                        .collect::<PyResult<_>>()?;
+                    config = config.filter(logger_name_filter(names));
+                }
+                other => return Err(PyValueError::new_err(format!("{other} is not a filter"))),
+            },
+            None => {
+                need_callable(&f, "a filter")?;
+                has_python = true;
+                config = config.filter(PyFilter(f.unbind()));
+            }
+        }
+    }
+    if let Some(f) = formatter.filter(|f| !f.is_none()) {
+        match builtin(f) {
+            Some(tag) => {
+                config = match tag_name(&tag)?.as_str() {
+                    "default_json_formatter" => config.formatter(default_json_formatter()),
+                    "simple_text_formatter" => config.formatter(simple_text_formatter()),
+                    "compact_formatter" => config.formatter(compact_formatter()),
+                    "detailed_formatter" => config.formatter(detailed_formatter()),
+                    other => {
+                        return Err(PyValueError::new_err(format!("{other} is not a formatter")))
+                    }
+                }
+            }
+            None => {
+                need_callable(f, "the formatter")?;
+                has_python = true;
+                config = config.formatter(PyFormatter(f.clone().unbind()));
+            }
+        }
+    }
+    for w in writers.try_iter()? {
+        let w = w?;
+        match builtin(&w) {
+            Some(tag) => match tag_name(&tag)?.as_str() {
+                "console_writer" => config = config.writer(console_writer()),
+                "stderr_writer" => config = config.writer(stderr_writer()),
+                "null_writer" => config = config.writer(NullWriter),
+                "file_writer" => {
+                    let path: std::path::PathBuf = tag.get_item(1)?.extract()?;
+                    config = config.writer(file_writer(path).map_err(config_error)?);
+                }
+                other => return Err(PyValueError::new_err(format!("{other} is not a writer"))),
+            },
+            None => {
+                need_callable(&w, "a writer")?;
+                let name = format!("python:{}", callable_name(&w));
+                config = config.writer(PyWriter::new(
+                    w.unbind(),
+                    name,
+                    retries.max_retries,
+                    retries.delay,
+                ));
+            }
+        }
+    }
+    if has_python {
+        config = config.stage_scope(python_scope());
+    }
+    let _ = py;
+    Ok(config)
+}
+
+/// Holds the interpreter lock around a whole batch of Python stages.
+pub fn python_scope() -> StageScope {
+    Arc::new(|run: &mut dyn FnMut()| {
+        if PYTHON_GONE.load(Relaxed) {
+            run()
+        } else {
+            Python::attach(|_| run())
+        }
+    })
+}
+
+/// Discards everything (the original's `null_writer`).
+struct NullWriter;
+
+impl Writer for NullWriter {
+    fn write_batch(&mut self, _batch: &Batch<'_>) -> Result<(), WriteError> {
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        "null".to_owned()
+    }
+}
+
+/// Formats a Python `LogRecord` with a built-in formatter (for calling
+/// `default_json_formatter(record)` directly from Python).
+pub fn format_with(kind: &str, record: &Record) -> PyResult<String> {
+    let mut out = Vec::new();
+    match kind {
+        "default_json_formatter" => default_json_formatter().format(record, &mut out),
+        "simple_text_formatter" => simple_text_formatter().format(record, &mut out),
+        "compact_formatter" => compact_formatter().format(record, &mut out),
+        "detailed_formatter" => detailed_formatter().format(record, &mut out),
+        other => return Err(PyValueError::new_err(format!("unknown formatter {other}"))),
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// A record built from a Python `LogRecord`.
+pub fn record_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Record> {
+    let mut r = Record::new(Level::Info, "", Cow::Borrowed(""));
+    r.thread = convert::thread_info(obj.py());
+    convert::update_record(obj, &mut r)?;
+    Ok(r)
+}
