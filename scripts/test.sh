@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting and lints (when the toolchain has
-# them), the Rust unit, doc and contract tests, and a smoke run of the main job.
-# Needs only a Rust toolchain; fetches crates from crates.io.
+# them), the Rust unit, doc and contract tests, a smoke run of the main job,
+# then the Python package: builds it into .venv (maturin) and runs pytest.
+# Needs a Rust toolchain and CPython 3 with venv; fetches crates from crates.io
+# and maturin/pytest from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,3 +33,9 @@ if [ "$lines" -ne 10000 ] || [[ "$last" != *'"messages_written":10000,'* ]]; the
     exit 1
 fi
 echo "main job smoke run: 10000 records written, stats line ok"
+
+# The Python package on the engine: build into .venv, then pytest.
+bash scripts/python-env.sh
+(cd crates/kakashi-py && ../../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
+# Again under CPython's debug allocator, which catches misuse of Python memory.
+(cd crates/kakashi-py && PYTHONMALLOC=debug ../../.venv/bin/python -m pytest -q -p no:cacheprovider tests)

@@ -482,6 +482,7 @@ fn _context_used() {
 fn _at_exit(py: Python<'_>) {
     py.detach(|| kakashi::shutdown_async_backend(Duration::from_secs(10)));
     PYTHON_GONE.store(true, Relaxed);
+    stages::release_all(py);
 }
 
 /// `os.register_at_fork(before=...)`: park the workers between batches.

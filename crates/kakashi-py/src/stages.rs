@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use kakashi::pipeline::{Batch, Enricher, Filter, Formatter, WriteError, Writer};
@@ -38,16 +38,53 @@ fn report(flag: &AtomicBool, what: &str, py: Python<'_>, err: &PyErr) {
     }
 }
 
+/// A Python callable held by the engine. At interpreter exit, once every
+/// backend is drained, [`release_all`] lets go of them all, so that what they
+/// hold (an open file, a socket) is finalised by Python as usual.
+#[derive(Clone)]
+pub struct Callable(Arc<Mutex<Option<Py<PyAny>>>>);
+
+static HELD: Mutex<Vec<Weak<Mutex<Option<Py<PyAny>>>>>> = Mutex::new(Vec::new());
+
+impl Callable {
+    /// Holds `f` until it is dropped or [`release_all`] runs.
+    pub fn new(f: Py<PyAny>) -> Callable {
+        let slot = Arc::new(Mutex::new(Some(f)));
+        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        held.retain(|w| w.strong_count() > 0);
+        held.push(Arc::downgrade(&slot));
+        Callable(slot)
+    }
+
+    /// The callable, unless released.
+    fn get<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        let slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        slot.as_ref().map(|f| f.bind(py).clone())
+    }
+}
+
+/// Drops every Python callable the engine holds (interpreter exit).
+pub fn release_all(py: Python<'_>) {
+    let held = std::mem::take(&mut *HELD.lock().unwrap_or_else(|e| e.into_inner()));
+    let taken: Vec<Py<PyAny>> = held
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter_map(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).take())
+        .collect();
+    drop(taken);
+    let _ = py;
+}
+
 /// Ends a failed stage the way the engine counts failures, without running
 /// the panic hook (no second message on stderr).
 fn fail() -> ! {
-    std::panic::resume_unwind(Box::new("python stage failed"))
+    std::panic::resume_unwind(Box::new(kakashi::StageFailed))
 }
 
 // === Python callables ===
 
 /// A Python enricher: `LogRecord -> LogRecord` (returning None keeps the record).
-pub struct PyEnricher(pub Py<PyAny>);
+pub struct PyEnricher(pub Callable);
 
 impl Enricher for PyEnricher {
     fn enrich(&self, record: &mut Record) {
@@ -56,8 +93,11 @@ impl Enricher for PyEnricher {
             return;
         }
         let failed = Python::attach(|py| {
+            let Some(f) = self.0.get(py) else {
+                return false;
+            };
             let result = record_to_py(py, record)
-                .and_then(|r| self.0.bind(py).call1((r,)))
+                .and_then(|r| f.call1((r,)))
                 .and_then(|out| {
                     if out.is_none() {
                         Ok(())
@@ -76,7 +116,7 @@ impl Enricher for PyEnricher {
 }
 
 /// A Python filter: `LogRecord -> bool`.
-pub struct PyFilter(pub Py<PyAny>);
+pub struct PyFilter(pub Callable);
 
 impl Filter for PyFilter {
     fn allows(&self, record: &Record) -> bool {
@@ -85,8 +125,11 @@ impl Filter for PyFilter {
             return true;
         }
         let result = Python::attach(|py| {
+            let Some(f) = self.0.get(py) else {
+                return Ok(true);
+            };
             record_to_py(py, record)
-                .and_then(|r| self.0.bind(py).call1((r,)))
+                .and_then(|r| f.call1((r,)))
                 .and_then(|out| out.is_truthy())
                 .map_err(|e| report(&REPORTED, "filter", py, &e))
         });
@@ -98,7 +141,7 @@ impl Filter for PyFilter {
 }
 
 /// A Python formatter: `LogRecord -> str`.
-pub struct PyFormatter(pub Py<PyAny>);
+pub struct PyFormatter(pub Callable);
 
 impl Formatter for PyFormatter {
     fn format(&self, record: &Record, out: &mut Vec<u8>) {
@@ -107,7 +150,10 @@ impl Formatter for PyFormatter {
             fail()
         }
         let ok = Python::attach(|py| {
-            let result = record_to_py(py, record).and_then(|r| self.0.bind(py).call1((r,)));
+            let Some(f) = self.0.get(py) else {
+                return false;
+            };
+            let result = record_to_py(py, record).and_then(|r| f.call1((r,)));
             match result {
                 Ok(text) => {
                     out.extend_from_slice(str_of(&text).as_bytes());
@@ -131,7 +177,7 @@ impl Formatter for PyFormatter {
 /// time, up to `max_retries` times; the lock is let go while waiting.
 pub struct PyWriter {
     /// The callable.
-    pub func: Py<PyAny>,
+    pub func: Callable,
     /// Its name in the stats.
     pub name: String,
     /// Further attempts after the first.
@@ -145,7 +191,7 @@ impl PyWriter {
     /// A writer calling `func`.
     pub fn new(func: Py<PyAny>, name: String, max_retries: u32, retry_delay: Duration) -> PyWriter {
         PyWriter {
-            func,
+            func: Callable::new(func),
             name,
             max_retries,
             retry_delay,
@@ -156,7 +202,6 @@ impl PyWriter {
 
 impl Writer for PyWriter {
     fn write_batch(&mut self, batch: &Batch<'_>) -> Result<(), WriteError> {
-        static REPORTED: AtomicBool = AtomicBool::new(false);
         if PYTHON_GONE.load(Relaxed) {
             return Err(WriteError::all(
                 batch.len(),
@@ -167,7 +212,12 @@ impl Writer for PyWriter {
         let func = &self.func;
         let retries = &mut self.retries;
         Python::attach(|py| {
-            let func = func.bind(py);
+            let Some(func) = func.get(py) else {
+                return Err(WriteError::all(
+                    batch.len(),
+                    std::io::Error::other("the Python interpreter has exited"),
+                ));
+            };
             for (i, line) in batch.records().enumerate() {
                 let text = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(line));
                 let mut delay = first_delay;
@@ -183,7 +233,7 @@ impl Writer for PyWriter {
                             delay = (delay * 2).min(Duration::from_secs(30));
                         }
                         Err(e) => {
-                            report(&REPORTED, "writer", py, &e);
+                            // The backend reports it once, with its message.
                             return Err(WriteError {
                                 written: i,
                                 failed: 1,
@@ -278,7 +328,7 @@ pub fn build_pipeline(
             None => {
                 need_callable(&e, "an enricher")?;
                 has_python = true;
-                config = config.enricher(PyEnricher(e.unbind()));
+                config = config.enricher(PyEnricher(Callable::new(e.unbind())));
             }
         }
     }
@@ -307,7 +357,7 @@ pub fn build_pipeline(
             None => {
                 need_callable(&f, "a filter")?;
                 has_python = true;
-                config = config.filter(PyFilter(f.unbind()));
+                config = config.filter(PyFilter(Callable::new(f.unbind())));
             }
         }
     }
@@ -327,7 +377,7 @@ pub fn build_pipeline(
             None => {
                 need_callable(f, "the formatter")?;
                 has_python = true;
-                config = config.formatter(PyFormatter(f.clone().unbind()));
+                config = config.formatter(PyFormatter(Callable::new(f.clone().unbind())));
             }
         }
     }

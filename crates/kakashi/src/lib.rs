@@ -125,8 +125,8 @@ pub use pipeline::write::{
     batch_callback_writer, callback_writer, console_writer, file_writer, stderr_writer, RetryPolicy,
 };
 pub use pipeline::{
-    Batch, Enricher, Filter, FilterExt, Formatter, OutputConfig, PipelineConfig, StageScope,
-    WriteError, Writer,
+    Batch, Enricher, Filter, FilterExt, Formatter, OutputConfig, PipelineConfig, StageFailed,
+    StageScope, WriteError, Writer,
 };
 pub use record::{
     show, Context, Exception, Field, Key, Level, Record, Source, ThreadInfo, Timestamp, Value,

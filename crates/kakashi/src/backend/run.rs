@@ -14,7 +14,8 @@ use std::time::Instant;
 use super::overflow::DropReason;
 use super::stats::{Counters, WriterStats};
 use crate::pipeline::{
-    Batch, Enricher, Filter, Formatter, OutputConfig, PipelineConfig, StageScope, Writer,
+    Batch, Enricher, Filter, Formatter, OutputConfig, PipelineConfig, StageFailed, StageScope,
+    Writer,
 };
 use crate::record::{Level, Record, ThreadInfo, Timestamp};
 
@@ -272,18 +273,22 @@ fn prepare_records<'a>(
         prep.failed.push(false);
         prep.routed.push(false);
         for enricher in &pipeline.enrichers {
-            if catch_unwind(AssertUnwindSafe(|| enricher.enrich(record))).is_err() {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| enricher.enrich(record))) {
                 counters.enricher_errors.fetch_add(1, Relaxed);
-                report_once(
-                    &ENRICHER_REPORTED,
-                    "an enricher panicked; it is skipped for that record",
-                );
+                if !payload.is::<StageFailed>() {
+                    report_once(
+                        &ENRICHER_REPORTED,
+                        "an enricher panicked; it is skipped for that record",
+                    );
+                }
             }
         }
         let kept = pipeline.filters.iter().all(|filter| {
-            catch_unwind(AssertUnwindSafe(|| filter.allows(record))).unwrap_or_else(|_| {
+            catch_unwind(AssertUnwindSafe(|| filter.allows(record))).unwrap_or_else(|payload| {
                 counters.filter_errors.fetch_add(1, Relaxed);
-                report_once(&FILTER_REPORTED, "a filter panicked; the record is kept");
+                if !payload.is::<StageFailed>() {
+                    report_once(&FILTER_REPORTED, "a filter panicked; the record is kept");
+                }
                 true
             })
         });
@@ -299,14 +304,16 @@ fn prepare_records<'a>(
             let formatted = catch_unwind(AssertUnwindSafe(|| {
                 output.formatter.format(record, &mut buf.bytes)
             }));
-            if formatted.is_err() {
+            if let Err(payload) = formatted {
                 buf.bytes.truncate(start);
                 prep.failed[i] = true;
                 counters.formatter_errors.fetch_add(1, Relaxed);
-                report_once(
-                    &FORMATTER_REPORTED,
-                    "a formatter panicked; the record failed",
-                );
+                if !payload.is::<StageFailed>() {
+                    report_once(
+                        &FORMATTER_REPORTED,
+                        "a formatter panicked; the record failed",
+                    );
+                }
                 continue;
             }
             buf.bytes.push(b'\n');

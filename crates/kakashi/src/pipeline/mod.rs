@@ -338,6 +338,14 @@ pub struct PipelineConfig {
     pub stage_scope: Option<StageScope>,
 }
 
+/// The payload of a stage that failed and has reported the failure itself:
+/// an enricher, filter or formatter ends with
+/// `std::panic::resume_unwind(Box::new(StageFailed))` (which runs no panic
+/// hook), and the backend counts the failure without printing its own
+/// message. Bindings use it for errors raised by the host language.
+#[derive(Clone, Copy, Debug)]
+pub struct StageFailed;
+
 /// A function run around a batch's enrich/filter/format pass; it must call
 /// the function it is given exactly once. See [`PipelineConfig::stage_scope`].
 pub type StageScope = std::sync::Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;

@@ -1,0 +1,190 @@
+"""Type stubs of the Rust extension ``kakashi._kakashi`` (the engine behind
+the ``kakashi`` package; use the public modules rather than this one)."""
+
+from typing import Any, Callable, Dict, List, Optional, Union
+
+from kakashi.core.records import LogContext, LogLevel, LogRecord
+
+_Level = Union[LogLevel, int, str]
+
+DEFAULT_LEVEL: int
+
+class ConfigError(ValueError):
+    """A setting that cannot work (unknown overflow strategy, zero queue size, ...)."""
+
+class Logger:
+    """A named logger feeding one pipeline. The level methods never raise
+    because of a writer, enricher, filter or callback."""
+
+    @property
+    def name(self) -> str:
+        """The logger's name."""
+    @property
+    def min_level(self) -> int:
+        """The pipeline's minimum level."""
+    def is_enabled_for(self, level: _Level) -> bool:
+        """Whether a record at ``level`` would be kept."""
+    def debug(self, message: object, **fields: Any) -> None:
+        """Logs at DEBUG."""
+    def info(self, message: object, **fields: Any) -> None:
+        """Logs at INFO."""
+    def warning(self, message: object, **fields: Any) -> None:
+        """Logs at WARNING."""
+    def warn(self, message: object, **fields: Any) -> None:
+        """Alias of ``warning``."""
+    def error(self, message: object, **fields: Any) -> None:
+        """Logs at ERROR."""
+    def critical(self, message: object, **fields: Any) -> None:
+        """Logs at CRITICAL."""
+    def fatal(self, message: object, **fields: Any) -> None:
+        """Alias of ``critical``."""
+    def exception(self, message: object, **fields: Any) -> None:
+        """Logs at ERROR with the exception being handled, if any."""
+    def log(
+        self,
+        level: _Level,
+        message: object,
+        *,
+        fields: Optional[Dict[str, Any]] = None,
+        exception: Optional[BaseException] = None,
+        **kwargs: Any,
+    ) -> None:
+        """Logs at ``level``; an invalid level raises ``ValueError``."""
+    def bind(self, **fields: Any) -> "Logger":
+        """A logger like this one with ``fields`` added to every record."""
+    def with_fields(self, **fields: Any) -> "Logger":
+        """Same as ``bind``."""
+    def with_context(self, context: LogContext) -> "Logger":
+        """A logger whose records carry ``context`` (over the current one)."""
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Waits until everything logged before is written and flushed."""
+
+class Context:
+    """The engine's copy of a ``LogContext``."""
+
+    def __init__(
+        self,
+        ip: Optional[str] = None,
+        access: Optional[str] = None,
+        user_agent: Optional[str] = None,
+        request_id: Optional[str] = None,
+        user_id: Optional[str] = None,
+        session_id: Optional[str] = None,
+        service_name: Optional[str] = None,
+        version: Optional[str] = None,
+        environment: Optional[str] = None,
+        custom: Optional[Dict[str, Any]] = None,
+    ) -> None: ...
+
+class ShutdownReport:
+    """What a shutdown did; true when everything was written."""
+
+    @property
+    def drained(self) -> bool:
+        """Every worker finished before the timeout."""
+    @property
+    def dropped(self) -> int:
+        """Records left in the queue at the timeout (counted as dropped)."""
+    @property
+    def in_flight(self) -> int:
+        """Records still being written at the timeout."""
+    @property
+    def elapsed(self) -> float:
+        """Seconds the shutdown took."""
+    def __bool__(self) -> bool: ...
+
+class Backend:
+    """A queue with its workers."""
+
+    def get_stats(self) -> Dict[str, Any]:
+        """The backend's counters, the original's keys first."""
+    def is_running(self) -> bool:
+        """True while workers take records from the queue."""
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Waits until everything accepted so far is written and flushed."""
+    def shutdown(self, timeout: Optional[float] = None) -> ShutdownReport:
+        """Drains, flushes and joins the workers."""
+
+class Pipeline:
+    """An engine pipeline on its own backend."""
+
+    def logger(self, name: str) -> Logger:
+        """A logger feeding this pipeline."""
+    def process(self, record: LogRecord) -> None:
+        """Accepts a hand-built ``LogRecord``."""
+    def get_stats(self) -> Dict[str, Any]:
+        """The backend's counters."""
+    def flush(self) -> bool:
+        """Waits until everything accepted so far is written and flushed."""
+    def shutdown(self, timeout: float = 5.0) -> ShutdownReport:
+        """Drains, flushes and joins the workers."""
+
+def async_pipeline(
+    pipeline_config: Any, async_config: Any, enable_async: bool, fallback_to_sync: bool
+) -> Pipeline:
+    """Builds a pipeline from a ``PipelineConfig`` and an ``AsyncConfig``."""
+
+def high_performance_logger(
+    name: str,
+    log_file: str,
+    max_queue_size: int,
+    worker_count: int,
+    batch_size: int,
+    overflow_strategy: str,
+    min_level: _Level,
+) -> Logger:
+    """The engine behind ``get_high_performance_logger``."""
+
+def network_logger(
+    name: str,
+    send: Callable[[str], Any],
+    max_queue_size: int,
+    batch_size: int,
+    max_retries: int,
+    retry_delay: float,
+    overflow_strategy: str,
+    min_level: _Level,
+) -> Logger:
+    """The engine behind ``get_network_logger``."""
+
+def env_logger(name: str, log_file: Optional[str] = None, json: bool = False) -> Logger:
+    """A logger on the global backend through the environment's outputs."""
+
+def setup_async_logging(
+    environment: str,
+    service_name: Optional[str],
+    version: Optional[str],
+    log_directory: Optional[str],
+    max_queue_size: int,
+    worker_count: int,
+    batch_size: int,
+) -> Dict[str, Any]:
+    """Installs an environment; returns its settings."""
+
+def configure_async_backend(
+    max_queue_size: int,
+    worker_count: int,
+    batch_size: int,
+    enable_batching: bool,
+    overflow_strategy: str,
+) -> Backend:
+    """Starts a new global backend."""
+
+def get_async_stats() -> Dict[str, Any]:
+    """Counters summed over every live backend."""
+
+def flush() -> bool:
+    """Waits until everything logged so far is written."""
+
+def shutdown_async_backend(timeout: float = 5.0) -> ShutdownReport:
+    """Drains, flushes and joins every backend."""
+
+def format_record(kind: str, record: LogRecord) -> str:
+    """Formats a record with a built-in formatter."""
+
+def _set_context_var(var: Any) -> None: ...
+def _context_used() -> None: ...
+def _at_exit() -> None: ...
+def _before_fork() -> None: ...
+def _after_fork_in_parent() -> None: ...
+def _after_fork_in_child() -> None: ...

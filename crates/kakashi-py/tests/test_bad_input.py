@@ -1,0 +1,222 @@
+"""Bad configuration fails at construction with a clear message; bad values
+and failing stages never reach the logging call and never break a line."""
+
+import json
+import math
+import os
+
+import pytest
+
+import kakashi
+from kakashi.core.async_backend import AsyncConfig, ConfigError, configure_async_backend
+from kakashi.core.async_interface import (
+    get_async_stats,
+    get_high_performance_logger,
+    get_network_logger,
+    setup_async_logging,
+)
+from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+from kakashi.core.pipeline import PipelineConfig, file_writer
+from kakashi.core.records import LogLevel
+
+from conftest import json_lines
+
+UNKNOWN = "unknown overflow strategy 'dropp_oldest'; expected block, drop_oldest or drop_newest"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: AsyncConfig(queue_overflow_strategy="dropp_oldest"),
+        lambda: configure_async_backend(overflow_strategy="dropp_oldest"),
+        lambda: get_high_performance_logger("x", "x.log", overflow_strategy="dropp_oldest"),
+        lambda: get_network_logger("x", print, overflow_strategy="dropp_oldest"),
+    ],
+    ids=["AsyncConfig", "configure_async_backend", "high_performance", "network"],
+)
+def test_unknown_overflow_strategy_is_a_value_error(build):
+    """The original silently treated unknown names as drop_newest."""
+    with pytest.raises(ValueError) as err:
+        build()
+    assert isinstance(err.value, ConfigError)
+    assert str(err.value) == UNKNOWN
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"max_queue_size": 0}, "max_queue_size must be a positive integer, got 0"),
+        ({"worker_count": -1}, "worker_count must be a positive integer, got -1"),
+        ({"batch_size": 1.5}, "batch_size must be a positive integer, got 1.5"),
+        ({"batch_timeout": 0}, "batch_timeout must be a number of seconds above 0, got 0"),
+        ({"batch_timeout": math.nan}, "batch_timeout must be a number of seconds above 0, got nan"),
+    ],
+)
+def test_bad_async_config_values(kwargs, message):
+    with pytest.raises(ConfigError, match="^" + message.replace(".", r"\.") + "$"):
+        AsyncConfig(**kwargs)
+
+
+def test_unknown_environment():
+    with pytest.raises(ValueError, match="unknown environment"):
+        setup_async_logging("staging", log_directory="logs")
+
+
+def test_unwritable_paths_raise_oserror_at_construction(tmp_path):
+    """A log path under a regular file cannot exist: OSError now, not lost records later."""
+    (tmp_path / "plain").write_text("x")
+    bad = tmp_path / "plain" / "sub" / "app.log"
+    with pytest.raises(OSError) as err:
+        get_high_performance_logger("x", str(bad))
+    assert str(bad) in str(err.value)
+    with pytest.raises(OSError):
+        file_writer(bad)
+
+
+def test_bad_level_is_a_value_error():
+    logger = get_high_performance_logger("lvl", "lvl.log")
+    with pytest.raises(ValueError, match="25"):
+        logger.log(25, "not a level")
+    with pytest.raises(ValueError):
+        PipelineConfig(min_level="LOUD")
+    logger.log("warning", "by name")
+    logger.log(LogLevel.ERROR, "by enum", code=7)
+    logger.flush()
+    assert [(r["level"], r["message"]) for r in json_lines("lvl.log")] == [
+        ("WARNING", "by name"),
+        ("ERROR", "by enum"),
+    ]
+
+
+def test_stages_must_be_callable():
+    with pytest.raises(TypeError, match="must be callable"):
+        PipelineConfig(writers=("app.log",))
+    with pytest.raises(TypeError, match="must be callable"):
+        get_network_logger("x", "not a function")
+
+
+class Unprintable:
+    def __str__(self):
+        raise RuntimeError("no str")
+
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+def test_any_value_gives_a_valid_json_line(tmp_path):
+    """Non-JSON objects are stringified, cycles and deep nesting are cut,
+    NaN and huge values and lone surrogates keep the line valid UTF-8 JSON."""
+    logger = get_high_performance_logger("values", "v.log", overflow_strategy="block")
+    cyclic = []
+    cyclic.append(cyclic)
+    deep = current = {}
+    for _ in range(200):
+        current["d"] = {}
+        current = current["d"]
+    huge = "x" * 5_000_000
+    logger.info(
+        "values \ud800 msg",
+        s={1},
+        b=b"\x00\xff",
+        obj=object(),
+        bad=Unprintable(),
+        nan=math.nan,
+        inf=-math.inf,
+        big=10**30,
+        neg=-(2**63),
+        u64=2**64 - 1,
+        cyclic=cyclic,
+        deep=deep,
+        huge=huge,
+        surrogate="a\udcffb",
+        ctrl="line\nbreak\t\x01",
+        tup=(1, "two", None, True),
+    )
+    logger.flush()
+    raw = (tmp_path / "v.log").read_bytes()
+    raw.decode("utf-8")  # valid UTF-8
+    (record,) = json_lines(tmp_path / "v.log")
+    f = record["fields"]
+    assert record["message"] == "values \\ud800 msg"
+    assert f["s"] == "{1}" and f["b"] == "b'\\x00\\xff'"
+    assert f["obj"].startswith("<object object at")
+    assert f["bad"] == "<unprintable object>"
+    assert f["nan"] == "NaN" and f["inf"] == "-Infinity"
+    assert f["big"] == str(10**30) and f["neg"] == -(2**63) and f["u64"] == 2**64 - 1
+    assert f["huge"] == huge
+    assert f["surrogate"] == "a\\udcffb"
+    assert f["ctrl"] == "line\nbreak\t\x01"
+    assert f["tup"] == [1, "two", None, True]
+    depth, node = 0, f["cyclic"]
+    while isinstance(node, list):
+        node, depth = node[0], depth + 1
+    assert depth == 64 and isinstance(node, str)
+
+
+def _raising(*_args):
+    raise RuntimeError("stage exploded")
+
+
+@pytest.mark.parametrize("stage", ["enrichers", "filters", "formatter", "writers"])
+def test_a_raising_stage_never_reaches_the_caller_and_is_counted(tmp_path, stage, capfd):
+    """logger.info returns normally; the failure is counted and printed once."""
+    stages = {"writers": (file_writer("ok.log"),)}
+    if stage == "formatter":
+        stages["formatter"] = _raising
+    elif stage == "writers":
+        stages["writers"] = (_raising, file_writer("ok.log"))
+    else:
+        stages[stage] = (_raising,)
+    cfg = AsyncConfig(max_error_retries=1, error_retry_delay=0.001)
+    pipeline = AsyncPipeline(AsyncPipelineConfig(PipelineConfig(**stages), cfg))
+    logger = pipeline.logger("boom")
+    for i in range(20):
+        logger.info("r", i=i)
+    pipeline.flush()
+    s = pipeline.get_stats()
+    err = capfd.readouterr().err
+    assert err.count("RuntimeError: stage exploded") == 1
+    lines = json_lines(tmp_path / "ok.log")
+    written = [r["fields"]["i"] for r in lines if r["logger"] == "boom"]
+    reports = [r for r in lines if r["logger"] == "kakashi"]
+    if stage == "enrichers":
+        assert s["enricher_errors"] == 20 and written == list(range(20))
+    elif stage == "filters":
+        assert s["filter_errors"] == 20 and written == list(range(20))
+    elif stage == "formatter":
+        assert s["formatter_errors"] == 20 and written == [] and s["messages_failed"] == 20
+    else:
+        python = [w for w in s["writers"] if w["name"].startswith("python:")][0]
+        # The in-band WARNING about the failures reached the file and failed here too.
+        assert reports and "stage exploded" in reports[0]["message"]
+        assert python["failed"] == 20 + len(reports) and python["retries"] == python["failed"]
+        assert written == list(range(20)), "the other writer is unaffected"
+
+
+def test_network_callback_failures_are_retried_then_counted():
+    """A send that fails twice then succeeds delivers everything in order; one
+    that always fails is counted after its retries, never raised."""
+    attempts = {}
+    delivered = []
+
+    def flaky(message):
+        i = json.loads(message)["fields"]["i"]
+        attempts[i] = attempts.get(i, 0) + 1
+        if attempts[i] <= 2:
+            raise ConnectionError("connection refused")
+        delivered.append(i)
+
+    logger = get_network_logger("flaky", flaky, max_retries=3, retry_delay=0.001)
+    for i in range(30):
+        logger.info("send", i=i)
+    assert logger.flush()
+    assert delivered == list(range(30))
+    w = [w for w in get_async_stats()["writers"] if w["name"] == "network:flaky"][0]
+    assert (w["written"], w["failed"], w["retries"]) == (30, 0, 60)
+
+    dead = get_network_logger("dead", _raising, max_retries=2, retry_delay=0.001)
+    dead.info("lost")
+    assert dead.flush()
+    w = [w for w in get_async_stats()["writers"] if w["name"] == "network:dead"][0]
+    # The record failed after 2 retries; so did the in-band WARNING reporting it.
+    assert (w["written"], w["failed"], w["retries"]) == (0, 2, 4)
