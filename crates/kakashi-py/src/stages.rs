@@ -42,9 +42,12 @@ fn report(flag: &AtomicBool, what: &str, py: Python<'_>, err: &PyErr) {
 /// backend is drained, [`release_all`] lets go of them all, so that what they
 /// hold (an open file, a socket) is finalised by Python as usual.
 #[derive(Clone)]
-pub struct Callable(Arc<Mutex<Option<Py<PyAny>>>>);
+pub struct Callable(Arc<Slot>);
 
-static HELD: Mutex<Vec<Weak<Mutex<Option<Py<PyAny>>>>>> = Mutex::new(Vec::new());
+/// Where a [`Callable`] keeps its object (empty once released).
+type Slot = Mutex<Option<Py<PyAny>>>;
+
+static HELD: Mutex<Vec<Weak<Slot>>> = Mutex::new(Vec::new());
 
 impl Callable {
     /// Holds `f` until it is dropped or [`release_all`] runs.
