@@ -54,9 +54,93 @@ pub fn str_of(obj: &Bound<'_, PyAny>) -> String {
     }
 }
 
-/// A field key: the key's text.
+/// A field key: the key's text (see [`remembered`]).
 pub fn key(k: &Bound<'_, PyAny>) -> Key {
-    Cow::Owned(str_of(k))
+    match k.cast_exact::<PyString>() {
+        Ok(s) => match remembered(s) {
+            Some(text) => Cow::Borrowed(text),
+            None => Cow::Owned(text(s)),
+        },
+        Err(_) => Cow::Owned(str_of(k)),
+    }
+}
+
+/// A string argument's text, borrowed when remembered (see [`remembered`]).
+pub fn str_arg(s: &Bound<'_, PyString>) -> Cow<'static, str> {
+    match remembered(s) {
+        Some(text) => Cow::Borrowed(text),
+        None => Cow::Owned(text(s)),
+    }
+}
+
+/// How many distinct string objects are remembered, over all threads.
+pub const REMEMBERED: usize = 4096;
+/// Longer strings are never remembered.
+pub const REMEMBERED_LEN: usize = 128;
+
+static REMEMBERED_COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The text of a short string object seen before, by identity.
+///
+/// Keyword names, messages and values such as `side="buy"` are usually the
+/// same objects from call to call (constants of the calling code), so each
+/// thread remembers, by address, the text of the short strings it saw: a
+/// repeated one costs a hash lookup instead of a UTF-8 copy and an
+/// allocation, and the record borrows the text. A remembered object is kept
+/// alive for the life of the process, so its address cannot be reused by
+/// another string; at most [`REMEMBERED`] objects of at most
+/// [`REMEMBERED_LEN`] bytes are (strings made per call fill the table once
+/// and are then simply copied).
+pub fn remembered(s: &Bound<'_, PyString>) -> Option<&'static str> {
+    use std::sync::atomic::Ordering::Relaxed;
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashMap<usize, &'static str, PtrHash>> =
+            std::cell::RefCell::new(std::collections::HashMap::default());
+    }
+    let addr = s.as_ptr() as usize;
+    if let Ok(Some(text)) = SEEN.try_with(|seen| seen.borrow().get(&addr).copied()) {
+        return Some(text);
+    }
+    if REMEMBERED_COUNT.load(Relaxed) >= REMEMBERED {
+        return None;
+    }
+    let owned = s.to_cow().ok()?;
+    if owned.len() > REMEMBERED_LEN {
+        return None;
+    }
+    if REMEMBERED_COUNT.fetch_add(1, Relaxed) >= REMEMBERED {
+        return None;
+    }
+    let text = intern(&owned);
+    // Kept alive on purpose (see above): never decremented.
+    std::mem::forget(s.clone().unbind());
+    let _ = SEEN.try_with(|seen| seen.borrow_mut().insert(addr, text));
+    Some(text)
+}
+
+/// Hashes an address: its bits above the alignment are already well spread.
+#[derive(Default, Clone, Copy)]
+pub struct PtrHash(u64);
+
+impl std::hash::Hasher for PtrHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(*b);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64 >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+impl std::hash::BuildHasher for PtrHash {
+    type Hasher = PtrHash;
+    fn build_hasher(&self) -> PtrHash {
+        PtrHash(0)
+    }
 }
 
 /// Copies a Python value into an engine value.
@@ -66,7 +150,7 @@ pub fn value(obj: &Bound<'_, PyAny>) -> Value {
 
 fn value_at(obj: &Bound<'_, PyAny>, depth: u32) -> Value {
     if let Ok(s) = obj.cast_exact::<PyString>() {
-        return Value::Str(Cow::Owned(text(s)));
+        return Value::Str(str_arg(s));
     }
     if obj.is_none() {
         return Value::Null;
@@ -203,15 +287,16 @@ fn format_traceback(py: Python<'_>, exc: &Bound<'_, PyAny>) -> Option<String> {
 /// read once per thread (a thread renamed later keeps its first name here).
 pub fn thread_info(py: Python<'_>) -> ThreadInfo {
     thread_local! {
-        static CURRENT: std::cell::Cell<Option<ThreadInfo>> = const { std::cell::Cell::new(None) };
+        static CURRENT: std::cell::Cell<Option<(u64, ThreadInfo)>> = const { std::cell::Cell::new(None) };
     }
-    if let Ok(Some(t)) = CURRENT.try_with(|c| c.get()) {
-        if t.process_id == std::process::id() {
+    let generation = crate::FORK_GENERATION.load(std::sync::atomic::Ordering::Relaxed);
+    if let Ok(Some((g, t))) = CURRENT.try_with(|c| c.get()) {
+        if g == generation {
             return t;
         }
     }
     let info = read_thread_info(py);
-    let _ = CURRENT.try_with(|c| c.set(Some(info)));
+    let _ = CURRENT.try_with(|c| c.set(Some((generation, info))));
     info
 }
 

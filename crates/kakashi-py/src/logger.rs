@@ -37,9 +37,9 @@ impl PyLogger {
         if !self.inner.enabled(level) {
             return Ok(());
         }
-        let message = match message.cast::<PyString>() {
-            Ok(s) => convert::text(s),
-            Err(_) => str_of(message),
+        let message = match message.cast_exact::<PyString>() {
+            Ok(s) => convert::str_arg(s),
+            Err(_) => Cow::Owned(str_of(message)),
         };
         let bound = self.inner.bound_fields();
         let extra = kwargs.map_or(0, |k| k.len());
@@ -76,7 +76,7 @@ impl PyLogger {
                 exception = Some(convert::exception(py, &exc));
             }
         }
-        let mut record = Record::new(level, self.inner.name(), Cow::Owned(message));
+        let mut record = Record::new(level, self.inner.name(), message);
         record.thread = convert::thread_info(py);
         record.fields = fields;
         record.context = match (current_context(py), self.inner.bound_context()) {

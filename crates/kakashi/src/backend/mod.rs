@@ -620,7 +620,7 @@ impl Shared {
                 }
                 self.queue.sleep_until_room(|| self.state() != RUNNING);
             }
-            self.queue.wake_worker();
+            self.queue.wake_worker_now();
             fence(SeqCst);
             if self.state() != RUNNING {
                 self.rescue();
@@ -793,7 +793,14 @@ impl Backend {
             1
         };
         let shared = Arc::new(Shared {
-            queue: Queue::new(capacity),
+            queue: Queue::new(
+                capacity,
+                if config.enable_batching {
+                    config.batch_size
+                } else {
+                    1
+                },
+            ),
             state: AtomicU8::new(if enable_async { RUNNING } else { SYNCHRONOUS }),
             abort: AtomicBool::new(false),
             fallback_to_sync,
