@@ -198,7 +198,7 @@ fn value_at(obj: &Bound<'_, PyAny>, depth: u32) -> Value {
 
 /// Adds `key = value` to `fields`, replacing an earlier value of the same key
 /// in place (later wins, first position kept, as a Python dict update).
-pub fn put(fields: &mut Vec<Field>, key: Key, value: Value) {
+pub fn put(fields: &mut kakashi::Fields, key: Key, value: Value) {
     match fields.iter_mut().find(|(k, _)| *k == key) {
         Some(slot) => slot.1 = value,
         None => fields.push((key, value)),
@@ -501,8 +501,8 @@ pub fn update_record(obj: &Bound<'_, PyAny>, r: &mut Record) -> PyResult<()> {
     r.message = Cow::Owned(str_of(&get("message")?));
     let fields = get("fields")?;
     r.fields = match fields.cast::<PyDict>() {
-        Ok(d) => fields_of(d),
-        Err(_) => Vec::new(),
+        Ok(d) => fields_of(d).into_iter().collect(),
+        Err(_) => kakashi::Fields::new(),
     };
     let ctx = get("context")?;
     r.context = if ctx.is_none() {

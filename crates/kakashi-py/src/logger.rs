@@ -6,10 +6,10 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use kakashi::{Context, Field, Level, Record};
-use pyo3::exceptions::PyBaseException;
+use kakashi::{Context, Fields, Level, Record};
+use pyo3::exceptions::{PyBaseException, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyCFunction, PyDict, PyString, PyTuple};
 
 use crate::convert::{self, context_of, current_context, str_of};
 
@@ -34,17 +34,35 @@ impl PyLogger {
         kwargs: Option<&Bound<'_, PyDict>>,
         active_exception: bool,
     ) -> PyResult<()> {
-        if !self.inner.enabled(level) {
+        emit(&self.inner, py, level, message, kwargs, active_exception)
+    }
+
+    fn derive(&self, inner: kakashi::Logger) -> PyLogger {
+        PyLogger { inner }
+    }
+}
+
+/// A logging call: copies the message and fields into a record and submits it.
+fn emit(
+    logger: &kakashi::Logger,
+    py: Python<'_>,
+    level: Level,
+    message: &Bound<'_, PyAny>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+    active_exception: bool,
+) -> PyResult<()> {
+    {
+        if !logger.enabled(level) {
             return Ok(());
         }
         let message = match message.cast_exact::<PyString>() {
             Ok(s) => convert::str_arg(s),
             Err(_) => Cow::Owned(str_of(message)),
         };
-        let bound = self.inner.bound_fields();
+        let bound = logger.bound_fields();
         let extra = kwargs.map_or(0, |k| k.len());
-        let mut fields: Vec<Field> = Vec::with_capacity(bound.len() + extra);
-        fields.extend_from_slice(bound);
+        let mut fields = Fields::with_capacity(bound.len() + extra);
+        fields.extend(bound.iter().cloned());
         let mut exception = None;
         if let Some(kwargs) = kwargs {
             for (k, v) in kwargs.iter() {
@@ -76,28 +94,87 @@ impl PyLogger {
                 exception = Some(convert::exception(py, &exc));
             }
         }
-        let mut record = Record::new(level, self.inner.name(), message);
+        let mut record = Record::new(level, logger.name(), message);
         record.thread = convert::thread_info(py);
         record.fields = fields;
-        record.context = match (current_context(py), self.inner.bound_context()) {
+        record.context = match (current_context(py), logger.bound_context()) {
             (None, None) => None,
             (Some(c), None) => Some(c),
             (None, Some(b)) => Some(Arc::clone(b)),
             (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
         };
         record.exception = exception.map(Box::new);
-        self.inner
-            .submit_with(record, &mut |wait| py.detach(&mut *wait));
+        logger.submit_with(record, &mut |wait| py.detach(&mut *wait));
         Ok(())
     }
+}
 
-    fn derive(&self, inner: kakashi::Logger) -> PyLogger {
-        PyLogger { inner }
-    }
+/// The level methods as functions bound to one logger: `(name, function)`.
+///
+/// A `#[pymethods]` method with `**fields` makes PyO3 check every keyword's
+/// name against the signature and copy the keywords into a new dict (on the
+/// stable ABI below 3.10 each name is also encoded to a bytes object); these
+/// functions take the interpreter's own keyword dict as it is, which saves
+/// about a third of a call with five fields. The Python `Logger` puts them
+/// in its slots, so `logger.info(...)` reaches them directly.
+pub fn level_functions<'py>(
+    py: Python<'py>,
+    logger: &kakashi::Logger,
+) -> PyResult<Vec<(&'static str, Bound<'py, PyCFunction>)>> {
+    const METHODS: [(&str, &std::ffi::CStr, Level, bool); 8] = [
+        ("debug", c"debug", Level::Debug, false),
+        ("info", c"info", Level::Info, false),
+        ("warning", c"warning", Level::Warning, false),
+        ("warn", c"warn", Level::Warning, false),
+        ("error", c"error", Level::Error, false),
+        ("critical", c"critical", Level::Critical, false),
+        ("fatal", c"fatal", Level::Critical, false),
+        ("exception", c"exception", Level::Error, true),
+    ];
+    METHODS
+        .iter()
+        .map(|&(name, cname, level, active_exception)| {
+            let logger = logger.clone();
+            let f = PyCFunction::new_closure(
+                py,
+                Some(cname),
+                Some(c"Logs `message` with `**fields` at this level."),
+                move |args: &Bound<'_, PyTuple>,
+                      kwargs: Option<&Bound<'_, PyDict>>|
+                      -> PyResult<()> {
+                    if args.len() != 1 {
+                        return Err(PyTypeError::new_err(format!(
+                            "{name}() takes the message as its only positional argument ({} given)",
+                            args.len()
+                        )));
+                    }
+                    let message = args.get_item(0)?;
+                    emit(
+                        &logger,
+                        args.py(),
+                        level,
+                        &message,
+                        kwargs,
+                        active_exception,
+                    )
+                },
+            )?;
+            Ok((name, f))
+        })
+        .collect()
 }
 
 #[pymethods]
 impl PyLogger {
+    /// The level methods as functions bound to this logger (for the
+    /// Python `Logger`'s slots).
+    fn _level_functions<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<Vec<(&'static str, Bound<'py, PyCFunction>)>> {
+        level_functions(py, &self.inner)
+    }
+
     /// The logger's name.
     #[getter]
     fn name(&self) -> &'static str {

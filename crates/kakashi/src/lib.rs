@@ -106,6 +106,9 @@ mod setup;
 mod sys;
 pub mod testing;
 
+#[doc(hidden)]
+pub use smallvec as __smallvec;
+
 pub use async_pipeline::{AsyncPipeline, AsyncPipelineConfig};
 pub use backend::{
     after_fork_in_child, after_fork_in_parent, prepare_fork, AsyncConfig, Backend,
@@ -129,7 +132,8 @@ pub use pipeline::{
     StageScope, WriteError, Writer,
 };
 pub use record::{
-    show, Context, Exception, Field, Key, Level, Record, Source, ThreadInfo, Timestamp, Value,
+    show, Context, Exception, Field, Fields, Key, Level, Record, Source, ThreadInfo, Timestamp,
+    Value, INLINE_FIELDS,
 };
 pub use setup::{
     configure_async_backend, flush, get_async_stats, get_async_structured_logger, get_env_logger,

@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use crate::backend::run::Pipeline;
 use crate::backend::Backend;
-use crate::record::{intern, Context, Exception, Field, Key, Level, Record, Source, Value};
+use crate::record::{intern, Context, Exception, Field, Fields, Key, Level, Record, Source, Value};
 
 /// Converts a field value at the call site (copying; never formatting).
 ///
@@ -221,9 +221,14 @@ impl Logger {
     /// Logs `message` with `fields` at `level`. Used by the macros; call it
     /// directly for dynamic fields.
     #[inline]
-    pub fn log(&self, level: Level, message: impl Into<Cow<'static, str>>, fields: Vec<Field>) {
+    pub fn log(
+        &self,
+        level: Level,
+        message: impl Into<Cow<'static, str>>,
+        fields: impl Into<Fields>,
+    ) {
         if self.enabled(level) {
-            self.log_at(level, message.into(), fields, None, None);
+            self.log_at(level, message.into(), fields.into(), None, None);
         }
     }
 
@@ -234,12 +239,12 @@ impl Logger {
         &self,
         level: Level,
         message: Cow<'static, str>,
-        mut fields: Vec<Field>,
+        mut fields: Fields,
         source: Option<&'static Source>,
         exception: Option<Exception>,
     ) {
         if !self.inner.bound.is_empty() {
-            let mut all = self.inner.bound.clone();
+            let mut all: Fields = self.inner.bound.iter().cloned().collect();
             for (k, v) in fields.drain(..) {
                 match all.iter_mut().find(|(bk, _)| *bk == k) {
                     Some(slot) => slot.1 = v,
@@ -296,27 +301,27 @@ impl Logger {
 
     /// DEBUG with no fields.
     pub fn debug(&self, message: impl Into<Cow<'static, str>>) {
-        self.log(Level::Debug, message, Vec::new())
+        self.log(Level::Debug, message, Fields::new())
     }
 
     /// INFO with no fields.
     pub fn info(&self, message: impl Into<Cow<'static, str>>) {
-        self.log(Level::Info, message, Vec::new())
+        self.log(Level::Info, message, Fields::new())
     }
 
     /// WARNING with no fields.
     pub fn warning(&self, message: impl Into<Cow<'static, str>>) {
-        self.log(Level::Warning, message, Vec::new())
+        self.log(Level::Warning, message, Fields::new())
     }
 
     /// ERROR with no fields.
     pub fn error(&self, message: impl Into<Cow<'static, str>>) {
-        self.log(Level::Error, message, Vec::new())
+        self.log(Level::Error, message, Fields::new())
     }
 
     /// CRITICAL with no fields.
     pub fn critical(&self, message: impl Into<Cow<'static, str>>) {
-        self.log(Level::Critical, message, Vec::new())
+        self.log(Level::Critical, message, Fields::new())
     }
 
     /// ERROR with `err` attached (type, message, cause chain; the exception
@@ -325,13 +330,13 @@ impl Logger {
         &self,
         message: impl Into<Cow<'static, str>>,
         err: &E,
-        fields: Vec<Field>,
+        fields: impl Into<Fields>,
     ) {
         if self.enabled(Level::Error) {
             self.log_at(
                 Level::Error,
                 message.into(),
-                fields,
+                fields.into(),
                 None,
                 Some(Exception::from_error(err)),
             );
@@ -350,7 +355,7 @@ impl Logger {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __kakashi_fields {
-    (@acc [$($done:expr,)*]) => { ::std::vec![$($done,)*] };
+    (@acc [$($done:expr,)*]) => { $crate::__smallvec::smallvec![$($done,)*] };
     (@acc [$($done:expr,)*] $key:ident = % $val:expr $(, $($rest:tt)*)?) => {
         $crate::__kakashi_fields!(@acc [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::display(&$val)),] $($($rest)*)?)
     };

@@ -253,6 +253,13 @@ impl<K: Into<Key>, V: Into<Value>> FromIterator<(K, V)> for Value {
 /// A key and its value, as stored in [`Record::fields`].
 pub type Field = (Key, Value);
 
+/// How many fields a record holds without allocating.
+pub const INLINE_FIELDS: usize = 6;
+
+/// A record's fields, in order: up to [`INLINE_FIELDS`] live inside the
+/// record (no allocation on the hot path), more spill to the heap.
+pub type Fields = smallvec::SmallVec<[Field; INLINE_FIELDS]>;
+
 // === Exception ===
 
 /// An error attached to a record: its type, message, cause chain and, once
@@ -489,7 +496,7 @@ pub struct Record {
     /// The message.
     pub message: Cow<'static, str>,
     /// Structured fields, in call order (bound fields first).
-    pub fields: Vec<Field>,
+    pub fields: Fields,
     /// Request/service context, if any.
     pub context: Option<Arc<Context>>,
     /// An attached error, if any.
@@ -514,7 +521,7 @@ impl Record {
             level,
             logger,
             message: message.into(),
-            fields: Vec::new(),
+            fields: Fields::new(),
             context: None,
             exception: None,
             source: None,

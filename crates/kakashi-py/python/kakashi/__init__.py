@@ -37,7 +37,7 @@ from kakashi.core.config import (
 from kakashi.core.pipeline import PipelineConfig
 from kakashi.core.records import LogContext, LogLevel, LogRecord, create_log_record
 
-Logger = _kakashi.Logger
+from kakashi._logger import Logger  # noqa: E402
 ShutdownReport = _kakashi.ShutdownReport
 
 LOG_LEVEL_DEBUG = 10

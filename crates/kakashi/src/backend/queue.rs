@@ -56,6 +56,9 @@ impl FlushSignal {
 }
 
 /// What travels through the queue.
+// Records live in the queue's slots by value, fields inline: boxing them to
+// shrink the rare flush variant would put an allocation back on every call.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Item {
     /// A record for the pipeline with this id.
     Record(u32, Record),

@@ -170,7 +170,7 @@ fn report_record(message: String) -> Record {
         level: Level::Warning,
         logger: "kakashi",
         message: message.into(),
-        fields: Vec::new(),
+        fields: crate::record::Fields::new(),
         context: None,
         exception: None,
         source: None,

@@ -12,6 +12,7 @@ import os
 from typing import Any, Callable, Dict, Optional
 
 from kakashi import _kakashi
+from kakashi._logger import Logger
 from kakashi.core.async_backend import (
     AsyncConfig,
     _check_positive,
@@ -32,8 +33,6 @@ __all__ = [
     "configure_async_backend",
     "flush",
 ]
-
-Logger = _kakashi.Logger
 
 
 def setup_async_logging(
@@ -103,7 +102,7 @@ def get_async_logger(
     log_file: Optional[str] = None,
     formatter_type: str = "default",
     async_config: Optional[AsyncConfig] = None,
-) -> Any:
+) -> Logger:
     """A logger on the global backend through the environment's outputs.
     ``log_file`` writes to ``<log_directory>/modules/<log_file>.log`` instead
     of ``app.log``; ``formatter_type="json"`` uses JSON for both outputs.
@@ -113,7 +112,7 @@ def get_async_logger(
             f"unknown formatter_type {formatter_type!r}; expected 'default' or 'json'"
         )
     _apply_async_config(async_config)
-    return _kakashi.env_logger(name, log_file, formatter_type == "json")
+    return Logger(_kakashi.env_logger(name, log_file, formatter_type == "json"))
 
 
 def get_high_performance_logger(
@@ -131,8 +130,10 @@ def get_high_performance_logger(
     defaults to the original's ``drop_oldest``; pass ``"block"`` to lose
     nothing."""
     _check_strategy(overflow_strategy)
-    return _kakashi.high_performance_logger(
-        name, os.fspath(log_file), max_queue_size, worker_count, batch_size, overflow_strategy, min_level
+    return Logger(
+        _kakashi.high_performance_logger(
+            name, os.fspath(log_file), max_queue_size, worker_count, batch_size, overflow_strategy, min_level
+        )
     )
 
 
@@ -152,8 +153,10 @@ def get_network_logger(
     is retried ``max_retries`` times, waiting ``retry_delay`` seconds and
     doubling; a record still failing is counted in ``messages_failed``."""
     _check_strategy(overflow_strategy)
-    return _kakashi.network_logger(
-        name, network_writer_func, max_queue_size, batch_size, max_retries, retry_delay, overflow_strategy, min_level
+    return Logger(
+        _kakashi.network_logger(
+            name, network_writer_func, max_queue_size, batch_size, max_retries, retry_delay, overflow_strategy, min_level
+        )
     )
 
 

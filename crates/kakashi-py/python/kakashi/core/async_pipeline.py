@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional
 
 from kakashi import _kakashi
+from kakashi._logger import Logger
 from kakashi.core.async_backend import AsyncConfig
 from kakashi.core.pipeline import (
     PipelineConfig,
@@ -75,9 +76,9 @@ class AsyncPipeline:
         )
         self._started = time.monotonic()
 
-    def logger(self, name: str) -> Any:
+    def logger(self, name: str) -> Logger:
         """A logger named ``name`` feeding this pipeline."""
-        return self._engine.logger(name)
+        return Logger(self._engine.logger(name))
 
     def process(self, record: LogRecord) -> None:
         """Accepts a ``LogRecord`` (the original's entry point)."""

@@ -272,7 +272,9 @@ class Pipeline:
 
     def logger(self, name: str) -> Any:
         """A logger named ``name`` feeding this pipeline."""
-        return self._engine.logger(name)
+        from kakashi._logger import Logger
+
+        return Logger(self._engine.logger(name))
 
     def with_enricher(self, enricher: Enricher) -> "Pipeline":
         """A new pipeline with ``enricher`` appended."""
