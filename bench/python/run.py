@@ -38,6 +38,7 @@ LOGGERS = [
 
 
 def run_one(python, logger, threads, records, timeout):
+    python = os.path.abspath(python) if os.sep in python else python
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "bench.log")
         try:

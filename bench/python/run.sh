@@ -15,4 +15,4 @@ rm -rf target/wheels-bench
 (cd crates/kakashi-py && ../../.venv-bench/bin/maturin build --release -q -o ../../target/wheels-bench)
 .venv-bench/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps target/wheels-bench/kakashi-*.whl
 exec .venv-bench/bin/python bench/python/run.py \
-    --python .venv-bench/bin/python --python-022 .venv-kakashi022/bin/python "$@"
+    --python "$PWD/.venv-bench/bin/python" --python-022 "$PWD/.venv-kakashi022/bin/python" "$@"

@@ -77,29 +77,50 @@ pub fn str_arg(s: &Bound<'_, PyString>) -> Cow<'static, str> {
 pub const REMEMBERED: usize = 4096;
 /// Longer strings are never remembered.
 pub const REMEMBERED_LEN: usize = 128;
+/// Slots of the table (twice [`REMEMBERED`], so probes stay short).
+const SLOTS: usize = 2 * REMEMBERED;
+/// Probes before giving up on a lookup or an insert.
+const PROBES: usize = 8;
 
+type Slot = (
+    std::sync::atomic::AtomicUsize,
+    std::sync::OnceLock<&'static str>,
+);
+
+static TABLE: [Slot; SLOTS] = [const {
+    (
+        std::sync::atomic::AtomicUsize::new(0),
+        std::sync::OnceLock::new(),
+    )
+}; SLOTS];
 static REMEMBERED_COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn slot_of(addr: usize) -> usize {
+    ((addr as u64 >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 51) as usize % SLOTS
+}
 
 /// The text of a short string object seen before, by identity.
 ///
 /// Keyword names, messages and values such as `side="buy"` are usually the
-/// same objects from call to call (constants of the calling code), so each
-/// thread remembers, by address, the text of the short strings it saw: a
-/// repeated one costs a hash lookup instead of a UTF-8 copy and an
-/// allocation, and the record borrows the text. A remembered object is kept
-/// alive for the life of the process, so its address cannot be reused by
-/// another string; at most [`REMEMBERED`] objects of at most
-/// [`REMEMBERED_LEN`] bytes are (strings made per call fill the table once
-/// and are then simply copied).
+/// same objects from call to call (constants of the calling code), so the
+/// text of the short strings seen is remembered by object address in a
+/// fixed, lock-free table: a repeated one costs a few atomic loads instead
+/// of a UTF-8 copy and an allocation, and the record borrows the text. A
+/// remembered object is kept alive for the life of the process, so its
+/// address cannot be reused by another string; at most [`REMEMBERED`]
+/// objects of at most [`REMEMBERED_LEN`] bytes are (strings made per call
+/// fill the table once and are then simply copied).
 pub fn remembered(s: &Bound<'_, PyString>) -> Option<&'static str> {
-    use std::sync::atomic::Ordering::Relaxed;
-    thread_local! {
-        static SEEN: std::cell::RefCell<std::collections::HashMap<usize, &'static str, PtrHash>> =
-            std::cell::RefCell::new(std::collections::HashMap::default());
-    }
+    use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
     let addr = s.as_ptr() as usize;
-    if let Ok(Some(text)) = SEEN.try_with(|seen| seen.borrow().get(&addr).copied()) {
-        return Some(text);
+    let first = slot_of(addr);
+    for probe in 0..PROBES {
+        let (key, text) = &TABLE[(first + probe) % SLOTS];
+        match key.load(Acquire) {
+            0 => break,
+            k if k == addr => return text.get().copied(),
+            _ => {}
+        }
     }
     if REMEMBERED_COUNT.load(Relaxed) >= REMEMBERED {
         return None;
@@ -108,39 +129,21 @@ pub fn remembered(s: &Bound<'_, PyString>) -> Option<&'static str> {
     if owned.len() > REMEMBERED_LEN {
         return None;
     }
-    if REMEMBERED_COUNT.fetch_add(1, Relaxed) >= REMEMBERED {
-        return None;
-    }
-    let text = intern(&owned);
-    // Kept alive on purpose (see above): never decremented.
-    std::mem::forget(s.clone().unbind());
-    let _ = SEEN.try_with(|seen| seen.borrow_mut().insert(addr, text));
-    Some(text)
-}
-
-/// Hashes an address: its bits above the alignment are already well spread.
-#[derive(Default, Clone, Copy)]
-pub struct PtrHash(u64);
-
-impl std::hash::Hasher for PtrHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) ^ u64::from(*b);
+    for probe in 0..PROBES {
+        let (key, text) = &TABLE[(first + probe) % SLOTS];
+        if key.compare_exchange(0, addr, AcqRel, Acquire).is_ok() {
+            if REMEMBERED_COUNT.fetch_add(1, Relaxed) >= REMEMBERED {
+                // Over the cap: the slot stays claimed with no text (a miss).
+                return None;
+            }
+            let interned = intern(&owned);
+            // Kept alive on purpose (see above): never decremented.
+            std::mem::forget(s.clone().unbind());
+            let _ = text.set(interned);
+            return Some(interned);
         }
     }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64 >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-impl std::hash::BuildHasher for PtrHash {
-    type Hasher = PtrHash;
-    fn build_hasher(&self) -> PtrHash {
-        PtrHash(0)
-    }
+    None
 }
 
 /// Copies a Python value into an engine value.

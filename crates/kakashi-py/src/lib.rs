@@ -11,9 +11,11 @@
 //! `flush`, `shutdown` and fork preparation let go of it while they wait;
 //! workers take it once per batch, and only for Python stages.
 #![deny(unsafe_code)]
+// The one exception: `fastcall.rs` (vectorcall level methods), justified there.
 
 mod convert;
 mod errors;
+mod fastcall;
 mod logger;
 mod stages;
 
@@ -200,8 +202,8 @@ impl PyPipeline {
     fn process(&self, py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<()> {
         let record = stages::record_from_py(record)?;
         if self.logger.enabled(record.level) {
-            self.logger
-                .submit_with(record, &mut |wait| py.detach(&mut *wait));
+            let logger = &self.logger;
+            py.detach(|| logger.submit(record));
         }
         Ok(())
     }

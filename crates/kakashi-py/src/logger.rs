@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use kakashi::{Context, Fields, Level, Record};
+use kakashi::{Context, Level, Record};
 use pyo3::exceptions::{PyBaseException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyString, PyTuple};
@@ -34,7 +34,14 @@ impl PyLogger {
         kwargs: Option<&Bound<'_, PyDict>>,
         active_exception: bool,
     ) -> PyResult<()> {
-        emit(&self.inner, py, level, message, kwargs, active_exception)
+        emit(
+            &self.inner,
+            py,
+            level,
+            message,
+            kwargs.into_iter().flat_map(|d| d.iter()),
+            active_exception,
+        )
     }
 
     fn derive(&self, inner: kakashi::Logger) -> PyLogger {
@@ -42,13 +49,14 @@ impl PyLogger {
     }
 }
 
-/// A logging call: copies the message and fields into a record and submits it.
-fn emit(
+/// A logging call: copies the message and the keyword arguments `kwargs`
+/// (name, value) into a record and submits it.
+pub(crate) fn emit<'py>(
     logger: &kakashi::Logger,
-    py: Python<'_>,
+    py: Python<'py>,
     level: Level,
-    message: &Bound<'_, PyAny>,
-    kwargs: Option<&Bound<'_, PyDict>>,
+    message: &Bound<'py, PyAny>,
+    kwargs: impl Iterator<Item = (Bound<'py, PyAny>, Bound<'py, PyAny>)>,
     active_exception: bool,
 ) -> PyResult<()> {
     {
@@ -59,13 +67,16 @@ fn emit(
             Ok(s) => convert::str_arg(s),
             Err(_) => Cow::Owned(str_of(message)),
         };
+        // Built in place: a record is a few hundred bytes (fields inline),
+        // and every move of it is a copy.
+        let mut record = Record::new(level, logger.name(), message);
+        record.thread = convert::thread_info(py);
         let bound = logger.bound_fields();
-        let extra = kwargs.map_or(0, |k| k.len());
-        let mut fields = Fields::with_capacity(bound.len() + extra);
+        let fields = &mut record.fields;
         fields.extend(bound.iter().cloned());
         let mut exception = None;
-        if let Some(kwargs) = kwargs {
-            for (k, v) in kwargs.iter() {
+        {
+            for (k, v) in kwargs {
                 let key = convert::key(&k);
                 // The original's log(level, message, *, fields=None, exception=None, **kwargs).
                 if key == "exception" && v.is_instance_of::<PyBaseException>() {
@@ -75,7 +86,7 @@ fn emit(
                 if key == "fields" {
                     if let Ok(d) = v.cast::<PyDict>() {
                         for (k2, v2) in d.iter() {
-                            convert::put(&mut fields, convert::key(&k2), convert::value(&v2));
+                            convert::put(fields, convert::key(&k2), convert::value(&v2));
                         }
                         continue;
                     }
@@ -84,7 +95,7 @@ fn emit(
                 if bound.is_empty() {
                     fields.push((key, value));
                 } else {
-                    convert::put(&mut fields, key, value);
+                    convert::put(fields, key, value);
                 }
             }
         }
@@ -94,9 +105,6 @@ fn emit(
                 exception = Some(convert::exception(py, &exc));
             }
         }
-        let mut record = Record::new(level, logger.name(), message);
-        record.thread = convert::thread_info(py);
-        record.fields = fields;
         record.context = match (current_context(py), logger.bound_context()) {
             (None, None) => None,
             (Some(c), None) => Some(c),
@@ -104,12 +112,22 @@ fn emit(
             (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
         };
         record.exception = exception.map(Box::new);
-        logger.submit_with(record, &mut |wait| py.detach(&mut *wait));
+        if logger.backend().is_running() {
+            logger.submit_with(record, &mut |wait| py.detach(&mut *wait));
+        } else {
+            // Written on this thread: its writers may wait for a worker that
+            // a timed-out shutdown left running, which may need the GIL.
+            py.detach(|| logger.submit(record));
+        }
         Ok(())
     }
 }
 
-/// The level methods as functions bound to one logger: `(name, function)`.
+/// Level methods by name, bound to one logger.
+pub(crate) type LevelFunctions<'py> = Vec<(&'static str, Bound<'py, PyCFunction>)>;
+
+/// The level methods as functions bound to one logger: `(name, function)`,
+/// for interpreters before 3.10 (see `fastcall.rs` for 3.10 and later).
 ///
 /// A `#[pymethods]` method with `**fields` makes PyO3 check every keyword's
 /// name against the signature and copy the keywords into a new dict (on the
@@ -120,7 +138,7 @@ fn emit(
 pub fn level_functions<'py>(
     py: Python<'py>,
     logger: &kakashi::Logger,
-) -> PyResult<Vec<(&'static str, Bound<'py, PyCFunction>)>> {
+) -> PyResult<LevelFunctions<'py>> {
     const METHODS: [(&str, &std::ffi::CStr, Level, bool); 8] = [
         ("debug", c"debug", Level::Debug, false),
         ("info", c"info", Level::Info, false),
@@ -154,7 +172,7 @@ pub fn level_functions<'py>(
                         args.py(),
                         level,
                         &message,
-                        kwargs,
+                        kwargs.into_iter().flat_map(|d| d.iter()),
                         active_exception,
                     )
                 },
@@ -168,11 +186,11 @@ pub fn level_functions<'py>(
 impl PyLogger {
     /// The level methods as functions bound to this logger (for the
     /// Python `Logger`'s slots).
-    fn _level_functions<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<Vec<(&'static str, Bound<'py, PyCFunction>)>> {
-        level_functions(py, &self.inner)
+    fn _level_functions<'py>(slf: &Bound<'py, Self>) -> PyResult<LevelFunctions<'py>> {
+        match crate::fastcall::level_functions(slf)? {
+            Some(functions) => Ok(functions),
+            None => level_functions(slf.py(), &slf.get().inner),
+        }
     }
 
     /// The logger's name.

@@ -220,3 +220,15 @@ def test_network_callback_failures_are_retried_then_counted():
     w = [w for w in get_async_stats()["writers"] if w["name"] == "network:dead"][0]
     # The record failed after 2 retries; so did the in-band WARNING reporting it.
     assert (w["written"], w["failed"], w["retries"]) == (0, 2, 4)
+
+
+def test_level_methods_take_one_positional_message():
+    """Misuse is a TypeError at the call, like any Python function."""
+    logger = get_high_performance_logger("args", "args.log")
+    with pytest.raises(TypeError, match=r"info\(\) takes the message as its only positional argument \(2 given\)"):
+        logger.info("a", "b")
+    with pytest.raises(TypeError, match=r"\(0 given\)"):
+        logger.warning()
+    logger.info(12345, n=1)  # any object as message: str() of it
+    logger.flush()
+    assert [r["message"] for r in json_lines("args.log")] == ["12345"]

@@ -1,7 +1,7 @@
 """Type stubs of the Rust extension ``kakashi._kakashi`` (the engine behind
 the ``kakashi`` package; use the public modules rather than this one)."""
 
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from kakashi.core.records import LogContext, LogLevel, LogRecord
 
@@ -13,8 +13,11 @@ class ConfigError(ValueError):
     """A setting that cannot work (unknown overflow strategy, zero queue size, ...)."""
 
 class Logger:
-    """A named logger feeding one pipeline. The level methods never raise
-    because of a writer, enricher, filter or callback."""
+    """The engine's logger (wrapped by ``kakashi.Logger``). The level methods
+    never raise because of a writer, enricher, filter or callback."""
+
+    def _level_functions(self) -> List[Tuple[str, Callable[..., None]]]:
+        """The level methods as functions bound to this logger."""
 
     @property
     def name(self) -> str:

@@ -876,4 +876,11 @@ impl Backend {
     pub fn stats(&self) -> Stats {
         self.shared.stats()
     }
+
+    /// True while records go through the queue to the workers (one atomic
+    /// load); false once shut down or when synchronous, when a logging call
+    /// runs the pipeline on the caller's thread.
+    pub fn is_running(&self) -> bool {
+        self.shared.state() == RUNNING
+    }
 }

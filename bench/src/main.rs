@@ -1,0 +1,504 @@
+//! Side-by-side benchmark: kakashi against the Rust loggers a user would pick
+//! instead, on one workload, each run in a fresh process.
+//!
+//! ```text
+//! cargo run --release --manifest-path bench/Cargo.toml -- all [--records N] [--reps R] [--only a,b]
+//! cargo run --release --manifest-path bench/Cargo.toml -- one LOGGER PRODUCERS RECORDS OUT_FILE
+//! ```
+//!
+//! Workload: RECORDS records (INFO, message "Trade executed", fields seq u64,
+//! symbol "AAPL", price f64, qty i64, side "buy"; one JSON line each, with a
+//! timestamp) to a file, from 1 and from 4 producer threads. Measured per run:
+//! caller throughput (records / time until the last call returned),
+//! end-to-end throughput (records / time until every record is on disk: the
+//! guard dropped, the logger flushed or shut down), per-call latency (a
+//! monotonic clock around every call, into an HDR histogram), records lost
+//! (workload lines in the file vs records logged) and peak RSS (VmHWM). `all`
+//! runs every logger and producer count `--reps` times (alternating, so a
+//! noisy moment hits them all), then writes the medians as a Markdown table
+//! with each throughput as a ratio to the baseline measured in the same run.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::process::Command;
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hdrhistogram::Histogram;
+
+/// Every configuration, with what it is.
+const LOGGERS: &[(&str, &str)] = &[
+    ("baseline", "`write!` of the same JSON line into a `BufWriter<File>` on the calling thread (a `Mutex` around it for several)"),
+    ("kakashi-block", "kakashi `get_high_performance_logger`, `block` (lossless), defaults otherwise"),
+    ("kakashi-drop_newest", "kakashi `get_high_performance_logger`, `drop_newest`"),
+    ("tracing-lossy", "tracing + tracing-subscriber JSON + tracing-appender `non_blocking` (default: lossy)"),
+    ("tracing-lossless", "the same with `lossy(false)`"),
+    ("slog-drop", "slog + slog-json + slog-async (default: drop and report)"),
+    ("slog-block", "slog + slog-json + slog-async, `OverflowStrategy::Block`"),
+    ("spdlog", "spdlog-rs `AsyncPoolSink` (block) over a `FileSink`, `JsonFormatter`"),
+    ("ftlog", "ftlog to a file (defaults: bounded 100,000, drops when full); its own line prefix before the JSON message"),
+    ("fast_log", "fast_log to a file (defaults: unbounded channel); its own line prefix before the JSON message"),
+];
+
+const PRICES: [f64; 4] = [187.25, 187.5, 187.75, 188.0];
+
+fn price(i: u64) -> f64 {
+    PRICES[(i % 4) as usize]
+}
+
+fn qty(i: u64) -> i64 {
+    100 + (i % 7) as i64
+}
+
+/// What one run measured.
+struct RunResult {
+    caller_per_s: f64,
+    e2e_per_s: f64,
+    p50: u64,
+    p99: u64,
+    p999: u64,
+    max: u64,
+    lost: i64,
+    rss_kib: u64,
+}
+
+impl RunResult {
+    fn to_json(&self) -> String {
+        format!(
+            "{{\"caller_per_s\":{},\"e2e_per_s\":{},\"p50\":{},\"p99\":{},\"p999\":{},\"max\":{},\"lost\":{},\"rss_kib\":{}}}",
+            self.caller_per_s, self.e2e_per_s, self.p50, self.p99, self.p999, self.max, self.lost, self.rss_kib
+        )
+    }
+
+    fn from_json(s: &str) -> Option<RunResult> {
+        let get = |k: &str| -> Option<f64> {
+            let at = s.find(&format!("\"{k}\":"))? + k.len() + 3;
+            let rest = &s[at..];
+            let end = rest.find([',', '}'])?;
+            rest[..end].parse().ok()
+        };
+        Some(RunResult {
+            caller_per_s: get("caller_per_s")?,
+            e2e_per_s: get("e2e_per_s")?,
+            p50: get("p50")? as u64,
+            p99: get("p99")? as u64,
+            p999: get("p999")? as u64,
+            max: get("max")? as u64,
+            lost: get("lost")? as i64,
+            rss_kib: get("rss_kib")? as u64,
+        })
+    }
+}
+
+// === one run ===
+
+/// A logger under test: `log(i)` from any producer, `finish()` once they are done.
+struct Subject {
+    log: Box<dyn Fn(u64) + Send + Sync>,
+    finish: Box<dyn FnOnce()>,
+}
+
+fn epoch_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn subject(name: &str, out: &str) -> Subject {
+    match name {
+        "baseline" => {
+            let file = Arc::new(Mutex::new(BufWriter::new(File::create(out).unwrap())));
+            let f2 = Arc::clone(&file);
+            Subject {
+                log: Box::new(move |i| {
+                    let mut w = file.lock().unwrap();
+                    let _ = writeln!(
+                        w,
+                        "{{\"timestamp\":{},\"level\":\"INFO\",\"logger\":\"trading\",\"message\":\"Trade executed\",\"fields\":{{\"seq\":{},\"symbol\":\"AAPL\",\"price\":{},\"qty\":{},\"side\":\"buy\"}}}}",
+                        epoch_secs(),
+                        i,
+                        price(i),
+                        qty(i)
+                    );
+                }),
+                finish: Box::new(move || f2.lock().unwrap().flush().unwrap()),
+            }
+        }
+        "kakashi-block" | "kakashi-drop_newest" => {
+            let strategy = if name == "kakashi-block" {
+                kakashi::OverflowStrategy::Block
+            } else {
+                kakashi::OverflowStrategy::DropNewest
+            };
+            let logger = kakashi::get_high_performance_logger_with(
+                "trading",
+                out,
+                kakashi::HighPerformanceOptions {
+                    overflow_strategy: strategy,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            Subject {
+                log: Box::new(move |i| {
+                    kakashi::info!(logger, "Trade executed", seq = i, symbol = "AAPL", price = price(i), qty = qty(i), side = "buy");
+                }),
+                finish: Box::new(|| {
+                    kakashi::shutdown_async_backend(Duration::from_secs(120));
+                }),
+            }
+        }
+        "tracing-lossy" | "tracing-lossless" => {
+            let file = File::create(out).unwrap();
+            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .lossy(name == "tracing-lossy")
+                .finish(file);
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .with_writer(writer)
+                .with_max_level(tracing::Level::INFO)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            Subject {
+                log: Box::new(|i| {
+                    tracing::info!(seq = i, symbol = "AAPL", price = price(i), qty = qty(i), side = "buy", "Trade executed");
+                }),
+                finish: Box::new(move || drop(guard)),
+            }
+        }
+        "slog-drop" | "slog-block" => {
+            use slog::Drain;
+            let file = File::create(out).unwrap();
+            let json = slog_json::Json::new(file)
+                .add_default_keys()
+                .build()
+                .fuse();
+            let strategy = if name == "slog-block" {
+                slog_async::OverflowStrategy::Block
+            } else {
+                slog_async::OverflowStrategy::DropAndReport
+            };
+            let (drain, guard) = slog_async::Async::new(json)
+                .overflow_strategy(strategy)
+                .build_with_guard();
+            let logger = slog::Logger::root(drain.fuse(), slog::o!());
+            Subject {
+                log: Box::new(move |i| {
+                    slog::info!(logger, "Trade executed"; "seq" => i, "symbol" => "AAPL", "price" => price(i), "qty" => qty(i), "side" => "buy");
+                }),
+                finish: Box::new(move || drop(guard)),
+            }
+        }
+        "spdlog" => {
+            use spdlog::formatter::JsonFormatter;
+            use spdlog::sink::{AsyncPoolSink, FileSink};
+            use spdlog::Logger;
+            let file_sink = FileSink::builder()
+                .path(out)
+                .formatter(Box::new(JsonFormatter::new()))
+                .build_arc()
+                .unwrap();
+            let pool = AsyncPoolSink::builder()
+                .sink(file_sink)
+                .overflow_policy(spdlog::sink::OverflowPolicy::Block)
+                .build_arc()
+                .unwrap();
+            let logger = Arc::new(Logger::builder().sink(pool).build().unwrap());
+            let l2 = Arc::clone(&logger);
+            Subject {
+                log: Box::new(move |i| {
+                    spdlog::info!(logger: logger, "Trade executed", kv: { seq = i, symbol = "AAPL", price = price(i), qty = qty(i), side = "buy" });
+                }),
+                finish: Box::new(move || {
+                    l2.flush();
+                    drop(l2);
+                    // The pool's thread drains when its last handle goes.
+                    std::thread::sleep(Duration::from_millis(1));
+                }),
+            }
+        }
+        "ftlog" => {
+            let file = File::create(out).unwrap();
+            let guard = ftlog::builder().root(file).try_init().unwrap();
+            Subject {
+                log: Box::new(|i| {
+                    log::info!(
+                        "{{\"message\":\"Trade executed\",\"seq\":{},\"symbol\":\"AAPL\",\"price\":{},\"qty\":{},\"side\":\"buy\"}}",
+                        i,
+                        price(i),
+                        qty(i)
+                    );
+                }),
+                finish: Box::new(move || {
+                    log::logger().flush();
+                    drop(guard);
+                }),
+            }
+        }
+        "fast_log" => {
+            fast_log::init(fast_log::Config::new().file(out)).unwrap();
+            Subject {
+                log: Box::new(|i| {
+                    log::info!(
+                        "{{\"message\":\"Trade executed\",\"seq\":{},\"symbol\":\"AAPL\",\"price\":{},\"qty\":{},\"side\":\"buy\"}}",
+                        i,
+                        price(i),
+                        qty(i)
+                    );
+                }),
+                finish: Box::new(|| {
+                    if let Ok(wg) = fast_log::flush() {
+                        wg.wait();
+                    }
+                }),
+            }
+        }
+        other => panic!("unknown logger {other}"),
+    }
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn run_one(name: &str, producers: u64, records: u64, out: &str) -> RunResult {
+    let subject = subject(name, out);
+    let log = Arc::new(subject.log);
+    let per = records / producers;
+    let gate = Arc::new(Barrier::new(producers as usize + 1));
+    let handles: Vec<_> = (0..producers)
+        .map(|t| {
+            let log = Arc::clone(&log);
+            let gate = Arc::clone(&gate);
+            std::thread::spawn(move || {
+                let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).unwrap();
+                gate.wait();
+                for k in 0..per {
+                    let t0 = Instant::now();
+                    log(t * per + k);
+                    let ns = t0.elapsed().as_nanos() as u64;
+                    let _ = hist.record(ns.max(1));
+                }
+                hist
+            })
+        })
+        .collect();
+    gate.wait();
+    let start = Instant::now();
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).unwrap();
+    for h in handles {
+        hist.add(h.join().unwrap()).unwrap();
+    }
+    let calls_done = start.elapsed();
+    (subject.finish)();
+    let on_disk = start.elapsed();
+    let logged = per * producers;
+    let lines = BufReader::new(File::open(out).unwrap())
+        .split(b'\n')
+        .filter(|l| l.as_ref().is_ok_and(|l| contains(l, b"Trade executed")))
+        .count() as i64;
+    RunResult {
+        caller_per_s: logged as f64 / calls_done.as_secs_f64(),
+        e2e_per_s: logged as f64 / on_disk.as_secs_f64(),
+        p50: hist.value_at_quantile(0.5),
+        p99: hist.value_at_quantile(0.99),
+        p999: hist.value_at_quantile(0.999),
+        max: hist.max(),
+        lost: logged as i64 - lines,
+        rss_kib: peak_rss_kib(),
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+// === all runs ===
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn rate(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2}M", x / 1e6)
+    } else {
+        format!("{:.0}k", x / 1e3)
+    }
+}
+
+fn ns(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.1} ms", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1} µs", x / 1e3)
+    } else {
+        format!("{x:.0} ns")
+    }
+}
+
+fn run_all(args: &[String]) {
+    let opt = |flag: &str, default: &str| -> String {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1).cloned())
+            .unwrap_or_else(|| default.to_owned())
+    };
+    let records: u64 = opt("--records", "1000000").parse().expect("--records N");
+    let reps: usize = opt("--reps", "3").parse().expect("--reps R");
+    let only = opt("--only", "");
+    let out_dir = opt("--out", concat!(env!("CARGO_MANIFEST_DIR"), "/results"));
+    let loggers: Vec<_> = LOGGERS
+        .iter()
+        .filter(|(n, _)| only.is_empty() || only.split(',').any(|o| o == *n))
+        .collect();
+    let exe = std::env::current_exe().unwrap();
+    let tmp = std::env::temp_dir().join(format!("kakashi-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut raw: Vec<(String, u64, Result<RunResult, String>)> = Vec::new();
+    let mut csv = String::from("logger,producers,rep,caller_per_s,e2e_per_s,p50_ns,p99_ns,p999_ns,max_ns,lost,peak_rss_kib,error\n");
+    for producers in [1u64, 4] {
+        for rep in 0..reps {
+            for (name, _) in &loggers {
+                let out = tmp.join(format!("{name}-{producers}.log"));
+                let output = Command::new(&exe)
+                    .args(["one", name, &producers.to_string(), &records.to_string()])
+                    .arg(&out)
+                    .output()
+                    .expect("run a child");
+                let _ = std::fs::remove_file(&out);
+                let stdout = String::from_utf8_lossy(&output.stdout);
+                let result = match stdout.lines().last().and_then(RunResult::from_json) {
+                    Some(r) if output.status.success() => Ok(r),
+                    _ => Err(format!(
+                        "failed ({}): {}",
+                        output.status,
+                        String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("")
+                    )),
+                };
+                match &result {
+                    Ok(r) => {
+                        eprintln!("[{producers}p rep {rep}] {name}: e2e {}/s, p99 {}, lost {}", rate(r.e2e_per_s), ns(r.p99 as f64), r.lost);
+                        let _ = writeln!(csv, "{name},{producers},{rep},{},{},{},{},{},{},{},{},", r.caller_per_s, r.e2e_per_s, r.p50, r.p99, r.p999, r.max, r.lost, r.rss_kib);
+                    }
+                    Err(e) => {
+                        eprintln!("[{producers}p rep {rep}] {name}: {e}");
+                        let _ = writeln!(csv, "{name},{producers},{rep},,,,,,,,,{}", e.replace(',', ";"));
+                    }
+                }
+                raw.push((name.to_string(), producers, result));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+
+    let mut md = String::new();
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let _ = writeln!(
+        md,
+        "Rust loggers, {records} records per run, medians of {reps} fresh-process runs; {cpus} CPUs, {}.\n",
+        std::env::consts::ARCH
+    );
+    for producers in [1u64, 4] {
+        let pick = |name: &str, f: &dyn Fn(&RunResult) -> f64| -> Option<f64> {
+            let v: Vec<f64> = raw
+                .iter()
+                .filter(|(n, p, r)| n == name && *p == producers && r.is_ok())
+                .map(|(_, _, r)| f(r.as_ref().unwrap()))
+                .collect();
+            (!v.is_empty()).then(|| median(v))
+        };
+        let base_e2e = pick("baseline", &|r| r.e2e_per_s);
+        let base_caller = pick("baseline", &|r| r.caller_per_s);
+        let _ = writeln!(md, "**{producers} producer{}** (ratios to the baseline in the same run)\n", if producers > 1 { "s" } else { "" });
+        let _ = writeln!(md, "| logger | calls/s | ratio | end-to-end/s | ratio | p50 | p99 | p99.9 | max | lost | peak RSS |");
+        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for (name, _) in &loggers {
+            let Some(e2e) = pick(name, &|r| r.e2e_per_s) else {
+                let errs: Vec<_> = raw
+                    .iter()
+                    .filter(|(n, p, r)| n == name && *p == producers && r.is_err())
+                    .map(|(_, _, r)| r.as_ref().err().unwrap().clone())
+                    .collect();
+                let _ = writeln!(md, "| {name} | {} | | | | | | | | | |", errs.first().cloned().unwrap_or_default());
+                continue;
+            };
+            let caller = pick(name, &|r| r.caller_per_s).unwrap_or(0.0);
+            let ratio = |x: f64, b: Option<f64>| b.map_or("?".to_owned(), |b| format!("{:.2}x", x / b));
+            let _ = writeln!(
+                md,
+                "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} MiB |",
+                rate(caller),
+                ratio(caller, base_caller),
+                rate(e2e),
+                ratio(e2e, base_e2e),
+                ns(pick(name, &|r| r.p50 as f64).unwrap_or(0.0)),
+                ns(pick(name, &|r| r.p99 as f64).unwrap_or(0.0)),
+                ns(pick(name, &|r| r.p999 as f64).unwrap_or(0.0)),
+                ns(pick(name, &|r| r.max as f64).unwrap_or(0.0)),
+                pick(name, &|r| r.lost as f64).unwrap_or(0.0),
+                pick(name, &|r| r.rss_kib as f64).unwrap_or(0.0) / 1024.0,
+            );
+        }
+        md.push('\n');
+    }
+    md.push_str("Loggers: ");
+    for (i, (name, desc)) in loggers.iter().enumerate() {
+        let _ = write!(md, "{}`{name}`: {desc}", if i > 0 { "; " } else { "" });
+    }
+    md.push_str(".\n");
+    print!("{md}");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let day = {
+        let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let days = secs / 86_400;
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = days as i64 + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    std::fs::write(format!("{out_dir}/{day}-rust.md"), &md).unwrap();
+    std::fs::write(format!("{out_dir}/{day}-rust-raw.csv"), &csv).unwrap();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("one") => {
+            let name = &args[2];
+            let producers: u64 = args[3].parse().unwrap();
+            let records: u64 = args[4].parse().unwrap();
+            let r = run_one(name, producers, records, &args[5]);
+            println!("{}", r.to_json());
+            std::io::stdout().flush().unwrap();
+            // Whatever a logger still holds is not part of the measurement.
+            std::process::exit(0);
+        }
+        Some("all") => run_all(&args[2..]),
+        _ => {
+            eprintln!("usage: bench all [--records N] [--reps R] [--only a,b] [--out DIR]\n       bench one LOGGER PRODUCERS RECORDS OUT_FILE");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The level methods with the vectorcall convention (`METH_FASTCALL |
+//! METH_KEYWORDS`): the interpreter hands over the arguments as an array and
+//! the keyword names as a tuple, and no keyword dict is built for the call.
+//!
+//! This is the only module of the crate with `unsafe` code: PyO3 offers
+//! keyword-taking closures only as `METH_VARARGS | METH_KEYWORDS`, for which
+//! the interpreter builds a dict of the keywords on every call (measured at a
+//! fifth of a five-field logging call). `METH_FASTCALL` is part of the stable
+//! ABI from Python 3.10; on older interpreters [`level_functions`] returns
+//! `None` and the closures of `logger.rs` are used instead.
+
+#![allow(unsafe_code)]
+
+use std::ffi::{c_int, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
+
+use kakashi::Level;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyCFunction, PyTuple};
+
+use crate::logger::{emit, LevelFunctions, PyLogger};
+
+/// `METH_FASTCALL` (Include/methodobject.h; in the stable ABI since 3.10).
+const METH_FASTCALL: c_int = 0x0080;
+
+/// `(name, level, attaches the exception being handled)` of each method.
+const METHODS: [(&CStr, Level, bool); 8] = [
+    (c"debug", Level::Debug, false),
+    (c"info", Level::Info, false),
+    (c"warning", Level::Warning, false),
+    (c"warn", Level::Warning, false),
+    (c"error", Level::Error, false),
+    (c"critical", Level::Critical, false),
+    (c"fatal", Level::Critical, false),
+    (c"exception", Level::Error, true),
+];
+
+type FastWithKeywords = unsafe extern "C" fn(
+    *mut ffi::PyObject,
+    *const *mut ffi::PyObject,
+    ffi::Py_ssize_t,
+    *mut ffi::PyObject,
+) -> *mut ffi::PyObject;
+
+macro_rules! level_fn {
+    ($name:ident, $index:expr) => {
+        unsafe extern "C" fn $name(
+            slf: *mut ffi::PyObject,
+            args: *const *mut ffi::PyObject,
+            nargs: ffi::Py_ssize_t,
+            kwnames: *mut ffi::PyObject,
+        ) -> *mut ffi::PyObject {
+            // SAFETY: called by the interpreter through the method table
+            // built below, with the convention that table declares.
+            unsafe { call(slf, args, nargs, kwnames, $index) }
+        }
+    };
+}
+
+level_fn!(debug_fn, 0);
+level_fn!(info_fn, 1);
+level_fn!(warning_fn, 2);
+level_fn!(warn_fn, 3);
+level_fn!(error_fn, 4);
+level_fn!(critical_fn, 5);
+level_fn!(fatal_fn, 6);
+level_fn!(exception_fn, 7);
+
+const FUNCTIONS: [FastWithKeywords; 8] = [
+    debug_fn,
+    info_fn,
+    warning_fn,
+    warn_fn,
+    error_fn,
+    critical_fn,
+    fatal_fn,
+    exception_fn,
+];
+
+/// The method definitions, made once and never freed (the interpreter keeps
+/// pointers to them in every function object made from them).
+struct Defs([ffi::PyMethodDef; 8]);
+
+// SAFETY: the definitions are written once, before any function object that
+// points to them exists, and only read afterwards; their pointers refer to
+// 'static C strings and functions.
+unsafe impl Sync for Defs {}
+// SAFETY: as above; nothing in them is tied to a thread.
+unsafe impl Send for Defs {}
+
+fn defs() -> &'static Defs {
+    static DEFS: OnceLock<Defs> = OnceLock::new();
+    DEFS.get_or_init(|| {
+        Defs(std::array::from_fn(|i| ffi::PyMethodDef {
+            ml_name: METHODS[i].0.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                // SAFETY: CPython calls a METH_FASTCALL | METH_KEYWORDS
+                // function through this field with exactly the signature of
+                // `FastWithKeywords` (C extensions cast the same way).
+                PyCFunction: unsafe {
+                    std::mem::transmute::<FastWithKeywords, ffi::PyCFunction>(FUNCTIONS[i])
+                },
+            },
+            ml_flags: METH_FASTCALL | ffi::METH_KEYWORDS,
+            ml_doc: c"Logs `message` with `**fields` at this level.".as_ptr(),
+        }))
+    })
+}
+
+/// The level methods bound to `logger`, as vectorcall functions; `None` on
+/// interpreters before 3.10 (use the closures of `logger.rs` there).
+pub fn level_functions<'py>(
+    logger: &Bound<'py, PyLogger>,
+) -> PyResult<Option<LevelFunctions<'py>>> {
+    let py = logger.py();
+    if py.version_info() < (3, 10) {
+        return Ok(None);
+    }
+    let defs = defs();
+    let mut out = Vec::with_capacity(METHODS.len());
+    for (i, def) in defs.0.iter().enumerate() {
+        // SAFETY: `def` lives for the rest of the process (`defs()`), `logger`
+        // is a valid object kept alive by the new function (its `self`), and
+        // the module may be null.
+        let f = unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyCFunction_NewEx(
+                    (def as *const ffi::PyMethodDef).cast_mut(),
+                    logger.as_ptr(),
+                    std::ptr::null_mut(),
+                ),
+            )?
+        };
+        let name = METHODS[i].0.to_str().unwrap_or("log");
+        out.push((name, f.cast_into::<PyCFunction>()?));
+    }
+    Ok(Some(out))
+}
+
+/// One call: `slf` is the engine logger, `args[0]` the message,
+/// `args[1..]` the keyword values named by `kwnames`.
+///
+/// # Safety
+/// Called by the interpreter with the GIL held, `slf` the object the
+/// function was made with, `args` pointing to `nargs` positional arguments
+/// followed by one value per name in `kwnames` (a tuple, or null).
+unsafe fn call(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+    method: usize,
+) -> *mut ffi::PyObject {
+    // SAFETY: the interpreter holds the GIL while it calls a C function.
+    let py = unsafe { Python::assume_attached() };
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> PyResult<()> {
+        let (name, level, active_exception) = METHODS[method];
+        if nargs != 1 {
+            return Err(PyTypeError::new_err(format!(
+                "{}() takes the message as its only positional argument ({nargs} given)",
+                name.to_str().unwrap_or("log")
+            )));
+        }
+        // SAFETY: `slf` is the logger the function was made with (alive: the
+        // function holds a reference), `args[0]` a valid argument, both
+        // borrowed for the duration of the call.
+        let (slf, message) = unsafe {
+            (
+                Bound::from_borrowed_ptr(py, slf),
+                Bound::from_borrowed_ptr(py, *args),
+            )
+        };
+        let logger = slf.cast_into::<PyLogger>()?;
+        let names = if kwnames.is_null() {
+            None
+        } else {
+            // SAFETY: a non-null `kwnames` is a tuple of the keyword names.
+            Some(unsafe { Bound::from_borrowed_ptr(py, kwnames).cast_into_unchecked::<PyTuple>() })
+        };
+        let pairs = names.iter().flat_map(|names| {
+            names.iter().enumerate().map(|(j, name)| {
+                // SAFETY: one value per keyword name follows the positional
+                // arguments in `args`.
+                let value = unsafe { Bound::from_borrowed_ptr(py, *args.add(1 + j)) };
+                (name, value)
+            })
+        });
+        emit(
+            &logger.get().inner,
+            py,
+            level,
+            &message,
+            pairs,
+            active_exception,
+        )
+    }));
+    match outcome {
+        Ok(Ok(())) => py.None().into_ptr(),
+        Ok(Err(err)) => {
+            err.restore(py);
+            std::ptr::null_mut()
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            PyRuntimeError::new_err(format!("kakashi: a logging call panicked: {what}"))
+                .restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
