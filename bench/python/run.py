@@ -6,9 +6,9 @@
 Each (logger, threads) pair runs R times, each in a fresh process (one.py),
 alternating loggers so that a noisy moment hits them all; the table reports
 medians and each end-to-end figure as a ratio to stdlib FileHandler measured
-in the same run with the same thread count. A run that does not finish in
---timeout seconds is reported as such (picologging has deadlocked with 4
-threads here).
+in the same run with the same thread count. A run that uses under 2% of a
+core for 20 s (a deadlock: picologging with 4 threads here) or passes --timeout seconds is
+killed and reported as such.
 """
 
 import argparse
@@ -37,24 +37,53 @@ LOGGERS = [
 ]
 
 
-def run_one(python, logger, threads, records, timeout):
+def cpu_ticks(pid):
+    """User + system CPU ticks of a process (Linux /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def run_one(python, logger, threads, records, timeout, stall=20.0):
+    """One fresh-process run. A run that uses almost no CPU for ``stall``
+    seconds is deadlocked: it is killed and reported as such (so is one past
+    ``timeout``)."""
     python = os.path.abspath(python) if os.sep in python else python
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "bench.log")
-        try:
-            proc = subprocess.run(
-                [python, os.path.join(HERE, "one.py"), logger, str(threads), str(records), out],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                cwd=tmp,
-            )
-        except subprocess.TimeoutExpired:
-            return {"error": f"timeout after {timeout}s"}
+        proc = subprocess.Popen(
+            [python, os.path.join(HERE, "one.py"), logger, str(threads), str(records), out],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp,
+        )
+        started = time.monotonic()
+        history = []  # (time, CPU ticks), to spot a run that stopped working
+        error = None
+        while proc.poll() is None:
+            time.sleep(0.5)
+            now = time.monotonic()
+            history.append((now, cpu_ticks(proc.pid) or 0))
+            while history and now - history[0][0] > stall:
+                history.pop(0)
+            # Under 2% of one core over the last `stall` seconds (100 ticks/s).
+            if now - started > stall and history[-1][1] - history[0][1] < 2 * stall:
+                error = f"deadlocked: under 2% CPU for {stall:.0f} s, killed"
+            elif now - started > timeout:
+                error = f"timeout after {timeout:.0f} s, killed"
+            if error:
+                proc.kill()
+                proc.communicate()
+                return {"error": error}
+        stdout, stderr = proc.communicate()
         if proc.returncode != 0:
-            tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
+            tail = (stderr.strip().splitlines() or ["?"])[-1]
             return {"error": f"exit {proc.returncode}: {tail}"}
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        return json.loads(stdout.strip().splitlines()[-1])
 
 
 def fmt_rate(x):

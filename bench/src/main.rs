@@ -196,7 +196,7 @@ fn subject(name: &str, out: &str) -> Subject {
             use spdlog::Logger;
             let file_sink = FileSink::builder()
                 .path(out)
-                .formatter(Box::new(JsonFormatter::new()))
+                .formatter(JsonFormatter::new())
                 .build_arc()
                 .unwrap();
             let pool = AsyncPoolSink::builder()

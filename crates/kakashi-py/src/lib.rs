@@ -147,6 +147,41 @@ struct PyBackend {
 
 #[pymethods]
 impl PyBackend {
+    /// A backend with its workers started, configured by an `AsyncConfig`
+    /// (default settings when None). Unlike the original's, it needs no
+    /// `start()`: it runs until `shutdown()` or interpreter exit.
+    #[new]
+    #[pyo3(signature = (config=None))]
+    fn new(py: Python<'_>, config: Option<&Bound<'_, PyAny>>) -> PyResult<PyBackend> {
+        let config = match config {
+            Some(c) if !c.is_none() => async_config(c)?.0,
+            _ => {
+                let default = py
+                    .import("kakashi.core.async_backend")?
+                    .getattr("AsyncConfig")?
+                    .call0()?;
+                async_config(&default)?.0
+            }
+        };
+        let inner = py
+            .detach(move || Backend::new(config))
+            .map_err(config_error)?;
+        Ok(PyBackend { inner })
+    }
+
+    /// Kept for the original's API: the workers already run. Returns whether
+    /// they do (False after `shutdown()`, which cannot be undone).
+    fn start(&self) -> bool {
+        self.inner.is_running()
+    }
+
+    /// Same as `shutdown()` with the configured `shutdown_timeout`.
+    fn stop(&self, py: Python<'_>) -> PyShutdownReport {
+        let b = self.inner.clone();
+        let t = b.config().shutdown_timeout;
+        py.detach(move || b.shutdown(t)).into()
+    }
+
     /// The backend's counters, with the original's keys first.
     fn get_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         stats_dict(py, &self.inner.stats())
@@ -154,7 +189,7 @@ impl PyBackend {
 
     /// True while workers take records from the queue.
     fn is_running(&self) -> bool {
-        self.inner.stats().state == kakashi::State::Running
+        self.inner.is_running()
     }
 
     /// Waits until everything accepted so far is written and flushed.

@@ -232,3 +232,24 @@ def test_flush_is_a_barrier(tmp_path):
             logger.info("r", round=round_, i=i)
         assert logger.flush()
         assert len(json_lines(tmp_path / "b.log")) == 1000 * (round_ + 1)
+
+
+def test_async_backend_constructed_directly():
+    """AsyncBackend(config) as in the original: running at once (no start()
+    needed), stats with the configured sizes, stop() drains."""
+    from kakashi.core.async_backend import AsyncBackend
+
+    backend = AsyncBackend(AsyncConfig(max_queue_size=123, worker_count=3))
+    stats = backend.get_stats()
+    assert (stats["state"], stats["max_queue_size"], stats["worker_count"], stats["active_workers"]) == (
+        "running",
+        123,
+        3,
+        3,
+    )
+    assert backend.start() is True
+    report = backend.stop()
+    assert report.drained and not backend.is_running()
+    assert backend.get_stats()["active_workers"] == 0
+    with pytest.raises(ValueError, match="unknown overflow strategy"):
+        AsyncBackend(AsyncConfig(queue_overflow_strategy="fifo"))

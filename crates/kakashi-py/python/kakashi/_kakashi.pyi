@@ -99,6 +99,13 @@ class ShutdownReport:
 class Backend:
     """A queue with its workers."""
 
+    def __init__(self, config: Optional[Any] = None) -> None:
+        """A backend with its workers started (an ``AsyncConfig``, or defaults)."""
+    def start(self) -> bool:
+        """The workers already run; returns whether they do."""
+    def stop(self) -> ShutdownReport:
+        """``shutdown()`` with the configured ``shutdown_timeout``."""
+
     def get_stats(self) -> Dict[str, Any]:
         """The backend's counters, the original's keys first."""
     def is_running(self) -> bool:
