@@ -36,6 +36,58 @@ fn disabled_level(bencher: divan::Bencher) {
     let mut i = 0u64;
     bencher.bench_local(|| {
         i += 1;
-        kakashi::debug!(logger, "Trade executed", seq = divan::black_box(i), symbol = "AAPL", price = 187.25, qty = 100, side = "buy");
+        kakashi::debug!(
+            logger,
+            "Trade executed",
+            seq = divan::black_box(i),
+            symbol = "AAPL",
+            price = 187.25,
+            qty = 100,
+            side = "buy"
+        );
     });
+}
+
+/// Holds its batch until released, so the queue stays full.
+struct Held(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl kakashi::Writer for Held {
+    fn write_batch(&mut self, _batch: &kakashi::Batch<'_>) -> Result<(), kakashi::WriteError> {
+        while !self.0.load(std::sync::atomic::Ordering::Acquire) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        Ok(())
+    }
+}
+
+/// `info!` with the same five fields into a `drop_newest` logger whose
+/// one-slot queue stays full (its worker is held): the whole enabled call
+/// (capture, clock, rejection, counting) without any I/O.
+#[divan::bench]
+fn enabled_rejected(bencher: divan::Bencher) {
+    let release = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let backend = Backend::new(AsyncConfig {
+        max_queue_size: 1,
+        overflow_strategy: OverflowStrategy::DropNewest,
+        ..AsyncConfig::default()
+    })
+    .unwrap();
+    let logger = backend.logger("bench", PipelineConfig::new().writer(Held(release.clone())));
+    kakashi::info!(logger, "taken by the worker, which is held");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    kakashi::info!(logger, "fills the one slot");
+    let mut i = 0u64;
+    bencher.bench_local(|| {
+        i += 1;
+        kakashi::info!(
+            logger,
+            "Trade executed",
+            seq = divan::black_box(i),
+            symbol = "AAPL",
+            price = 187.25,
+            qty = 100,
+            side = "buy"
+        );
+    });
+    release.store(true, std::sync::atomic::Ordering::Release);
 }

@@ -142,7 +142,15 @@ fn subject(name: &str, out: &str) -> Subject {
             .unwrap();
             Subject {
                 log: Box::new(move |i| {
-                    kakashi::info!(logger, "Trade executed", seq = i, symbol = "AAPL", price = price(i), qty = qty(i), side = "buy");
+                    kakashi::info!(
+                        logger,
+                        "Trade executed",
+                        seq = i,
+                        symbol = "AAPL",
+                        price = price(i),
+                        qty = qty(i),
+                        side = "buy"
+                    );
                 }),
                 finish: Box::new(|| {
                     kakashi::shutdown_async_backend(Duration::from_secs(120));
@@ -162,7 +170,14 @@ fn subject(name: &str, out: &str) -> Subject {
             tracing::subscriber::set_global_default(subscriber).unwrap();
             Subject {
                 log: Box::new(|i| {
-                    tracing::info!(seq = i, symbol = "AAPL", price = price(i), qty = qty(i), side = "buy", "Trade executed");
+                    tracing::info!(
+                        seq = i,
+                        symbol = "AAPL",
+                        price = price(i),
+                        qty = qty(i),
+                        side = "buy",
+                        "Trade executed"
+                    );
                 }),
                 finish: Box::new(move || drop(guard)),
             }
@@ -170,10 +185,7 @@ fn subject(name: &str, out: &str) -> Subject {
         "slog-drop" | "slog-block" => {
             use slog::Drain;
             let file = File::create(out).unwrap();
-            let json = slog_json::Json::new(file)
-                .add_default_keys()
-                .build()
-                .fuse();
+            let json = slog_json::Json::new(file).add_default_keys().build().fuse();
             let strategy = if name == "slog-block" {
                 slog_async::OverflowStrategy::Block
             } else {
@@ -387,17 +399,40 @@ fn run_all(args: &[String]) {
                     _ => Err(format!(
                         "failed ({}): {}",
                         output.status,
-                        String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("")
+                        String::from_utf8_lossy(&output.stderr)
+                            .lines()
+                            .last()
+                            .unwrap_or("")
                     )),
                 };
                 match &result {
                     Ok(r) => {
-                        eprintln!("[{producers}p rep {rep}] {name}: e2e {}/s, p99 {}, lost {}", rate(r.e2e_per_s), ns(r.p99 as f64), r.lost);
-                        let _ = writeln!(csv, "{name},{producers},{rep},{},{},{},{},{},{},{},{},", r.caller_per_s, r.e2e_per_s, r.p50, r.p99, r.p999, r.max, r.lost, r.rss_kib);
+                        eprintln!(
+                            "[{producers}p rep {rep}] {name}: e2e {}/s, p99 {}, lost {}",
+                            rate(r.e2e_per_s),
+                            ns(r.p99 as f64),
+                            r.lost
+                        );
+                        let _ = writeln!(
+                            csv,
+                            "{name},{producers},{rep},{},{},{},{},{},{},{},{},",
+                            r.caller_per_s,
+                            r.e2e_per_s,
+                            r.p50,
+                            r.p99,
+                            r.p999,
+                            r.max,
+                            r.lost,
+                            r.rss_kib
+                        );
                     }
                     Err(e) => {
                         eprintln!("[{producers}p rep {rep}] {name}: {e}");
-                        let _ = writeln!(csv, "{name},{producers},{rep},,,,,,,,,{}", e.replace(',', ";"));
+                        let _ = writeln!(
+                            csv,
+                            "{name},{producers},{rep},,,,,,,,,{}",
+                            e.replace(',', ";")
+                        );
                     }
                 }
                 raw.push((name.to_string(), producers, result));
@@ -424,9 +459,16 @@ fn run_all(args: &[String]) {
         };
         let base_e2e = pick("baseline", &|r| r.e2e_per_s);
         let base_caller = pick("baseline", &|r| r.caller_per_s);
-        let _ = writeln!(md, "**{producers} producer{}** (ratios to the baseline in the same run)\n", if producers > 1 { "s" } else { "" });
+        let _ = writeln!(
+            md,
+            "**{producers} producer{}** (ratios to the baseline in the same run)\n",
+            if producers > 1 { "s" } else { "" }
+        );
         let _ = writeln!(md, "| logger | calls/s | ratio | end-to-end/s | ratio | p50 | p99 | p99.9 | max | lost | peak RSS |");
-        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            md,
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         for (name, _) in &loggers {
             let Some(e2e) = pick(name, &|r| r.e2e_per_s) else {
                 let errs: Vec<_> = raw
@@ -434,11 +476,16 @@ fn run_all(args: &[String]) {
                     .filter(|(n, p, r)| n == name && *p == producers && r.is_err())
                     .map(|(_, _, r)| r.as_ref().err().unwrap().clone())
                     .collect();
-                let _ = writeln!(md, "| {name} | {} | | | | | | | | | |", errs.first().cloned().unwrap_or_default());
+                let _ = writeln!(
+                    md,
+                    "| {name} | {} | | | | | | | | | |",
+                    errs.first().cloned().unwrap_or_default()
+                );
                 continue;
             };
             let caller = pick(name, &|r| r.caller_per_s).unwrap_or(0.0);
-            let ratio = |x: f64, b: Option<f64>| b.map_or("?".to_owned(), |b| format!("{:.2}x", x / b));
+            let ratio =
+                |x: f64, b: Option<f64>| b.map_or("?".to_owned(), |b| format!("{:.2}x", x / b));
             let _ = writeln!(
                 md,
                 "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} MiB |",
@@ -464,7 +511,10 @@ fn run_all(args: &[String]) {
     print!("{md}");
     std::fs::create_dir_all(&out_dir).unwrap();
     let day = {
-        let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         let days = secs / 86_400;
         // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
         let z = days as i64 + 719_468;

@@ -232,37 +232,59 @@ impl Logger {
         }
     }
 
-    /// Like [`log`](Logger::log), with the call site (the macros pass it).
+    /// Like [`log`](Logger::log), with the call site and an error.
     #[doc(hidden)]
     #[inline]
     pub fn log_at(
         &self,
         level: Level,
         message: Cow<'static, str>,
-        mut fields: Fields,
+        fields: Fields,
         source: Option<&'static Source>,
         exception: Option<Exception>,
     ) {
-        if !self.inner.bound.is_empty() {
-            let mut all: Fields = self.inner.bound.iter().cloned().collect();
-            for (k, v) in fields.drain(..) {
-                match all.iter_mut().find(|(bk, _)| *bk == k) {
-                    Some(slot) => slot.1 = v,
-                    None => all.push((k, v)),
-                }
-            }
-            fields = all;
-        }
-        let mut record = Record::new(level, self.inner.name, message);
+        let mut record = self.__record(level, message);
         record.fields = fields;
         record.source = source;
-        record.context = self.inner.context.clone();
         record.exception = exception.map(Box::new);
+        self.__submit_record(record);
+    }
+
+    /// A record of this logger made now, with its bound context (the macros
+    /// fill in fields and submit it with [`__submit_record`](Logger::__submit_record)).
+    #[doc(hidden)]
+    #[inline]
+    pub fn __record(&self, level: Level, message: Cow<'static, str>) -> Record {
+        let mut record = Record::new(level, self.inner.name, message);
+        record.context.clone_from(&self.inner.context);
+        record
+    }
+
+    /// Adds the bound fields (the call's own win) and submits.
+    #[doc(hidden)]
+    #[inline]
+    pub fn __submit_record(&self, mut record: Record) {
+        if !self.inner.bound.is_empty() {
+            self.merge_bound(&mut record);
+        }
         self.submit(record);
+    }
+
+    #[cold]
+    fn merge_bound(&self, record: &mut Record) {
+        let mut all: Fields = self.inner.bound.iter().cloned().collect();
+        for (k, v) in record.fields.drain(..) {
+            match all.iter_mut().find(|(bk, _)| *bk == k) {
+                Some(slot) => slot.1 = v,
+                None => all.push((k, v)),
+            }
+        }
+        record.fields = all;
     }
 
     /// Hands a fully built record to the backend (bound fields and context are
     /// not added). The level check is the caller's.
+    #[inline]
     pub fn submit(&self, record: Record) {
         let inner = &*self.inner;
         inner
@@ -351,22 +373,23 @@ impl Logger {
 
 // === macros ===
 
-/// Builds the field list of a logging macro. Not public API.
+/// Pushes a logging macro's fields into the record named by its first
+/// argument (built in place: no intermediate list to copy). Not public API.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __kakashi_fields {
-    (@acc [$($done:expr,)*]) => { $crate::__smallvec::smallvec![$($done,)*] };
-    (@acc [$($done:expr,)*] $key:ident = % $val:expr $(, $($rest:tt)*)?) => {
-        $crate::__kakashi_fields!(@acc [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::display(&$val)),] $($($rest)*)?)
+    (@acc $rec:ident [$($done:expr,)*]) => { $( $rec.fields.push($done); )* };
+    (@acc $rec:ident [$($done:expr,)*] $key:ident = % $val:expr $(, $($rest:tt)*)?) => {
+        $crate::__kakashi_fields!(@acc $rec [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::display(&$val)),] $($($rest)*)?)
     };
-    (@acc [$($done:expr,)*] $key:ident = ? $val:expr $(, $($rest:tt)*)?) => {
-        $crate::__kakashi_fields!(@acc [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::debug(&$val)),] $($($rest)*)?)
+    (@acc $rec:ident [$($done:expr,)*] $key:ident = ? $val:expr $(, $($rest:tt)*)?) => {
+        $crate::__kakashi_fields!(@acc $rec [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::debug(&$val)),] $($($rest)*)?)
     };
-    (@acc [$($done:expr,)*] $key:ident = $val:literal $(, $($rest:tt)*)?) => {
-        $crate::__kakashi_fields!(@acc [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::from($val)),] $($($rest)*)?)
+    (@acc $rec:ident [$($done:expr,)*] $key:ident = $val:literal $(, $($rest:tt)*)?) => {
+        $crate::__kakashi_fields!(@acc $rec [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::from($val)),] $($($rest)*)?)
     };
-    (@acc [$($done:expr,)*] $key:ident = $val:expr $(, $($rest:tt)*)?) => {
-        $crate::__kakashi_fields!(@acc [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::ToValue::to_value(&$val)),] $($($rest)*)?)
+    (@acc $rec:ident [$($done:expr,)*] $key:ident = $val:expr $(, $($rest:tt)*)?) => {
+        $crate::__kakashi_fields!(@acc $rec [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::ToValue::to_value(&$val)),] $($($rest)*)?)
     };
 }
 
@@ -383,7 +406,11 @@ macro_rules! log {
         let level: $crate::Level = $level;
         if logger.enabled(level) {
             static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!() };
-            logger.log_at(level, ::std::convert::Into::into($msg), $crate::__kakashi_fields!(@acc [] $($($fields)*)?), Some(&SOURCE), Some($crate::Exception::from_error($err)));
+            let mut record = logger.__record(level, ::std::convert::Into::into($msg));
+            record.source = Some(&SOURCE);
+            record.exception = Some(::std::boxed::Box::new($crate::Exception::from_error($err)));
+            $crate::__kakashi_fields!(@acc record [] $($($fields)*)?);
+            logger.__submit_record(record);
         }
     }};
     ($logger:expr, $level:expr, $msg:expr $(, $($fields:tt)*)?) => {{
@@ -391,7 +418,10 @@ macro_rules! log {
         let level: $crate::Level = $level;
         if logger.enabled(level) {
             static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!() };
-            logger.log_at(level, ::std::convert::Into::into($msg), $crate::__kakashi_fields!(@acc [] $($($fields)*)?), Some(&SOURCE), None);
+            let mut record = logger.__record(level, ::std::convert::Into::into($msg));
+            record.source = Some(&SOURCE);
+            $crate::__kakashi_fields!(@acc record [] $($($fields)*)?);
+            logger.__submit_record(record);
         }
     }};
 }

@@ -224,12 +224,19 @@ impl Shared {
 
     /// Accepts a record for pipeline `id`. Never panics, never waits except
     /// under `block` while the queue is full.
+    #[inline]
     pub(crate) fn submit(&self, id: u32, pipeline: &Pipeline, record: Record) {
         self.submit_with(id, pipeline, record, &mut |wait| wait())
     }
 
     /// [`submit`](Shared::submit), running every wait (for room under
     /// `block`, for a stranded batch at shutdown) inside `around_wait`.
+    ///
+    /// The common case (running, room in the queue) is kept small and
+    /// inlined into the call site: a record is a few hundred bytes, and each
+    /// function boundary it crosses by value is another copy of it. What
+    /// happens on a full queue or a stopped backend is out of line.
+    #[inline]
     pub(crate) fn submit_with(
         &self,
         id: u32,
@@ -242,61 +249,88 @@ impl Shared {
             return self.not_running(pipeline, record);
         }
         let item = Item::Record(id, record);
-        match self.config.overflow_strategy {
-            OverflowStrategy::DropNewest => {
-                if let Err(item) = self.queue.push(item) {
-                    self.note_full();
-                    drop(item);
-                    return self.drop_records(pipeline, DropReason::QueueFull, 1);
-                }
-            }
+        let pushed = match self.config.overflow_strategy {
             OverflowStrategy::DropOldest => {
                 if let Some(evicted) = self.queue.force_push(item) {
-                    self.note_full();
-                    self.evicted(evicted);
+                    self.evicted_on_push(evicted);
                 }
+                Ok(())
             }
-            OverflowStrategy::Block => {
-                if let Err(back) = self.queue.push(item) {
-                    let mut pending = Some(back);
-                    let mut refused = None;
-                    around_wait(&mut || {
-                        while let Some(item) = pending.take() {
-                            if let Err(back) = self.queue.push(item) {
-                                self.note_full();
-                                self.counters.producer_waits.fetch_add(1, Relaxed);
-                                self.queue.sleep_until_room(|| self.state() != RUNNING);
-                                if self.state() != RUNNING {
-                                    refused = Some(back);
-                                } else {
-                                    pending = Some(back);
-                                }
-                            }
-                        }
-                    });
-                    if let Some(item) = refused.or(pending) {
-                        if let Item::Record(_, record) = item {
-                            return self.not_running(pipeline, record);
-                        }
-                        return;
-                    }
-                }
+            _ => self.queue.push(item),
+        };
+        if let Err(item) = pushed {
+            if !self.queue_full(pipeline, item, around_wait) {
+                return;
             }
         }
         self.counters.messages_enqueued.fetch_add(1, Relaxed);
-        self.queue.wake_worker();
-        // Shutdown may have drained the queue between our state check and the
-        // push; then nobody else will take what we left there.
+        // One fence serves both checks below: a sleeping worker's announcement
+        // and a shutdown that may have drained the queue between our state
+        // check and the push (then nobody else will take what we left there).
         fence(SeqCst);
+        self.queue.wake_worker_fenced();
         if self.state() != RUNNING {
             around_wait(&mut || self.rescue());
         }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn evicted_on_push(&self, evicted: Item) {
+        self.note_full();
+        self.evicted(evicted);
+    }
+
+    /// `item` found the queue full: drops it (`drop_newest`) or waits for
+    /// room (`block`). True when it was enqueued after all.
+    #[cold]
+    #[inline(never)]
+    fn queue_full(
+        &self,
+        pipeline: &Pipeline,
+        item: Item,
+        around_wait: &mut dyn FnMut(&mut (dyn FnMut() + Send)),
+    ) -> bool {
+        self.note_full();
+        if self.config.overflow_strategy != OverflowStrategy::Block {
+            drop(item);
+            self.drop_records(pipeline, DropReason::QueueFull, 1);
+            return false;
+        }
+        let mut pending = Some(item);
+        let mut refused = None;
+        around_wait(&mut || {
+            while let Some(item) = pending.take() {
+                if let Err(back) = self.queue.push(item) {
+                    self.note_full();
+                    self.counters.producer_waits.fetch_add(1, Relaxed);
+                    self.queue.sleep_until_room(|| self.state() != RUNNING);
+                    if self.state() != RUNNING {
+                        refused = Some(back);
+                    } else {
+                        pending = Some(back);
+                    }
+                }
+            }
+        });
+        match refused.or(pending) {
+            None => true,
+            Some(Item::Record(_, record)) => {
+                self.not_running(pipeline, record);
+                false
+            }
+            Some(Item::Flush(_)) => false,
+        }
+    }
+
     fn note_full(&self) {
-        self.counters
-            .queue_high_water_mark
-            .fetch_max(self.queue.capacity() as u64, Relaxed);
+        // A load first: once the mark is at capacity (the usual case when the
+        // queue is full again and again), no write to a shared line.
+        let mark = &self.counters.queue_high_water_mark;
+        let capacity = self.queue.capacity() as u64;
+        if mark.load(Relaxed) < capacity {
+            mark.fetch_max(capacity, Relaxed);
+        }
     }
 
     fn evicted(&self, item: Item) {
@@ -314,11 +348,14 @@ impl Shared {
     }
 
     fn drop_records(&self, pipeline: &Pipeline, reason: DropReason, n: u64) {
+        // `messages_dropped` is the sum of the per-reason counters, added up
+        // when stats are read: one write per drop instead of two.
         self.counters.drop_counter(reason).fetch_add(n, Relaxed);
-        self.counters.messages_dropped.fetch_add(n, Relaxed);
         pipeline.note_drops(reason, n);
     }
 
+    #[cold]
+    #[inline(never)]
     fn not_running(&self, pipeline: &Pipeline, mut record: Record) {
         if self.state() == SYNCHRONOUS || self.fallback_to_sync {
             let written = self.write_now(pipeline, std::slice::from_mut(&mut record));

@@ -113,15 +113,18 @@ impl Queue {
     // The item comes back by value on purpose: boxing it would cost an
     // allocation per record on the hot path.
     #[allow(clippy::result_large_err)]
+    #[inline]
     pub(crate) fn push(&self, item: Item) -> Result<(), Item> {
         self.items.push(item)
     }
 
     /// Pushes, evicting the oldest item if full; returns the evicted one.
+    #[inline]
     pub(crate) fn force_push(&self, item: Item) -> Option<Item> {
         self.items.force_push(item)
     }
 
+    #[inline]
     pub(crate) fn pop(&self) -> Option<Item> {
         self.items.pop()
     }
@@ -136,6 +139,13 @@ impl Queue {
     #[inline]
     pub(crate) fn wake_worker(&self) {
         fence(SeqCst);
+        self.wake_worker_fenced();
+    }
+
+    /// [`wake_worker`](Queue::wake_worker) for a caller that has just issued
+    /// the SeqCst fence itself.
+    #[inline]
+    pub(crate) fn wake_worker_fenced(&self) {
         if self.idle_workers.load(Relaxed) > 0 && self.items.len() >= self.wake_at {
             self.wake_one();
         }

@@ -95,7 +95,9 @@ impl Pipeline {
     /// Records `n` drops to report in-band later.
     pub(crate) fn note_drops(&self, reason: DropReason, n: u64) {
         self.pending_drops[reason as usize].fetch_add(n, Relaxed);
-        self.has_pending.store(true, Relaxed);
+        if !self.has_pending.load(Relaxed) {
+            self.has_pending.store(true, Relaxed);
+        }
     }
 
     pub(crate) fn writer_stats(&self, into: &mut Vec<WriterStats>) {

@@ -14,6 +14,11 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crossbeam_utils::CachePadded;
+
+/// One counter, alone on its cache line.
+pub(crate) type Counter = CachePadded<AtomicU64>;
+
 use super::overflow::DropReason;
 use crate::pipeline::format::{write_int, write_json_str};
 
@@ -67,13 +72,16 @@ pub struct WriterStats {
 
 macro_rules! counters {
     ($($(#[$doc:meta])* $name:ident,)*) => {
-        /// Live counters of one backend (relaxed atomics).
+        /// Live counters of one backend (relaxed atomics), each on its own
+        /// cache line: callers bump `messages_submitted` and
+        /// `messages_enqueued` on every call while workers bump the written
+        /// and batch counts, and sharing a line made each side pay for the
+        /// other's writes (false sharing).
         #[derive(Debug, Default)]
         pub(crate) struct Counters {
-            pub(crate) messages_enqueued: AtomicU64,
-            pub(crate) messages_dropped: AtomicU64,
-            pub(crate) messages_written: AtomicU64,
-            $(pub(crate) $name: AtomicU64,)*
+            pub(crate) messages_enqueued: Counter,
+            pub(crate) messages_written: Counter,
+            $(pub(crate) $name: Counter,)*
         }
 
         /// A snapshot of a backend's counters: the original's keys first
@@ -107,7 +115,10 @@ macro_rules! counters {
         impl Counters {
             pub(crate) fn snapshot_into(&self, s: &mut Stats) {
                 s.messages_enqueued = self.messages_enqueued.load(Relaxed);
-                s.messages_dropped = self.messages_dropped.load(Relaxed);
+                s.messages_dropped = self.dropped_queue_full.load(Relaxed)
+                    + self.dropped_evicted.load(Relaxed)
+                    + self.dropped_shutdown_timeout.load(Relaxed)
+                    + self.dropped_backend_stopped.load(Relaxed);
                 s.messages_written = self.messages_written.load(Relaxed);
                 $(s.$name = self.$name.load(Relaxed);)*
             }
@@ -115,7 +126,6 @@ macro_rules! counters {
             /// Sets every counter back to zero (a forked child starts afresh).
             pub(crate) fn reset(&self) {
                 self.messages_enqueued.store(0, Relaxed);
-                self.messages_dropped.store(0, Relaxed);
                 self.messages_written.store(0, Relaxed);
                 $(self.$name.store(0, Relaxed);)*
             }
@@ -174,7 +184,7 @@ counters! {
 }
 
 impl Counters {
-    pub(crate) fn drop_counter(&self, reason: DropReason) -> &AtomicU64 {
+    pub(crate) fn drop_counter(&self, reason: DropReason) -> &Counter {
         match reason {
             DropReason::QueueFull => &self.dropped_queue_full,
             DropReason::Evicted => &self.dropped_evicted,
