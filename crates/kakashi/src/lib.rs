@@ -84,14 +84,43 @@
 //!
 //! ## How it works
 //!
-//! The call site checks the level (one relaxed atomic load), reads the clock,
-//! and moves the message and field values into a [`Record`]: string literals
-//! are borrowed, numbers copied, nothing is formatted. The record goes into a
-//! lock-free bounded queue (crossbeam's `ArrayQueue`). A worker takes up to
-//! `batch_size` records with a ticket, runs enrichers, filters and the
-//! formatter into one reusable buffer (in parallel with other workers), then,
-//! in ticket order, hands the whole buffer to each writer: one `write` system
-//! call per batch for a file. Dates are formatted once per second per thread.
+//! **Call site.** The level check is one relaxed atomic load (under a
+//! nanosecond; nothing is evaluated when it fails). Then the macro builds the
+//! [`Record`] in place: the clock is read, the message and field values are
+//! moved in (string literals borrowed, numbers copied, nothing formatted), and
+//! up to [`INLINE_FIELDS`] fields live inside the record, so a typical call
+//! allocates nothing. The record goes by value into a slot of a lock-free
+//! bounded queue (crossbeam's `ArrayQueue`); only the common path (room in
+//! the queue) is inlined, a full queue or a stopped backend is handled out of
+//! line. A call costs two relaxed counter increments, each counter on its own
+//! cache line so callers and workers do not bounce lines, and one fence.
+//!
+//! **Waking workers.** A push wakes a sleeping worker only once a batch's
+//! worth of records waits; fewer are picked up at the worker's own
+//! `batch_timeout`. A wake per record costs a futex call and a context switch
+//! whenever the workers keep up, which is the common case. `flush()` wakes
+//! them at once.
+//!
+//! **Workers.** A worker takes up to `batch_size` records under a short lock,
+//! with a ticket, then runs enrichers, filters and the formatter into one
+//! reusable buffer, in parallel with the other workers; then, in ticket order,
+//! it hands the whole buffer to each writer (one `write` call per batch for a
+//! file). So order holds whatever `worker_count` is. Dates are formatted once
+//! per second per thread.
+//!
+//! **Flush, exit, fork.** A flush is a marker that travels through the queue
+//! and is signalled once everything before it is written. Every backend is
+//! registered; a C `atexit` handler and a panic hook drain them.
+//! [`prepare_fork`], [`after_fork_in_parent`] and [`after_fork_in_child`]
+//! park the workers between batches around `fork()` and give the child fresh
+//! ones (the Python package calls them from `os.register_at_fork`).
+//!
+//! **Bindings.** [`Logger::submit_with`] runs any wait (room under `block`)
+//! inside a scope the caller provides, and [`PipelineConfig::stage_scope`]
+//! runs a batch's stages inside one: Python's package uses them to let go of
+//! the interpreter lock only when it waits, and to take it once per batch for
+//! Python stages. A stage that reported its own failure ends with
+//! [`StageFailed`] and is counted without a second message.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

@@ -426,32 +426,32 @@ macro_rules! log {
     }};
 }
 
-/// DEBUG: `debug!(logger, "message", key = value, ...)` (see [`log!`]).
+/// DEBUG: `debug!(logger, "message", key = value, ...)` (see [`log!`](crate::log!)).
 #[macro_export]
 macro_rules! debug {
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Debug, $($rest)+) };
 }
 
-/// INFO: `info!(logger, "message", key = value, ...)` (see [`log!`]).
+/// INFO: `info!(logger, "message", key = value, ...)` (see [`log!`](crate::log!)).
 #[macro_export]
 macro_rules! info {
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Info, $($rest)+) };
 }
 
-/// WARNING: `warning!(logger, "message", key = value, ...)` (see [`log!`]).
+/// WARNING: `warning!(logger, "message", key = value, ...)` (see [`log!`](crate::log!)).
 #[macro_export]
 macro_rules! warning {
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Warning, $($rest)+) };
 }
 
 /// ERROR: `error!(logger, "message", key = value, ...)` or
-/// `error!(logger, exception: &err, "message", ...)` (see [`log!`]).
+/// `error!(logger, exception: &err, "message", ...)` (see [`log!`](crate::log!)).
 #[macro_export]
 macro_rules! error {
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Error, $($rest)+) };
 }
 
-/// CRITICAL: `critical!(logger, "message", key = value, ...)` (see [`log!`]).
+/// CRITICAL: `critical!(logger, "message", key = value, ...)` (see [`log!`](crate::log!)).
 #[macro_export]
 macro_rules! critical {
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Critical, $($rest)+) };
