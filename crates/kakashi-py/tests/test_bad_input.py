@@ -3,11 +3,9 @@ and failing stages never reach the logging call and never break a line."""
 
 import json
 import math
-import os
 
 import pytest
 
-import kakashi
 from kakashi.core.async_backend import AsyncConfig, ConfigError, configure_async_backend
 from kakashi.core.async_interface import (
     get_async_stats,

@@ -8,11 +8,10 @@ import time
 
 import pytest
 
-import kakashi
 from kakashi.core.async_backend import AsyncConfig
 from kakashi.core.async_interface import get_async_stats, get_high_performance_logger
 from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
-from kakashi.core.pipeline import PipelineConfig, file_writer
+from kakashi.core.pipeline import PipelineConfig
 
 from conftest import json_lines, run_python
 
