@@ -63,7 +63,7 @@ impl kakashi::Writer for Held {
 /// `info!` with the same five fields into a `drop_newest` logger whose
 /// one-slot queue stays full (its worker is held): the whole enabled call
 /// (capture, clock, rejection, counting) without any I/O.
-#[divan::bench]
+#[divan::bench(sample_count = 100, sample_size = 10_000)]
 fn enabled_rejected(bencher: divan::Bencher) {
     let release = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let backend = Backend::new(AsyncConfig {
@@ -90,4 +90,24 @@ fn enabled_rejected(bencher: divan::Bencher) {
         );
     });
     release.store(true, std::sync::atomic::Ordering::Release);
+}
+
+/// `default_json_formatter` on the workload's record (what a worker does per
+/// record, apart from moving it and writing).
+#[divan::bench(sample_count = 100, sample_size = 10_000)]
+fn format_json(bencher: divan::Bencher) {
+    use kakashi::Formatter;
+    let formatter = kakashi::default_json_formatter();
+    let mut record = kakashi::Record::new(Level::Info, "trading", "Trade executed");
+    record.fields.push(("seq".into(), 123_456u64.into()));
+    record.fields.push(("symbol".into(), "AAPL".into()));
+    record.fields.push(("price".into(), 187.25.into()));
+    record.fields.push(("qty".into(), 100i64.into()));
+    record.fields.push(("side".into(), "buy".into()));
+    let mut out = Vec::with_capacity(1024);
+    bencher.bench_local(|| {
+        out.clear();
+        formatter.format(divan::black_box(&record), &mut out);
+        divan::black_box(&out);
+    });
 }
