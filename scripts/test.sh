@@ -39,3 +39,30 @@ bash scripts/python-env.sh
 (cd crates/kakashi-py && ../../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
 # Again under CPython's debug allocator, which catches misuse of Python memory.
 (cd crates/kakashi-py && PYTHONMALLOC=debug ../../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
+
+# The same abi3 wheel on other CPythons, where this machine has them: 3.9
+# runs the level methods' pre-3.10 path, 3.13 the newest interpreter.
+wheels=$(mktemp -d)
+trap 'rm -rf "$tmp" "$wheels"' EXIT
+(cd crates/kakashi-py && ../../.venv/bin/maturin build -q -o "$wheels")
+find_python() { # a working CPython $1 (3.9, ...), from pyenv or the system
+    local p
+    for p in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/python3 /usr/bin/python"$1" /usr/local/bin/python"$1"; do
+        if [ -x "$p" ] && "$p" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+for version in 3.9 3.13; do
+    if py=$(find_python "$version"); then
+        "$py" -m venv "$wheels/venv-$version"
+        "$wheels/venv-$version/bin/python" -m pip install -q --disable-pip-version-check \
+            "$wheels"/kakashi-*.whl "pytest>=7" "pytest-timeout>=2"
+        echo "pytest on $("$wheels/venv-$version/bin/python" --version)"
+        (cd crates/kakashi-py && "$wheels/venv-$version/bin/python" -m pytest -q -p no:cacheprovider tests)
+    else
+        echo "(CPython $version not on this machine: skipped)"
+    fi
+done
