@@ -408,22 +408,40 @@ pub struct ThreadInfo {
 }
 
 impl ThreadInfo {
-    /// The calling thread's info, cached per thread (a thread-local read).
+    /// The calling thread's info, cached per thread (a thread-local read; read
+    /// again in a child after [`after_fork_in_child`](crate::after_fork_in_child),
+    /// whose process id differs).
     pub fn current() -> ThreadInfo {
         thread_local! {
-            static CURRENT: ThreadInfo = ThreadInfo {
-                thread_id: os_thread_id(),
-                thread_name: std::thread::current().name().map(intern),
-                process_id: std::process::id(),
-            };
+            static CURRENT: std::cell::Cell<Option<(u64, ThreadInfo)>> = const { std::cell::Cell::new(None) };
         }
-        CURRENT.try_with(|t| *t).unwrap_or_else(|_| ThreadInfo {
+        let generation = FORK_GENERATION.load(std::sync::atomic::Ordering::Relaxed);
+        let read = || ThreadInfo {
             thread_id: os_thread_id(),
-            thread_name: None,
+            thread_name: std::thread::current().name().map(intern),
             process_id: std::process::id(),
-        })
+        };
+        CURRENT
+            .try_with(|cell| match cell.get() {
+                Some((g, info)) if g == generation => info,
+                _ => {
+                    let info = read();
+                    cell.set(Some((generation, info)));
+                    info
+                }
+            })
+            // During thread teardown: no name (reading it could panic).
+            .unwrap_or_else(|_| ThreadInfo {
+                thread_id: os_thread_id(),
+                thread_name: None,
+                process_id: std::process::id(),
+            })
     }
 }
+
+/// Bumped in a forked child so that per-thread caches are read again.
+pub(crate) static FORK_GENERATION: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
 
 fn os_thread_id() -> u64 {
     crate::sys::thread_id()

@@ -105,6 +105,7 @@ pub fn after_fork_in_parent() {
 /// an empty queue (what was queued is the parent's to write) and zeroed
 /// counters. Loggers made before the fork keep working.
 pub fn after_fork_in_child() {
+    crate::record::FORK_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     for backend in all_backends() {
         backend.restart_in_child();
     }
