@@ -39,6 +39,8 @@ bash scripts/python-env.sh
 (cd crates/kakashi-py && ../../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
 # Again under CPython's debug allocator, which catches misuse of Python memory.
 (cd crates/kakashi-py && PYTHONMALLOC=debug ../../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
+# The type stubs match the extension (names, signatures, classes).
+.venv/bin/python -m mypy.stubtest kakashi._kakashi
 
 # The same abi3 wheel on other CPythons, where this machine has them: 3.9
 # runs the level methods' pre-3.10 path, 3.13 the newest interpreter.

@@ -1,9 +1,35 @@
 """Type stubs of the Rust extension ``kakashi._kakashi`` (the engine behind
 the ``kakashi`` package; use the public modules rather than this one)."""
 
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union, final
 
 from kakashi.core.records import LogContext, LogLevel, LogRecord
+
+__all__ = [
+    "Logger",
+    "Context",
+    "Backend",
+    "Pipeline",
+    "ShutdownReport",
+    "ConfigError",
+    "async_pipeline",
+    "high_performance_logger",
+    "network_logger",
+    "env_logger",
+    "setup_async_logging",
+    "configure_async_backend",
+    "get_async_stats",
+    "flush",
+    "shutdown_async_backend",
+    "format_record",
+    "_set_context_var",
+    "_context_used",
+    "_at_exit",
+    "_before_fork",
+    "_after_fork_in_parent",
+    "_after_fork_in_child",
+    "DEFAULT_LEVEL",
+]
 
 _Level = Union[LogLevel, int, str]
 
@@ -12,6 +38,7 @@ DEFAULT_LEVEL: int
 class ConfigError(ValueError):
     """A setting that cannot work (unknown overflow strategy, zero queue size, ...)."""
 
+@final
 class Logger:
     """The engine's logger (wrapped by ``kakashi.Logger``). The level methods
     never raise because of a writer, enricher, filter or callback."""
@@ -62,11 +89,12 @@ class Logger:
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Waits until everything logged before is written and flushed."""
 
+@final
 class Context:
     """The engine's copy of a ``LogContext``."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         ip: Optional[str] = None,
         access: Optional[str] = None,
         user_agent: Optional[str] = None,
@@ -77,8 +105,9 @@ class Context:
         version: Optional[str] = None,
         environment: Optional[str] = None,
         custom: Optional[Dict[str, Any]] = None,
-    ) -> None: ...
+    ) -> "Context": ...
 
+@final
 class ShutdownReport:
     """What a shutdown did; true when everything was written."""
 
@@ -96,10 +125,11 @@ class ShutdownReport:
         """Seconds the shutdown took."""
     def __bool__(self) -> bool: ...
 
+@final
 class Backend:
     """A queue with its workers."""
 
-    def __init__(self, config: Optional[Any] = None) -> None:
+    def __new__(cls, config: Optional[Any] = None) -> "Backend":
         """A backend with its workers started (an ``AsyncConfig``, or defaults)."""
     def start(self) -> bool:
         """The workers already run; returns whether they do."""
@@ -115,6 +145,7 @@ class Backend:
     def shutdown(self, timeout: Optional[float] = None) -> ShutdownReport:
         """Drains, flushes and joins the workers."""
 
+@final
 class Pipeline:
     """An engine pipeline on its own backend."""
 
