@@ -103,3 +103,18 @@ def test_exception_carries_the_active_traceback(tmp_path):
     assert "Traceback (most recent call last)" in first["exception"]["traceback"]
     assert "test_exception_carries_the_active_traceback" in first["exception"]["traceback"]
     assert second["exception"]["type"] == "ValueError" and second["exception"]["message"] == "bad value"
+
+
+def test_testing_capture_is_synchronous():
+    """kakashi.testing.capture(): records are there when the call returns."""
+    from kakashi.testing import capture
+
+    with capture() as logs:
+        log = logs.logger("payments")
+        log.warning("card declined", order=42)
+        assert [r["message"] for r in logs.records] == ["card declined"]
+        log.debug("kept: the capture's level is DEBUG")
+        assert logs.records[1]["level"] == "DEBUG"
+        assert logs.records[0]["fields"] == {"order": 42}
+        logs.clear()
+        assert logs.records == []
