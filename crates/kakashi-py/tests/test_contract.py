@@ -252,3 +252,15 @@ def test_async_backend_constructed_directly():
     assert backend.get_stats()["active_workers"] == 0
     with pytest.raises(ValueError, match="unknown overflow strategy"):
         AsyncBackend(AsyncConfig(queue_overflow_strategy="fifo"))
+
+
+def test_same_async_config_does_not_start_more_workers():
+    """get_async_logger(..., async_config=cfg) twice: one backend, not two."""
+    from kakashi.core.async_interface import get_async_logger
+
+    cfg = AsyncConfig(max_queue_size=321, worker_count=2)
+    get_async_logger("a", async_config=cfg)
+    before = get_async_stats()["active_workers"]
+    for name in ("b", "c", "d"):
+        get_async_logger(name, async_config=AsyncConfig(max_queue_size=321, worker_count=2))
+    assert get_async_stats()["active_workers"] == before

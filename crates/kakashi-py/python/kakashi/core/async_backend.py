@@ -97,7 +97,9 @@ def configure_async_backend(
 def shutdown_async_logging(timeout: float = 5.0) -> Any:
     """Drains, flushes and joins every backend within ``timeout`` seconds;
     returns a ``ShutdownReport``."""
-    return _kakashi.shutdown_async_backend(timeout)
+    from kakashi.core.async_interface import shutdown_async_backend
+
+    return shutdown_async_backend(timeout)
 
 
 def get_async_stats() -> Dict[str, Any]:

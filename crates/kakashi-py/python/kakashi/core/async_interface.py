@@ -84,10 +84,17 @@ def setup_async_logging(
     )
 
 
+_applied_async_config: Optional[AsyncConfig] = None
+
+
 def _apply_async_config(async_config: Optional[AsyncConfig]) -> None:
-    if async_config is not None:
+    # A new global backend only when the settings change: asking for loggers
+    # with the same AsyncConfig again must not start more workers.
+    global _applied_async_config
+    if async_config is not None and async_config != _applied_async_config:
         if not isinstance(async_config, AsyncConfig):
             raise TypeError(f"async_config must be an AsyncConfig, got {type(async_config).__name__}")
+        _applied_async_config = AsyncConfig(**vars(async_config))
         configure_async_backend(
             max_queue_size=async_config.max_queue_size,
             worker_count=async_config.worker_count,
@@ -186,6 +193,8 @@ def shutdown_async_backend(timeout: float = 5.0) -> Any:
     """Drains, flushes and joins every backend within ``timeout`` seconds and
     returns a ``ShutdownReport`` (true when nothing was left). Logging
     afterwards is written on the caller's thread."""
+    global _applied_async_config
+    _applied_async_config = None  # the next logger asking for one gets a fresh backend
     return _kakashi.shutdown_async_backend(timeout)
 
 
