@@ -199,15 +199,6 @@ fn value_at(obj: &Bound<'_, PyAny>, depth: u32) -> Value {
     Value::Str(Cow::Owned(str_of(obj)))
 }
 
-/// Adds `key = value` to `fields`, replacing an earlier value of the same key
-/// in place (later wins, first position kept, as a Python dict update).
-pub fn put(fields: &mut kakashi::Fields, key: Key, value: Value) {
-    match fields.iter_mut().find(|(k, _)| *k == key) {
-        Some(slot) => slot.1 = value,
-        None => fields.push((key, value)),
-    }
-}
-
 /// The fields of a dict, in order.
 pub fn fields_of(d: &Bound<'_, PyDict>) -> Vec<Field> {
     d.iter().map(|(k, v)| (key(&k), value(&v))).collect()
@@ -292,7 +283,7 @@ pub fn thread_info(py: Python<'_>) -> ThreadInfo {
     thread_local! {
         static CURRENT: std::cell::Cell<Option<(u64, ThreadInfo)>> = const { std::cell::Cell::new(None) };
     }
-    let generation = crate::FORK_GENERATION.load(std::sync::atomic::Ordering::Relaxed);
+    let generation = kakashi::fork_generation();
     if let Ok(Some((g, t))) = CURRENT.try_with(|c| c.get()) {
         if g == generation {
             return t;

@@ -11,32 +11,19 @@
 
 #![allow(unsafe_code)]
 
-use std::ffi::{c_int, CStr};
+use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
-use kakashi::Level;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyTuple};
 
-use crate::logger::{emit, LevelFunctions, PyLogger};
+use crate::logger::{emit, LevelFunctions, PyLogger, LEVEL_METHODS as METHODS};
 
 /// `METH_FASTCALL` (Include/methodobject.h; in the stable ABI since 3.10).
 const METH_FASTCALL: c_int = 0x0080;
-
-/// `(name, level, attaches the exception being handled)` of each method.
-const METHODS: [(&CStr, Level, bool); 8] = [
-    (c"debug", Level::Debug, false),
-    (c"info", Level::Info, false),
-    (c"warning", Level::Warning, false),
-    (c"warn", Level::Warning, false),
-    (c"error", Level::Error, false),
-    (c"critical", Level::Critical, false),
-    (c"fatal", Level::Critical, false),
-    (c"exception", Level::Error, true),
-];
 
 type FastWithKeywords = unsafe extern "C" fn(
     *mut ffi::PyObject,

@@ -45,10 +45,6 @@ use stages::{build_pipeline, WriterRetries, PYTHON_GONE};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Bumped in a forked child, so per-thread caches know to refresh.
-pub(crate) static FORK_GENERATION: std::sync::atomic::AtomicU64 =
-    std::sync::atomic::AtomicU64::new(0);
-
 /// The `ContextVar` holding the current `LogContext` (set by `kakashi.core.config`).
 static CONTEXT_VAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// Whether a request context was ever set: until then calls skip the lookup.
@@ -70,6 +66,27 @@ fn strategy(s: &str) -> PyResult<OverflowStrategy> {
 fn size(name: &'static str, v: i64) -> PyResult<usize> {
     usize::try_from(v)
         .map_err(|_| PyConfigError::new_err(format!("{name} must be a positive integer, got {v}")))
+}
+
+/// Flushes `backend` without holding the GIL (workers may need it), within
+/// `timeout` seconds or the backend's `shutdown_timeout`.
+pub(crate) fn flush_detached(
+    py: Python<'_>,
+    backend: &Backend,
+    timeout: Option<f64>,
+) -> PyResult<bool> {
+    let timeout = match timeout {
+        Some(t) => seconds(t)?,
+        None => backend.config().shutdown_timeout,
+    };
+    let b = backend.clone();
+    Ok(py.detach(move || b.flush_timeout(timeout)))
+}
+
+/// Shuts `backend` down without holding the GIL.
+fn shutdown_detached(py: Python<'_>, backend: &Backend, timeout: Duration) -> PyShutdownReport {
+    let b = backend.clone();
+    py.detach(move || b.shutdown(timeout)).into()
 }
 
 // === stats and reports ===
@@ -177,9 +194,7 @@ impl PyBackend {
 
     /// Same as `shutdown()` with the configured `shutdown_timeout`.
     fn stop(&self, py: Python<'_>) -> PyShutdownReport {
-        let b = self.inner.clone();
-        let t = b.config().shutdown_timeout;
-        py.detach(move || b.shutdown(t)).into()
+        shutdown_detached(py, &self.inner, self.inner.config().shutdown_timeout)
     }
 
     /// The backend's counters, with the original's keys first.
@@ -195,12 +210,7 @@ impl PyBackend {
     /// Waits until everything accepted so far is written and flushed.
     #[pyo3(signature = (timeout=None))]
     fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        let timeout = timeout.map(seconds).transpose()?;
-        let b = self.inner.clone();
-        Ok(py.detach(move || match timeout {
-            Some(t) => b.flush_timeout(t),
-            None => b.flush(),
-        }))
+        flush_detached(py, &self.inner, timeout)
     }
 
     /// Drains, flushes and joins the workers, waiting at most `timeout`
@@ -211,8 +221,7 @@ impl PyBackend {
             Some(t) => seconds(t)?,
             None => self.inner.config().shutdown_timeout,
         };
-        let b = self.inner.clone();
-        Ok(py.detach(move || b.shutdown(t)).into())
+        Ok(shutdown_detached(py, &self.inner, t))
     }
 }
 
@@ -249,17 +258,18 @@ impl PyPipeline {
     }
 
     /// Waits until everything accepted so far is written and flushed.
-    fn flush(&self, py: Python<'_>) -> bool {
-        let b = self.inner.backend().clone();
-        py.detach(move || b.flush())
+    fn flush(&self, py: Python<'_>) -> PyResult<bool> {
+        flush_detached(py, self.inner.backend(), None)
     }
 
     /// Drains, flushes and joins this pipeline's workers.
     #[pyo3(signature = (timeout=5.0))]
     fn shutdown(&self, py: Python<'_>, timeout: f64) -> PyResult<PyShutdownReport> {
-        let t = seconds(timeout)?;
-        let b = self.inner.backend().clone();
-        Ok(py.detach(move || b.shutdown(t)).into())
+        Ok(shutdown_detached(
+            py,
+            self.inner.backend(),
+            seconds(timeout)?,
+        ))
     }
 }
 
@@ -288,7 +298,6 @@ fn async_config(c: &Bound<'_, PyAny>) -> PyResult<(AsyncConfig, WriterRetries)> 
 /// `AsyncConfig` (Python objects with those attributes).
 #[pyfunction]
 fn async_pipeline(
-    py: Python<'_>,
     pipeline_config: &Bound<'_, PyAny>,
     async_config: &Bound<'_, PyAny>,
     enable_async: bool,
@@ -298,7 +307,6 @@ fn async_pipeline(
     let p = pipeline_config;
     let formatter = p.getattr("formatter")?;
     let pipeline = build_pipeline(
-        py,
         convert::level(&p.getattr("min_level")?)?,
         &p.getattr("enrichers")?,
         &p.getattr("filters")?,
@@ -382,7 +390,6 @@ fn network_logger(
         [tagged("thread_enricher")?, tagged("exception_enricher")?],
     )?;
     let pipeline = build_pipeline(
-        py,
         convert::level(min_level)?,
         &enrichers,
         &PyList::empty(py),
@@ -548,7 +555,6 @@ fn _after_fork_in_parent() {
 /// `os.register_at_fork(after_in_child=...)`: fresh workers in the child.
 #[pyfunction]
 fn _after_fork_in_child() {
-    FORK_GENERATION.fetch_add(1, Relaxed);
     kakashi::after_fork_in_child();
 }
 

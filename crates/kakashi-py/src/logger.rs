@@ -26,24 +26,6 @@ impl PyLogger {
         PyLogger { inner }
     }
 
-    fn emit(
-        &self,
-        py: Python<'_>,
-        level: Level,
-        message: &Bound<'_, PyAny>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-        active_exception: bool,
-    ) -> PyResult<()> {
-        emit(
-            &self.inner,
-            py,
-            level,
-            message,
-            kwargs.into_iter().flat_map(|d| d.iter()),
-            active_exception,
-        )
-    }
-
     fn derive(&self, inner: kakashi::Logger) -> PyLogger {
         PyLogger { inner }
     }
@@ -59,72 +41,80 @@ pub(crate) fn emit<'py>(
     kwargs: impl Iterator<Item = (Bound<'py, PyAny>, Bound<'py, PyAny>)>,
     active_exception: bool,
 ) -> PyResult<()> {
-    {
-        if !logger.enabled(level) {
-            return Ok(());
-        }
-        let message = match message.cast_exact::<PyString>() {
-            Ok(s) => convert::str_arg(s),
-            Err(_) => Cow::Owned(str_of(message)),
-        };
-        // Built in place: a record is a few hundred bytes (fields inline),
-        // and every move of it is a copy.
-        let mut record = Record::new(level, logger.name(), message);
-        record.thread = convert::thread_info(py);
-        let bound = logger.bound_fields();
-        let fields = &mut record.fields;
-        fields.extend(bound.iter().cloned());
-        let mut exception = None;
-        {
-            for (k, v) in kwargs {
-                let key = convert::key(&k);
-                // The original's log(level, message, *, fields=None, exception=None, **kwargs).
-                if key == "exception" && v.is_instance_of::<PyBaseException>() {
-                    exception = Some(convert::exception(py, &v));
-                    continue;
-                }
-                if key == "fields" {
-                    if let Ok(d) = v.cast::<PyDict>() {
-                        for (k2, v2) in d.iter() {
-                            convert::put(fields, convert::key(&k2), convert::value(&v2));
-                        }
-                        continue;
-                    }
-                }
-                let value = convert::value(&v);
-                if bound.is_empty() {
-                    fields.push((key, value));
-                } else {
-                    convert::put(fields, key, value);
-                }
-            }
-        }
-        if exception.is_none() && active_exception {
-            let exc = py.import("sys")?.call_method0("exc_info")?.get_item(1)?;
-            if !exc.is_none() {
-                exception = Some(convert::exception(py, &exc));
-            }
-        }
-        record.context = match (current_context(py), logger.bound_context()) {
-            (None, None) => None,
-            (Some(c), None) => Some(c),
-            (None, Some(b)) => Some(Arc::clone(b)),
-            (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
-        };
-        record.exception = exception.map(Box::new);
-        if logger.backend().is_running() {
-            logger.submit_with(record, &mut |wait| py.detach(&mut *wait));
-        } else {
-            // Written on this thread: its writers may wait for a worker that
-            // a timed-out shutdown left running, which may need the GIL.
-            py.detach(|| logger.submit(record));
-        }
-        Ok(())
+    if !logger.enabled(level) {
+        return Ok(());
     }
+    let message = match message.cast_exact::<PyString>() {
+        Ok(s) => convert::str_arg(s),
+        Err(_) => Cow::Owned(str_of(message)),
+    };
+    // Built in place: a record is a few hundred bytes (fields inline),
+    // and every move of it is a copy.
+    let mut record = Record::new(level, logger.name(), message);
+    record.thread = convert::thread_info(py);
+    let bound = logger.bound_fields();
+    let fields = &mut record.fields;
+    fields.extend(bound.iter().cloned());
+    let mut exception = None;
+    for (k, v) in kwargs {
+        let key = convert::key(&k);
+        // The original's log(level, message, *, fields=None, exception=None, **kwargs).
+        if key == "exception" && v.is_instance_of::<PyBaseException>() {
+            exception = Some(convert::exception(py, &v));
+            continue;
+        }
+        if key == "fields" {
+            if let Ok(d) = v.cast::<PyDict>() {
+                for (k2, v2) in d.iter() {
+                    kakashi::put_field(fields, convert::key(&k2), convert::value(&v2));
+                }
+                continue;
+            }
+        }
+        let value = convert::value(&v);
+        if bound.is_empty() {
+            fields.push((key, value));
+        } else {
+            kakashi::put_field(fields, key, value);
+        }
+    }
+    if exception.is_none() && active_exception {
+        let exc = py.import("sys")?.call_method0("exc_info")?.get_item(1)?;
+        if !exc.is_none() {
+            exception = Some(convert::exception(py, &exc));
+        }
+    }
+    record.context = match (current_context(py), logger.bound_context()) {
+        (None, None) => None,
+        (Some(c), None) => Some(c),
+        (None, Some(b)) => Some(Arc::clone(b)),
+        (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
+    };
+    record.exception = exception.map(Box::new);
+    if logger.backend().is_running() {
+        logger.submit_with(record, &mut |wait| py.detach(&mut *wait));
+    } else {
+        // Written on this thread: its writers may wait for a worker that
+        // a timed-out shutdown left running, which may need the GIL.
+        py.detach(|| logger.submit(record));
+    }
+    Ok(())
 }
 
 /// Level methods by name, bound to one logger.
 pub(crate) type LevelFunctions<'py> = Vec<(&'static str, Bound<'py, PyCFunction>)>;
+
+/// The level methods: `(name, level, attaches the exception being handled)`.
+pub(crate) const LEVEL_METHODS: [(&std::ffi::CStr, Level, bool); 8] = [
+    (c"debug", Level::Debug, false),
+    (c"info", Level::Info, false),
+    (c"warning", Level::Warning, false),
+    (c"warn", Level::Warning, false),
+    (c"error", Level::Error, false),
+    (c"critical", Level::Critical, false),
+    (c"fatal", Level::Critical, false),
+    (c"exception", Level::Error, true),
+];
 
 /// The level methods as functions bound to one logger: `(name, function)`,
 /// for interpreters before 3.10 (see `fastcall.rs` for 3.10 and later).
@@ -139,19 +129,10 @@ pub fn level_functions<'py>(
     py: Python<'py>,
     logger: &kakashi::Logger,
 ) -> PyResult<LevelFunctions<'py>> {
-    const METHODS: [(&str, &std::ffi::CStr, Level, bool); 8] = [
-        ("debug", c"debug", Level::Debug, false),
-        ("info", c"info", Level::Info, false),
-        ("warning", c"warning", Level::Warning, false),
-        ("warn", c"warn", Level::Warning, false),
-        ("error", c"error", Level::Error, false),
-        ("critical", c"critical", Level::Critical, false),
-        ("fatal", c"fatal", Level::Critical, false),
-        ("exception", c"exception", Level::Error, true),
-    ];
-    METHODS
+    LEVEL_METHODS
         .iter()
-        .map(|&(name, cname, level, active_exception)| {
+        .map(|&(cname, level, active_exception)| {
+            let name = cname.to_str().unwrap_or("log");
             let logger = logger.clone();
             let f = PyCFunction::new_closure(
                 py,
@@ -210,95 +191,6 @@ impl PyLogger {
         Ok(self.inner.enabled(convert::level(level)?))
     }
 
-    /// Logs at DEBUG.
-    #[pyo3(signature = (message, **fields))]
-    fn debug(
-        &self,
-        py: Python<'_>,
-        message: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::Debug, message, fields, false)
-    }
-
-    /// Logs at INFO.
-    #[pyo3(signature = (message, **fields))]
-    fn info(
-        &self,
-        py: Python<'_>,
-        message: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::Info, message, fields, false)
-    }
-
-    /// Logs at WARNING.
-    #[pyo3(signature = (message, **fields))]
-    fn warning(
-        &self,
-        py: Python<'_>,
-        message: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::Warning, message, fields, false)
-    }
-
-    /// Alias of `warning`.
-    #[pyo3(signature = (message, **fields))]
-    fn warn(
-        &self,
-        py: Python<'_>,
-        message: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::Warning, message, fields, false)
-    }
-
-    /// Logs at ERROR.
-    #[pyo3(signature = (message, **fields))]
-    fn error(
-        &self,
-        py: Python<'_>,
-        message: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::Error, message, fields, false)
-    }
-
-    /// Logs at CRITICAL.
-    #[pyo3(signature = (message, **fields))]
-    fn critical(
-        &self,
-        py: Python<'_>,
-        message: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::Critical, message, fields, false)
-    }
-
-    /// Alias of `critical`.
-    #[pyo3(signature = (message, **fields))]
-    fn fatal(
-        &self,
-        py: Python<'_>,
-        message: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::Critical, message, fields, false)
-    }
-
-    /// Logs at ERROR with the exception being handled (type, message,
-    /// traceback), if any.
-    #[pyo3(signature = (message, **fields))]
-    fn exception(
-        &self,
-        py: Python<'_>,
-        message: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::Error, message, fields, true)
-    }
-
     /// Logs at `level` (a `LogLevel`, an int or a name; anything else raises
     /// `ValueError`). `fields` and `**kwargs` are merged (kwargs win);
     /// `exception` attaches an exception.
@@ -323,7 +215,7 @@ impl PyLogger {
         if let Some(e) = exception.filter(|e| !e.is_none()) {
             all.set_item("exception", e)?;
         }
-        self.emit(py, level, message, Some(&all), false)
+        emit(&self.inner, py, level, message, all.iter(), false)
     }
 
     /// A logger like this one with `fields` added to every record.
@@ -331,12 +223,6 @@ impl PyLogger {
     fn bind(&self, fields: Option<&Bound<'_, PyDict>>) -> PyLogger {
         let fields = fields.map(convert::fields_of).unwrap_or_default();
         self.derive(self.inner.with_fields(fields))
-    }
-
-    /// Same as `bind` (the original's name).
-    #[pyo3(signature = (**fields))]
-    fn with_fields(&self, fields: Option<&Bound<'_, PyDict>>) -> PyLogger {
-        self.bind(fields)
     }
 
     /// A logger like this one whose records carry `context` (a `LogContext`),
@@ -353,12 +239,7 @@ impl PyLogger {
     /// backend's `shutdown_timeout`).
     #[pyo3(signature = (timeout=None))]
     fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        let timeout = timeout.map(crate::seconds).transpose()?;
-        let backend = self.inner.backend().clone();
-        Ok(py.detach(move || match timeout {
-            Some(t) => backend.flush_timeout(t),
-            None => backend.flush(),
-        }))
+        crate::flush_detached(py, self.inner.backend(), timeout)
     }
 
     fn __repr__(&self) -> String {

@@ -67,15 +67,15 @@ impl Callable {
 }
 
 /// Drops every Python callable the engine holds (interpreter exit).
-pub fn release_all(py: Python<'_>) {
+pub fn release_all(_py: Python<'_>) {
     let held = std::mem::take(&mut *HELD.lock().unwrap_or_else(|e| e.into_inner()));
     let taken: Vec<Py<PyAny>> = held
         .iter()
         .filter_map(Weak::upgrade)
         .filter_map(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).take())
         .collect();
+    // Dropped here, holding the GIL (the token proves it).
     drop(taken);
-    let _ = py;
 }
 
 /// Ends a failed stage the way the engine counts failures, without running
@@ -304,7 +304,6 @@ fn need_callable(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<()> {
 /// enrichers, filters, formatter, writers)`. Built-ins run in Rust; Python
 /// callables run on the workers.
 pub fn build_pipeline(
-    py: Python<'_>,
     min_level: Level,
     enrichers: &Bound<'_, PyAny>,
     filters: &Bound<'_, PyAny>,
@@ -412,7 +411,6 @@ pub fn build_pipeline(
     if has_python {
         config = config.stage_scope(python_scope());
     }
-    let _ = py;
     Ok(config)
 }
 

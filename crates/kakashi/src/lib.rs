@@ -161,8 +161,8 @@ pub use pipeline::{
     StageScope, WriteError, Writer,
 };
 pub use record::{
-    show, Context, Exception, Field, Fields, Key, Level, Record, Source, ThreadInfo, Timestamp,
-    Value, INLINE_FIELDS,
+    fork_generation, put_field, show, Context, Exception, Field, Fields, Key, Level, Record,
+    Source, ThreadInfo, Timestamp, Value, INLINE_FIELDS,
 };
 pub use setup::{
     configure_async_backend, flush, get_async_stats, get_async_structured_logger, get_env_logger,

@@ -32,7 +32,9 @@ use std::sync::Arc;
 
 use crate::backend::run::Pipeline;
 use crate::backend::Backend;
-use crate::record::{intern, Context, Exception, Field, Fields, Key, Level, Record, Source, Value};
+use crate::record::{
+    intern, put_field, Context, Exception, Field, Fields, Key, Level, Record, Source, Value,
+};
 
 /// Converts a field value at the call site (copying; never formatting).
 ///
@@ -185,12 +187,7 @@ impl Logger {
     ) -> Logger {
         let mut bound = self.inner.bound.clone();
         for (k, v) in fields {
-            let k = k.into();
-            let v = v.into();
-            match bound.iter_mut().find(|(bk, _)| *bk == k) {
-                Some(slot) => slot.1 = v,
-                None => bound.push((k, v)),
-            }
+            put_field(&mut bound, k.into(), v.into());
         }
         self.derive(bound, self.inner.context.clone())
     }
@@ -274,10 +271,7 @@ impl Logger {
     fn merge_bound(&self, record: &mut Record) {
         let mut all: Fields = self.inner.bound.iter().cloned().collect();
         for (k, v) in record.fields.drain(..) {
-            match all.iter_mut().find(|(bk, _)| *bk == k) {
-                Some(slot) => slot.1 = v,
-                None => all.push((k, v)),
-            }
+            put_field(&mut all, k, v);
         }
         record.fields = all;
     }

@@ -253,6 +253,19 @@ impl<K: Into<Key>, V: Into<Value>> FromIterator<(K, V)> for Value {
 /// A key and its value, as stored in [`Record::fields`].
 pub type Field = (Key, Value);
 
+/// Sets `key` to `value` in a field list: an existing field of that key gets
+/// the new value in its place (later wins, first position kept, as a Python
+/// dict update); otherwise the field is appended.
+pub fn put_field<C>(fields: &mut C, key: Key, value: Value)
+where
+    C: std::ops::DerefMut<Target = [Field]> + Extend<Field>,
+{
+    match fields.iter_mut().find(|(k, _)| *k == key) {
+        Some(slot) => slot.1 = value,
+        None => fields.extend([(key, value)]),
+    }
+}
+
 /// How many fields a record holds without allocating.
 pub const INLINE_FIELDS: usize = 6;
 
@@ -415,7 +428,7 @@ impl ThreadInfo {
         thread_local! {
             static CURRENT: std::cell::Cell<Option<(u64, ThreadInfo)>> = const { std::cell::Cell::new(None) };
         }
-        let generation = FORK_GENERATION.load(std::sync::atomic::Ordering::Relaxed);
+        let generation = fork_generation();
         let read = || ThreadInfo {
             thread_id: os_thread_id(),
             thread_name: std::thread::current().name().map(intern),
@@ -442,6 +455,13 @@ impl ThreadInfo {
 /// Bumped in a forked child so that per-thread caches are read again.
 pub(crate) static FORK_GENERATION: std::sync::atomic::AtomicU64 =
     std::sync::atomic::AtomicU64::new(0);
+
+/// How many times this process is a child made by `fork()` (as counted by
+/// [`after_fork_in_child`](crate::after_fork_in_child)): a per-thread cache
+/// of anything that differs in the child (the process id) keys on it.
+pub fn fork_generation() -> u64 {
+    FORK_GENERATION.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 fn os_thread_id() -> u64 {
     crate::sys::thread_id()

@@ -40,8 +40,8 @@ class ConfigError(ValueError):
 
 @final
 class Logger:
-    """The engine's logger (wrapped by ``kakashi.Logger``). The level methods
-    never raise because of a writer, enricher, filter or callback."""
+    """The engine's logger (wrapped by ``kakashi.Logger``, whose level
+    methods are the functions from ``_level_functions``)."""
 
     def _level_functions(self) -> List[Tuple[str, Callable[..., None]]]:
         """The level methods as functions bound to this logger."""
@@ -54,22 +54,6 @@ class Logger:
         """The pipeline's minimum level."""
     def is_enabled_for(self, level: _Level) -> bool:
         """Whether a record at ``level`` would be kept."""
-    def debug(self, message: object, **fields: Any) -> None:
-        """Logs at DEBUG."""
-    def info(self, message: object, **fields: Any) -> None:
-        """Logs at INFO."""
-    def warning(self, message: object, **fields: Any) -> None:
-        """Logs at WARNING."""
-    def warn(self, message: object, **fields: Any) -> None:
-        """Alias of ``warning``."""
-    def error(self, message: object, **fields: Any) -> None:
-        """Logs at ERROR."""
-    def critical(self, message: object, **fields: Any) -> None:
-        """Logs at CRITICAL."""
-    def fatal(self, message: object, **fields: Any) -> None:
-        """Alias of ``critical``."""
-    def exception(self, message: object, **fields: Any) -> None:
-        """Logs at ERROR with the exception being handled, if any."""
     def log(
         self,
         level: _Level,
@@ -82,8 +66,6 @@ class Logger:
         """Logs at ``level``; an invalid level raises ``ValueError``."""
     def bind(self, **fields: Any) -> "Logger":
         """A logger like this one with ``fields`` added to every record."""
-    def with_fields(self, **fields: Any) -> "Logger":
-        """Same as ``bind``."""
     def with_context(self, context: LogContext) -> "Logger":
         """A logger whose records carry ``context`` (over the current one)."""
     def flush(self, timeout: Optional[float] = None) -> bool:
