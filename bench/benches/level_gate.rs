@@ -14,25 +14,24 @@ fn main() {
     divan::main();
 }
 
-fn logger(min_level: Level, strategy: OverflowStrategy) -> kakashi::Logger {
+/// A logger on a one-slot `drop_newest` queue feeding `writer`.
+fn logger(min_level: Level, writer: impl kakashi::Writer + 'static) -> kakashi::Logger {
     let backend = Backend::new(AsyncConfig {
         max_queue_size: 1,
-        overflow_strategy: strategy,
+        overflow_strategy: OverflowStrategy::DropNewest,
         ..AsyncConfig::default()
     })
     .unwrap();
     backend.logger(
         "bench",
-        PipelineConfig::new()
-            .min_level(min_level)
-            .writer(kakashi::testing::MemoryWriter::new()),
+        PipelineConfig::new().min_level(min_level).writer(writer),
     )
 }
 
 /// `debug!` with five fields on an INFO logger: the level gate only.
 #[divan::bench]
 fn disabled_level(bencher: divan::Bencher) {
-    let logger = logger(Level::Info, OverflowStrategy::DropNewest);
+    let logger = logger(Level::Info, kakashi::testing::MemoryWriter::new());
     let mut i = 0u64;
     bencher.bench_local(|| {
         i += 1;
@@ -66,13 +65,7 @@ impl kakashi::Writer for Held {
 #[divan::bench(sample_count = 100, sample_size = 10_000)]
 fn enabled_rejected(bencher: divan::Bencher) {
     let release = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let backend = Backend::new(AsyncConfig {
-        max_queue_size: 1,
-        overflow_strategy: OverflowStrategy::DropNewest,
-        ..AsyncConfig::default()
-    })
-    .unwrap();
-    let logger = backend.logger("bench", PipelineConfig::new().writer(Held(release.clone())));
+    let logger = logger(Level::Info, Held(release.clone()));
     kakashi::info!(logger, "taken by the worker, which is held");
     std::thread::sleep(std::time::Duration::from_millis(50));
     kakashi::info!(logger, "fills the one slot");

@@ -99,6 +99,17 @@ struct Subject {
     finish: Box<dyn FnOnce()>,
 }
 
+/// The workload's record through the `log` facade (ftlog and fast_log take
+/// no structured fields: a JSON-shaped message, after their own prefix).
+fn log_crate_record(i: u64) {
+    log::info!(
+        "{{\"message\":\"Trade executed\",\"seq\":{},\"symbol\":\"AAPL\",\"price\":{},\"qty\":{},\"side\":\"buy\"}}",
+        i,
+        price(i),
+        qty(i)
+    );
+}
+
 fn epoch_secs() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -234,14 +245,7 @@ fn subject(name: &str, out: &str) -> Subject {
             let file = File::create(out).unwrap();
             let guard = ftlog::builder().root(file).try_init().unwrap();
             Subject {
-                log: Box::new(|i| {
-                    log::info!(
-                        "{{\"message\":\"Trade executed\",\"seq\":{},\"symbol\":\"AAPL\",\"price\":{},\"qty\":{},\"side\":\"buy\"}}",
-                        i,
-                        price(i),
-                        qty(i)
-                    );
-                }),
+                log: Box::new(log_crate_record),
                 finish: Box::new(move || {
                     log::logger().flush();
                     drop(guard);
@@ -251,14 +255,7 @@ fn subject(name: &str, out: &str) -> Subject {
         "fast_log" => {
             fast_log::init(fast_log::Config::new().file(out)).unwrap();
             Subject {
-                log: Box::new(|i| {
-                    log::info!(
-                        "{{\"message\":\"Trade executed\",\"seq\":{},\"symbol\":\"AAPL\",\"price\":{},\"qty\":{},\"side\":\"buy\"}}",
-                        i,
-                        price(i),
-                        qty(i)
-                    );
-                }),
+                log: Box::new(log_crate_record),
                 finish: Box::new(|| {
                     if let Ok(wg) = fast_log::flush() {
                         wg.wait();

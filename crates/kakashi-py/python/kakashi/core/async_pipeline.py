@@ -17,6 +17,7 @@ from kakashi._logger import Logger
 from kakashi.core.async_backend import AsyncConfig
 from kakashi.core.pipeline import (
     PipelineConfig,
+    _default_enrichers,
     default_json_formatter,
     exception_enricher,
     file_writer,
@@ -117,7 +118,7 @@ def create_async_console_pipeline(
     async_config: Optional[AsyncConfig] = None,
 ) -> AsyncPipeline:
     """An async pipeline to standard output."""
-    enrichers = (thread_enricher, exception_enricher) if include_thread_info else (exception_enricher,)
+    enrichers = _default_enrichers(include_thread_info)
     return AsyncPipeline(
         AsyncPipelineConfig(
             PipelineConfig(min_level, enrichers, (), formatter, (console_writer,)),
@@ -134,7 +135,7 @@ def create_async_file_pipeline(
     async_config: Optional[AsyncConfig] = None,
 ) -> AsyncPipeline:
     """An async pipeline appending to ``file_path``."""
-    enrichers = (thread_enricher, exception_enricher) if include_thread_info else (exception_enricher,)
+    enrichers = _default_enrichers(include_thread_info)
     return AsyncPipeline(
         AsyncPipelineConfig(
             PipelineConfig(min_level, enrichers, (), formatter, (file_writer(file_path),)),

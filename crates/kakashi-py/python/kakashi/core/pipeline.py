@@ -22,7 +22,7 @@ import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, Optional, Tuple, Union
 
 from kakashi import _kakashi
 from kakashi.core.records import LogContext, LogLevel, LogRecord
@@ -289,16 +289,20 @@ class Pipeline:
         return Pipeline(dataclasses.replace(self.config, writers=self.config.writers + (writer,)))
 
 
+def _default_enrichers(include_thread_info: bool) -> Tuple[Enricher, ...]:
+    """The presets' enrichers: thread info (if asked) and exception traceback."""
+    return (thread_enricher, exception_enricher) if include_thread_info else (exception_enricher,)
+
+
 def create_console_pipeline(
     min_level: LogLevel = LogLevel.INFO,
     formatter: Formatter = simple_text_formatter,
     include_thread_info: bool = True,
 ) -> Pipeline:
     """A synchronous pipeline to standard output."""
-    enrichers: Sequence[Enricher] = (
-        (thread_enricher, exception_enricher) if include_thread_info else (exception_enricher,)
+    return Pipeline(
+        PipelineConfig(min_level, _default_enrichers(include_thread_info), (), formatter, (console_writer,))
     )
-    return Pipeline(PipelineConfig(min_level, tuple(enrichers), (), formatter, (console_writer,)))
 
 
 def create_file_pipeline(
@@ -308,9 +312,8 @@ def create_file_pipeline(
     include_thread_info: bool = True,
 ) -> Pipeline:
     """A synchronous pipeline appending to ``file_path``."""
-    enrichers: Sequence[Enricher] = (
-        (thread_enricher, exception_enricher) if include_thread_info else (exception_enricher,)
-    )
     return Pipeline(
-        PipelineConfig(min_level, tuple(enrichers), (), formatter, (file_writer(file_path),))
+        PipelineConfig(
+            min_level, _default_enrichers(include_thread_info), (), formatter, (file_writer(file_path),)
+        )
     )
