@@ -41,7 +41,9 @@ pub(crate) fn emit<'py>(
     kwargs: impl Iterator<Item = (Bound<'py, PyAny>, Bound<'py, PyAny>)>,
     active_exception: bool,
 ) -> PyResult<()> {
-    if !logger.enabled(level) {
+    // A disabled level, or `drop_newest` with the queue full (the drop is
+    // counted): nothing is converted.
+    if !logger.enabled(level) || logger.__dropped_early() {
         return Ok(());
     }
     let message = match message.cast_exact::<PyString>() {

@@ -224,7 +224,7 @@ impl Logger {
         message: impl Into<Cow<'static, str>>,
         fields: impl Into<Fields>,
     ) {
-        if self.enabled(level) {
+        if self.enabled(level) && !self.__dropped_early() {
             self.log_at(level, message.into(), fields.into(), None, None);
         }
     }
@@ -255,6 +255,16 @@ impl Logger {
         let mut record = Record::new(level, self.inner.name, message);
         record.context.clone_from(&self.inner.context);
         record
+    }
+
+    /// True when the record this call would build is to be dropped anyway
+    /// (`drop_newest` with the queue full): the drop is counted and the
+    /// macros skip building the record.
+    #[doc(hidden)]
+    #[inline]
+    pub fn __dropped_early(&self) -> bool {
+        let inner = &*self.inner;
+        inner.backend.shared.drop_early(&inner.pipeline)
     }
 
     /// Adds the bound fields (the call's own win) and submits.
@@ -392,13 +402,15 @@ macro_rules! __kakashi_fields {
 /// Values: `key = value` copies anything [`ToValue`]; `key = %value` uses
 /// `Display`; `key = ?value` uses `Debug`. String literals are not copied.
 /// With `exception: &err,` before the message, the error is attached.
-/// Nothing is evaluated when the level is disabled.
+/// Nothing is evaluated when the level is disabled, nor when the record
+/// would be dropped anyway (`drop_newest` with the queue full: the drop is
+/// counted as usual).
 #[macro_export]
 macro_rules! log {
     ($logger:expr, $level:expr, exception: $err:expr, $msg:expr $(, $($fields:tt)*)?) => {{
         let logger = &$logger;
         let level: $crate::Level = $level;
-        if logger.enabled(level) {
+        if logger.enabled(level) && !logger.__dropped_early() {
             static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!() };
             let mut record = logger.__record(level, ::std::convert::Into::into($msg));
             record.source = Some(&SOURCE);
@@ -410,7 +422,7 @@ macro_rules! log {
     ($logger:expr, $level:expr, $msg:expr $(, $($fields:tt)*)?) => {{
         let logger = &$logger;
         let level: $crate::Level = $level;
-        if logger.enabled(level) {
+        if logger.enabled(level) && !logger.__dropped_early() {
             static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!() };
             let mut record = logger.__record(level, ::std::convert::Into::into($msg));
             record.source = Some(&SOURCE);

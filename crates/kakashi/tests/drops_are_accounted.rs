@@ -86,3 +86,76 @@ fn drop_oldest_keeps_the_newest() {
     let report = records.iter().find(|r| r["logger"] == "kakashi").unwrap();
     assert_eq!(report["fields"]["reason"], "evicted_oldest");
 }
+
+/// Under `drop_newest`, a call that finds the queue full drops its record
+/// before building it (its field expressions are not evaluated), counts it
+/// like any other drop, and calls are accepted again as soon as a worker
+/// takes from the queue; after shutdown the synchronous fallback still
+/// writes (a full queue left behind does not turn calls into drops).
+#[test]
+fn drop_newest_skips_building_while_full_and_recovers() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    let gate = Arc::new(AtomicBool::new(false));
+    let writer = SlowWriter::gated(gate.clone());
+    let pipeline = AsyncPipeline::new(AsyncPipelineConfig::new(
+        PipelineConfig::new().writer(writer.clone()),
+        AsyncConfig {
+            max_queue_size: 4,
+            worker_count: 1,
+            batch_size: 1,
+            overflow_strategy: OverflowStrategy::DropNewest,
+            ..AsyncConfig::default()
+        },
+    ))
+    .unwrap();
+    let logger = pipeline.logger("burst");
+    let evaluated = AtomicU64::new(0);
+    let value = |i: u64| {
+        evaluated.fetch_add(1, Ordering::Relaxed);
+        i
+    };
+    // The worker holds one record at the gate; the queue then fills.
+    for i in 0..1_000 {
+        info!(logger, "held", i = value(i));
+    }
+    let built = evaluated.load(Ordering::Relaxed);
+    assert!(
+        built < 20,
+        "{built} records built: calls on a full queue must drop before building"
+    );
+    let stats = pipeline.stats();
+    assert_eq!(stats.messages_submitted, 1_000);
+    assert!(stats.dropped_queue_full >= 980, "{stats:?}");
+
+    gate.store(true, Ordering::SeqCst);
+    assert!(pipeline.flush());
+    for i in 0..3 {
+        info!(logger, "after", i = i);
+        assert!(pipeline.flush());
+    }
+    let report = pipeline.shutdown(Duration::from_secs(30));
+    assert!(report.completed(), "{report:?}");
+    info!(logger, "after shutdown");
+    let records = common::parse(&writer.lines());
+    let messages: Vec<&str> = records
+        .iter()
+        .filter(|r| r["logger"] == "burst")
+        .map(|r| r["message"].as_str().unwrap())
+        .collect();
+    let held = messages.iter().filter(|m| **m == "held").count() as u64;
+    assert_eq!(held + pipeline.stats().dropped_queue_full, 1_000);
+    assert_eq!(
+        &messages[messages.len() - 4..],
+        &["after", "after", "after", "after shutdown"]
+    );
+    let stats = pipeline.stats();
+    assert!(stats.is_balanced(), "{stats:?}");
+    let reported: u64 = records
+        .iter()
+        .filter(|r| r["logger"] == "kakashi")
+        .map(|r| r["fields"]["dropped"].as_u64().unwrap())
+        .sum();
+    assert_eq!(reported, stats.messages_dropped);
+}

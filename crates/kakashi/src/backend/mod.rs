@@ -63,6 +63,8 @@ use queue::{FlushSignal, FlushState, Item, Queue};
 use run::{commit, lock, prepare, Pipeline, Prepared};
 use stats::Counters;
 
+use crossbeam_utils::CachePadded;
+
 use crate::error::ConfigError;
 use crate::logger::Logger;
 use crate::pipeline::PipelineConfig;
@@ -166,6 +168,10 @@ pub(crate) struct Shared {
     state: AtomicU8,
     /// Stop taking batches now (shutdown timed out).
     abort: AtomicBool,
+    /// `drop_newest` found the queue full and no worker has taken from it
+    /// since: calls drop their record before building it. Written only when
+    /// it changes, so reading it costs a call next to nothing.
+    full: CachePadded<AtomicBool>,
     fallback_to_sync: bool,
     pipelines: RwLock<Vec<Arc<Pipeline>>>,
     pub(crate) counters: Counters,
@@ -221,6 +227,28 @@ impl Shared {
     }
 
     // === the call site ===
+
+    /// Under `drop_newest`, while the queue is known to be full: counts the
+    /// call as submitted and dropped, and returns true (the caller then does
+    /// not build its record). Always false under the other strategies.
+    #[inline]
+    pub(crate) fn drop_early(&self, pipeline: &Pipeline) -> bool {
+        self.full.load(Relaxed) && self.dropped_while_full(pipeline)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn dropped_while_full(&self, pipeline: &Pipeline) -> bool {
+        if self.state() != RUNNING {
+            // Stopping or stopped: the record takes the usual way
+            // (written on this thread, or dropped as `backend_stopped`).
+            self.full.store(false, Relaxed);
+            return false;
+        }
+        self.counters.messages_submitted.fetch_add(1, Relaxed);
+        self.drop_records(pipeline, DropReason::QueueFull, 1);
+        true
+    }
 
     /// Accepts a record for pipeline `id`. Never panics, never waits except
     /// under `block` while the queue is full.
@@ -293,6 +321,9 @@ impl Shared {
     ) -> bool {
         self.note_full();
         if self.config.overflow_strategy != OverflowStrategy::Block {
+            if !self.full.load(Relaxed) {
+                self.full.store(true, Relaxed);
+            }
             drop(item);
             self.drop_records(pipeline, DropReason::QueueFull, 1);
             return false;
@@ -505,6 +536,7 @@ impl Shared {
             let _consumer = lock(&self.consumer);
             while self.queue.pop().is_some() {}
         }
+        self.full.store(false, Relaxed);
         self.counters.reset();
         let running = self.state() == RUNNING || self.state() == STOPPING;
         self.active_workers.store(0, SeqCst);
@@ -545,6 +577,9 @@ impl Shared {
             }
         }
         drop(next);
+        if self.full.load(Relaxed) {
+            self.full.store(false, Relaxed);
+        }
         self.counters.queue_high_water_mark.fetch_max(seen, Relaxed);
         self.queue.wake_producers();
         if !self.queue.is_empty() {
@@ -840,6 +875,7 @@ impl Backend {
             ),
             state: AtomicU8::new(if enable_async { RUNNING } else { SYNCHRONOUS }),
             abort: AtomicBool::new(false),
+            full: CachePadded::new(AtomicBool::new(false)),
             fallback_to_sync,
             pipelines: RwLock::new(Vec::new()),
             counters: Counters::default(),
