@@ -86,12 +86,12 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Appends a float as JSON: shortest round-trip digits (`187.5`, `100.0`,
-/// `1e300`); NaN and infinities as the strings `"NaN"`, `"Infinity"`,
+/// Appends a float as JSON: shortest round-trip digits, shaped like
+/// Python's `json.dumps` (`187.5`, `100.0`, `1e+300`); NaN and infinities as the strings `"NaN"`, `"Infinity"`,
 /// `"-Infinity"` (JSON has no literal for them).
 pub fn write_json_f64(out: &mut Vec<u8>, v: f64) {
     if v.is_finite() {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+        out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
     } else if v.is_nan() {
         out.extend_from_slice(b"\"NaN\"");
     } else if v > 0.0 {
@@ -335,6 +335,10 @@ mod tests {
         assert_eq!(f(100.0), "100.0");
         assert_eq!(f(f64::INFINITY), "\"Infinity\"");
         assert_eq!(f(f64::NEG_INFINITY), "\"-Infinity\"");
+        // Large magnitudes as Python's json.dumps writes them.
+        assert_eq!(f(1e16), "1e+16");
+        assert_eq!(f(1e15), "1000000000000000.0");
+        assert_eq!(f(1.2345678901234568e17), "1.2345678901234568e+17");
         for v in [1e300, -2.5e-300, 0.1] {
             let text = f(v);
             assert_eq!(text.parse::<f64>().unwrap(), v);
