@@ -94,6 +94,9 @@
 //! the queue) is inlined, a full queue or a stopped backend is handled out of
 //! line. A call costs two relaxed counter increments, each counter on its own
 //! cache line so callers and workers do not bounce lines, and one fence.
+//! Under `drop_newest`, once a call has found the queue full (and until a
+//! worker takes from it), calls read one flag, count their drop and return
+//! without building a record (about 14 ns instead of about 140).
 //!
 //! **Waking workers.** A push wakes a sleeping worker only once a batch's
 //! worth of records waits; fewer are picked up at the worker's own
@@ -106,7 +109,8 @@
 //! reusable buffer, in parallel with the other workers; then, in ticket order,
 //! it hands the whole buffer to each writer (one `write` call per batch for a
 //! file). So order holds whatever `worker_count` is. Dates are formatted once
-//! per second per thread.
+//! per second per thread; floats with `zmij` (shortest round-trip digits,
+//! shaped as Python writes them).
 //!
 //! **Flush, exit, fork.** A flush is a marker that travels through the queue
 //! and is signalled once everything before it is written. Every backend is
