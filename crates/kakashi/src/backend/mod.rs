@@ -245,7 +245,6 @@ impl Shared {
             self.full.store(false, Relaxed);
             return false;
         }
-        self.counters.messages_submitted.fetch_add(1, Relaxed);
         self.drop_records(pipeline, DropReason::QueueFull, 1);
         true
     }
@@ -272,10 +271,17 @@ impl Shared {
         record: Record,
         around_wait: &mut dyn FnMut(&mut (dyn FnMut() + Send)),
     ) {
-        self.counters.messages_submitted.fetch_add(1, Relaxed);
+        // No `messages_submitted` increment here: a submission ends as
+        // enqueued, dropped at the door, or handled on this thread, and
+        // `stats()` adds those up (one atomic write fewer per call).
         if self.state() != RUNNING {
             return self.not_running(pipeline, record);
         }
+        // Counted before the push, so that no atomic write follows it: the
+        // record's bytes are still on their way to the slot's cache lines,
+        // and a locked instruction would wait for them. A call that does not
+        // enqueue after all gives it back (out of line).
+        self.counters.messages_enqueued.fetch_add(1, Relaxed);
         let item = Item::Record(id, record);
         let pushed = match self.config.overflow_strategy {
             OverflowStrategy::DropOldest => {
@@ -288,16 +294,19 @@ impl Shared {
         };
         if let Err(item) = pushed {
             if !self.queue_full(pipeline, item, around_wait) {
+                self.counters.messages_enqueued.fetch_sub(1, Relaxed);
                 return;
             }
         }
-        self.counters.messages_enqueued.fetch_add(1, Relaxed);
-        // One fence serves both checks below: a sleeping worker's announcement
+        // The push is a SeqCst compare-and-swap of the queue's tail
+        // (crossbeam-queue 0.3's `ArrayQueue`; see Cargo.toml), ordered
+        // before the two SeqCst loads that follow: a worker announcing sleep,
         // and a shutdown that may have drained the queue between our state
-        // check and the push (then nobody else will take what we left there).
-        fence(SeqCst);
-        self.queue.wake_worker_fenced();
-        if self.state() != RUNNING {
+        // check and the push (then nobody else would take what we left
+        // there); each pair is store, then load, on both sides. So no fence
+        // is paid for here.
+        self.queue.wake_worker_after_push();
+        if self.state.load(SeqCst) != RUNNING {
             around_wait(&mut || self.rescue());
         }
     }
@@ -389,6 +398,7 @@ impl Shared {
     #[inline(never)]
     fn not_running(&self, pipeline: &Pipeline, mut record: Record) {
         if self.state() == SYNCHRONOUS || self.fallback_to_sync {
+            self.counters.messages_submitted.fetch_add(1, Relaxed);
             let written = self.write_now(pipeline, std::slice::from_mut(&mut record));
             self.counters
                 .messages_written_sync

@@ -8,8 +8,9 @@
 //!
 //! No lost wake-ups: a sleeper announces itself (a SeqCst increment), then
 //! re-checks the queue under the lock before waiting; the other side changes
-//! the queue, issues a SeqCst fence, then looks for sleepers. One of the two
-//! always sees the other (the classic store-fence-load pairing).
+//! the queue (a push is itself a SeqCst read-modify-write; anything else
+//! issues a SeqCst fence), then looks for sleepers with SeqCst loads. One of the
+//! two always sees the other (the classic store-fence-load pairing).
 
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex};
@@ -139,14 +140,14 @@ impl Queue {
     #[inline]
     pub(crate) fn wake_worker(&self) {
         fence(SeqCst);
-        self.wake_worker_fenced();
+        self.wake_worker_after_push();
     }
 
-    /// [`wake_worker`](Queue::wake_worker) for a caller that has just issued
-    /// the SeqCst fence itself.
+    /// [`wake_worker`](Queue::wake_worker) right after a push: the push is a
+    /// SeqCst read-modify-write, so it is ordered before these SeqCst loads.
     #[inline]
-    pub(crate) fn wake_worker_fenced(&self) {
-        if self.idle_workers.load(Relaxed) > 0 && self.items.len() >= self.wake_at {
+    pub(crate) fn wake_worker_after_push(&self) {
+        if self.idle_workers.load(SeqCst) > 0 && self.items.len() >= self.wake_at {
             self.wake_one();
         }
     }

@@ -121,6 +121,12 @@ macro_rules! counters {
                     + self.dropped_backend_stopped.load(Relaxed);
                 s.messages_written = self.messages_written.load(Relaxed);
                 $(s.$name = self.$name.load(Relaxed);)*
+                // The counter holds only submissions that never reached the
+                // queue's door (handled on the caller's thread, in-band
+                // reports); the rest are what a call turned into.
+                s.messages_submitted += s.messages_enqueued
+                    + s.dropped_queue_full
+                    + s.dropped_backend_stopped;
             }
 
             /// Sets every counter back to zero (a forked child starts afresh).
