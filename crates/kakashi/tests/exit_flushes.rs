@@ -47,13 +47,27 @@ fn run_child(mode: &str) -> u64 {
 fn run_child_expecting(mode: &str, success: bool) -> u64 {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("exit.log");
-    let status = Command::new(std::env::current_exe().unwrap())
+    // The child's own test-harness output (a "FAILED" summary when it
+    // panics on purpose) is captured, not mixed into this run's.
+    let output = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_entry", "--test-threads", "1"])
         .env("KAKASHI_EXIT_CHILD", mode)
         .env("KAKASHI_EXIT_FILE", &path)
-        .status()
+        .output()
         .unwrap();
-    assert_eq!(status.success(), success);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        output.status.success(),
+        success,
+        "child ({mode}) said:\n{said}"
+    );
+    if !success {
+        assert!(said.contains("the program crashes after logging"), "{said}");
+    }
     let text = std::fs::read_to_string(&path).unwrap();
     let mut n = 0;
     for (i, line) in text.lines().enumerate() {
