@@ -123,6 +123,55 @@ def test_every_record_is_accounted_for(strategy, workers):
             assert mine[-1] == 1999, "the newest record is kept"
 
 
+def test_drop_newest_converts_nothing_while_the_queue_is_full():
+    """drop_newest with a held writer and a 4-record queue: once a call has
+    found the queue full, the following calls drop without converting their
+    values (an object's __str__ is not called), every drop is counted and
+    reported, and records are accepted again once the writer lets go."""
+    gate = threading.Event()
+    received = []
+
+    def held(line):
+        gate.wait(30)
+        received.append(line)
+
+    converted = []
+
+    class Costly:
+        def __str__(self):
+            converted.append(1)
+            return "costly"
+
+    pipeline = AsyncPipeline(
+        AsyncPipelineConfig(
+            PipelineConfig(writers=(held,)),
+            AsyncConfig(max_queue_size=4, worker_count=1, batch_size=1, queue_overflow_strategy="drop_newest"),
+        )
+    )
+    logger = pipeline.logger("full")
+    for i in range(500):
+        logger.info("held", i=i, obj=Costly())
+    assert len(converted) < 20, f"{len(converted)} of 500 calls converted their values on a full queue"
+    s = pipeline.get_stats()
+    assert s["messages_submitted"] == 500 and s["dropped_queue_full"] >= 480
+    gate.set()
+    assert pipeline.flush()
+    for i in range(3):
+        logger.info("after", i=i, obj=Costly())
+        assert pipeline.flush()
+    assert pipeline.shutdown(timeout=30.0).drained
+    import json
+
+    records = [json.loads(line) for line in received]
+    mine = [r for r in records if r["logger"] == "full"]
+    assert [r["message"] for r in mine][-3:] == ["after"] * 3
+    assert all(r["fields"]["obj"] == "costly" for r in mine)
+    s = pipeline.get_stats()
+    assert balanced(s)
+    assert len(mine) + s["dropped_queue_full"] == 503
+    assert sum(r["fields"]["dropped"] for r in records if r["logger"] == "kakashi") == s["messages_dropped"]
+
+
 def test_shutdown_timeout_returns_and_counts_what_it_left():
     """shutdown(timeout) with a writer far too slow returns a report that
     says what was dropped; the counts still add up once the last write ends."""

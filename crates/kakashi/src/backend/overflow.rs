@@ -17,12 +17,18 @@ use crate::error::ConfigError;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum OverflowStrategy {
     /// The caller waits until there is room: nothing is lost, and there is no
-    /// hidden time limit (`"block"`, the default).
+    /// hidden time limit (`"block"`, the default). A caller that found the
+    /// queue full goes on once a quarter of it is free (then it and the
+    /// other waiting callers refill it in one go, rather than a batch's worth
+    /// at a time).
     #[default]
     Block,
     /// The oldest queued record is evicted to make room (`"drop_oldest"`).
     DropOldest,
-    /// The new record is rejected (`"drop_newest"`).
+    /// The new record is rejected (`"drop_newest"`). Once a call has found
+    /// the queue full, calls drop their record without building it (the
+    /// Rust macros do not evaluate its fields) until a worker takes from the
+    /// queue; every drop is counted and reported.
     DropNewest,
 }
 

@@ -3,8 +3,11 @@ worker threads of the Rust engine.
 
 ``AsyncConfig`` has the original's fields and defaults. ``overflow_strategy``
 (``queue_overflow_strategy``) is one of ``"block"`` (wait for room, with no
-hidden time limit), ``"drop_oldest"`` or ``"drop_newest"``; any other name
-raises ``ConfigError`` (a ``ValueError``) here, not silently later.
+hidden time limit; a caller that found the queue full goes on once a quarter
+of it is free), ``"drop_oldest"`` or ``"drop_newest"`` (while the queue is
+known to be full, a call's keyword values are not even converted; every drop
+is counted and reported); any other name raises ``ConfigError`` (a
+``ValueError``) here, not silently later.
 """
 
 from __future__ import annotations
