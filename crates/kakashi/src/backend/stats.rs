@@ -99,7 +99,8 @@ macro_rules! counters {
             pub max_queue_size: u64,
             /// Configured worker threads.
             pub worker_count: u64,
-            /// Records accepted into the queue.
+            /// Records accepted into the queue (a caller still waiting for room
+            /// under `block` already counts its record here).
             pub messages_enqueued: u64,
             /// Records dropped, all reasons (see the `dropped_*` keys).
             pub messages_dropped: u64,
