@@ -90,9 +90,12 @@
 //! moved in (string literals borrowed, numbers copied, nothing formatted), and
 //! up to [`INLINE_FIELDS`] fields live inside the record, so a typical call
 //! allocates nothing. The record goes by value into a slot of a lock-free
-//! bounded queue (crossbeam's `ArrayQueue`); only the common path (room in
-//! the queue) is inlined, a full queue or a stopped backend is handled out of
-//! line. Besides the push (a compare-and-swap on the queue's tail) a call
+//! bounded ring (Vyukov's bounded queue, written for this: a push asks the
+//! CPU for the next slot's cache lines, which a worker on the other core
+//! last wrote, so that the next call does not wait for them, and a worker
+//! moves each record once, straight from its slot into its batch); only the
+//! common path (room in the queue) is inlined, a full queue or a stopped
+//! backend is handled out of line. Besides the push (a compare-and-swap on the queue's tail) a call
 //! makes one atomic write, a relaxed counter increment on a cache line of its
 //! own, made before the push: an atomic write after it would wait for the
 //! record's bytes to reach the slot's cache lines. The push's compare-and-swap

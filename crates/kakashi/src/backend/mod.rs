@@ -42,6 +42,7 @@
 
 pub(crate) mod overflow;
 mod queue;
+mod ring;
 pub(crate) mod run;
 mod shutdown;
 pub(crate) mod stats;
@@ -285,9 +286,8 @@ impl Shared {
         let item = Item::Record(id, record);
         let pushed = match self.config.overflow_strategy {
             OverflowStrategy::DropOldest => {
-                if let Some(evicted) = self.queue.force_push(item) {
-                    self.evicted_on_push(evicted);
-                }
+                self.queue
+                    .force_push(item, |evicted| self.evicted_on_push(evicted));
                 Ok(())
             }
             _ => self.queue.push(item),
@@ -299,7 +299,7 @@ impl Shared {
             }
         }
         // The push is a SeqCst compare-and-swap of the queue's tail
-        // (crossbeam-queue 0.3's `ArrayQueue`; see Cargo.toml), ordered
+        // (`ring.rs`; `force_push` too), ordered
         // before the two SeqCst loads that follow: a worker announcing sleep,
         // and a shutdown that may have drained the queue between our state
         // check and the push (then nobody else would take what we left
@@ -580,12 +580,7 @@ impl Shared {
         self.next_ticket.store(*next, SeqCst);
         let seen = self.queue.len() as u64;
         scratch.items.clear();
-        while scratch.items.len() < limit {
-            match self.queue.pop() {
-                Some(item) => scratch.items.push(item),
-                None => break,
-            }
-        }
+        self.queue.pop_into(limit, &mut scratch.items);
         drop(next);
         if self.full.load(Relaxed) {
             self.full.store(false, Relaxed);

@@ -3,8 +3,8 @@
 //!
 //! Mechanism only: this module knows capacity, not policy (`overflow.rs`
 //! decides what a full queue means). Producers push lock-free into a
-//! `crossbeam_queue::ArrayQueue`; workers sleep on a condition variable when
-//! it is empty and producers sleep on another when it is full (`block`).
+//! [`Ring`]; workers sleep on a condition variable when it is empty and
+//! producers sleep on another when it is full (`block`).
 //!
 //! No lost wake-ups: a sleeper announces itself (a SeqCst increment), then
 //! re-checks the queue under the lock before waiting; the other side changes
@@ -16,8 +16,7 @@ use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use crossbeam_queue::ArrayQueue;
-
+use super::ring::Ring;
 use super::run::lock;
 use crate::record::Record;
 
@@ -69,7 +68,7 @@ pub(crate) enum Item {
 
 /// The queue and its two parking lots.
 pub(crate) struct Queue {
-    items: ArrayQueue<Item>,
+    items: Ring<Item>,
     /// A push wakes a sleeping worker once this many items wait.
     wake_at: usize,
     idle_workers: AtomicUsize,
@@ -86,7 +85,7 @@ impl Queue {
     /// `wake_at` items wait (at most half the capacity).
     pub(crate) fn new(capacity: usize, wake_at: usize) -> Queue {
         Queue {
-            items: ArrayQueue::new(capacity),
+            items: Ring::new(capacity),
             wake_at: wake_at.clamp(1, (capacity / 2).max(1)),
             idle_workers: AtomicUsize::new(0),
             wake_sent: AtomicBool::new(false),
@@ -119,10 +118,16 @@ impl Queue {
         self.items.push(item)
     }
 
-    /// Pushes, evicting the oldest item if full; returns the evicted one.
+    /// Pushes, evicting the oldest items while full; each evicted one goes
+    /// to `evicted`.
     #[inline]
-    pub(crate) fn force_push(&self, item: Item) -> Option<Item> {
-        self.items.force_push(item)
+    pub(crate) fn force_push(&self, item: Item, evicted: impl FnMut(Item)) {
+        self.items.force_push(item, evicted)
+    }
+
+    /// Moves up to `max` items, oldest first, into `into`; returns how many.
+    pub(crate) fn pop_into(&self, max: usize, into: &mut Vec<Item>) -> usize {
+        self.items.pop_into(max, into)
     }
 
     #[inline]
