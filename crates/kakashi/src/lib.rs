@@ -95,11 +95,11 @@
 //! last wrote, so that the next call does not wait for them, and a worker
 //! moves each record once, straight from its slot into its batch); only the
 //! common path (room in the queue) is inlined, a full queue or a stopped
-//! backend is handled out of line. Besides the push (a compare-and-swap on the queue's tail) a call
-//! makes one atomic write, a relaxed counter increment on a cache line of its
-//! own, made before the push: an atomic write after it would wait for the
-//! record's bytes to reach the slot's cache lines. The push's compare-and-swap
-//! also orders the checks that follow it (a sleeping worker, a concurrent
+//! backend is handled out of line. The push (a compare-and-swap on the
+//! queue's tail) is the call's only atomic write: no counter is bumped (what
+//! was enqueued is read off the tail when stats are asked for, and what was
+//! submitted is added up from the outcomes), and the compare-and-swap also
+//! orders the checks that follow it (a sleeping worker, a concurrent
 //! shutdown), so there is no fence.
 //! Under `drop_newest`, once a call has found the queue full (and until a
 //! worker takes from it), calls read one flag, count their drop and return

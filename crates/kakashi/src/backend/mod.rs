@@ -173,6 +173,9 @@ pub(crate) struct Shared {
     /// since: calls drop their record before building it. Written only when
     /// it changes, so reading it costs a call next to nothing.
     full: CachePadded<AtomicBool>,
+    /// Items the queue had taken when the counters were last reset (a
+    /// forked child starts from zero).
+    pushed_base: AtomicU64,
     fallback_to_sync: bool,
     pipelines: RwLock<Vec<Arc<Pipeline>>>,
     pub(crate) counters: Counters,
@@ -272,17 +275,15 @@ impl Shared {
         record: Record,
         around_wait: &mut dyn FnMut(&mut (dyn FnMut() + Send)),
     ) {
-        // No `messages_submitted` increment here: a submission ends as
-        // enqueued, dropped at the door, or handled on this thread, and
-        // `stats()` adds those up (one atomic write fewer per call).
+        // Nothing is counted here. `messages_enqueued` is read off the
+        // queue's tail, and `messages_submitted` is the sum of what calls
+        // turned into (enqueued, dropped at the door, handled on this
+        // thread): a counter bumped on every call was an atomic write on
+        // every call, and one after the push made the call wait for the
+        // record's bytes to reach the slot's cache lines.
         if self.state() != RUNNING {
             return self.not_running(pipeline, record);
         }
-        // Counted before the push, so that no atomic write follows it: the
-        // record's bytes are still on their way to the slot's cache lines,
-        // and a locked instruction would wait for them. A call that does not
-        // enqueue after all gives it back (out of line).
-        self.counters.messages_enqueued.fetch_add(1, Relaxed);
         let item = Item::Record(id, record);
         let pushed = match self.config.overflow_strategy {
             OverflowStrategy::DropOldest => {
@@ -294,7 +295,6 @@ impl Shared {
         };
         if let Err(item) = pushed {
             if !self.queue_full(pipeline, item, around_wait) {
-                self.counters.messages_enqueued.fetch_sub(1, Relaxed);
                 return;
             }
         }
@@ -548,6 +548,7 @@ impl Shared {
         }
         self.full.store(false, Relaxed);
         self.counters.reset();
+        self.pushed_base.store(self.queue.pushed(), Relaxed);
         let running = self.state() == RUNNING || self.state() == STOPPING;
         self.active_workers.store(0, SeqCst);
         if running {
@@ -687,12 +688,17 @@ impl Shared {
             }
             let signal = Arc::new(FlushSignal::default());
             let mut item = Item::Flush(Arc::clone(&signal));
+            // Counted before the push (the queue's tail counts it as soon as
+            // it is in): a snapshot may miss a record for a moment, never
+            // count the marker as one.
+            self.counters.flush_markers.fetch_add(1, Relaxed);
             loop {
                 match self.queue.push(item) {
                     Ok(()) => break,
                     Err(back) => item = back,
                 }
                 if Instant::now() >= deadline {
+                    self.counters.flush_markers.fetch_sub(1, Relaxed);
                     return false;
                 }
                 self.queue.sleep_until_room(|| self.state() != RUNNING);
@@ -793,7 +799,11 @@ impl Shared {
 
     pub(crate) fn stats(&self) -> Stats {
         let mut s = Stats::default();
-        self.counters.snapshot_into(&mut s);
+        let pushed = self
+            .queue
+            .pushed()
+            .saturating_sub(self.pushed_base.load(Relaxed));
+        self.counters.snapshot_into(&mut s, pushed);
         s.state = match self.state() {
             RUNNING => State::Running,
             STOPPING => State::Stopping,
@@ -881,6 +891,7 @@ impl Backend {
             state: AtomicU8::new(if enable_async { RUNNING } else { SYNCHRONOUS }),
             abort: AtomicBool::new(false),
             full: CachePadded::new(AtomicBool::new(false)),
+            pushed_base: AtomicU64::new(0),
             fallback_to_sync,
             pipelines: RwLock::new(Vec::new()),
             counters: Counters::default(),

@@ -125,6 +125,11 @@ impl Queue {
         self.items.force_push(item, evicted)
     }
 
+    /// How many items have been pushed since the queue was made.
+    pub(crate) fn pushed(&self) -> u64 {
+        self.items.pushed()
+    }
+
     /// Moves up to `max` items, oldest first, into `into`; returns how many.
     pub(crate) fn pop_into(&self, max: usize, into: &mut Vec<Item>) -> usize {
         self.items.pop_into(max, into)

@@ -260,6 +260,14 @@ impl<T> Ring<T> {
         n
     }
 
+    /// How many pushes the ring has taken since it was made (read off the
+    /// tail's position: `lap * one_lap + index`).
+    pub(crate) fn pushed(&self) -> u64 {
+        let tail = self.tail.load(SeqCst);
+        let laps = (tail / self.one_lap) as u64;
+        laps * self.slots.len() as u64 + (tail % self.one_lap) as u64
+    }
+
     /// Items in the ring now (a snapshot).
     pub(crate) fn len(&self) -> usize {
         loop {
@@ -327,6 +335,25 @@ mod tests {
                 assert_eq!(ring.pop(), None);
             }
         }
+    }
+
+    #[test]
+    fn pushed_counts_every_push_across_laps() {
+        let ring = Ring::new(3);
+        let mut out = Vec::new();
+        for i in 0..10 {
+            ring.push(i).unwrap();
+            assert_eq!(ring.pushed(), i as u64 + 1);
+            if i % 2 == 1 {
+                ring.pop_into(2, &mut out);
+            }
+        }
+        let mut evicted = 0;
+        for i in 10..20 {
+            ring.force_push(i, |_| evicted += 1);
+        }
+        assert_eq!(ring.pushed(), 20);
+        assert!(evicted > 0);
     }
 
     #[test]

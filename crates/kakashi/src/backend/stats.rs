@@ -73,13 +73,14 @@ pub struct WriterStats {
 macro_rules! counters {
     ($($(#[$doc:meta])* $name:ident,)*) => {
         /// Live counters of one backend (relaxed atomics), each on its own
-        /// cache line: callers bump `messages_submitted` and
-        /// `messages_enqueued` on every call while workers bump the written
-        /// and batch counts, and sharing a line made each side pay for the
-        /// other's writes (false sharing).
+        /// cache line: workers bump the written and batch counts, and sharing
+        /// a line made each side pay for the other's writes (false sharing).
+        /// A logging call writes none of them: what it enqueued is read off
+        /// the queue's tail (`Shared::stats`).
         #[derive(Debug, Default)]
         pub(crate) struct Counters {
-            pub(crate) messages_enqueued: Counter,
+            /// Flush markers pushed (they move the queue's tail too).
+            pub(crate) flush_markers: Counter,
             pub(crate) messages_written: Counter,
             $(pub(crate) $name: Counter,)*
         }
@@ -99,8 +100,7 @@ macro_rules! counters {
             pub max_queue_size: u64,
             /// Configured worker threads.
             pub worker_count: u64,
-            /// Records accepted into the queue (a caller still waiting for room
-            /// under `block` already counts its record here).
+            /// Records accepted into the queue.
             pub messages_enqueued: u64,
             /// Records dropped, all reasons (see the `dropped_*` keys).
             pub messages_dropped: u64,
@@ -114,8 +114,11 @@ macro_rules! counters {
         }
 
         impl Counters {
-            pub(crate) fn snapshot_into(&self, s: &mut Stats) {
-                s.messages_enqueued = self.messages_enqueued.load(Relaxed);
+            /// Fills `s`; `pushed` is how many items the queue has taken
+            /// since the counters were last reset (records and flush markers).
+            pub(crate) fn snapshot_into(&self, s: &mut Stats, pushed: u64) {
+                s.messages_enqueued =
+                    pushed.saturating_sub(self.flush_markers.load(Relaxed));
                 s.messages_dropped = self.dropped_queue_full.load(Relaxed)
                     + self.dropped_evicted.load(Relaxed)
                     + self.dropped_shutdown_timeout.load(Relaxed)
@@ -132,7 +135,7 @@ macro_rules! counters {
 
             /// Sets every counter back to zero (a forked child starts afresh).
             pub(crate) fn reset(&self) {
-                self.messages_enqueued.store(0, Relaxed);
+                self.flush_markers.store(0, Relaxed);
                 self.messages_written.store(0, Relaxed);
                 $(self.$name.store(0, Relaxed);)*
             }
