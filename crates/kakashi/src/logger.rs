@@ -267,6 +267,14 @@ impl Logger {
         inner.backend.shared.drop_early(&inner.pipeline)
     }
 
+    /// The bound context for a record (used by the macros, which build the
+    /// record in place).
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __context(&self) -> Option<Arc<Context>> {
+        self.inner.context.clone()
+    }
+
     /// Adds the bound fields (the call's own win) and submits.
     #[doc(hidden)]
     #[inline]
@@ -412,9 +420,20 @@ macro_rules! log {
         let level: $crate::Level = $level;
         if logger.enabled(level) && !logger.__dropped_early() {
             static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!() };
-            let mut record = logger.__record(level, ::std::convert::Into::into($msg));
-            record.source = Some(&SOURCE);
-            record.exception = Some(::std::boxed::Box::new($crate::Exception::from_error($err)));
+            // Built in place, in one struct literal: a record is a few
+            // hundred bytes, and each function that returns it is a copy.
+            let mut record = $crate::Record {
+                timestamp: $crate::Timestamp::now(),
+                level,
+                logger: logger.name(),
+                message: ::std::convert::Into::into($msg),
+                fields: $crate::Fields::new(),
+                context: logger.__context(),
+                exception: Some(::std::boxed::Box::new($crate::Exception::from_error($err))),
+                source: Some(&SOURCE),
+                thread: $crate::ThreadInfo::current(),
+                show: 0,
+            };
             $crate::__kakashi_fields!(@acc record [] $($($fields)*)?);
             logger.__submit_record(record);
         }
@@ -424,8 +443,20 @@ macro_rules! log {
         let level: $crate::Level = $level;
         if logger.enabled(level) && !logger.__dropped_early() {
             static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!() };
-            let mut record = logger.__record(level, ::std::convert::Into::into($msg));
-            record.source = Some(&SOURCE);
+            // Built in place, in one struct literal: a record is a few
+            // hundred bytes, and each function that returns it is a copy.
+            let mut record = $crate::Record {
+                timestamp: $crate::Timestamp::now(),
+                level,
+                logger: logger.name(),
+                message: ::std::convert::Into::into($msg),
+                fields: $crate::Fields::new(),
+                context: logger.__context(),
+                exception: None,
+                source: Some(&SOURCE),
+                thread: $crate::ThreadInfo::current(),
+                show: 0,
+            };
             $crate::__kakashi_fields!(@acc record [] $($($fields)*)?);
             logger.__submit_record(record);
         }
