@@ -215,8 +215,8 @@ impl Logger {
         }
     }
 
-    /// Logs `message` with `fields` at `level`. Used by the macros; call it
-    /// directly for dynamic fields.
+    /// Logs `message` with `fields` at `level`: for fields known only at run
+    /// time (the macros build the record in place).
     #[inline]
     pub fn log(
         &self,
@@ -240,21 +240,15 @@ impl Logger {
         source: Option<&'static Source>,
         exception: Option<Exception>,
     ) {
-        let mut record = self.__record(level, message);
-        record.fields = fields;
-        record.source = source;
-        record.exception = exception.map(Box::new);
+        let record = crate::__kakashi_record!(
+            self,
+            level,
+            message,
+            fields,
+            exception.map(Box::new),
+            source
+        );
         self.__submit_record(record);
-    }
-
-    /// A record of this logger made now, with its bound context (the macros
-    /// fill in fields and submit it with [`__submit_record`](Logger::__submit_record)).
-    #[doc(hidden)]
-    #[inline]
-    pub fn __record(&self, level: Level, message: Cow<'static, str>) -> Record {
-        let mut record = Record::new(level, self.inner.name, message);
-        record.context.clone_from(&self.inner.context);
-        record
     }
 
     /// True when the record this call would build is to be dropped anyway
@@ -405,6 +399,28 @@ macro_rules! __kakashi_fields {
     };
 }
 
+/// A record of `$logger` made now, in one struct literal: a record is a few
+/// hundred bytes, and each function that returns one is a copy. Used by
+/// [`log!`](crate::log!) and [`Logger::log_at`]. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kakashi_record {
+    ($logger:expr, $level:expr, $message:expr, $fields:expr, $exception:expr, $source:expr) => {
+        $crate::Record {
+            timestamp: $crate::Timestamp::now(),
+            level: $level,
+            logger: $logger.name(),
+            message: $message,
+            fields: $fields,
+            context: $logger.__context(),
+            exception: $exception,
+            source: $source,
+            thread: $crate::ThreadInfo::current(),
+            show: 0,
+        }
+    };
+}
+
 /// Logs at a level: `log!(logger, Level::Info, "message", key = value, ...)`.
 ///
 /// Values: `key = value` copies anything [`ToValue`]; `key = %value` uses
@@ -415,52 +431,34 @@ macro_rules! __kakashi_fields {
 /// counted as usual).
 #[macro_export]
 macro_rules! log {
-    ($logger:expr, $level:expr, exception: $err:expr, $msg:expr $(, $($fields:tt)*)?) => {{
+    (@build $logger:expr, $level:expr, $exception:expr, $msg:expr $(, $($fields:tt)*)?) => {{
         let logger = &$logger;
         let level: $crate::Level = $level;
         if logger.enabled(level) && !logger.__dropped_early() {
             static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!() };
-            // Built in place, in one struct literal: a record is a few
-            // hundred bytes, and each function that returns it is a copy.
-            let mut record = $crate::Record {
-                timestamp: $crate::Timestamp::now(),
+            let mut record = $crate::__kakashi_record!(
+                logger,
                 level,
-                logger: logger.name(),
-                message: ::std::convert::Into::into($msg),
-                fields: $crate::Fields::new(),
-                context: logger.__context(),
-                exception: Some(::std::boxed::Box::new($crate::Exception::from_error($err))),
-                source: Some(&SOURCE),
-                thread: $crate::ThreadInfo::current(),
-                show: 0,
-            };
+                ::std::convert::Into::into($msg),
+                $crate::Fields::new(),
+                $exception,
+                Some(&SOURCE)
+            );
             $crate::__kakashi_fields!(@acc record [] $($($fields)*)?);
             logger.__submit_record(record);
         }
     }};
-    ($logger:expr, $level:expr, $msg:expr $(, $($fields:tt)*)?) => {{
-        let logger = &$logger;
-        let level: $crate::Level = $level;
-        if logger.enabled(level) && !logger.__dropped_early() {
-            static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!() };
-            // Built in place, in one struct literal: a record is a few
-            // hundred bytes, and each function that returns it is a copy.
-            let mut record = $crate::Record {
-                timestamp: $crate::Timestamp::now(),
-                level,
-                logger: logger.name(),
-                message: ::std::convert::Into::into($msg),
-                fields: $crate::Fields::new(),
-                context: logger.__context(),
-                exception: None,
-                source: Some(&SOURCE),
-                thread: $crate::ThreadInfo::current(),
-                show: 0,
-            };
-            $crate::__kakashi_fields!(@acc record [] $($($fields)*)?);
-            logger.__submit_record(record);
-        }
-    }};
+    ($logger:expr, $level:expr, exception: $err:expr, $msg:expr $(, $($fields:tt)*)?) => {
+        $crate::log!(
+            @build $logger,
+            $level,
+            Some(::std::boxed::Box::new($crate::Exception::from_error($err))),
+            $msg $(, $($fields)*)?
+        )
+    };
+    ($logger:expr, $level:expr, $msg:expr $(, $($fields:tt)*)?) => {
+        $crate::log!(@build $logger, $level, None, $msg $(, $($fields)*)?)
+    };
 }
 
 /// DEBUG: `debug!(logger, "message", key = value, ...)` (see [`log!`](crate::log!)).
