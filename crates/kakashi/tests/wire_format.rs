@@ -99,3 +99,42 @@ fn text_layouts_match_the_original() {
     let bare = Record::new(Level::Info, "x", "m");
     assert!(format(&simple_text_formatter(), &bare).ends_with(" | INFO     | x | N/A | m"));
 }
+
+/// The macros' two shapes, through a synchronous backend: fields in call
+/// order after the bound ones, the bound context, and with `exception:` the
+/// error's type and message.
+#[test]
+fn macros_build_the_whole_record() {
+    use kakashi::testing::MemoryWriter;
+    let memory = MemoryWriter::new();
+    let backend = kakashi::Backend::synchronous();
+    let logger = backend
+        .logger("svc", kakashi::PipelineConfig::new().writer(memory.clone()))
+        .bind("tenant", "t1")
+        .with_context(Context {
+            request_id: Some("r9".into()),
+            ..Context::default()
+        });
+    kakashi::info!(logger, "plain", a = 1, b = "x");
+    let err = std::io::Error::other("disk full");
+    kakashi::error!(logger, exception: &err, "failed", order = 7);
+    let lines: Vec<serde_json::Value> = memory
+        .lines()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["level"], "INFO");
+    assert_eq!(lines[0]["logger"], "svc");
+    assert_eq!(lines[0]["message"], "plain");
+    assert_eq!(
+        serde_json::to_string(&lines[0]["fields"]).unwrap(),
+        r#"{"tenant":"t1","a":1,"b":"x"}"#
+    );
+    assert_eq!(lines[0]["context"]["request_id"], "r9");
+    assert!(lines[0].get("exception").is_none());
+    assert_eq!(lines[1]["level"], "ERROR");
+    assert_eq!(lines[1]["fields"]["order"], 7);
+    assert_eq!(lines[1]["exception"]["type"], "std::io::error::Error");
+    assert_eq!(lines[1]["exception"]["message"], "disk full");
+}
