@@ -61,13 +61,16 @@ struct RunResult {
     max: u64,
     lost: i64,
     rss_kib: u64,
+    /// CPU time of the whole process (every thread, user and kernel) from
+    /// the start until every record is on disk, per record.
+    cpu_ns: f64,
 }
 
 impl RunResult {
     fn to_json(&self) -> String {
         format!(
-            "{{\"caller_per_s\":{},\"e2e_per_s\":{},\"p50\":{},\"p99\":{},\"p999\":{},\"max\":{},\"lost\":{},\"rss_kib\":{}}}",
-            self.caller_per_s, self.e2e_per_s, self.p50, self.p99, self.p999, self.max, self.lost, self.rss_kib
+            "{{\"caller_per_s\":{},\"e2e_per_s\":{},\"p50\":{},\"p99\":{},\"p999\":{},\"max\":{},\"lost\":{},\"rss_kib\":{},\"cpu_ns\":{}}}",
+            self.caller_per_s, self.e2e_per_s, self.p50, self.p99, self.p999, self.max, self.lost, self.rss_kib, self.cpu_ns
         )
     }
 
@@ -87,6 +90,7 @@ impl RunResult {
             max: get("max")? as u64,
             lost: get("lost")? as i64,
             rss_kib: get("rss_kib")? as u64,
+            cpu_ns: get("cpu_ns")?,
         })
     }
 }
@@ -278,6 +282,18 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time used so far by every thread of this process.
+fn process_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 fn run_one(name: &str, producers: u64, records: u64, out: &str) -> RunResult {
     let subject = subject(name, out);
     let log = Arc::new(subject.log);
@@ -302,6 +318,7 @@ fn run_one(name: &str, producers: u64, records: u64, out: &str) -> RunResult {
         .collect();
     gate.wait();
     let start = Instant::now();
+    let cpu_start = process_cpu();
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).unwrap();
     for h in handles {
         hist.add(h.join().unwrap()).unwrap();
@@ -309,6 +326,7 @@ fn run_one(name: &str, producers: u64, records: u64, out: &str) -> RunResult {
     let calls_done = start.elapsed();
     (subject.finish)();
     let on_disk = start.elapsed();
+    let cpu = process_cpu() - cpu_start;
     let logged = per * producers;
     let lines = BufReader::new(File::open(out).unwrap())
         .split(b'\n')
@@ -323,6 +341,7 @@ fn run_one(name: &str, producers: u64, records: u64, out: &str) -> RunResult {
         max: hist.max(),
         lost: logged as i64 - lines,
         rss_kib: peak_rss_kib(),
+        cpu_ns: cpu.as_nanos() as f64 / logged as f64,
     }
 }
 
@@ -379,7 +398,7 @@ fn run_all(args: &[String]) {
     let tmp = std::env::temp_dir().join(format!("kakashi-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let mut raw: Vec<(String, u64, Result<RunResult, String>)> = Vec::new();
-    let mut csv = String::from("logger,producers,rep,caller_per_s,e2e_per_s,p50_ns,p99_ns,p999_ns,max_ns,lost,peak_rss_kib,error\n");
+    let mut csv = String::from("logger,producers,rep,caller_per_s,e2e_per_s,p50_ns,p99_ns,p999_ns,max_ns,lost,peak_rss_kib,cpu_ns_per_record,error\n");
     for producers in [1u64, 4] {
         for rep in 0..reps {
             for (name, _) in &loggers {
@@ -412,7 +431,7 @@ fn run_all(args: &[String]) {
                         );
                         let _ = writeln!(
                             csv,
-                            "{name},{producers},{rep},{},{},{},{},{},{},{},{},",
+                            "{name},{producers},{rep},{},{},{},{},{},{},{},{},{:.0},",
                             r.caller_per_s,
                             r.e2e_per_s,
                             r.p50,
@@ -420,14 +439,15 @@ fn run_all(args: &[String]) {
                             r.p999,
                             r.max,
                             r.lost,
-                            r.rss_kib
+                            r.rss_kib,
+                            r.cpu_ns
                         );
                     }
                     Err(e) => {
                         eprintln!("[{producers}p rep {rep}] {name}: {e}");
                         let _ = writeln!(
                             csv,
-                            "{name},{producers},{rep},,,,,,,,,{}",
+                            "{name},{producers},{rep},,,,,,,,,,{}",
                             e.replace(',', ";")
                         );
                     }
@@ -461,10 +481,10 @@ fn run_all(args: &[String]) {
             "**{producers} producer{}** (ratios to the baseline in the same run)\n",
             if producers > 1 { "s" } else { "" }
         );
-        let _ = writeln!(md, "| logger | calls/s | ratio | end-to-end/s | ratio | p50 | p99 | p99.9 | max | lost | peak RSS |");
+        let _ = writeln!(md, "| logger | calls/s | ratio | end-to-end/s | ratio | p50 | p99 | p99.9 | max | lost | peak RSS | CPU/record |");
         let _ = writeln!(
             md,
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for (name, _) in &loggers {
             let Some(e2e) = pick(name, &|r| r.e2e_per_s) else {
@@ -475,7 +495,7 @@ fn run_all(args: &[String]) {
                     .collect();
                 let _ = writeln!(
                     md,
-                    "| {name} | {} | | | | | | | | | |",
+                    "| {name} | {} | | | | | | | | | | |",
                     errs.first().cloned().unwrap_or_default()
                 );
                 continue;
@@ -485,7 +505,7 @@ fn run_all(args: &[String]) {
                 |x: f64, b: Option<f64>| b.map_or("?".to_owned(), |b| format!("{:.2}x", x / b));
             let _ = writeln!(
                 md,
-                "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} MiB |",
+                "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} MiB | {} |",
                 rate(caller),
                 ratio(caller, base_caller),
                 rate(e2e),
@@ -496,6 +516,7 @@ fn run_all(args: &[String]) {
                 ns(pick(name, &|r| r.max as f64).unwrap_or(0.0)),
                 pick(name, &|r| r.lost as f64).unwrap_or(0.0),
                 pick(name, &|r| r.rss_kib as f64).unwrap_or(0.0) / 1024.0,
+                ns(pick(name, &|r| r.cpu_ns).unwrap_or(0.0)),
             );
         }
         md.push('\n');
