@@ -26,9 +26,11 @@
 //!
 //! How a batch flows: a worker takes the consumer lock, takes a ticket and
 //! pops up to `batch_size` items, and lets go of the lock; it enriches,
-//! filters and formats the batch in parallel with other workers; then it
-//! waits for its ticket's turn and writes. Formatting scales with workers;
-//! writing stays in acceptance order.
+//! filters and formats the batch in parallel with other workers; then, in
+//! its ticket's turn, it writes, or, when an earlier batch is not written
+//! yet, leaves its batch for the worker writing that one and goes back to
+//! the queue. Formatting scales with workers; writing stays in acceptance
+//! order.
 //!
 //! Guarantees:
 //! - every record submitted ends as written, dropped (with a reason),
@@ -55,16 +57,17 @@ pub(crate) use shutdown::{all_backends, register};
 
 use std::cell::Cell;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering::*};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock, TryLockError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use overflow::DropReason;
 use queue::{FlushSignal, FlushState, Item, Queue};
+use ring::Popper;
 use run::{commit, lock, prepare, Pipeline, Prepared};
 use stats::Counters;
 
-use crossbeam_utils::CachePadded;
+use crossbeam_utils::{Backoff, CachePadded};
 
 use crate::error::ConfigError;
 use crate::logger::Logger;
@@ -179,8 +182,8 @@ pub(crate) struct Shared {
     fallback_to_sync: bool,
     pipelines: RwLock<Vec<Arc<Pipeline>>>,
     pub(crate) counters: Counters,
-    /// Next ticket to hand out (taken under `consumer`).
-    consumer: Mutex<u64>,
+    /// The queue's one consumer at a time, and the next ticket it hands out.
+    consumer: Mutex<Consumer>,
     next_ticket: AtomicU64,
     /// Whose turn it is to write, and the batches waiting for theirs.
     turn: Mutex<Turn>,
@@ -203,6 +206,13 @@ thread_local! {
 /// True on a kakashi worker thread (where waiting for the backend would deadlock).
 pub(crate) fn on_worker_thread() -> bool {
     IS_WORKER.try_with(Cell::get).unwrap_or(false)
+}
+
+/// What the consumer lock guards: taking items out of the queue, and
+/// numbering the batches so taken (their tickets).
+struct Consumer {
+    popper: Popper,
+    next_ticket: u64,
 }
 
 /// Scratch a worker reuses from batch to batch.
@@ -303,21 +313,13 @@ impl Shared {
             return self.not_running(pipeline, record);
         }
         let item = Item::Record(id, record);
-        let pushed = match self.config.overflow_strategy {
-            OverflowStrategy::DropOldest => {
-                self.queue
-                    .force_push(item, |evicted| self.evicted_on_push(evicted));
-                Ok(())
-            }
-            _ => self.queue.push(item),
-        };
-        if let Err(item) = pushed {
+        if let Err(item) = self.queue.push(item) {
             if !self.queue_full(pipeline, item, around_wait) {
                 return;
             }
         }
         // The push is a SeqCst compare-and-swap of the queue's tail
-        // (`ring.rs`; `force_push` too), ordered
+        // (`ring.rs`), ordered
         // before the two SeqCst loads that follow: a worker announcing sleep,
         // and a shutdown that may have drained the queue between our state
         // check and the push (then nobody else would take what we left
@@ -329,15 +331,9 @@ impl Shared {
         }
     }
 
-    #[cold]
-    #[inline(never)]
-    fn evicted_on_push(&self, evicted: Item) {
-        self.note_full();
-        self.evicted(evicted);
-    }
-
-    /// `item` found the queue full: drops it (`drop_newest`) or waits for
-    /// room (`block`). True when it was enqueued after all.
+    /// `item` found the queue full: evicts the oldest items until it fits
+    /// (`drop_oldest`), drops it (`drop_newest`) or waits for room (`block`).
+    /// True when it was enqueued after all.
     #[cold]
     #[inline(never)]
     fn queue_full(
@@ -347,6 +343,10 @@ impl Shared {
         around_wait: &mut dyn FnMut(&mut (dyn FnMut() + Send)),
     ) -> bool {
         self.note_full();
+        if self.config.overflow_strategy == OverflowStrategy::DropOldest {
+            self.push_evicting(item);
+            return true;
+        }
         if self.config.overflow_strategy != OverflowStrategy::Block {
             if !self.full.load(Relaxed) {
                 self.full.store(true, Relaxed);
@@ -378,6 +378,33 @@ impl Shared {
                 false
             }
             Some(Item::Flush(_)) => false,
+        }
+    }
+
+    /// Pushes `item`, taking the oldest items out of the queue while it is
+    /// full (each counted as evicted).
+    fn push_evicting(&self, mut item: Item) {
+        let backoff = Backoff::new();
+        loop {
+            match self.queue.push(item) {
+                Ok(()) => return,
+                Err(back) => item = back,
+            }
+            // Only the consumer may take items out. When a worker is taking
+            // some right now, there is room on its way: try again.
+            let mut consumer = match self.consumer.try_lock() {
+                Ok(consumer) => consumer,
+                Err(TryLockError::Poisoned(e)) => e.into_inner(),
+                Err(TryLockError::WouldBlock) => {
+                    backoff.snooze();
+                    continue;
+                }
+            };
+            let oldest = self.queue.pop(&mut consumer.popper);
+            drop(consumer);
+            if let Some(oldest) = oldest {
+                self.evicted(oldest);
+            }
         }
     }
 
@@ -561,12 +588,12 @@ impl Shared {
         *lock(&self.parked) = 0;
         self.paused.store(false, SeqCst);
         {
-            let consumer = lock(&self.consumer);
-            while self.queue.pop().is_some() {}
+            let mut consumer = lock(&self.consumer);
+            while self.queue.pop(&mut consumer.popper).is_some() {}
             // Batches the parent's workers had not written are the parent's
             // (a worker stuck in a writer when the fork came).
             let mut turn = lock(&self.turn);
-            turn.next = *consumer;
+            turn.next = consumer.next_ticket;
             turn.writing = false;
             turn.waiting.clear();
         }
@@ -595,18 +622,19 @@ impl Shared {
         } else {
             1
         };
-        let mut next = lock(&self.consumer);
+        let mut consumer = lock(&self.consumer);
         if self.queue.is_empty() {
             return None;
         }
-        let ticket = *next;
-        *next += 1;
+        let ticket = consumer.next_ticket;
+        consumer.next_ticket += 1;
         // Published before popping: whoever sees an item gone sees this ticket.
-        self.next_ticket.store(*next, SeqCst);
+        self.next_ticket.store(consumer.next_ticket, SeqCst);
         let seen = self.queue.len() as u64;
         scratch.items.clear();
-        self.queue.pop_into(limit, &mut scratch.items);
-        drop(next);
+        self.queue
+            .pop_into(&mut consumer.popper, limit, &mut scratch.items);
+        drop(consumer);
         if self.full.load(Relaxed) {
             self.full.store(false, Relaxed);
         }
@@ -677,7 +705,8 @@ impl Shared {
             }
             if turn.waiting.len() < self.config.worker_count {
                 let spare = turn.spare.pop().unwrap_or_default();
-                turn.waiting.push((ticket, std::mem::replace(scratch, spare)));
+                turn.waiting
+                    .push((ticket, std::mem::replace(scratch, spare)));
                 drop(turn);
                 // A spare holds the records of the batch written last; they
                 // are dropped here, not by the worker that is writing.
@@ -824,8 +853,8 @@ impl Shared {
         if still_running > 0 {
             // Timed out: stop the workers at their next batch and count what is left.
             self.abort.store(true, SeqCst);
-            let _consumer = lock(&self.consumer);
-            while let Some(item) = self.queue.pop() {
+            let mut consumer = lock(&self.consumer);
+            while let Some(item) = self.queue.pop(&mut consumer.popper) {
                 match item {
                     Item::Record(id, record) => {
                         drop(record);
@@ -957,15 +986,16 @@ impl Backend {
         } else {
             1
         };
+        let (queue, popper) = Queue::new(
+            capacity,
+            if config.enable_batching {
+                config.batch_size
+            } else {
+                1
+            },
+        );
         let shared = Arc::new(Shared {
-            queue: Queue::new(
-                capacity,
-                if config.enable_batching {
-                    config.batch_size
-                } else {
-                    1
-                },
-            ),
+            queue,
             state: AtomicU8::new(if enable_async { RUNNING } else { SYNCHRONOUS }),
             abort: AtomicBool::new(false),
             full: CachePadded::new(AtomicBool::new(false)),
@@ -973,7 +1003,10 @@ impl Backend {
             fallback_to_sync,
             pipelines: RwLock::new(Vec::new()),
             counters: Counters::default(),
-            consumer: Mutex::new(0),
+            consumer: Mutex::new(Consumer {
+                popper,
+                next_ticket: 0,
+            }),
             next_ticket: AtomicU64::new(0),
             turn: Mutex::new(Turn::default()),
             turn_cv: Condvar::new(),

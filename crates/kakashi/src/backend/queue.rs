@@ -16,7 +16,7 @@ use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use super::ring::Ring;
+use super::ring::{Popper, Ring};
 use super::run::lock;
 use crate::record::Record;
 
@@ -82,10 +82,12 @@ pub(crate) struct Queue {
 
 impl Queue {
     /// A queue of `capacity` items whose pushes wake a sleeping worker once
-    /// `wake_at` items wait (at most half the capacity).
-    pub(crate) fn new(capacity: usize, wake_at: usize) -> Queue {
-        Queue {
-            items: Ring::new(capacity),
+    /// `wake_at` items wait (at most half the capacity), and the right to
+    /// take items out of it (one consumer at a time).
+    pub(crate) fn new(capacity: usize, wake_at: usize) -> (Queue, Popper) {
+        let (items, popper) = Ring::new(capacity);
+        let queue = Queue {
+            items,
             wake_at: wake_at.clamp(1, (capacity / 2).max(1)),
             idle_workers: AtomicUsize::new(0),
             wake_sent: AtomicBool::new(false),
@@ -94,7 +96,8 @@ impl Queue {
             blocked_producers: AtomicUsize::new(0),
             room: Mutex::new(()),
             room_cv: Condvar::new(),
-        }
+        };
+        (queue, popper)
     }
 
     pub(crate) fn capacity(&self) -> usize {
@@ -118,26 +121,20 @@ impl Queue {
         self.items.push(item)
     }
 
-    /// Pushes, evicting the oldest items while full; each evicted one goes
-    /// to `evicted`.
-    #[inline]
-    pub(crate) fn force_push(&self, item: Item, evicted: impl FnMut(Item)) {
-        self.items.force_push(item, evicted)
-    }
-
     /// How many items have been pushed since the queue was made.
     pub(crate) fn pushed(&self) -> u64 {
         self.items.pushed()
     }
 
     /// Moves up to `max` items, oldest first, into `into`; returns how many.
-    pub(crate) fn pop_into(&self, max: usize, into: &mut Vec<Item>) -> usize {
-        self.items.pop_into(max, into)
+    pub(crate) fn pop_into(&self, popper: &mut Popper, max: usize, into: &mut Vec<Item>) -> usize {
+        self.items.pop_into(popper, max, into)
     }
 
+    /// Takes the oldest item.
     #[inline]
-    pub(crate) fn pop(&self) -> Option<Item> {
-        self.items.pop()
+    pub(crate) fn pop(&self, popper: &mut Popper) -> Option<Item> {
+        self.items.pop(popper)
     }
 
     /// After a push: wakes a sleeping worker once a batch's worth waits.
