@@ -240,15 +240,15 @@ impl Logger {
         source: Option<&'static Source>,
         exception: Option<Exception>,
     ) {
-        let record = crate::__kakashi_record!(
+        let mut record = Some(crate::__kakashi_record!(
             self,
             level,
             message,
             fields,
             exception.map(Box::new),
             source
-        );
-        self.__submit_record(record);
+        ));
+        self.__submit_record(&mut record);
     }
 
     /// True when the record this call would build is to be dropped anyway
@@ -272,11 +272,17 @@ impl Logger {
     /// Adds the bound fields (the call's own win) and submits.
     #[doc(hidden)]
     #[inline]
-    pub fn __submit_record(&self, mut record: Record) {
+    pub fn __submit_record(&self, record: &mut Option<Record>) {
         if !self.inner.bound.is_empty() {
-            self.merge_bound(&mut record);
+            if let Some(record) = record {
+                self.merge_bound(record);
+            }
         }
-        self.submit(record);
+        let inner = &*self.inner;
+        inner
+            .backend
+            .shared
+            .submit(inner.id, &inner.pipeline, record);
     }
 
     #[cold]
@@ -296,7 +302,7 @@ impl Logger {
         inner
             .backend
             .shared
-            .submit(inner.id, &inner.pipeline, record);
+            .submit(inner.id, &inner.pipeline, &mut Some(record));
     }
 
     /// Like [`submit`](Logger::submit), running every wait the call may make
@@ -314,7 +320,7 @@ impl Logger {
         inner
             .backend
             .shared
-            .submit_with(inner.id, &inner.pipeline, record, around_wait);
+            .submit_with(inner.id, &inner.pipeline, &mut Some(record), around_wait);
     }
 
     /// The bound fields, in order.
@@ -436,16 +442,20 @@ macro_rules! log {
         let level: $crate::Level = $level;
         if logger.enabled(level) && !logger.__dropped_early() {
             static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!() };
-            let mut record = $crate::__kakashi_record!(
+            // Built in an `Option`, handed on by reference and moved out
+            // only into its queue slot: each move of a record is a copy.
+            let mut record = ::std::option::Option::Some($crate::__kakashi_record!(
                 logger,
                 level,
                 ::std::convert::Into::into($msg),
                 $crate::Fields::new(),
                 $exception,
                 Some(&SOURCE)
-            );
-            $crate::__kakashi_fields!(@acc record [] $($($fields)*)?);
-            logger.__submit_record(record);
+            ));
+            if let ::std::option::Option::Some(record) = &mut record {
+                $crate::__kakashi_fields!(@acc record [] $($($fields)*)?);
+            }
+            logger.__submit_record(&mut record);
         }
     }};
     ($logger:expr, $level:expr, exception: $err:expr, $msg:expr $(, $($fields:tt)*)?) => {

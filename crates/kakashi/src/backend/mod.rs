@@ -284,7 +284,7 @@ impl Shared {
     /// Accepts a record for pipeline `id`. Never panics, never waits except
     /// under `block` while the queue is full.
     #[inline]
-    pub(crate) fn submit(&self, id: u32, pipeline: &Pipeline, record: Record) {
+    pub(crate) fn submit(&self, id: u32, pipeline: &Pipeline, record: &mut Option<Record>) {
         self.submit_with(id, pipeline, record, &mut |wait| wait())
     }
 
@@ -300,9 +300,10 @@ impl Shared {
         &self,
         id: u32,
         pipeline: &Pipeline,
-        record: Record,
+        record: &mut Option<Record>,
         around_wait: &mut dyn FnMut(&mut (dyn FnMut() + Send)),
     ) {
+        let Some(_) = record else { return };
         // Nothing is counted here. `messages_enqueued` is read off the
         // queue's tail, and `messages_submitted` is the sum of what calls
         // turned into (enqueued, dropped at the door, handled on this
@@ -312,11 +313,15 @@ impl Shared {
         if self.state() != RUNNING {
             return self.not_running(pipeline, record);
         }
-        let item = Item::Record(id, record);
-        if let Err(item) = self.queue.push(item) {
-            if !self.queue_full(pipeline, item, around_wait) {
-                return;
-            }
+        // The record is moved out of the caller's `Option` only once its slot
+        // is claimed, straight into the slot: moved into a queue item first,
+        // then into the slot, it was two copies of a few hundred bytes.
+        let pushed = self.queue.push_with(|| match record.take() {
+            Some(record) => Item::Record(id, record),
+            None => unreachable!("checked above"),
+        });
+        if pushed.is_err() && !self.queue_full(pipeline, record, id, around_wait) {
+            return;
         }
         // The push is a SeqCst compare-and-swap of the queue's tail
         // (`ring.rs`), ordered
@@ -339,9 +344,14 @@ impl Shared {
     fn queue_full(
         &self,
         pipeline: &Pipeline,
-        item: Item,
+        record: &mut Option<Record>,
+        id: u32,
         around_wait: &mut dyn FnMut(&mut (dyn FnMut() + Send)),
     ) -> bool {
+        let Some(record) = record.take() else {
+            return false;
+        };
+        let item = Item::Record(id, record);
         self.note_full();
         if self.config.overflow_strategy == OverflowStrategy::DropOldest {
             self.push_evicting(item);
@@ -374,7 +384,7 @@ impl Shared {
         match refused.or(pending) {
             None => true,
             Some(Item::Record(_, record)) => {
-                self.not_running(pipeline, record);
+                self.not_running(pipeline, &mut Some(record));
                 false
             }
             Some(Item::Flush(_)) => false,
@@ -441,7 +451,10 @@ impl Shared {
 
     #[cold]
     #[inline(never)]
-    fn not_running(&self, pipeline: &Pipeline, mut record: Record) {
+    fn not_running(&self, pipeline: &Pipeline, record: &mut Option<Record>) {
+        let Some(mut record) = record.take() else {
+            return;
+        };
         if self.state() == SYNCHRONOUS || self.fallback_to_sync {
             self.counters.messages_submitted.fetch_add(1, Relaxed);
             let written = self.write_now(pipeline, std::slice::from_mut(&mut record));

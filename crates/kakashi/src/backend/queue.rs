@@ -121,6 +121,13 @@ impl Queue {
         self.items.push(item)
     }
 
+    /// Pushes the item `make` returns if there is room, else hands `make`
+    /// back (see [`Ring::push_with`]; `make` must not panic).
+    #[inline(always)]
+    pub(crate) fn push_with<F: FnOnce() -> Item>(&self, make: F) -> Result<(), F> {
+        self.items.push_with(make)
+    }
+
     /// How many items have been pushed since the queue was made.
     pub(crate) fn pushed(&self) -> u64 {
         self.items.pushed()

@@ -148,6 +148,15 @@ impl<T> Ring<T> {
     #[allow(clippy::result_large_err)]
     #[inline(always)]
     pub(crate) fn push(&self, value: T) -> Result<(), T> {
+        self.push_with(|| value).map_err(|make| make())
+    }
+
+    /// Pushes what `make` returns, called once a slot is claimed, so that
+    /// what it moves goes straight into the slot. Hands `make` back when the
+    /// ring is full. `make` must not panic: consumers wait for the slot it
+    /// fills.
+    #[inline(always)]
+    pub(crate) fn push_with<F: FnOnce() -> T>(&self, make: F) -> Result<(), F> {
         let backoff = Backoff::new();
         let mut tail = self.tail.load(Relaxed);
         loop {
@@ -163,7 +172,7 @@ impl<T> Ring<T> {
                         // SAFETY: winning the tail while the stamp said free
                         // makes this thread the slot's only writer, and no
                         // consumer reads it before the stamp below.
-                        unsafe { (*slot.value.get()).write(value) };
+                        unsafe { (*slot.value.get()).write(make()) };
                         slot.stamp.store(tail + 1, Release);
                         // The next push's slot, last written by a consumer
                         // on another core: ask for its lines now, so that the
@@ -182,7 +191,7 @@ impl<T> Ring<T> {
                 std::sync::atomic::fence(SeqCst);
                 let head = self.head.load(Relaxed);
                 if head.wrapping_add(self.one_lap) == tail {
-                    return Err(value);
+                    return Err(make);
                 }
                 backoff.spin();
                 tail = self.tail.load(Relaxed);
