@@ -719,7 +719,7 @@ impl Shared {
     /// two workers on two cores). What waits so is bounded: at most a
     /// quarter of the queue's capacity in records (or one batch, if that is
     /// more); past that, a worker waits after all. (Allowing 2, 8 and 32
-    /// batches of 100 for two workers gave +0%, +5% and +10% end to end with
+    /// batches of 500 for two workers gave +0%, +5% and +10% end to end with
     /// one producer, +0%, +8% and +21% with four; 128 no more than 32.)
     fn write_in_turn(&self, ticket: u64, scratch: &mut Scratch) {
         let limit = (self.queue.capacity() / 4).max(self.batch_limit());

@@ -176,7 +176,10 @@ impl Queue {
 
     #[cold]
     fn wake_one(&self) {
-        if !self.wake_sent.swap(true, SeqCst) {
+        // A load first: while a sent wake-up is on its way, every push until
+        // the worker runs comes here, and a swap is a write to the line the
+        // worker itself writes when it goes to sleep.
+        if !self.wake_sent.load(SeqCst) && !self.wake_sent.swap(true, SeqCst) {
             drop(lock(&self.idle));
             self.idle_cv.notify_one();
         }
