@@ -218,7 +218,6 @@ impl<T> Ring<T> {
             let stamp = slot.stamp.load(Acquire);
             if stamp == head + 1 {
                 let next = self.next(head);
-                self.head.store(next, Release);
                 // The slot after the next one: its lines are on their way
                 // while this one and the next are read.
                 prefetch(self.slot(self.next(next)), false);
@@ -227,6 +226,12 @@ impl<T> Ring<T> {
                 // writing this one again.
                 unsafe { std::ptr::copy_nonoverlapping((*slot.value.get()).as_ptr(), dst, 1) };
                 slot.stamp.store(head.wrapping_add(self.one_lap), Release);
+                // The head moves only once the slot is free: a producer
+                // that finds the slot still taken and the head already past
+                // it spins until the stamp changes, and with the head moved
+                // before the copy, producers spun through every copy at
+                // the full mark (a fifth of a call's time, 4 producers).
+                self.head.store(next, Release);
                 return true;
             }
             // No other consumer could have taken it: the slot is free for
