@@ -140,6 +140,7 @@
 
 mod async_pipeline;
 pub mod backend;
+mod clock;
 mod error;
 mod logger;
 pub mod pipeline;

@@ -16,7 +16,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::ConfigError;
 
@@ -493,12 +492,13 @@ pub fn intern(s: &str) -> &'static str {
 pub struct Timestamp(pub u64);
 
 impl Timestamp {
-    /// Now, from the system clock.
+    /// Now: the system clock's time, read through the CPU's time-stamp
+    /// counter where the kernel keeps time with it (within microseconds of
+    /// the system clock, at a third of the cost; see the crate's "How it
+    /// works").
+    #[inline]
     pub fn now() -> Timestamp {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        Timestamp(nanos)
+        Timestamp(crate::clock::now_nanos())
     }
 
     /// Whole seconds since the epoch.

@@ -1,11 +1,29 @@
-//! The crate's only `unsafe` code: two calls into libc that std does not offer.
+//! Calls into libc and the CPU that std does not offer (with `ring.rs`, the
+//! crate's only `unsafe` code).
 //!
 //! - [`thread_id`]: the OS thread id (`gettid`), the number `ps -L` and
 //!   debuggers show, cached per thread by the caller.
 //! - [`at_exit`]: registers a function with C `atexit`, which runs when `main`
 //!   returns and on `std::process::exit`, so the global backend can be flushed
 //!   without the user holding a guard (Rust runs no destructors for statics).
+//! - [`read_tsc`]: the CPU's time-stamp counter (`clock.rs`).
 #![allow(unsafe_code)]
+
+/// The CPU's time-stamp counter (0 where there is none; `clock.rs` then
+/// never uses it).
+#[inline(always)]
+pub(crate) fn read_tsc() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: RDTSC reads a register; it has no memory effects and exists
+        // on every x86_64 CPU.
+        unsafe { std::arch::x86_64::_rdtsc() }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        0
+    }
+}
 
 /// The calling thread's OS thread id.
 pub(crate) fn thread_id() -> u64 {

@@ -106,6 +106,7 @@ pub fn after_fork_in_parent() {
 /// counters. Loggers made before the fork keep working.
 pub fn after_fork_in_child() {
     crate::record::FORK_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    crate::clock::after_fork_in_child();
     for backend in all_backends() {
         backend.restart_in_child();
     }
