@@ -390,7 +390,11 @@ impl Logger {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __kakashi_fields {
-    (@acc $rec:ident [$($done:expr,)*]) => { $( $rec.fields.push($done); )* };
+    (@acc $rec:ident []) => {};
+    // One `extend` from an array, not a `push` per field: each pushed field
+    // was built on the stack and read back by a wider load than the stores
+    // that wrote it, a store-forwarding stall per field (p50 79 -> 59 ns).
+    (@acc $rec:ident [$($done:expr,)+]) => { $rec.fields.extend([$($done,)+]); };
     (@acc $rec:ident [$($done:expr,)*] $key:ident = % $val:expr $(, $($rest:tt)*)?) => {
         $crate::__kakashi_fields!(@acc $rec [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::display(&$val)),] $($($rest)*)?)
     };
