@@ -599,35 +599,62 @@ impl Shared {
 
     /// After `fork()`, in the child: the parent's workers do not exist here.
     /// What was queued is the parent's to write, so it is discarded; counters
-    /// start again from zero, and fresh workers are started.
+    /// start again from zero, and fresh workers are started. Where that
+    /// cannot be done (no thread could be started, or a thread of the
+    /// parent held the queue's consumer lock at the fork: `drop_oldest`
+    /// callers take it for a moment to evict), the child logs synchronously,
+    /// on the calling thread, and says so on stderr.
     pub(crate) fn restart_in_child(self: &Arc<Shared>) {
         // The parent's threads are gone: their handles must not be joined.
         std::mem::forget(std::mem::take(&mut *lock(&self.handles)));
         *lock(&self.parked) = 0;
         self.paused.store(false, SeqCst);
-        {
-            let mut consumer = lock(&self.consumer);
-            while self.queue.pop(&mut consumer.popper).is_some() {}
-            // Batches the parent's workers had not written are the parent's
-            // (a worker stuck in a writer when the fork came).
-            let mut turn = lock(&self.turn);
-            turn.next = consumer.next_ticket;
-            turn.writing = false;
-            turn.waiting.clear();
-            turn.waiting_items = 0;
-        }
+        let queue_usable = self.reset_queue_in_child();
         self.full.store(false, Relaxed);
         self.counters.reset();
         self.pushed_base.store(self.queue.pushed(), Relaxed);
         let running = self.state() == RUNNING || self.state() == STOPPING;
         self.active_workers.store(0, SeqCst);
-        if running {
-            self.state.store(RUNNING, SeqCst);
-            if let Err(e) = Shared::spawn_workers(self) {
-                eprintln!("kakashi: could not restart the workers after fork ({e}); logging synchronously");
-                self.state.store(STOPPED, SeqCst);
-            }
+        if !running {
+            return;
         }
+        if !queue_usable {
+            eprintln!("kakashi: a thread of the parent was taking from the queue when it forked; logging synchronously in the child");
+            self.state.store(SYNCHRONOUS, SeqCst);
+            return;
+        }
+        self.state.store(RUNNING, SeqCst);
+        if let Err(e) = Shared::spawn_workers(self) {
+            eprintln!(
+                "kakashi: could not restart the workers after fork ({e}); logging synchronously"
+            );
+            self.state.store(SYNCHRONOUS, SeqCst);
+        }
+    }
+
+    /// In a forked child: empties the queue (what it holds is the parent's)
+    /// and starts the batch order again. False when a thread of the parent
+    /// held the consumer or turn lock at the fork: nobody in the child will
+    /// ever let go of it.
+    fn reset_queue_in_child(&self) -> bool {
+        let mut consumer = match self.consumer.try_lock() {
+            Ok(consumer) => consumer,
+            Err(TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(TryLockError::WouldBlock) => return false,
+        };
+        let mut turn = match self.turn.try_lock() {
+            Ok(turn) => turn,
+            Err(TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(TryLockError::WouldBlock) => return false,
+        };
+        while self.queue.pop(&mut consumer.popper).is_some() {}
+        // Batches the parent's workers had not written are the parent's
+        // (a worker stuck in a writer when the fork came).
+        turn.next = consumer.next_ticket;
+        turn.writing = false;
+        turn.waiting.clear();
+        turn.waiting_items = 0;
+        true
     }
 
     /// Items a batch takes at most.
@@ -1113,5 +1140,52 @@ impl Backend {
     /// runs the pipeline on the caller's thread.
     pub fn is_running(&self) -> bool {
         self.shared.state() == RUNNING
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::MemoryWriter;
+
+    /// A fork while another thread held the consumer lock (a `drop_oldest`
+    /// caller evicting) leaves the child a lock nobody will release: the
+    /// child must log synchronously, not hang. Simulated without a fork: the
+    /// lock is held by another thread while the child's restart runs.
+    #[test]
+    fn a_child_forked_while_the_queue_was_locked_logs_synchronously() {
+        let memory = MemoryWriter::new();
+        let backend = Backend::new(AsyncConfig {
+            max_queue_size: 100,
+            overflow_strategy: OverflowStrategy::DropOldest,
+            ..AsyncConfig::default()
+        })
+        .unwrap();
+        let logger = backend.logger("app", PipelineConfig::new().writer(memory.clone()));
+        let shared = Arc::clone(&backend.shared);
+        let (locked, release) = (
+            Arc::new(std::sync::Barrier::new(2)),
+            Arc::new(std::sync::Barrier::new(2)),
+        );
+        let holder = {
+            let (shared, locked, release) = (
+                Arc::clone(&shared),
+                Arc::clone(&locked),
+                Arc::clone(&release),
+            );
+            std::thread::spawn(move || {
+                let _consumer = lock(&shared.consumer);
+                locked.wait();
+                release.wait();
+            })
+        };
+        locked.wait();
+        shared.restart_in_child();
+        assert_eq!(shared.state(), SYNCHRONOUS);
+        crate::info!(logger, "after the fork", n = 1);
+        assert_eq!(memory.lines().len(), 1, "written on the calling thread");
+        assert!(memory.lines()[0].contains("after the fork"));
+        release.wait();
+        holder.join().unwrap();
     }
 }
