@@ -1,7 +1,7 @@
-//! The queue's storage: a bounded multi-producer, multi-consumer ring of
-//! slots, each with a stamp saying whose turn it is (D. Vyukov's bounded
-//! queue, the algorithm of crossbeam's `ArrayQueue`, which this replaced),
-//! with what the backend needs on top:
+//! The queue's storage: a bounded ring of slots, each with a stamp saying
+//! whose turn it is (D. Vyukov's bounded queue, the algorithm of crossbeam's
+//! `ArrayQueue`, which this replaced), for any number of producers and one
+//! consumer at a time, with what the backend needs on top:
 //!
 //! - a push writes the item straight into its slot, then asks the CPU for
 //!   the next slot's cache lines (they were last written by a worker on
@@ -9,7 +9,7 @@
 //!   this halved the callers' p99);
 //! - a worker moves each item once, straight from its slot into its batch
 //!   (not out to the stack, then into the batch), and asks for the lines of
-//!   the slot after the next while it copies;
+//!   a slot a few ahead while it copies;
 //! - one consumer at a time: taking items needs the ring's [`Popper`], which
 //!   the backend keeps under its consumer lock (workers took from the queue
 //!   one at a time already, to number their batches), so the head moves by a
@@ -87,7 +87,8 @@ fn prefetch<T>(slot: &Slot<T>, write: bool) {
     let _ = (slot, write);
 }
 
-/// A bounded MPMC ring (see the module docs).
+/// A bounded ring: any number of producers, one consumer at a time (see
+/// the module docs).
 pub(crate) struct Ring<T> {
     id: usize,
     head: CachePadded<AtomicUsize>,
