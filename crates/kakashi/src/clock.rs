@@ -23,8 +23,10 @@
 //! counter reads (around the system clock read) are more than 2 µs apart is
 //! not used (the thread was interrupted in between). Measured against the
 //! system clock on the benchmark machine, timestamps stay within 0.1 µs of
-//! it (the output shows microseconds); a step of the system clock (`date
-//! -s`, an NTP step) shows within a second.
+//! it (the output shows microseconds). A step of the system clock (`date
+//! -s`, an NTP step) shows at the next anchor, within a second; the rate
+//! measured across it would be wrong, so the last one is kept and measured
+//! again 100 ms later.
 //!
 //! Anywhere else (another clocksource, another architecture, a counter that
 //! misbehaves: a measured rate outside 0.1-20 GHz) every call reads the
@@ -87,6 +89,8 @@ static START_COUNTER: AtomicU64 = AtomicU64::new(0);
 static START_TIME: AtomicU64 = AtomicU64::new(0);
 /// One writer at a time.
 static WRITING: AtomicBool = AtomicBool::new(false);
+/// The last anchor kept the rate before it across a step of the system clock.
+static STEPPED: AtomicBool = AtomicBool::new(false);
 
 /// How long an anchor is used at most.
 const ANCHOR_NS: u64 = 1_000_000_000;
@@ -148,35 +152,50 @@ fn anchor() -> u64 {
     let now = system_nanos();
     let after = sys::read_tsc();
     let counter = before / 2 + after / 2;
-    let (from_counter, from_time) = if SEQ.load(Relaxed) == 0 {
+    let anchored = SEQ.load(Relaxed) != 0;
+    let (from_counter, from_time) = if anchored {
+        (ANCHOR_COUNTER.load(Relaxed), ANCHOR_TIME.load(Relaxed))
+    } else {
         if START_TIME.load(Relaxed) == 0 {
             START_COUNTER.store(counter, Relaxed);
             START_TIME.store(now, Relaxed);
             return now;
         }
         (START_COUNTER.load(Relaxed), START_TIME.load(Relaxed))
-    } else {
-        (ANCHOR_COUNTER.load(Relaxed), ANCHOR_TIME.load(Relaxed))
     };
-    let (elapsed, ticks) = (
-        now.saturating_sub(from_time),
-        counter.wrapping_sub(from_counter),
-    );
-    if elapsed < FIRST_NS || ticks == 0 || ticks > u64::MAX / 4 {
+    let ticks = counter.wrapping_sub(from_counter);
+    if after < before || ticks == 0 || ticks > u64::MAX / 4 {
         return now;
     }
-    let mult = ((u128::from(elapsed) << 32) / u128::from(ticks)) as u64;
-    // 0.1-20 GHz: 10 ns down to 0.05 ns a tick.
-    if !((1 << 32) / 20..=10 << 32).contains(&mult) {
-        MODE.store(SYSTEM, Relaxed);
+    // After a step, the next measurement decides: the counter's rate may
+    // really have changed (a virtual machine moved to another host).
+    let previous = if anchored && !STEPPED.load(Relaxed) {
+        MULT.load(Relaxed)
+    } else {
+        0
+    };
+    let Some(Rate {
+        mult,
+        valid,
+        stepped,
+    }) = next_rate(previous, from_time, now, ticks)
+    else {
+        if !anchored && now < from_time {
+            // Stepped back before the first anchor: measure from here.
+            START_COUNTER.store(counter, Relaxed);
+            START_TIME.store(now, Relaxed);
+        } else if !anchored && now >= from_time + FIRST_NS {
+            // Not a plausible counter: the system clock from now on.
+            MODE.store(SYSTEM, Relaxed);
+        }
         return now;
-    }
+    };
     let window = ((u128::from(after.wrapping_sub(before)) * u128::from(mult)) >> 32) as u64;
-    if after < before || window > READ_WINDOW_NS {
+    if window > READ_WINDOW_NS {
         // Interrupted between the reads: try again on a later call.
         return now;
     }
-    let valid = elapsed.saturating_mul(10).min(ANCHOR_NS);
+    STEPPED.store(stepped, Relaxed);
     let limit = ((u128::from(valid) << 32) / u128::from(mult)) as u64;
     let seq = SEQ.load(Relaxed);
     SEQ.store(seq + 1, Relaxed);
@@ -187,6 +206,56 @@ fn anchor() -> u64 {
     LIMIT.store(limit, Relaxed);
     SEQ.store(seq + 2, Release);
     now
+}
+
+/// A new anchor's rate and how long to use it.
+#[derive(Debug, PartialEq)]
+struct Rate {
+    /// Nanoseconds per tick, 32.32 fixed point.
+    mult: u64,
+    /// How long the anchor is used, in nanoseconds.
+    valid: u64,
+    /// The system clock was stepped: the last rate was kept.
+    stepped: bool,
+}
+
+/// The rate for a new anchor taken `ticks` after the last one (or the first
+/// reading), at `from_time`; `None` when there is none yet. `previous` is
+/// the last anchor's rate, 0 when the measurement is to decide alone (the
+/// first one, and the one after a step). A system clock stepped back or
+/// forward between two anchors (NTP, `date -s`) shows as a rate far from
+/// the last one: then the last rate is kept, anchored at the new time, and
+/// the next measurement, 100 ms later, decides (the counter's own rate may
+/// have changed: a virtual machine moved to another host).
+fn next_rate(previous: u64, from_time: u64, now: u64, ticks: u64) -> Option<Rate> {
+    let plausible = |mult: u64| ((1 << 32) / 20..=10 << 32).contains(&mult); // 0.1-20 GHz
+    let elapsed = now.checked_sub(from_time);
+    let measured = elapsed
+        .filter(|&e| e >= FIRST_NS)
+        .map(|e| ((u128::from(e) << 32) / u128::from(ticks)) as u64);
+    let valid = |e: u64| e.saturating_mul(10).min(ANCHOR_NS);
+    if previous == 0 {
+        return Some(Rate {
+            mult: measured.filter(|&m| plausible(m))?,
+            valid: valid(elapsed?),
+            stepped: false,
+        });
+    }
+    match (elapsed, measured) {
+        // Too soon to measure again (an anchor expires only after ten
+        // times this).
+        (Some(_), None) => None,
+        (Some(e), Some(m)) if m.abs_diff(previous) <= previous / 64 => Some(Rate {
+            mult: m,
+            valid: valid(e),
+            stepped: false,
+        }),
+        _ => Some(Rate {
+            mult: previous,
+            valid: 10 * FIRST_NS,
+            stepped: true,
+        }),
+    }
 }
 
 /// In a forked child: a thread of the parent may have been taking an anchor.
@@ -203,6 +272,46 @@ pub(crate) fn after_fork_in_child() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stepped_system_clock_keeps_the_last_rate() {
+        let ghz3 = (1u64 << 32) / 3; // 1/3 ns a tick
+        let ticks_per_s = 3_000_000_000;
+        let t0 = 1_800_000_000_000_000_000;
+        let rate = |mult, valid, stepped| {
+            Some(Rate {
+                mult,
+                valid,
+                stepped,
+            })
+        };
+        // First measurement: needs 10 ms, then takes the rate it finds.
+        assert_eq!(next_rate(0, t0, t0 + 1_000_000, 3_000_000), None);
+        let first = next_rate(0, t0, t0 + 10_000_000, 30_000_000).unwrap();
+        assert!(first.mult.abs_diff(ghz3) <= 1 && first.valid == 100_000_000 && !first.stepped);
+        // An implausible counter (1 kHz) gives no rate.
+        assert_eq!(next_rate(0, t0, t0 + 10_000_000, 10), None);
+        // A second later, a rate within 1/64 of the last is taken.
+        let next = next_rate(ghz3, t0, t0 + 1_000_000_000, ticks_per_s + 30_000).unwrap();
+        assert!(next.mult < ghz3 && next.mult.abs_diff(ghz3) < ghz3 / 64);
+        assert!(next.valid == ANCHOR_NS && !next.stepped);
+        // The clock stepped forward an hour, or back a minute: the last rate
+        // is kept, anchored anew, and measured again after 100 ms.
+        let hour = 3_600_000_000_000;
+        let stepped = rate(ghz3, 100_000_000, true);
+        assert_eq!(
+            next_rate(ghz3, t0, t0 + hour + 1_000_000_000, ticks_per_s),
+            stepped
+        );
+        assert_eq!(
+            next_rate(ghz3, t0, t0 - 60_000_000_000, ticks_per_s),
+            stepped
+        );
+        // After a step the measurement decides alone: a counter now running
+        // at 2 GHz is believed.
+        let after = next_rate(0, t0, t0 + 100_000_000, 200_000_000).unwrap();
+        assert!(after.mult.abs_diff((1 << 32) / 2) <= 1 && !after.stepped);
+    }
 
     #[test]
     fn stays_with_the_system_clock_and_never_goes_back_within_a_thread() {
