@@ -57,14 +57,14 @@ pub(crate) use shutdown::{all_backends, register};
 
 use std::cell::Cell;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering::*};
-use std::sync::{Arc, Condvar, Mutex, RwLock, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use overflow::DropReason;
 use queue::{FlushSignal, FlushState, Item, Queue};
 use ring::Popper;
-use run::{commit, lock, prepare, Pipeline, Prepared};
+use run::{commit, lock, prepare, try_lock, Pipeline, Prepared};
 use stats::Counters;
 
 use crossbeam_utils::{Backoff, CachePadded};
@@ -124,6 +124,15 @@ impl Default for AsyncConfig {
 }
 
 impl AsyncConfig {
+    /// Items a batch takes at most: `batch_size`, or 1 without batching.
+    pub(crate) fn batch_limit(&self) -> usize {
+        if self.enable_batching {
+            self.batch_size
+        } else {
+            1
+        }
+    }
+
     /// Checks every setting.
     ///
     /// # Errors
@@ -407,13 +416,9 @@ impl Shared {
             }
             // Only the consumer may take items out. When a worker is taking
             // some right now, there is room on its way: try again.
-            let mut consumer = match self.consumer.try_lock() {
-                Ok(consumer) => consumer,
-                Err(TryLockError::Poisoned(e)) => e.into_inner(),
-                Err(TryLockError::WouldBlock) => {
-                    backoff.snooze();
-                    continue;
-                }
+            let Some(mut consumer) = try_lock(&self.consumer) else {
+                backoff.snooze();
+                continue;
             };
             let oldest = self.queue.pop(&mut consumer.popper);
             drop(consumer);
@@ -637,15 +642,9 @@ impl Shared {
     /// held the consumer or turn lock at the fork: nobody in the child will
     /// ever let go of it.
     fn reset_queue_in_child(&self) -> bool {
-        let mut consumer = match self.consumer.try_lock() {
-            Ok(consumer) => consumer,
-            Err(TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(TryLockError::WouldBlock) => return false,
-        };
-        let mut turn = match self.turn.try_lock() {
-            Ok(turn) => turn,
-            Err(TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(TryLockError::WouldBlock) => return false,
+        let (Some(mut consumer), Some(mut turn)) = (try_lock(&self.consumer), try_lock(&self.turn))
+        else {
+            return false;
         };
         while self.queue.pop(&mut consumer.popper).is_some() {}
         // Batches the parent's workers had not written are the parent's
@@ -657,22 +656,13 @@ impl Shared {
         true
     }
 
-    /// Items a batch takes at most.
-    fn batch_limit(&self) -> usize {
-        if self.config.enable_batching {
-            self.config.batch_size
-        } else {
-            1
-        }
-    }
-
     /// Pops up to `batch_size` items under the consumer lock and takes a
     /// ticket for them. `None` when the queue is empty or shutdown aborted.
     fn take_batch(&self, scratch: &mut Scratch) -> Option<u64> {
         if self.abort.load(Acquire) {
             return None;
         }
-        let limit = self.batch_limit();
+        let limit = self.config.batch_limit();
         let mut consumer = lock(&self.consumer);
         if self.queue.is_empty() {
             return None;
@@ -752,7 +742,7 @@ impl Shared {
     /// batches of 500 for two workers gave +0%, +5% and +10% end to end with
     /// one producer, +0%, +8% and +21% with four; 128 no more than 32.)
     fn write_in_turn(&self, ticket: u64, scratch: &mut Scratch) {
-        let limit = (self.queue.capacity() / 4).max(self.batch_limit());
+        let limit = (self.queue.capacity() / 4).max(self.config.batch_limit());
         let mut turn = lock(&self.turn);
         loop {
             if turn.next == ticket && !turn.writing {
@@ -1044,14 +1034,7 @@ impl Backend {
         } else {
             1
         };
-        let (queue, popper) = Queue::new(
-            capacity,
-            if config.enable_batching {
-                config.batch_size
-            } else {
-                1
-            },
-        );
+        let (queue, popper) = Queue::new(capacity, config.batch_limit());
         let shared = Arc::new(Shared {
             queue,
             state: AtomicU8::new(if enable_async { RUNNING } else { SYNCHRONOUS }),
