@@ -1,5 +1,5 @@
-//! Calls into libc and the CPU that std does not offer (with `ring.rs`, the
-//! crate's only `unsafe` code).
+//! Calls into libc and the CPU that std does not offer (with `ring.rs` and
+//! `pipeline/format/spare.rs`, the crate's only `unsafe` code).
 //!
 //! - [`thread_id`]: the OS thread id (`gettid`), the number `ps -L` and
 //!   debuggers show, cached per thread by the caller.

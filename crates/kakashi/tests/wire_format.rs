@@ -138,3 +138,79 @@ fn macros_build_the_whole_record() {
     assert_eq!(lines[1]["exception"]["type"], "std::io::error::Error");
     assert_eq!(lines[1]["exception"]["message"], "disk full");
 }
+
+#[test]
+fn every_string_length_and_escape_position_round_trips_as_json() {
+    // The JSON writer checks strings eight bytes at a time and copies short
+    // ones by fixed-size moves: every length, with a character that needs an
+    // escape (or multi-byte UTF-8) at every position, in the message, a key
+    // and a value.
+    for len in 0..40 {
+        for special in ["\"", "\\", "\n", "\u{1}", "\u{1f}", "é", "🎉", " "] {
+            for at in 0..=len {
+                let text: String = (0..len)
+                    .map(|i| {
+                        if i == at {
+                            special.to_owned()
+                        } else {
+                            ((b'a' + (i % 26) as u8) as char).to_string()
+                        }
+                    })
+                    .collect();
+                let mut r = Record::new(Level::Info, "t", text.clone());
+                r.fields
+                    .push((text.clone().into(), text.as_str().to_owned().into()));
+                let line = format(&default_json_formatter(), &r);
+                let parsed: serde_json::Value =
+                    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+                assert_eq!(parsed["message"], text.as_str(), "{line}");
+                assert_eq!(parsed["fields"][text.as_str()], text.as_str(), "{line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_level_and_extreme_values_make_one_valid_line() {
+    for level in Level::ALL {
+        let mut r = Record::new(level, "lg", "m");
+        r.timestamp = Timestamp(u64::MAX);
+        r.fields.push(("u".into(), u64::MAX.into()));
+        r.fields.push(("i".into(), i64::MIN.into()));
+        r.fields
+            .push(("f".into(), (-1.2345678901234568e-300).into()));
+        r.fields.push(("nan".into(), f64::NAN.into()));
+        r.fields.push(("inf".into(), f64::NEG_INFINITY.into()));
+        r.fields.push(("b".into(), false.into()));
+        r.fields.push(("n".into(), kakashi::Value::Null));
+        let line = format(&default_json_formatter(), &r);
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(v["level"], level.name());
+        assert_eq!(v["level_value"], level.value());
+        assert_eq!(v["timestamp"].to_string(), "18446744073.709553", "{line}");
+        assert_eq!(v["fields"]["u"], u64::MAX);
+        assert_eq!(v["fields"]["i"], i64::MIN);
+        assert!(line.contains(r#""f":-1.2345678901234568e-300,"#), "{line}");
+        assert_eq!(v["fields"]["nan"], "NaN");
+        assert_eq!(v["fields"]["inf"], "-Infinity");
+        assert_eq!(v["fields"]["b"], false);
+        assert!(v["fields"]["n"].is_null());
+    }
+}
+
+#[test]
+fn a_nested_field_keeps_the_field_order() {
+    let mut r = Record::new(Level::Info, "lg", "m");
+    r.timestamp = Timestamp(1_767_225_600_000_000_000);
+    r.fields.push(("a".into(), 1.into()));
+    r.fields.push((
+        "list".into(),
+        kakashi::Value::List(vec!["x".into(), [("k", 2)].into_iter().collect()]),
+    ));
+    r.fields.push(("z".into(), "last".into()));
+    assert_eq!(
+        format(&default_json_formatter(), &r),
+        r#"{"timestamp":1767225600.000000,"datetime":"2026-01-01T00:00:00+00:00","level":"INFO","level_value":20,"logger":"lg","message":"m","fields":{"a":1,"list":["x",{"k":2}],"z":"last"}}"#
+    );
+}

@@ -3,11 +3,13 @@
 //! logger, message, then fields, context, source, threading, exception when
 //! present.
 
+use super::spare::Spare;
 use super::{
-    write_epoch_secs, write_int, write_iso_utc, write_json_object, write_json_str, write_json_value,
+    json_str_room, micros_text, scalar_room, write_int, write_json_object, write_json_str,
+    write_json_value, SecondText,
 };
 use crate::pipeline::Formatter;
-use crate::record::{show, Record};
+use crate::record::{show, Key, Level, Record, Value};
 
 /// The original's JSON line. Built by [`default_json_formatter`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -19,21 +21,72 @@ pub fn default_json_formatter() -> JsonFormatter {
     JsonFormatter
 }
 
+/// Room for everything before the logger's name: `{"timestamp":` and the
+/// seconds (at most 20 digits) with their fraction, the `datetime` and the
+/// longest level's part.
+const HEAD_ROOM: usize = 13 + 20 + 7 + 13 + 19 + 7 + 17 + 40;
+
+/// `LEVEL","level_value":N,"logger":`, what follows `"level":"`.
+fn level_part(level: Level) -> &'static [u8] {
+    match level {
+        Level::Debug => b"DEBUG\",\"level_value\":10,\"logger\":",
+        Level::Info => b"INFO\",\"level_value\":20,\"logger\":",
+        Level::Warning => b"WARNING\",\"level_value\":30,\"logger\":",
+        Level::Error => b"ERROR\",\"level_value\":40,\"logger\":",
+        Level::Critical => b"CRITICAL\",\"level_value\":50,\"logger\":",
+    }
+}
+
+/// Room for `"fields":{...}` when every value is a scalar (the usual case,
+/// written in one go); `None` when one is a list or a map.
+fn flat_fields_room(fields: &[(Key, Value)]) -> Option<usize> {
+    let mut room = b",\"fields\":{}".len();
+    for (key, value) in fields {
+        room += json_str_room(key) + 2 + scalar_room(value)?;
+    }
+    Some(room)
+}
+
 impl Formatter for JsonFormatter {
     fn format(&self, r: &Record, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"timestamp\":");
-        write_epoch_secs(out, r.timestamp);
-        out.extend_from_slice(b",\"datetime\":\"");
-        write_iso_utc(out, r.timestamp);
-        out.extend_from_slice(b"\",\"level\":\"");
-        out.extend_from_slice(r.level.name().as_bytes());
-        out.extend_from_slice(b"\",\"level_value\":");
-        write_int(out, r.level.value());
-        out.extend_from_slice(b",\"logger\":");
-        write_json_str(out, r.logger);
-        out.extend_from_slice(b",\"message\":");
-        write_json_str(out, &r.message);
-        if !r.fields.is_empty() {
+        let fields_room = flat_fields_room(&r.fields);
+        let room = HEAD_ROOM
+            + json_str_room(r.logger)
+            + b",\"message\":".len()
+            + json_str_room(&r.message)
+            + fields_room.unwrap_or(0);
+        Spare::write(out, room, |w| {
+            let ts = r.timestamp;
+            let second = SecondText::of(ts.secs());
+            let micros = ts.subsec_micros();
+            let fraction = micros_text(micros);
+            w.put(b"{\"timestamp\":");
+            w.put(second.digits());
+            w.put(&fraction);
+            w.put(b",\"datetime\":\"");
+            w.put(&second.iso);
+            if micros != 0 {
+                w.put(&fraction);
+            }
+            w.put(b"+00:00\",\"level\":\"");
+            w.put(level_part(r.level));
+            w.json_str(r.logger);
+            w.put(b",\"message\":");
+            w.json_str(&r.message);
+            if fields_room.is_some() && !r.fields.is_empty() {
+                w.put(b",\"fields\":{");
+                for (i, (key, value)) in r.fields.iter().enumerate() {
+                    if i > 0 {
+                        w.byte(b',');
+                    }
+                    w.json_str(key);
+                    w.byte(b':');
+                    w.scalar(value);
+                }
+                w.byte(b'}');
+            }
+        });
+        if fields_room.is_none() {
             out.extend_from_slice(b",\"fields\":");
             write_json_object(out, &r.fields);
         }

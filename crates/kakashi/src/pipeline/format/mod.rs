@@ -19,6 +19,7 @@
 //! ```
 
 mod json;
+mod spare;
 mod text;
 
 pub use json::{default_json_formatter, JsonFormatter};
@@ -27,9 +28,10 @@ pub use text::{
     DetailedFormatter, SimpleTextFormatter,
 };
 
-use std::cell::RefCell;
+use std::cell::Cell;
 
 use crate::record::{Key, Timestamp, Value};
+use spare::Spare;
 
 /// Values nested deeper than this are written as the string `"<max depth exceeded>"`.
 pub const MAX_DEPTH: usize = 64;
@@ -58,32 +60,179 @@ static ESCAPE: [u8; 256] = {
 /// (the original's `ensure_ascii=False`); `"`, `\` and control characters are
 /// escaped (RFC 8259 section 7).
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc = ESCAPE[b as usize];
-        if esc == 0 {
-            continue;
+    Spare::write(out, json_str_room(s), |w| w.json_str(s));
+}
+
+/// The most bytes [`write_json_str`] can write for `s` (every byte escaped
+/// as `\u00XX`, and the quotes).
+#[inline]
+pub(crate) fn json_str_room(s: &str) -> usize {
+    s.len().saturating_mul(6).saturating_add(2)
+}
+
+impl Spare<'_> {
+    /// [`write_json_str`]; needs [`json_str_room`] bytes of room.
+    #[inline(always)]
+    pub(crate) fn json_str(&mut self, s: &str) {
+        let bytes = s.as_bytes();
+        let clean = clean_prefix_len(bytes);
+        self.byte(b'"');
+        self.put(&bytes[..clean]);
+        if clean < bytes.len() {
+            self.escaped(&bytes[clean..]);
         }
-        out.extend_from_slice(&bytes[start..i]);
-        if esc == b'u' {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 0xf) as usize],
-            ]);
-        } else {
-            out.extend_from_slice(&[b'\\', esc]);
-        }
-        start = i + 1;
+        self.byte(b'"');
     }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+
+    /// Appends `bytes` escaped (the rare path: the first byte needs it).
+    #[cold]
+    fn escaped(&mut self, bytes: &[u8]) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let esc = ESCAPE[b as usize];
+            if esc == 0 {
+                continue;
+            }
+            self.put(&bytes[start..i]);
+            if esc == b'u' {
+                self.put(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 0xf) as usize],
+                ]);
+            } else {
+                self.put(&[b'\\', esc]);
+            }
+            start = i + 1;
+        }
+        self.put(&bytes[start..]);
+    }
+}
+
+/// How many leading bytes of `bytes` need no escape. Eight bytes at a time
+/// (most strings in a record are clean, and keys are short).
+#[inline(always)]
+fn clean_prefix_len(bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    // The whole string as one word, when it fits, for the usual clean case:
+    // overlapping reads cover every byte at least once.
+    let whole = match n {
+        0 => return 0,
+        1..=3 => Some(u64::from_le_bytes([
+            bytes[0],
+            bytes[n / 2],
+            bytes[n - 1],
+            b'a',
+            b'a',
+            b'a',
+            b'a',
+            b'a',
+        ])),
+        4..=8 => {
+            let head = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+            let tail = u32::from_le_bytes([bytes[n - 4], bytes[n - 3], bytes[n - 2], bytes[n - 1]]);
+            Some(u64::from(head) | u64::from(tail) << 32)
+        }
+        _ => None,
+    };
+    let mut i = 0;
+    match whole {
+        Some(word) if !word_needs_escape(word) => return n,
+        Some(_) => {}
+        None => {
+            while i + 8 <= n {
+                if word_needs_escape(word_at(bytes, i)) {
+                    break;
+                }
+                i += 8;
+            }
+            // Every whole word before `i` is clean; the last eight bytes
+            // (which may overlap them) decide the rest in one step.
+            if i + 8 > n && !word_needs_escape(word_at(bytes, n - 8)) {
+                return n;
+            }
+        }
+    }
+    clean_bytes_from(bytes, i)
+}
+
+/// Where the first byte needing an escape is, from `i` on.
+#[cold]
+fn clean_bytes_from(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && ESCAPE[bytes[i] as usize] == 0 {
+        i += 1;
+    }
+    i
+}
+
+#[inline]
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[i..i + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// Whether any of the eight bytes of `w` is below 0x20, `"` or `\`: the
+/// "has a byte less than n" and "has a zero byte" bit tricks, exact for
+/// whether any byte matches, which is all that is asked.
+#[inline]
+fn word_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let control = w.wrapping_sub(ONES * 0x20);
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let backslash = w ^ (ONES * u64::from(b'\\'));
+    let hits =
+        control | quote.wrapping_sub(ONES) & !quote | backslash.wrapping_sub(ONES) & !backslash;
+    hits & !w & HIGH != 0
+}
+
+/// The most bytes a scalar value takes as JSON (`None` for lists and maps).
+#[inline]
+pub(crate) fn scalar_room(value: &Value) -> Option<usize> {
+    Some(match value {
+        Value::Null | Value::Bool(_) => 5,
+        // 20 digits and a sign; the float writer's longest shape (17 digits,
+        // sign, point, exponent) or `"-Infinity"`.
+        Value::I64(_) | Value::U64(_) | Value::F64(_) => 32,
+        Value::Str(s) => json_str_room(s),
+        Value::List(_) | Value::Map(_) => return None,
+    })
+}
+
+impl Spare<'_> {
+    /// A scalar value as JSON; needs [`scalar_room`] bytes of room.
+    #[inline]
+    pub(crate) fn scalar(&mut self, value: &Value) {
+        match value {
+            Value::Null => self.put(b"null"),
+            Value::Bool(true) => self.put(b"true"),
+            Value::Bool(false) => self.put(b"false"),
+            Value::I64(v) => self.put(itoa::Buffer::new().format(*v).as_bytes()),
+            Value::U64(v) => self.put(itoa::Buffer::new().format(*v).as_bytes()),
+            Value::F64(v) if v.is_finite() => {
+                self.put(zmij::Buffer::new().format_finite(*v).as_bytes())
+            }
+            Value::F64(v) => self.put(non_finite_json(*v)),
+            Value::Str(s) => self.json_str(s),
+            Value::List(_) | Value::Map(_) => unreachable!("scalar_room said scalar"),
+        }
+    }
+}
+
+/// NaN and the infinities as JSON strings.
+fn non_finite_json(v: f64) -> &'static [u8] {
+    if v.is_nan() {
+        b"\"NaN\""
+    } else if v > 0.0 {
+        b"\"Infinity\""
+    } else {
+        b"\"-Infinity\""
+    }
 }
 
 /// Appends a float as JSON: shortest round-trip digits, shaped like
@@ -92,12 +241,8 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
 pub fn write_json_f64(out: &mut Vec<u8>, v: f64) {
     if v.is_finite() {
         out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
-    } else if v.is_nan() {
-        out.extend_from_slice(b"\"NaN\"");
-    } else if v > 0.0 {
-        out.extend_from_slice(b"\"Infinity\"");
     } else {
-        out.extend_from_slice(b"\"-Infinity\"");
+        out.extend_from_slice(non_finite_json(v));
     }
 }
 
@@ -242,49 +387,96 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` (UTC) of whole epoch seconds, cached per thread for
-/// the current second: records of one second share the work.
-fn utc_seconds_text(secs: u64) -> [u8; 19] {
-    thread_local! {
-        static CACHE: RefCell<(u64, [u8; 19])> = const { RefCell::new((u64::MAX, [0; 19])) };
+/// The text of one second, cached per thread for the current second:
+/// records of one second share the work.
+#[derive(Clone, Copy)]
+pub(crate) struct SecondText {
+    secs: u64,
+    /// `YYYY-MM-DDTHH:MM:SS` (UTC).
+    pub(crate) iso: [u8; 19],
+    /// The epoch seconds in decimal: `digits[..digits_len]`.
+    digits: [u8; 20],
+    digits_len: u8,
+}
+
+impl SecondText {
+    /// The text of `secs` (epoch seconds), from this thread's cache.
+    #[inline]
+    pub(crate) fn of(secs: u64) -> SecondText {
+        thread_local! {
+            static CACHE: Cell<SecondText> = const {
+                Cell::new(SecondText { secs: u64::MAX, iso: [0; 19], digits: [0; 20], digits_len: 0 })
+            };
+        }
+        CACHE
+            .try_with(|cache| {
+                let cached = cache.get();
+                if cached.secs == secs {
+                    return cached;
+                }
+                let fresh = SecondText::compute(secs);
+                cache.set(fresh);
+                fresh
+            })
+            .unwrap_or_else(|_| SecondText::compute(secs))
     }
-    let compute = |secs: u64| {
+
+    #[cold]
+    fn compute(secs: u64) -> SecondText {
         let days = (secs / 86_400) as i64;
         let rem = secs % 86_400;
         let (y, mo, d) = civil_from_days(days);
         let (h, mi, s) = (rem / 3600, (rem / 60) % 60, rem % 60);
         let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
-        let mut buf = [0u8; 19];
+        let mut iso = [0u8; 19];
         let n = text.len().min(19);
-        buf[..n].copy_from_slice(&text.as_bytes()[..n]);
-        buf
-    };
-    CACHE
-        .try_with(|cache| {
-            let mut cache = cache.borrow_mut();
-            if cache.0 != secs {
-                *cache = (secs, compute(secs));
-            }
-            cache.1
-        })
-        .unwrap_or_else(|_| compute(secs))
+        iso[..n].copy_from_slice(&text.as_bytes()[..n]);
+        let mut itoa = itoa::Buffer::new();
+        let decimal = itoa.format(secs).as_bytes();
+        let mut digits = [0u8; 20];
+        digits[..decimal.len()].copy_from_slice(decimal);
+        SecondText {
+            secs,
+            iso,
+            digits,
+            digits_len: decimal.len() as u8,
+        }
+    }
+
+    /// The epoch seconds in decimal.
+    #[inline]
+    pub(crate) fn digits(&self) -> &[u8] {
+        &self.digits[..usize::from(self.digits_len)]
+    }
+}
+
+/// `.ffffff`: six digits of microseconds after a dot.
+#[inline]
+pub(crate) fn micros_text(micros: u32) -> [u8; 7] {
+    let mut text = [b'.'; 7];
+    let mut v = micros;
+    for slot in text[1..].iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    text
 }
 
 /// Appends the ISO 8601 UTC instant with microseconds and offset, in the shape
 /// of Python's `datetime.isoformat()`: `2026-01-01T00:00:00.123456+00:00`
 /// (no fraction when it is zero).
 pub fn write_iso_utc(out: &mut Vec<u8>, ts: Timestamp) {
-    out.extend_from_slice(&utc_seconds_text(ts.secs()));
+    out.extend_from_slice(&SecondText::of(ts.secs()).iso);
     let micros = ts.subsec_micros();
     if micros != 0 {
-        write_fraction(out, micros, 6);
+        out.extend_from_slice(&micros_text(micros));
     }
     out.extend_from_slice(b"+00:00");
 }
 
 /// Appends `HH:MM:SS` (UTC) and, if `millis`, `.mmm`.
 pub fn write_clock_utc(out: &mut Vec<u8>, ts: Timestamp, millis: bool) {
-    out.extend_from_slice(&utc_seconds_text(ts.secs())[11..19]);
+    out.extend_from_slice(&SecondText::of(ts.secs()).iso[11..19]);
     if millis {
         write_fraction(out, ts.subsec_micros() / 1000, 3);
     }
@@ -292,8 +484,8 @@ pub fn write_clock_utc(out: &mut Vec<u8>, ts: Timestamp, millis: bool) {
 
 /// Appends epoch seconds as a JSON number with microseconds (`1767225600.123456`).
 pub fn write_epoch_secs(out: &mut Vec<u8>, ts: Timestamp) {
-    write_int(out, ts.secs());
-    write_fraction(out, ts.subsec_micros(), 6);
+    out.extend_from_slice(SecondText::of(ts.secs()).digits());
+    out.extend_from_slice(&micros_text(ts.subsec_micros()));
 }
 
 fn write_fraction(out: &mut Vec<u8>, value: u32, digits: usize) {
