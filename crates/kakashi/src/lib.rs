@@ -114,8 +114,11 @@
 //! **Waking workers.** A push wakes a sleeping worker only once a batch's
 //! worth of records waits; fewer are picked up at the worker's own
 //! `batch_timeout`. A wake per record costs a futex call and a context switch
-//! whenever the workers keep up, which is the common case. `flush()` wakes
-//! them at once. Under `block`, callers that found the queue full sleep until
+//! whenever the workers keep up, which is the common case. A worker that
+//! takes a batch and leaves another whole batch behind wakes a second
+//! sleeping worker (pushes send one wake-up until a worker sleeps again, so
+//! without this the second slept through its timeout while a core idled).
+//! `flush()` wakes them at once. Under `block`, callers that found the queue full sleep until
 //! a quarter of it is free, so that each wake-up refills thousands of slots
 //! (waking them after every batch cost more context switches than records).
 //!
@@ -130,9 +133,13 @@
 //! before its turn does not wait for it: it leaves the batch to the worker
 //! writing the one before, which writes it next, and goes back to the queue
 //! (up to a quarter of the queue's capacity may wait so); waiting idled a
-//! core whenever the worker with the turn was off the CPU. Dates are
-//! formatted once per second per thread; floats with `zmij` (shortest
-//! round-trip digits, shaped as Python writes them).
+//! core whenever the worker with the turn was off the CPU. The JSON
+//! formatter reserves room for a record once and writes it straight into the
+//! buffer's spare capacity (short pieces by a few fixed-size moves, strings
+//! checked for escapes eight bytes at a time), so a record is one capacity
+//! check and one length update, not one per piece. Dates and the epoch
+//! seconds are formatted once per second per thread; floats with `zmij`
+//! (shortest round-trip digits, shaped as Python writes them).
 //!
 //! **Flush, exit, fork.** A flush is a marker that travels through the queue
 //! and is signalled once everything before it is written. Every backend is

@@ -681,9 +681,7 @@ impl Shared {
         }
         self.counters.queue_high_water_mark.fetch_max(seen, Relaxed);
         self.queue.wake_producers();
-        if !self.queue.is_empty() {
-            self.queue.wake_worker();
-        }
+        self.queue.wake_worker_after_take();
         Some(ticket)
     }
 
@@ -1130,6 +1128,114 @@ impl Backend {
 mod tests {
     use super::*;
     use crate::testing::MemoryWriter;
+    use std::collections::BTreeSet;
+    use std::sync::Condvar;
+    use std::thread::ThreadId;
+
+    /// Notes which worker thread sees each record; holds the worker at
+    /// record 0 until the test has queued everything, and the worker at
+    /// record 10 until another worker has seen a record (or patience ends).
+    #[derive(Clone, Default)]
+    struct Probe(Arc<(Mutex<ProbeState>, Condvar)>);
+
+    #[derive(Default)]
+    struct ProbeState {
+        queued_all: bool,
+        threads: BTreeSet<String>,
+        first: Option<ThreadId>,
+        other_seen: bool,
+    }
+
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    impl crate::Enricher for Probe {
+        fn enrich(&self, record: &mut Record) {
+            let Some(crate::Value::I64(seq)) = record.field("seq").cloned() else {
+                panic!("no seq");
+            };
+            let me = std::thread::current().id();
+            let (state, cv) = &*self.0;
+            let mut s = state.lock().unwrap();
+            s.threads.insert(format!("{me:?}"));
+            match s.first {
+                None => s.first = Some(me),
+                Some(first) if first != me => {
+                    s.other_seen = true;
+                    cv.notify_all();
+                }
+                Some(_) => {}
+            }
+            if seq == 0 {
+                s = cv.wait_while(s, |s| !s.queued_all).unwrap();
+            }
+            if seq == 10 {
+                drop(cv.wait_timeout_while(s, PATIENCE, |s| !s.other_seen));
+            }
+        }
+    }
+
+    /// Issue 3: a worker that takes a batch and leaves a whole batch behind
+    /// wakes a sleeping worker, even though the pushes' one wake-up went to
+    /// the first (left asleep until its `batch_timeout`, the second let a
+    /// core idle while records piled up).
+    #[test]
+    fn a_take_that_leaves_a_batch_behind_wakes_the_other_worker() {
+        let memory = MemoryWriter::new();
+        let probe = Probe::default();
+        let backend = Backend::new(AsyncConfig {
+            max_queue_size: 1_000,
+            worker_count: 2,
+            batch_size: 10,
+            // Far longer than the test: only a wake-up brings a worker in.
+            batch_timeout: Duration::from_secs(600),
+            ..AsyncConfig::default()
+        })
+        .unwrap();
+        let logger = backend.logger(
+            "backlog",
+            PipelineConfig::new()
+                .enricher(probe.clone())
+                .writer(memory.clone()),
+        );
+        let shared = Arc::clone(&backend.shared);
+        let deadline = Instant::now() + PATIENCE;
+        while shared.queue.settled_idle_workers() < 2 {
+            assert!(Instant::now() < deadline, "the workers never went to sleep");
+            std::thread::yield_now();
+        }
+        // The tenth push wakes one worker; it takes records 0-9 and waits
+        // at 0 until all 40 are queued. Then it takes 10-19, leaving 20
+        // behind: that take must wake the other worker, which takes 20-29
+        // while the first waits at record 10 for it.
+        for seq in 0..40i64 {
+            crate::info!(logger, "m", seq = seq);
+        }
+        let (state, cv) = &*probe.0;
+        let mut s = state.lock().unwrap();
+        s.queued_all = true;
+        cv.notify_all();
+        // Before any flush, which wakes every worker anyway.
+        let (s, _) = cv
+            .wait_timeout_while(s, PATIENCE, |s| !s.other_seen)
+            .unwrap();
+        assert!(
+            s.other_seen,
+            "records 20-39 were left to the worker held at record 10: the other slept on"
+        );
+        assert_eq!(s.threads.len(), 2);
+        drop(s);
+        assert!(backend.flush());
+        let seqs: Vec<i64> = memory
+            .lines()
+            .iter()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["fields"]["seq"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(seqs, (0..40).collect::<Vec<_>>());
+    }
 
     /// A fork while another thread held the consumer lock (a `drop_oldest`
     /// caller evicting) leaves the child a lock nobody will release: the

@@ -73,10 +73,12 @@ pub(crate) struct Queue {
     wake_at: usize,
     idle_workers: AtomicUsize,
     /// A wake-up was sent: pushes send no other until a worker goes to
-    /// sleep again. (Clearing it when the woken worker is up, so that pushes
-    /// could wake a second one, was tried: with Python's slower producer the
-    /// second worker's wake-ups left the queue fuller, at its capacity in
-    /// half the runs instead of ~10,000 records, and end to end 12% lower.)
+    /// sleep again; a second sleeping worker is woken by a take that leaves
+    /// a whole batch behind ([`Queue::wake_worker_after_take`]). (Clearing
+    /// it when the woken worker is up, so that pushes could wake a second
+    /// one, was tried: with Python's slower producer the second worker's
+    /// wake-ups left the queue fuller, at its capacity in half the runs
+    /// instead of ~10,000 records, and end to end 12% lower.)
     wake_sent: AtomicBool,
     idle: Mutex<()>,
     idle_cv: Condvar,
@@ -155,20 +157,40 @@ impl Queue {
     /// wake per record would cost a futex call and a context switch per
     /// record whenever the workers keep up, which is the common case. (Every
     /// push waking a worker was measured at several times the cost of the
-    /// rest of a call.)
-    #[inline]
-    pub(crate) fn wake_worker(&self) {
-        fence(SeqCst);
-        self.wake_worker_after_push();
-    }
-
-    /// [`wake_worker`](Queue::wake_worker) right after a push: the push is a
-    /// SeqCst read-modify-write, so it is ordered before these SeqCst loads.
+    /// rest of a call.) The push is a SeqCst read-modify-write, so it is
+    /// ordered before these SeqCst loads.
     #[inline]
     pub(crate) fn wake_worker_after_push(&self) {
         if self.idle_workers.load(SeqCst) > 0 && self.items.len() >= self.wake_at {
             self.wake_one();
         }
+    }
+
+    /// After a take: when a whole batch still waits and a worker sleeps,
+    /// wakes it, whether or not a wake-up was sent already (that one may
+    /// have woken the worker that just took, which cannot take the rest
+    /// while it formats and writes what it took). Without this, the second
+    /// worker slept through its `batch_timeout` while records piled up and
+    /// a core idled.
+    pub(crate) fn wake_worker_after_take(&self) {
+        fence(SeqCst);
+        if self.idle_workers.load(Relaxed) == 0 {
+            return;
+        }
+        if self.items.len() >= self.wake_at {
+            drop(lock(&self.idle));
+            self.idle_cv.notify_one();
+        }
+    }
+
+    /// Once every worker counted as idle has gone to sleep, how many there
+    /// are (tests: a scenario that needs the workers asleep).
+    #[cfg(test)]
+    pub(crate) fn settled_idle_workers(&self) -> usize {
+        // A worker counts itself idle, then checks for work under `idle`
+        // before waiting (which releases it): past this lock, it waits.
+        drop(lock(&self.idle));
+        self.idle_workers.load(SeqCst)
     }
 
     /// Wakes a sleeping worker now, however little waits (flush).
