@@ -96,8 +96,9 @@
 //! read instead of 26; within microseconds of the system clock, re-anchored
 //! every second). The record is built in an `Option`, handed on by
 //! reference, and moved out only into its slot of a lock-free bounded ring
-//! (Vyukov's bounded queue, written for this), once the slot is claimed: one
-//! copy, where moving it by value through the calls had made four. A push
+//! (Vyukov's bounded queue, written for this), once the slot is claimed
+//! (moving it by value through the calls had made four copies; what is left
+//! is one on the caller's stack, ~1 ns, and the one into the slot). A push
 //! also asks the CPU for the next slot's cache lines, which a worker on the
 //! other core last wrote, so that the next call does not wait for them. Only
 //! the common path (room in the queue) is inlined; a full queue or a stopped
