@@ -63,11 +63,24 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
     Spare::write(out, json_str_room(s), |w| w.json_str(s));
 }
 
-/// The most bytes [`write_json_str`] can write for `s` (every byte escaped
-/// as `\u00XX`, and the quotes).
+/// Room for [`write_json_str`] of `s`: for short strings the most it can
+/// write (every byte escaped as `\u00XX`, and the quotes), for long ones
+/// exactly what it writes, so that a long message does not reserve six
+/// times its size in the batch's buffer.
 #[inline]
 pub(crate) fn json_str_room(s: &str) -> usize {
-    s.len().saturating_mul(6).saturating_add(2)
+    if s.len() <= 1024 {
+        return s.len() * 6 + 2;
+    }
+    let escapes: usize = s
+        .bytes()
+        .map(|b| match ESCAPE[b as usize] {
+            0 => 0,
+            b'u' => 5,
+            _ => 1,
+        })
+        .sum();
+    s.len() + escapes + 2
 }
 
 impl Spare<'_> {
@@ -514,6 +527,18 @@ mod tests {
         assert_eq!(json_str("a\"b\\c"), r#""a\"b\\c""#);
         assert_eq!(json_str("\u{1}\n\t"), r#""\u0001\n\t""#);
         assert_eq!(json_str("héllo 🎉"), "\"héllo 🎉\"");
+    }
+
+    #[test]
+    fn long_strings_reserve_what_they_write() {
+        for text in ["a".repeat(5000), "\u{1}\"é".repeat(2000)] {
+            let mut out = Vec::new();
+            write_json_str(&mut out, &text);
+            assert_eq!(json_str_room(&text), out.len());
+            assert!(out.capacity() < 2 * out.len(), "{}", out.capacity());
+            let back: String = serde_json::from_slice(&out).unwrap();
+            assert_eq!(back, text);
+        }
     }
 
     #[test]
