@@ -1176,9 +1176,9 @@ mod tests {
     }
 
     /// Issue 3: a worker that takes a batch and leaves a whole batch behind
-    /// wakes a sleeping worker, even though the pushes' one wake-up went to
-    /// the first (left asleep until its `batch_timeout`, the second let a
-    /// core idle while records piled up).
+    /// wakes the other, sleeping worker, even though the pushes' one wake-up
+    /// went to the first. Left asleep until its `batch_timeout`, the second
+    /// worker let a core idle while records piled up.
     #[test]
     fn a_take_that_leaves_a_batch_behind_wakes_the_other_worker() {
         let memory = MemoryWriter::new();
