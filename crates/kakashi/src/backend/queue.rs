@@ -178,8 +178,7 @@ impl Queue {
             return;
         }
         if self.items.len() >= self.wake_at {
-            drop(lock(&self.idle));
-            self.idle_cv.notify_one();
+            self.notify_one_sleeper();
         }
     }
 
@@ -207,9 +206,16 @@ impl Queue {
         // the worker runs comes here, and a swap is a write to the line the
         // worker itself writes when it goes to sleep.
         if !self.wake_sent.load(SeqCst) && !self.wake_sent.swap(true, SeqCst) {
-            drop(lock(&self.idle));
-            self.idle_cv.notify_one();
+            self.notify_one_sleeper();
         }
+    }
+
+    /// Wakes one worker sleeping in [`sleep_until_work`](Queue::sleep_until_work):
+    /// taking `idle` first, so that one about to wait has either seen the
+    /// work or is waiting already.
+    fn notify_one_sleeper(&self) {
+        drop(lock(&self.idle));
+        self.idle_cv.notify_one();
     }
 
     /// Wakes every sleeping worker (shutdown, flush).

@@ -5,11 +5,11 @@
 
 use super::spare::Spare;
 use super::{
-    json_str_room, micros_text, scalar_room, write_int, write_json_object, write_json_str,
+    flat_object_room, json_str_room, micros_text, write_int, write_json_object, write_json_str,
     write_json_value, SecondText,
 };
 use crate::pipeline::Formatter;
-use crate::record::{show, Key, Level, Record, Value};
+use crate::record::{show, Level, Record};
 
 /// The original's JSON line. Built by [`default_json_formatter`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -21,10 +21,10 @@ pub fn default_json_formatter() -> JsonFormatter {
     JsonFormatter
 }
 
-/// Room for everything before the logger's name: `{"timestamp":` and the
-/// seconds (at most 20 digits) with their fraction, the `datetime` and the
-/// longest level's part.
-const HEAD_ROOM: usize = 13 + 20 + 7 + 13 + 19 + 7 + 17 + 40;
+/// Room for everything before the logger's name: `{"timestamp":`, the
+/// epoch seconds (27: `Spare::epoch_secs`), `,"datetime":"`, the instant
+/// (32: `Spare::iso_utc`), `","level":"` and the longest level's part.
+const HEAD_ROOM: usize = 13 + 27 + 13 + 32 + 11 + 40;
 
 /// `LEVEL","level_value":N,"logger":`, what follows `"level":"`.
 fn level_part(level: Level) -> &'static [u8] {
@@ -37,19 +37,11 @@ fn level_part(level: Level) -> &'static [u8] {
     }
 }
 
-/// Room for `"fields":{...}` when every value is a scalar (the usual case,
-/// written in one go); `None` when one is a list or a map.
-fn flat_fields_room(fields: &[(Key, Value)]) -> Option<usize> {
-    let mut room = b",\"fields\":{}".len();
-    for (key, value) in fields {
-        room += json_str_room(key) + 2 + scalar_room(value)?;
-    }
-    Some(room)
-}
-
 impl Formatter for JsonFormatter {
     fn format(&self, r: &Record, out: &mut Vec<u8>) {
-        let fields_room = flat_fields_room(&r.fields);
+        // `"fields":{...}` in the same go when every value is a scalar (the
+        // usual case).
+        let fields_room = flat_object_room(&r.fields).map(|room| room + b",\"fields\":".len());
         let room = HEAD_ROOM
             + json_str_room(r.logger)
             + b",\"message\":".len()
@@ -61,29 +53,17 @@ impl Formatter for JsonFormatter {
             let micros = ts.subsec_micros();
             let fraction = micros_text(micros);
             w.put(b"{\"timestamp\":");
-            w.put(second.digits());
-            w.put(&fraction);
+            w.epoch_secs(&second, &fraction);
             w.put(b",\"datetime\":\"");
-            w.put(&second.iso);
-            if micros != 0 {
-                w.put(&fraction);
-            }
-            w.put(b"+00:00\",\"level\":\"");
+            w.iso_utc(&second, micros, &fraction);
+            w.put(b"\",\"level\":\"");
             w.put(level_part(r.level));
             w.json_str(r.logger);
             w.put(b",\"message\":");
             w.json_str(&r.message);
             if fields_room.is_some() && !r.fields.is_empty() {
-                w.put(b",\"fields\":{");
-                for (i, (key, value)) in r.fields.iter().enumerate() {
-                    if i > 0 {
-                        w.byte(b',');
-                    }
-                    w.json_str(key);
-                    w.byte(b':');
-                    w.scalar(value);
-                }
-                w.byte(b'}');
+                w.put(b",\"fields\":");
+                w.flat_object(&r.fields);
             }
         });
         if fields_room.is_none() {

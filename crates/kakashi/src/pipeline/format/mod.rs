@@ -227,36 +227,77 @@ impl Spare<'_> {
             Value::Bool(false) => self.put(b"false"),
             Value::I64(v) => self.put(itoa::Buffer::new().format(*v).as_bytes()),
             Value::U64(v) => self.put(itoa::Buffer::new().format(*v).as_bytes()),
-            Value::F64(v) if v.is_finite() => {
-                self.put(zmij::Buffer::new().format_finite(*v).as_bytes())
-            }
-            Value::F64(v) => self.put(non_finite_json(*v)),
+            Value::F64(v) => self.f64(*v),
             Value::Str(s) => self.json_str(s),
             Value::List(_) | Value::Map(_) => unreachable!("scalar_room said scalar"),
         }
     }
+
+    /// [`write_json_f64`]; needs 32 bytes of room.
+    #[inline]
+    fn f64(&mut self, v: f64) {
+        if v.is_finite() {
+            self.put(zmij::Buffer::new().format_finite(v).as_bytes());
+        } else if v.is_nan() {
+            self.put(b"\"NaN\"");
+        } else if v > 0.0 {
+            self.put(b"\"Infinity\"");
+        } else {
+            self.put(b"\"-Infinity\"");
+        }
+    }
+
+    /// `{"k":v,...}` of entries whose values are all scalars; needs
+    /// [`flat_object_room`] bytes of room.
+    #[inline]
+    pub(crate) fn flat_object(&mut self, entries: &[(Key, Value)]) {
+        self.byte(b'{');
+        for (i, (key, value)) in entries.iter().enumerate() {
+            if i > 0 {
+                self.byte(b',');
+            }
+            self.json_str(key);
+            self.byte(b':');
+            self.scalar(value);
+        }
+        self.byte(b'}');
+    }
+
+    /// Epoch seconds as a JSON number with microseconds, from the second's
+    /// text and the fraction ([`micros_text`]); needs 27 bytes of room.
+    #[inline]
+    pub(crate) fn epoch_secs(&mut self, second: &SecondText, fraction: &[u8; 7]) {
+        self.put(second.digits());
+        self.put(fraction);
+    }
+
+    /// [`write_iso_utc`] from the second's text and the fraction of its
+    /// `micros`; needs 32 bytes of room.
+    #[inline]
+    pub(crate) fn iso_utc(&mut self, second: &SecondText, micros: u32, fraction: &[u8; 7]) {
+        self.put(&second.iso);
+        if micros != 0 {
+            self.put(fraction);
+        }
+        self.put(b"+00:00");
+    }
 }
 
-/// NaN and the infinities as JSON strings.
-fn non_finite_json(v: f64) -> &'static [u8] {
-    if v.is_nan() {
-        b"\"NaN\""
-    } else if v > 0.0 {
-        b"\"Infinity\""
-    } else {
-        b"\"-Infinity\""
+/// Room for [`Spare::flat_object`] of `entries`; `None` when a value is a
+/// list or a map.
+pub(crate) fn flat_object_room(entries: &[(Key, Value)]) -> Option<usize> {
+    let mut room = 2;
+    for (key, value) in entries {
+        room += json_str_room(key) + 2 + scalar_room(value)?;
     }
+    Some(room)
 }
 
 /// Appends a float as JSON: shortest round-trip digits, shaped like
 /// Python's `json.dumps` (`187.5`, `100.0`, `1e+300`); NaN and infinities as the strings `"NaN"`, `"Infinity"`,
 /// `"-Infinity"` (JSON has no literal for them).
 pub fn write_json_f64(out: &mut Vec<u8>, v: f64) {
-    if v.is_finite() {
-        out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
-    } else {
-        out.extend_from_slice(non_finite_json(v));
-    }
+    Spare::write(out, 32, |w| w.f64(v));
 }
 
 /// Appends an integer.
@@ -270,14 +311,10 @@ pub fn write_json_value(out: &mut Vec<u8>, value: &Value) {
 }
 
 fn write_json_value_at(out: &mut Vec<u8>, value: &Value, depth: usize) {
+    if let Some(room) = scalar_room(value) {
+        return Spare::write(out, room, |w| w.scalar(value));
+    }
     match value {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::I64(v) => write_int(out, *v),
-        Value::U64(v) => write_int(out, *v),
-        Value::F64(v) => write_json_f64(out, *v),
-        Value::Str(s) => write_json_str(out, s),
         _ if depth >= MAX_DEPTH => write_json_str(out, "<max depth exceeded>"),
         Value::List(items) => {
             out.push(b'[');
@@ -290,6 +327,7 @@ fn write_json_value_at(out: &mut Vec<u8>, value: &Value, depth: usize) {
             out.push(b']');
         }
         Value::Map(entries) => write_json_object_at(out, entries, depth + 1),
+        _ => unreachable!("scalars are written above"),
     }
 }
 
@@ -299,6 +337,9 @@ pub fn write_json_object(out: &mut Vec<u8>, entries: &[(Key, Value)]) {
 }
 
 fn write_json_object_at(out: &mut Vec<u8>, entries: &[(Key, Value)], depth: usize) {
+    if let Some(room) = flat_object_room(entries) {
+        return Spare::write(out, room, |w| w.flat_object(entries));
+    }
     out.push(b'{');
     for (i, (k, v)) in entries.iter().enumerate() {
         if i > 0 {
@@ -466,9 +507,16 @@ impl SecondText {
 /// `.ffffff`: six digits of microseconds after a dot.
 #[inline]
 pub(crate) fn micros_text(micros: u32) -> [u8; 7] {
+    fraction_text(micros, 6)
+}
+
+/// A dot and the last `digits` (at most 6) decimal digits of `value`, in
+/// the first `digits + 1` bytes.
+#[inline]
+fn fraction_text(value: u32, digits: usize) -> [u8; 7] {
     let mut text = [b'.'; 7];
-    let mut v = micros;
-    for slot in text[1..].iter_mut().rev() {
+    let mut v = value;
+    for slot in text[1..=digits].iter_mut().rev() {
         *slot = b'0' + (v % 10) as u8;
         v /= 10;
     }
@@ -479,37 +527,27 @@ pub(crate) fn micros_text(micros: u32) -> [u8; 7] {
 /// of Python's `datetime.isoformat()`: `2026-01-01T00:00:00.123456+00:00`
 /// (no fraction when it is zero).
 pub fn write_iso_utc(out: &mut Vec<u8>, ts: Timestamp) {
-    out.extend_from_slice(&SecondText::of(ts.secs()).iso);
     let micros = ts.subsec_micros();
-    if micros != 0 {
-        out.extend_from_slice(&micros_text(micros));
-    }
-    out.extend_from_slice(b"+00:00");
+    let second = SecondText::of(ts.secs());
+    Spare::write(out, 32, |w| {
+        w.iso_utc(&second, micros, &micros_text(micros))
+    });
 }
 
 /// Appends `HH:MM:SS` (UTC) and, if `millis`, `.mmm`.
 pub fn write_clock_utc(out: &mut Vec<u8>, ts: Timestamp, millis: bool) {
     out.extend_from_slice(&SecondText::of(ts.secs()).iso[11..19]);
     if millis {
-        write_fraction(out, ts.subsec_micros() / 1000, 3);
+        out.extend_from_slice(&fraction_text(ts.subsec_micros() / 1000, 3)[..4]);
     }
 }
 
 /// Appends epoch seconds as a JSON number with microseconds (`1767225600.123456`).
 pub fn write_epoch_secs(out: &mut Vec<u8>, ts: Timestamp) {
-    out.extend_from_slice(SecondText::of(ts.secs()).digits());
-    out.extend_from_slice(&micros_text(ts.subsec_micros()));
-}
-
-fn write_fraction(out: &mut Vec<u8>, value: u32, digits: usize) {
-    let mut buf = [b'0'; 7];
-    buf[0] = b'.';
-    let mut v = value;
-    for slot in buf[1..=digits].iter_mut().rev() {
-        *slot = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    out.extend_from_slice(&buf[..=digits]);
+    let second = SecondText::of(ts.secs());
+    Spare::write(out, 27, |w| {
+        w.epoch_secs(&second, &micros_text(ts.subsec_micros()))
+    });
 }
 
 #[cfg(test)]
