@@ -32,7 +32,8 @@ use hdrhistogram::Histogram;
 /// Every configuration, with what it is.
 const LOGGERS: &[(&str, &str)] = &[
     (FLOOR, "not a logger: an empty call, timed the same way (the harness's own share of each figure)"),
-    ("baseline", "`write!` of the same JSON line into a `BufWriter<File>` on the calling thread (a `Mutex` around it for several)"),
+    ("baseline", "`write!` of the same JSON line as kakashi's (the harness checks that the two differ only in digits) into a `BufWriter<File>` on the calling thread (a `Mutex` around it for several)"),
+    ("baseline-short", "the baseline of the runs before 2026-11-28: a shorter line (no `datetime`, no `level_value`; 171 bytes instead of 222), for comparison with them; not what the ratios are to"),
     ("kakashi-block", "kakashi `get_high_performance_logger`, `block` (lossless), defaults otherwise"),
     ("kakashi-drop_newest", "kakashi `get_high_performance_logger`, `drop_newest`"),
     ("tracing-lossy", "tracing + tracing-subscriber JSON + tracing-appender `non_blocking` (default: lossy)"),
@@ -120,6 +121,28 @@ fn log_crate_record(i: u64) {
     );
 }
 
+/// The system clock as whole seconds and microseconds since the epoch.
+fn now_secs_micros() -> (u64, u32) {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    (d.as_secs(), d.subsec_micros())
+}
+
+/// The civil date (year, month, day) of a day counted from 1970-01-01
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_date(days: u64) -> (i64, i64, i64) {
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 fn epoch_secs() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -135,6 +158,28 @@ fn subject(name: &str, out: &str) -> Subject {
             finish: Box::new(|| {}),
         },
         "baseline" => {
+            let file = Arc::new(Mutex::new(BufWriter::new(File::create(out).unwrap())));
+            let f2 = Arc::clone(&file);
+            Subject {
+                log: Box::new(move |i| {
+                    let mut w = file.lock().unwrap();
+                    let (secs, micros) = now_secs_micros();
+                    let (y, mo, d) = civil_date(secs / 86_400);
+                    let s = secs % 86_400;
+                    let _ = writeln!(
+                        w,
+                        "{{\"timestamp\":{secs}.{micros:06},\"datetime\":\"{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}+00:00\",\"level\":\"INFO\",\"level_value\":20,\"logger\":\"trading\",\"message\":\"Trade executed\",\"fields\":{{\"seq\":{i},\"symbol\":\"AAPL\",\"price\":{:?},\"qty\":{},\"side\":\"buy\"}}}}",
+                        s / 3600,
+                        s % 3600 / 60,
+                        s % 60,
+                        price(i),
+                        qty(i)
+                    );
+                }),
+                finish: Box::new(move || f2.lock().unwrap().flush().unwrap()),
+            }
+        }
+        "baseline-short" => {
             let file = Arc::new(Mutex::new(BufWriter::new(File::create(out).unwrap())));
             let f2 = Arc::clone(&file);
             Subject {
@@ -372,6 +417,37 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 // === all runs ===
 
+/// The baseline must write the very line kakashi writes: once both have run,
+/// their first lines must be equal but for the digits (the clock, and with
+/// several producers the record's numbers); stops the run otherwise.
+fn check_same_line(name: &str, out: &std::path::Path, first_lines: &mut Vec<(String, String)>) {
+    let Some(Ok(line)) = File::open(out)
+        .ok()
+        .and_then(|f| BufReader::new(f).lines().next())
+    else {
+        return;
+    };
+    let shape = |l: &str| {
+        let mut s = String::new();
+        for c in l.chars() {
+            if !c.is_ascii_digit() {
+                s.push(c);
+            } else if !s.ends_with('0') {
+                s.push('0');
+            }
+        }
+        s
+    };
+    if let Some((other, other_line)) = first_lines.iter().find(|(n, _)| n != name) {
+        assert_eq!(
+            shape(&line),
+            shape(other_line),
+            "the baseline must write the same line as kakashi:\n{name}: {line}\n{other}: {other_line}"
+        );
+    }
+    first_lines.push((name.to_owned(), line));
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
@@ -419,6 +495,7 @@ fn run_all(args: &[String]) {
     let tmp = std::env::temp_dir().join(format!("kakashi-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let mut raw: Vec<(String, u64, Result<RunResult, String>)> = Vec::new();
+    let mut first_lines: Vec<(String, String)> = Vec::new();
     let mut csv = String::from("logger,producers,rep,caller_per_s,e2e_per_s,p50_ns,p99_ns,p999_ns,max_ns,lost,peak_rss_kib,cpu_ns_per_record,error\n");
     for producers in [1u64, 4] {
         for rep in 0..reps {
@@ -429,6 +506,9 @@ fn run_all(args: &[String]) {
                     .arg(&out)
                     .output()
                     .expect("run a child");
+                if *name == "baseline" || *name == "kakashi-block" {
+                    check_same_line(name, &out, &mut first_lines);
+                }
                 let _ = std::fs::remove_file(&out);
                 let stdout = String::from_utf8_lossy(&output.stdout);
                 let result = match stdout.lines().last().and_then(RunResult::from_json) {
@@ -550,21 +630,7 @@ fn run_all(args: &[String]) {
     print!("{md}");
     std::fs::create_dir_all(&out_dir).unwrap();
     let day = {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let days = secs / 86_400;
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let z = days as i64 + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
+        let (y, m, d) = civil_date(now_secs_micros().0 / 86_400);
         format!("{y:04}-{m:02}-{d:02}")
     };
     std::fs::write(format!("{out_dir}/{day}-rust.md"), &md).unwrap();
