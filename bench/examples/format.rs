@@ -11,7 +11,9 @@ fn main() {
     record.fields.push(("qty".into(), 100i64.into()));
     record.fields.push(("side".into(), "buy".into()));
     let mut out = Vec::with_capacity(1 << 20);
-    let n: u64 = std::env::args().nth(1).map_or(1_000_000, |a| a.parse().unwrap());
+    let n: u64 = std::env::args()
+        .nth(1)
+        .map_or(1_000_000, |a| a.parse().unwrap());
     let t = std::time::Instant::now();
     for i in 0..n {
         if out.len() > (1 << 20) - 1024 {
