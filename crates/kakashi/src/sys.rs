@@ -7,6 +7,10 @@
 //!   returns and on `std::process::exit`, so the global backend can be flushed
 //!   without the user holding a guard (Rust runs no destructors for statics).
 //! - [`read_tsc`]: the CPU's time-stamp counter (`clock.rs`).
+//! - [`heavy_barrier`]: a memory barrier run on every CPU that runs one of
+//!   this process's threads (`membarrier(2)`), the heavy half of the
+//!   queue's asymmetric barrier (`backend/ring.rs`, "One producer"), and
+//!   [`compare_exchange_on_this_cpu`], the claim that goes with it.
 #![allow(unsafe_code)]
 
 /// The CPU's time-stamp counter (0 where there is none; `clock.rs` then
@@ -46,4 +50,126 @@ pub(crate) fn at_exit(f: extern "C" fn()) -> bool {
     // SAFETY: `f` is a plain `extern "C" fn()` with 'static lifetime, which is
     // exactly what atexit(3) requires; it is called at most once per registration.
     unsafe { libc::atexit(f) == 0 }
+}
+
+/// `membarrier(2)` commands (`linux/membarrier.h`).
+#[cfg(target_os = "linux")]
+const MEMBARRIER_CMD_QUERY: libc::c_long = 0;
+#[cfg(target_os = "linux")]
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
+#[cfg(target_os = "linux")]
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
+
+#[cfg(target_os = "linux")]
+fn membarrier(cmd: libc::c_long) -> libc::c_long {
+    // SAFETY: membarrier(2) takes a command and two integer arguments and
+    // touches no memory of ours.
+    unsafe {
+        libc::syscall(
+            libc::SYS_membarrier,
+            cmd,
+            0 as libc::c_long,
+            0 as libc::c_long,
+        )
+    }
+}
+
+/// Whether [`heavy_barrier`] works here: Linux 4.14 or later with
+/// `membarrier(2)` allowed (a container's seccomp profile may forbid it).
+/// The process registers for it on the first call; the registration is
+/// inherited by a forked child. No lock: a signal handler may call this
+/// while the thread it interrupted is in it (each then asks the kernel,
+/// which answers alike).
+pub(crate) fn heavy_barrier_available() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+    const UNKNOWN: u8 = 0;
+    const YES: u8 = 1;
+    const NO: u8 = 2;
+    static AVAILABLE: AtomicU8 = AtomicU8::new(UNKNOWN);
+    match AVAILABLE.load(Relaxed) {
+        YES => return true,
+        NO => return false,
+        _ => {}
+    }
+    #[cfg(target_os = "linux")]
+    let works = {
+        let commands = membarrier(MEMBARRIER_CMD_QUERY);
+        commands >= 0
+            && commands & MEMBARRIER_CMD_PRIVATE_EXPEDITED != 0
+            && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0
+            && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0
+    };
+    #[cfg(not(target_os = "linux"))]
+    let works = false;
+    AVAILABLE.store(if works { YES } else { NO }, Relaxed);
+    works
+}
+
+/// Runs a full memory barrier on every CPU that runs a thread of this
+/// process, before returning: a thread that only stops its compiler from
+/// reordering (`compiler_fence`) is then ordered with the caller as if it
+/// had run a SeqCst fence at some point during this call. Costs a system
+/// call and an interrupt to each such CPU, so it is for rare events. Only
+/// called once [`heavy_barrier_available`] said true.
+pub(crate) fn heavy_barrier() {
+    #[cfg(target_os = "linux")]
+    {
+        let done = membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+        // It cannot fail once registered (the only errors are an unknown
+        // command and a missing registration).
+        debug_assert_eq!(done, 0, "membarrier(PRIVATE_EXPEDITED)");
+    }
+}
+
+/// Whether the ring's owner may claim with [`compare_exchange_on_this_cpu`]:
+/// x86_64 (the instruction), and a heavy barrier to go with it. Not under
+/// Miri, which runs neither.
+pub(crate) fn single_producer_claims_available() -> bool {
+    cfg!(all(target_arch = "x86_64", not(miri))) && heavy_barrier_available()
+}
+
+/// Sets `*atomic` to `new` if it holds `current`, in one instruction
+/// without the `lock` prefix: atomic against anything else that runs on
+/// this CPU (a signal handler interrupting the caller runs before or after
+/// it, never in the middle), not against other CPUs, and so without the
+/// locked instruction's cost (its wait for every earlier store to reach the
+/// cache). For a location no other thread writes meanwhile (the ring's
+/// tail while its owner claims, `backend/ring.rs`). True when it was set.
+#[inline(always)]
+pub(crate) fn compare_exchange_on_this_cpu(
+    atomic: &std::sync::atomic::AtomicUsize,
+    current: usize,
+    new: usize,
+) -> bool {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    {
+        let found: usize;
+        // SAFETY: `cmpxchg` reads and writes the aligned, valid `usize`
+        // behind `atomic` (its pointer) and RAX; it touches no other memory
+        // and not the stack. The caller makes sure that no other thread
+        // accesses the location meanwhile.
+        unsafe {
+            std::arch::asm!(
+                "cmpxchg qword ptr [{place}], {new}",
+                place = in(reg) atomic.as_ptr(),
+                new = in(reg) new,
+                inout("rax") current => found,
+                options(nostack),
+            );
+        }
+        found == current
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+    {
+        // Not called by the ring: `single_producer_claims_available` is
+        // false here.
+        atomic
+            .compare_exchange(
+                current,
+                new,
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::Relaxed,
+            )
+            .is_ok()
+    }
 }

@@ -338,13 +338,14 @@ impl Shared {
         if pushed.is_err() && !self.queue_full(pipeline, record, id, around_wait) {
             return;
         }
-        // The push is a SeqCst compare-and-swap of the queue's tail
-        // (`ring.rs`), ordered
-        // before the two SeqCst loads that follow: a worker announcing sleep,
-        // and a shutdown that may have drained the queue between our state
-        // check and the push (then nobody else would take what we left
-        // there); each pair is store, then load, on both sides. So no fence
-        // is paid for here.
+        // The push must be ordered before the two SeqCst loads that follow:
+        // a worker announcing sleep, and a worker that stopped after our
+        // state check (then nobody else would take what we left there);
+        // each pair is store, then load, on both sides. A push by
+        // compare-and-swap of the queue's tail is a SeqCst read-modify-write;
+        // the ring's owner pushes with plain stores, and the worker's side
+        // runs a barrier on every CPU instead (`ring.rs`, "One producer").
+        // So no fence is paid for here.
         self.queue.wake_worker_after_push();
         if self.state.load(SeqCst) != RUNNING {
             around_wait(&mut || self.rescue());
@@ -547,7 +548,9 @@ impl Shared {
                 self.process(ticket, &mut scratch);
                 continue;
             }
-            if self.abort.load(Acquire) || (self.state() != RUNNING && self.queue.is_empty()) {
+            if self.abort.load(Acquire)
+                || (self.state() != RUNNING && self.queue.is_empty_after_pushes())
+            {
                 break;
             }
             self.queue
@@ -647,6 +650,7 @@ impl Shared {
         else {
             return false;
         };
+        self.queue.reset_producers_in_child();
         while self.queue.pop(&mut consumer.popper).is_some() {}
         // Batches the parent's workers had not written are the parent's
         // (a worker stuck in a writer when the fork came).
