@@ -510,6 +510,11 @@ fn run_all(args: &[String]) {
                     check_same_line(name, &out, &mut first_lines);
                 }
                 let _ = std::fs::remove_file(&out);
+                // Each run starts with the disk quiet: what the last one left
+                // for the kernel to write back or free is done first.
+                // SAFETY: sync(2) takes no arguments and cannot fail.
+                unsafe { libc::sync() };
+                std::thread::sleep(Duration::from_millis(300));
                 let stdout = String::from_utf8_lossy(&output.stdout);
                 let result = match stdout.lines().last().and_then(RunResult::from_json) {
                     Some(r) if output.status.success() => Ok(r),
