@@ -74,22 +74,23 @@ fn membarrier(cmd: libc::c_long) -> libc::c_long {
     }
 }
 
+const UNKNOWN: u8 = 0;
+const YES: u8 = 1;
+const NO: u8 = 2;
+static HEAVY_BARRIER: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(UNKNOWN);
+
 /// Whether [`heavy_barrier`] works here: Linux 4.14 or later with
 /// `membarrier(2)` allowed (a container's seccomp profile may forbid it).
-/// The process registers for it on the first call; the registration is
-/// inherited by a forked child. No lock: a signal handler may call this
-/// while the thread it interrupted is in it (each then asks the kernel,
-/// which answers alike).
+/// The first call registers the process for it, which takes the kernel
+/// ~13 ms while other threads of the process run (measured here; it waits
+/// for every CPU), so a backend makes it when it is set up, never a
+/// logging call ([`heavy_barrier_known`]). The registration is inherited
+/// by a forked child. No lock: two threads (or a signal handler and the
+/// thread it interrupted) may both ask; the kernel answers alike.
 pub(crate) fn heavy_barrier_available() -> bool {
-    use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
-    const UNKNOWN: u8 = 0;
-    const YES: u8 = 1;
-    const NO: u8 = 2;
-    static AVAILABLE: AtomicU8 = AtomicU8::new(UNKNOWN);
-    match AVAILABLE.load(Relaxed) {
-        YES => return true,
-        NO => return false,
-        _ => {}
+    use std::sync::atomic::Ordering::Relaxed;
+    if let Some(known) = heavy_barrier_known() {
+        return known;
     }
     #[cfg(target_os = "linux")]
     let works = {
@@ -101,8 +102,18 @@ pub(crate) fn heavy_barrier_available() -> bool {
     };
     #[cfg(not(target_os = "linux"))]
     let works = false;
-    AVAILABLE.store(if works { YES } else { NO }, Relaxed);
+    HEAVY_BARRIER.store(if works { YES } else { NO }, Relaxed);
     works
+}
+
+/// What [`heavy_barrier_available`] found, if it has been asked; never
+/// waits.
+pub(crate) fn heavy_barrier_known() -> Option<bool> {
+    match HEAVY_BARRIER.load(std::sync::atomic::Ordering::Relaxed) {
+        YES => Some(true),
+        NO => Some(false),
+        _ => None,
+    }
 }
 
 /// Runs a full memory barrier on every CPU that runs a thread of this
@@ -123,9 +134,19 @@ pub(crate) fn heavy_barrier() {
 
 /// Whether the ring's owner may claim with [`compare_exchange_on_this_cpu`]:
 /// x86_64 (the instruction), and a heavy barrier to go with it. Not under
-/// Miri, which runs neither.
+/// Miri, which runs neither. May take milliseconds the first time (see
+/// [`heavy_barrier_available`]).
 pub(crate) fn single_producer_claims_available() -> bool {
     cfg!(all(target_arch = "x86_64", not(miri))) && heavy_barrier_available()
+}
+
+/// [`single_producer_claims_available`] if known yet; never waits.
+pub(crate) fn single_producer_claims_known() -> Option<bool> {
+    if cfg!(all(target_arch = "x86_64", not(miri))) {
+        heavy_barrier_known()
+    } else {
+        Some(false)
+    }
 }
 
 /// Sets `*atomic` to `new` if it holds `current`, in one instruction

@@ -201,6 +201,11 @@ pub(crate) struct Shared {
     turn: Mutex<Turn>,
     turn_cv: Condvar,
     active_workers: AtomicU64,
+    /// Bumped when a forked child starts its own workers: a worker counts
+    /// itself out of `active_workers` only if it was started in the current
+    /// generation (in a real child the parent's workers do not exist; in a
+    /// test that only pretends to fork, they do, and must not count).
+    worker_generation: AtomicU64,
     exited: Mutex<()>,
     exited_cv: Condvar,
     handles: Mutex<Vec<JoinHandle<()>>>,
@@ -525,7 +530,10 @@ impl Shared {
             shared.active_workers.fetch_add(1, SeqCst);
             let spawned = std::thread::Builder::new()
                 .name(format!("{}-{i}", shared.config.thread_name_prefix))
-                .spawn(move || worker.worker_loop());
+                .spawn({
+                    let generation = shared.worker_generation.load(SeqCst);
+                    move || worker.worker_loop(generation)
+                });
             match spawned {
                 Ok(handle) => lock(&shared.handles).push(handle),
                 Err(e) => {
@@ -537,7 +545,7 @@ impl Shared {
         Ok(())
     }
 
-    fn worker_loop(&self) {
+    fn worker_loop(&self, generation: u64) {
         let _ = IS_WORKER.try_with(|w| w.set(true));
         let mut scratch = Scratch::default();
         loop {
@@ -556,7 +564,9 @@ impl Shared {
             self.queue
                 .sleep_until_work(self.config.batch_timeout, || self.state() != RUNNING);
         }
-        self.active_workers.fetch_sub(1, SeqCst);
+        if self.worker_generation.load(SeqCst) == generation {
+            self.active_workers.fetch_sub(1, SeqCst);
+        }
         drop(lock(&self.exited));
         self.exited_cv.notify_all();
     }
@@ -623,6 +633,7 @@ impl Shared {
         self.counters.reset();
         self.pushed_base.store(self.queue.pushed(), Relaxed);
         let running = self.state() == RUNNING || self.state() == STOPPING;
+        self.worker_generation.fetch_add(1, SeqCst);
         self.active_workers.store(0, SeqCst);
         if !running {
             return;
@@ -1055,6 +1066,7 @@ impl Backend {
             turn: Mutex::new(Turn::default()),
             turn_cv: Condvar::new(),
             active_workers: AtomicU64::new(0),
+            worker_generation: AtomicU64::new(0),
             exited: Mutex::new(()),
             exited_cv: Condvar::new(),
             handles: Mutex::new(Vec::new()),
@@ -1064,6 +1076,12 @@ impl Backend {
             config,
         });
         if enable_async {
+            // Whether a producer may claim queue slots without a locked
+            // instruction (`ring.rs`, "One producer"). Asking the kernel
+            // takes it ~13 ms while other threads run, once per process:
+            // here, when the backend is set up, not in a logging call (one
+            // that comes first claims by compare-and-swap).
+            crate::sys::single_producer_claims_available();
             if let Err(e) = Shared::spawn_workers(&shared) {
                 shared.shutdown(Duration::from_secs(1));
                 return Err(ConfigError::Spawn(e));
