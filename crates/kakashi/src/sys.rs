@@ -155,7 +155,8 @@ pub(crate) fn single_producer_claims_known() -> Option<bool> {
 /// it, never in the middle), not against other CPUs, and so without the
 /// locked instruction's cost (its wait for every earlier store to reach the
 /// cache). For a location no other thread writes meanwhile (the ring's
-/// tail while its owner claims, `backend/ring.rs`). True when it was set.
+/// tail while its owner claims, `backend/ring.rs`); other threads may read
+/// it, the write being one aligned 8-byte store. True when it was set.
 #[inline(always)]
 pub(crate) fn compare_exchange_on_this_cpu(
     atomic: &std::sync::atomic::AtomicUsize,
@@ -166,9 +167,10 @@ pub(crate) fn compare_exchange_on_this_cpu(
     {
         let found: usize;
         // SAFETY: `cmpxchg` reads and writes the aligned, valid `usize`
-        // behind `atomic` (its pointer) and RAX; it touches no other memory
-        // and not the stack. The caller makes sure that no other thread
-        // accesses the location meanwhile.
+        // behind `atomic` (its pointer), RAX and the flags; it touches no
+        // other memory and not the stack. The caller makes sure that no
+        // other thread writes the location meanwhile; reads by others see
+        // the old or the new value (one aligned 8-byte store).
         unsafe {
             std::arch::asm!(
                 "cmpxchg qword ptr [{place}], {new}",

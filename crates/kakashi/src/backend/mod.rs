@@ -347,10 +347,10 @@ impl Shared {
         // a worker announcing sleep, and a worker that stopped after our
         // state check (then nobody else would take what we left there);
         // each pair is store, then load, on both sides. A push by
-        // compare-and-swap of the queue's tail is a SeqCst read-modify-write;
-        // the ring's owner pushes with plain stores, and the worker's side
-        // runs a barrier on every CPU instead (`ring.rs`, "One producer").
-        // So no fence is paid for here.
+        // compare-and-swap of the queue's tail is a SeqCst
+        // read-modify-write; the ring's owner pushes with no locked
+        // instruction, and the worker's side runs a barrier on every CPU
+        // instead (`ring.rs`, "One producer"). So no fence is paid for here.
         self.queue.wake_worker_after_push();
         if self.state.load(SeqCst) != RUNNING {
             around_wait(&mut || self.rescue());

@@ -132,22 +132,22 @@ pub(crate) struct Ring<T> {
     id: usize,
     head: CachePadded<AtomicUsize>,
     tail: CachePadded<AtomicUsize>,
-    /// Who may move the tail with plain stores, on a line of its own: with
-    /// several producers it is only read, so each keeps a copy, while the
-    /// tail's line moves between them (on the tail's line, it cost 4
-    /// producers a quarter of their throughput).
+    /// Who may move the tail without a locked instruction, on a line of
+    /// its own: with several producers it is only read, so each keeps a
+    /// copy, while the tail's line moves between them (on the tail's line,
+    /// it cost 4 producers a quarter of their throughput).
     bias: CachePadded<Bias>,
     slots: Box<[Slot<T>]>,
     one_lap: usize,
 }
 
-/// Who may claim positions with plain stores (see "One producer" in the
-/// module docs).
+/// Who may claim positions without a locked instruction (see "One
+/// producer" in the module docs).
 struct Bias {
     /// [`UNBIASED`], a producer's [`token`], [`REVOKING`], [`SHARED`] or
     /// [`NEVER`].
     owner: AtomicUsize,
-    /// True while the owner claims a position with plain stores.
+    /// True while the owner claims a position without a locked instruction.
     claiming: AtomicBool,
 }
 
@@ -299,7 +299,7 @@ impl<T> Ring<T> {
     #[inline(always)]
     fn fill<F: FnOnce() -> T>(&self, slot: &Slot<T>, tail: usize, make: F) {
         // SAFETY: the claim of `tail` while the stamp said free (a won
-        // compare-and-swap, or the owner's plain store) makes this thread the
+        // compare-and-swap, or the owner's unlocked one) makes this thread the
         // slot's only writer, and no consumer reads it before the stamp below.
         unsafe { (*slot.value.get()).write(make()) };
         slot.stamp.store(tail + 1, Release);
