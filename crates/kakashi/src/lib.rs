@@ -125,9 +125,10 @@
 //! takes a batch and leaves another whole batch behind wakes a second
 //! sleeping worker (pushes send one wake-up until a worker sleeps again, so
 //! without this the second slept through its timeout while a core idled).
-//! `flush()` wakes them at once. Under `block`, callers that found the queue full sleep until
-//! a quarter of it is free, so that each wake-up refills thousands of slots
-//! (waking them after every batch cost more context switches than records).
+//! `flush()` wakes them at once. Under `block`, callers that found the
+//! queue full sleep until a quarter of it is free, so that each wake-up
+//! refills thousands of slots (waking them after every batch cost more
+//! context switches than records).
 //!
 //! **Workers.** One worker at a time takes up to `batch_size` records out of
 //! the ring, under a short lock that also numbers the batch (a ticket); being

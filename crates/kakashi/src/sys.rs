@@ -132,17 +132,21 @@ pub(crate) fn heavy_barrier() {
     }
 }
 
+/// Whether [`compare_exchange_on_this_cpu`] is the unlocked instruction
+/// (x86_64; not under Miri, which runs no inline assembly). Its two `cfg`
+/// attributes spell out the same condition.
+const UNLOCKED_CLAIM: bool = cfg!(all(target_arch = "x86_64", not(miri)));
+
 /// Whether the ring's owner may claim with [`compare_exchange_on_this_cpu`]:
-/// x86_64 (the instruction), and a heavy barrier to go with it. Not under
-/// Miri, which runs neither. May take milliseconds the first time (see
-/// [`heavy_barrier_available`]).
+/// the unlocked instruction, and a heavy barrier to go with it. May take
+/// milliseconds the first time (see [`heavy_barrier_available`]).
 pub(crate) fn single_producer_claims_available() -> bool {
-    cfg!(all(target_arch = "x86_64", not(miri))) && heavy_barrier_available()
+    UNLOCKED_CLAIM && heavy_barrier_available()
 }
 
 /// [`single_producer_claims_available`] if known yet; never waits.
 pub(crate) fn single_producer_claims_known() -> Option<bool> {
-    if cfg!(all(target_arch = "x86_64", not(miri))) {
+    if UNLOCKED_CLAIM {
         heavy_barrier_known()
     } else {
         Some(false)
