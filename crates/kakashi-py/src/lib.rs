@@ -16,6 +16,7 @@
 mod convert;
 mod errors;
 mod fastcall;
+mod gil;
 mod logger;
 mod stages;
 
@@ -80,13 +81,13 @@ pub(crate) fn flush_detached(
         None => backend.config().shutdown_timeout,
     };
     let b = backend.clone();
-    Ok(py.detach(move || b.flush_timeout(timeout)))
+    Ok(gil::detach(py, move || b.flush_timeout(timeout)))
 }
 
 /// Shuts `backend` down without holding the GIL.
 fn shutdown_detached(py: Python<'_>, backend: &Backend, timeout: Duration) -> PyShutdownReport {
     let b = backend.clone();
-    py.detach(move || b.shutdown(timeout)).into()
+    gil::detach(py, move || b.shutdown(timeout)).into()
 }
 
 // === stats and reports ===
@@ -246,8 +247,7 @@ impl PyPipeline {
     fn process(&self, py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<()> {
         let record = stages::record_from_py(record)?;
         if self.logger.enabled(record.level) {
-            let logger = &self.logger;
-            py.detach(|| logger.submit(record));
+            logger::submit(py, &self.logger, record)?;
         }
         Ok(())
     }
@@ -459,9 +459,7 @@ fn setup_async_logging<'py>(
         worker_count: size("worker_count", worker_count)?,
         batch_size: size("batch_size", batch_size)?,
     };
-    let env = py
-        .detach(move || kakashi::setup_async_logging(setup))
-        .map_err(config_error)?;
+    let env = gil::detach(py, move || kakashi::setup_async_logging(setup)).map_err(config_error)?;
     env_dict(py, &env)
 }
 
@@ -482,9 +480,8 @@ fn configure_async_backend(
         enable_batching,
         overflow_strategy: strategy(overflow_strategy)?,
     };
-    let backend = py
-        .detach(move || kakashi::configure_async_backend(options))
-        .map_err(config_error)?;
+    let backend =
+        gil::detach(py, move || kakashi::configure_async_backend(options)).map_err(config_error)?;
     Ok(PyBackend { inner: backend })
 }
 
@@ -494,10 +491,19 @@ fn get_async_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     stats_dict(py, &kakashi::get_async_stats())
 }
 
-/// Waits until everything logged so far, on every backend, is written.
+/// Waits until everything logged so far, on every backend, is written and
+/// flushed, at most `timeout` seconds in total (default: the longest
+/// `shutdown_timeout`); False when that took longer.
 #[pyfunction]
-fn flush(py: Python<'_>) -> bool {
-    py.detach(kakashi::flush)
+#[pyo3(signature = (timeout=None))]
+fn flush(py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+    Ok(match timeout {
+        Some(t) => {
+            let t = seconds(t)?;
+            gil::detach(py, move || kakashi::flush_timeout(t))
+        }
+        None => gil::detach(py, kakashi::flush),
+    })
 }
 
 /// Drains, flushes and joins every backend within `timeout` seconds.
@@ -505,7 +511,7 @@ fn flush(py: Python<'_>) -> bool {
 #[pyo3(signature = (timeout=5.0))]
 fn shutdown_async_backend(py: Python<'_>, timeout: f64) -> PyResult<PyShutdownReport> {
     let t = seconds(timeout)?;
-    Ok(py.detach(move || kakashi::shutdown_async_backend(t)).into())
+    Ok(gil::detach(py, move || kakashi::shutdown_async_backend(t)).into())
 }
 
 /// Formats a `LogRecord` with a built-in formatter.
@@ -532,18 +538,24 @@ fn _context_used() {
 }
 
 /// The interpreter is exiting: drain and stop every backend while Python
-/// stages can still run, then stop running them.
+/// stages can still run, then stop running them, and wait for every other
+/// thread inside a wait of ours to take the interpreter lock back before
+/// finalisation begins (see `gil.rs`).
 #[pyfunction]
 fn _at_exit(py: Python<'_>) {
-    py.detach(|| kakashi::shutdown_async_backend(Duration::from_secs(10)));
+    gil::detach(py, || {
+        kakashi::shutdown_async_backend(Duration::from_secs(10));
+    });
     PYTHON_GONE.store(true, Relaxed);
+    gil::wait_for_detached(py, Duration::from_secs(2));
     stages::release_all(py);
 }
 
-/// `os.register_at_fork(before=...)`: park the workers between batches.
+/// `os.register_at_fork(before=...)`: park the workers between batches, for
+/// at most a second in all (a writer busy longer is abandoned by the child).
 #[pyfunction]
 fn _before_fork(py: Python<'_>) {
-    py.detach(|| kakashi::prepare_fork(Duration::from_secs(5)));
+    gil::detach(py, || kakashi::prepare_fork(Duration::from_secs(1)));
 }
 
 /// `os.register_at_fork(after_in_parent=...)`.

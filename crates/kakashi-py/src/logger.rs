@@ -32,8 +32,37 @@ impl PyLogger {
 }
 
 /// A logging call: copies the message and the keyword arguments `kwargs`
-/// (name, value) into a record and submits it.
+/// (name, value) into a record and submits it. It raises only what the
+/// caller's own objects or signals raise (`KeyboardInterrupt`); an internal
+/// failure is reported once on stderr, never raised into the caller.
 pub(crate) fn emit<'py>(
+    logger: &kakashi::Logger,
+    py: Python<'py>,
+    level: Level,
+    message: &Bound<'py, PyAny>,
+    kwargs: impl Iterator<Item = (Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+    active_exception: bool,
+) -> PyResult<()> {
+    let call = std::panic::AssertUnwindSafe(|| {
+        emit_inner(logger, py, level, message, kwargs, active_exception)
+    });
+    std::panic::catch_unwind(call).unwrap_or_else(|panic| {
+        static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if !REPORTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            eprintln!(
+                "kakashi: a logging call failed inside kakashi and its record was lost: {} (reported once)",
+                panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default()
+            );
+        }
+        Ok(())
+    })
+}
+
+fn emit_inner<'py>(
     logger: &kakashi::Logger,
     py: Python<'py>,
     level: Level,
@@ -93,14 +122,39 @@ pub(crate) fn emit<'py>(
         (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
     };
     record.exception = exception.map(Box::new);
-    if logger.backend().is_running() {
-        logger.submit_with(record, &mut |wait| py.detach(&mut *wait));
-    } else {
-        // Written on this thread: its writers may wait for a worker that
-        // a timed-out shutdown left running, which may need the GIL.
-        py.detach(|| logger.submit(record));
+    submit(py, logger, record)
+}
+
+/// Submits `record` from a thread that holds the interpreter lock.
+///
+/// Every wait the engine makes for this call (for room under `block`, for
+/// writing on this thread after shutdown or without a queue) runs with the
+/// lock released: a worker may need it to finish the batch that makes room.
+/// Between waits, pending signals are handled: one that raises (Ctrl-C)
+/// ends the wait, the record is counted as dropped (`interrupted`) and the
+/// exception propagates. Once the interpreter is exiting
+/// ([`PYTHON_GONE`](crate::stages::PYTHON_GONE)) the lock is kept: no
+/// worker needs it any more, and taking it back could meet finalisation.
+pub(crate) fn submit(py: Python<'_>, logger: &kakashi::Logger, record: Record) -> PyResult<()> {
+    let mut raised = None;
+    logger.submit_with(record, &mut |wait| {
+        if crate::stages::PYTHON_GONE.load(std::sync::atomic::Ordering::Relaxed) {
+            wait();
+            return true;
+        }
+        crate::gil::detach(py, &mut *wait);
+        match py.check_signals() {
+            Ok(()) => true,
+            Err(e) => {
+                raised = Some(e);
+                false
+            }
+        }
+    });
+    match raised {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Level methods by name, bound to one logger.

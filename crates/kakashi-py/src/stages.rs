@@ -100,7 +100,7 @@ impl Enricher for PyEnricher {
                 return false;
             };
             let result = record_to_py(py, record)
-                .and_then(|r| f.call1((r,)))
+                .and_then(|r| crate::gil::call(py, &f, r))
                 .and_then(|out| {
                     if out.is_none() {
                         Ok(())
@@ -132,7 +132,7 @@ impl Filter for PyFilter {
                 return Ok(true);
             };
             record_to_py(py, record)
-                .and_then(|r| f.call1((r,)))
+                .and_then(|r| crate::gil::call(py, &f, r))
                 .and_then(|out| out.is_truthy())
                 .map_err(|e| report(&REPORTED, "filter", py, &e))
         });
@@ -143,7 +143,8 @@ impl Filter for PyFilter {
     }
 }
 
-/// A Python formatter: `LogRecord -> str`.
+/// A Python formatter: `LogRecord -> str`. Anything but a `str` is the
+/// formatter's error: counted in `formatter_errors`, the record failed.
 pub struct PyFormatter(pub Callable);
 
 impl Formatter for PyFormatter {
@@ -156,10 +157,18 @@ impl Formatter for PyFormatter {
             let Some(f) = self.0.get(py) else {
                 return false;
             };
-            let result = record_to_py(py, record).and_then(|r| f.call1((r,)));
+            let result = record_to_py(py, record)
+                .and_then(|r| crate::gil::call(py, &f, r))
+                .and_then(|text| match text.cast_exact::<PyString>() {
+                    Ok(s) => Ok(s.to_string_lossy().into_owned()),
+                    Err(_) => Err(PyTypeError::new_err(format!(
+                        "a formatter must return a str, got {}",
+                        repr_of(&text)
+                    ))),
+                });
             match result {
                 Ok(text) => {
-                    out.extend_from_slice(str_of(&text).as_bytes());
+                    out.extend_from_slice(text.as_bytes());
                     true
                 }
                 Err(e) => {
@@ -205,49 +214,63 @@ impl PyWriter {
 
 impl Writer for PyWriter {
     fn write_batch(&mut self, batch: &Batch<'_>) -> Result<(), WriteError> {
-        if PYTHON_GONE.load(Relaxed) {
-            return Err(WriteError::all(
-                batch.len(),
-                std::io::Error::other("the Python interpreter has exited"),
-            ));
-        }
-        let (max_retries, first_delay) = (self.max_retries, self.retry_delay);
-        let func = &self.func;
-        let retries = &mut self.retries;
-        Python::attach(|py| {
-            let Some(func) = func.get(py) else {
-                return Err(WriteError::all(
-                    batch.len(),
-                    std::io::Error::other("the Python interpreter has exited"),
-                ));
-            };
-            for (i, line) in batch.records().enumerate() {
-                let text = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(line));
-                let mut delay = first_delay;
-                let mut attempt = 0;
-                loop {
-                    match func.call1((PyString::new(py, &text),)) {
-                        Ok(_) => break,
-                        Err(e) if attempt < max_retries && !PYTHON_GONE.load(Relaxed) => {
-                            attempt += 1;
-                            *retries += 1;
-                            drop(e);
-                            py.detach(|| std::thread::sleep(delay));
-                            delay = (delay * 2).min(Duration::from_secs(30));
-                        }
-                        Err(e) => {
-                            // The backend reports it once, with its message.
-                            return Err(WriteError {
-                                written: i,
-                                failed: 1,
-                                error: std::io::Error::other(e.to_string()),
-                            });
-                        }
-                    }
-                }
+        let gone = || std::io::Error::other("the Python interpreter has exited");
+        let lines: Vec<&[u8]> = batch.records().collect();
+        let mut next = 0;
+        let mut attempt = 0;
+        let mut delay = self.retry_delay;
+        while next < lines.len() {
+            if PYTHON_GONE.load(Relaxed) {
+                return Err(WriteError {
+                    written: next,
+                    failed: lines.len() - next,
+                    error: gone(),
+                });
             }
-            Ok(())
-        })
+            // The lock is held while lines go out, and let go of (the
+            // attach ends) while a retry waits, so a worker never sleeps,
+            // nor wakes, holding or re-taking it in a detached section.
+            let func = &self.func;
+            let failed = Python::attach(|py| {
+                let func = func.get(py)?;
+                while next < lines.len() {
+                    let line = lines[next];
+                    let text = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(line));
+                    if let Err(e) = crate::gil::call(py, &func, PyString::new(py, &text).into_any())
+                    {
+                        return Some(e.to_string());
+                    }
+                    next += 1;
+                    attempt = 0;
+                    delay = self.retry_delay;
+                }
+                None
+            });
+            let Some(error) = failed else {
+                if next < lines.len() {
+                    // Released at exit: the callable is gone.
+                    return Err(WriteError {
+                        written: next,
+                        failed: lines.len() - next,
+                        error: gone(),
+                    });
+                }
+                break;
+            };
+            if attempt >= self.max_retries || PYTHON_GONE.load(Relaxed) {
+                // The backend reports it once, with its message.
+                return Err(WriteError {
+                    written: next,
+                    failed: 1,
+                    error: std::io::Error::other(error),
+                });
+            }
+            attempt += 1;
+            self.retries += 1;
+            std::thread::sleep(delay);
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+        Ok(())
     }
 
     fn name(&self) -> String {

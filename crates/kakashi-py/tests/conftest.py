@@ -39,6 +39,15 @@ def run_python(code, cwd, env=None, timeout=120):
     )
 
 
+def since(before, after):
+    """The counters of ``after`` minus those of ``before`` (global stats keep
+    the totals of backends that are gone, so a test counts from its start)."""
+    return {
+        k: (v - before.get(k, 0) if isinstance(v, int) and not isinstance(v, bool) else v)
+        for k, v in after.items()
+    }
+
+
 def json_lines(path):
     """Every line of ``path`` parsed as JSON (fails on a torn or invalid line)."""
     with open(path, encoding="utf-8") as f:

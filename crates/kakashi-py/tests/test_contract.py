@@ -13,7 +13,7 @@ from kakashi.core.async_interface import get_async_stats, get_high_performance_l
 from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
 from kakashi.core.pipeline import PipelineConfig
 
-from conftest import json_lines, run_python
+from conftest import json_lines, run_python, since
 
 
 def balanced(s):
@@ -25,6 +25,7 @@ def balanced(s):
 def test_block_loses_nothing_with_four_threads(tmp_path, workers):
     """4 threads x 25,000 records through a 1,000-record queue under block:
     every record is on disk, each thread's records in its order."""
+    before = get_async_stats()
     logger = get_high_performance_logger(
         "load", "load.log", max_queue_size=1000, worker_count=workers, batch_size=100,
         overflow_strategy="block",
@@ -44,7 +45,7 @@ def test_block_loses_nothing_with_four_threads(tmp_path, workers):
     assert len(lines) == 100000
     for t in range(4):
         assert [r["fields"]["seq"] for r in lines if r["fields"]["t"] == t] == list(range(25000))
-    s = get_async_stats()
+    s = since(before, get_async_stats())
     assert s["messages_dropped"] == 0 and s["messages_written"] == 100000 and balanced(s)
 
 

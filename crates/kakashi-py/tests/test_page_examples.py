@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from conftest import json_lines, run_python
+from conftest import json_lines, run_python, since
 
 
 def test_basic_async_setup_installs_production_and_logs(tmp_path):
@@ -237,30 +237,36 @@ def test_network_logger_block_sends_every_message_to_a_real_server():
     assert threading.current_thread().name not in callers
 
 
-def test_performance_monitoring_block_prints_real_counts(capsys):
-    """get_async_stats() as on the page, after 300 records."""
-    from kakashi.core.async_interface import get_high_performance_logger
+def test_performance_monitoring_block_prints_real_counts(tmp_path):
+    """get_async_stats() as on the page, after 300 records (in a fresh
+    interpreter: global counters keep the totals of earlier tests' backends)."""
+    proc = run_python(
+        """
+        from kakashi.core.async_interface import get_high_performance_logger
 
-    logger = get_high_performance_logger("stats", "stats.log", overflow_strategy="block")
-    for i in range(300):
-        logger.info("tick", i=i)
-    logger.flush()
+        logger = get_high_performance_logger("stats", "stats.log", overflow_strategy="block")
+        for i in range(300):
+            logger.info("tick", i=i)
+        logger.flush()
 
-    from kakashi.core.async_interface import get_async_stats
+        from kakashi.core.async_interface import get_async_stats
 
-    # Get runtime statistics
-    stats = get_async_stats()
-    print(f"Queue size: {stats['queue_size']}")
-    print(f"Messages processed: {stats['messages_enqueued']}")
-    print(f"Active workers: {stats['active_workers']}")
-
-    out = capsys.readouterr().out.splitlines()
-    assert out == ["Queue size: 0", "Messages processed: 300", "Active workers: 2"]
-    assert stats["messages_written"] == 300
-    assert list(stats)[:8] == [
+        # Get runtime statistics
+        stats = get_async_stats()
+        print(f"Queue size: {stats['queue_size']}")
+        print(f"Messages processed: {stats['messages_enqueued']}")
+        print(f"Active workers: {stats['active_workers']}")
+        print(stats["messages_written"], list(stats)[:8])
+        """,
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.splitlines()
+    assert out[:3] == ["Queue size: 0", "Messages processed: 300", "Active workers: 2"]
+    assert out[3] == "300 " + str([
         "state", "queue_size", "max_queue_size", "worker_count",
         "messages_enqueued", "messages_dropped", "messages_written", "active_workers",
-    ]
+    ])
 
 
 def test_web_server_block(tmp_path):
@@ -327,6 +333,7 @@ def test_error_handling_block_drains_before_returning(tmp_path, capsys):
     """graceful_shutdown() drains everything queued, then prints."""
     from kakashi.core.async_interface import get_high_performance_logger, get_async_stats
 
+    before = get_async_stats()
     logger = get_high_performance_logger("shutdown", "shutdown.log", overflow_strategy="block")
     for i in range(5000):
         logger.info("queued", i=i)
@@ -344,7 +351,7 @@ def test_error_handling_block_drains_before_returning(tmp_path, capsys):
     graceful_shutdown()
     assert capsys.readouterr().out == "Async logging shutdown complete\n"
     assert [r["fields"]["i"] for r in json_lines(tmp_path / "shutdown.log")] == list(range(5000))
-    stats = get_async_stats()
+    stats = since(before, get_async_stats())
     assert stats["messages_dropped"] == 0
 
 

@@ -306,15 +306,18 @@ impl Logger {
     }
 
     /// Like [`submit`](Logger::submit), running every wait the call may make
-    /// (for room in the queue under `block`, for a batch stranded by a
-    /// concurrent shutdown) inside `around_wait`, which must call the function
-    /// it is given. A binding uses it to let go of a lock of its own while it
-    /// waits (Python's interpreter lock), without paying for that on calls
-    /// that do not wait.
+    /// (for room in the queue under `block`, for writing on this thread
+    /// after shutdown or without a queue) inside `around_wait`, which must
+    /// call the function it is given and returns whether to go on waiting.
+    /// A binding uses it to let go of a lock of its own while it waits
+    /// (Python's interpreter lock) and to give up on a signal (the record is
+    /// then dropped and counted as `interrupted`), without paying for that on
+    /// calls that do not wait. Every wait ends by itself: `around_wait` is
+    /// called again for the next one.
     pub fn submit_with(
         &self,
         record: Record,
-        around_wait: &mut dyn FnMut(&mut (dyn FnMut() + Send)),
+        around_wait: &mut dyn FnMut(&mut (dyn FnMut() + Send)) -> bool,
     ) {
         let inner = &*self.inner;
         inner

@@ -26,7 +26,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::backend::run::{lock, Pipeline};
-use crate::backend::{all_backends, AsyncConfig, Backend, OverflowStrategy, ShutdownReport, Stats};
+use crate::backend::{
+    all_backends, retired, AsyncConfig, Backend, OverflowStrategy, ShutdownReport, Stats,
+};
 use crate::error::ConfigError;
 use crate::logger::Logger;
 use crate::pipeline::enrich::{
@@ -654,21 +656,35 @@ pub fn get_env_logger(
     Ok(Logger::new(name, backend, pipeline))
 }
 
-/// The counters of every live backend, summed (`writers` lists each writer).
+/// The counters of every backend, summed (`writers` lists each live
+/// writer). Backends that are gone keep their totals here, so no counter
+/// ever goes backwards.
 pub fn get_async_stats() -> Stats {
-    let mut total = Stats::default();
+    let mut total = retired().unwrap_or_default();
     for backend in all_backends() {
         total.merge(&backend.stats());
     }
     total
 }
 
-/// Flushes every live backend; returns whether all finished within their
-/// `shutdown_timeout`.
+/// Flushes every live backend, within the longest `shutdown_timeout` in
+/// total; returns whether all of them finished (see [`Backend::flush`]).
 pub fn flush() -> bool {
+    let backends = all_backends();
+    let longest = backends
+        .iter()
+        .map(|b| b.config.shutdown_timeout)
+        .max()
+        .unwrap_or_default();
+    flush_timeout(longest)
+}
+
+/// [`flush`] with an explicit limit for all backends together.
+pub fn flush_timeout(timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
     let mut all_done = true;
     for backend in all_backends() {
-        all_done &= backend.flush(backend.config.shutdown_timeout);
+        all_done &= backend.flush_until(deadline);
     }
     all_done
 }

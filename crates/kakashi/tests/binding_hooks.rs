@@ -37,6 +37,7 @@ fn waits_for_room_run_inside_the_callers_scope() {
         logger.submit_with(record, &mut |wait| {
             waits += 1;
             wait();
+            true
         });
     }
     assert!(backend.flush());
@@ -50,6 +51,50 @@ fn waits_for_room_run_inside_the_callers_scope() {
         "a 2-slot queue behind a slow writer must make the caller wait"
     );
     assert!(backend.stats().producer_waits as usize >= waits);
+}
+
+#[test]
+fn a_caller_that_gives_up_waiting_has_its_record_counted_as_interrupted() {
+    let backend = Backend::new(AsyncConfig {
+        max_queue_size: 1,
+        batch_size: 1,
+        overflow_strategy: OverflowStrategy::Block,
+        ..AsyncConfig::default()
+    })
+    .unwrap();
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let gate = std::sync::Mutex::new(gate);
+    let memory = MemoryWriter::new();
+    let logger = backend.logger(
+        "interrupted",
+        PipelineConfig::new()
+            .enricher(move |_: &mut Record| {
+                let _ = gate.lock().unwrap().recv();
+            })
+            .writer(memory.clone()),
+    );
+    // One record held by the worker, one filling the queue: the third waits.
+    logger.info("held");
+    while backend.stats().queue_size > 0 {
+        std::thread::yield_now();
+    }
+    logger.info("queued");
+    let mut asked = 0;
+    logger.submit_with(
+        Record::new(Level::Info, "interrupted", "given up"),
+        &mut |wait| {
+            wait();
+            asked += 1;
+            false
+        },
+    );
+    assert_eq!(asked, 1, "the call waited once, then gave up");
+    drop(release);
+    assert!(backend.flush());
+    let stats = backend.stats();
+    assert_eq!(stats.dropped_interrupted, 1);
+    assert!(stats.is_balanced(), "{stats:?}");
+    assert!(memory.lines().iter().all(|l| !l.contains("given up")));
 }
 
 #[test]

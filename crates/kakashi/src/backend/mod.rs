@@ -48,16 +48,17 @@ mod ring;
 pub(crate) mod run;
 mod shutdown;
 pub(crate) mod stats;
+mod timed_lock;
 
 pub use overflow::OverflowStrategy;
 pub use shutdown::{after_fork_in_child, after_fork_in_parent, prepare_fork, ShutdownReport};
 pub use stats::{State, Stats, WriterStats};
 
-pub(crate) use shutdown::{all_backends, register};
+pub(crate) use shutdown::{all_backends, register, retired};
 
 use std::cell::Cell;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering::*};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -218,11 +219,54 @@ pub(crate) struct Shared {
 
 thread_local! {
     static IS_WORKER: Cell<bool> = const { Cell::new(false) };
+    static HOLDS_CONSUMER: Cell<bool> = const { Cell::new(false) };
 }
 
 /// True on a kakashi worker thread (where waiting for the backend would deadlock).
 pub(crate) fn on_worker_thread() -> bool {
     IS_WORKER.try_with(Cell::get).unwrap_or(false)
+}
+
+/// True while this thread holds a backend's consumer lock: only a signal
+/// handler that interrupted it can log then, and it must not wait for room
+/// or evict (only this thread, stopped in the handler, could make either
+/// happen).
+fn holds_consumer() -> bool {
+    HOLDS_CONSUMER.try_with(Cell::get).unwrap_or(false)
+}
+
+/// What a caller runs every wait inside: it is given the wait and returns
+/// false to give up waiting (a binding interrupted by a signal). The Python
+/// binding releases the interpreter lock there.
+pub(crate) type AroundWait<'a> = dyn FnMut(&mut (dyn FnMut() + Send)) -> bool + 'a;
+
+/// The consumer lock, held (the thread is marked while it holds it).
+struct ConsumerLock<'a>(MutexGuard<'a, Consumer>);
+
+impl ConsumerLock<'_> {
+    fn new(guard: MutexGuard<'_, Consumer>) -> ConsumerLock<'_> {
+        let _ = HOLDS_CONSUMER.try_with(|h| h.set(true));
+        ConsumerLock(guard)
+    }
+}
+
+impl Drop for ConsumerLock<'_> {
+    fn drop(&mut self) {
+        let _ = HOLDS_CONSUMER.try_with(|h| h.set(false));
+    }
+}
+
+impl std::ops::Deref for ConsumerLock<'_> {
+    type Target = Consumer;
+    fn deref(&self) -> &Consumer {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ConsumerLock<'_> {
+    fn deref_mut(&mut self) -> &mut Consumer {
+        &mut self.0
+    }
 }
 
 /// What the consumer lock guards: taking items out of the queue, and
@@ -244,6 +288,9 @@ struct Scratch {
     runs: Vec<(usize, usize)>,
     /// The pipelines when the batch was prepared (`Item::Record`'s ids).
     pipelines: Vec<Arc<Pipeline>>,
+    /// Taken by a caller's thread after the workers stopped (its records
+    /// count as `messages_written_sync` too).
+    by_caller: bool,
 }
 
 /// The order in which prepared batches reach the writers: their tickets'.
@@ -273,6 +320,14 @@ impl Shared {
             .clone()
     }
 
+    fn lock_consumer(&self) -> ConsumerLock<'_> {
+        ConsumerLock::new(lock(&self.consumer))
+    }
+
+    fn try_lock_consumer(&self) -> Option<ConsumerLock<'_>> {
+        try_lock(&self.consumer).map(ConsumerLock::new)
+    }
+
     fn pipeline(&self, id: u32) -> Arc<Pipeline> {
         Arc::clone(&self.pipelines.read().unwrap_or_else(|e| e.into_inner())[id as usize])
     }
@@ -291,8 +346,7 @@ impl Shared {
     #[inline(never)]
     fn dropped_while_full(&self, pipeline: &Pipeline) -> bool {
         if self.state() != RUNNING {
-            // Stopping or stopped: the record takes the usual way
-            // (written on this thread, or dropped as `backend_stopped`).
+            // Stopping or stopped: the record takes the usual way.
             self.full.store(false, Relaxed);
             return false;
         }
@@ -304,11 +358,16 @@ impl Shared {
     /// under `block` while the queue is full.
     #[inline]
     pub(crate) fn submit(&self, id: u32, pipeline: &Pipeline, record: &mut Option<Record>) {
-        self.submit_with(id, pipeline, record, &mut |wait| wait())
+        self.submit_with(id, pipeline, record, &mut |wait| {
+            wait();
+            true
+        })
     }
 
     /// [`submit`](Shared::submit), running every wait (for room under
-    /// `block`, for a stranded batch at shutdown) inside `around_wait`.
+    /// `block`, for a batch this thread writes after shutdown) inside
+    /// `around_wait`, which returns false when the caller gives up waiting
+    /// (a signal): the record is then dropped and counted as interrupted.
     ///
     /// The common case (running, room in the queue) is kept small and
     /// inlined into the call site: a record is a few hundred bytes, and each
@@ -320,22 +379,19 @@ impl Shared {
         id: u32,
         pipeline: &Pipeline,
         record: &mut Option<Record>,
-        around_wait: &mut dyn FnMut(&mut (dyn FnMut() + Send)),
+        around_wait: &mut AroundWait<'_>,
     ) {
         let Some(_) = record else { return };
         // Nothing is counted here. `messages_enqueued` is read off the
         // queue's tail, and `messages_submitted` is the sum of what calls
         // turned into (enqueued, dropped at the door, handled on this
         // thread): a counter bumped on every call was an atomic write on
-        // every call, and one after the push made the call wait for the
-        // record's bytes to reach the slot's cache lines.
+        // every call.
         if self.state() != RUNNING {
-            return self.not_running(pipeline, record);
+            return self.not_running(id, pipeline, record, around_wait);
         }
         // The record is moved out of the caller's `Option` only once its slot
-        // is claimed (moved into a queue item first, then pushed, it was two
-        // more copies of a few hundred bytes; the compiler still makes one on
-        // the stack here, measured at ~1 ns, see BENCHMARKS.md).
+        // is claimed (each move of it is a copy of a few hundred bytes).
         let pushed = self.queue.push_with(|| match record.take() {
             Some(record) => Item::Record(id, record),
             None => unreachable!("checked above"),
@@ -343,6 +399,13 @@ impl Shared {
         if pushed.is_err() && !self.queue_full(pipeline, record, id, around_wait) {
             return;
         }
+        self.after_push(around_wait);
+    }
+
+    /// After a push: wakes a worker if a batch waits, and makes sure the item
+    /// is taken if the backend stopped meanwhile.
+    #[inline]
+    fn after_push(&self, around_wait: &mut AroundWait<'_>) {
         // The push must be ordered before the two SeqCst loads that follow:
         // a worker announcing sleep, and a worker that stopped after our
         // state check (then nobody else would take what we left there);
@@ -353,13 +416,24 @@ impl Shared {
         // instead (`ring.rs`, "One producer"). So no fence is paid for here.
         self.queue.wake_worker_after_push();
         if self.state.load(SeqCst) != RUNNING {
-            around_wait(&mut || self.rescue());
+            self.late_push(around_wait);
         }
     }
 
-    /// `item` found the queue full: evicts the oldest items until it fits
+    #[cold]
+    #[inline(never)]
+    fn late_push(&self, around_wait: &mut AroundWait<'_>) {
+        around_wait(&mut || self.rescue());
+    }
+
+    /// `record` found the queue full: evicts the oldest items until it fits
     /// (`drop_oldest`), drops it (`drop_newest`) or waits for room (`block`).
     /// True when it was enqueued after all.
+    ///
+    /// A record logged from inside a stage, or by a signal handler that
+    /// interrupted this thread while it was taking from the queue, is
+    /// dropped (counted as `reentrant`): the room it would wait for, or the
+    /// eviction it would make, can only come from this very thread.
     #[cold]
     #[inline(never)]
     fn queue_full(
@@ -367,70 +441,87 @@ impl Shared {
         pipeline: &Pipeline,
         record: &mut Option<Record>,
         id: u32,
-        around_wait: &mut dyn FnMut(&mut (dyn FnMut() + Send)),
+        around_wait: &mut AroundWait<'_>,
     ) -> bool {
         let Some(record) = record.take() else {
             return false;
         };
-        let item = Item::Record(id, record);
         self.note_full();
-        if self.config.overflow_strategy == OverflowStrategy::DropOldest {
-            self.push_evicting(item);
-            return true;
-        }
-        if self.config.overflow_strategy != OverflowStrategy::Block {
-            if !self.full.load(Relaxed) {
-                self.full.store(true, Relaxed);
-            }
-            drop(item);
-            self.drop_records(pipeline, DropReason::QueueFull, 1);
+        if run::in_stage() || holds_consumer() {
+            drop(record);
+            self.drop_records(pipeline, DropReason::Reentrant, 1);
             return false;
         }
-        let mut pending = Some(item);
-        let mut refused = None;
-        around_wait(&mut || {
-            while let Some(item) = pending.take() {
-                if let Err(back) = self.queue.push(item) {
-                    self.note_full();
-                    self.counters.producer_waits.fetch_add(1, Relaxed);
-                    self.queue.sleep_until_room(|| self.state() != RUNNING);
-                    if self.state() != RUNNING {
-                        refused = Some(back);
-                    } else {
-                        pending = Some(back);
-                    }
+        let mut item = Item::Record(id, record);
+        match self.config.overflow_strategy {
+            OverflowStrategy::DropOldest => return self.push_evicting(item, pipeline),
+            OverflowStrategy::DropNewest => {
+                if self.state() == RUNNING && !self.full.load(Relaxed) {
+                    self.full.store(true, Relaxed);
                 }
+                drop(item);
+                self.drop_records(pipeline, DropReason::QueueFull, 1);
+                return false;
             }
-        });
-        match refused.or(pending) {
-            None => true,
-            Some(Item::Record(_, record)) => {
-                self.not_running(pipeline, &mut Some(record));
-                false
+            OverflowStrategy::Block => {}
+        }
+        loop {
+            match self.queue.push(item) {
+                Ok(()) => return true,
+                Err(back) => item = back,
             }
-            Some(Item::Flush(_)) => false,
+            if self.stranded() {
+                drop(item);
+                self.drop_records(pipeline, self.stranded_reason(), 1);
+                return false;
+            }
+            let went_on = if self.active_workers.load(SeqCst) == 0 {
+                // Stopped, and no worker left to make room: this thread does.
+                around_wait(&mut || self.rescue())
+            } else {
+                self.note_full();
+                self.counters.producer_waits.fetch_add(1, Relaxed);
+                around_wait(&mut || {
+                    self.queue.sleep_until_room(|| {
+                        self.abort.load(SeqCst)
+                            || (self.state() == STOPPED && self.active_workers.load(SeqCst) == 0)
+                    })
+                })
+            };
+            if !went_on {
+                drop(item);
+                self.drop_records(pipeline, DropReason::Interrupted, 1);
+                return false;
+            }
         }
     }
 
     /// Pushes `item`, taking the oldest items out of the queue while it is
-    /// full (each counted as evicted).
-    fn push_evicting(&self, mut item: Item) {
+    /// full (each counted as evicted). True when it is in.
+    fn push_evicting(&self, mut item: Item, pipeline: &Pipeline) -> bool {
         let backoff = Backoff::new();
         loop {
             match self.queue.push(item) {
-                Ok(()) => return,
+                Ok(()) => return true,
                 Err(back) => item = back,
             }
             // Only the consumer may take items out. When a worker is taking
             // some right now, there is room on its way: try again.
-            let Some(mut consumer) = try_lock(&self.consumer) else {
+            let Some(mut consumer) = self.try_lock_consumer() else {
                 backoff.snooze();
                 continue;
             };
             let oldest = self.queue.pop(&mut consumer.popper);
             drop(consumer);
-            if let Some(oldest) = oldest {
-                self.evicted(oldest);
+            match oldest {
+                Some(oldest) => self.evicted(oldest),
+                // Full a moment ago, empty now: a push is being written.
+                None if self.stranded() => {
+                    drop(item);
+                    self.drop_records(pipeline, self.stranded_reason(), 1);
+                    return false;
+                }
+                None => backoff.snooze(),
             }
         }
     }
@@ -446,17 +537,34 @@ impl Shared {
     }
 
     fn evicted(&self, item: Item) {
+        self.discard(item, DropReason::Evicted);
+    }
+
+    /// Counts a queued item as dropped for `reason` (a flush marker is
+    /// answered: everything before it has left the queue).
+    fn discard(&self, item: Item, reason: DropReason) {
         match item {
             Item::Record(id, record) => {
                 drop(record);
                 let pipeline = self.pipeline(id);
-                self.drop_records(&pipeline, DropReason::Evicted, 1);
+                self.drop_records(&pipeline, reason, 1);
             }
-            // Everything before the marker has left the queue already.
             Item::Flush(signal) => {
                 signal.set(FlushState::AfterTicket(self.next_ticket.load(SeqCst)))
             }
         }
+    }
+
+    /// Takes everything out of the queue and counts it as dropped for
+    /// `reason`; returns how many records.
+    fn discard_queued(&self, reason: DropReason) -> u64 {
+        let mut consumer = self.lock_consumer();
+        let mut n = 0;
+        while let Some(item) = self.queue.pop(&mut consumer.popper) {
+            n += u64::from(matches!(item, Item::Record(..)));
+            self.discard(item, reason);
+        }
+        n
     }
 
     fn drop_records(&self, pipeline: &Pipeline, reason: DropReason, n: u64) {
@@ -466,20 +574,77 @@ impl Shared {
         pipeline.note_drops(reason, n);
     }
 
+    /// A shutdown timed out and some worker is still inside a stage (a
+    /// stuck writer): nothing may wait for it, so what is queued now is
+    /// dropped, counted, instead of waited for.
+    fn stranded(&self) -> bool {
+        self.abort.load(SeqCst) && self.active_workers.load(SeqCst) > 0
+    }
+
+    fn stranded_reason(&self) -> DropReason {
+        if self.state() == STOPPED {
+            DropReason::BackendStopped
+        } else {
+            DropReason::ShutdownTimeout
+        }
+    }
+
+    /// Not running: synchronous (the record is written on this thread),
+    /// stopping (the workers still drain: it is queued as usual) or stopped
+    /// (queued, then written by this thread in queue order, so that it never
+    /// overtakes a record accepted before it; dropped and counted when
+    /// fallback is off, or a stuck worker would make this thread wait).
     #[cold]
     #[inline(never)]
-    fn not_running(&self, pipeline: &Pipeline, record: &mut Option<Record>) {
-        let Some(mut record) = record.take() else {
+    fn not_running(
+        &self,
+        id: u32,
+        pipeline: &Pipeline,
+        record: &mut Option<Record>,
+        around_wait: &mut AroundWait<'_>,
+    ) {
+        let state = self.state();
+        let reason = if state == SYNCHRONOUS {
+            if !run::in_stage() {
+                let Some(mut record) = record.take() else {
+                    return;
+                };
+                self.counters.messages_submitted.fetch_add(1, Relaxed);
+                let mut written = 0;
+                let record = &mut record;
+                around_wait(&mut || {
+                    written = self.write_now(pipeline, std::slice::from_mut(record));
+                });
+                self.counters
+                    .messages_written_sync
+                    .fetch_add(written, Relaxed);
+                return;
+            }
+            DropReason::Reentrant
+        } else if state == STOPPED && (!self.fallback_to_sync || self.stranded()) {
+            DropReason::BackendStopped
+        } else if self.abort.load(SeqCst) && on_worker_thread() {
+            // A stage of a worker finishing its last batch after a
+            // timed-out shutdown: nobody will take another one.
+            DropReason::Reentrant
+        } else {
+            let pushed = match record.take() {
+                Some(r) => self.queue.push(Item::Record(id, r)),
+                None => return,
+            };
+            if let Err(back) = pushed {
+                if let Item::Record(_, r) = back {
+                    *record = Some(r);
+                }
+                if !self.queue_full(pipeline, record, id, around_wait) {
+                    return;
+                }
+            }
+            self.after_push(around_wait);
             return;
         };
-        if self.state() == SYNCHRONOUS || self.fallback_to_sync {
-            self.counters.messages_submitted.fetch_add(1, Relaxed);
-            let written = self.write_now(pipeline, std::slice::from_mut(&mut record));
-            self.counters
-                .messages_written_sync
-                .fetch_add(written, Relaxed);
-        } else {
-            self.drop_records(pipeline, DropReason::BackendStopped, 1);
+        if record.take().is_some() {
+            self.drop_records(pipeline, reason, 1);
         }
     }
 
@@ -514,11 +679,27 @@ impl Shared {
         commit(pipeline, prep, &self.counters);
     }
 
-    /// Takes over items stranded in the queue after the workers stopped.
+    /// Makes sure what is queued is taken when no worker will take it: after
+    /// the workers stopped, this thread writes it, in ticket order with any
+    /// other thread doing the same; while a timed-out shutdown's workers are
+    /// stuck, it is dropped, counted, rather than waited for. Returns at
+    /// once while workers still drain (they take it), or when this thread is
+    /// already running stages (its own loop takes it next).
     fn rescue(&self) {
         let mut scratch = Scratch::default();
-        while let Some(ticket) = self.take_batch(&mut scratch) {
-            self.process(ticket, &mut scratch);
+        loop {
+            if self.stranded() {
+                self.discard_queued(DropReason::BackendStopped);
+                return;
+            }
+            if self.active_workers.load(SeqCst) > 0 || run::in_stage() {
+                return;
+            }
+            scratch.by_caller = true;
+            match self.take_batch(&mut scratch, true) {
+                Some(ticket) => self.process(ticket, &mut scratch),
+                None => return,
+            }
         }
     }
 
@@ -552,23 +733,42 @@ impl Shared {
             if self.paused.load(Acquire) {
                 self.park();
             }
-            if let Some(ticket) = self.take_batch(&mut scratch) {
+            if let Some(ticket) = self.take_batch(&mut scratch, false) {
                 self.process(ticket, &mut scratch);
                 continue;
             }
-            if self.abort.load(Acquire)
-                || (self.state() != RUNNING && self.queue.is_empty_after_pushes())
-            {
+            if self.abort.load(Acquire) {
+                self.count_out(generation);
+                break;
+            }
+            if self.state() != RUNNING && self.queue.is_empty_after_pushes() {
+                // Counted out first, then one more look: a push that still
+                // saw this worker counted left its item to the workers
+                // (`rescue`), and this look sees it.
+                if self.count_out(generation)
+                    && !self.abort.load(SeqCst)
+                    && !self.queue.is_empty_after_pushes()
+                {
+                    self.active_workers.fetch_add(1, SeqCst);
+                    continue;
+                }
                 break;
             }
             self.queue
                 .sleep_until_work(self.config.batch_timeout, || self.state() != RUNNING);
         }
-        if self.worker_generation.load(SeqCst) == generation {
-            self.active_workers.fetch_sub(1, SeqCst);
-        }
         drop(lock(&self.exited));
         self.exited_cv.notify_all();
+    }
+
+    /// Takes this worker out of `active_workers` (only in the generation it
+    /// was started in); false when it was not counted there.
+    fn count_out(&self, generation: u64) -> bool {
+        if self.worker_generation.load(SeqCst) != generation {
+            return false;
+        }
+        self.active_workers.fetch_sub(1, SeqCst);
+        true
     }
 
     /// Waits, holding no lock of the backend's, until the fork is over.
@@ -629,6 +829,11 @@ impl Shared {
         *lock(&self.parked) = 0;
         self.paused.store(false, SeqCst);
         let queue_usable = self.reset_queue_in_child();
+        if let Ok(pipelines) = self.pipelines.try_read() {
+            for pipeline in pipelines.iter() {
+                pipeline.abandon_writers_held_at_fork();
+            }
+        }
         self.full.store(false, Relaxed);
         self.counters.reset();
         self.pushed_base.store(self.queue.pushed(), Relaxed);
@@ -657,7 +862,7 @@ impl Shared {
     /// held the consumer or turn lock at the fork: nobody in the child will
     /// ever let go of it.
     fn reset_queue_in_child(&self) -> bool {
-        let (Some(mut consumer), Some(mut turn)) = (try_lock(&self.consumer), try_lock(&self.turn))
+        let (Some(mut consumer), Some(mut turn)) = (self.try_lock_consumer(), try_lock(&self.turn))
         else {
             return false;
         };
@@ -673,13 +878,14 @@ impl Shared {
     }
 
     /// Pops up to `batch_size` items under the consumer lock and takes a
-    /// ticket for them. `None` when the queue is empty or shutdown aborted.
-    fn take_batch(&self, scratch: &mut Scratch) -> Option<u64> {
-        if self.abort.load(Acquire) {
+    /// ticket for them. `None` when the queue is empty, or when shutdown
+    /// aborted and this is a worker (`rescuing` is false).
+    fn take_batch(&self, scratch: &mut Scratch, rescuing: bool) -> Option<u64> {
+        if !rescuing && self.abort.load(Acquire) {
             return None;
         }
         let limit = self.config.batch_limit();
-        let mut consumer = lock(&self.consumer);
+        let mut consumer = self.lock_consumer();
         if self.queue.is_empty() {
             return None;
         }
@@ -764,7 +970,8 @@ impl Shared {
             }
             let items = scratch.items.len();
             if turn.waiting.is_empty() || turn.waiting_items + items <= limit {
-                let spare = turn.spare.pop().unwrap_or_default();
+                let mut spare = turn.spare.pop().unwrap_or_default();
+                spare.by_caller = false;
                 turn.waiting_items += items;
                 turn.waiting
                     .push((ticket, std::mem::replace(scratch, spare)));
@@ -806,6 +1013,7 @@ impl Shared {
             reports,
             runs,
             pipelines,
+            by_caller,
         } = scratch;
         // Reports owed go out once the queue has room again, and always before
         // a flush marker is signalled, so a flush covers them too.
@@ -814,14 +1022,22 @@ impl Shared {
             match &items[start] {
                 Item::Record(id, _) => {
                     let pipeline = &pipelines[*id as usize];
-                    commit(pipeline, prep, &self.counters);
+                    let written = commit(pipeline, prep, &self.counters);
+                    if *by_caller {
+                        self.counters
+                            .messages_written_sync
+                            .fetch_add(written, Relaxed);
+                    }
                     if eased {
                         self.write_reports(pipeline, reports, false);
                     }
                 }
                 Item::Flush(signal) => {
+                    // Whoever writes the marker flushes the writers: the
+                    // caller of `flush` then never waits for their lock.
                     for pipeline in pipelines.iter() {
                         self.write_reports(pipeline, reports, false);
+                        pipeline.flush_writers(&self.counters, None);
                     }
                     signal.set(FlushState::Done);
                 }
@@ -848,47 +1064,64 @@ impl Shared {
 
     // === flush and shutdown ===
 
-    pub(crate) fn flush(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut done = true;
-        if self.state() == RUNNING || self.state() == STOPPING {
-            if on_worker_thread() {
+    /// Returns when everything accepted before the call was processed
+    /// (written, or counted as failed or dropped) and the writers flushed;
+    /// false when `deadline` came first, or when called from inside a stage
+    /// (which cannot wait for the backend that runs it).
+    pub(crate) fn flush_until(&self, deadline: Instant) -> bool {
+        if on_worker_thread() || run::in_stage() {
+            return false;
+        }
+        if self.state() == SYNCHRONOUS {
+            return self.flush_all_writers(Some(deadline));
+        }
+        let signal = Arc::new(FlushSignal::default());
+        let mut item = Item::Flush(Arc::clone(&signal));
+        // Counted before the push (the queue's tail counts it as soon as
+        // it is in): a snapshot may miss a record for a moment, never
+        // count the marker as one.
+        self.counters.flush_markers.fetch_add(1, Relaxed);
+        loop {
+            match self.queue.push(item) {
+                Ok(()) => break,
+                Err(back) => item = back,
+            }
+            if Instant::now() >= deadline || self.stranded() {
+                self.counters.flush_markers.fetch_sub(1, Relaxed);
                 return false;
             }
-            let signal = Arc::new(FlushSignal::default());
-            let mut item = Item::Flush(Arc::clone(&signal));
-            // Counted before the push (the queue's tail counts it as soon as
-            // it is in): a snapshot may miss a record for a moment, never
-            // count the marker as one.
-            self.counters.flush_markers.fetch_add(1, Relaxed);
-            loop {
-                match self.queue.push(item) {
-                    Ok(()) => break,
-                    Err(back) => item = back,
-                }
-                if Instant::now() >= deadline {
-                    self.counters.flush_markers.fetch_sub(1, Relaxed);
-                    return false;
-                }
-                self.queue.sleep_until_room(|| self.state() != RUNNING);
-            }
-            self.queue.wake_worker_now();
-            fence(SeqCst);
-            if self.state() != RUNNING {
+            if self.active_workers.load(SeqCst) == 0 {
                 self.rescue();
+            } else {
+                self.queue.sleep_until_room(|| self.abort.load(SeqCst));
             }
-            done = match signal.wait(deadline.saturating_duration_since(Instant::now())) {
-                FlushState::Done => true,
-                FlushState::AfterTicket(t) => self.wait_for_turn(t, deadline),
-                FlushState::Pending => false,
-            };
         }
-        for pipeline in self.pipeline_snapshot() {
-            pipeline.flush_writers(&self.counters);
+        self.queue.wake_worker_now();
+        fence(SeqCst);
+        if self.state() != RUNNING {
+            self.rescue();
         }
-        done
+        match signal.wait(deadline.saturating_duration_since(Instant::now())) {
+            FlushState::Done => true,
+            FlushState::AfterTicket(t) => {
+                self.wait_for_turn(t, deadline) && self.flush_all_writers(Some(deadline))
+            }
+            FlushState::Pending => false,
+        }
     }
 
+    fn flush_all_writers(&self, deadline: Option<Instant>) -> bool {
+        let mut all = true;
+        for pipeline in self.pipeline_snapshot() {
+            all &= pipeline.flush_writers(&self.counters, deadline);
+        }
+        all
+    }
+
+    /// Drains, flushes and joins, within `timeout`; at the timeout, counts
+    /// what is still queued as dropped and leaves the workers still inside a
+    /// stage behind (they stop after their batch; what they hold is
+    /// `in_flight`).
     pub(crate) fn shutdown(&self, timeout: Duration) -> ShutdownReport {
         let started = Instant::now();
         let deadline = started + timeout;
@@ -897,8 +1130,11 @@ impl Shared {
             .compare_exchange(RUNNING, STOPPING, SeqCst, SeqCst);
         self.queue.wake_all_workers();
         self.queue.wake_all_producers();
+        // A stage cannot wait for the worker it runs on, and the workers a
+        // timed-out shutdown left stuck are not waited for twice.
+        let may_wait = !on_worker_thread() && !run::in_stage() && !self.abort.load(SeqCst);
         let mut guard = lock(&self.exited);
-        while self.active_workers.load(SeqCst) > 0 && !on_worker_thread() {
+        while may_wait && self.active_workers.load(SeqCst) > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
@@ -915,43 +1151,38 @@ impl Shared {
         if still_running > 0 {
             // Timed out: stop the workers at their next batch and count what is left.
             self.abort.store(true, SeqCst);
-            let mut consumer = lock(&self.consumer);
-            while let Some(item) = self.queue.pop(&mut consumer.popper) {
-                match item {
-                    Item::Record(id, record) => {
-                        drop(record);
-                        let pipeline = self.pipeline(id);
-                        self.drop_records(&pipeline, DropReason::ShutdownTimeout, 1);
-                        dropped += 1;
-                    }
-                    Item::Flush(signal) => {
-                        signal.set(FlushState::AfterTicket(self.next_ticket.load(SeqCst)))
-                    }
-                }
-            }
+            dropped = self.discard_queued(DropReason::ShutdownTimeout);
         }
         if self.state.swap(STOPPED, SeqCst) == SYNCHRONOUS {
             self.state.store(SYNCHRONOUS, SeqCst);
         }
         self.queue.wake_all_producers();
+        // Only workers that have ended are joined: one still inside a stuck
+        // writer is left behind rather than waited for.
+        let finished: Vec<JoinHandle<()>> = {
+            let mut handles = lock(&self.handles);
+            let (done, running) = handles.drain(..).partition(JoinHandle::is_finished);
+            *handles = running;
+            done
+        };
+        for handle in finished {
+            let _ = handle.join();
+        }
         let in_flight = if still_running == 0 {
-            for handle in lock(&self.handles).drain(..) {
-                let _ = handle.join();
-            }
-            // Drops reported in-band, then everything flushed.
-            let mut prep = Prepared::default();
-            for pipeline in self.pipeline_snapshot() {
-                self.write_reports(&pipeline, &mut prep, true);
-                pipeline.flush_writers(&self.counters);
+            if !run::in_stage() {
+                // Drops reported in-band, then everything flushed.
+                let mut prep = Prepared::default();
+                for pipeline in self.pipeline_snapshot() {
+                    self.write_reports(&pipeline, &mut prep, true);
+                }
+                self.flush_all_writers(Some(deadline.max(Instant::now())));
             }
             0
         } else {
             let s = self.stats();
-            s.messages_submitted
-                - (s.messages_written
-                    + s.messages_dropped
-                    + s.messages_filtered
-                    + s.messages_failed)
+            s.messages_submitted.saturating_sub(
+                s.messages_written + s.messages_dropped + s.messages_filtered + s.messages_failed,
+            )
         };
         if dropped > 0 || in_flight > 0 {
             eprintln!(
@@ -1004,6 +1235,12 @@ pub struct Backend {
 
 /// Shuts the backend down when the last handle goes.
 struct Owner(Arc<Shared>);
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        shutdown::retire(&self.stats());
+    }
+}
 
 impl Drop for Owner {
     fn drop(&mut self) {
@@ -1125,7 +1362,7 @@ impl Backend {
 
     /// [`flush`](Backend::flush) with an explicit limit.
     pub fn flush_timeout(&self, timeout: Duration) -> bool {
-        self.shared.flush(timeout)
+        self.shared.flush_until(Instant::now() + timeout)
     }
 
     /// Drains the queue, flushes, and joins the workers, waiting at most

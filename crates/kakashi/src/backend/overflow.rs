@@ -72,16 +72,23 @@ pub(crate) enum DropReason {
     Evicted = 1,
     /// Shutdown's timeout expired with it still queued.
     ShutdownTimeout = 2,
-    /// Logged after shutdown with `fallback_to_sync = false`.
+    /// Logged after shutdown with `fallback_to_sync = false`, or while a
+    /// timed-out shutdown's worker is stuck.
     BackendStopped = 3,
+    /// Logged from inside a stage when it would have had to wait for it.
+    Reentrant = 4,
+    /// The caller gave up waiting for room (a signal).
+    Interrupted = 5,
 }
 
 impl DropReason {
-    pub(crate) const ALL: [DropReason; 4] = [
+    pub(crate) const ALL: [DropReason; 6] = [
         DropReason::QueueFull,
         DropReason::Evicted,
         DropReason::ShutdownTimeout,
         DropReason::BackendStopped,
+        DropReason::Reentrant,
+        DropReason::Interrupted,
     ];
 
     pub(crate) const fn key(self) -> &'static str {
@@ -90,6 +97,8 @@ impl DropReason {
             DropReason::Evicted => "evicted_oldest",
             DropReason::ShutdownTimeout => "shutdown_timeout",
             DropReason::BackendStopped => "backend_stopped",
+            DropReason::Reentrant => "reentrant",
+            DropReason::Interrupted => "interrupted",
         }
     }
 
@@ -100,7 +109,13 @@ impl DropReason {
                 "the queue was full and older records were evicted (drop_oldest)"
             }
             DropReason::ShutdownTimeout => "shutdown timed out before they were written",
-            DropReason::BackendStopped => "the backend was stopped and fallback_to_sync is off",
+            DropReason::BackendStopped => {
+                "the backend was stopped (fallback_to_sync is off, or a writer is stuck)"
+            }
+            DropReason::Reentrant => {
+                "they were logged from inside a pipeline stage that the queue was waiting for"
+            }
+            DropReason::Interrupted => "a signal interrupted the wait for room (block)",
         }
     }
 }

@@ -5,11 +5,21 @@
 //! Every stage is guarded: a panicking enricher or filter is counted and
 //! skipped, a panicking formatter fails that record for that output, a
 //! failing or panicking writer fails its records; nothing reaches the caller.
+//! A failing stage is reported on stderr once, then as a count at most every
+//! ten seconds, never once per record.
+//!
+//! While a thread runs stages it is marked ([`in_stage`]): a record logged
+//! from inside a stage must never wait for the backend (the backend may be
+//! waiting for that very stage), and a panic there is the stage's failure,
+//! reported here rather than by the panic hook.
 
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
-use std::sync::{Mutex, MutexGuard, TryLockError};
-use std::time::Instant;
+use std::sync::{Mutex, MutexGuard, OnceLock, TryLockError};
+use std::time::{Duration, Instant};
+
+use super::timed_lock::TimedLock;
 
 use super::overflow::DropReason;
 use super::stats::{Counters, WriterStats};
@@ -31,13 +41,43 @@ struct WriterCounters {
 }
 
 /// One formatter and its writers, at runtime. The writers sit behind a lock
-/// (one worker writes at a time); their counters do not, so `stats()` never
-/// waits for a slow writer.
+/// (one worker writes at a time) whose waits can end at a deadline; their
+/// counters do not, so `stats()` never waits for a slow writer.
 struct Output {
     min_level: Level,
     formatter: Box<dyn Formatter>,
-    writers: Mutex<Vec<Box<dyn Writer>>>,
+    writers: TimedLock<Vec<Box<dyn Writer>>>,
     counters: Vec<WriterCounters>,
+    /// In a forked child: a thread of the parent was using these writers at
+    /// the fork, so their lock will never be released here; their records
+    /// fail instead of waiting forever.
+    abandoned: AtomicBool,
+}
+
+thread_local! {
+    static IN_STAGE: Cell<u32> = const { Cell::new(0) };
+}
+
+/// True while this thread runs pipeline stages (on a worker, or on a caller
+/// writing synchronously or draining after shutdown).
+pub(crate) fn in_stage() -> bool {
+    IN_STAGE.try_with(Cell::get).unwrap_or(0) > 0
+}
+
+/// Marks this thread as running stages until dropped (nests).
+struct StageGuard;
+
+impl StageGuard {
+    fn enter() -> StageGuard {
+        let _ = IN_STAGE.try_with(|d| d.set(d.get() + 1));
+        StageGuard
+    }
+}
+
+impl Drop for StageGuard {
+    fn drop(&mut self) {
+        let _ = IN_STAGE.try_with(|d| d.set(d.get().saturating_sub(1)));
+    }
 }
 
 /// A pipeline, validated and ready: what workers run for each record.
@@ -49,7 +89,7 @@ pub(crate) struct Pipeline {
     outputs: Vec<Output>,
     stage_scope: Option<StageScope>,
     /// Drops not yet reported in-band, per reason.
-    pending_drops: [AtomicU64; 4],
+    pending_drops: [AtomicU64; 6],
     /// Writer failures not yet reported in-band.
     pending_failures: AtomicU64,
     last_failure: Mutex<String>,
@@ -114,10 +154,21 @@ impl Pipeline {
         }
     }
 
-    /// Flushes every writer; errors are counted.
-    pub(crate) fn flush_writers(&self, counters: &Counters) {
+    /// Flushes every writer; errors are counted. Waits for writers in use
+    /// until `deadline` at most (`None`: as long as it takes); false when
+    /// some could not be flushed by then.
+    pub(crate) fn flush_writers(&self, counters: &Counters, deadline: Option<Instant>) -> bool {
+        let _stage = StageGuard::enter();
+        let mut all = true;
         for output in &self.outputs {
-            for (writer, c) in lock(&output.writers).iter_mut().zip(&output.counters) {
+            if output.abandoned.load(Relaxed) {
+                continue;
+            }
+            let Some(mut writers) = output.writers.lock_until(deadline) else {
+                all = false;
+                continue;
+            };
+            for (writer, c) in writers.iter_mut().zip(&output.counters) {
                 let result = catch_unwind(AssertUnwindSafe(|| writer.flush()));
                 if !matches!(result, Ok(Ok(()))) {
                     counters.write_errors.fetch_add(1, Relaxed);
@@ -125,6 +176,21 @@ impl Pipeline {
                 }
             }
         }
+        all
+    }
+
+    /// In a forked child: outputs whose writers a thread of the parent was
+    /// using at the fork are abandoned (their records fail from now on).
+    /// Returns how many.
+    pub(crate) fn abandon_writers_held_at_fork(&self) -> usize {
+        let mut n = 0;
+        for output in &self.outputs {
+            if output.writers.held_at_fork() {
+                output.abandoned.store(true, Relaxed);
+                n += 1;
+            }
+        }
+        n
     }
 
     /// Builds the in-band WARNING records owed (drops since the last report,
@@ -194,8 +260,9 @@ impl Output {
         Output {
             min_level: config.min_level,
             formatter: config.formatter,
-            writers: Mutex::new(config.writers),
+            writers: TimedLock::new(config.writers),
             counters,
+            abandoned: AtomicBool::new(false),
         }
     }
 }
@@ -254,6 +321,7 @@ pub(crate) fn prepare<'a>(
     prep.failed.clear();
     prep.routed.clear();
     prep.records = 0;
+    let _stage = StageGuard::enter();
     match &pipeline.stage_scope {
         None => prepare_records(pipeline, records, prep, counters),
         Some(scope) => {
@@ -287,20 +355,13 @@ fn prepare_records<'a>(
         for enricher in &pipeline.enrichers {
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| enricher.enrich(record))) {
                 counters.enricher_errors.fetch_add(1, Relaxed);
-                if !payload.is::<StageFailed>() {
-                    report_once(
-                        &ENRICHER_REPORTED,
-                        "an enricher panicked; it is skipped for that record",
-                    );
-                }
+                ENRICHER_FAILURES.report(&*payload);
             }
         }
         let kept = pipeline.filters.iter().all(|filter| {
             catch_unwind(AssertUnwindSafe(|| filter.allows(record))).unwrap_or_else(|payload| {
                 counters.filter_errors.fetch_add(1, Relaxed);
-                if !payload.is::<StageFailed>() {
-                    report_once(&FILTER_REPORTED, "a filter panicked; the record is kept");
-                }
+                FILTER_FAILURES.report(&*payload);
                 true
             })
         });
@@ -320,12 +381,7 @@ fn prepare_records<'a>(
                 buf.bytes.truncate(start);
                 prep.failed[i] = true;
                 counters.formatter_errors.fetch_add(1, Relaxed);
-                if !payload.is::<StageFailed>() {
-                    report_once(
-                        &FORMATTER_REPORTED,
-                        "a formatter panicked; the record failed",
-                    );
-                }
+                FORMATTER_FAILURES.report(&*payload);
                 continue;
             }
             buf.bytes.push(b'\n');
@@ -338,12 +394,17 @@ fn prepare_records<'a>(
 /// Hands each output's lines to its writers and counts the outcome of every
 /// record. Returns the number of records written.
 pub(crate) fn commit(pipeline: &Pipeline, prep: &mut Prepared, counters: &Counters) -> u64 {
+    let _stage = StageGuard::enter();
     for (output, buf) in pipeline.outputs.iter().zip(&prep.outs) {
         if buf.ends.is_empty() {
             continue;
         }
+        if output.abandoned.load(Relaxed) {
+            abandoned(output, buf, &mut prep.failed, counters, pipeline);
+            continue;
+        }
         let batch = Batch::new(&buf.bytes, &buf.ends);
-        let mut writers = lock(&output.writers);
+        let mut writers = output.writers.lock();
         for (writer, c) in writers.iter_mut().zip(&output.counters) {
             write_all(
                 writer,
@@ -443,12 +504,104 @@ fn write_all(
     }
 }
 
-static ENRICHER_REPORTED: AtomicBool = AtomicBool::new(false);
-static FILTER_REPORTED: AtomicBool = AtomicBool::new(false);
-static FORMATTER_REPORTED: AtomicBool = AtomicBool::new(false);
+/// Fails an abandoned output's lines (a forked child whose parent was
+/// writing to it at the fork).
+fn abandoned(
+    output: &Output,
+    buf: &OutBuf,
+    failed: &mut [bool],
+    counters: &Counters,
+    pipeline: &Pipeline,
+) {
+    const WHY: &str = "a thread of the parent process was using this writer when it forked";
+    for &i in &buf.index {
+        failed[i as usize] = true;
+    }
+    let n = buf.index.len() as u64;
+    for c in &output.counters {
+        c.failed.fetch_add(n, Relaxed);
+        c.errors.fetch_add(1, Relaxed);
+        if !c.reported.swap(true, Relaxed) {
+            eprintln!(
+                "kakashi: writer {}: {WHY}; its records fail in this process (counted in the stats)",
+                c.name
+            );
+        }
+    }
+    counters.write_errors.fetch_add(1, Relaxed);
+    pipeline.pending_failures.fetch_add(n, Relaxed);
+    *lock(&pipeline.last_failure) = WHY.to_owned();
+    pipeline.has_pending.store(true, Relaxed);
+}
 
-fn report_once(flag: &AtomicBool, what: &str) {
-    if !flag.swap(true, Relaxed) {
-        eprintln!("kakashi: {what} (further failures are counted in the stats)");
+/// How often a stage that keeps failing is reported again, as a count.
+const REPORT_EVERY: Duration = Duration::from_secs(10);
+
+/// Stderr reports of one kind of stage failure: the first in full, then a
+/// count of the others at most every [`REPORT_EVERY`] (a stage that panics
+/// on every record must not print a line per record).
+struct FailureReports {
+    what: &'static str,
+    consequence: &'static str,
+    reported: AtomicBool,
+    unreported: AtomicU64,
+    /// When the last count was printed, in milliseconds since [`epoch`].
+    last_ms: AtomicU64,
+}
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+impl FailureReports {
+    const fn new(what: &'static str, consequence: &'static str) -> FailureReports {
+        FailureReports {
+            what,
+            consequence,
+            reported: AtomicBool::new(false),
+            unreported: AtomicU64::new(0),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Reports a stage's panic. `StageFailed` (a binding's stage that
+    /// reported its own error) prints nothing here.
+    fn report(&self, payload: &(dyn std::any::Any + Send)) {
+        if payload.is::<StageFailed>() {
+            return;
+        }
+        let now = epoch().elapsed().as_millis() as u64;
+        if !self.reported.swap(true, Relaxed) {
+            self.last_ms.store(now, Relaxed);
+            eprintln!(
+                "kakashi: {} panicked: {}; {} (further failures are counted in the stats)",
+                self.what,
+                crate::panic_message(payload),
+                self.consequence
+            );
+            return;
+        }
+        let n = self.unreported.fetch_add(1, Relaxed) + 1;
+        let last = self.last_ms.load(Relaxed);
+        if now.saturating_sub(last) >= REPORT_EVERY.as_millis() as u64
+            && self
+                .last_ms
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_ok()
+        {
+            let n = self.unreported.swap(0, Relaxed).max(n.min(1));
+            eprintln!(
+                "kakashi: {} panicked {n} more times in the last {} s (counted in the stats)",
+                self.what,
+                (now - last) / 1000
+            );
+        }
     }
 }
+
+static ENRICHER_FAILURES: FailureReports =
+    FailureReports::new("an enricher", "it is skipped for that record");
+static FILTER_FAILURES: FailureReports = FailureReports::new("a filter", "the record is kept");
+static FORMATTER_FAILURES: FailureReports =
+    FailureReports::new("a formatter", "the record failed for that output");

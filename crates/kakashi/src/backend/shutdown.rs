@@ -2,15 +2,23 @@
 //! flush them without the user holding a guard.
 //!
 //! Every backend registers itself here when it starts. At normal process exit
-//! (`main` returning, `std::process::exit`) a C `atexit` handler shuts each
-//! one down, draining its queue within its `shutdown_timeout`. A panic hook
-//! flushes them too, so the records leading up to a crash are on disk.
+//! (`main` returning, `std::process::exit`) a C `atexit` handler shuts them
+//! down, draining their queues within the longest `shutdown_timeout` in
+//! total. A panic hook flushes them too, so the records leading up to a
+//! crash are on disk: after the panic message is printed, within
+//! [`PANIC_FLUSH`] in total, never from inside a stage (a stage's panic is
+//! its failure, counted and reported by the backend) and never waiting for
+//! a lock without a deadline, so a panic while a writer is stuck still ends.
 
 use std::sync::{Arc, Mutex, Once, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::run::lock;
+use super::run::{in_stage, lock, try_lock};
+use super::stats::Stats;
 use super::Shared;
+
+/// The longest a panic hook spends flushing, over every backend.
+pub const PANIC_FLUSH: Duration = Duration::from_secs(1);
 
 /// What [`shutdown`](super::Backend::shutdown) achieved.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -44,6 +52,21 @@ impl ShutdownReport {
 
 static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 static HOOKS: Once = Once::new();
+/// The totals of backends that are gone, so that global counters never go
+/// backwards when one is dropped.
+static RETIRED: Mutex<Option<Stats>> = Mutex::new(None);
+
+/// Keeps a dropped backend's totals (not its gauges: queue, workers).
+pub(crate) fn retire(stats: &Stats) {
+    lock(&RETIRED)
+        .get_or_insert_with(Stats::default)
+        .add_totals(stats);
+}
+
+/// The totals of every backend dropped so far.
+pub(crate) fn retired() -> Option<Stats> {
+    lock(&RETIRED).clone()
+}
 
 /// Adds a backend to the registry and installs the exit hooks once.
 pub(crate) fn register(shared: &Arc<Shared>) {
@@ -60,9 +83,15 @@ pub(crate) fn all_backends() -> Vec<Arc<Shared>> {
 }
 
 extern "C" fn at_exit() {
-    for backend in all_backends() {
-        let timeout = backend.config.shutdown_timeout;
-        backend.shutdown(timeout);
+    let backends = all_backends();
+    let longest = backends
+        .iter()
+        .map(|b| b.config.shutdown_timeout)
+        .max()
+        .unwrap_or_default();
+    let deadline = Instant::now() + longest;
+    for backend in backends {
+        backend.shutdown(deadline.saturating_duration_since(Instant::now()));
     }
 }
 
@@ -72,14 +101,26 @@ fn install_hooks() {
     }
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        // A panic caught inside a worker (a user's writer) must not wait for
-        // that same worker.
-        if !super::on_worker_thread() {
-            for backend in all_backends() {
-                backend.flush(backend.config.shutdown_timeout.min(Duration::from_secs(2)));
-            }
+        if in_stage() {
+            // A stage's panic: caught, counted and reported by the backend
+            // (once, then as a count), not once per record here.
+            return;
         }
         previous(info);
+        // A worker must not wait for itself; the registry may be held by
+        // this very thread (a panic while registering).
+        if super::on_worker_thread() {
+            return;
+        }
+        let Some(registry) = try_lock(&REGISTRY) else {
+            return;
+        };
+        let backends: Vec<Arc<Shared>> = registry.iter().filter_map(Weak::upgrade).collect();
+        drop(registry);
+        let deadline = Instant::now() + PANIC_FLUSH;
+        for backend in backends {
+            backend.flush_until(deadline);
+        }
     }));
 }
 
@@ -87,10 +128,13 @@ fn install_hooks() {
 
 /// Call just before `fork()`: stops every backend's workers between two
 /// batches, so that the child inherits no lock held by a thread it lacks.
-/// Returns after at most `timeout` per backend even if a writer is stuck.
+/// Returns after at most `timeout` in total even if a writer is stuck; then
+/// the child fails that writer's records (it can never use it) instead of
+/// waiting for it.
 pub fn prepare_fork(timeout: Duration) {
+    let deadline = Instant::now() + timeout;
     for backend in all_backends() {
-        backend.prepare_fork(timeout);
+        backend.prepare_fork(deadline.saturating_duration_since(Instant::now()));
     }
 }
 
@@ -107,6 +151,9 @@ pub fn after_fork_in_parent() {
 pub fn after_fork_in_child() {
     crate::record::FORK_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     crate::clock::after_fork_in_child();
+    if let Some(mut retired) = try_lock(&RETIRED) {
+        *retired = None;
+    }
     for backend in all_backends() {
         backend.restart_in_child();
     }

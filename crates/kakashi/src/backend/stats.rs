@@ -122,7 +122,9 @@ macro_rules! counters {
                 s.messages_dropped = self.dropped_queue_full.load(Relaxed)
                     + self.dropped_evicted.load(Relaxed)
                     + self.dropped_shutdown_timeout.load(Relaxed)
-                    + self.dropped_backend_stopped.load(Relaxed);
+                    + self.dropped_backend_stopped.load(Relaxed)
+                    + self.dropped_reentrant.load(Relaxed)
+                    + self.dropped_interrupted.load(Relaxed);
                 s.messages_written = self.messages_written.load(Relaxed);
                 $(s.$name = self.$name.load(Relaxed);)*
                 // The counter holds only submissions that never reached the
@@ -130,7 +132,9 @@ macro_rules! counters {
                 // reports); the rest are what a call turned into.
                 s.messages_submitted += s.messages_enqueued
                     + s.dropped_queue_full
-                    + s.dropped_backend_stopped;
+                    + s.dropped_backend_stopped
+                    + s.dropped_reentrant
+                    + s.dropped_interrupted;
             }
 
             /// Sets every counter back to zero (a forked child starts afresh).
@@ -168,8 +172,16 @@ counters! {
     dropped_evicted,
     /// Dropped because shutdown's timeout expired with them queued.
     dropped_shutdown_timeout,
-    /// Dropped because the backend was stopped and fallback is off.
+    /// Dropped because the backend was stopped and fallback is off, or
+    /// logged after a shutdown that timed out while a writer was stuck.
     dropped_backend_stopped,
+    /// Logged from inside a pipeline stage (or a signal handler that
+    /// interrupted a worker) when enqueueing it would have meant waiting for
+    /// that very stage: the queue was full, or the backend stopped.
+    dropped_reentrant,
+    /// The caller gave up waiting for room (`block`) because of a signal
+    /// (Python: `KeyboardInterrupt` raised from the wait).
+    dropped_interrupted,
     /// Failed writer calls.
     write_errors,
     /// Retries made by writers.
@@ -200,6 +212,8 @@ impl Counters {
             DropReason::Evicted => &self.dropped_evicted,
             DropReason::ShutdownTimeout => &self.dropped_shutdown_timeout,
             DropReason::BackendStopped => &self.dropped_backend_stopped,
+            DropReason::Reentrant => &self.dropped_reentrant,
+            DropReason::Interrupted => &self.dropped_interrupted,
         }
     }
 }
@@ -214,6 +228,17 @@ impl Stats {
                 + self.messages_dropped
                 + self.messages_filtered
                 + self.messages_failed
+    }
+
+    /// Adds a retired backend's totals: every counter but the gauges
+    /// (queue size and capacity, workers, state) and the writers list.
+    pub(crate) fn add_totals(&mut self, o: &Stats) {
+        self.messages_enqueued += o.messages_enqueued;
+        self.messages_dropped += o.messages_dropped;
+        self.messages_written += o.messages_written;
+        let hwm = self.queue_high_water_mark.max(o.queue_high_water_mark);
+        self.add_extras(o);
+        self.queue_high_water_mark = hwm;
     }
 
     /// Adds another backend's snapshot into this one (for the global view).
