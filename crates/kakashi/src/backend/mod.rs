@@ -35,12 +35,50 @@
 //! Guarantees:
 //! - every record submitted ends as written, dropped (with a reason),
 //!   filtered or failed, and [`Stats`] says which;
-//! - each writer receives records in the order they were accepted;
+//! - each writer receives records in the order they were accepted, across
+//!   shutdown too: a record logged after shutdown goes through the queue and
+//!   the caller writes it in ticket order, so it never overtakes an earlier
+//!   one;
 //! - [`Backend::flush`] returns when everything accepted before the call is
-//!   handed to the writers and they have flushed;
+//!   processed and the writers have flushed, or at its timeout;
 //! - [`Backend::shutdown`] drains, flushes and joins, or at its timeout
 //!   counts what was left and returns; logging afterwards is written on the
 //!   caller's thread (`fallback_to_sync`) or counted as dropped.
+//!
+//! # Lock discipline
+//!
+//! The rules that make a deadlock impossible, for every thread, including a
+//! binding's interpreter lock (Python's GIL):
+//!
+//! 1. **Order.** Locks are taken in this order only: the interpreter lock
+//!    (by a worker, inside a stage), then a backend's `consumer`, `turn` and
+//!    an output's writers lock, then the leaf locks (queue parking, flush
+//!    signals, counters' mutexes, the registry), which are never held while
+//!    waiting for anything.
+//! 2. **No wait under the interpreter lock.** Every wait a logging call,
+//!    `flush` or `shutdown` makes (for room, for a turn, for the writers) runs
+//!    inside the binding's `around_wait`, which releases the interpreter lock:
+//!    the worker it waits for may need it. Workers take it only inside a
+//!    stage, never while waiting for a backend lock.
+//! 3. **Nobody waits for their own thread.** A record logged from inside a
+//!    stage never waits: it is enqueued if there is room, else dropped and
+//!    counted (`dropped_reentrant`); `flush` from a stage returns false and
+//!    `shutdown` from a stage does not wait for the workers. A signal handler
+//!    that interrupted this thread while it held the consumer lock is treated
+//!    the same way. The panic hook does nothing inside a stage.
+//! 4. **Every wait ends.** `flush`, `shutdown`, the exit drain, the panic hook
+//!    and fork preparation have deadlines, and the writers lock
+//!    (`timed_lock.rs`) can be waited for until a deadline. After a shutdown
+//!    timed out, nothing waits for a worker still stuck in a writer: what is
+//!    logged then is counted as dropped (`backend_stopped`). The only
+//!    unbounded wait is `block`'s wait for room while workers are writing,
+//!    which is the strategy's promise (and a binding can end it on a signal:
+//!    `dropped_interrupted`).
+//! 5. **Fork.** Before `fork()` workers park between batches (within a
+//!    deadline); a child never waits for a lock a thread of the parent held:
+//!    the queue's locks are checked with `try_lock` (else the child logs
+//!    synchronously) and writers held at the fork are abandoned (their
+//!    records fail, counted).
 
 pub(crate) mod overflow;
 mod queue;
