@@ -510,7 +510,7 @@ impl Shared {
             }
             if self.stranded() {
                 drop(item);
-                self.drop_records(pipeline, self.stranded_reason(), 1);
+                self.drop_records(pipeline, DropReason::BackendStopped, 1);
                 return false;
             }
             let went_on = if self.active_workers.load(SeqCst) == 0 {
@@ -556,7 +556,7 @@ impl Shared {
                 // Full a moment ago, empty now: a push is being written.
                 None if self.stranded() => {
                     drop(item);
-                    self.drop_records(pipeline, self.stranded_reason(), 1);
+                    self.drop_records(pipeline, DropReason::BackendStopped, 1);
                     return false;
                 }
                 None => backoff.snooze(),
@@ -617,14 +617,6 @@ impl Shared {
     /// dropped, counted, instead of waited for.
     fn stranded(&self) -> bool {
         self.abort.load(SeqCst) && self.active_workers.load(SeqCst) > 0
-    }
-
-    fn stranded_reason(&self) -> DropReason {
-        if self.state() == STOPPED {
-            DropReason::BackendStopped
-        } else {
-            DropReason::ShutdownTimeout
-        }
     }
 
     /// Not running: synchronous (the record is written on this thread),
@@ -727,7 +719,10 @@ impl Shared {
         let mut scratch = Scratch::default();
         loop {
             if self.stranded() {
-                self.discard_queued(DropReason::BackendStopped);
+                // Queued, so counted as enqueued: `shutdown_timeout` is the
+                // reason for queued records (`backend_stopped` is for those
+                // turned away at the door, which the queue never counted).
+                self.discard_queued(DropReason::ShutdownTimeout);
                 return;
             }
             if self.active_workers.load(SeqCst) > 0 || run::in_stage() {

@@ -70,7 +70,8 @@ pub(crate) enum DropReason {
     QueueFull = 0,
     /// `drop_oldest` evicted it.
     Evicted = 1,
-    /// Shutdown's timeout expired with it still queued.
+    /// Queued when shutdown's timeout expired, or queued later while that
+    /// shutdown's workers were still stuck.
     ShutdownTimeout = 2,
     /// Logged after shutdown with `fallback_to_sync = false`, or while a
     /// timed-out shutdown's worker is stuck.

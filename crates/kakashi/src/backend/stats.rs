@@ -170,7 +170,7 @@ counters! {
     dropped_queue_full,
     /// Dropped by `drop_oldest`: evicted from a full queue.
     dropped_evicted,
-    /// Dropped because shutdown's timeout expired with them queued.
+    /// Queued when a shutdown timed out (or while its workers were stuck).
     dropped_shutdown_timeout,
     /// Dropped because the backend was stopped and fallback is off, or
     /// logged after a shutdown that timed out while a writer was stuck.
