@@ -45,6 +45,14 @@ pub enum ConfigError {
     },
     /// A worker thread could not be started.
     Spawn(io::Error),
+    /// A high-performance logger asked for a file that already has one with
+    /// other queue settings (loggers of one file share its queue).
+    ConflictingSettings {
+        /// The file, as given.
+        path: PathBuf,
+        /// The settings that differ: `"worker_count 2, not 4"`.
+        detail: String,
+    },
 }
 
 impl ConfigError {
@@ -87,6 +95,12 @@ impl fmt::Display for ConfigError {
                 path.display()
             ),
             ConfigError::Spawn(e) => write!(f, "cannot start a logging worker thread: {e}"),
+            ConfigError::ConflictingSettings { path, detail } => write!(
+                f,
+                "{} already has a high-performance logger with other settings ({detail}); \
+                 loggers of one file share its queue and workers, so ask with the same settings",
+                path.display()
+            ),
         }
     }
 }

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use crate::backend::run::{lock, Pipeline};
 use crate::backend::{
     all_backends, retired, AsyncConfig, Backend, OverflowStrategy, ShutdownReport, Stats,
+    WeakBackend,
 };
 use crate::error::ConfigError;
 use crate::logger::Logger;
@@ -450,6 +451,13 @@ impl Default for HighPerformanceOptions {
 /// A logger writing JSON lines to `log_file` through its own backend:
 /// large batches, minimal enrichment (exceptions only).
 ///
+/// Loggers of one file share its backend (one queue, one set of workers)
+/// while any of them is alive: two loggers of one file then never
+/// interleave it out of order, and asking for the same file in many places
+/// costs one queue and one set of threads. Loggers of one file and level
+/// also share that level (`set_min_level`). Asking for a file that has a
+/// logger with other queue settings is an error.
+///
 /// # Errors
 /// [`ConfigError::File`] when `log_file` cannot be opened for appending.
 pub fn get_high_performance_logger(
@@ -462,13 +470,52 @@ pub fn get_high_performance_logger(
 /// [`get_high_performance_logger`] with options.
 ///
 /// # Errors
-/// [`ConfigError`] for an invalid setting or an unwritable file.
+/// [`ConfigError`] for an invalid setting or an unwritable file, and
+/// [`ConfigError::ConflictingSettings`] when the file has a live logger with
+/// another queue size, worker count, batch size or overflow strategy.
 pub fn get_high_performance_logger_with(
     name: &str,
     log_file: impl AsRef<Path>,
     options: HighPerformanceOptions,
 ) -> Result<Logger, ConfigError> {
+    let log_file = log_file.as_ref();
     let writer = file_writer(log_file)?;
+    let key = std::fs::canonicalize(log_file).map_err(|source| ConfigError::File {
+        path: log_file.to_path_buf(),
+        source,
+    })?;
+    let pipeline = |writer| {
+        PipelineConfig::new()
+            .min_level(options.min_level)
+            .enricher(exception_enricher())
+            .formatter(default_json_formatter())
+            .writer(writer)
+    };
+    let mut files = lock(&FILE_BACKENDS);
+    files.retain(|f| f.backend.upgrade().is_some());
+    if let Some(file) = files.iter_mut().find(|f| f.path == key) {
+        if let Some(backend) = file.backend.upgrade() {
+            let detail = file.options.differences(&options);
+            if !detail.is_empty() {
+                return Err(ConfigError::ConflictingSettings {
+                    path: log_file.to_path_buf(),
+                    detail,
+                });
+            }
+            let level = options.min_level;
+            let made = match file.pipelines.iter().find(|(l, _)| *l == level) {
+                Some((_, made)) => made.clone(),
+                None => {
+                    // Its own handle on the file, appending: the backend writes
+                    // one batch at a time, in order, whichever pipeline it is.
+                    let made = backend.add_pipeline(pipeline(writer));
+                    file.pipelines.push((level, made.clone()));
+                    made
+                }
+            };
+            return Ok(Logger::new(name, backend, made));
+        }
+    }
     let backend = Backend::new(AsyncConfig {
         max_queue_size: options.max_queue_size,
         worker_count: options.worker_count,
@@ -477,12 +524,60 @@ pub fn get_high_performance_logger_with(
         overflow_strategy: options.overflow_strategy,
         ..AsyncConfig::default()
     })?;
-    let pipeline = PipelineConfig::new()
-        .min_level(options.min_level)
-        .enricher(exception_enricher())
-        .formatter(default_json_formatter())
-        .writer(writer);
-    Ok(backend.logger(name, pipeline))
+    let made = backend.add_pipeline(pipeline(writer));
+    files.push(FileBackend {
+        path: key,
+        backend: backend.downgrade(),
+        options: options.clone(),
+        pipelines: vec![(options.min_level, made.clone())],
+    });
+    Ok(Logger::new(name, backend, made))
+}
+
+/// The backend of a file's high-performance loggers, while any is alive.
+struct FileBackend {
+    /// The file, canonical.
+    path: PathBuf,
+    backend: WeakBackend,
+    options: HighPerformanceOptions,
+    /// One pipeline per level asked for.
+    pipelines: Vec<(Level, (u32, Arc<Pipeline>))>,
+}
+
+static FILE_BACKENDS: Mutex<Vec<FileBackend>> = Mutex::new(Vec::new());
+
+impl HighPerformanceOptions {
+    /// The queue settings of `other` that differ from these, as a phrase
+    /// (empty when none does; the level may differ).
+    fn differences(&self, other: &HighPerformanceOptions) -> String {
+        let mut out = Vec::new();
+        let mut check = |name: &str, ours: String, theirs: String| {
+            if ours != theirs {
+                out.push(format!("{name} {ours}, not {theirs}"));
+            }
+        };
+        check(
+            "max_queue_size",
+            self.max_queue_size.to_string(),
+            other.max_queue_size.to_string(),
+        );
+        check(
+            "worker_count",
+            self.worker_count.to_string(),
+            other.worker_count.to_string(),
+        );
+        check(
+            "batch_size",
+            self.batch_size.to_string(),
+            other.batch_size.to_string(),
+        );
+        check(
+            "overflow_strategy",
+            self.overflow_strategy.to_string(),
+            other.overflow_strategy.to_string(),
+        );
+        out.join(", ")
+    }
 }
 
 /// Options of [`get_network_logger_with`], with the original's defaults.

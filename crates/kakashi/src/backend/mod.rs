@@ -1269,6 +1269,22 @@ pub struct Backend {
 /// Shuts the backend down when the last handle goes.
 struct Owner(Arc<Shared>);
 
+/// A [`Backend`] that does not keep it alive (a registry of shared backends).
+pub(crate) struct WeakBackend {
+    shared: std::sync::Weak<Shared>,
+    owner: std::sync::Weak<Owner>,
+}
+
+impl WeakBackend {
+    /// The backend, while some handle or logger still holds it.
+    pub(crate) fn upgrade(&self) -> Option<Backend> {
+        Some(Backend {
+            _owner: self.owner.upgrade()?,
+            shared: self.shared.upgrade()?,
+        })
+    }
+}
+
 impl Drop for Shared {
     fn drop(&mut self) {
         shutdown::retire(&self.stats());
@@ -1362,6 +1378,13 @@ impl Backend {
             _owner: Arc::new(Owner(Arc::clone(&shared))),
             shared,
         })
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakBackend {
+        WeakBackend {
+            shared: Arc::downgrade(&self.shared),
+            owner: Arc::downgrade(&self._owner),
+        }
     }
 
     /// The configuration it runs with.
