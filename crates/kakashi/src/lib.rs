@@ -181,6 +181,8 @@ pub mod testing;
 pub use smallvec as __smallvec;
 
 pub use async_pipeline::{AsyncPipeline, AsyncPipelineConfig};
+#[cfg(unix)]
+pub use backend::install_sigterm_handler;
 pub use backend::{
     after_fork_in_child, after_fork_in_parent, prepare_fork, AsyncConfig, Backend,
     OverflowStrategy, ShutdownReport, State, Stats, WriterStats, DEFAULT_BATCH_SIZE,

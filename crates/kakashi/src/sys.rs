@@ -7,6 +7,9 @@
 //!   returns and on `std::process::exit`, so the global backend can be flushed
 //!   without the user holding a guard (Rust runs no destructors for statics).
 //! - [`read_tsc`]: the CPU's time-stamp counter (`clock.rs`).
+//! - [`catch_sigterm`], [`wait_for_sigterm`], [`resend_sigterm`]: the
+//!   opt-in SIGTERM drain (`backend/shutdown.rs`), a handler that only
+//!   writes to a pipe, read by an ordinary thread.
 //! - [`heavy_barrier`]: a memory barrier run on every CPU that runs one of
 //!   this process's threads (`membarrier(2)`), the heavy half of the
 //!   queue's asymmetric barrier (`backend/ring.rs`, "One producer"), and
@@ -50,6 +53,102 @@ pub(crate) fn at_exit(f: extern "C" fn()) -> bool {
     // SAFETY: `f` is a plain `extern "C" fn()` with 'static lifetime, which is
     // exactly what atexit(3) requires; it is called at most once per registration.
     unsafe { libc::atexit(f) == 0 }
+}
+
+/// A SIGTERM handler that only tells a thread: the handler writes one byte
+/// to a pipe (`write(2)` is async-signal-safe); [`wait_for_sigterm`] reads it.
+/// Returns the pipe's read end, or the OS error. The previous disposition is
+/// kept for [`resend_sigterm`].
+#[cfg(unix)]
+pub(crate) fn catch_sigterm() -> std::io::Result<libc::c_int> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2(2) writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    SIGTERM_PIPE.store(fds[1], SeqCst);
+    // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value;
+    // the handler is an `extern "C" fn(c_int)` that lives for the program.
+    let installed = unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_sigterm as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        let mut previous: libc::sigaction = std::mem::zeroed();
+        let ok = libc::sigaction(libc::SIGTERM, &action, &mut previous) == 0;
+        if ok {
+            *PREVIOUS_SIGTERM.lock().unwrap_or_else(|e| e.into_inner()) = Some(SigAction(previous));
+        }
+        ok
+    };
+    if !installed {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fds[0])
+}
+
+#[cfg(unix)]
+static SIGTERM_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// The disposition SIGTERM had before [`catch_sigterm`].
+#[cfg(unix)]
+struct SigAction(libc::sigaction);
+
+// SAFETY: a sigaction is plain data (a function address, flags, a mask).
+#[cfg(unix)]
+unsafe impl Send for SigAction {}
+
+#[cfg(unix)]
+static PREVIOUS_SIGTERM: std::sync::Mutex<Option<SigAction>> = std::sync::Mutex::new(None);
+
+#[cfg(unix)]
+extern "C" fn on_sigterm(_: libc::c_int) {
+    let fd = SIGTERM_PIPE.load(std::sync::atomic::Ordering::SeqCst);
+    let byte = 1u8;
+    // SAFETY: write(2) is async-signal-safe; `byte` outlives the call. A
+    // full pipe (signals faster than the thread reads) loses nothing: one
+    // byte is enough to start the drain.
+    let _ = unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+}
+
+/// Blocks until [`on_sigterm`] has written to the pipe `fd`.
+#[cfg(unix)]
+pub(crate) fn wait_for_sigterm(fd: libc::c_int) {
+    let mut byte = 0u8;
+    loop {
+        // SAFETY: `byte` is a valid one-byte buffer for read(2).
+        let n = unsafe { libc::read(fd, (&mut byte as *mut u8).cast(), 1) };
+        if n == 1
+            || (n < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted)
+        {
+            return;
+        }
+    }
+}
+
+/// Puts SIGTERM's previous disposition back and sends SIGTERM to the
+/// process again: it then ends (or is handled) as if kakashi had not been
+/// there.
+#[cfg(unix)]
+pub(crate) fn resend_sigterm() {
+    let previous = PREVIOUS_SIGTERM
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    // SAFETY: restoring a disposition sigaction(2) gave us, or the default;
+    // kill(2) on our own pid.
+    unsafe {
+        match previous {
+            Some(SigAction(action)) => {
+                libc::sigaction(libc::SIGTERM, &action, std::ptr::null_mut());
+            }
+            None => {
+                libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            }
+        }
+        libc::kill(libc::getpid(), libc::SIGTERM);
+    }
 }
 
 /// `membarrier(2)` commands (`linux/membarrier.h`).

@@ -89,6 +89,8 @@ pub(crate) mod stats;
 mod timed_lock;
 
 pub use overflow::OverflowStrategy;
+#[cfg(unix)]
+pub use shutdown::install_sigterm_handler;
 pub use shutdown::{after_fork_in_child, after_fork_in_parent, prepare_fork, ShutdownReport};
 pub use stats::{State, Stats, WriterStats};
 

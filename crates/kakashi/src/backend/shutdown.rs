@@ -124,6 +124,36 @@ fn install_hooks() {
     }));
 }
 
+// === SIGTERM ===
+
+/// Opt-in: on SIGTERM, drain every backend within `timeout`, then let
+/// SIGTERM do what it did before (by default, end the process, whose exit
+/// status then says SIGTERM, as if kakashi were not there).
+///
+/// SIGTERM's default action ends the process at once, with whatever is still
+/// queued lost; so does SIGKILL, always. The handler itself only writes to a
+/// pipe; a thread named `kakashi-sigterm` does the draining, so nothing that
+/// is not async-signal-safe runs in the handler. Call it once, early (a
+/// second call replaces the first's handler). Not on Windows.
+///
+/// # Errors
+/// The OS error when the pipe, the handler or the thread cannot be made.
+#[cfg(unix)]
+pub fn install_sigterm_handler(timeout: Duration) -> std::io::Result<()> {
+    let fd = crate::sys::catch_sigterm()?;
+    std::thread::Builder::new()
+        .name("kakashi-sigterm".into())
+        .spawn(move || {
+            crate::sys::wait_for_sigterm(fd);
+            let deadline = Instant::now() + timeout;
+            for backend in all_backends() {
+                backend.shutdown(deadline.saturating_duration_since(Instant::now()));
+            }
+            crate::sys::resend_sigterm();
+        })?;
+    Ok(())
+}
+
 // === fork ===
 
 /// Call just before `fork()`: stops every backend's workers between two
