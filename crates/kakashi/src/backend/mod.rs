@@ -280,32 +280,39 @@ fn holds_consumer() -> bool {
 /// binding releases the interpreter lock there.
 pub(crate) type AroundWait<'a> = dyn FnMut(&mut (dyn FnMut() + Send)) -> bool + 'a;
 
-/// The consumer lock, held (the thread is marked while it holds it).
-struct ConsumerLock<'a>(MutexGuard<'a, Consumer>);
+/// The consumer lock, held (the thread is marked while it holds it, and
+/// from just before it tries to take it: a signal that lands between the
+/// lock's compare-and-swap and the mark must see the mark).
+struct ConsumerLock<'a>(Option<MutexGuard<'a, Consumer>>);
 
-impl ConsumerLock<'_> {
-    fn new(guard: MutexGuard<'_, Consumer>) -> ConsumerLock<'_> {
-        let _ = HOLDS_CONSUMER.try_with(|h| h.set(true));
-        ConsumerLock(guard)
-    }
+fn mark_consumer(on: bool) {
+    let _ = HOLDS_CONSUMER.try_with(|h| h.set(on));
 }
 
 impl Drop for ConsumerLock<'_> {
     fn drop(&mut self) {
-        let _ = HOLDS_CONSUMER.try_with(|h| h.set(false));
+        // Released first, unmarked after: never held unmarked.
+        drop(self.0.take());
+        mark_consumer(false);
     }
 }
 
 impl std::ops::Deref for ConsumerLock<'_> {
     type Target = Consumer;
     fn deref(&self) -> &Consumer {
-        &self.0
+        match &self.0 {
+            Some(consumer) => consumer,
+            None => unreachable!("held until dropped"),
+        }
     }
 }
 
 impl std::ops::DerefMut for ConsumerLock<'_> {
     fn deref_mut(&mut self) -> &mut Consumer {
-        &mut self.0
+        match &mut self.0 {
+            Some(consumer) => consumer,
+            None => unreachable!("held until dropped"),
+        }
     }
 }
 
@@ -361,11 +368,17 @@ impl Shared {
     }
 
     fn lock_consumer(&self) -> ConsumerLock<'_> {
-        ConsumerLock::new(lock(&self.consumer))
+        mark_consumer(true);
+        ConsumerLock(Some(lock(&self.consumer)))
     }
 
     fn try_lock_consumer(&self) -> Option<ConsumerLock<'_>> {
-        try_lock(&self.consumer).map(ConsumerLock::new)
+        mark_consumer(true);
+        let guard = try_lock(&self.consumer).map(|g| ConsumerLock(Some(g)));
+        if guard.is_none() {
+            mark_consumer(false);
+        }
+        guard
     }
 
     fn pipeline(&self, id: u32) -> Arc<Pipeline> {
