@@ -96,3 +96,178 @@ impl Writer for BrokenWriter {
         "broken".to_owned()
     }
 }
+
+// === Scenarios in a child process, killed at a deadline ===
+
+/// The environment variable that tells a re-run of this test binary which
+/// test's scenario to run.
+pub const SCENARIO_VAR: &str = "KAKASHI_SCENARIO";
+
+/// What a child run of a scenario did.
+#[derive(Debug)]
+pub struct ChildRun {
+    /// The test that was re-run.
+    pub test: String,
+    /// Its exit status; `None` when it was killed at the deadline.
+    pub status: Option<std::process::ExitStatus>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    pub deadline: Duration,
+}
+
+impl ChildRun {
+    pub fn hung(&self) -> bool {
+        self.status.is_none()
+    }
+
+    /// The exit code, or the signal as `signal N`, or `killed at the deadline`.
+    pub fn describe_status(&self) -> String {
+        match self.status {
+            None => format!("HUNG: killed after {:?} (deadline)", self.deadline),
+            Some(s) => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::process::ExitStatusExt;
+                    if let Some(sig) = s.signal() {
+                        return format!("killed by signal {sig} after {:?}", self.elapsed);
+                    }
+                }
+                format!("exit code {:?} after {:?}", s.code(), self.elapsed)
+            }
+        }
+    }
+
+    /// The last `n` characters of stderr (and of stdout), for failure messages.
+    pub fn tails(&self) -> String {
+        fn tail(s: &str, n: usize) -> &str {
+            let mut start = s.len().saturating_sub(n);
+            while !s.is_char_boundary(start) {
+                start += 1;
+            }
+            &s[start..]
+        }
+        format!(
+            "--- stderr (tail) ---\n{}\n--- stdout (tail) ---\n{}",
+            tail(&self.stderr, 3000),
+            tail(&self.stdout, 1500)
+        )
+    }
+
+    /// Panics unless the child finished within the deadline and exited 0.
+    pub fn assert_ok(&self, what: &str) {
+        assert!(
+            !self.hung() && self.status.is_some_and(|s| s.success()),
+            "{what}: scenario `{}` {}\n{}",
+            self.test,
+            self.describe_status(),
+            self.tails()
+        );
+    }
+
+    /// Panics if the child hung (whatever its exit status).
+    pub fn assert_finished(&self, what: &str) {
+        assert!(
+            !self.hung(),
+            "{what}: scenario `{}` {}\n{}",
+            self.test,
+            self.describe_status(),
+            self.tails()
+        );
+    }
+}
+
+/// True in the child re-run for `test`: the caller then runs the scenario's
+/// body in this process.
+pub fn in_child(test: &str) -> bool {
+    std::env::var(SCENARIO_VAR).is_ok_and(|v| v == test)
+}
+
+/// Re-runs this test binary with only `test` selected and [`SCENARIO_VAR`]
+/// set to its name, kills it at `deadline`, and returns what it did. stdout
+/// and stderr go to files in a temporary directory (no pipe can fill up).
+pub fn run_in_child(test: &str, deadline: Duration, env: &[(&str, &str)]) -> ChildRun {
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+    let dir = tempfile::tempdir().expect("tempdir for the child's output");
+    let out_path = dir.path().join("stdout");
+    let err_path = dir.path().join("stderr");
+    let out = std::fs::File::create(&out_path).unwrap();
+    let err = std::fs::File::create(&err_path).unwrap();
+    let mut cmd = Command::new(std::env::current_exe().expect("current_exe"));
+    cmd.args(["--exact", test, "--nocapture", "--test-threads", "1"])
+        .env(SCENARIO_VAR, test)
+        .env("RUST_BACKTRACE", "0")
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("spawn the test binary again");
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break Some(status);
+        }
+        if started.elapsed() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let elapsed = started.elapsed();
+    let read =
+        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+    ChildRun {
+        test: test.to_owned(),
+        status,
+        stdout: read(&out_path),
+        stderr: read(&err_path),
+        elapsed,
+        deadline,
+    }
+}
+
+/// Runs `body` in a child process (this test binary, re-run with only `test`
+/// selected) and fails unless it exits 0 before `deadline`: a hang, a
+/// failed assertion and a crash all fail the calling test with the child's
+/// stderr.
+pub fn isolated(test: &str, deadline: Duration, body: impl FnOnce()) {
+    if in_child(test) {
+        body();
+        return;
+    }
+    run_in_child(test, deadline, &[]).assert_ok("the scenario must finish and pass");
+}
+
+/// A counter by name from `Stats::counters()`, so that tests compile against
+/// engines that do not have it yet; a missing name fails with a clear message.
+pub fn counter(stats: &kakashi::Stats, name: &str) -> u64 {
+    stats
+        .counters()
+        .into_iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| {
+            panic!(
+                "the stats have no counter `{name}` (the engine must count this); counters: {:?}",
+                stats.counters().iter().map(|(k, _)| *k).collect::<Vec<_>>()
+            )
+        })
+}
+
+/// `submitted == written + dropped + filtered + failed`, as a message.
+pub fn balance(stats: &kakashi::Stats) -> String {
+    format!(
+        "submitted {} vs written {} + dropped {} + filtered {} + failed {} (queue_size {})",
+        stats.messages_submitted,
+        stats.messages_written,
+        stats.messages_dropped,
+        stats.messages_filtered,
+        stats.messages_failed,
+        stats.queue_size
+    )
+}

@@ -1,0 +1,757 @@
+"""Nothing hangs, aborts or goes missing: re-entrant logging from Python
+stages (C1), shutdown while producers are blocked and exit in the same state
+(C2), timeouts honoured with slow, stuck or failing writers (C3), fork while a
+writer is busy (C5), nothing stranded after shutdown and per-thread order
+across it (C6), interpreter exit with daemon loggers and a writer slower than
+the exit drain (C7), formatters returning non-strings (C9), and counters that
+survive their backend (C10).
+
+Every case that can hang runs in a fresh interpreter (``run_python``) with a
+timeout; its stacks are dumped to stderr (faulthandler) shortly before the
+timeout, and a failure shows what hung, the exit code and stderr's tail.
+Timings are asserted only as generous hang detectors.
+"""
+
+import json
+import os
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from conftest import json_lines, run_python
+
+
+# === helpers ===
+
+
+def _text(data):
+    if data is None:
+        return ""
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "replace")
+    return data
+
+
+def _tail(data, n=3000):
+    return _text(data)[-n:]
+
+
+def run_bounded(code, cwd, timeout, what, env=None):
+    """Runs ``code`` in a fresh interpreter; fails the test with stderr's tail
+    (including the stacks faulthandler dumps 5 s before the timeout) if it
+    does not exit within ``timeout`` seconds."""
+    preamble = (
+        "import faulthandler, sys\n"
+        f"faulthandler.dump_traceback_later({max(timeout - 5, 1)}, exit=False)\n"
+        "def step(what):\n"
+        "    print('step: ' + what, file=sys.stderr, flush=True)\n"
+    )
+    started = time.monotonic()
+    hung = None
+    try:
+        proc = run_python(preamble + textwrap.dedent(code), cwd, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        hung = e
+    if hung is not None:  # failed outside the except block: no chained traceback
+        pytest.fail(
+            f"HUNG: {what}: the interpreter did not exit within {timeout} s\n"
+            f"--- stderr (tail) ---\n{_tail(hung.stderr)}\n--- stdout (tail) ---\n{_tail(hung.stdout, 1500)}",
+            pytrace=False,
+        )
+    proc.elapsed = time.monotonic() - started
+    return proc
+
+
+def describe(proc):
+    return (
+        f"exit code {proc.returncode} after {proc.elapsed:.1f} s\n"
+        f"--- stderr (tail) ---\n{_tail(proc.stderr)}\n--- stdout (tail) ---\n{_tail(proc.stdout, 1500)}"
+    )
+
+
+def expect_clean_exit(proc, what):
+    assert proc.returncode not in (-6, 134), f"ABORTED: {what}: {describe(proc)}"
+    assert proc.returncode == 0, f"{what}: {describe(proc)}"
+
+
+def result(proc, what):
+    """The JSON after the last ``RESULT `` line the child printed."""
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, f"{what}: the child printed no RESULT: {describe(proc)}"
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def balanced(s):
+    return s["messages_submitted"] == (
+        s["messages_written"] + s["messages_dropped"] + s["messages_filtered"] + s["messages_failed"]
+    )
+
+
+def balance(s):
+    return (
+        f"submitted {s['messages_submitted']} vs written {s['messages_written']} + dropped "
+        f"{s['messages_dropped']} + filtered {s['messages_filtered']} + failed {s['messages_failed']} "
+        f"(queue_size {s['queue_size']})"
+    )
+
+
+def need(stats, key):
+    assert key in stats, f"the stats have no {key!r} (the engine must count this); keys: {sorted(stats)}"
+    return stats[key]
+
+
+# === C1: re-entrant logging never waits ===
+
+REENTRANT = """
+import json
+import kakashi
+from kakashi.core.async_backend import AsyncConfig
+from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+from kakashi.core.pipeline import PipelineConfig, default_json_formatter
+
+STAGE, MODE = {stage!r}, {mode!r}
+me = []
+received = []
+
+def relog(message):
+    # One "inner" record into the stage's own logger per "outer" record.
+    if message == "outer" and me:
+        me[0].info("inner")
+
+def enricher(record):
+    relog(record.message)
+    return record
+
+def keep(record):
+    relog(record.message)
+    return True
+
+def formatter(record):
+    relog(record.message)
+    return default_json_formatter(record)
+
+def writer(line):
+    relog(json.loads(line)["message"])
+    received.append(line)
+
+stages = dict(writers=(writer if STAGE == "writer" else received.append,))
+if STAGE == "enricher":
+    stages["enrichers"] = (enricher,)
+if STAGE == "filter":
+    stages["filters"] = (keep,)
+if STAGE == "formatter":
+    stages["formatter"] = formatter
+pipeline = AsyncPipeline(
+    AsyncPipelineConfig(
+        PipelineConfig(**stages),
+        AsyncConfig(max_queue_size=4, batch_size=2, worker_count=1, queue_overflow_strategy="block"),
+        enable_async=MODE != "synchronous",
+    )
+)
+logger = pipeline.logger("reentrant")
+me.append(logger)
+if MODE == "after_shutdown":
+    assert pipeline.shutdown(timeout=10.0).drained
+step(f"logging 1000 outer records ({{STAGE}} stage, {{MODE}})")
+for i in range(1000):
+    logger.info("outer", i=i)
+step("flush")
+flushed = logger.flush(timeout=10.0)
+step("shutdown")
+report = pipeline.shutdown(timeout=10.0)
+me.clear()
+records = [json.loads(line) for line in received]
+print("RESULT " + json.dumps(dict(
+    flushed=flushed,
+    drained=report.drained,
+    outer=[r["fields"]["i"] for r in records if r["logger"] == "reentrant" and r["message"] == "outer"],
+    inner=sum(1 for r in records if r["logger"] == "reentrant" and r["message"] == "inner"),
+    stats=pipeline.get_stats(),
+), default=str), flush=True)
+"""
+
+REENTRANT_NETWORK = """
+import json
+import kakashi
+from kakashi.core.async_interface import get_network_logger, get_async_stats, shutdown_async_backend
+
+me = []
+received = []
+
+def send(line):
+    if json.loads(line)["message"] == "outer" and me:
+        me[0].info("inner")
+    received.append(line)
+
+logger = get_network_logger("reentrant", send, overflow_strategy="block", max_queue_size=4, batch_size=2)
+me.append(logger)
+step("logging 1000 outer records (network send that logs)")
+for i in range(1000):
+    logger.info("outer", i=i)
+step("flush")
+flushed = logger.flush(timeout=10.0)
+step("shutdown")
+report = shutdown_async_backend(10.0)
+me.clear()
+records = [json.loads(line) for line in received]
+print("RESULT " + json.dumps(dict(
+    flushed=flushed,
+    drained=report.drained,
+    outer=[r["fields"]["i"] for r in records if r["logger"] == "reentrant" and r["message"] == "outer"],
+    inner=sum(1 for r in records if r["logger"] == "reentrant" and r["message"] == "inner"),
+    stats=get_async_stats(),
+), default=str), flush=True)
+"""
+
+
+def check_reentrant(out, what):
+    s = out["stats"]
+    assert out["flushed"], f"{what}: flush() did not finish within 10 s; {balance(s)}"
+    assert out["drained"], f"{what}: shutdown did not drain; {balance(s)}"
+    assert out["outer"] == list(range(1000)), (
+        f"{what}: every record logged from the main thread must be written in order "
+        f"({len(out['outer'])} of 1000 written)"
+    )
+    dropped = need(s, "dropped_reentrant")
+    assert out["inner"] + dropped == 1000, (
+        f"{what}: each re-entrant record is written or counted in dropped_reentrant "
+        f"(written {out['inner']}, dropped_reentrant {dropped})"
+    )
+    assert balanced(s), f"{what}: {balance(s)}"
+    assert s["messages_submitted"] == 2000 + s["reports_emitted"], f"{what}: {balance(s)}"
+    assert s["queue_size"] == 0, f"{what}: records stranded in the queue"
+
+
+@pytest.mark.parametrize("mode", ["worker", "synchronous", "after_shutdown"])
+@pytest.mark.parametrize("stage", ["enricher", "filter", "formatter", "writer"])
+def test_reentrant_logging_from_a_python_stage_never_waits(tmp_path, stage, mode):
+    """C1: a Python stage logging into its own logger on every record, under
+    block with a 4-record queue: 1,000 records from the main thread are all
+    written, flush and shutdown return, the stats balance."""
+    what = f"a {stage} that logs ({mode})"
+    proc = run_bounded(REENTRANT.format(stage=stage, mode=mode), tmp_path, 30, what)
+    expect_clean_exit(proc, what)
+    check_reentrant(result(proc, what), what)
+
+
+def test_reentrant_logging_from_a_network_send_never_waits(tmp_path):
+    """C1: get_network_logger whose send function logs into the same logger."""
+    what = "a network send that logs"
+    proc = run_bounded(REENTRANT_NETWORK, tmp_path, 30, what)
+    expect_clean_exit(proc, what)
+    check_reentrant(result(proc, what), what)
+
+
+# === C2: shutdown while producers are blocked, and exit in that state ===
+
+BLOCKED_PRODUCER = """
+import json, threading, time
+import kakashi
+from kakashi.core.async_interface import get_network_logger, get_async_stats, shutdown_async_backend
+
+def send(line):
+    time.sleep(0.01)
+
+log = get_network_logger("net", send, overflow_strategy="block", max_queue_size=10, batch_size=5)
+done = threading.Event()
+
+def produce():
+    for i in range(1000):
+        log.info("r", i=i)
+    done.set()
+
+threading.Thread(target=produce, daemon=True).start()
+time.sleep(0.5)
+"""
+
+
+def test_shutdown_returns_while_producers_are_blocked(tmp_path):
+    """C2: shutdown_async_backend(2.0) with a producer blocked on a full
+    queue returns within its timeout plus slack; the producer is released."""
+    what = "shutdown_async_backend(2.0) with a blocked producer"
+    proc = run_bounded(
+        BLOCKED_PRODUCER
+        + """
+step("shutdown_async_backend(2.0)")
+t0 = time.monotonic()
+report = shutdown_async_backend(2.0)
+took = time.monotonic() - t0
+step(f"shutdown returned after {took:.2f} s")
+finished = done.wait(30)
+step(f"producer finished: {finished}")
+for _ in range(1000):
+    s = get_async_stats()
+    if s["queue_size"] == 0 and s["messages_submitted"] == (
+        s["messages_written"] + s["messages_dropped"] + s["messages_filtered"] + s["messages_failed"]
+    ):
+        break
+    time.sleep(0.01)
+print("RESULT " + json.dumps(dict(took=took, drained=report.drained, finished=finished, stats=s), default=str), flush=True)
+""",
+        tmp_path,
+        60,
+        what,
+    )
+    expect_clean_exit(proc, what)
+    out = result(proc, what)
+    assert out["took"] < 5.0, f"shutdown_async_backend(2.0) took {out['took']:.2f} s (timeout + 3 s)"
+    assert out["finished"], "the producer blocked on the full queue was still blocked 30 s after shutdown"
+    s = out["stats"]
+    assert s["queue_size"] == 0, f"records stranded in the queue: {balance(s)}"
+    assert balanced(s), balance(s)
+
+
+def test_exit_while_producers_are_blocked_terminates(tmp_path):
+    """C2: the interpreter exits (code 0, well within 60 s) while a daemon
+    producer is blocked on a full queue behind a slow Python writer."""
+    what = "interpreter exit with a producer blocked"
+    proc = run_bounded(BLOCKED_PRODUCER + "\nstep('exiting')\n", tmp_path, 60, what)
+    expect_clean_exit(proc, what)
+
+
+# === C3: timeouts are honoured ===
+
+
+def test_flush_timeout_is_honoured_with_a_slow_python_writer(tmp_path):
+    """C3: flush(timeout=0.5) while a Python writer takes 3 s per call
+    returns False within about 0.5 s, not after the write."""
+    what = "flush(timeout=0.5) with a 3 s writer"
+    proc = run_bounded(
+        """
+        import json, os, threading, time
+        from kakashi.core.async_backend import AsyncConfig
+        from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+        from kakashi.core.pipeline import PipelineConfig
+
+        entered = threading.Event()
+
+        def slow(line):
+            entered.set()
+            time.sleep(3)
+
+        pipeline = AsyncPipeline(AsyncPipelineConfig(PipelineConfig(writers=(slow,)), AsyncConfig(batch_size=1)))
+        logger = pipeline.logger("slow")
+        for i in range(3):
+            logger.info("r", i=i)
+        assert entered.wait(10)
+        step("flush(timeout=0.5)")
+        t0 = time.monotonic()
+        ok = logger.flush(timeout=0.5)
+        took = time.monotonic() - t0
+        print("RESULT " + json.dumps(dict(ok=ok, took=took)), flush=True)
+        os._exit(0)
+        """,
+        tmp_path,
+        60,
+        what,
+    )
+    expect_clean_exit(proc, what)
+    out = result(proc, what)
+    assert out["ok"] is False, "flush said everything was written while the writer was still busy"
+    assert out["took"] < 2.0, f"flush(timeout=0.5) took {out['took']:.2f} s: it waited for the 3 s write"
+
+
+def test_global_flush_returns_with_a_failing_network_endpoint(tmp_path):
+    """C3: kakashi.flush() with a send function that always raises (default
+    retries: 0.5 s doubling, 5 times) returns within its default timeout."""
+    what = "kakashi.flush() with a failing endpoint"
+    proc = run_bounded(
+        """
+        import json, os, time
+        import kakashi
+        from kakashi.core.async_interface import get_network_logger
+
+        def send(line):
+            raise ConnectionError("connection refused")
+
+        log = get_network_logger("refused", send)
+        for i in range(5):
+            log.info("sent", i=i)
+        step("kakashi.flush()")
+        t0 = time.monotonic()
+        ok = kakashi.flush()
+        took = time.monotonic() - t0
+        print("RESULT " + json.dumps(dict(ok=ok, took=took)), flush=True)
+        os._exit(0)
+        """,
+        tmp_path,
+        90,
+        what,
+    )
+    expect_clean_exit(proc, what)
+    out = result(proc, what)
+    assert out["took"] < 12.0, f"kakashi.flush() took {out['took']:.1f} s"
+
+
+def test_logging_after_a_timed_out_shutdown_is_counted_not_written(tmp_path):
+    """C3: after shutdown(0.5) timed out because the writer is stuck, a
+    further log.info returns promptly and is counted in
+    dropped_backend_stopped; it is never written on the caller's thread."""
+    what = "log.info after a timed-out shutdown"
+    proc = run_bounded(
+        """
+        import json, os, threading, time
+        from kakashi.core.async_backend import AsyncConfig
+        from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+        from kakashi.core.pipeline import PipelineConfig
+
+        entered = threading.Event()
+        never = threading.Event()
+        calls = []
+
+        def stuck(line):
+            calls.append(line)
+            entered.set()
+            never.wait()
+
+        pipeline = AsyncPipeline(AsyncPipelineConfig(PipelineConfig(writers=(stuck,)), AsyncConfig(batch_size=1)))
+        logger = pipeline.logger("stuck")
+        for i in range(10):
+            logger.info("queued", i=i)
+        assert entered.wait(10)
+        step("shutdown(0.5) with the writer stuck")
+        report = pipeline.shutdown(timeout=0.5)
+        before = pipeline.get_stats()
+        calls_before = len(calls)
+        step("log.info after the timed-out shutdown")
+        t0 = time.monotonic()
+        logger.info("after shutdown")
+        took = time.monotonic() - t0
+        step(f"log.info returned after {took:.2f} s")
+        after = pipeline.get_stats()
+        print("RESULT " + json.dumps(dict(
+            drained=report.drained, took=took, before=before, after=after,
+            calls_before=calls_before, calls_after=len(calls),
+        ), default=str), flush=True)
+        os._exit(0)
+        """,
+        tmp_path,
+        60,
+        what,
+    )
+    expect_clean_exit(proc, what)
+    out = result(proc, what)
+    before, after = out["before"], out["after"]
+    assert not out["drained"], "shutdown cannot drain with the writer stuck"
+    assert out["took"] < 3.0, f"log.info after shutdown took {out['took']:.2f} s"
+    assert after["dropped_backend_stopped"] == before["dropped_backend_stopped"] + 1, (
+        "the record must be counted in dropped_backend_stopped: "
+        f"{before['dropped_backend_stopped']} -> {after['dropped_backend_stopped']}"
+    )
+    assert out["calls_after"] == out["calls_before"], "the stuck writer was called again"
+    assert after["messages_written_sync"] == before["messages_written_sync"], "written on the caller's thread"
+
+
+# === C5: fork while a writer is busy ===
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_while_a_writer_is_busy_returns_and_the_child_logs(tmp_path):
+    """C5: os.fork() while a Python send sleeps 8 s returns within 4 s; in the
+    child, logger.info and logger.flush(timeout=3) return and the child
+    exits; the parent exits too."""
+    what = "fork while a writer is busy"
+    proc = run_bounded(
+        """
+        import json, os, sys, threading, time
+        from kakashi.core.async_interface import get_network_logger
+
+        entered = threading.Event()
+
+        def send(line):
+            entered.set()
+            time.sleep(8)
+
+        log = get_network_logger("net", send, overflow_strategy="block")
+        log.info("parent before fork")
+        assert entered.wait(10)
+        step("fork")
+        t0 = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            step("child: log.info")
+            log.info("child")
+            step("child: flush(timeout=3)")
+            t1 = time.monotonic()
+            ok = log.flush(timeout=3)
+            step(f"child: flush returned {ok} after {time.monotonic() - t1:.2f} s; exiting")
+            sys.exit(0)
+        fork_took = time.monotonic() - t0
+        step(f"parent: fork returned after {fork_took:.2f} s")
+        deadline = time.monotonic() + 40
+        code = "hung"
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.05)
+        print("RESULT " + json.dumps(dict(fork_took=fork_took, child=code)), flush=True)
+        step("parent: exiting")
+        """,
+        tmp_path,
+        120,
+        what,
+    )
+    out = result(proc, what)
+    assert out["fork_took"] < 4.0, f"os.fork() took {out['fork_took']:.1f} s while the writer was busy"
+    assert out["child"] == 0, f"the child: {out['child']} (hung = killed after 40 s)\n{describe(proc)}"
+    expect_clean_exit(proc, what)
+
+
+# === C6: after shutdown nothing is stranded; per-thread order across it ===
+
+STRANDED = """
+import json, threading, time
+from kakashi.core.async_interface import get_high_performance_logger, get_async_stats, shutdown_async_backend
+
+log = get_high_performance_logger(
+    "stranded", "stranded.log", max_queue_size=1000, worker_count=2, batch_size=100, overflow_strategy="block"
+)
+N = 5000
+progress = [0] * 8
+
+def produce(t):
+    for seq in range(N):
+        log.info("m", t=t, seq=seq)
+        progress[t] = seq + 1
+
+threads = [threading.Thread(target=produce, args=(t,), daemon=True) for t in range(8)]
+for th in threads:
+    th.start()
+while sum(progress) < 8000:
+    time.sleep(0.001)
+step("shutdown_async_backend({timeout}) with 8 producers logging flat out")
+report = shutdown_async_backend({timeout})
+step(f"shutdown returned: drained={{report.drained}} dropped={{report.dropped}} in_flight={{report.in_flight}}")
+for th in threads:
+    th.join(60)
+alive = sum(th.is_alive() for th in threads)
+step(f"producers stopped ({{alive}} still alive)")
+for _ in range(1000):
+    s = get_async_stats()
+    if s["queue_size"] == 0 and s["messages_submitted"] == (
+        s["messages_written"] + s["messages_dropped"] + s["messages_filtered"] + s["messages_failed"]
+    ):
+        break
+    time.sleep(0.01)
+print("RESULT " + json.dumps(dict(
+    alive=alive, drained=report.drained, dropped=report.dropped, in_flight=report.in_flight, stats=s,
+), default=str), flush=True)
+"""
+
+
+@pytest.mark.parametrize("timeout", [0.001, 30.0], ids=["shutdown-times-out", "shutdown-completes"])
+def test_after_shutdown_nothing_is_stranded_and_order_holds(tmp_path, timeout):
+    """C6: 8 threads logging flat out under block while shutdown runs: once
+    they stop the queue is empty and the stats balance; in the file each
+    thread's sequence numbers strictly increase (records logged after
+    shutdown are written on the caller's thread)."""
+    what = f"shutdown({timeout}) under 8 producers"
+    proc = run_bounded(STRANDED.format(timeout=timeout), tmp_path, 120, what)
+    expect_clean_exit(proc, what)
+    out = result(proc, what)
+    s = out["stats"]
+    report = f"report drained={out['drained']} dropped={out['dropped']} in_flight={out['in_flight']}"
+    assert out["alive"] == 0, f"{out['alive']} producers were still logging 60 s after shutdown"
+    assert s["queue_size"] == 0, f"{s['queue_size']} records stranded in the queue after shutdown; {report}"
+    assert balanced(s), f"stats do not balance 10 s after the producers stopped: {balance(s)}; {report}"
+    last = {}
+    lines = json_lines(tmp_path / "stranded.log")
+    for n, r in enumerate(lines):
+        if r["logger"] != "stranded":
+            continue  # an in-band report about drops
+        t, seq = r["fields"]["t"], r["fields"]["seq"]
+        assert seq > last.get(t, -1), f"thread {t}: seq {seq} written after {last[t]} (line {n}); {report}"
+        last[t] = seq
+    assert len(lines) == s["messages_written"], f"{len(lines)} lines vs messages_written {s['messages_written']}"
+    if out["drained"] and out["dropped"] == 0 and out["in_flight"] == 0:
+        mine = sum(1 for r in lines if r["logger"] == "stranded")
+        assert mine == 8 * 5000, f"block with a completed shutdown lost records: {mine} of 40000"
+
+
+# === C7: interpreter exit never aborts or hangs ===
+
+FILE_LOGGER = """
+from kakashi.core.async_interface import get_high_performance_logger
+log = get_high_performance_logger("exit", "exit.log", overflow_strategy="block")
+"""
+
+PYTHON_WRITER_LOGGER = """
+from kakashi.core.async_interface import get_network_logger
+out = open("net.log", "a")
+log = get_network_logger("exit", lambda line: out.write(line + "\\n"), overflow_strategy="block")
+"""
+
+
+@pytest.mark.parametrize("logger_code", [FILE_LOGGER, PYTHON_WRITER_LOGGER], ids=["file", "python-writer"])
+def test_exit_with_a_daemon_thread_logging_flat_out(tmp_path, logger_code):
+    """C7: a daemon thread logging as fast as it can while the interpreter exits."""
+    what = "exit with a daemon thread logging flat out"
+    proc = run_bounded(
+        logger_code
+        + """
+import threading, time
+
+def spin():
+    i = 0
+    while True:
+        log.info("spin", i=i)
+        i += 1
+
+threading.Thread(target=spin, daemon=True).start()
+time.sleep(0.3)
+step("exiting")
+""",
+        tmp_path,
+        60,
+        what,
+    )
+    expect_clean_exit(proc, what)
+
+
+def test_exit_with_a_daemon_heartbeat_ten_times(tmp_path):
+    """C7: a daemon thread logging every 1 ms (through a Python writer) while
+    the interpreter exits; ten runs, none may abort or hang."""
+    for run in range(10):
+        what = f"exit with a 1 ms heartbeat (run {run + 1} of 10)"
+        proc = run_bounded(
+            PYTHON_WRITER_LOGGER
+            + """
+import threading, time
+
+def heartbeat():
+    i = 0
+    while True:
+        log.info("beat", i=i)
+        i += 1
+        time.sleep(0.001)
+
+threading.Thread(target=heartbeat, daemon=True).start()
+time.sleep(0.2)
+step("exiting")
+""",
+            tmp_path,
+            60,
+            what,
+        )
+        expect_clean_exit(proc, what)
+
+
+def test_exit_while_a_worker_is_inside_a_python_writer_slower_than_the_drain(tmp_path):
+    """C7: the worker is inside a Python writer that sleeps 15 s (longer than
+    the 10 s exit drain) when the interpreter exits: exit code 0, no abort,
+    no hang."""
+    what = "exit while a 15 s Python writer runs"
+    proc = run_bounded(
+        """
+        import threading, time
+        from kakashi.core.async_interface import get_network_logger
+
+        entered = threading.Event()
+
+        def send(line):
+            entered.set()
+            time.sleep(15)
+
+        log = get_network_logger("net", send, overflow_strategy="block")
+        log.info("slow")
+        assert entered.wait(10)
+        step("exiting while the writer sleeps")
+        """,
+        tmp_path,
+        60,
+        what,
+    )
+    expect_clean_exit(proc, what)
+
+
+# === C9: a formatter returning a non-string is a formatter error ===
+
+
+class _Opaque:
+    def __str__(self):
+        return "opaque"
+
+
+@pytest.mark.parametrize(
+    "value", [None, 42, b"bytes", _Opaque()], ids=["None", "int", "bytes", "object"]
+)
+def test_a_formatter_returning_a_non_string_is_a_formatter_error(value):
+    """C9: the record is counted in formatter_errors and failed, and no line
+    is written for it."""
+    from kakashi.core.async_backend import AsyncConfig
+    from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+    from kakashi.core.pipeline import PipelineConfig
+
+    received = []
+    pipeline = AsyncPipeline(
+        AsyncPipelineConfig(
+            PipelineConfig(formatter=lambda record: value, writers=(received.append,)),
+            AsyncConfig(batch_size=10),
+        )
+    )
+    logger = pipeline.logger("bad-format")
+    for i in range(5):
+        logger.info("r", i=i)
+    assert pipeline.flush()
+    assert pipeline.shutdown(timeout=10.0).drained
+    s = pipeline.get_stats()
+    assert received == [], f"lines were written for a formatter returning {value!r}: {received[:3]}"
+    assert s["formatter_errors"] == 5, f"formatter_errors {s['formatter_errors']}, expected 5"
+    assert s["messages_failed"] == 5, f"messages_failed {s['messages_failed']}; {balance(s)}"
+    assert balanced(s), balance(s)
+
+
+# === C10: counters never go backwards ===
+
+
+@pytest.mark.parametrize("kind", ["high_performance", "async_pipeline"])
+def test_counters_never_go_backwards_when_a_backend_is_collected(tmp_path, kind):
+    """C10: 1,000 records written, every handle deleted and collected:
+    get_async_stats()['messages_written'] stays >= 1,000."""
+    what = f"stats after the {kind} backend is collected"
+    proc = run_bounded(
+        """
+        import gc, json
+        from kakashi.core.async_interface import get_async_stats, get_high_performance_logger
+        from kakashi.core.async_backend import AsyncConfig
+        from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+        from kakashi.core.pipeline import PipelineConfig, file_writer
+
+        if __KIND__ == "high_performance":
+            owner = get_high_performance_logger("gone", "gone.log", overflow_strategy="block")
+            log = owner
+        else:
+            owner = AsyncPipeline(AsyncPipelineConfig(PipelineConfig(writers=(file_writer("gone.log"),))))
+            log = owner.logger("gone")
+        for i in range(1000):
+            log.info("m", i=i)
+        assert log.flush()
+        during = get_async_stats()
+        del log, owner
+        gc.collect()
+        after = get_async_stats()
+        print("RESULT " + json.dumps(dict(during=during, after=after), default=str), flush=True)
+        """.replace("__KIND__", repr(kind)),
+        tmp_path,
+        60,
+        what,
+    )
+    expect_clean_exit(proc, what)
+    out = result(proc, what)
+    during, after = out["during"], out["after"]
+    assert len(json_lines(tmp_path / "gone.log")) == 1000
+    assert after["messages_written"] >= 1000, (
+        f"get_async_stats()['messages_written'] went from {during['messages_written']} to "
+        f"{after['messages_written']} once the backend was collected: counters must never go backwards"
+    )
+    assert after["messages_submitted"] >= during["messages_submitted"], (
+        f"messages_submitted went backwards: {during['messages_submitted']} -> {after['messages_submitted']}"
+    )
