@@ -302,10 +302,13 @@ fn a_writer_panicking_on_the_callers_thread_does_not_deadlock() {
             step("the three calls returned");
             let stats = backend.stats();
             let writer_failed: u64 = stats.writers.iter().map(|w| w.failed).sum();
-            assert!(
-                stats.messages_failed == 3 || writer_failed == 3,
+            // The three records and the in-band report of their failure.
+            assert_eq!(
+                stats.messages_failed,
+                3 + stats.reports_emitted,
                 "the three records must be counted as failed: {stats:?}"
             );
+            assert_eq!(writer_failed, stats.messages_failed);
             assert!(stats.is_balanced(), "{}", balance(&stats));
         },
     );
