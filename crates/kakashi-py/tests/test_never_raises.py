@@ -4,9 +4,10 @@ from a value's ``__str__`` is swallowed (the value is stringified by the
 fallback). ``KeyboardInterrupt`` and ``SystemExit`` from ``__str__`` are not
 errors of the data: they propagate, as with the standard library's logging.
 
-Tests marked ``NEEDS_LOGGER_RS`` need a line in ``logger.rs`` ``emit`` that
-is not there yet (see each mark's reason); they are expected to fail (strict
-xfail) until it is, and the mark is removed with it."""
+Tests marked ``NEEDS_TAKE_PENDING_INTERRUPT`` or ``NEEDS_ITEMS_SNAPSHOT`` need
+a change in ``logger.rs`` ``emit`` that is not there yet (see each mark's
+reason); they are expected to fail (strict xfail) until it is made, and the
+marks go with it."""
 
 import gc
 import sys
