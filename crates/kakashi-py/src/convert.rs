@@ -8,13 +8,21 @@
 //! `float` and `None` keep their JSON types; `dict`, `list` and `tuple` are
 //! copied recursively down to [`MAX_DEPTH`]; anything else is `str(value)`, as
 //! the original's `json.dumps(default=str)`.
+//!
+//! A call never raises because of the data: a container is copied from a
+//! snapshot of its items ([`items`]), so a `__str__` (or another thread, while
+//! `__str__` runs) changing it changes nothing; an `Exception` from `__str__`
+//! or `__repr__` falls back to a marker string. `KeyboardInterrupt`,
+//! `SystemExit` and other `BaseException`s that are not `Exception`s are kept
+//! for the logging call to raise ([`take_pending_interrupt`]).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use kakashi::record::intern;
 use kakashi::{Context, Exception, Field, Key, Level, Record, ThreadInfo, Timestamp, Value};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -36,22 +44,186 @@ pub fn text(s: &Bound<'_, PyString>) -> String {
             )
             .and_then(|b| b.extract::<Vec<u8>>())
             .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_else(|_| s.to_string_lossy().into_owned()),
+            .unwrap_or_else(|e| {
+                interrupted_by(s.py(), e);
+                s.to_string_lossy().into_owned()
+            }),
     }
 }
 
-/// `str(obj)`, never failing: falls back to `repr`, then to a marker.
+/// What an object that cannot be printed is logged as.
+const UNPRINTABLE: &str = "<unprintable object>";
+
+/// `str(obj)`, never failing: falls back to `repr`, then to a marker (at once
+/// if `str` raised an interrupt, see [`take_pending_interrupt`]).
 pub fn str_of(obj: &Bound<'_, PyAny>) -> String {
     if let Ok(s) = obj.cast::<PyString>() {
         return text(s);
     }
-    match obj.str() {
-        Ok(s) => text(&s),
-        Err(_) => match obj.repr() {
-            Ok(r) => text(&r),
-            Err(_) => "<unprintable object>".to_owned(),
-        },
+    let py = obj.py();
+    let err = match obj.str() {
+        Ok(s) => return text(&s),
+        Err(e) => e,
+    };
+    if interrupted_by(py, err) {
+        return UNPRINTABLE.to_owned();
     }
+    match obj.repr() {
+        Ok(r) => text(&r),
+        Err(e) => {
+            interrupted_by(py, e);
+            UNPRINTABLE.to_owned()
+        }
+    }
+}
+
+// === interrupts ===
+//
+// A conversion returns a value, never an error, so an interrupt raised by
+// Python code it ran (`__str__`, `__repr__`) is kept per thread with the
+// site of the call that ran it (the calling frame, at that call), and that
+// call raises it: the logging call, through `take_pending_interrupt`. One
+// that no call took (a `bind`, which cannot raise) is forgotten by the next
+// logging call on the thread, unless the call that kept it is still running
+// (a `__str__` that logs, run by that call).
+
+/// Where a call from Python code was made: the calling frame, its code, and
+/// its instruction (the call).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Site {
+    frame: usize,
+    code: usize,
+    lasti: isize,
+}
+
+fn site_of(frame: &Bound<'_, PyAny>) -> Option<Site> {
+    let py = frame.py();
+    let code = frame.getattr(pyo3::intern!(py, "f_code")).ok()?;
+    let lasti = frame
+        .getattr(pyo3::intern!(py, "f_lasti"))
+        .ok()?
+        .extract()
+        .ok()?;
+    Some(Site {
+        frame: frame.as_ptr() as usize,
+        code: code.as_ptr() as usize,
+        lasti,
+    })
+}
+
+/// The innermost Python frame of this thread; None on a thread running no
+/// Python code (a worker converting what a Python stage returned).
+fn current_frame(py: Python<'_>) -> Option<Bound<'_, PyAny>> {
+    static GETFRAME: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let getframe = GETFRAME
+        .get_or_try_init(py, || -> PyResult<_> {
+            Ok(py.import("sys")?.getattr("_getframe")?.unbind())
+        })
+        .ok()?;
+    getframe.bind(py).call1((0,)).ok()
+}
+
+/// The site of the call running now.
+fn call_site(py: Python<'_>) -> Option<Site> {
+    site_of(&current_frame(py)?)
+}
+
+/// Whether the call made at `site` is still running: its frame is on this
+/// thread's stack, at that call (asked from Python code that call ran).
+fn still_running(py: Python<'_>, site: &Site) -> bool {
+    let mut frame = current_frame(py);
+    for _ in 0..1024 {
+        let Some(f) = frame else { return false };
+        if f.as_ptr() as usize == site.frame && site_of(&f).as_ref() == Some(site) {
+            return true;
+        }
+        frame = f
+            .getattr(pyo3::intern!(py, "f_back"))
+            .ok()
+            .filter(|b| !b.is_none());
+    }
+    false
+}
+
+struct Pending {
+    err: PyErr,
+    site: Site,
+}
+
+thread_local! {
+    /// The interrupt raised by Python code a conversion ran, with its call's site.
+    static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
+}
+
+/// The site of the interrupt kept, if any (one thread-local read).
+fn kept_site() -> Option<Site> {
+    PENDING
+        .try_with(|p| p.try_borrow().ok()?.as_ref().map(|p| p.site))
+        .ok()
+        .flatten()
+}
+
+/// Takes the interrupt kept if it is from the call at `site`. (Nothing is
+/// dropped or run while the cell is borrowed: a finalizer may log.)
+fn take_kept(site: Site) -> Option<PyErr> {
+    PENDING
+        .try_with(|p| {
+            let mut p = p.try_borrow_mut().ok()?;
+            if p.as_ref()?.site == site {
+                p.take().map(|pending| pending.err)
+            } else {
+                None
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// Sorts an error from Python code a conversion ran (`__str__`, `__repr__`):
+/// an `Exception` is the data's and is swallowed (false); anything else
+/// (`KeyboardInterrupt`, `SystemExit`, ...) is an interrupt (true), kept for
+/// the call to raise (the first of the call's, if several).
+fn interrupted_by(py: Python<'_>, err: PyErr) -> bool {
+    if err.is_instance_of::<PyException>(py) {
+        return false;
+    }
+    // Without a Python caller there is no one to raise it to: dropped.
+    let Some(site) = call_site(py) else {
+        return true;
+    };
+    if kept_site() != Some(site) {
+        let replaced = PENDING
+            .try_with(|p| {
+                let mut p = p.try_borrow_mut().ok()?;
+                p.replace(Pending { err, site })
+            })
+            .ok()
+            .flatten();
+        drop(replaced);
+    }
+    true
+}
+
+/// The interrupt (`KeyboardInterrupt`, `SystemExit`, any `BaseException`
+/// that is not an `Exception`) raised by Python code that the current call's
+/// conversions ran, if any. A logging call must raise it and log nothing, as
+/// the standard library's logging lets such exceptions through. One
+/// thread-local read when there is none.
+pub(crate) fn take_pending_interrupt(py: Python<'_>) -> Option<PyErr> {
+    kept_site()?;
+    take_kept(call_site(py)?)
+}
+
+/// Forgets the interrupt kept for a call that is over (called by each
+/// logging call, see [`thread_info`]), so that it keeps nothing alive.
+fn forget_finished_interrupt(py: Python<'_>) {
+    let Some(kept) = kept_site() else {
+        return;
+    };
+    if call_site(py) == Some(kept) || still_running(py, &kept) {
+        return;
+    }
+    drop(take_kept(kept));
 }
 
 /// A field key: the key's text (see [`remembered`]).
@@ -146,6 +318,76 @@ pub fn remembered(s: &Bound<'_, PyString>) -> Option<&'static str> {
     None
 }
 
+// === snapshots ===
+
+/// Whether converting `obj` runs no Python code: nothing can change a
+/// container while such an item is copied.
+fn runs_no_code(obj: &Bound<'_, PyAny>) -> bool {
+    obj.is_exact_instance_of::<PyString>()
+        || obj.is_none()
+        || obj.is_exact_instance_of::<PyInt>()
+        || obj.is_exact_instance_of::<PyFloat>()
+        || obj.is_exact_instance_of::<PyBool>()
+}
+
+fn pair_runs_no_code((k, v): &(Bound<'_, PyAny>, Bound<'_, PyAny>)) -> bool {
+    k.is_exact_instance_of::<PyString>() && runs_no_code(v)
+}
+
+/// The items of a container as they were: read in place while converting
+/// them runs no Python code; the first one whose conversion may (a `__str__`,
+/// a nested container) comes with the items left copied out, before it is
+/// converted. So a `__str__` that changes the container, or another thread
+/// changing it meanwhile, changes nothing of what is logged (and a dict
+/// iterator never sees its dict change size, which would panic).
+pub struct Snapshot<I: Iterator> {
+    live: Option<I>,
+    rest: std::vec::IntoIter<I::Item>,
+    runs_no_code: fn(&I::Item) -> bool,
+}
+
+impl<I: Iterator> Snapshot<I> {
+    fn new(live: I, runs_no_code: fn(&I::Item) -> bool) -> Snapshot<I> {
+        Snapshot {
+            live: Some(live),
+            rest: Vec::new().into_iter(),
+            runs_no_code,
+        }
+    }
+}
+
+impl<I: Iterator> Iterator for Snapshot<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        let Some(live) = self.live.as_mut() else {
+            return self.rest.next();
+        };
+        let item = live.next();
+        match &item {
+            None => self.live = None,
+            Some(it) if !(self.runs_no_code)(it) => {
+                if let Some(live) = self.live.take() {
+                    self.rest = live.collect::<Vec<_>>().into_iter();
+                }
+            }
+            Some(_) => {}
+        }
+        item
+    }
+}
+
+/// The (key, value) items of a dict, as they were (see [`Snapshot`]): what
+/// a caller iterating a dict it converts must use instead of `iter()`.
+pub fn items<'py>(d: &Bound<'py, PyDict>) -> Snapshot<pyo3::types::iter::BoundDictIterator<'py>> {
+    Snapshot::new(d.iter(), pair_runs_no_code)
+}
+
+/// The elements of a list, as they were (see [`Snapshot`]).
+fn elements<'py>(l: &Bound<'py, PyList>) -> Snapshot<pyo3::types::iter::BoundListIterator<'py>> {
+    Snapshot::new(l.iter(), runs_no_code)
+}
+
 /// Copies a Python value into an engine value.
 pub fn value(obj: &Bound<'_, PyAny>) -> Value {
     value_at(obj, 0)
@@ -185,13 +427,13 @@ fn value_at(obj: &Bound<'_, PyAny>, depth: u32) -> Value {
     }
     if let Ok(d) = obj.cast::<PyDict>() {
         return Value::Map(
-            d.iter()
+            items(d)
                 .map(|(k, v)| (key(&k), value_at(&v, depth + 1)))
                 .collect(),
         );
     }
     if let Ok(l) = obj.cast::<PyList>() {
-        return Value::List(l.iter().map(|v| value_at(&v, depth + 1)).collect());
+        return Value::List(elements(l).map(|v| value_at(&v, depth + 1)).collect());
     }
     if let Ok(t) = obj.cast::<PyTuple>() {
         return Value::List(t.iter().map(|v| value_at(&v, depth + 1)).collect());
@@ -201,7 +443,7 @@ fn value_at(obj: &Bound<'_, PyAny>, depth: u32) -> Value {
 
 /// The fields of a dict, in order.
 pub fn fields_of(d: &Bound<'_, PyDict>) -> Vec<Field> {
-    d.iter().map(|(k, v)| (key(&k), value(&v))).collect()
+    items(d).map(|(k, v)| (key(&k), value(&v))).collect()
 }
 
 /// A level from a `LogLevel`, an int or a name.
@@ -211,7 +453,10 @@ pub fn level(obj: &Bound<'_, PyAny>) -> PyResult<Level> {
             .parse::<Level>()
             .map_err(|e| PyValueError::new_err(e.to_string()));
     }
-    let v: i64 = obj.extract().map_err(|_| {
+    let v: i64 = obj.extract().map_err(|e: PyErr| {
+        if !e.is_instance_of::<PyException>(obj.py()) {
+            return e; // an interrupt (from `__index__`) is not a bad level
+        }
         PyValueError::new_err(format!(
             "invalid level {}; expected a LogLevel, 10/20/30/40/50 or a level name",
             repr_of(obj)
@@ -222,9 +467,10 @@ pub fn level(obj: &Bound<'_, PyAny>) -> PyResult<Level> {
 
 /// `repr(obj)`, never failing.
 pub fn repr_of(obj: &Bound<'_, PyAny>) -> String {
-    obj.repr()
-        .map(|r| text(&r))
-        .unwrap_or_else(|_| "<object>".to_owned())
+    obj.repr().map(|r| text(&r)).unwrap_or_else(|e| {
+        interrupted_by(obj.py(), e);
+        "<object>".to_owned()
+    })
 }
 
 /// An exception object as the engine records it: type name, message, the
@@ -269,7 +515,14 @@ fn format_traceback(py: Python<'_>, exc: &Bound<'_, PyAny>) -> Option<String> {
         })
         .ok()?;
     let tb = exc.getattr("__traceback__").ok()?;
-    let lines = format.bind(py).call1((exc.get_type(), exc, tb)).ok()?;
+    // Formatting calls `str(exc)` again (an interrupt from it is kept).
+    let lines = match format.bind(py).call1((exc.get_type(), exc, tb)) {
+        Ok(lines) => lines,
+        Err(e) => {
+            interrupted_by(py, e);
+            return None;
+        }
+    };
     let mut out = String::new();
     for line in lines.try_iter().ok()? {
         out.push_str(&str_of(&line.ok()?));
@@ -280,6 +533,9 @@ fn format_traceback(py: Python<'_>, exc: &Bound<'_, PyAny>) -> Option<String> {
 /// The calling Python thread: `threading.get_ident()`, its name and the pid,
 /// read once per thread (a thread renamed later keeps its first name here).
 pub fn thread_info(py: Python<'_>) -> ThreadInfo {
+    // Called by every logging call (after its message is converted: an
+    // interrupt from that is the call's own, kept for the same site).
+    forget_finished_interrupt(py);
     thread_local! {
         static CURRENT: std::cell::Cell<Option<(u64, ThreadInfo)>> = const { std::cell::Cell::new(None) };
     }
@@ -326,6 +582,7 @@ impl PyContext {
     #[pyo3(signature = (ip=None, access=None, user_agent=None, request_id=None, user_id=None, session_id=None, service_name=None, version=None, environment=None, custom=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         ip: Option<&Bound<'_, PyAny>>,
         access: Option<&Bound<'_, PyAny>>,
         user_agent: Option<&Bound<'_, PyAny>>,
@@ -336,22 +593,27 @@ impl PyContext {
         version: Option<&Bound<'_, PyAny>>,
         environment: Option<&Bound<'_, PyAny>>,
         custom: Option<&Bound<'_, PyDict>>,
-    ) -> PyContext {
+    ) -> PyResult<PyContext> {
         let s = |v: Option<&Bound<'_, PyAny>>| v.filter(|v| !v.is_none()).map(str_of);
-        PyContext {
-            inner: Arc::new(Context {
-                ip: s(ip),
-                access: s(access),
-                user_agent: s(user_agent),
-                request_id: s(request_id),
-                user_id: s(user_id),
-                session_id: s(session_id),
-                service_name: s(service_name),
-                version: s(version),
-                environment: s(environment),
-                custom: custom.map(fields_of).unwrap_or_default(),
-            }),
+        let context = Context {
+            ip: s(ip),
+            access: s(access),
+            user_agent: s(user_agent),
+            request_id: s(request_id),
+            user_id: s(user_id),
+            session_id: s(session_id),
+            service_name: s(service_name),
+            version: s(version),
+            environment: s(environment),
+            custom: custom.map(fields_of).unwrap_or_default(),
+        };
+        // A value's `__str__` raised KeyboardInterrupt, SystemExit, ...: raised here.
+        if let Some(err) = take_pending_interrupt(py) {
+            return Err(err);
         }
+        Ok(PyContext {
+            inner: Arc::new(context),
+        })
     }
 }
 

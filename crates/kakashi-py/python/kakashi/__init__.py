@@ -36,6 +36,7 @@ from kakashi.core.config import (
 )
 from kakashi.core.pipeline import PipelineConfig
 from kakashi.core.records import LogContext, LogLevel, LogRecord, create_log_record
+from kakashi.signals import install_sigterm_handler
 
 from kakashi._logger import Logger  # noqa: E402
 ShutdownReport = _kakashi.ShutdownReport
@@ -88,6 +89,7 @@ __all__ = [
     "get_logger",
     "get_network_logger",
     "get_structured_logger",
+    "install_sigterm_handler",
     "set_custom_context",
     "set_request_context",
     "set_user_context",

@@ -5,18 +5,91 @@
 - Around ``os.fork()`` the workers are parked between batches; the child gets
   fresh workers, an empty queue and zeroed counters (what was queued is the
   parent's to write), so preforking servers log correctly from every worker.
+- A ``multiprocessing`` child started with ``fork`` or ``forkserver`` ends
+  with ``os._exit``, which skips ``atexit``: such a child drains every backend
+  in multiprocessing's own exit hook instead (see ``_hook_multiprocessing``).
 """
 
 import atexit
 import os
+import sys
 
 from kakashi import _kakashi
 
 atexit.register(_kakashi._at_exit)
 
+# Seconds a multiprocessing child waits for its backends to drain (as at exit).
+_CHILD_DRAIN_TIMEOUT = 10.0
+# Above every priority the standard library uses (15, Pool), so a child drains
+# before multiprocessing closes its queues, pools and manager connections that
+# a Python writer or callback may use, and before it joins its own children.
+_CHILD_DRAIN_PRIORITY = 100
+
+# Whether this process's multiprocessing registry has the after-fork hook
+# (inherited by forked children, whose registry is a copy).
+_after_fork_hooked = False
+# The child's drain (a ``multiprocessing.util.Finalize``), once registered.
+_child_drain = None
+
+
+def _drain_child():
+    """Drains every backend before a multiprocessing child's ``os._exit``.
+
+    Not ``_at_exit``: finalizers of lower priority may still log, and a backend
+    that is shut down writes such records on the calling thread."""
+    _kakashi.shutdown_async_backend(_CHILD_DRAIN_TIMEOUT)
+
+
+def _register_child_drain(_token=None):
+    """In a multiprocessing child: runs ``_drain_child`` from
+    ``multiprocessing.util._exit_function``, which the child calls after its
+    target returns (or raises), just before ``os._exit``."""
+    global _child_drain
+    util = sys.modules.get("multiprocessing.util")
+    if util is None:
+        return
+    if _child_drain is not None and _child_drain.still_active():
+        return
+    _child_drain = util.Finalize(None, _drain_child, exitpriority=_CHILD_DRAIN_PRIORITY)
+
+
+def _hook_multiprocessing():
+    """Makes multiprocessing's children drain before they exit, if this
+    process uses multiprocessing (nothing is imported for it otherwise).
+
+    A child clears the finalizers it inherited (``BaseProcess._bootstrap``)
+    and then runs the after-fork hooks; the hook registered here registers
+    the child's drain there. With ``fork`` the hook is inherited from the
+    parent; with ``forkserver`` and ``spawn`` it is registered when kakashi
+    is imported in the child before the target runs (while unpickling it).
+    When kakashi is first imported by the target itself, the child is
+    already running and its drain is registered at once."""
+    global _after_fork_hooked
+    util = sys.modules.get("multiprocessing.util")
+    if util is None:
+        return
+    if not _after_fork_hooked:
+        _after_fork_hooked = True
+        util.register_after_fork(_register_child_drain, _register_child_drain)
+    process = sys.modules.get("multiprocessing.process")
+    if process is not None and getattr(process.current_process(), "_parent_pid", None) is not None:
+        _register_child_drain()
+
+
+def _before_fork():
+    # multiprocessing may have been imported after kakashi: hook it now, so
+    # the child inherits the hook.
+    try:
+        _hook_multiprocessing()
+    finally:
+        _kakashi._before_fork()
+
+
+_hook_multiprocessing()
+
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(
-        before=_kakashi._before_fork,
+        before=_before_fork,
         after_in_parent=_kakashi._after_fork_in_parent,
         after_in_child=_kakashi._after_fork_in_child,
     )

@@ -1,0 +1,73 @@
+"""Drain on SIGTERM: ``install_sigterm_handler``.
+
+SIGTERM's default action ends the process at once, with records still
+queued; ``atexit`` does not run. This opt-in handler drains every backend
+first and then ends the process exactly as the default action would (killed
+by SIGTERM: exit status -15 to ``subprocess``, 143 to a shell).
+
+    import kakashi
+
+    kakashi.install_sigterm_handler(timeout=5.0)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import threading
+from typing import Any
+
+from kakashi import _kakashi
+
+__all__ = ["install_sigterm_handler"]
+
+
+def install_sigterm_handler(timeout: float = 5.0) -> Any:
+    """Installs a ``signal.SIGTERM`` handler that drains every backend
+    (``shutdown_async_backend(timeout)``: at most ``timeout`` seconds), then:
+
+    - if a Python handler was installed before, calls it (chains) instead of
+      ending the process;
+    - otherwise restores the default disposition and raises SIGTERM again, so
+      the process ends as it would have without this handler;
+    - if SIGTERM was ignored (``SIG_IGN``), it stays ignored: nothing is
+      drained.
+
+    Logging still works after the drain (records are written on the calling
+    thread). Must be called from the main thread (``ValueError`` otherwise,
+    as ``signal.signal``). Returns the previous handler (as ``signal.signal``:
+    ``SIG_DFL``, ``SIG_IGN``, a callable, or None if it was not installed
+    from Python, which is treated as the default)."""
+    try:
+        seconds = float(timeout)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (0.0 <= seconds < math.inf):
+        raise _kakashi.ConfigError(f"invalid duration {timeout!r} seconds; expected a number of seconds, 0 or more")
+    if threading.current_thread() is not threading.main_thread():
+        raise ValueError("install_sigterm_handler() must be called from the main thread")
+
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def _on_sigterm(signum: int, frame: Any) -> None:
+        if previous == signal.SIG_IGN:
+            return
+        try:
+            _kakashi.shutdown_async_backend(seconds)
+        finally:
+            if callable(previous):
+                previous(signum, frame)
+            else:
+                _die_by(signum)
+
+    return signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _die_by(signum: int) -> None:
+    """Ends the process with ``signum``'s default action."""
+    signal.signal(signum, signal.SIG_DFL)
+    if hasattr(signal, "raise_signal"):  # 3.8 and newer
+        signal.raise_signal(signum)
+    else:
+        os.kill(os.getpid(), signum)
