@@ -96,7 +96,7 @@ fn emit_inner<'py>(
         }
         if key == "fields" {
             if let Ok(d) = v.cast::<PyDict>() {
-                for (k2, v2) in d.iter() {
+                for (k2, v2) in convert::items(d) {
                     kakashi::put_field(fields, convert::key(&k2), convert::value(&v2));
                 }
                 continue;
@@ -122,6 +122,11 @@ fn emit_inner<'py>(
         (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
     };
     record.exception = exception.map(Box::new);
+    // A KeyboardInterrupt or SystemExit raised by a value's `__str__` while
+    // it was copied belongs to the caller, as with the standard library.
+    if let Some(err) = convert::take_pending_interrupt(py) {
+        return Err(err);
+    }
     submit(py, logger, record)
 }
 

@@ -2,12 +2,7 @@
 change while they are copied are logged as they were, and an ``Exception``
 from a value's ``__str__`` is swallowed (the value is stringified by the
 fallback). ``KeyboardInterrupt`` and ``SystemExit`` from ``__str__`` are not
-errors of the data: they propagate, as with the standard library's logging.
-
-Tests marked ``NEEDS_TAKE_PENDING_INTERRUPT`` or ``NEEDS_ITEMS_SNAPSHOT`` need
-a change in ``logger.rs`` ``emit`` that is not there yet (see each mark's
-reason); they are expected to fail (strict xfail) until it is made, and the
-marks go with it."""
+errors of the data: they propagate, as with the standard library's logging."""
 
 import gc
 import sys
@@ -18,17 +13,6 @@ import weakref
 import pytest
 
 from kakashi.testing import capture
-
-NEEDS_TAKE_PENDING_INTERRUPT = pytest.mark.xfail(
-    reason="needs `if let Some(e) = convert::take_pending_interrupt(py) { return Err(e); }` "
-    "in logger.rs emit, before the record is submitted",
-    raises=AssertionError,
-)
-NEEDS_ITEMS_SNAPSHOT = pytest.mark.xfail(
-    reason="needs `convert::items(d)` instead of `d.iter()` for `fields=` in logger.rs emit",
-    raises=BaseException,  # pyo3's PanicException
-)
-
 
 class Mutates:
     """``str()`` changes ``target`` (a dict or list) the first time."""
@@ -122,7 +106,6 @@ def test_bind_with_a_dict_changed_by_str(logs):
     assert only_record(logs)["fields"]["payload"] == {"a": 1, "obj": "mutated"}
 
 
-@NEEDS_ITEMS_SNAPSHOT
 def test_fields_dict_changed_by_str(logs):
     """Logger.log(level, message, fields=d) with d changed by a value's str()."""
     d = {"a": 1}
@@ -216,7 +199,6 @@ class KeyOf:
         return str(self.obj)
 
 
-@NEEDS_TAKE_PENDING_INTERRUPT
 @pytest.mark.parametrize("place", list(PLACES))
 @pytest.mark.parametrize("exc", INTERRUPTS, ids=lambda e: e.__name__)
 def test_an_interrupt_in_str_propagates(logs, exc, place):
@@ -301,7 +283,6 @@ class LogsWhenPrinted:
         return "printed"
 
 
-@NEEDS_TAKE_PENDING_INTERRUPT
 def test_an_interrupt_survives_a_str_that_logs(logs):
     """The call's interrupt is kept while a later value's __str__ logs."""
     log = logs.logger()
