@@ -761,3 +761,55 @@ def test_counters_never_go_backwards_when_a_backend_is_collected(tmp_path, kind)
     assert after["messages_submitted"] >= during["messages_submitted"], (
         f"messages_submitted went backwards: {during['messages_submitted']} -> {after['messages_submitted']}"
     )
+
+
+# === Ctrl-C during a block wait ===
+
+
+def test_ctrl_c_ends_a_block_wait_with_keyboard_interrupt(tmp_path):
+    """SIGINT while log.info waits for room (the writer is stuck) raises
+    KeyboardInterrupt from that call, promptly; the record it carried is
+    counted as dropped (`interrupted`), and logging goes on afterwards."""
+    what = "SIGINT during a block wait"
+    proc = run_bounded(
+        """
+        import json, os, signal, threading, time
+        from kakashi.core.async_interface import get_network_logger
+
+        release = threading.Event()
+
+        def send(line):
+            release.wait()
+
+        log = get_network_logger("net", send, overflow_strategy="block", max_queue_size=4, batch_size=1)
+        threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        logged, raised, took = 0, None, None
+        t0 = time.monotonic()
+        try:
+            for i in range(1000):
+                log.info("r", i=i)
+                logged += 1
+        except KeyboardInterrupt:
+            raised = "KeyboardInterrupt"
+            took = time.monotonic() - t0
+        step(f"logged {logged}, then {raised} after {took}")
+        release.set()
+        log.info("after the interrupt")
+        ok = log.flush(timeout=10)
+        from kakashi.core.async_interface import get_async_stats
+        s = get_async_stats()
+        print("RESULT " + json.dumps(dict(logged=logged, raised=raised, took=took, flushed=ok,
+                                          interrupted=s["dropped_interrupted"], written=s["messages_written"])), flush=True)
+        """,
+        tmp_path,
+        60,
+        what,
+    )
+    expect_clean_exit(proc, what)
+    out = result(proc, what)
+    assert out["raised"] == "KeyboardInterrupt", out
+    assert out["took"] < 4.0, f"KeyboardInterrupt arrived {out['took']:.1f} s after the wait began (SIGINT at 1 s)"
+    assert out["interrupted"] == 1, out
+    assert out["flushed"], out
+    # Every record logged before the interrupt, and the one after it.
+    assert out["written"] >= out["logged"] + 1, out
