@@ -194,10 +194,10 @@ def configure_async_backend(
     """Starts a new global backend."""
 
 def get_async_stats() -> Dict[str, Any]:
-    """Counters summed over every live backend."""
+    """Counters summed over every backend (those gone keep their totals)."""
 
-def flush() -> bool:
-    """Waits until everything logged so far is written."""
+def flush(timeout: Optional[float] = None) -> bool:
+    """Waits until everything logged so far is written, within `timeout` seconds in total."""
 
 def shutdown_async_backend(timeout: float = 5.0) -> ShutdownReport:
     """Drains, flushes and joins every backend."""

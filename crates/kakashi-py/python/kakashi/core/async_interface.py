@@ -198,6 +198,9 @@ def shutdown_async_backend(timeout: float = 5.0) -> Any:
     return _kakashi.shutdown_async_backend(timeout)
 
 
-def flush() -> bool:
-    """Waits until everything logged so far is written and flushed."""
-    return _kakashi.flush()
+def flush(timeout: Optional[float] = None) -> bool:
+    """Waits until everything logged so far, on every backend, is written
+    (or counted as failed or dropped) and flushed, at most ``timeout``
+    seconds in total (default: the longest ``shutdown_timeout``). Returns
+    False when that took longer."""
+    return _kakashi.flush(timeout)
