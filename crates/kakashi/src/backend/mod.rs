@@ -50,11 +50,11 @@
 //! The rules that make a deadlock impossible, for every thread, including a
 //! binding's interpreter lock (Python's GIL):
 //!
-//! 1. **Order.** Locks are taken in this order only: the interpreter lock
-//!    (by a worker, inside a stage), then a backend's `consumer`, `turn` and
-//!    an output's writers lock, then the leaf locks (queue parking, flush
-//!    signals, counters' mutexes, the registry), which are never held while
-//!    waiting for anything.
+//! 1. **Order.** A backend's locks (`consumer`, `turn`, an output's
+//!    writers) come first, the interpreter lock last: a thread running
+//!    Python stages takes it inside `prepare` and inside a Python writer,
+//!    which may hold the writers lock. The leaf locks (queue parking, flush
+//!    signals, the registry) are never held while waiting for anything.
 //! 2. **No wait under the interpreter lock.** Every wait a logging call,
 //!    `flush` or `shutdown` makes (for room, for a turn, for the writers) runs
 //!    inside the binding's `around_wait`, which releases the interpreter lock:
