@@ -69,6 +69,64 @@ fn size(name: &'static str, v: i64) -> PyResult<usize> {
         .map_err(|_| PyConfigError::new_err(format!("{name} must be a positive integer, got {v}")))
 }
 
+/// Something that keeps a backend alive (a logger, a backend handle).
+pub(crate) trait BackendHandle: Send {
+    fn backend(&self) -> &Backend;
+}
+
+impl BackendHandle for kakashi::Logger {
+    fn backend(&self) -> &Backend {
+        kakashi::Logger::backend(self)
+    }
+}
+
+impl BackendHandle for Backend {
+    fn backend(&self) -> &Backend {
+        self
+    }
+}
+
+impl BackendHandle for AsyncPipeline {
+    fn backend(&self) -> &Backend {
+        AsyncPipeline::backend(self)
+    }
+}
+
+/// A backend handle held by a Python object. Dropping the last handle shuts
+/// the backend down and waits for its drain, for which a worker may need
+/// the interpreter lock: that drop happens with the lock released (in place
+/// once the interpreter is exiting, see `gil.rs`).
+pub(crate) struct Held<T: BackendHandle>(Option<T>);
+
+impl<T: BackendHandle> Held<T> {
+    pub(crate) fn new(handle: T) -> Held<T> {
+        Held(Some(handle))
+    }
+}
+
+impl<T: BackendHandle> std::ops::Deref for Held<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        match &self.0 {
+            Some(handle) => handle,
+            None => unreachable!("held until dropped"),
+        }
+    }
+}
+
+impl<T: BackendHandle> Drop for Held<T> {
+    fn drop(&mut self) {
+        let Some(handle) = self.0.take() else {
+            return;
+        };
+        if !handle.backend().is_last_handle() || PYTHON_GONE.load(Relaxed) {
+            return;
+        }
+        Python::attach(|py| gil::detach(py, move || drop(handle)));
+    }
+}
+
 /// Flushes `backend` without holding the GIL (workers may need it), within
 /// `timeout` seconds or the backend's `shutdown_timeout`.
 pub(crate) fn flush_detached(
@@ -160,7 +218,7 @@ impl PyShutdownReport {
 /// A queue with its workers (what `configure_async_backend` returns).
 #[pyclass(module = "kakashi._kakashi", name = "Backend", frozen)]
 struct PyBackend {
-    inner: Backend,
+    inner: Held<Backend>,
 }
 
 #[pymethods]
@@ -184,7 +242,9 @@ impl PyBackend {
         let inner = py
             .detach(move || Backend::new(config))
             .map_err(config_error)?;
-        Ok(PyBackend { inner })
+        Ok(PyBackend {
+            inner: Held::new(inner),
+        })
     }
 
     /// Kept for the original's API: the workers already run. Returns whether
@@ -231,9 +291,9 @@ impl PyBackend {
 /// An engine pipeline on its own backend (behind `kakashi.core.async_pipeline.AsyncPipeline`).
 #[pyclass(module = "kakashi._kakashi", name = "Pipeline", frozen)]
 struct PyPipeline {
-    inner: AsyncPipeline,
+    inner: Held<AsyncPipeline>,
     /// Feeds `process(record)`.
-    logger: kakashi::Logger,
+    logger: Held<kakashi::Logger>,
 }
 
 #[pymethods]
@@ -322,7 +382,10 @@ fn async_pipeline(
     })
     .map_err(config_error)?;
     let logger = inner.logger("kakashi.pipeline");
-    Ok(PyPipeline { inner, logger })
+    Ok(PyPipeline {
+        inner: Held::new(inner),
+        logger: Held::new(logger),
+    })
 }
 
 // === the page's factories ===
@@ -482,7 +545,9 @@ fn configure_async_backend(
     };
     let backend =
         gil::detach(py, move || kakashi::configure_async_backend(options)).map_err(config_error)?;
-    Ok(PyBackend { inner: backend })
+    Ok(PyBackend {
+        inner: Held::new(backend),
+    })
 }
 
 /// Counters summed over every live backend, with the original's keys first.
@@ -551,6 +616,23 @@ fn _at_exit(py: Python<'_>) {
     stages::release_all(py);
 }
 
+/// How long a `block` wait may still go on once the interpreter is exiting.
+const EXIT_WAIT: Duration = Duration::from_secs(10);
+
+/// When `block` waits stop waiting: set when the interpreter starts exiting.
+pub(crate) static EXIT_DEADLINE: std::sync::OnceLock<std::time::Instant> =
+    std::sync::OnceLock::new();
+
+/// `threading._register_atexit`: the interpreter is exiting (non-daemon
+/// threads are joined, `atexit` handlers are next). From now on a `block`
+/// wait for room ends within [`EXIT_WAIT`] (the record counted as
+/// `interrupted`), so that a writer stuck for ever cannot keep an `atexit`
+/// handler that logs, and so the process, from exiting.
+#[pyfunction]
+fn _exiting() {
+    let _ = EXIT_DEADLINE.set(std::time::Instant::now() + EXIT_WAIT);
+}
+
 /// `os.register_at_fork(before=...)`: park the workers between batches, for
 /// at most a second in all (a writer busy longer is abandoned by the child).
 #[pyfunction]
@@ -591,6 +673,7 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_set_context_var, m)?)?;
     m.add_function(wrap_pyfunction!(_context_used, m)?)?;
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(_exiting, m)?)?;
     m.add_function(wrap_pyfunction!(_before_fork, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_parent, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;

@@ -18,16 +18,18 @@ use crate::convert::{self, context_of, current_context, str_of};
 /// callback; failures are counted in `get_async_stats()`.
 #[pyclass(module = "kakashi._kakashi", name = "Logger", frozen)]
 pub struct PyLogger {
-    pub(crate) inner: kakashi::Logger,
+    pub(crate) inner: crate::Held<kakashi::Logger>,
 }
 
 impl PyLogger {
     pub(crate) fn new(inner: kakashi::Logger) -> PyLogger {
-        PyLogger { inner }
+        PyLogger {
+            inner: crate::Held::new(inner),
+        }
     }
 
     fn derive(&self, inner: kakashi::Logger) -> PyLogger {
-        PyLogger { inner }
+        PyLogger::new(inner)
     }
 }
 
@@ -140,7 +142,15 @@ fn emit_inner<'py>(
 /// exception propagates. Once the interpreter is exiting
 /// ([`PYTHON_GONE`](crate::stages::PYTHON_GONE)) the lock is kept: no
 /// worker needs it any more, and taking it back could meet finalisation.
+///
+/// Signal handlers run only in the outermost wait of a thread: a handler
+/// that logs while this thread waits would otherwise run the next handler
+/// from inside its own wait, and so on without bound (a crash when signals
+/// keep coming).
 pub(crate) fn submit(py: Python<'_>, logger: &kakashi::Logger, record: Record) -> PyResult<()> {
+    thread_local! {
+        static CHECKING_SIGNALS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
     let mut raised = None;
     logger.submit_with(record, &mut |wait| {
         if crate::stages::PYTHON_GONE.load(std::sync::atomic::Ordering::Relaxed) {
@@ -148,7 +158,20 @@ pub(crate) fn submit(py: Python<'_>, logger: &kakashi::Logger, record: Record) -
             return true;
         }
         crate::gil::detach(py, &mut *wait);
-        match py.check_signals() {
+        if crate::EXIT_DEADLINE
+            .get()
+            .is_some_and(|d| std::time::Instant::now() >= *d)
+        {
+            // The interpreter is exiting and this wait has had its time.
+            return false;
+        }
+        if CHECKING_SIGNALS.with(|c| c.replace(true)) {
+            // Inside a handler run by an outer wait's check.
+            return true;
+        }
+        let checked = py.check_signals();
+        CHECKING_SIGNALS.with(|c| c.set(false));
+        match checked {
             Ok(()) => true,
             Err(e) => {
                 raised = Some(e);

@@ -253,6 +253,14 @@ static ENV: Mutex<Option<EnvironmentConfig>> = Mutex::new(None);
 static GLOBAL: Mutex<Option<Global>> = Mutex::new(None);
 
 fn install(global: &mut Option<Global>, backend: Backend) -> Result<(), ConfigError> {
+    // The previous global backend is drained before the new one is seen
+    // (`GLOBAL` is held by the caller, so `get_logger` waits meanwhile): a
+    // thread's record queued there must not be overtaken by its next one,
+    // queued on the new backend and written to the same file.
+    if let Some(previous) = global.take() {
+        let timeout = previous.backend.config().shutdown_timeout;
+        previous.backend.shutdown(timeout);
+    }
     let pipeline = match &*lock(&ENV) {
         Some(env) => env.pipeline(false)?,
         None => PipelineConfig::new(),

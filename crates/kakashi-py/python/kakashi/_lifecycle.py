@@ -18,6 +18,15 @@ from kakashi import _kakashi
 
 atexit.register(_kakashi._at_exit)
 
+# Earlier than any atexit handler: from interpreter exit on, a `block` wait
+# for room ends within 10 s (a writer stuck for ever cannot hold the exit).
+try:
+    import threading
+
+    threading._register_atexit(_kakashi._exiting)
+except (AttributeError, RuntimeError):  # before 3.9, or already exiting
+    pass
+
 # Seconds a multiprocessing child waits for its backends to drain (as at exit).
 _CHILD_DRAIN_TIMEOUT = 10.0
 # Above every priority the standard library uses (15, Pool), so a child drains

@@ -781,6 +781,11 @@ impl Shared {
             if self.paused.load(Acquire) {
                 self.park();
             }
+            if self.worker_generation.load(Relaxed) != generation {
+                // A forked child's copy of a parent's worker (a stage forked):
+                // the child has workers of its own.
+                return;
+            }
             if let Some(ticket) = self.take_batch(&mut scratch, false) {
                 self.process(ticket, &mut scratch);
                 continue;
@@ -1033,7 +1038,14 @@ impl Shared {
         }
         turn.writing = true;
         drop(turn);
+        let generation = crate::record::fork_generation();
         self.write_prepared(scratch);
+        if crate::record::fork_generation() != generation {
+            // A stage forked and this is the child: the turns here start
+            // afresh (`restart_in_child`); this batch was the parent's.
+            scratch.items.clear();
+            return;
+        }
         let mut turn = lock(&self.turn);
         turn.next += 1;
         // Whatever others left for the turns that follow.
@@ -1195,12 +1207,20 @@ impl Shared {
         }
         drop(guard);
         let still_running = self.active_workers.load(SeqCst);
+        // Workers still counted, but with nothing queued and nothing being
+        // written, are only on their way out (asleep, or a timeout of 0):
+        // nothing is left behind, and nothing needs stopping.
+        let idle = still_running > 0 && self.queue.is_empty() && self.stats().is_balanced();
         let mut dropped = 0;
-        if still_running > 0 {
+        if still_running > 0 && may_wait && !idle {
             // Timed out: stop the workers at their next batch and count what is left.
             self.abort.store(true, SeqCst);
             dropped = self.discard_queued(DropReason::ShutdownTimeout);
         }
+        // From inside a stage (or with stuck workers already abandoned),
+        // nothing is waited for and nothing is stopped: the workers drain
+        // what is queued and stop by themselves.
+        let drained = still_running == 0 || idle;
         if self.state.swap(STOPPED, SeqCst) == SYNCHRONOUS {
             self.state.store(SYNCHRONOUS, SeqCst);
         }
@@ -1216,7 +1236,7 @@ impl Shared {
         for handle in finished {
             let _ = handle.join();
         }
-        let in_flight = if still_running == 0 {
+        let in_flight = if drained {
             if !run::in_stage() {
                 // Drops reported in-band, then everything flushed.
                 let mut prep = Prepared::default();
@@ -1232,13 +1252,13 @@ impl Shared {
                 s.messages_written + s.messages_dropped + s.messages_filtered + s.messages_failed,
             )
         };
-        if dropped > 0 || in_flight > 0 {
+        if may_wait && (dropped > 0 || in_flight > 0) {
             eprintln!(
                 "kakashi: shutdown timed out after {timeout:?}: {dropped} queued records dropped, {in_flight} still being written"
             );
         }
         ShutdownReport {
-            drained: still_running == 0,
+            drained,
             dropped,
             in_flight,
             elapsed: started.elapsed(),
@@ -1445,6 +1465,13 @@ impl Backend {
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
         self.shared.stats()
+    }
+
+    /// True when dropping this handle would shut the backend down: no other
+    /// handle, logger or pipeline holds it. (A binding then drops it where
+    /// waiting for the drain is safe.)
+    pub fn is_last_handle(&self) -> bool {
+        Arc::strong_count(&self._owner) == 1
     }
 
     /// True while records go through the queue to the workers (one atomic

@@ -78,7 +78,7 @@ pub(crate) enum DropReason {
     BackendStopped = 3,
     /// Logged from inside a stage when it would have had to wait for it.
     Reentrant = 4,
-    /// The caller gave up waiting for room (a signal).
+    /// The caller gave up waiting for room (a signal, or interpreter exit).
     Interrupted = 5,
 }
 
@@ -116,7 +116,9 @@ impl DropReason {
             DropReason::Reentrant => {
                 "they were logged from inside a pipeline stage that the queue was waiting for"
             }
-            DropReason::Interrupted => "a signal interrupted the wait for room (block)",
+            DropReason::Interrupted => {
+                "the wait for room (block) was ended by a signal or by interpreter exit"
+            }
         }
     }
 }

@@ -395,6 +395,9 @@ fn prepare_records<'a>(
 /// record. Returns the number of records written.
 pub(crate) fn commit(pipeline: &Pipeline, prep: &mut Prepared, counters: &Counters) -> u64 {
     let _stage = StageGuard::enter();
+    // A writer that forks (a Python writer calling `os.fork`) returns twice;
+    // in the child, this batch is the parent's to count.
+    let generation = crate::record::fork_generation();
     for (output, buf) in pipeline.outputs.iter().zip(&prep.outs) {
         if buf.ends.is_empty() {
             continue;
@@ -420,6 +423,9 @@ pub(crate) fn commit(pipeline: &Pipeline, prep: &mut Prepared, counters: &Counte
         counters
             .bytes_written
             .fetch_add(buf.bytes.len() as u64, Relaxed);
+    }
+    if crate::record::fork_generation() != generation {
+        return 0;
     }
     let (mut written, mut failed, mut filtered) = (0, 0, 0);
     for i in 0..prep.records {

@@ -180,7 +180,8 @@ counters! {
     /// that very stage: the queue was full, or the backend stopped.
     dropped_reentrant,
     /// The caller gave up waiting for room (`block`) because of a signal
-    /// (Python: `KeyboardInterrupt` raised from the wait).
+    /// (Python: `KeyboardInterrupt` raised from the wait) or because the
+    /// interpreter is exiting and the wait had lasted 10 s.
     dropped_interrupted,
     /// Failed writer calls.
     write_errors,
