@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use crate::backend::run::{lock, Pipeline};
 use crate::backend::{
-    all_backends, retired, AsyncConfig, Backend, OverflowStrategy, ShutdownReport, Stats,
-    WeakBackend,
+    all_backends, longest_shutdown_timeout, retired, AsyncConfig, Backend, OverflowStrategy,
+    ShutdownReport, Stats, WeakBackend,
 };
 use crate::error::ConfigError;
 use crate::logger::Logger;
@@ -558,33 +558,21 @@ impl HighPerformanceOptions {
     /// The queue settings of `other` that differ from these, as a phrase
     /// (empty when none does; the level may differ).
     fn differences(&self, other: &HighPerformanceOptions) -> String {
-        let mut out = Vec::new();
-        let mut check = |name: &str, ours: String, theirs: String| {
-            if ours != theirs {
-                out.push(format!("{name} {ours}, not {theirs}"));
-            }
+        let settings = |o: &HighPerformanceOptions| {
+            [
+                ("max_queue_size", o.max_queue_size.to_string()),
+                ("worker_count", o.worker_count.to_string()),
+                ("batch_size", o.batch_size.to_string()),
+                ("overflow_strategy", o.overflow_strategy.to_string()),
+            ]
         };
-        check(
-            "max_queue_size",
-            self.max_queue_size.to_string(),
-            other.max_queue_size.to_string(),
-        );
-        check(
-            "worker_count",
-            self.worker_count.to_string(),
-            other.worker_count.to_string(),
-        );
-        check(
-            "batch_size",
-            self.batch_size.to_string(),
-            other.batch_size.to_string(),
-        );
-        check(
-            "overflow_strategy",
-            self.overflow_strategy.to_string(),
-            other.overflow_strategy.to_string(),
-        );
-        out.join(", ")
+        settings(self)
+            .into_iter()
+            .zip(settings(other))
+            .filter(|((_, ours), (_, theirs))| ours != theirs)
+            .map(|((name, ours), (_, theirs))| format!("{name} {ours}, not {theirs}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -773,13 +761,7 @@ pub fn get_async_stats() -> Stats {
 /// Flushes every live backend, within the longest `shutdown_timeout` in
 /// total; returns whether all of them finished (see [`Backend::flush`]).
 pub fn flush() -> bool {
-    let backends = all_backends();
-    let longest = backends
-        .iter()
-        .map(|b| b.config.shutdown_timeout)
-        .max()
-        .unwrap_or_default();
-    flush_timeout(longest)
+    flush_timeout(longest_shutdown_timeout(&all_backends()))
 }
 
 /// [`flush`] with an explicit limit for all backends together.

@@ -82,14 +82,19 @@ pub(crate) fn all_backends() -> Vec<Arc<Shared>> {
     lock(&REGISTRY).iter().filter_map(Weak::upgrade).collect()
 }
 
-extern "C" fn at_exit() {
-    let backends = all_backends();
-    let longest = backends
+/// The longest `shutdown_timeout` of `backends`: the one deadline of a
+/// flush or shutdown of them all.
+pub(crate) fn longest_shutdown_timeout(backends: &[Arc<Shared>]) -> Duration {
+    backends
         .iter()
         .map(|b| b.config.shutdown_timeout)
         .max()
-        .unwrap_or_default();
-    let deadline = Instant::now() + longest;
+        .unwrap_or_default()
+}
+
+extern "C" fn at_exit() {
+    let backends = all_backends();
+    let deadline = Instant::now() + longest_shutdown_timeout(&backends);
     for backend in backends {
         backend.shutdown(deadline.saturating_duration_since(Instant::now()));
     }
