@@ -73,10 +73,13 @@
 //! - **`block` blocks**, with no hidden time limit; `drop_oldest` and
 //!   `drop_newest` drop and count. Unknown names are a [`ConfigError`].
 //! - **Order**: each writer receives records in acceptance order, whatever
-//!   `worker_count` is; retries never reorder.
+//!   `worker_count` is, across shutdown too; retries never reorder.
 //! - **Flush and exit**: `flush()` is a barrier; shutdown drains, or at its
 //!   timeout counts what is left; normal process exit and panics flush every
-//!   backend without a guard.
+//!   backend without a guard; [`install_sigterm_handler`] does on SIGTERM.
+//! - **Never hangs the host**: every wait but `block`'s wait for room has a
+//!   deadline, and a record logged from inside a stage never waits for the
+//!   backend running it (see the backend's lock discipline).
 //! - **Failures are isolated**: a writer, enricher, filter or formatter that
 //!   errors or panics is counted and never reaches the logging call.
 //! - **Valid output**: one valid UTF-8 JSON object per line whatever the input
@@ -150,8 +153,11 @@
 //! (shortest round-trip digits, shaped as Python writes them).
 //!
 //! **Flush, exit, fork.** A flush is a marker that travels through the queue
-//! and is signalled once everything before it is written. Every backend is
-//! registered; a C `atexit` handler and a panic hook drain them.
+//! and is signalled once everything before it is written; the worker that
+//! writes it flushes the writers. Every backend is registered; a C `atexit`
+//! handler and a panic hook drain them, each within a deadline. After
+//! shutdown a record still goes through the queue, and the caller writes
+//! it, in order.
 //! [`prepare_fork`], [`after_fork_in_parent`] and [`after_fork_in_child`]
 //! park the workers between batches around `fork()` and give the child fresh
 //! ones (the Python package calls them from `os.register_at_fork`).
