@@ -8,10 +8,12 @@
 //!
 //! - A caller's wait ([`detach`]) is counted while it runs. At exit,
 //!   `_at_exit` drains every backend, sets [`PYTHON_GONE`](crate::stages::PYTHON_GONE),
-//!   then waits ([`wait_for_detached`]) until every such wait has taken the
-//!   lock back, before the interpreter starts finalising; from then on no
-//!   logging call lets go of the lock (there is no worker left that needs
-//!   it: Python stages no longer run).
+//!   then waits ([`wait_for_detached`], at most 10 s) until every such wait
+//!   has taken the lock back, before the interpreter starts finalising; from
+//!   then on no logging call lets go of the lock (there is no worker left
+//!   that needs it: Python stages no longer run). Not covered: a wait that
+//!   lasts longer than that (a daemon thread's own `flush` or `shutdown`
+//!   with a longer timeout), which can still meet finalisation.
 //! - A worker calls a Python stage through [`call`], whose frame catches the
 //!   forced unwind and parks the thread for good instead: a worker still
 //!   inside a stuck Python writer when the interpreter finalises is left

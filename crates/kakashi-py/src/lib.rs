@@ -392,7 +392,9 @@ fn async_pipeline(
 
 #[pyfunction]
 #[pyo3(signature = (name, log_file, max_queue_size, worker_count, batch_size, overflow_strategy, min_level))]
+#[allow(clippy::too_many_arguments)]
 fn high_performance_logger(
+    py: Python<'_>,
     name: &str,
     log_file: PathBuf,
     max_queue_size: i64,
@@ -408,9 +410,13 @@ fn high_performance_logger(
         overflow_strategy: strategy(overflow_strategy)?,
         min_level: convert::level(min_level)?,
     };
-    kakashi::get_high_performance_logger_with(name, log_file, options)
-        .map(PyLogger::new)
-        .map_err(config_error)
+    // Without the interpreter lock: the file's registry may be locked by a
+    // thread waiting for a backend.
+    gil::detach(py, || {
+        kakashi::get_high_performance_logger_with(name, log_file, options)
+    })
+    .map(PyLogger::new)
+    .map_err(config_error)
 }
 
 #[pyfunction]
@@ -472,8 +478,15 @@ fn network_logger(
 /// A logger on the global backend through the environment's outputs.
 #[pyfunction]
 #[pyo3(signature = (name, log_file=None, json=false))]
-fn env_logger(name: &str, log_file: Option<&str>, json: bool) -> PyResult<PyLogger> {
-    kakashi::get_env_logger(name, log_file, json)
+fn env_logger(
+    py: Python<'_>,
+    name: &str,
+    log_file: Option<&str>,
+    json: bool,
+) -> PyResult<PyLogger> {
+    // Without the interpreter lock: reconfiguring holds the global backend
+    // while it flushes the previous one.
+    gil::detach(py, || kakashi::get_env_logger(name, log_file, json))
         .map(PyLogger::new)
         .map_err(config_error)
 }
@@ -612,7 +625,7 @@ fn _at_exit(py: Python<'_>) {
         kakashi::shutdown_async_backend(Duration::from_secs(10));
     });
     PYTHON_GONE.store(true, Relaxed);
-    gil::wait_for_detached(py, Duration::from_secs(2));
+    gil::wait_for_detached(py, Duration::from_secs(10));
     stages::release_all(py);
 }
 

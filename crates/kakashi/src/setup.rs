@@ -253,13 +253,14 @@ static ENV: Mutex<Option<EnvironmentConfig>> = Mutex::new(None);
 static GLOBAL: Mutex<Option<Global>> = Mutex::new(None);
 
 fn install(global: &mut Option<Global>, backend: Backend) -> Result<(), ConfigError> {
-    // The previous global backend is drained before the new one is seen
-    // (`GLOBAL` is held by the caller, so `get_logger` waits meanwhile): a
-    // thread's record queued there must not be overtaken by its next one,
-    // queued on the new backend and written to the same file.
+    // What the previous global backend holds is written before the new one
+    // is seen (`GLOBAL` is held by the caller, so `get_logger` waits
+    // meanwhile): a thread's record queued there must not be overtaken by
+    // its next one, queued on the new backend and written to the same file.
+    // It keeps running for the loggers made from it.
     if let Some(previous) = global.take() {
         let timeout = previous.backend.config().shutdown_timeout;
-        previous.backend.shutdown(timeout);
+        previous.backend.flush_timeout(timeout);
     }
     let pipeline = match &*lock(&ENV) {
         Some(env) => env.pipeline(false)?,
@@ -500,7 +501,9 @@ pub fn get_high_performance_logger_with(
             .writer(writer)
     };
     let mut files = lock(&FILE_BACKENDS);
-    files.retain(|f| f.backend.upgrade().is_some());
+    // Not by upgrading: a handle made here could be the last one, and its
+    // drop would shut a backend down under this lock.
+    files.retain(|f| f.backend.is_alive());
     if let Some(file) = files.iter_mut().find(|f| f.path == key) {
         if let Some(backend) = file.backend.upgrade() {
             let detail = file.options.differences(&options);
@@ -751,8 +754,11 @@ pub fn get_env_logger(
 /// writer). Backends that are gone keep their totals here, so no counter
 /// ever goes backwards.
 pub fn get_async_stats() -> Stats {
+    // Live ones first, and held (none of them retires meanwhile): one
+    // dropped before is in the retired totals read next.
+    let live = all_backends();
     let mut total = retired().unwrap_or_default();
-    for backend in all_backends() {
+    for backend in live {
         total.merge(&backend.stats());
     }
     total

@@ -63,9 +63,19 @@ pub(crate) fn at_exit(f: extern "C" fn()) -> bool {
 pub(crate) fn catch_sigterm() -> std::io::Result<libc::c_int> {
     use std::sync::atomic::Ordering::SeqCst;
     let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe2(2) writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(std::io::Error::last_os_error());
+    // SAFETY: `fds` has room for the two descriptors pipe(2) writes; fcntl(2)
+    // on descriptors we own. The write end does not block: a handler that
+    // finds the pipe full (signals faster than they are read) loses nothing,
+    // one byte is enough to start the drain.
+    unsafe {
+        if libc::pipe(fds.as_mut_ptr()) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        for fd in fds {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+        let flags = libc::fcntl(fds[1], libc::F_GETFL);
+        libc::fcntl(fds[1], libc::F_SETFL, flags | libc::O_NONBLOCK);
     }
     SIGTERM_PIPE.store(fds[1], SeqCst);
     // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value;
@@ -106,10 +116,23 @@ static PREVIOUS_SIGTERM: std::sync::Mutex<Option<SigAction>> = std::sync::Mutex:
 extern "C" fn on_sigterm(_: libc::c_int) {
     let fd = SIGTERM_PIPE.load(std::sync::atomic::Ordering::SeqCst);
     let byte = 1u8;
-    // SAFETY: write(2) is async-signal-safe; `byte` outlives the call. A
-    // full pipe (signals faster than the thread reads) loses nothing: one
-    // byte is enough to start the drain.
+    // The interrupted code may be about to read errno: put it back.
+    let saved = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    // SAFETY: write(2) is async-signal-safe; `byte` outlives the call.
     let _ = unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+    set_errno(saved);
+}
+
+#[cfg(target_os = "linux")]
+fn set_errno(value: libc::c_int) {
+    // SAFETY: __errno_location returns this thread's errno, always valid.
+    unsafe { *libc::__errno_location() = value };
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn set_errno(value: libc::c_int) {
+    // SAFETY: __error returns this thread's errno, always valid.
+    unsafe { *libc::__error() = value };
 }
 
 /// Blocks until [`on_sigterm`] has written to the pipe `fd`.

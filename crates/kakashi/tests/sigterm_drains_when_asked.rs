@@ -14,6 +14,9 @@ const RECORDS: u64 = 200_000;
 /// The child: logs `RECORDS` records under `block`, says so, and waits for
 /// the signal.
 fn child(path: &str) {
+    kakashi::install_sigterm_handler(Duration::from_secs(5)).unwrap();
+    // A second call only changes the timeout (installing the handler again
+    // would make it chain to itself, and SIGTERM would never end the process).
     kakashi::install_sigterm_handler(Duration::from_secs(30)).unwrap();
     let log = get_high_performance_logger_with(
         "term",
@@ -62,7 +65,17 @@ fn sigterm_drains_every_record_then_ends_the_process_by_sigterm() {
     unsafe {
         libc::kill(proc.id() as libc::pid_t, libc::SIGTERM);
     }
-    let status = proc.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = proc.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = proc.kill();
+            panic!("SIGTERM did not end the child within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
     let text = std::fs::read_to_string(&path).unwrap();
     let seqs: Vec<u64> = text

@@ -49,10 +49,12 @@ def install_sigterm_handler(timeout: float = 5.0) -> Any:
         raise ValueError("install_sigterm_handler() must be called from the main thread")
 
     previous = signal.getsignal(signal.SIGTERM)
+    if previous == signal.SIG_IGN:
+        # Left as it is: a handler would not be inherited by exec'd children
+        # the way an ignored signal is.
+        return previous
 
     def _on_sigterm(signum: int, frame: Any) -> None:
-        if previous == signal.SIG_IGN:
-            return
         try:
             _kakashi.shutdown_async_backend(seconds)
         finally:

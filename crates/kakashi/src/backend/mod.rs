@@ -66,14 +66,16 @@
 //!    `shutdown` from a stage does not wait for the workers. A signal handler
 //!    that interrupted this thread while it held the consumer lock is treated
 //!    the same way. The panic hook does nothing inside a stage.
-//! 4. **Every wait ends.** `flush`, `shutdown`, the exit drain, the panic hook
-//!    and fork preparation have deadlines, and the writers lock
-//!    (`timed_lock.rs`) can be waited for until a deadline. After a shutdown
-//!    timed out, nothing waits for a worker still stuck in a writer: what is
-//!    logged then is counted as dropped (`backend_stopped`). The only
-//!    unbounded wait is `block`'s wait for room while workers are writing,
-//!    which is the strategy's promise (and a binding can end it on a signal:
-//!    `dropped_interrupted`).
+//! 4. **Every wait for a worker ends.** `flush`, `shutdown`, the exit drain,
+//!    the panic hook and fork preparation have deadlines, and the writers
+//!    lock (`timed_lock.rs`) can be waited for until a deadline. After a
+//!    shutdown timed out, nothing waits for a worker still stuck in a
+//!    writer: what is logged then is counted as dropped (`backend_stopped`).
+//!    Two waits have no deadline: `block`'s wait for room while workers are
+//!    writing, which is the strategy's promise (a binding can end it:
+//!    `dropped_interrupted`), and a caller writing on its own thread (a
+//!    synchronous backend, or after shutdown) waiting for another caller's
+//!    write in progress, as a plain synchronous logger would.
 //! 5. **Fork.** Before `fork()` workers park between batches (within a
 //!    deadline); a child never waits for a lock a thread of the parent held:
 //!    the queue's locks are checked with `try_lock` (else the child logs
@@ -360,6 +362,10 @@ impl Shared {
         self.state.load(Acquire)
     }
 
+    pub(crate) fn is_running(&self) -> bool {
+        self.state() == RUNNING
+    }
+
     fn pipeline_snapshot(&self) -> Vec<Arc<Pipeline>> {
         self.pipelines
             .read()
@@ -398,8 +404,10 @@ impl Shared {
     #[cold]
     #[inline(never)]
     fn dropped_while_full(&self, pipeline: &Pipeline) -> bool {
-        if self.state() != RUNNING {
-            // Stopping or stopped: the record takes the usual way.
+        // Stopping or stopped, or room after all (the flag was set after the
+        // workers had emptied the queue, and no take will clear it): the
+        // record takes the usual way.
+        if self.state() != RUNNING || !self.queue.is_full() {
             self.full.store(false, Relaxed);
             return false;
         }
@@ -881,6 +889,9 @@ impl Shared {
         std::mem::forget(std::mem::take(&mut *lock(&self.handles)));
         *lock(&self.parked) = 0;
         self.paused.store(false, SeqCst);
+        // A fork during a shutdown that timed out: the child's fresh workers
+        // must take what the child logs.
+        self.abort.store(false, SeqCst);
         let queue_usable = self.reset_queue_in_child();
         if let Ok(pipelines) = self.pipelines.try_read() {
             for pipeline in pipelines.iter() {
@@ -1311,6 +1322,11 @@ pub(crate) struct WeakBackend {
 }
 
 impl WeakBackend {
+    /// Whether some handle or logger still holds the backend.
+    pub(crate) fn is_alive(&self) -> bool {
+        self.owner.strong_count() > 0
+    }
+
     /// The backend, while some handle or logger still holds it.
     pub(crate) fn upgrade(&self) -> Option<Backend> {
         Some(Backend {
@@ -1593,6 +1609,41 @@ mod tests {
             })
             .collect();
         assert_eq!(seqs, (0..40).collect::<Vec<_>>());
+    }
+
+    /// `drop_newest`'s "known full" flag set after the workers had emptied
+    /// the queue (a producer's failed push, then a drain, then its store)
+    /// must not drop every later call: no take would ever clear it.
+    #[test]
+    fn a_stale_full_flag_drops_nothing_once_there_is_room() {
+        let memory = MemoryWriter::new();
+        let backend = Backend::new(AsyncConfig {
+            max_queue_size: 8,
+            overflow_strategy: OverflowStrategy::DropNewest,
+            ..AsyncConfig::default()
+        })
+        .unwrap();
+        let logger = backend.logger("stale", PipelineConfig::new().writer(memory.clone()));
+        backend.shared.full.store(true, Relaxed);
+        crate::info!(logger, "kept");
+        assert!(backend.flush());
+        assert_eq!(memory.lines().len(), 1);
+        assert_eq!(backend.stats().dropped_queue_full, 0);
+    }
+
+    /// A fork that lands while a shutdown is timing out leaves the child the
+    /// parent's `abort`: its fresh workers must still take what it logs.
+    #[test]
+    fn a_child_forked_during_a_timed_out_shutdown_still_writes() {
+        let memory = MemoryWriter::new();
+        let backend = Backend::new(AsyncConfig::default()).unwrap();
+        let logger = backend.logger("child", PipelineConfig::new().writer(memory.clone()));
+        backend.shared.abort.store(true, SeqCst);
+        backend.shared.restart_in_child();
+        crate::info!(logger, "in the child");
+        assert!(backend.flush());
+        assert_eq!(memory.lines().len(), 1);
+        assert!(backend.shutdown(Duration::from_secs(5)).completed());
     }
 
     /// A fork while another thread held the consumer lock (a `drop_oldest`

@@ -123,6 +123,10 @@ impl Queue {
         self.items.is_empty()
     }
 
+    pub(crate) fn is_full(&self) -> bool {
+        self.items.is_full()
+    }
+
     /// [`is_empty`](Queue::is_empty), seeing every push that happened
     /// before the call: for a worker deciding to stop, after it saw the
     /// backend stopping (a push then either saw the backend stopping, and

@@ -123,7 +123,9 @@ fn install_hooks() {
         let backends: Vec<Arc<Shared>> = registry.iter().filter_map(Weak::upgrade).collect();
         drop(registry);
         let deadline = Instant::now() + PANIC_FLUSH;
-        for backend in backends {
+        // Only running backends: a stopped one would be drained on this
+        // thread, which may wait for another caller's write.
+        for backend in backends.iter().filter(|b| b.is_running()) {
             backend.flush_until(deadline);
         }
     }));
@@ -138,18 +140,33 @@ fn install_hooks() {
 /// SIGTERM's default action ends the process at once, with whatever is still
 /// queued lost; so does SIGKILL, always. The handler itself only writes to a
 /// pipe; a thread named `kakashi-sigterm` does the draining, so nothing that
-/// is not async-signal-safe runs in the handler. Call it once, early (a
-/// second call replaces the first's handler). Not on Windows.
+/// is not async-signal-safe runs in the handler. The handler is installed
+/// once; a later call only sets the timeout. Not on Windows.
 ///
 /// # Errors
 /// The OS error when the pipe, the handler or the thread cannot be made.
 #[cfg(unix)]
 pub fn install_sigterm_handler(timeout: Duration) -> std::io::Result<()> {
-    let fd = crate::sys::catch_sigterm()?;
+    static TIMEOUT: Mutex<Option<Duration>> = Mutex::new(None);
+    let mut installed = lock(&TIMEOUT);
+    let first = installed.is_none();
+    *installed = Some(timeout);
+    if !first {
+        return Ok(());
+    }
+    let fd = match crate::sys::catch_sigterm() {
+        Ok(fd) => fd,
+        Err(e) => {
+            *installed = None;
+            return Err(e);
+        }
+    };
+    drop(installed);
     std::thread::Builder::new()
         .name("kakashi-sigterm".into())
         .spawn(move || {
             crate::sys::wait_for_sigterm(fd);
+            let timeout = lock(&TIMEOUT).unwrap_or_default();
             let deadline = Instant::now() + timeout;
             for backend in all_backends() {
                 backend.shutdown(deadline.saturating_duration_since(Instant::now()));
