@@ -77,8 +77,8 @@
 //! - **Flush and exit**: `flush()` is a barrier; shutdown drains, or at its
 //!   timeout counts what is left; normal process exit and panics flush every
 //!   backend without a guard; [`install_sigterm_handler`] does on SIGTERM.
-//! - **Never hangs the host**: every wait but `block`'s wait for room has a
-//!   deadline, and a record logged from inside a stage never waits for the
+//! - **Never hangs the host**: every wait for the workers but `block`'s wait
+//!   for room has a deadline, and a record logged from inside a stage never waits for the
 //!   backend running it (see the backend's lock discipline).
 //! - **Failures are isolated**: a writer, enricher, filter or formatter that
 //!   errors or panics is counted and never reaches the logging call.
