@@ -459,8 +459,9 @@ macro_rules! log {
                 $exception,
                 Some(&SOURCE)
             ));
-            if let ::std::option::Option::Some(record) = &mut record {
-                $crate::__kakashi_fields!(@acc record [] $($($fields)*)?);
+            // `_record`: a call without fields does not use it.
+            if let ::std::option::Option::Some(_record) = &mut record {
+                $crate::__kakashi_fields!(@acc _record [] $($($fields)*)?);
             }
             logger.__submit_record(&mut record);
         }
