@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use crate::backend::run::{lock, Pipeline};
 use crate::backend::{
-    all_backends, longest_shutdown_timeout, retired, AsyncConfig, Backend, OverflowStrategy,
-    ShutdownReport, Stats, WeakBackend,
+    all_backends, lock_for_fork, longest_shutdown_timeout, retired, AsyncConfig, Backend,
+    OverflowStrategy, ShutdownReport, Stats, WeakBackend,
 };
 use crate::error::ConfigError;
 use crate::logger::Logger;
@@ -556,6 +556,23 @@ struct FileBackend {
 }
 
 static FILE_BACKENDS: Mutex<Vec<FileBackend>> = Mutex::new(Vec::new());
+
+/// Before `fork()` (see `prepare_fork`): this module's registries, taken in
+/// the order the rest of the module takes them (`GLOBAL`, `ENV`,
+/// `FILE_BACKENDS`; see `lock_for_fork`).
+pub(crate) fn hold_registries_for_fork(deadline: Instant) -> Vec<Box<dyn std::any::Any>> {
+    let mut held: Vec<Box<dyn std::any::Any>> = Vec::new();
+    if let Some(g) = lock_for_fork(&GLOBAL, deadline) {
+        held.push(Box::new(g));
+    }
+    if let Some(g) = lock_for_fork(&ENV, deadline) {
+        held.push(Box::new(g));
+    }
+    if let Some(g) = lock_for_fork(&FILE_BACKENDS, deadline) {
+        held.push(Box::new(g));
+    }
+    held
+}
 
 impl HighPerformanceOptions {
     /// The queue settings of `other` that differ from these, as a phrase

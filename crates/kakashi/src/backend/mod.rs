@@ -96,7 +96,9 @@ pub use shutdown::install_sigterm_handler;
 pub use shutdown::{after_fork_in_child, after_fork_in_parent, prepare_fork, ShutdownReport};
 pub use stats::{State, Stats, WriterStats};
 
-pub(crate) use shutdown::{all_backends, longest_shutdown_timeout, register, retired};
+pub(crate) use shutdown::{
+    all_backends, lock_for_fork, longest_shutdown_timeout, register, retired,
+};
 
 use std::cell::Cell;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering::*};
