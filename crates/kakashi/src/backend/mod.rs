@@ -453,11 +453,24 @@ impl Shared {
         if self.state() != RUNNING {
             return self.not_running(id, pipeline, record, around_wait);
         }
+        self.enqueue(id, pipeline, record, around_wait);
+    }
+
+    /// Pushes `record` (which is `Some`), handles a full queue by the
+    /// strategy, and makes sure the item is taken.
+    #[inline(always)]
+    fn enqueue(
+        &self,
+        id: u32,
+        pipeline: &Pipeline,
+        record: &mut Option<Record>,
+        around_wait: &mut AroundWait<'_>,
+    ) {
         // The record is moved out of the caller's `Option` only once its slot
         // is claimed (each move of it is a copy of a few hundred bytes).
         let pushed = self.queue.push_with(|| match record.take() {
             Some(record) => Item::Record(id, record),
-            None => unreachable!("checked above"),
+            None => unreachable!("checked by the caller"),
         });
         if pushed.is_err() && !self.queue_full(pipeline, record, id, around_wait) {
             return;
@@ -683,19 +696,9 @@ impl Shared {
             // timed-out shutdown: nobody will take another one.
             DropReason::Reentrant
         } else {
-            let pushed = match record.take() {
-                Some(r) => self.queue.push(Item::Record(id, r)),
-                None => return,
-            };
-            if let Err(back) = pushed {
-                if let Item::Record(_, r) = back {
-                    *record = Some(r);
-                }
-                if !self.queue_full(pipeline, record, id, around_wait) {
-                    return;
-                }
+            if record.is_some() {
+                self.enqueue(id, pipeline, record, around_wait);
             }
-            self.after_push(around_wait);
             return;
         };
         if record.take().is_some() {

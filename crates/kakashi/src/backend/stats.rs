@@ -253,13 +253,8 @@ impl Stats {
         self.queue_size += o.queue_size;
         self.max_queue_size += o.max_queue_size;
         self.worker_count += o.worker_count;
-        self.messages_enqueued += o.messages_enqueued;
-        self.messages_dropped += o.messages_dropped;
-        self.messages_written += o.messages_written;
         self.active_workers += o.active_workers;
-        let hwm = self.queue_high_water_mark.max(o.queue_high_water_mark);
-        self.add_extras(o);
-        self.queue_high_water_mark = hwm;
+        self.add_totals(o);
         self.writers.extend(o.writers.iter().cloned());
     }
 
