@@ -110,13 +110,7 @@
 //! stats are asked for, and what was submitted is added up from the
 //! outcomes). It is a compare-and-swap on the queue's tail, which also
 //! orders the checks that follow it (a sleeping worker, a stopping one), so
-//! there is no fence; except for the thread that has done all the pushing
-//! so far (most of a program's logging, often): that one claims its slot
-//! without a locked instruction, the locked one's wait for the previous
-//! record's stores being a fifth of a call. Another thread's first push takes
-//! that right back, once, with a barrier on every CPU (`membarrier(2)`), and
-//! a worker about to sleep or stop runs the same barrier (the queue's
-//! `ring.rs`, "One producer", has the argument).
+//! there is no fence.
 //! Under `drop_newest`, once a call has found the queue full (and until a
 //! worker takes from it), calls read one flag, count their drop and return
 //! without building a record (about 10 ns instead of about 160).

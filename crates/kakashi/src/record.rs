@@ -135,10 +135,15 @@ pub enum Value {
     /// A string.
     Str(Cow<'static, str>),
     /// A list of values.
-    List(Vec<Value>),
+    List(Box<[Value]>),
     /// A map with keys in insertion order.
-    Map(Vec<(Key, Value)>),
+    Map(Box<[(Key, Value)]>),
 }
+
+// A record keeps its first fields inline, so a value's size is paid for
+// six times in every queue slot: the lists and maps are boxed slices (two
+// words, beside the string's niche) rather than vectors (three).
+const _: () = assert!(std::mem::size_of::<Value>() == 24);
 
 impl Value {
     /// A string value from anything `Display` (used by the `%value` macro form).

@@ -80,7 +80,7 @@ fn odd_values_stay_valid_json() {
     r.fields.push(("huge".into(), "x".repeat(5_000_000).into()));
     let mut deep = Value::Null;
     for _ in 0..10_000 {
-        deep = Value::List(vec![deep]);
+        deep = Value::List(Box::new([deep]));
     }
     r.fields.push(("deep".into(), deep));
     r.fields.push(("ke\"y\n".into(), 1.into()));
@@ -104,7 +104,7 @@ fn value() -> impl Strategy<Value = Value> {
     ];
     leaf.prop_recursive(8, 64, 8, |inner| {
         prop_oneof![
-            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::List),
+            prop::collection::vec(inner.clone(), 0..8).prop_map(|v| Value::List(v.into())),
             prop::collection::vec((any::<String>(), inner), 0..8)
                 .prop_map(|kv| Value::Map(kv.into_iter().map(|(k, v)| (k.into(), v)).collect())),
         ]

@@ -485,11 +485,8 @@ impl Shared {
         // The push must be ordered before the two SeqCst loads that follow:
         // a worker announcing sleep, and a worker that stopped after our
         // state check (then nobody else would take what we left there);
-        // each pair is store, then load, on both sides. A push by
-        // compare-and-swap of the queue's tail is a SeqCst
-        // read-modify-write; the ring's owner pushes with no locked
-        // instruction, and the worker's side runs a barrier on every CPU
-        // instead (`ring.rs`, "One producer"). So no fence is paid for here.
+        // each pair is store, then load, on both sides. A push is a SeqCst
+        // compare-and-swap of the queue's tail, so no fence is paid for here.
         self.queue.wake_worker_after_push();
         if self.state.load(SeqCst) != RUNNING {
             self.late_push(around_wait);
@@ -935,8 +932,7 @@ impl Shared {
         else {
             return false;
         };
-        self.queue.reset_producers_in_child();
-        while self.queue.pop(&mut consumer.popper).is_some() {}
+        self.queue.discard_after_fork(&mut consumer.popper);
         // Batches the parent's workers had not written are the parent's
         // (a worker stuck in a writer when the fork came).
         turn.next = consumer.next_ticket;
@@ -1418,12 +1414,6 @@ impl Backend {
             config,
         });
         if enable_async {
-            // Whether a producer may claim queue slots without a locked
-            // instruction (`ring.rs`, "One producer"). Asking the kernel
-            // takes it ~13 ms while other threads run, once per process:
-            // here, when the backend is set up, not in a logging call (one
-            // that comes first claims by compare-and-swap).
-            crate::sys::single_producer_claims_available();
             if let Err(e) = Shared::spawn_workers(&shared) {
                 shared.shutdown(Duration::from_secs(1));
                 return Err(ConfigError::Spawn(e));

@@ -11,10 +11,7 @@
 //! the queue (a push by compare-and-swap is itself a SeqCst
 //! read-modify-write; anything else issues a SeqCst fence), then looks for
 //! sleepers with SeqCst loads. One of the two always sees the other (the
-//! classic store-fence-load pairing). The ring's owner pushes with no fence
-//! at all; a worker about to sleep makes up for it with a barrier on every
-//! CPU between its announcement and its re-check
-//! ([`Ring::order_after_pushes`], `ring.rs`, "One producer").
+//! classic store-fence-load pairing).
 
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex};
@@ -132,14 +129,14 @@ impl Queue {
     /// backend stopping (a push then either saw the backend stopping, and
     /// its caller takes care of what it left, or is seen here).
     pub(crate) fn is_empty_after_pushes(&self) -> bool {
-        self.items.order_after_pushes();
+        fence(SeqCst);
         self.items.is_empty()
     }
 
-    /// In a forked child: the queue's producers start again (the parent's
-    /// threads do not exist here).
-    pub(crate) fn reset_producers_in_child(&self) {
-        self.items.reset_bias_in_child();
+    /// In a forked child: drops what the parent had queued (see
+    /// [`Ring::discard_after_fork`]).
+    pub(crate) fn discard_after_fork(&self, popper: &mut Popper) {
+        self.items.discard_after_fork(popper);
     }
 
     /// Pushes if there is room.
@@ -178,12 +175,9 @@ impl Queue {
     ///
     /// Fewer items are left to the worker's own `batch_timeout` wake-up: a
     /// wake per record would cost a futex call and a context switch per
-    /// record whenever the workers keep up, which is the common case. (Every
-    /// push waking a worker was measured at several times the cost of the
-    /// rest of a call.) A push by compare-and-swap is a SeqCst
-    /// read-modify-write, so it is ordered before these SeqCst loads; the
-    /// owner's push is not, and a worker that sleeps orders itself with it
-    /// instead (module docs).
+    /// record whenever the workers keep up, which is the common case. A push
+    /// is a SeqCst compare-and-swap, so it is ordered before these SeqCst
+    /// loads (module docs).
     #[inline]
     pub(crate) fn wake_worker_after_push(&self) {
         if self.idle_workers.load(SeqCst) > 0 && self.items.len() >= self.wake_at {
@@ -254,7 +248,7 @@ impl Queue {
     pub(crate) fn sleep_until_work(&self, timeout: Duration, stop: impl Fn() -> bool) {
         self.idle_workers.fetch_add(1, SeqCst);
         // A push that did not see this worker idle must be seen below.
-        self.items.order_after_pushes();
+        fence(SeqCst);
         let guard = lock(&self.idle);
         self.wake_sent.store(false, SeqCst);
         if self.items.is_empty() && !stop() {

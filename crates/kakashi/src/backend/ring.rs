@@ -1,83 +1,49 @@
 //! The queue's storage: a bounded ring of slots, each with a stamp saying
 //! whose turn it is (D. Vyukov's bounded queue, the algorithm of crossbeam's
-//! `ArrayQueue`, which this replaced), for any number of producers and one
-//! consumer at a time, with what the backend needs on top:
+//! `ArrayQueue`), for any number of producers and one consumer at a time.
 //!
-//! - a push writes the item straight into its slot, then asks the CPU for
-//!   the next slot's cache lines (they were last written by a worker on
-//!   another core, so the next call would otherwise wait for each of them;
-//!   this halved the callers' p99);
-//! - a worker moves each item once, straight from its slot into its batch
-//!   (not out to the stack, then into the batch), and asks for the lines of
-//!   a slot a few ahead while it copies;
-//! - one consumer at a time: taking items needs the ring's [`Popper`], which
-//!   the backend keeps under its consumer lock (workers took from the queue
-//!   one at a time already, to number their batches), so the head moves by a
-//!   plain store instead of a compare-and-swap per item. The locked
-//!   instruction was a full barrier in the middle of every item's copy; a
-//!   worker without it took its batches 6% faster end to end. `drop_oldest`
-//!   evicts through the same `Popper`.
+//! What it adds to that algorithm, and why:
+//!
+//! - A push writes the item straight into its slot (the closure of
+//!   [`Ring::push_with`] runs once the slot is claimed), and a worker moves
+//!   each item once, straight from its slot into its batch: a record is a
+//!   few hundred bytes, and each extra copy is a measurable share of a call.
+//! - Both sides ask the CPU early for the cache lines they will touch next
+//!   (the producer its next slot, the consumer a slot a few ahead): those
+//!   lines were last written on the other core.
+//! - One consumer at a time: taking items needs the ring's [`Popper`], which
+//!   the backend keeps under its consumer lock, so the head moves by a plain
+//!   store instead of a compare-and-swap per item. `drop_oldest` evicts
+//!   through the same `Popper`.
+//! - The slots are allocated zeroed and a zero stamp means "free in the
+//!   first lap", so the allocator can hand out pages the kernel commits only
+//!   when a push first reaches them: a ring that has held few records costs
+//!   few pages, whatever its capacity.
 //!
 //! Positions are `lap * one_lap + index` (`one_lap` is a power of two above
-//! the capacity), so moving on is an add, never a division, and a slot's
-//! stamp tells apart "free for this lap" (`stamp == position`) from "holds
-//! this lap's item" (`stamp == position + 1`). The head moves by release
-//! stores of its one consumer; who must see them in order with what follows
-//! pairs SeqCst fences (`Queue::wake_producers`).
-//!
-//! # One producer
-//!
-//! Producers claim a position by a compare-and-swap of the tail: a locked
-//! instruction, which also waits for every earlier store of the thread (the
-//! previous record's, a few hundred bytes) to reach the cache. It was a
-//! fifth of a call (p50 52 -> 41 ns without it). Most programs log from
-//! many threads, but many from one most of the time, so the ring is biased
-//! towards the first thread that pushes (its *owner*, named by a
-//! thread-local's address):
-//!
-//! - the owner claims with a compare-and-swap that is not locked
-//!   (`sys::compare_exchange_on_this_cpu`: one instruction, so a signal
-//!   handler that logs on the same thread cannot land inside the claim,
-//!   while other CPUs are kept out by the rest of this protocol), inside a
-//!   `claiming` flag it sets and clears with plain stores;
-//! - any other producer first takes the right back, once: it marks the
-//!   ring REVOKING, runs a memory barrier on every CPU that runs one of the
-//!   process's threads (`membarrier(2)`, `sys::heavy_barrier`), waits for
-//!   `claiming` to clear, and marks the ring SHARED. The barrier makes the
-//!   owner's store of `claiming` and its next look at the mark act as if a
-//!   fence stood between them: either the owner sees REVOKING and claims by
-//!   compare-and-swap, or the revoker sees `claiming` and waits. From then
-//!   on every producer claims by compare-and-swap, as before;
-//! - the owner's push is followed by no fence, so the backend's two
-//!   store-then-load pairings with a push (a worker announcing sleep, a
-//!   worker deciding to stop: `Queue::sleep_until_work`,
-//!   `Queue::is_empty_after_pushes`) use the same barrier on the worker's
-//!   side ([`Ring::order_after_pushes`]): rare events, a system call each.
-//!
-//! Where there is no `membarrier(2)` (not Linux, a seccomp profile that
-//! forbids it) or no such instruction (not x86_64), and under Miri, no
-//! thread ever owns the ring. The kernel is asked once per process, when a
-//! backend is set up: registering for the barrier took it ~13 ms here while
-//! other threads ran, and a logging call that paid for it stalled that
-//! long (one call per run, 5-8% of a million-record run). A push made
-//! before the answer is known claims by compare-and-swap.
+//! the capacity), so moving on is an add, never a division. A slot's stamp
+//! holds the lap part only (`lap * one_lap`, the index is the slot's own):
+//! it says "free for this lap's position" (`stamp == lap`) or "holds this
+//! lap's item" (`stamp == lap + 1`), and a consumer that takes the item
+//! frees the slot for the next lap (`stamp = lap + one_lap`). Every push
+//! claims its position by a compare-and-swap of the tail. The head moves by
+//! release stores of its one consumer; who must see them in order with what
+//! follows pairs SeqCst fences (`Queue::wake_producers`).
 //!
 //! The `unsafe` here is reading and writing a slot's value, justified by the
 //! stamp protocol (a slot's value is written only by the producer that
 //! claimed its position while the stamp said free, and read only by the
 //! holder of the `Popper` while the stamp said full; the stamp's release
-//! store after each access and acquire load before it order the two), and
-//! the prefetch hints, which never fault. The tests below pass under Miri
-//! (`cargo +nightly miri test -p kakashi --lib backend::ring`), which checks
-//! every access for data races and undefined behaviour (without an owner:
-//! Miri knows neither `membarrier(2)` nor inline assembly); the owner's
-//! claims are tested against a producer arriving while it pushes flat out,
-//! and against a signal handler that pushes in the middle of its pushes.
+//! store after each access and acquire load before it order the two), the
+//! zeroed allocation, and the prefetch hints, which never fault. The tests
+//! below pass under Miri (`cargo +nightly miri test -p kakashi --lib
+//! backend::ring`), which checks every access for data races and undefined
+//! behaviour.
 #![allow(unsafe_code)]
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{compiler_fence, AtomicBool, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicUsize, Ordering::*};
 
 /// The right to take items out of one ring. There is one per ring, made with
 /// it; methods that take items need it `&mut`, so whoever holds it (the
@@ -126,50 +92,33 @@ fn prefetch<T>(slot: &Slot<T>, write: bool) {
     let _ = (slot, write);
 }
 
+/// `n` slots, all zero: every stamp says "free in the first lap", and no
+/// page is written here, so the kernel commits each one only when a push
+/// first reaches it.
+fn zeroed_slots<T>(n: usize) -> Box<[Slot<T>]> {
+    let layout = std::alloc::Layout::array::<Slot<T>>(n).expect("ring capacity fits memory");
+    // SAFETY: `layout` is not zero-sized (`n >= 1` slots, each with a
+    // stamp). All zero bytes are a valid `Slot<T>`: a zero `AtomicUsize`
+    // and a `MaybeUninit` value. The pointer comes from the global
+    // allocator with the layout of `[Slot<T>; n]`, as `Box<[Slot<T>]>`
+    // frees it.
+    unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout).cast::<Slot<T>>();
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, n))
+    }
+}
+
 /// A bounded ring: any number of producers, one consumer at a time (see
 /// the module docs).
 pub(crate) struct Ring<T> {
     id: usize,
     head: CachePadded<AtomicUsize>,
     tail: CachePadded<AtomicUsize>,
-    /// Who may move the tail without a locked instruction, on a line of
-    /// its own: with several producers it is only read, so each keeps a
-    /// copy, while the tail's line moves between them (on the tail's line,
-    /// it cost 4 producers a quarter of their throughput).
-    bias: CachePadded<Bias>,
     slots: Box<[Slot<T>]>,
     one_lap: usize,
-}
-
-/// Who may claim positions without a locked instruction (see "One
-/// producer" in the module docs).
-struct Bias {
-    /// [`UNBIASED`], a producer's [`token`], [`REVOKING`], [`SHARED`] or
-    /// [`NEVER`].
-    owner: AtomicUsize,
-    /// True while the owner claims a position without a locked instruction.
-    claiming: AtomicBool,
-}
-
-/// Nobody has pushed yet.
-const UNBIASED: usize = 0;
-/// The owner's right is being taken back; every producer waits.
-const REVOKING: usize = usize::MAX;
-/// Taken back: every producer claims by compare-and-swap.
-const SHARED: usize = usize::MAX - 1;
-/// The system has no heavy barrier: every producer claims by
-/// compare-and-swap, and always will.
-const NEVER: usize = usize::MAX - 2;
-
-/// The calling thread's producer token: the address of a thread-local,
-/// distinct among the process's live threads and never one of the states
-/// above.
-#[inline(always)]
-fn token() -> usize {
-    thread_local! {
-        static TOKEN: u8 = const { 0 };
-    }
-    TOKEN.with(|t| std::ptr::from_ref(t) as usize)
 }
 
 // SAFETY: values move between threads through the slots (so `T: Send`);
@@ -181,27 +130,13 @@ unsafe impl<T: Send> Sync for Ring<T> {}
 impl<T> Ring<T> {
     /// A ring of `capacity` slots (at least 1), and the right to take from it.
     pub(crate) fn new(capacity: usize) -> (Ring<T>, Popper) {
-        Ring::with_bias(capacity, UNBIASED)
-    }
-
-    fn with_bias(capacity: usize, bias: usize) -> (Ring<T>, Popper) {
         let id = RING_IDS.fetch_add(1, Relaxed);
         let capacity = capacity.max(1);
-        let slots = (0..capacity)
-            .map(|i| Slot {
-                stamp: AtomicUsize::new(i),
-                value: UnsafeCell::new(MaybeUninit::uninit()),
-            })
-            .collect();
         let ring = Ring {
             id,
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),
-            bias: CachePadded::new(Bias {
-                owner: AtomicUsize::new(bias),
-                claiming: AtomicBool::new(false),
-            }),
-            slots,
+            slots: zeroed_slots(capacity),
             one_lap: (capacity + 1).next_power_of_two(),
         };
         (ring, Popper { ring: id })
@@ -215,6 +150,13 @@ impl<T> Ring<T> {
         self.slots.len()
     }
 
+    /// The lap part of `pos`: what its slot's stamp says when the slot is
+    /// free for it.
+    #[inline(always)]
+    fn lap(&self, pos: usize) -> usize {
+        pos & !(self.one_lap - 1)
+    }
+
     /// The position after `pos`.
     #[inline]
     fn next(&self, pos: usize) -> usize {
@@ -222,7 +164,7 @@ impl<T> Ring<T> {
         if index + 1 < self.slots.len() {
             pos + 1
         } else {
-            (pos & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+            self.lap(pos).wrapping_add(self.one_lap)
         }
     }
 
@@ -253,78 +195,22 @@ impl<T> Ring<T> {
     /// what it moves goes straight into the slot. Hands `make` back when the
     /// ring is full. `make` must not panic: consumers wait for the slot it
     /// fills.
-    ///
-    /// The ring's owner (the one thread that has pushed so far) claims its
-    /// position without a locked instruction; everyone else, and the owner
-    /// when the ring is full, with a compare-and-swap (module docs, "One
-    /// producer").
     #[inline(always)]
     pub(crate) fn push_with<F: FnOnce() -> T>(&self, make: F) -> Result<(), F> {
-        let me = token();
-        let line = &*self.bias;
-        if line.owner.load(Relaxed) == me {
-            // Set already only when this push interrupted one of this
-            // thread's own (a signal handler that logs): it is put back as
-            // found, so the interrupted claim stays covered.
-            let was_claiming = line.claiming.load(Relaxed);
-            line.claiming.store(true, Relaxed);
-            // The light half of an asymmetric barrier: a revoker stores
-            // REVOKING, then runs the heavy half (`sys::heavy_barrier`), then
-            // reads `claiming`. So either this load sees REVOKING, or the
-            // revoker sees `claiming` set and waits for it to clear.
-            compiler_fence(SeqCst);
-            if line.owner.load(Relaxed) == me {
-                let tail = self.tail.load(Relaxed);
-                let slot = self.slot(tail);
-                // No other thread moves the tail now; a push on this very
-                // thread (a signal handler) may have, between the load
-                // above and the claim, so the claim compares again, in one
-                // instruction that nothing on this CPU can interrupt.
-                if slot.stamp.load(Acquire) == tail
-                    && crate::sys::compare_exchange_on_this_cpu(&self.tail, tail, self.next(tail))
-                {
-                    // Release: a revoker that sees this sees the tail above.
-                    line.claiming.store(was_claiming, Release);
-                    self.fill(slot, tail, make);
-                    return Ok(());
-                }
-            }
-            line.claiming.store(was_claiming, Release);
-        }
-        self.push_shared(me, make)
-    }
-
-    /// Writes the item into the slot claimed at `tail`, publishes it, and
-    /// asks for the next slot's lines.
-    #[inline(always)]
-    fn fill<F: FnOnce() -> T>(&self, slot: &Slot<T>, tail: usize, make: F) {
-        // SAFETY: the claim of `tail` while the stamp said free (a won
-        // compare-and-swap, or the owner's unlocked one) makes this thread the
-        // slot's only writer, and no consumer reads it before the stamp below.
-        unsafe { (*slot.value.get()).write(make()) };
-        slot.stamp.store(tail + 1, Release);
-        // The next push's slot, last written by a consumer on another core:
-        // ask for its lines now, so that the next call does not wait for them.
-        prefetch(self.slot(self.next(tail)), true);
-    }
-
-    /// The claim by compare-and-swap: any producer, once the bias allows.
-    #[inline(always)]
-    fn push_shared<F: FnOnce() -> T>(&self, me: usize, make: F) -> Result<(), F> {
-        self.settle_bias(me);
         let backoff = Backoff::new();
         let mut tail = self.tail.load(Relaxed);
         loop {
             let slot = self.slot(tail);
             let stamp = slot.stamp.load(Acquire);
-            if stamp == tail {
+            let lap = self.lap(tail);
+            if stamp == lap {
                 // Free for this lap: claim the position.
                 match self
                     .tail
                     .compare_exchange_weak(tail, self.next(tail), SeqCst, Relaxed)
                 {
                     Ok(_) => {
-                        self.fill(slot, tail, make);
+                        self.fill(slot, lap, tail, make);
                         return Ok(());
                     }
                     Err(now) => {
@@ -332,7 +218,7 @@ impl<T> Ring<T> {
                         backoff.spin();
                     }
                 }
-            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+            } else if stamp.wrapping_add(self.one_lap) == lap + 1 {
                 // The slot still holds the previous lap's item: full, unless
                 // the head moved on meanwhile.
                 std::sync::atomic::fence(SeqCst);
@@ -350,86 +236,18 @@ impl<T> Ring<T> {
         }
     }
 
-    /// Returns once `me` may claim by compare-and-swap: the ring is shared,
-    /// or `me` owns it. The first producer becomes the owner; any other
-    /// takes the right back from it.
-    #[inline]
-    fn settle_bias(&self, me: usize) {
-        let line = &*self.bias;
-        let bias = line.owner.load(Acquire);
-        if bias == SHARED || bias == NEVER || bias == me {
-            return;
-        }
-        self.settle_bias_slow(me);
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn settle_bias_slow(&self, me: usize) {
-        let line = &*self.bias;
-        let backoff = Backoff::new();
-        loop {
-            match line.owner.load(Acquire) {
-                SHARED | NEVER => return,
-                bias if bias == me => return,
-                UNBIASED => {
-                    let owner = match crate::sys::single_producer_claims_known() {
-                        Some(true) => me,
-                        Some(false) => NEVER,
-                        // Not asked yet: finding out takes the kernel
-                        // milliseconds, which a backend spends when it is
-                        // set up, not a push. Claim by compare-and-swap
-                        // until then.
-                        None => return,
-                    };
-                    let _ = line
-                        .owner
-                        .compare_exchange(UNBIASED, owner, SeqCst, Relaxed);
-                }
-                REVOKING => backoff.snooze(),
-                owner => {
-                    if line
-                        .owner
-                        .compare_exchange(owner, REVOKING, SeqCst, Relaxed)
-                        .is_ok()
-                    {
-                        // The heavy half of the barrier (see `push_with`):
-                        // after it, the owner either sees REVOKING or has
-                        // `claiming` set where this thread sees it.
-                        crate::sys::heavy_barrier();
-                        while line.claiming.load(Acquire) {
-                            backoff.snooze();
-                        }
-                        line.owner.store(SHARED, Release);
-                        return;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Makes every push that happened before this call visible to the
-    /// caller's next loads, even the owner's plain-store pushes, which are
-    /// followed by no fence: a consumer calls it between announcing that it
-    /// sleeps or stops and looking at the ring one last time (the owner
-    /// then either sees the announcement or its push is seen). A SeqCst
-    /// fence where every producer claims by compare-and-swap.
-    pub(crate) fn order_after_pushes(&self) {
-        std::sync::atomic::fence(SeqCst);
-        let bias = self.bias.owner.load(Acquire);
-        if bias != UNBIASED && bias != SHARED && bias != NEVER {
-            crate::sys::heavy_barrier();
-        }
-    }
-
-    /// In a forked child: the owner may be a thread of the parent, which
-    /// does not exist here (and may have been claiming at the fork).
-    pub(crate) fn reset_bias_in_child(&self) {
-        self.bias.claiming.store(false, Relaxed);
-        let bias = self.bias.owner.load(Relaxed);
-        if bias != NEVER {
-            self.bias.owner.store(UNBIASED, SeqCst);
-        }
+    /// Writes the item into the slot claimed at `tail` (whose lap is
+    /// `lap`), publishes it, and asks for the next slot's lines.
+    #[inline(always)]
+    fn fill<F: FnOnce() -> T>(&self, slot: &Slot<T>, lap: usize, tail: usize, make: F) {
+        // SAFETY: the won compare-and-swap of `tail` while the stamp said
+        // free makes this thread the slot's only writer, and no consumer
+        // reads it before the stamp below.
+        unsafe { (*slot.value.get()).write(make()) };
+        slot.stamp.store(lap + 1, Release);
+        // The next push's slot, last written by a consumer on another core:
+        // ask for its lines now, so that the next call does not wait for them.
+        prefetch(self.slot(self.next(tail)), true);
     }
 
     /// Takes the oldest item into `dst`; false when the ring is empty.
@@ -443,14 +261,14 @@ impl<T> Ring<T> {
         let backoff = Backoff::new();
         let head = self.head.load(Relaxed);
         let slot = self.slot(head);
+        let lap = self.lap(head);
         loop {
             let stamp = slot.stamp.load(Acquire);
-            if stamp == head + 1 {
+            if stamp == lap + 1 {
                 let next = self.next(head);
                 // A few slots ahead: their lines, written by a producer on
                 // another core, are on their way while this one and the
-                // next are copied (2 slots ahead to 5: +2% end to end, p99
-                // 283 -> 245 ns; 8 no better).
+                // next are copied.
                 if let Some(ahead) = self.slot_after(head, POP_PREFETCH_DISTANCE) {
                     prefetch(ahead, false);
                 }
@@ -458,25 +276,54 @@ impl<T> Ring<T> {
                 // reads slots; producers wait for the stamp below before
                 // writing this one again.
                 unsafe { std::ptr::copy_nonoverlapping((*slot.value.get()).as_ptr(), dst, 1) };
-                slot.stamp.store(head.wrapping_add(self.one_lap), Release);
+                slot.stamp.store(lap.wrapping_add(self.one_lap), Release);
                 // The head moves only once the slot is free: a producer
                 // that finds the slot still taken and the head already past
-                // it spins until the stamp changes, and with the head moved
-                // before the copy, producers spun through every copy at
-                // the full mark (a fifth of a call's time, 4 producers).
+                // it would spin until the stamp changes, through every copy
+                // while the ring is full.
                 self.head.store(next, Release);
                 return true;
             }
             // No other consumer could have taken it: the slot is free for
             // this lap. Empty, unless a producer has claimed it and is
             // writing it.
-            debug_assert_eq!(stamp, head);
+            debug_assert_eq!(stamp, lap);
             std::sync::atomic::fence(SeqCst);
             if self.tail.load(Relaxed) == head {
                 return false;
             }
             backoff.snooze();
         }
+    }
+
+    /// In a forked child, before any other thread of the child pushes:
+    /// drops every item the parent had queued and frees every slot, also
+    /// those a thread of the parent had claimed but not yet filled when it
+    /// was forked away (popping would wait for those forever). Returns how
+    /// many items it dropped. A push in progress on another thread meanwhile
+    /// would leave its slot taken for good; in a child there is no other
+    /// thread yet.
+    pub(crate) fn discard_after_fork(&self, popper: &mut Popper) -> usize {
+        self.check(popper);
+        let tail = self.tail.load(SeqCst);
+        let mut head = self.head.load(Relaxed);
+        let mut dropped = 0;
+        while head != tail {
+            let slot = self.slot(head);
+            let lap = self.lap(head);
+            if slot.stamp.load(Acquire) == lap + 1 {
+                // SAFETY: the stamp says full and the `Popper` makes this
+                // the only consumer: the value is initialized and nobody
+                // else reads or writes it; the stamp below frees the slot
+                // without the value being read again.
+                unsafe { (*slot.value.get()).assume_init_drop() };
+                dropped += 1;
+            }
+            slot.stamp.store(lap.wrapping_add(self.one_lap), Release);
+            head = self.next(head);
+        }
+        self.head.store(tail, Release);
+        dropped
     }
 
     /// Pops the oldest item.
@@ -666,122 +513,38 @@ mod tests {
     }
 
     #[test]
-    fn the_first_producer_owns_the_ring_until_another_thread_pushes() {
-        let (ring, mut popper) = Ring::new(8);
-        let owner = || ring.bias.owner.load(SeqCst);
-        assert_eq!(owner(), UNBIASED);
-        let claims = crate::sys::single_producer_claims_available();
-        ring.push(1).unwrap();
-        assert_eq!(owner(), if claims { token() } else { NEVER });
-        ring.push(2).unwrap();
-        std::thread::scope(|s| s.spawn(|| ring.push(3).unwrap()).join().unwrap());
-        assert_eq!(owner(), if claims { SHARED } else { NEVER });
-        // The former owner goes on by compare-and-swap.
-        ring.push(4).unwrap();
-        assert!(!ring.bias.claiming.load(SeqCst));
-        let mut out = Vec::new();
-        ring.pop_into(&mut popper, 10, &mut out);
-        assert_eq!(out, vec![1, 2, 3, 4]);
-    }
-
-    #[test]
-    fn the_claim_on_this_cpu_compares_before_it_sets() {
-        let place = AtomicUsize::new(5);
-        assert!(crate::sys::compare_exchange_on_this_cpu(&place, 5, 6));
-        assert_eq!(place.load(SeqCst), 6);
-        assert!(!crate::sys::compare_exchange_on_this_cpu(&place, 5, 7));
-        assert_eq!(place.load(SeqCst), 6);
-    }
-
-    /// A second producer arrives while the owner pushes flat out (it has
-    /// to take the right back from a thread that may be claiming at that
-    /// very moment), with a consumer taking all along: nothing lost, nothing
-    /// twice, each producer's items in order. Many rounds, so that the
-    /// arrival lands at many points of the owner's claim.
-    #[test]
-    fn a_producer_joining_a_busy_owner_loses_and_duplicates_nothing() {
-        const ROUNDS: usize = if cfg!(miri) { 2 } else { 40 };
-        const PER: usize = if cfg!(miri) { 200 } else { 20_000 };
-        // Known before the first push, so that the first producer owns the
-        // ring (a backend finds this out when it is set up).
-        let claims = crate::sys::single_producer_claims_available();
-        for _ in 0..ROUNDS {
-            let (ring, mut popper) = Ring::new(if cfg!(miri) { 8 } else { 64 });
-            let done = std::sync::atomic::AtomicUsize::new(0);
-            let push_all = |who: usize| {
-                for i in 0..PER {
-                    let mut item = (who, i);
-                    while let Err(back) = ring.push(item) {
-                        item = back;
-                        std::thread::yield_now();
-                    }
-                }
-                done.fetch_add(1, SeqCst);
-            };
-            let got = std::thread::scope(|s| {
-                s.spawn(|| push_all(0));
-                s.spawn(|| {
-                    // Arrive once the first producer owns the ring and is busy.
-                    while ring.pushed() < (PER / 20) as u64 {
-                        std::hint::spin_loop();
-                    }
-                    push_all(1);
-                });
-                let mut got = Vec::new();
-                loop {
-                    let finished = done.load(SeqCst) == 2;
-                    if ring.pop_into(&mut popper, 17, &mut got) == 0 {
-                        if finished {
-                            break got;
-                        }
-                        std::thread::yield_now();
-                    }
-                }
-            });
-            let mut next = [0, 0];
-            for (who, i) in got {
-                assert_eq!(i, next[who], "producer {who}: lost, twice or out of order");
-                next[who] += 1;
-            }
-            assert_eq!(next, [PER, PER]);
-            if claims {
-                assert_eq!(ring.bias.owner.load(SeqCst), SHARED);
-            }
-        }
-    }
-
-    #[test]
-    fn a_forked_child_takes_over_from_a_parent_thread_caught_claiming() {
+    fn discarding_after_fork_frees_slots_claimed_but_never_filled() {
+        let marker = Arc::new(());
         let (ring, mut popper) = Ring::new(4);
-        // At the fork, a thread of the parent (which the child does not
-        // have) owned the ring and was claiming a position: without the
-        // reset, the child's first push would wait for that claim forever.
-        ring.bias.owner.store(0x1000, SeqCst);
-        ring.bias.claiming.store(true, SeqCst);
-        ring.reset_bias_in_child();
-        ring.push(7).unwrap();
-        ring.push(8).unwrap();
-        assert_eq!(ring.pop(&mut popper), Some(7));
-        assert_eq!(ring.pop(&mut popper), Some(8));
+        ring.push(Arc::clone(&marker)).unwrap();
+        // A thread of the parent claimed the next position and was forked
+        // away before it wrote the slot.
+        ring.tail.store(ring.next(ring.tail.load(SeqCst)), SeqCst);
+        ring.push(Arc::clone(&marker)).unwrap();
+        assert_eq!(ring.discard_after_fork(&mut popper), 2);
+        assert_eq!(Arc::strong_count(&marker), 1);
+        assert!(ring.is_empty());
+        // The ring goes on, through its next laps.
+        for i in 0..10 {
+            ring.push(Arc::new(())).unwrap();
+            assert!(ring.pop(&mut popper).is_some(), "item {i}");
+        }
+        assert!(ring.pop(&mut popper).is_none());
     }
 
-    /// A signal handler that pushes, interrupting the owner's own pushes
+    /// A signal handler that pushes, interrupting the thread's own pushes
     /// at any instruction (between its reading the tail and claiming it,
     /// too): every item of both comes out once, each in order.
     #[cfg(all(target_os = "linux", not(miri)))]
     #[test]
-    fn a_signal_handler_pushing_into_the_owners_push_loses_and_duplicates_nothing() {
+    fn a_signal_handler_pushing_into_a_push_loses_and_duplicates_nothing() {
         use std::sync::atomic::AtomicBool;
         use std::sync::OnceLock;
         const SIGNALS: usize = 3_000;
         static RING: OnceLock<Ring<(u8, usize)>> = OnceLock::new();
         static HANDLED: AtomicUsize = AtomicUsize::new(0);
-        static INSIDE_A_CLAIM: AtomicUsize = AtomicUsize::new(0);
         extern "C" fn on_signal(_: libc::c_int) {
             let Some(ring) = RING.get() else { return };
-            if ring.bias.claiming.load(Relaxed) {
-                INSIDE_A_CLAIM.fetch_add(1, Relaxed);
-            }
             let n = HANDLED.load(Relaxed);
             if ring.push((1, n)).is_ok() {
                 HANDLED.store(n + 1, Relaxed);
@@ -789,10 +552,6 @@ mod tests {
         }
         let (ring, mut popper) = Ring::new(1 << 16);
         assert!(RING.set(ring).is_ok(), "one ring for the handler");
-        if !crate::sys::single_producer_claims_available() {
-            eprintln!("skipped: no owner here (needs x86_64 Linux with membarrier(2))");
-            return;
-        }
         let ring = RING.get().unwrap();
         // SAFETY: installs a handler that only pushes into a ring made for
         // it; the signal is sent to this thread only.
@@ -821,7 +580,6 @@ mod tests {
                 next[who as usize] += 1;
             }
         };
-        // This thread owns the ring before the first signal.
         ring.push((0, 0)).unwrap();
         let mine = std::thread::scope(|s| {
             s.spawn(|| {
@@ -846,11 +604,6 @@ mod tests {
         });
         take(&mut got);
         assert_eq!(next, [mine, HANDLED.load(SeqCst)]);
-        eprintln!(
-            "{mine} pushes, {} from the handler, {} of these inside a claim",
-            HANDLED.load(SeqCst),
-            INSIDE_A_CLAIM.load(SeqCst)
-        );
     }
 
     /// Producers push numbered items (one evicting), consumers take batches
@@ -859,26 +612,12 @@ mod tests {
     /// come out in the order it pushed them.
     #[test]
     fn many_producers_and_consumers_lose_and_duplicate_nothing() {
-        many_producers_and_consumers(Ring::new);
-    }
-
-    /// The same where no producer ever owns the ring (as where the system
-    /// has no heavy barrier, and under Miri).
-    #[test]
-    fn many_producers_and_consumers_lose_and_duplicate_nothing_without_an_owner() {
-        many_producers_and_consumers(|capacity| Ring::with_bias(capacity, NEVER));
-    }
-
-    /// Makes a ring of the given capacity.
-    type NewRing = fn(usize) -> (Ring<(usize, usize)>, Popper);
-
-    fn many_producers_and_consumers(new: NewRing) {
         // Under Miri (`cargo +nightly miri test -p kakashi --lib
         // backend::ring`), which checks every access for data races and
         // undefined behaviour, fewer items through a smaller ring: still
         // many laps, evictions and full-ring waits.
         const PER: usize = if cfg!(miri) { 300 } else { 50_000 };
-        let (ring, popper) = new(if cfg!(miri) { 8 } else { 64 });
+        let (ring, popper) = Ring::new(if cfg!(miri) { 8 } else { 64 });
         let ring = Arc::new(ring);
         let popper = Arc::new(Mutex::new(popper));
         let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
