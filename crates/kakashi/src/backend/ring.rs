@@ -405,6 +405,8 @@ impl<T> Drop for Ring<T> {
         // SAFETY: `&mut self`: nobody else consumes; each item taken is
         // initialized, then dropped once.
         while unsafe { self.pop_to(value.as_mut_ptr()) } {
+            // SAFETY: `pop_to` said true: `value` holds an item, dropped
+            // here once and overwritten by the next `pop_to`.
             unsafe { value.assume_init_drop() };
         }
     }
