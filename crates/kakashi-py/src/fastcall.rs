@@ -4,10 +4,11 @@
 //!
 //! This is the only module of the crate with `unsafe` code: PyO3 offers
 //! keyword-taking closures only as `METH_VARARGS | METH_KEYWORDS`, for which
-//! the interpreter builds a dict of the keywords on every call (measured at a
-//! fifth of a five-field logging call). `METH_FASTCALL` is part of the stable
-//! ABI from Python 3.10; on older interpreters [`level_functions`] returns
-//! `None` and the closures of `logger.rs` are used instead.
+//! the interpreter builds a dict of the keywords on every call, a sizeable
+//! share of a logging call with fields (BENCHMARKS.md, "Design decisions").
+//! `METH_FASTCALL` is part of the stable ABI from Python 3.10; on older
+//! interpreters [`level_functions`] returns `None` and the closures of
+//! `logger.rs` are used instead.
 
 #![allow(unsafe_code)]
 

@@ -40,9 +40,9 @@ use logger::PyLogger;
 use stages::{build_pipeline, WriterRetries, PYTHON_GONE};
 
 // Records are allocated on the caller's thread and freed on a worker: with
-// glibc's malloc that cross-thread free contends on the arena lock (measured
-// as a third of the time of a logging call); mimalloc frees to the owning
-// page without a lock.
+// glibc's malloc that cross-thread free contends on the arena lock, a large
+// share of a logging call (BENCHMARKS.md, "Design decisions"); mimalloc
+// frees to the owning page without a lock.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,10 +1,10 @@
-"""Nothing hangs, aborts or goes missing: re-entrant logging from Python
-stages (C1), shutdown while producers are blocked and exit in the same state
-(C2), timeouts honoured with slow, stuck or failing writers (C3), fork while a
-writer is busy (C5), nothing stranded after shutdown and per-thread order
-across it (C6), interpreter exit with daemon loggers and a writer slower than
-the exit drain (C7), formatters returning non-strings (C9), and counters that
-survive their backend (C10).
+"""Nothing hangs, aborts or goes missing: re-entrant logging from Python stages
+(G5), shutdown while producers are blocked and exit in the same state (G4,
+G5), timeouts honoured with slow, stuck or failing writers (G5), fork while
+a writer is busy (G5), nothing stranded after shutdown and per-thread order
+across it (G3, G4), interpreter exit with daemon loggers and a writer slower
+than the exit drain (G5), formatters returning non-strings (G6), and
+counters that survive their backend (G1).
 
 Every case that can hang runs in a fresh interpreter (``run_python``) with a
 timeout; its stacks are dumped to stderr (faulthandler) shortly before the
@@ -107,7 +107,7 @@ def need(stats, key):
     return stats[key]
 
 
-# === C1: re-entrant logging never waits ===
+# === re-entrant logging never waits (G5) ===
 
 REENTRANT = """
 import json
@@ -232,7 +232,7 @@ def check_reentrant(out, what):
 @pytest.mark.parametrize("mode", ["worker", "synchronous", "after_shutdown"])
 @pytest.mark.parametrize("stage", ["enricher", "filter", "formatter", "writer"])
 def test_reentrant_logging_from_a_python_stage_never_waits(tmp_path, stage, mode):
-    """C1: a Python stage logging into its own logger on every record, under
+    """G5: a Python stage logging into its own logger on every record, under
     block with a 4-record queue: 1,000 records from the main thread are all
     written, flush and shutdown return, the stats balance."""
     what = f"a {stage} that logs ({mode})"
@@ -242,14 +242,14 @@ def test_reentrant_logging_from_a_python_stage_never_waits(tmp_path, stage, mode
 
 
 def test_reentrant_logging_from_a_network_send_never_waits(tmp_path):
-    """C1: get_network_logger whose send function logs into the same logger."""
+    """G5: get_network_logger whose send function logs into the same logger."""
     what = "a network send that logs"
     proc = run_bounded(REENTRANT_NETWORK, tmp_path, 30, what)
     expect_clean_exit(proc, what)
     check_reentrant(result(proc, what), what)
 
 
-# === C2: shutdown while producers are blocked, and exit in that state ===
+# === shutdown while producers are blocked, and exit in that state (G4, G5) ===
 
 BLOCKED_PRODUCER = """
 import json, threading, time
@@ -273,7 +273,7 @@ time.sleep(0.5)
 
 
 def test_shutdown_returns_while_producers_are_blocked(tmp_path):
-    """C2: shutdown_async_backend(2.0) with a producer blocked on a full
+    """G4, G5: shutdown_async_backend(2.0) with a producer blocked on a full
     queue returns within its timeout plus slack; the producer is released."""
     what = "shutdown_async_backend(2.0) with a blocked producer"
     proc = run_bounded(
@@ -309,18 +309,18 @@ print("RESULT " + json.dumps(dict(took=took, drained=report.drained, finished=fi
 
 
 def test_exit_while_producers_are_blocked_terminates(tmp_path):
-    """C2: the interpreter exits (code 0, well within 60 s) while a daemon
+    """G4, G5: the interpreter exits (code 0, well within 60 s) while a daemon
     producer is blocked on a full queue behind a slow Python writer."""
     what = "interpreter exit with a producer blocked"
     proc = run_bounded(BLOCKED_PRODUCER + "\nstep('exiting')\n", tmp_path, 60, what)
     expect_clean_exit(proc, what)
 
 
-# === C3: timeouts are honoured ===
+# === timeouts are honoured (G5) ===
 
 
 def test_flush_timeout_is_honoured_with_a_slow_python_writer(tmp_path):
-    """C3: flush(timeout=0.5) while a Python writer takes 3 s per call
+    """G5: flush(timeout=0.5) while a Python writer takes 3 s per call
     returns False within about 0.5 s, not after the write."""
     what = "flush(timeout=0.5) with a 3 s writer"
     proc = run_bounded(
@@ -359,7 +359,7 @@ def test_flush_timeout_is_honoured_with_a_slow_python_writer(tmp_path):
 
 
 def test_global_flush_returns_with_a_failing_network_endpoint(tmp_path):
-    """C3: kakashi.flush() with a send function that always raises (default
+    """G5: kakashi.flush() with a send function that always raises (default
     retries: 0.5 s doubling, 5 times) returns within its default timeout."""
     what = "kakashi.flush() with a failing endpoint"
     proc = run_bounded(
@@ -391,7 +391,7 @@ def test_global_flush_returns_with_a_failing_network_endpoint(tmp_path):
 
 
 def test_logging_after_a_timed_out_shutdown_is_counted_not_written(tmp_path):
-    """C3: after shutdown(0.5) timed out because the writer is stuck, a
+    """G5: after shutdown(0.5) timed out because the writer is stuck, a
     further log.info returns promptly and is counted in
     dropped_backend_stopped; it is never written on the caller's thread."""
     what = "log.info after a timed-out shutdown"
@@ -449,12 +449,12 @@ def test_logging_after_a_timed_out_shutdown_is_counted_not_written(tmp_path):
     assert after["messages_written_sync"] == before["messages_written_sync"], "written on the caller's thread"
 
 
-# === C5: fork while a writer is busy ===
+# === fork while a writer is busy (G5) ===
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_fork_while_a_writer_is_busy_returns_and_the_child_logs(tmp_path):
-    """C5: os.fork() while a Python send sleeps 8 s returns within 4 s; in the
+    """G5: os.fork() while a Python send sleeps 8 s returns within 4 s; in the
     child, logger.info and logger.flush(timeout=3) return and the child
     exits; the parent exits too."""
     what = "fork while a writer is busy"
@@ -511,7 +511,7 @@ def test_fork_while_a_writer_is_busy_returns_and_the_child_logs(tmp_path):
     expect_clean_exit(proc, what)
 
 
-# === C6: after shutdown nothing is stranded; per-thread order across it ===
+# === after shutdown nothing is stranded; per-thread order across it (G3, G4) ===
 
 STRANDED = """
 import json, threading, time
@@ -555,7 +555,7 @@ print("RESULT " + json.dumps(dict(
 
 @pytest.mark.parametrize("timeout", [0.001, 30.0], ids=["shutdown-times-out", "shutdown-completes"])
 def test_after_shutdown_nothing_is_stranded_and_order_holds(tmp_path, timeout):
-    """C6: 8 threads logging flat out under block while shutdown runs: once
+    """G3, G4: 8 threads logging flat out under block while shutdown runs: once
     they stop the queue is empty and the stats balance; in the file each
     thread's sequence numbers strictly increase (records logged after
     shutdown are written on the caller's thread)."""
@@ -582,7 +582,7 @@ def test_after_shutdown_nothing_is_stranded_and_order_holds(tmp_path, timeout):
         assert mine == 8 * 5000, f"block with a completed shutdown lost records: {mine} of 40000"
 
 
-# === C7: interpreter exit never aborts or hangs ===
+# === interpreter exit never aborts or hangs (G5) ===
 
 FILE_LOGGER = """
 from kakashi.core.async_interface import get_high_performance_logger
@@ -598,7 +598,7 @@ log = get_network_logger("exit", lambda line: out.write(line + "\\n"), overflow_
 
 @pytest.mark.parametrize("logger_code", [FILE_LOGGER, PYTHON_WRITER_LOGGER], ids=["file", "python-writer"])
 def test_exit_with_a_daemon_thread_logging_flat_out(tmp_path, logger_code):
-    """C7: a daemon thread logging as fast as it can while the interpreter exits."""
+    """G5: a daemon thread logging as fast as it can while the interpreter exits."""
     what = "exit with a daemon thread logging flat out"
     proc = run_bounded(
         logger_code
@@ -623,7 +623,7 @@ step("exiting")
 
 
 def test_exit_with_a_daemon_heartbeat_ten_times(tmp_path):
-    """C7: a daemon thread logging every 1 ms (through a Python writer) while
+    """G5: a daemon thread logging every 1 ms (through a Python writer) while
     the interpreter exits; ten runs, none may abort or hang."""
     for run in range(10):
         what = f"exit with a 1 ms heartbeat (run {run + 1} of 10)"
@@ -651,7 +651,7 @@ step("exiting")
 
 
 def test_exit_while_a_worker_is_inside_a_python_writer_slower_than_the_drain(tmp_path):
-    """C7: the worker is inside a Python writer that sleeps 15 s (longer than
+    """G5: the worker is inside a Python writer that sleeps 15 s (longer than
     the 10 s exit drain) when the interpreter exits: exit code 0, no abort,
     no hang."""
     what = "exit while a 15 s Python writer runs"
@@ -678,7 +678,7 @@ def test_exit_while_a_worker_is_inside_a_python_writer_slower_than_the_drain(tmp
     expect_clean_exit(proc, what)
 
 
-# === C9: a formatter returning a non-string is a formatter error ===
+# === a formatter returning a non-string is a formatter error (G6) ===
 
 
 class _Opaque:
@@ -690,7 +690,7 @@ class _Opaque:
     "value", [None, 42, b"bytes", _Opaque()], ids=["None", "int", "bytes", "object"]
 )
 def test_a_formatter_returning_a_non_string_is_a_formatter_error(value):
-    """C9: the record is counted in formatter_errors and failed, and no line
+    """G6: the record is counted in formatter_errors and failed, and no line
     is written for it."""
     from kakashi.core.async_backend import AsyncConfig
     from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
@@ -715,12 +715,12 @@ def test_a_formatter_returning_a_non_string_is_a_formatter_error(value):
     assert balanced(s), balance(s)
 
 
-# === C10: counters never go backwards ===
+# === counters never go backwards (G1) ===
 
 
 @pytest.mark.parametrize("kind", ["high_performance", "async_pipeline"])
 def test_counters_never_go_backwards_when_a_backend_is_collected(tmp_path, kind):
-    """C10: 1,000 records written, every handle deleted and collected:
+    """G1: 1,000 records written, every handle deleted and collected:
     get_async_stats()['messages_written'] stays >= 1,000."""
     what = f"stats after the {kind} backend is collected"
     proc = run_bounded(

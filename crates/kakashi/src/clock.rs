@@ -1,12 +1,14 @@
 //! The wall clock behind [`Timestamp::now`](crate::Timestamp::now): the CPU's
 //! time-stamp counter, anchored to the system clock.
 //!
-//! Reading the system clock (`SystemTime::now`, a vDSO `clock_gettime`) took
-//! 26 ns on the benchmark machine, a third of a logging call; reading the
-//! counter takes 8. When the kernel itself keeps time with the counter (its
-//! clocksource is `tsc`, which it picks only when the counter runs at a
-//! constant rate and in step on every CPU), a record's time is extrapolated
-//! from the last anchor, a pair (counter, system time) read together:
+//! Why: reading the counter costs a fraction of a system clock read
+//! (`SystemTime::now`, a vDSO `clock_gettime`), which would otherwise be a
+//! large share of a logging call (figures in BENCHMARKS.md, "Design
+//! decisions"). The counter is used only where the kernel itself keeps time
+//! with it (its clocksource is `tsc`, which it picks only when the counter
+//! runs at a constant rate and in step on every CPU). A record's time is
+//! then extrapolated from the last anchor, a pair (counter, system time)
+//! read together:
 //!
 //! ```text
 //! now = anchor.time + (counter - anchor.counter) * ns_per_tick
@@ -21,16 +23,17 @@
 //! short first measurement is soon replaced. A new anchor is taken by
 //! whichever call first finds the last one expired, and an anchor whose two
 //! counter reads (around the system clock read) are more than 2 µs apart is
-//! not used (the thread was interrupted in between). Measured against the
-//! system clock on the benchmark machine, timestamps stay within 0.1 µs of
-//! it (the output shows microseconds). A step of the system clock (`date
-//! -s`, an NTP step) shows at the next anchor, within a second; the rate
-//! measured across it would be wrong, so the last one is kept and measured
-//! again 100 ms later.
+//! not used (the thread was interrupted in between).
+//!
+//! Invariant: a timestamp stays within microseconds of the system clock
+//! (the output shows microseconds; the test below checks 100 µs). A step
+//! of the system clock (`date -s`, an NTP step) shows at the next anchor,
+//! within a second; the rate measured across it would be wrong, so the last
+//! one is kept and measured again 100 ms later.
 //!
 //! Anywhere else (another clocksource, another architecture, a counter that
 //! misbehaves: a measured rate outside 0.1-20 GHz) every call reads the
-//! system clock, as before.
+//! system clock.
 //!
 //! The anchor is read with a sequence lock: a writer makes the sequence odd,
 //! writes, and makes it even again; a reader that sees it change or odd

@@ -66,101 +66,127 @@
 //!
 //! ## Guarantees
 //!
-//! - **Nothing is lost silently.** Every record submitted ends as written,
-//!   dropped (by the overflow strategy, with its reason), filtered, or failed
-//!   (a writer gave up), and [`Stats`] counts each; drops and failures are
-//!   also reported in-band as a WARNING record.
-//! - **`block` blocks**, with no hidden time limit; `drop_oldest` and
+//! Numbered as in the README's "Guarantees", which says each in full; the
+//! tests in `crates/kakashi/tests/` cite these numbers.
+//!
+//! - **G1 Nothing is lost silently.** Every record submitted ends as
+//!   written, dropped (by the overflow strategy, with its reason), filtered,
+//!   or failed (a writer gave up), and [`Stats`] counts each; drops and
+//!   failures are also reported in-band as a WARNING record.
+//! - **G2 `block` blocks**, with no hidden time limit; `drop_oldest` and
 //!   `drop_newest` drop and count. Unknown names are a [`ConfigError`].
-//! - **Order**: each writer receives records in acceptance order, whatever
-//!   `worker_count` is, across shutdown too; retries never reorder.
-//! - **Flush and exit**: `flush()` is a barrier; shutdown drains, or at its
-//!   timeout counts what is left; normal process exit and panics flush every
-//!   backend without a guard; [`install_sigterm_handler`] does on SIGTERM.
-//! - **Never hangs the host**: every wait for the workers but `block`'s wait
-//!   for room has a deadline, and a record logged from inside a stage never waits for the
-//!   backend running it (see the backend's lock discipline).
-//! - **Failures are isolated**: a writer, enricher, filter or formatter that
-//!   errors or panics is counted and never reaches the logging call.
-//! - **Valid output**: one valid UTF-8 JSON object per line whatever the input
-//!   (quotes, newlines, control characters, NaN, deep nesting).
+//! - **G3 Order**: each writer receives records in acceptance order,
+//!   whatever `worker_count` is, across shutdown too; retries never reorder.
+//! - **G4 Flush and exit**: `flush()` is a barrier; shutdown drains, or at
+//!   its timeout counts what is left; normal process exit and panics flush
+//!   every backend without a guard; [`install_sigterm_handler`] does on
+//!   SIGTERM.
+//! - **G5 Never hangs the host**: every wait for the workers but `block`'s
+//!   wait for room has a deadline, and a record logged from inside a stage
+//!   never waits for the backend running it (see the backend's lock
+//!   discipline).
+//! - **G6 Failures are isolated**: a writer, enricher, filter or formatter
+//!   that errors or panics is counted and never reaches the logging call.
+//! - **G7 Bad input**: a bad configuration is a [`ConfigError`] at
+//!   construction; at run time any input (quotes, newlines, control
+//!   characters, NaN, deep nesting) gives one valid UTF-8 JSON object per
+//!   line.
+//! - **G8 Wire format**: [`default_json_formatter`] writes the original's
+//!   keys, in the original's order, with a real UTC instant.
 //!
 //! ## How it works
 //!
-//! **Call site.** The level check is one relaxed atomic load (under a
-//! nanosecond; nothing is evaluated when it fails). Then the macro builds the
-//! [`Record`] in place: the clock is read, the message and field values are
-//! moved in (string literals borrowed, numbers copied, nothing formatted), and
-//! up to [`INLINE_FIELDS`] fields live inside the record, added with one
-//! `extend` from an array (a push per field stalled the CPU on each: a value
-//! built on the stack and read back wider than it was written), so a typical
-//! call allocates nothing. The clock is the CPU's time-stamp counter anchored
-//! to the system clock, where the kernel itself keeps time with it (8 ns a
-//! read instead of 26; within microseconds of the system clock, re-anchored
-//! every second). The record is built in an `Option`, handed on by
-//! reference, and moved out only into its slot of a lock-free bounded ring
-//! (Vyukov's bounded queue, written for this), once the slot is claimed
-//! (moving it by value through the calls had made four copies; what is left
-//! is one on the caller's stack, ~1 ns, and the one into the slot). A push
-//! also asks the CPU for the next slot's cache lines, which a worker on the
-//! other core last wrote, so that the next call does not wait for them. Only
-//! the common path (room in the queue) is inlined; a full queue or a stopped
-//! backend is handled out of line. The push is the call's only atomic
-//! write: no counter is bumped (what was enqueued is read off the tail when
-//! stats are asked for, and what was submitted is added up from the
-//! outcomes). It is a compare-and-swap on the queue's tail, which also
-//! orders the checks that follow it (a sleeping worker, a stopping one), so
-//! there is no fence.
-//! Under `drop_newest`, once a call has found the queue full (and until a
-//! worker takes from it), calls read one flag, count their drop and return
-//! without building a record (about 10 ns instead of about 160).
+//! One paragraph per mechanism: what it does, what it keeps true, and why it
+//! is built this way rather than the obvious way. The measurements behind
+//! each choice, and the alternatives that were tried and dropped, are in
+//! `BENCHMARKS.md`, section "Design decisions"; `ARCHITECTURE.md` follows a
+//! record from the call to the file, with the threads and locks on the way.
+//!
+//! **Level check.** A logging macro first loads the logger's level with one
+//! relaxed atomic load; when the level is disabled nothing else is
+//! evaluated, so a disabled call costs about as much as a branch.
+//!
+//! **Building the record.** An enabled call builds the [`Record`] in place:
+//! the message and field values are moved in, never formatted (string
+//! literals stay borrowed, numbers are copied), and up to [`INLINE_FIELDS`]
+//! fields live inside the record, so a typical call allocates nothing. The
+//! fields are added with one `extend` from an array, not a `push` per field:
+//! pushing field by field makes the CPU read back each field wider than it
+//! was written, a stall per field.
+//!
+//! **Clock.** Timestamps come from the CPU's time-stamp counter anchored to
+//! the system clock, used only where the kernel itself keeps time with that
+//! counter; they stay within microseconds of the system clock and are
+//! re-anchored at least every second. A counter read is a fraction of the
+//! cost of a system clock read, and anywhere the counter is not trusted
+//! every call reads the system clock (`clock.rs`).
+//!
+//! **Into the queue.** The record is built inside an `Option`, passed on by
+//! reference, and moved out only into its slot of the bounded ring, once
+//! the slot is claimed: a record is a few hundred bytes, and each move
+//! through a function call is a copy. The ring is Vyukov's bounded queue
+//! (as in crossbeam's `ArrayQueue`), written here so that the push writes
+//! straight into the slot and prefetches the next slot's cache lines, which
+//! a worker on the other core last wrote. The claim, a compare-and-swap on
+//! the queue's tail, is the call's only atomic write: no counter is bumped
+//! (what was enqueued is read off the tail when stats are asked for), and
+//! it also orders the checks that follow it (a sleeping worker, a stopping
+//! backend), so no fence is needed. Only the common path, room in a running
+//! queue, is inlined into the caller.
+//!
+//! **A full queue.** `block` waits for room; `drop_oldest` evicts the oldest
+//! record; `drop_newest` drops the new one. Under `drop_newest`, once a
+//! call has found the queue full, later calls read one flag and count their
+//! drop without building a record, until a worker takes from the queue:
+//! building a record only to drop it would make a full queue the slow case.
 //!
 //! **Waking workers.** A push wakes a sleeping worker only once a batch's
 //! worth of records waits; fewer are picked up at the worker's own
-//! `batch_timeout`. A wake per record costs a futex call and a context switch
-//! whenever the workers keep up, which is the common case. A worker that
-//! takes a batch and leaves another whole batch behind wakes a second
-//! sleeping worker (pushes send one wake-up until a worker sleeps again, so
-//! without this the second slept through its timeout while a core idled).
-//! `flush()` wakes them at once. Under `block`, callers that found the
-//! queue full sleep until a quarter of it is free, so that each wake-up
-//! refills thousands of slots (waking them after every batch cost more
-//! context switches than records).
+//! `batch_timeout`. A wake-up per record would cost a system call and a
+//! context switch in the common case, where the workers keep up. A worker
+//! that takes a batch and leaves another whole batch behind wakes a second
+//! worker itself, since pushes send one wake-up until a worker sleeps
+//! again. `flush()` wakes them at once. Under `block`, callers that found
+//! the queue full sleep until a quarter of it is free, so each wake-up
+//! refills many slots instead of one batch's worth.
 //!
-//! **Workers.** One worker at a time takes up to `batch_size` records out of
-//! the ring, under a short lock that also numbers the batch (a ticket); being
-//! the only consumer, it frees each slot with plain stores, no
-//! compare-and-swap, moving each record once, straight from its slot into its
-//! batch. Then it runs enrichers, filters and the formatter into one reusable
-//! buffer, in parallel with the other workers, and hands the whole buffer to
-//! each writer in ticket order (one `write` call per batch for a file), so
-//! order holds whatever `worker_count` is. A worker whose batch is ready
-//! before its turn does not wait for it: it leaves the batch to the worker
-//! writing the one before, which writes it next, and goes back to the queue
-//! (up to a quarter of the queue's capacity may wait so); waiting idled a
-//! core whenever the worker with the turn was off the CPU. The JSON
-//! formatter reserves room for a record once and writes it straight into the
-//! buffer's spare capacity (short pieces by a few fixed-size moves, strings
-//! checked for escapes eight bytes at a time), so a record is one capacity
-//! check and one length update, not one per piece. Dates and the epoch
-//! seconds are formatted once per second per thread; floats with `zmij`
-//! (shortest round-trip digits, shaped as Python writes them).
+//! **Workers and order.** One worker at a time takes up to `batch_size`
+//! records out of the ring under a short lock that also gives the batch a
+//! ticket. Being the only consumer, it frees each slot with plain stores
+//! instead of a compare-and-swap per record. Workers then enrich, filter
+//! and format their batches in parallel, each into one reusable buffer, and
+//! write them in ticket order, one `write` per batch per writer, so each
+//! writer sees acceptance order whatever `worker_count` is (G3). A worker
+//! whose batch is ready before its turn does not wait: it leaves the batch
+//! to the worker writing the batch before, which writes it next, and goes
+//! back to the queue; at most a quarter of the queue's capacity waits that
+//! way, which bounds memory. Waiting for the turn instead would idle a core
+//! whenever the worker holding the turn is off the CPU.
 //!
-//! **Flush, exit, fork.** A flush is a marker that travels through the queue
-//! and is signalled once everything before it is written; the worker that
-//! writes it flushes the writers. Every backend is registered; a C `atexit`
-//! handler and a panic hook drain them, each within a deadline. After
-//! shutdown a record still goes through the queue, and the caller writes
-//! it, in order.
-//! [`prepare_fork`], [`after_fork_in_parent`] and [`after_fork_in_child`]
-//! park the workers between batches around `fork()` and give the child fresh
-//! ones (the Python package calls them from `os.register_at_fork`).
+//! **Formatting.** The JSON formatter reserves room for a record once and
+//! writes it straight into the buffer's spare capacity (short pieces by
+//! fixed-size moves, strings scanned for escapes eight bytes at a time), so
+//! a record costs one capacity check and one length update rather than one
+//! per piece. Dates and epoch seconds are formatted once per second per
+//! thread; floats use `zmij` (shortest round-trip digits, shaped as Python
+//! prints them).
+//!
+//! **Flush, exit, fork.** A flush is a marker that travels through the
+//! queue; it is signalled once everything before it is written, and the
+//! worker that writes it flushes the writers, so `flush()` is a barrier
+//! without stopping the producers (G4). Every backend is registered; a C
+//! `atexit` handler and a panic hook drain them, each within a deadline.
+//! After shutdown a record still goes through the queue and the caller
+//! writes it, so it cannot overtake an earlier one. [`prepare_fork`],
+//! [`after_fork_in_parent`] and [`after_fork_in_child`] park the workers
+//! between batches around `fork()` and give the child fresh ones (the
+//! Python package calls them from `os.register_at_fork`).
 //!
 //! **Bindings.** [`Logger::submit_with`] runs any wait (room under `block`)
 //! inside a scope the caller provides, and [`PipelineConfig::stage_scope`]
-//! runs a batch's stages inside one: Python's package uses them to let go of
-//! the interpreter lock only when it waits, and to take it once per batch for
-//! Python stages. A stage that reported its own failure ends with
+//! runs a batch's stages inside one: the Python package uses them to let go
+//! of the interpreter lock only while it waits, and to take it once per
+//! batch for Python stages. A stage that reported its own failure ends with
 //! [`StageFailed`] and is counted without a second message.
 
 #![deny(unsafe_code)]

@@ -396,7 +396,8 @@ macro_rules! __kakashi_fields {
     (@acc $rec:ident []) => {};
     // One `extend` from an array, not a `push` per field: each pushed field
     // was built on the stack and read back by a wider load than the stores
-    // that wrote it, a store-forwarding stall per field (p50 79 -> 59 ns).
+    // that wrote it, a store-forwarding stall per field (BENCHMARKS.md,
+    // "Design decisions").
     (@acc $rec:ident [$($done:expr,)+]) => { $rec.fields.extend([$($done,)+]); };
     (@acc $rec:ident [$($done:expr,)*] $key:ident = % $val:expr $(, $($rest:tt)*)?) => {
         $crate::__kakashi_fields!(@acc $rec [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::display(&$val)),] $($($rest)*)?)

@@ -499,7 +499,7 @@ pub struct Timestamp(pub u64);
 impl Timestamp {
     /// Now: the system clock's time, read through the CPU's time-stamp
     /// counter where the kernel keeps time with it (within microseconds of
-    /// the system clock, at a third of the cost; see the crate's "How it
+    /// the system clock, and cheaper to read; see the crate's "How it
     /// works").
     #[inline]
     pub fn now() -> Timestamp {

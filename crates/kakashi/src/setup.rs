@@ -115,7 +115,9 @@ impl FormatterKind {
     }
 }
 
-/// An environment's settings: where and how records go (reference §3.13).
+/// An environment's settings: where and how records go. The presets keep
+/// the original Kakashi 0.2.2's levels, directories, formatters and async
+/// settings per environment.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EnvironmentConfig {
     /// Which preset this came from.

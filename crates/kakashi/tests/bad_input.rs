@@ -1,5 +1,5 @@
-//! Contract 8: bad configuration fails at construction with a clear message;
-//! odd values always produce one valid JSON line.
+//! G7 (bad input): bad configuration fails at construction with a clear
+//! message; odd values always produce one valid JSON line.
 
 use proptest::prelude::*;
 

@@ -1,5 +1,6 @@
-//! Contract 4: `block` waits as long as it takes (no hidden timeout, unlike
-//! the original's 1 s) and never deadlocks, also with a slow writer.
+//! G2 (overflow strategies): `block` waits as long as it takes (no hidden
+//! timeout, unlike the original's 1 s) and never deadlocks, also with a slow
+//! writer.
 
 mod common;
 

@@ -1,6 +1,6 @@
-//! Contract 1: with `block`, 4 producers x 250,000 records through 4 workers
-//! and a queue of 1,000 land as exactly 1,000,000 valid JSON lines, each
-//! producer's sequence in order.
+//! G1 and G2 (nothing lost, `block`): with `block`, 4 producers x 250,000
+//! records through 4 workers and a queue of 1,000 land as exactly 1,000,000
+//! valid JSON lines, each producer's sequence in order.
 
 mod common;
 

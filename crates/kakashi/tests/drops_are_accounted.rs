@@ -1,7 +1,7 @@
-//! Contract 3: with a tiny queue and a slow writer, `drop_newest` and
-//! `drop_oldest` account for every record, the file holds exactly
-//! `messages_written` lines, the right records survive, and a WARNING record
-//! in the output reports the drops.
+//! G1 (nothing is lost silently): with a tiny queue and a slow writer,
+//! `drop_newest` and `drop_oldest` account for every record, the file holds
+//! exactly `messages_written` lines, the right records survive, and a WARNING
+//! record in the output reports the drops.
 
 mod common;
 

@@ -1,6 +1,6 @@
-//! Contract 6: a process that logs and then returns from `main`, or calls
-//! `std::process::exit`, or panics, leaves every record in the file, with no
-//! guard held.
+//! G4 (flush and exit): a process that logs and then returns from `main`, or
+//! calls `std::process::exit`, or panics, leaves every record in the file,
+//! with no guard held.
 //!
 //! The child is this test binary run again with `KAKASHI_EXIT_CHILD` set.
 

@@ -1,6 +1,6 @@
-//! Contract 7: a writer that errors, an enricher or a callback that panics:
-//! the call site never panics, the other writers keep writing, and the stats
-//! count the failures.
+//! G6 (failures are isolated): a writer that errors, an enricher or a callback
+//! that panics: the call site never panics, the other writers keep writing,
+//! and the stats count the failures.
 
 mod common;
 

@@ -1,10 +1,9 @@
-//! The engine never hangs and never strands a record: shutdown while
-//! producers are blocked (C2), timeouts honoured with stuck or failing writers
-//! (C3), panics with a writer stuck or on the caller's thread (C4), nothing
-//! left in the queue after shutdown and per-thread order kept across it
-//! (C6), a signal handler that logs into `drop_oldest` (C8), a panicking
-//! enricher that does not flood stderr (C9), counters that survive the
-//! backend (C10).
+//! The engine never hangs and never strands a record: shutdown while producers
+//! are blocked (G4, G5), timeouts honoured with stuck or failing writers (G5),
+//! panics with a writer stuck or on the caller's thread (G4), nothing left in
+//! the queue after shutdown and per-thread order kept across it (G3, G4), a
+//! signal handler that logs into `drop_oldest` (G5), a panicking enricher that
+//! does not flood stderr (G6), counters that survive the backend (G1).
 //!
 //! Every case that can hang runs in a child process (this test binary re-run
 //! with `KAKASHI_SCENARIO` naming the test) killed at a deadline; timings are
@@ -99,7 +98,7 @@ fn backend_with_stuck_writer() -> (Backend, Logger, Arc<AtomicU64>) {
     (backend, logger, entered)
 }
 
-// === C2: shutdown while producers are blocked ===
+// === shutdown while producers are blocked (G4, G5) ===
 
 /// `block`, a 10-record queue, 5-record batches, a writer that sleeps 10 ms
 /// per record, and a thread logging 1,000 records. Returns the backend and a
@@ -173,7 +172,7 @@ fn exit_while_producers_are_blocked_terminates() {
     );
 }
 
-// === C3: timeouts are honoured ===
+// === timeouts are honoured (G5) ===
 
 #[test]
 fn flush_timeout_returns_with_a_writer_stuck_forever() {
@@ -276,7 +275,7 @@ fn global_flush_returns_with_a_failing_network_endpoint() {
     );
 }
 
-// === C4: panics ===
+// === panics (G4) ===
 
 struct PanickingWriter;
 
@@ -354,7 +353,7 @@ fn a_thread_panicking_while_a_writer_is_stuck_does_not_hang() {
     );
 }
 
-// === C6: after shutdown nothing is stranded, and per-thread order holds ===
+// === after shutdown nothing is stranded, and per-thread order holds (G3, G4) ===
 
 const PRODUCERS: u64 = 4;
 const PER_PRODUCER: u64 = 20_000;
@@ -490,7 +489,7 @@ fn block_strands_nothing_when_shutdown_completes() {
     );
 }
 
-// === C8: a signal handler that logs into drop_oldest ===
+// === a signal handler that logs into drop_oldest (G5) ===
 
 #[cfg(unix)]
 mod signal {
@@ -584,7 +583,7 @@ mod signal {
     }
 }
 
-// === C9: a panicking enricher does not flood stderr ===
+// === a panicking enricher does not flood stderr (G6) ===
 
 #[test]
 fn a_panicking_enricher_prints_only_a_few_lines() {
@@ -625,7 +624,7 @@ fn a_panicking_enricher_prints_only_a_few_lines() {
     );
 }
 
-// === C10: counters never go backwards ===
+// === counters never go backwards (G1) ===
 
 #[test]
 fn counters_never_go_backwards_when_a_backend_is_dropped() {

@@ -1,4 +1,4 @@
-//! Contract 2: output order equals acceptance order with several workers, and
+//! G3 (order): output order equals acceptance order with several workers, and
 //! retries of a network callback never reorder.
 
 mod common;

@@ -1,7 +1,8 @@
-//! C1: a record logged from inside a pipeline stage (enricher, filter,
-//! formatter, writer) never waits: on a worker thread it is enqueued when the
-//! queue has room and otherwise dropped and counted in `dropped_reentrant`;
-//! on the caller's thread (synchronous backend, or after shutdown) likewise.
+//! G5 (never hangs): a record logged from inside a pipeline stage (enricher,
+//! filter, formatter, writer) never waits: on a worker thread it is enqueued
+//! when the queue has room and otherwise dropped and counted in
+//! `dropped_reentrant`; on the caller's thread (synchronous backend, or after
+//! shutdown) likewise.
 //!
 //! Every case runs `block` with a 4-record queue and 2-record batches, a
 //! stage that logs one "inner" record into its own logger for every "outer"

@@ -1,6 +1,6 @@
-//! Contract 5: shutdown with a timeout shorter than the backlog returns near
-//! the timeout, reports and counts what was left; logging afterwards neither
-//! hangs nor panics.
+//! G4 (flush and exit): shutdown with a timeout shorter than the backlog
+//! returns near the timeout, reports and counts what was left; logging
+//! afterwards neither hangs nor panics.
 
 mod common;
 

@@ -1,5 +1,6 @@
-//! Contract 9: `enable_async = false` writes on the caller's thread before the
-//! call returns; `fallback_to_sync` decides what happens after shutdown.
+//! G4 (flush and exit: logging after shutdown): `enable_async = false` writes
+//! on the caller's thread before the call returns; `fallback_to_sync` decides
+//! what happens after shutdown.
 
 use std::time::Duration;
 

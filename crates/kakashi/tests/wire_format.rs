@@ -1,5 +1,5 @@
-//! Contract 10: `default_json_formatter` keeps the original's key order and
-//! shapes with a real UTC instant; the text formatters match the original.
+//! G8 (wire format): `default_json_formatter` keeps the original's key order
+//! and shapes with a real UTC instant; the text formatters match the original.
 
 use std::sync::Arc;
 

@@ -318,7 +318,8 @@ impl fmt::Debug for OutputConfig {
 /// Defaults as in the original: level INFO, no enrichers or filters,
 /// `default_json_formatter`, and the console writer when `writers` is empty.
 pub struct PipelineConfig {
-    /// Records below this level are discarded at the call site, for ~1 ns.
+    /// Records below this level are discarded at the call site, by one
+    /// relaxed atomic load, before any argument is evaluated.
     pub min_level: Level,
     /// Run in order on the worker; each may change the record.
     pub enrichers: Vec<Box<dyn Enricher>>,

@@ -1,7 +1,7 @@
-//! `default_json_formatter`: one JSON object per record, in the original's
-//! key order (reference §3.3): timestamp, datetime, level, level_value,
-//! logger, message, then fields, context, source, threading, exception when
-//! present.
+//! `default_json_formatter`: one JSON object per record, in the key order of
+//! the original Kakashi 0.2.2 (its `LogRecord.to_dict`): timestamp,
+//! datetime, level, level_value, logger, message, then fields, context,
+//! source, threading, exception when present.
 
 use super::spare::Spare;
 use super::{

@@ -1,11 +1,11 @@
 //! Writing a record's bytes straight into a `Vec<u8>`'s spare capacity: room
 //! is reserved once, each piece is copied in (short ones by a few fixed-size
 //! moves instead of a `memcpy` call), and the vector's length moves once at
-//! the end. `Vec::extend_from_slice` checks capacity and stores the length
-//! on every piece, and calls `memcpy` for every piece whose length is not
-//! known at compile time: most of the JSON formatter's cost on a record of
-//! short strings (measured with callgrind: 2,000 instructions a record
-//! before, see BENCHMARKS.md).
+//! the end. Why not `Vec::extend_from_slice`: it checks capacity and stores
+//! the length on every piece, and calls `memcpy` for every piece whose
+//! length is not known at compile time, which on a record of short strings
+//! is most of the JSON formatter's work (figures in BENCHMARKS.md, "Design
+//! decisions").
 //!
 //! The one `unsafe` in this module is [`Spare::write`]'s `set_len`: every
 //! other access is a bounds-checked slice of `MaybeUninit<u8>`, so a wrong

@@ -1,4 +1,5 @@
-//! The original's text layouts (reference §3.8), with UTC clock times:
+//! The text layouts of the original Kakashi 0.2.2, with UTC clock times (the
+//! original prints local time):
 //!
 //! - `simple_text_formatter`: `HH:MM:SS.mmm | LEVEL    | logger | ctx | message | k=v`
 //! - `compact_formatter`: `HH:MM:SS | L | message`
