@@ -568,7 +568,7 @@ fn run_all(args: &[String]) {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let _ = writeln!(
         md,
-        "Rust loggers, {records} records per run, medians of {reps} fresh-process runs; {cpus} CPUs, {}.\n",
+        "Rust loggers, {records} records per run, medians of {reps} fresh-process runs (end-to-end ratio, p50 and p99 with their min-max over the runs); {cpus} CPUs, {}.\n",
         std::env::consts::ARCH
     );
     for producers in [1u64, 4] {
@@ -579,6 +579,28 @@ fn run_all(args: &[String]) {
                 .map(|(_, _, r)| f(r.as_ref().unwrap()))
                 .collect();
             (!v.is_empty()).then(|| median(v))
+        };
+        // Every repetition's value, in run order (each round runs every
+        // logger once, so the i-th values of two loggers share a round).
+        let each = |name: &str, f: &dyn Fn(&RunResult) -> f64| -> Vec<f64> {
+            raw.iter()
+                .filter(|(n, p, r)| n == name && *p == producers && r.is_ok())
+                .map(|(_, _, r)| f(r.as_ref().unwrap()))
+                .collect()
+        };
+        let range = |v: &[f64]| {
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (lo, hi)
+        };
+        // A latency's median with its min-max over the repetitions.
+        let ns_spread = |name: &str, f: &dyn Fn(&RunResult) -> f64| {
+            let v = each(name, f);
+            if v.is_empty() {
+                return String::new();
+            }
+            let (lo, hi) = range(&v);
+            format!("{} ({}-{})", ns(median(v)), ns(lo), ns(hi))
         };
         let base_e2e = pick("baseline", &|r| r.e2e_per_s);
         let base_caller = pick("baseline", &|r| r.caller_per_s);
@@ -609,15 +631,27 @@ fn run_all(args: &[String]) {
             let caller = pick(name, &|r| r.caller_per_s).unwrap_or(0.0);
             let ratio =
                 |x: f64, b: Option<f64>| b.map_or("?".to_owned(), |b| format!("{:.2}x", x / b));
+            // The end-to-end ratio of each round, so its spread is shown.
+            let round_ratios: Vec<f64> = each(name, &|r| r.e2e_per_s)
+                .iter()
+                .zip(each("baseline", &|r| r.e2e_per_s))
+                .map(|(x, b)| x / b)
+                .collect();
+            let e2e_ratio = if round_ratios.is_empty() {
+                ratio(e2e, base_e2e)
+            } else {
+                let (lo, hi) = range(&round_ratios);
+                format!("{} ({lo:.2}-{hi:.2})", ratio(e2e, base_e2e))
+            };
             let _ = writeln!(
                 md,
                 "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} MiB | {} |",
                 rate(caller),
                 ratio(caller, base_caller),
                 rate(e2e),
-                ratio(e2e, base_e2e),
-                ns(pick(name, &|r| r.p50 as f64).unwrap_or(0.0)),
-                ns(pick(name, &|r| r.p99 as f64).unwrap_or(0.0)),
+                e2e_ratio,
+                ns_spread(name, &|r| r.p50 as f64),
+                ns_spread(name, &|r| r.p99 as f64),
                 ns(pick(name, &|r| r.p999 as f64).unwrap_or(0.0)),
                 ns(pick(name, &|r| r.max as f64).unwrap_or(0.0)),
                 pick(name, &|r| r.lost as f64).unwrap_or(0.0),
