@@ -85,10 +85,12 @@
 pub(crate) mod overflow;
 mod queue;
 mod ring;
-pub(crate) mod run;
 mod shutdown;
+pub(crate) mod stages;
 pub(crate) mod stats;
 mod timed_lock;
+
+pub(crate) use timed_lock::{lock, try_lock};
 
 pub use overflow::OverflowStrategy;
 #[cfg(unix)]
@@ -109,7 +111,7 @@ use std::time::{Duration, Instant};
 use overflow::DropReason;
 use queue::{FlushSignal, FlushState, Item, Queue};
 use ring::Popper;
-use run::{commit, lock, prepare, try_lock, Pipeline, Prepared};
+use stages::{commit, prepare, Pipeline, Prepared};
 use stats::Counters;
 
 use crossbeam_utils::{Backoff, CachePadded};
@@ -520,7 +522,7 @@ impl Shared {
             return false;
         };
         self.note_full();
-        if run::in_stage() || holds_consumer() {
+        if stages::in_stage() || holds_consumer() {
             drop(record);
             self.drop_records(pipeline, DropReason::Reentrant, 1);
             return false;
@@ -670,7 +672,7 @@ impl Shared {
     ) {
         let state = self.state();
         let reason = if state == SYNCHRONOUS {
-            if !run::in_stage() {
+            if !stages::in_stage() {
                 let Some(mut record) = record.take() else {
                     return;
                 };
@@ -750,7 +752,7 @@ impl Shared {
                 self.discard_queued(DropReason::ShutdownTimeout);
                 return;
             }
-            if self.active_workers.load(SeqCst) > 0 || run::in_stage() {
+            if self.active_workers.load(SeqCst) > 0 || stages::in_stage() {
                 return;
             }
             scratch.by_caller = true;
@@ -1141,7 +1143,7 @@ impl Shared {
     /// false when `deadline` came first, or when called from inside a stage
     /// (which cannot wait for the backend that runs it).
     pub(crate) fn flush_until(&self, deadline: Instant) -> bool {
-        if on_worker_thread() || run::in_stage() {
+        if on_worker_thread() || stages::in_stage() {
             return false;
         }
         if self.state() == SYNCHRONOUS {
@@ -1204,7 +1206,7 @@ impl Shared {
         self.queue.wake_all_producers();
         // A stage cannot wait for the worker it runs on, and the workers a
         // timed-out shutdown left stuck are not waited for twice.
-        let may_wait = !on_worker_thread() && !run::in_stage() && !self.abort.load(SeqCst);
+        let may_wait = !on_worker_thread() && !stages::in_stage() && !self.abort.load(SeqCst);
         let mut guard = lock(&self.exited);
         while may_wait && self.active_workers.load(SeqCst) > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -1249,7 +1251,7 @@ impl Shared {
             let _ = handle.join();
         }
         let in_flight = if drained {
-            if !run::in_stage() {
+            if !stages::in_stage() {
                 // Drops reported in-band, then everything flushed.
                 let mut prep = Prepared::default();
                 for pipeline in self.pipeline_snapshot() {

@@ -13,8 +13,9 @@
 use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::{Duration, Instant};
 
-use super::run::{in_stage, lock, try_lock};
+use super::stages::in_stage;
 use super::stats::Stats;
+use super::timed_lock::{lock, try_lock};
 use super::Shared;
 
 /// The longest a panic hook spends flushing, over every backend.
