@@ -116,7 +116,7 @@ use ring::Popper;
 use stages::{commit, prepare, Pipeline, Prepared};
 use stats::Counters;
 
-use crossbeam_utils::{Backoff, CachePadded};
+use crossbeam_utils::CachePadded;
 
 use crate::error::ConfigError;
 use crate::logger::Logger;
@@ -302,28 +302,6 @@ impl Shared {
 
     // === the call site ===
 
-    /// Under `drop_newest`, while the queue is known to be full: counts the
-    /// call as submitted and dropped, and returns true (the caller then does
-    /// not build its record). Always false under the other strategies.
-    #[inline]
-    pub(crate) fn drop_early(&self, pipeline: &Pipeline) -> bool {
-        self.full.load(Relaxed) && self.dropped_while_full(pipeline)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn dropped_while_full(&self, pipeline: &Pipeline) -> bool {
-        // Stopping or stopped, or room after all (the flag was set after the
-        // workers had emptied the queue, and no take will clear it): the
-        // record takes the usual way.
-        if self.state() != RUNNING || !self.queue.is_full() {
-            self.full.store(false, Relaxed);
-            return false;
-        }
-        self.drop_records(pipeline, DropReason::QueueFull, 1);
-        true
-    }
-
     /// Accepts a record for pipeline `id`. Never panics, never waits except
     /// under `block` while the queue is full.
     #[inline]
@@ -404,154 +382,6 @@ impl Shared {
     #[inline(never)]
     fn late_push(&self, around_wait: &mut AroundWait<'_>) {
         around_wait(&mut || self.rescue());
-    }
-
-    /// `record` found the queue full: evicts the oldest items until it fits
-    /// (`drop_oldest`), drops it (`drop_newest`) or waits for room (`block`).
-    /// True when it was enqueued after all.
-    ///
-    /// A record logged from inside a stage, or by a signal handler that
-    /// interrupted this thread while it was taking from the queue, is
-    /// dropped (counted as `reentrant`): the room it would wait for, or the
-    /// eviction it would make, can only come from this very thread.
-    #[cold]
-    #[inline(never)]
-    fn queue_full(
-        &self,
-        pipeline: &Pipeline,
-        record: &mut Option<Record>,
-        id: u32,
-        around_wait: &mut AroundWait<'_>,
-    ) -> bool {
-        let Some(record) = record.take() else {
-            return false;
-        };
-        self.note_full();
-        if stages::in_stage() || holds_consumer() {
-            drop(record);
-            self.drop_records(pipeline, DropReason::Reentrant, 1);
-            return false;
-        }
-        let mut item = Item::Record(id, record);
-        match self.config.overflow_strategy {
-            OverflowStrategy::DropOldest => return self.push_evicting(item, pipeline),
-            OverflowStrategy::DropNewest => {
-                if self.state() == RUNNING && !self.full.load(Relaxed) {
-                    self.full.store(true, Relaxed);
-                }
-                drop(item);
-                self.drop_records(pipeline, DropReason::QueueFull, 1);
-                return false;
-            }
-            OverflowStrategy::Block => {}
-        }
-        loop {
-            match self.queue.push(item) {
-                Ok(()) => return true,
-                Err(back) => item = back,
-            }
-            if self.stranded() {
-                drop(item);
-                self.drop_records(pipeline, DropReason::BackendStopped, 1);
-                return false;
-            }
-            let went_on = if self.active_workers.load(SeqCst) == 0 {
-                // Stopped, and no worker left to make room: this thread does.
-                around_wait(&mut || self.rescue())
-            } else {
-                self.note_full();
-                self.counters.producer_waits.fetch_add(1, Relaxed);
-                around_wait(&mut || {
-                    self.queue.sleep_until_room(|| {
-                        self.abort.load(SeqCst)
-                            || (self.state() == STOPPED && self.active_workers.load(SeqCst) == 0)
-                    })
-                })
-            };
-            if !went_on {
-                drop(item);
-                self.drop_records(pipeline, DropReason::Interrupted, 1);
-                return false;
-            }
-        }
-    }
-
-    /// Pushes `item`, taking the oldest items out of the queue while it is
-    /// full (each counted as evicted). True when it is in.
-    fn push_evicting(&self, mut item: Item, pipeline: &Pipeline) -> bool {
-        let backoff = Backoff::new();
-        loop {
-            match self.queue.push(item) {
-                Ok(()) => return true,
-                Err(back) => item = back,
-            }
-            // Only the consumer may take items out. When a worker is taking
-            // some right now, there is room on its way: try again.
-            let Some(mut consumer) = self.try_lock_consumer() else {
-                backoff.snooze();
-                continue;
-            };
-            let oldest = self.queue.pop(&mut consumer.popper);
-            drop(consumer);
-            match oldest {
-                Some(oldest) => self.evicted(oldest),
-                // Full a moment ago, empty now: a push is being written.
-                None if self.stranded() => {
-                    drop(item);
-                    self.drop_records(pipeline, DropReason::BackendStopped, 1);
-                    return false;
-                }
-                None => backoff.snooze(),
-            }
-        }
-    }
-
-    fn note_full(&self) {
-        // A load first: once the mark is at capacity (the usual case when the
-        // queue is full again and again), no write to a shared line.
-        let mark = &self.counters.queue_high_water_mark;
-        let capacity = self.queue.capacity() as u64;
-        if mark.load(Relaxed) < capacity {
-            mark.fetch_max(capacity, Relaxed);
-        }
-    }
-
-    fn evicted(&self, item: Item) {
-        self.discard(item, DropReason::Evicted);
-    }
-
-    /// Counts a queued item as dropped for `reason` (a flush marker is
-    /// answered: everything before it has left the queue).
-    fn discard(&self, item: Item, reason: DropReason) {
-        match item {
-            Item::Record(id, record) => {
-                drop(record);
-                let pipeline = self.pipeline(id);
-                self.drop_records(&pipeline, reason, 1);
-            }
-            Item::Flush(signal) => {
-                signal.set(FlushState::AfterTicket(self.next_ticket.load(SeqCst)))
-            }
-        }
-    }
-
-    /// Takes everything out of the queue and counts it as dropped for
-    /// `reason`; returns how many records.
-    fn discard_queued(&self, reason: DropReason) -> u64 {
-        let mut consumer = self.lock_consumer();
-        let mut n = 0;
-        while let Some(item) = self.queue.pop(&mut consumer.popper) {
-            n += u64::from(matches!(item, Item::Record(..)));
-            self.discard(item, reason);
-        }
-        n
-    }
-
-    fn drop_records(&self, pipeline: &Pipeline, reason: DropReason, n: u64) {
-        // `messages_dropped` is the sum of the per-reason counters, added up
-        // when stats are read: one write per drop instead of two.
-        self.counters.drop_counter(reason).fetch_add(n, Relaxed);
-        pipeline.note_drops(reason, n);
     }
 
     /// A shutdown timed out and some worker is still inside a stage (a
@@ -1511,26 +1341,6 @@ mod tests {
             })
             .collect();
         assert_eq!(seqs, (0..40).collect::<Vec<_>>());
-    }
-
-    /// `drop_newest`'s "known full" flag set after the workers had emptied
-    /// the queue (a producer's failed push, then a drain, then its store)
-    /// must not drop every later call: no take would ever clear it.
-    #[test]
-    fn a_stale_full_flag_drops_nothing_once_there_is_room() {
-        let memory = MemoryWriter::new();
-        let backend = Backend::new(AsyncConfig {
-            max_queue_size: 8,
-            overflow_strategy: OverflowStrategy::DropNewest,
-            ..AsyncConfig::default()
-        })
-        .unwrap();
-        let logger = backend.logger("stale", PipelineConfig::new().writer(memory.clone()));
-        backend.shared.full.store(true, Relaxed);
-        crate::info!(logger, "kept");
-        assert!(backend.flush());
-        assert_eq!(memory.lines().len(), 1);
-        assert_eq!(backend.stats().dropped_queue_full, 0);
     }
 
     /// A fork that lands while a shutdown is timing out leaves the child the
