@@ -29,7 +29,8 @@ use crossbeam_utils::Backoff;
 
 use super::queue::{FlushState, Item};
 use super::stages::{in_stage, Pipeline};
-use super::{holds_consumer, AroundWait, Shared, RUNNING, STOPPED};
+use super::submit::AroundWait;
+use super::{holds_consumer, Shared, RUNNING, STOPPED};
 use crate::error::ConfigError;
 use crate::record::Record;
 
