@@ -83,6 +83,7 @@
 //!    records fail, counted).
 
 mod config;
+mod order;
 pub(crate) mod overflow;
 mod queue;
 mod ring;
@@ -91,6 +92,7 @@ pub(crate) mod stages;
 pub(crate) mod stats;
 mod submit;
 mod timed_lock;
+mod worker;
 
 pub(crate) use timed_lock::{lock, try_lock};
 
@@ -111,11 +113,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use order::Turn;
 use overflow::DropReason;
 use queue::{FlushSignal, FlushState, Item, Queue};
 use ring::Popper;
-use stages::{commit, prepare, Pipeline, Prepared};
+use stages::{Pipeline, Prepared};
 use stats::Counters;
+use worker::on_worker_thread;
 
 use crossbeam_utils::CachePadded;
 
@@ -169,13 +173,7 @@ pub(crate) struct Shared {
 }
 
 thread_local! {
-    static IS_WORKER: Cell<bool> = const { Cell::new(false) };
     static HOLDS_CONSUMER: Cell<bool> = const { Cell::new(false) };
-}
-
-/// True on a kakashi worker thread (where waiting for the backend would deadlock).
-pub(crate) fn on_worker_thread() -> bool {
-    IS_WORKER.try_with(Cell::get).unwrap_or(false)
 }
 
 /// True while this thread holds a backend's consumer lock: only a signal
@@ -229,38 +227,6 @@ struct Consumer {
     next_ticket: u64,
 }
 
-/// Scratch a worker reuses from batch to batch.
-#[derive(Default)]
-struct Scratch {
-    items: Vec<Item>,
-    prepared: Vec<Prepared>,
-    /// For in-band reports, apart from the batch's own runs.
-    reports: Prepared,
-    /// `items` split into runs: `(start, end)` of consecutive records of one
-    /// pipeline, or of one flush marker.
-    runs: Vec<(usize, usize)>,
-    /// The pipelines when the batch was prepared (`Item::Record`'s ids).
-    pipelines: Vec<Arc<Pipeline>>,
-    /// Taken by a caller's thread after the workers stopped (its records
-    /// count as `messages_written_sync` too).
-    by_caller: bool,
-}
-
-/// The order in which prepared batches reach the writers: their tickets'.
-#[derive(Default)]
-struct Turn {
-    /// The ticket to write next.
-    next: u64,
-    /// A worker is writing (`next`, then whatever waits for the turns after).
-    writing: bool,
-    /// Batches prepared before their turn, left for the writing worker.
-    waiting: Vec<(u64, Scratch)>,
-    /// Items in `waiting`'s batches.
-    waiting_items: usize,
-    /// Scratch given back by the writing worker, for workers that left theirs.
-    spare: Vec<Scratch>,
-}
-
 impl Shared {
     fn state(&self) -> u8 {
         self.state.load(Acquire)
@@ -300,93 +266,6 @@ impl Shared {
     /// dropped, counted, instead of waited for.
     fn stranded(&self) -> bool {
         self.abort.load(SeqCst) && self.active_workers.load(SeqCst) > 0
-    }
-
-    // === workers ===
-
-    fn spawn_workers(shared: &Arc<Shared>) -> std::io::Result<()> {
-        for i in 0..shared.config.worker_count {
-            let worker = Arc::clone(shared);
-            shared.active_workers.fetch_add(1, SeqCst);
-            let spawned = std::thread::Builder::new()
-                .name(format!("{}-{i}", shared.config.thread_name_prefix))
-                .spawn({
-                    let generation = shared.worker_generation.load(SeqCst);
-                    move || worker.worker_loop(generation)
-                });
-            match spawned {
-                Ok(handle) => lock(&shared.handles).push(handle),
-                Err(e) => {
-                    shared.active_workers.fetch_sub(1, SeqCst);
-                    return Err(e);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn worker_loop(&self, generation: u64) {
-        let _ = IS_WORKER.try_with(|w| w.set(true));
-        let mut scratch = Scratch::default();
-        loop {
-            if self.paused.load(Acquire) {
-                self.park();
-            }
-            if self.worker_generation.load(Relaxed) != generation {
-                // A forked child's copy of a parent's worker (a stage forked):
-                // the child has workers of its own.
-                return;
-            }
-            if let Some(ticket) = self.take_batch(&mut scratch, false) {
-                self.process(ticket, &mut scratch);
-                continue;
-            }
-            if self.abort.load(Acquire) {
-                self.count_out(generation);
-                break;
-            }
-            if self.state() != RUNNING && self.queue.is_empty_after_pushes() {
-                // Counted out first, then one more look: a push that still
-                // saw this worker counted left its item to the workers
-                // (`rescue`), and this look sees it.
-                if self.count_out(generation)
-                    && !self.abort.load(SeqCst)
-                    && !self.queue.is_empty_after_pushes()
-                {
-                    self.active_workers.fetch_add(1, SeqCst);
-                    continue;
-                }
-                break;
-            }
-            self.queue
-                .sleep_until_work(self.config.batch_timeout, || self.state() != RUNNING);
-        }
-        drop(lock(&self.exited));
-        self.exited_cv.notify_all();
-    }
-
-    /// Takes this worker out of `active_workers` (only in the generation it
-    /// was started in); false when it was not counted there.
-    fn count_out(&self, generation: u64) -> bool {
-        if self.worker_generation.load(SeqCst) != generation {
-            return false;
-        }
-        self.active_workers.fetch_sub(1, SeqCst);
-        true
-    }
-
-    /// Waits, holding no lock of the backend's, until the fork is over.
-    fn park(&self) {
-        let mut parked = lock(&self.parked);
-        *parked += 1;
-        self.parked_cv.notify_all();
-        while self.paused.load(Acquire) {
-            parked = self
-                .parked_cv
-                .wait(parked)
-                .unwrap_or_else(|e| e.into_inner());
-        }
-        *parked -= 1;
     }
 
     // === fork ===
@@ -480,198 +359,6 @@ impl Shared {
         turn.writing = false;
         turn.waiting.clear();
         turn.waiting_items = 0;
-        true
-    }
-
-    /// Pops up to `batch_size` items under the consumer lock and takes a
-    /// ticket for them. `None` when the queue is empty, or when shutdown
-    /// aborted and this is a worker (`rescuing` is false).
-    fn take_batch(&self, scratch: &mut Scratch, rescuing: bool) -> Option<u64> {
-        if !rescuing && self.abort.load(Acquire) {
-            return None;
-        }
-        let limit = self.config.batch_limit();
-        let mut consumer = self.lock_consumer();
-        if self.queue.is_empty() {
-            return None;
-        }
-        let ticket = consumer.next_ticket;
-        consumer.next_ticket += 1;
-        // Published before popping: whoever sees an item gone sees this ticket.
-        self.next_ticket.store(consumer.next_ticket, SeqCst);
-        let seen = self.queue.len() as u64;
-        scratch.items.clear();
-        self.queue
-            .pop_into(&mut consumer.popper, limit, &mut scratch.items);
-        drop(consumer);
-        if self.full.load(Relaxed) {
-            self.full.store(false, Relaxed);
-        }
-        self.counters.queue_high_water_mark.fetch_max(seen, Relaxed);
-        self.queue.wake_producers();
-        self.queue.wake_worker_after_take();
-        Some(ticket)
-    }
-
-    /// Prepares the batch in `scratch`, then writes it in `ticket`'s turn,
-    /// or leaves it to the worker whose turn it is.
-    fn process(&self, ticket: u64, scratch: &mut Scratch) {
-        scratch.pipelines = self.pipeline_snapshot();
-        let Scratch {
-            items,
-            prepared,
-            runs,
-            pipelines,
-            ..
-        } = scratch;
-        // Split into runs: consecutive records of one pipeline, or a marker.
-        runs.clear();
-        let mut start = 0;
-        while start < items.len() {
-            let mut end = start + 1;
-            if let Item::Record(id, _) = &items[start] {
-                while end < items.len()
-                    && matches!(&items[end], Item::Record(next, _) if next == id)
-                {
-                    end += 1;
-                }
-            }
-            runs.push((start, end));
-            start = end;
-        }
-        if prepared.len() < runs.len() {
-            prepared.resize_with(runs.len(), Prepared::default);
-        }
-        for (&(start, end), prep) in runs.iter().zip(prepared.iter_mut()) {
-            if let Item::Record(id, _) = &items[start] {
-                let pipeline = &pipelines[*id as usize];
-                let records = items[start..end].iter_mut().filter_map(|item| match item {
-                    Item::Record(_, record) => Some(record),
-                    Item::Flush(_) => None,
-                });
-                prepare(pipeline, records, prep, &self.counters);
-            }
-        }
-        self.write_in_turn(ticket, scratch);
-    }
-
-    /// Writes the prepared batch `ticket` once every earlier one is written.
-    ///
-    /// A worker whose turn it is not does not wait for it: it leaves its
-    /// batch with the others already prepared and goes back to the queue,
-    /// and whoever is writing writes it next. Waiting idled a core while the
-    /// other wrote or, more often, while the worker with the turn was off the
-    /// CPU (measured: a quarter of the workers' time with one producer and
-    /// two workers on two cores). What waits so is bounded: at most a
-    /// quarter of the queue's capacity in records (or one batch, if that is
-    /// more); past that, a worker waits after all. (Allowing 2, 8 and 32
-    /// batches of 500 for two workers gave +0%, +5% and +10% end to end with
-    /// one producer, +0%, +8% and +21% with four; 128 no more than 32.)
-    fn write_in_turn(&self, ticket: u64, scratch: &mut Scratch) {
-        let limit = (self.queue.capacity() / 4).max(self.config.batch_limit());
-        let mut turn = lock(&self.turn);
-        loop {
-            if turn.next == ticket && !turn.writing {
-                break;
-            }
-            let items = scratch.items.len();
-            if turn.waiting.is_empty() || turn.waiting_items + items <= limit {
-                let mut spare = turn.spare.pop().unwrap_or_default();
-                spare.by_caller = false;
-                turn.waiting_items += items;
-                turn.waiting
-                    .push((ticket, std::mem::replace(scratch, spare)));
-                drop(turn);
-                // A spare holds the records of the batch written last; they
-                // are dropped here, not by the worker that is writing.
-                scratch.items.clear();
-                return;
-            }
-            turn = self.turn_cv.wait(turn).unwrap_or_else(|e| e.into_inner());
-        }
-        turn.writing = true;
-        drop(turn);
-        let generation = crate::record::fork_generation();
-        self.write_prepared(scratch);
-        if crate::record::fork_generation() != generation {
-            // A stage forked and this is the child: the turns here start
-            // afresh (`restart_in_child`); this batch was the parent's.
-            scratch.items.clear();
-            return;
-        }
-        let mut turn = lock(&self.turn);
-        turn.next += 1;
-        // Whatever others left for the turns that follow.
-        while let Some(at) = turn.waiting.iter().position(|(t, _)| *t == turn.next) {
-            let (_, mut batch) = turn.waiting.swap_remove(at);
-            turn.waiting_items -= batch.items.len();
-            drop(turn);
-            self.turn_cv.notify_all();
-            self.write_prepared(&mut batch);
-            turn = lock(&self.turn);
-            turn.next += 1;
-            turn.spare.push(batch);
-        }
-        turn.writing = false;
-        drop(turn);
-        self.turn_cv.notify_all();
-        scratch.items.clear();
-    }
-
-    /// Hands a prepared batch to the writers and signals its flush markers.
-    fn write_prepared(&self, scratch: &mut Scratch) {
-        let Scratch {
-            items,
-            prepared,
-            reports,
-            runs,
-            pipelines,
-            by_caller,
-        } = scratch;
-        // Reports owed go out once the queue has room again, and always before
-        // a flush marker is signalled, so a flush covers them too.
-        let eased = self.queue.len() <= self.queue.capacity() / 2;
-        for (&(start, _), prep) in runs.iter().zip(prepared.iter_mut()) {
-            match &items[start] {
-                Item::Record(id, _) => {
-                    let pipeline = &pipelines[*id as usize];
-                    let written = commit(pipeline, prep, &self.counters);
-                    if *by_caller {
-                        self.counters
-                            .messages_written_sync
-                            .fetch_add(written, Relaxed);
-                    }
-                    if eased {
-                        self.write_reports(pipeline, reports, false);
-                    }
-                }
-                Item::Flush(signal) => {
-                    // Whoever writes the marker flushes the writers: the
-                    // caller of `flush` then never waits for their lock.
-                    for pipeline in pipelines.iter() {
-                        self.write_reports(pipeline, reports, false);
-                        pipeline.flush_writers(&self.counters, None);
-                    }
-                    signal.set(FlushState::Done);
-                }
-            }
-        }
-    }
-
-    /// Waits until every batch with a ticket below `ticket` is written.
-    fn wait_for_turn(&self, ticket: u64, deadline: Instant) -> bool {
-        let mut turn = lock(&self.turn);
-        while turn.next < ticket {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            turn = self
-                .turn_cv
-                .wait_timeout(turn, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
         true
     }
 
@@ -1037,116 +724,7 @@ impl Backend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Record;
     use crate::testing::MemoryWriter;
-    use std::collections::BTreeSet;
-    use std::sync::Condvar;
-    use std::thread::ThreadId;
-
-    /// Notes which worker thread sees each record; holds the worker at
-    /// record 0 until the test has queued everything, and the worker at
-    /// record 10 until another worker has seen a record (or patience ends).
-    #[derive(Clone, Default)]
-    struct Probe(Arc<(Mutex<ProbeState>, Condvar)>);
-
-    #[derive(Default)]
-    struct ProbeState {
-        queued_all: bool,
-        threads: BTreeSet<String>,
-        first: Option<ThreadId>,
-        other_seen: bool,
-    }
-
-    const PATIENCE: Duration = Duration::from_secs(30);
-
-    impl crate::Enricher for Probe {
-        fn enrich(&self, record: &mut Record) {
-            let Some(crate::Value::I64(seq)) = record.field("seq").cloned() else {
-                panic!("no seq");
-            };
-            let me = std::thread::current().id();
-            let (state, cv) = &*self.0;
-            let mut s = state.lock().unwrap();
-            s.threads.insert(format!("{me:?}"));
-            match s.first {
-                None => s.first = Some(me),
-                Some(first) if first != me => {
-                    s.other_seen = true;
-                    cv.notify_all();
-                }
-                Some(_) => {}
-            }
-            if seq == 0 {
-                s = cv.wait_while(s, |s| !s.queued_all).unwrap();
-            }
-            if seq == 10 {
-                drop(cv.wait_timeout_while(s, PATIENCE, |s| !s.other_seen));
-            }
-        }
-    }
-
-    /// Issue 3: a worker that takes a batch and leaves a whole batch behind
-    /// wakes the other, sleeping worker, even though the pushes' one wake-up
-    /// went to the first. Left asleep until its `batch_timeout`, the second
-    /// worker let a core idle while records piled up.
-    #[test]
-    fn a_take_that_leaves_a_batch_behind_wakes_the_other_worker() {
-        let memory = MemoryWriter::new();
-        let probe = Probe::default();
-        let backend = Backend::new(AsyncConfig {
-            max_queue_size: 1_000,
-            worker_count: 2,
-            batch_size: 10,
-            // Far longer than the test: only a wake-up brings a worker in.
-            batch_timeout: Duration::from_secs(600),
-            ..AsyncConfig::default()
-        })
-        .unwrap();
-        let logger = backend.logger(
-            "backlog",
-            PipelineConfig::new()
-                .enricher(probe.clone())
-                .writer(memory.clone()),
-        );
-        let shared = Arc::clone(&backend.shared);
-        let deadline = Instant::now() + PATIENCE;
-        while shared.queue.settled_idle_workers() < 2 {
-            assert!(Instant::now() < deadline, "the workers never went to sleep");
-            std::thread::yield_now();
-        }
-        // The tenth push wakes one worker; it takes records 0-9 and waits
-        // at 0 until all 40 are queued. Then it takes 10-19, leaving 20
-        // behind: that take must wake the other worker, which takes 20-29
-        // while the first waits at record 10 for it.
-        for seq in 0..40i64 {
-            crate::info!(logger, "m", seq = seq);
-        }
-        let (state, cv) = &*probe.0;
-        let mut s = state.lock().unwrap();
-        s.queued_all = true;
-        cv.notify_all();
-        // Before any flush, which wakes every worker anyway.
-        let (s, _) = cv
-            .wait_timeout_while(s, PATIENCE, |s| !s.other_seen)
-            .unwrap();
-        assert!(
-            s.other_seen,
-            "records 20-39 were left to the worker held at record 10: the other slept on"
-        );
-        assert_eq!(s.threads.len(), 2);
-        drop(s);
-        assert!(backend.flush());
-        let seqs: Vec<i64> = memory
-            .lines()
-            .iter()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["fields"]["seq"]
-                    .as_i64()
-                    .unwrap()
-            })
-            .collect();
-        assert_eq!(seqs, (0..40).collect::<Vec<_>>());
-    }
 
     /// A fork that lands while a shutdown is timing out leaves the child the
     /// parent's `abort`: its fresh workers must still take what it logs.

@@ -23,7 +23,8 @@ use std::sync::atomic::Ordering::*;
 use super::overflow::DropReason;
 use super::queue::Item;
 use super::stages::{commit, in_stage, prepare, Pipeline, Prepared};
-use super::{on_worker_thread, Scratch, Shared, RUNNING, STOPPED, SYNCHRONOUS};
+use super::worker::Scratch;
+use super::{on_worker_thread, Shared, RUNNING, STOPPED, SYNCHRONOUS};
 use crate::record::Record;
 
 /// What a caller runs every wait inside: it is given the wait and returns
