@@ -83,6 +83,7 @@
 //!    records fail, counted).
 
 mod config;
+mod fork;
 mod order;
 pub(crate) mod overflow;
 mod queue;
@@ -97,15 +98,15 @@ mod worker;
 pub(crate) use timed_lock::{lock, try_lock};
 
 pub use config::{AsyncConfig, DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUE_SIZE};
+pub use fork::{after_fork_in_child, after_fork_in_parent, prepare_fork};
 pub use overflow::OverflowStrategy;
 #[cfg(unix)]
 pub use shutdown::install_sigterm_handler;
-pub use shutdown::{after_fork_in_child, after_fork_in_parent, prepare_fork, ShutdownReport};
+pub use shutdown::ShutdownReport;
 pub use stats::{State, Stats, WriterStats};
 
-pub(crate) use shutdown::{
-    all_backends, lock_for_fork, longest_shutdown_timeout, register, retired,
-};
+pub(crate) use fork::lock_for_fork;
+pub(crate) use shutdown::{all_backends, longest_shutdown_timeout, register, retired};
 
 use std::cell::Cell;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering::*};
@@ -266,100 +267,6 @@ impl Shared {
     /// dropped, counted, instead of waited for.
     fn stranded(&self) -> bool {
         self.abort.load(SeqCst) && self.active_workers.load(SeqCst) > 0
-    }
-
-    // === fork ===
-
-    /// Before `fork()`: stops every worker between two batches, so that none
-    /// holds a lock the child would inherit locked. Gives up waiting for a
-    /// worker stuck in a writer after `timeout`.
-    pub(crate) fn prepare_fork(&self, timeout: Duration) {
-        self.paused.store(true, SeqCst);
-        self.queue.wake_all_workers();
-        let deadline = Instant::now() + timeout;
-        let mut parked = lock(&self.parked);
-        while *parked < self.active_workers.load(SeqCst) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            parked = self
-                .parked_cv
-                .wait_timeout(parked, left.min(Duration::from_millis(10)))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-            self.queue.wake_all_workers();
-        }
-    }
-
-    /// After `fork()`, in the parent: lets the workers go on.
-    pub(crate) fn resume_after_fork(&self) {
-        self.paused.store(false, SeqCst);
-        drop(lock(&self.parked));
-        self.parked_cv.notify_all();
-    }
-
-    /// After `fork()`, in the child: the parent's workers do not exist here.
-    /// What was queued is the parent's to write, so it is discarded; counters
-    /// start again from zero, and fresh workers are started. Where that
-    /// cannot be done (no thread could be started, or a thread of the
-    /// parent held the queue's consumer lock at the fork: `drop_oldest`
-    /// callers take it for a moment to evict), the child logs synchronously,
-    /// on the calling thread, and says so on stderr.
-    pub(crate) fn restart_in_child(self: &Arc<Shared>) {
-        // The parent's threads are gone: their handles must not be joined.
-        std::mem::forget(std::mem::take(&mut *lock(&self.handles)));
-        *lock(&self.parked) = 0;
-        self.paused.store(false, SeqCst);
-        // A fork during a shutdown that timed out: the child's fresh workers
-        // must take what the child logs.
-        self.abort.store(false, SeqCst);
-        let queue_usable = self.reset_queue_in_child();
-        if let Ok(pipelines) = self.pipelines.try_read() {
-            for pipeline in pipelines.iter() {
-                pipeline.abandon_writers_held_at_fork();
-            }
-        }
-        self.full.store(false, Relaxed);
-        self.counters.reset();
-        self.pushed_base.store(self.queue.pushed(), Relaxed);
-        let running = self.state() == RUNNING || self.state() == STOPPING;
-        self.worker_generation.fetch_add(1, SeqCst);
-        self.active_workers.store(0, SeqCst);
-        if !running {
-            return;
-        }
-        if !queue_usable {
-            eprintln!("kakashi: a thread of the parent was taking from the queue when it forked; logging synchronously in the child");
-            self.state.store(SYNCHRONOUS, SeqCst);
-            return;
-        }
-        self.state.store(RUNNING, SeqCst);
-        if let Err(e) = Shared::spawn_workers(self) {
-            eprintln!(
-                "kakashi: could not restart the workers after fork ({e}); logging synchronously"
-            );
-            self.state.store(SYNCHRONOUS, SeqCst);
-        }
-    }
-
-    /// In a forked child: empties the queue (what it holds is the parent's)
-    /// and starts the batch order again. False when a thread of the parent
-    /// held the consumer or turn lock at the fork: nobody in the child will
-    /// ever let go of it.
-    fn reset_queue_in_child(&self) -> bool {
-        let (Some(mut consumer), Some(mut turn)) = (self.try_lock_consumer(), try_lock(&self.turn))
-        else {
-            return false;
-        };
-        self.queue.discard_after_fork(&mut consumer.popper);
-        // Batches the parent's workers had not written are the parent's
-        // (a worker stuck in a writer when the fork came).
-        turn.next = consumer.next_ticket;
-        turn.writing = false;
-        turn.waiting.clear();
-        turn.waiting_items = 0;
-        true
     }
 
     // === flush and shutdown ===
@@ -718,67 +625,5 @@ impl Backend {
     /// runs the pipeline on the caller's thread.
     pub fn is_running(&self) -> bool {
         self.shared.state() == RUNNING
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::MemoryWriter;
-
-    /// A fork that lands while a shutdown is timing out leaves the child the
-    /// parent's `abort`: its fresh workers must still take what it logs.
-    #[test]
-    fn a_child_forked_during_a_timed_out_shutdown_still_writes() {
-        let memory = MemoryWriter::new();
-        let backend = Backend::new(AsyncConfig::default()).unwrap();
-        let logger = backend.logger("child", PipelineConfig::new().writer(memory.clone()));
-        backend.shared.abort.store(true, SeqCst);
-        backend.shared.restart_in_child();
-        crate::info!(logger, "in the child");
-        assert!(backend.flush());
-        assert_eq!(memory.lines().len(), 1);
-        assert!(backend.shutdown(Duration::from_secs(5)).completed());
-    }
-
-    /// A fork while another thread held the consumer lock (a `drop_oldest`
-    /// caller evicting) leaves the child a lock nobody will release: the
-    /// child must log synchronously, not hang. Simulated without a fork: the
-    /// lock is held by another thread while the child's restart runs.
-    #[test]
-    fn a_child_forked_while_the_queue_was_locked_logs_synchronously() {
-        let memory = MemoryWriter::new();
-        let backend = Backend::new(AsyncConfig {
-            max_queue_size: 100,
-            overflow_strategy: OverflowStrategy::DropOldest,
-            ..AsyncConfig::default()
-        })
-        .unwrap();
-        let logger = backend.logger("app", PipelineConfig::new().writer(memory.clone()));
-        let shared = Arc::clone(&backend.shared);
-        let (locked, release) = (
-            Arc::new(std::sync::Barrier::new(2)),
-            Arc::new(std::sync::Barrier::new(2)),
-        );
-        let holder = {
-            let (shared, locked, release) = (
-                Arc::clone(&shared),
-                Arc::clone(&locked),
-                Arc::clone(&release),
-            );
-            std::thread::spawn(move || {
-                let _consumer = lock(&shared.consumer);
-                locked.wait();
-                release.wait();
-            })
-        };
-        locked.wait();
-        shared.restart_in_child();
-        assert_eq!(shared.state(), SYNCHRONOUS);
-        crate::info!(logger, "after the fork", n = 1);
-        assert_eq!(memory.lines().len(), 1, "written on the calling thread");
-        assert!(memory.lines()[0].contains("after the fork"));
-        release.wait();
-        holder.join().unwrap();
     }
 }

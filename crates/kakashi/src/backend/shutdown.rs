@@ -51,11 +51,11 @@ impl ShutdownReport {
     }
 }
 
-static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+pub(super) static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 static HOOKS: Once = Once::new();
 /// The totals of backends that are gone, so that global counters never go
 /// backwards when one is dropped.
-static RETIRED: Mutex<Option<Stats>> = Mutex::new(None);
+pub(super) static RETIRED: Mutex<Option<Stats>> = Mutex::new(None);
 
 /// Keeps a dropped backend's totals (not its gauges: queue, workers).
 pub(crate) fn retire(stats: &Stats) {
@@ -175,100 +175,4 @@ pub fn install_sigterm_handler(timeout: Duration) -> std::io::Result<()> {
             crate::sys::resend_sigterm();
         })?;
     Ok(())
-}
-
-// === fork ===
-
-/// Call just before `fork()`: stops every backend's workers between two
-/// batches, so that the child inherits no lock held by a thread it lacks.
-/// Returns after at most `timeout` in total even if a writer is stuck; then
-/// the child fails that writer's records (it can never use it) instead of
-/// waiting for it.
-/// It also holds kakashi's process-wide registries (global backend,
-/// environment, files, backends) until [`after_fork_in_parent`] or
-/// [`after_fork_in_child`]: make no logger in between.
-pub fn prepare_fork(timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    // The process-wide registries, taken by this thread across the fork (in
-    // the order every other path takes them) so that the child never
-    // inherits one held by a thread it lacks. Their holders' work is
-    // bounded (a reconfiguration flushes within its timeout), so they are
-    // waited for; from inside a stage (a writer that forks), only until the
-    // deadline: the holder may be waiting for that very stage. Taken before
-    // the workers park: a reconfiguration holding one may be flushing.
-    let backends = all_backends();
-    let mut held = crate::setup::hold_registries_for_fork(deadline);
-    if let Some(registry) = lock_for_fork(&REGISTRY, deadline) {
-        held.push(Box::new(registry));
-    }
-    FORK_HELD.with(|h| *h.borrow_mut() = held);
-    for backend in backends {
-        backend.prepare_fork(deadline.saturating_duration_since(Instant::now()));
-    }
-}
-
-thread_local! {
-    /// The registries' guards, held by the forking thread across `fork()`.
-    static FORK_HELD: std::cell::RefCell<Vec<Box<dyn std::any::Any>>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Lets go of what [`prepare_fork`] held, last taken first.
-fn release_registries() {
-    let mut held = FORK_HELD.with(|h| std::mem::take(&mut *h.borrow_mut()));
-    while let Some(guard) = held.pop() {
-        drop(guard);
-    }
-}
-
-/// Locks a registry before `fork()`: waits as long as it takes, except from
-/// inside a stage, where it tries until `deadline`.
-pub(crate) fn lock_for_fork<T>(
-    m: &'static Mutex<T>,
-    deadline: Instant,
-) -> Option<std::sync::MutexGuard<'static, T>> {
-    if in_stage() || super::on_worker_thread() {
-        try_lock_until(m, deadline)
-    } else {
-        Some(lock(m))
-    }
-}
-
-/// `try_lock`, again every millisecond until `deadline`.
-pub(crate) fn try_lock_until<T>(
-    m: &'static Mutex<T>,
-    deadline: Instant,
-) -> Option<std::sync::MutexGuard<'static, T>> {
-    loop {
-        if let Some(guard) = try_lock(m) {
-            return Some(guard);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Call in the parent just after `fork()`: the workers go on.
-pub fn after_fork_in_parent() {
-    release_registries();
-    for backend in all_backends() {
-        backend.resume_after_fork();
-    }
-}
-
-/// Call in the child just after `fork()`: every backend gets fresh workers,
-/// an empty queue (what was queued is the parent's to write) and zeroed
-/// counters. Loggers made before the fork keep working.
-pub fn after_fork_in_child() {
-    release_registries();
-    crate::record::FORK_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    crate::clock::after_fork_in_child();
-    if let Some(mut retired) = try_lock(&RETIRED) {
-        *retired = None;
-    }
-    for backend in all_backends() {
-        backend.restart_in_child();
-    }
 }
