@@ -109,16 +109,15 @@ pub(crate) use fork::lock_for_fork;
 pub(crate) use shutdown::{all_backends, longest_shutdown_timeout, register, retired};
 
 use std::cell::Cell;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use order::Turn;
-use overflow::DropReason;
-use queue::{FlushSignal, FlushState, Item, Queue};
+use queue::Queue;
 use ring::Popper;
-use stages::{Pipeline, Prepared};
+use stages::Pipeline;
 use stats::Counters;
 use worker::on_worker_thread;
 
@@ -260,179 +259,6 @@ impl Shared {
 
     fn pipeline(&self, id: u32) -> Arc<Pipeline> {
         Arc::clone(&self.pipelines.read().unwrap_or_else(|e| e.into_inner())[id as usize])
-    }
-
-    /// A shutdown timed out and some worker is still inside a stage (a
-    /// stuck writer): nothing may wait for it, so what is queued now is
-    /// dropped, counted, instead of waited for.
-    fn stranded(&self) -> bool {
-        self.abort.load(SeqCst) && self.active_workers.load(SeqCst) > 0
-    }
-
-    // === flush and shutdown ===
-
-    /// Returns when everything accepted before the call was processed
-    /// (written, or counted as failed or dropped) and the writers flushed;
-    /// false when `deadline` came first, or when called from inside a stage
-    /// (which cannot wait for the backend that runs it).
-    pub(crate) fn flush_until(&self, deadline: Instant) -> bool {
-        if on_worker_thread() || stages::in_stage() {
-            return false;
-        }
-        if self.state() == SYNCHRONOUS {
-            return self.flush_all_writers(Some(deadline));
-        }
-        let signal = Arc::new(FlushSignal::default());
-        let mut item = Item::Flush(Arc::clone(&signal));
-        // Counted before the push (the queue's tail counts it as soon as
-        // it is in): a snapshot may miss a record for a moment, never
-        // count the marker as one.
-        self.counters.flush_markers.fetch_add(1, Relaxed);
-        loop {
-            match self.queue.push(item) {
-                Ok(()) => break,
-                Err(back) => item = back,
-            }
-            if Instant::now() >= deadline || self.stranded() {
-                self.counters.flush_markers.fetch_sub(1, Relaxed);
-                return false;
-            }
-            if self.active_workers.load(SeqCst) == 0 {
-                self.rescue();
-            } else {
-                self.queue.sleep_until_room(|| self.abort.load(SeqCst));
-            }
-        }
-        self.queue.wake_worker_now();
-        fence(SeqCst);
-        if self.state() != RUNNING {
-            self.rescue();
-        }
-        match signal.wait(deadline.saturating_duration_since(Instant::now())) {
-            FlushState::Done => true,
-            FlushState::AfterTicket(t) => {
-                self.wait_for_turn(t, deadline) && self.flush_all_writers(Some(deadline))
-            }
-            FlushState::Pending => false,
-        }
-    }
-
-    fn flush_all_writers(&self, deadline: Option<Instant>) -> bool {
-        let mut all = true;
-        for pipeline in self.pipeline_snapshot() {
-            all &= pipeline.flush_writers(&self.counters, deadline);
-        }
-        all
-    }
-
-    /// Drains, flushes and joins, within `timeout`; at the timeout, counts
-    /// what is still queued as dropped and leaves the workers still inside a
-    /// stage behind (they stop after their batch; what they hold is
-    /// `in_flight`).
-    pub(crate) fn shutdown(&self, timeout: Duration) -> ShutdownReport {
-        let started = Instant::now();
-        let deadline = started + timeout;
-        let _ = self
-            .state
-            .compare_exchange(RUNNING, STOPPING, SeqCst, SeqCst);
-        self.queue.wake_all_workers();
-        self.queue.wake_all_producers();
-        // A stage cannot wait for the worker it runs on, and the workers a
-        // timed-out shutdown left stuck are not waited for twice.
-        let may_wait = !on_worker_thread() && !stages::in_stage() && !self.abort.load(SeqCst);
-        let mut guard = lock(&self.exited);
-        while may_wait && self.active_workers.load(SeqCst) > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            guard = self
-                .exited_cv
-                .wait_timeout(guard, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        drop(guard);
-        let still_running = self.active_workers.load(SeqCst);
-        // Workers still counted, but with nothing queued and nothing being
-        // written, are only on their way out (asleep, or a timeout of 0):
-        // nothing is left behind, and nothing needs stopping.
-        let idle = still_running > 0 && self.queue.is_empty() && self.stats().is_balanced();
-        let mut dropped = 0;
-        if still_running > 0 && may_wait && !idle {
-            // Timed out: stop the workers at their next batch and count what is left.
-            self.abort.store(true, SeqCst);
-            dropped = self.discard_queued(DropReason::ShutdownTimeout);
-        }
-        // From inside a stage (or with stuck workers already abandoned),
-        // nothing is waited for and nothing is stopped: the workers drain
-        // what is queued and stop by themselves.
-        let drained = still_running == 0 || idle;
-        if self.state.swap(STOPPED, SeqCst) == SYNCHRONOUS {
-            self.state.store(SYNCHRONOUS, SeqCst);
-        }
-        self.queue.wake_all_producers();
-        // Only workers that have ended are joined: one still inside a stuck
-        // writer is left behind rather than waited for.
-        let finished: Vec<JoinHandle<()>> = {
-            let mut handles = lock(&self.handles);
-            let (done, running) = handles.drain(..).partition(JoinHandle::is_finished);
-            *handles = running;
-            done
-        };
-        for handle in finished {
-            let _ = handle.join();
-        }
-        let in_flight = if drained {
-            if !stages::in_stage() {
-                // Drops reported in-band, then everything flushed.
-                let mut prep = Prepared::default();
-                for pipeline in self.pipeline_snapshot() {
-                    self.write_reports(&pipeline, &mut prep, true);
-                }
-                self.flush_all_writers(Some(deadline.max(Instant::now())));
-            }
-            0
-        } else {
-            let s = self.stats();
-            s.messages_submitted.saturating_sub(
-                s.messages_written + s.messages_dropped + s.messages_filtered + s.messages_failed,
-            )
-        };
-        if may_wait && (dropped > 0 || in_flight > 0) {
-            eprintln!(
-                "kakashi: shutdown timed out after {timeout:?}: {dropped} queued records dropped, {in_flight} still being written"
-            );
-        }
-        ShutdownReport {
-            drained,
-            dropped,
-            in_flight,
-            elapsed: started.elapsed(),
-        }
-    }
-
-    pub(crate) fn stats(&self) -> Stats {
-        let mut s = Stats::default();
-        let pushed = self
-            .queue
-            .pushed()
-            .saturating_sub(self.pushed_base.load(Relaxed));
-        self.counters.snapshot_into(&mut s, pushed);
-        s.state = match self.state() {
-            RUNNING => State::Running,
-            STOPPING => State::Stopping,
-            SYNCHRONOUS => State::Synchronous,
-            _ => State::Stopped,
-        };
-        s.queue_size = self.queue.len() as u64;
-        s.max_queue_size = self.queue.capacity() as u64;
-        s.worker_count = self.config.worker_count as u64;
-        s.active_workers = self.active_workers.load(Relaxed);
-        for pipeline in self.pipeline_snapshot() {
-            pipeline.writer_stats(&mut s.writers);
-        }
-        s
     }
 }
 

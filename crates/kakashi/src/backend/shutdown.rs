@@ -1,5 +1,13 @@
-//! Shutdown reports, the registry of live backends, and the exit hooks that
-//! flush them without the user holding a guard.
+//! Flush and shutdown of one backend, the registry of live backends, and
+//! the exit hooks that flush them without the user holding a guard.
+//!
+//! A flush is a marker that travels through the queue: whoever writes it
+//! (in its batch's turn) flushes the writers, so everything accepted before
+//! the call is written first, and the caller never waits for the writers'
+//! lock itself. A shutdown drains, flushes and joins within its timeout; at
+//! the timeout it counts what is still queued as dropped and leaves a worker
+//! stuck in a writer behind rather than waiting for it (`stranded`): from
+//! then on, nothing waits for that worker.
 //!
 //! Every backend registers itself here when it starts. At normal process exit
 //! (`main` returning, `std::process::exit`) a C `atexit` handler shuts them
@@ -10,13 +18,17 @@
 //! its failure, counted and reported by the backend) and never waiting for
 //! a lock without a deadline, so a panic while a writer is stuck still ends.
 
+use std::sync::atomic::{fence, Ordering::*};
 use std::sync::{Arc, Mutex, Once, Weak};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::stages::in_stage;
+use super::overflow::DropReason;
+use super::queue::{FlushSignal, FlushState, Item};
+use super::stages::{in_stage, Prepared};
 use super::stats::Stats;
 use super::timed_lock::{lock, try_lock};
-use super::Shared;
+use super::{on_worker_thread, Shared, RUNNING, STOPPED, STOPPING, SYNCHRONOUS};
 
 /// The longest a panic hook spends flushing, over every backend.
 pub const PANIC_FLUSH: Duration = Duration::from_secs(1);
@@ -50,6 +62,160 @@ impl ShutdownReport {
         self.elapsed = self.elapsed.max(other.elapsed);
     }
 }
+
+// === one backend ===
+
+impl Shared {
+    /// Returns when everything accepted before the call was processed
+    /// (written, or counted as failed or dropped) and the writers flushed;
+    /// false when `deadline` came first, or when called from inside a stage
+    /// (which cannot wait for the backend that runs it).
+    pub(crate) fn flush_until(&self, deadline: Instant) -> bool {
+        if on_worker_thread() || in_stage() {
+            return false;
+        }
+        if self.state() == SYNCHRONOUS {
+            return self.flush_all_writers(Some(deadline));
+        }
+        let signal = Arc::new(FlushSignal::default());
+        let mut item = Item::Flush(Arc::clone(&signal));
+        // Counted before the push (the queue's tail counts it as soon as
+        // it is in): a snapshot may miss a record for a moment, never
+        // count the marker as one.
+        self.counters.flush_markers.fetch_add(1, Relaxed);
+        loop {
+            match self.queue.push(item) {
+                Ok(()) => break,
+                Err(back) => item = back,
+            }
+            if Instant::now() >= deadline || self.stranded() {
+                self.counters.flush_markers.fetch_sub(1, Relaxed);
+                return false;
+            }
+            if self.active_workers.load(SeqCst) == 0 {
+                self.rescue();
+            } else {
+                self.queue.sleep_until_room(|| self.abort.load(SeqCst));
+            }
+        }
+        self.queue.wake_worker_now();
+        fence(SeqCst);
+        if self.state() != RUNNING {
+            self.rescue();
+        }
+        match signal.wait(deadline.saturating_duration_since(Instant::now())) {
+            FlushState::Done => true,
+            FlushState::AfterTicket(t) => {
+                self.wait_for_turn(t, deadline) && self.flush_all_writers(Some(deadline))
+            }
+            FlushState::Pending => false,
+        }
+    }
+
+    pub(super) fn flush_all_writers(&self, deadline: Option<Instant>) -> bool {
+        let mut all = true;
+        for pipeline in self.pipeline_snapshot() {
+            all &= pipeline.flush_writers(&self.counters, deadline);
+        }
+        all
+    }
+
+    /// Drains, flushes and joins, within `timeout`; at the timeout, counts
+    /// what is still queued as dropped and leaves the workers still inside a
+    /// stage behind (they stop after their batch; what they hold is
+    /// `in_flight`).
+    pub(crate) fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        let started = Instant::now();
+        let deadline = started + timeout;
+        let _ = self
+            .state
+            .compare_exchange(RUNNING, STOPPING, SeqCst, SeqCst);
+        self.queue.wake_all_workers();
+        self.queue.wake_all_producers();
+        // A stage cannot wait for the worker it runs on, and the workers a
+        // timed-out shutdown left stuck are not waited for twice.
+        let may_wait = !on_worker_thread() && !in_stage() && !self.abort.load(SeqCst);
+        let mut guard = lock(&self.exited);
+        while may_wait && self.active_workers.load(SeqCst) > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            guard = self
+                .exited_cv
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        drop(guard);
+        let still_running = self.active_workers.load(SeqCst);
+        // Workers still counted, but with nothing queued and nothing being
+        // written, are only on their way out (asleep, or a timeout of 0):
+        // nothing is left behind, and nothing needs stopping.
+        let idle = still_running > 0 && self.queue.is_empty() && self.stats().is_balanced();
+        let mut dropped = 0;
+        if still_running > 0 && may_wait && !idle {
+            // Timed out: stop the workers at their next batch and count what is left.
+            self.abort.store(true, SeqCst);
+            dropped = self.discard_queued(DropReason::ShutdownTimeout);
+        }
+        // From inside a stage (or with stuck workers already abandoned),
+        // nothing is waited for and nothing is stopped: the workers drain
+        // what is queued and stop by themselves.
+        let drained = still_running == 0 || idle;
+        if self.state.swap(STOPPED, SeqCst) == SYNCHRONOUS {
+            self.state.store(SYNCHRONOUS, SeqCst);
+        }
+        self.queue.wake_all_producers();
+        // Only workers that have ended are joined: one still inside a stuck
+        // writer is left behind rather than waited for.
+        let finished: Vec<JoinHandle<()>> = {
+            let mut handles = lock(&self.handles);
+            let (done, running) = handles.drain(..).partition(JoinHandle::is_finished);
+            *handles = running;
+            done
+        };
+        for handle in finished {
+            let _ = handle.join();
+        }
+        let in_flight = if drained {
+            if !in_stage() {
+                // Drops reported in-band, then everything flushed.
+                let mut prep = Prepared::default();
+                for pipeline in self.pipeline_snapshot() {
+                    self.write_reports(&pipeline, &mut prep, true);
+                }
+                self.flush_all_writers(Some(deadline.max(Instant::now())));
+            }
+            0
+        } else {
+            let s = self.stats();
+            s.messages_submitted.saturating_sub(
+                s.messages_written + s.messages_dropped + s.messages_filtered + s.messages_failed,
+            )
+        };
+        if may_wait && (dropped > 0 || in_flight > 0) {
+            eprintln!(
+                "kakashi: shutdown timed out after {timeout:?}: {dropped} queued records dropped, {in_flight} still being written"
+            );
+        }
+        ShutdownReport {
+            drained,
+            dropped,
+            in_flight,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// A shutdown timed out and some worker is still inside a stage (a
+    /// stuck writer): nothing may wait for it, so what is queued now is
+    /// dropped, counted, instead of waited for.
+    pub(super) fn stranded(&self) -> bool {
+        self.abort.load(SeqCst) && self.active_workers.load(SeqCst) > 0
+    }
+}
+
+// === every backend ===
 
 pub(super) static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 static HOOKS: Once = Once::new();
@@ -115,7 +281,7 @@ fn install_hooks() {
         previous(info);
         // A worker must not wait for itself; the registry may be held by
         // this very thread (a panic while registering).
-        if super::on_worker_thread() {
+        if on_worker_thread() {
             return;
         }
         let Some(registry) = try_lock(&REGISTRY) else {
