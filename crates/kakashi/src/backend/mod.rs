@@ -271,28 +271,29 @@ impl Shared {
 #[derive(Clone)]
 pub struct Backend {
     pub(crate) shared: Arc<Shared>,
-    _owner: Arc<Owner>,
+    shutdown_on_drop: Arc<ShutdownOnDrop>,
 }
 
-/// Shuts the backend down when the last handle goes.
-struct Owner(Arc<Shared>);
+/// Shuts the backend down when dropped: every handle (and so every logger)
+/// shares one, so that drop is the last handle's.
+struct ShutdownOnDrop(Arc<Shared>);
 
 /// A [`Backend`] that does not keep it alive (a registry of shared backends).
 pub(crate) struct WeakBackend {
     shared: std::sync::Weak<Shared>,
-    owner: std::sync::Weak<Owner>,
+    shutdown_on_drop: std::sync::Weak<ShutdownOnDrop>,
 }
 
 impl WeakBackend {
     /// Whether some handle or logger still holds the backend.
     pub(crate) fn is_alive(&self) -> bool {
-        self.owner.strong_count() > 0
+        self.shutdown_on_drop.strong_count() > 0
     }
 
     /// The backend, while some handle or logger still holds it.
     pub(crate) fn upgrade(&self) -> Option<Backend> {
         Some(Backend {
-            _owner: self.owner.upgrade()?,
+            shutdown_on_drop: self.shutdown_on_drop.upgrade()?,
             shared: self.shared.upgrade()?,
         })
     }
@@ -304,7 +305,7 @@ impl Drop for Shared {
     }
 }
 
-impl Drop for Owner {
+impl Drop for ShutdownOnDrop {
     fn drop(&mut self) {
         let timeout = self.0.config.shutdown_timeout;
         self.0.shutdown(timeout);
@@ -382,7 +383,7 @@ impl Backend {
         }
         register(&shared);
         Ok(Backend {
-            _owner: Arc::new(Owner(Arc::clone(&shared))),
+            shutdown_on_drop: Arc::new(ShutdownOnDrop(Arc::clone(&shared))),
             shared,
         })
     }
@@ -390,7 +391,7 @@ impl Backend {
     pub(crate) fn downgrade(&self) -> WeakBackend {
         WeakBackend {
             shared: Arc::downgrade(&self.shared),
-            owner: Arc::downgrade(&self._owner),
+            shutdown_on_drop: Arc::downgrade(&self.shutdown_on_drop),
         }
     }
 
@@ -443,7 +444,7 @@ impl Backend {
     /// handle, logger or pipeline holds it. (A binding then drops it where
     /// waiting for the drain is safe.)
     pub fn is_last_handle(&self) -> bool {
-        Arc::strong_count(&self._owner) == 1
+        Arc::strong_count(&self.shutdown_on_drop) == 1
     }
 
     /// True while records go through the queue to the workers (one atomic

@@ -189,7 +189,7 @@ impl Shared {
         let Some(record) = record.take() else {
             return false;
         };
-        self.note_full();
+        self.raise_high_water_to_capacity();
         if in_stage() || holds_consumer() {
             drop(record);
             self.drop_records(pipeline, DropReason::Reentrant, 1);
@@ -220,9 +220,9 @@ impl Shared {
             }
             let went_on = if self.active_workers.load(SeqCst) == 0 {
                 // Stopped, and no worker left to make room: this thread does.
-                around_wait(&mut || self.rescue())
+                around_wait(&mut || self.drain_if_no_workers())
             } else {
-                self.note_full();
+                self.raise_high_water_to_capacity();
                 self.counters.producer_waits.fetch_add(1, Relaxed);
                 around_wait(&mut || {
                     self.queue.sleep_until_room(|| {
@@ -269,7 +269,7 @@ impl Shared {
         }
     }
 
-    fn note_full(&self) {
+    fn raise_high_water_to_capacity(&self) {
         // A load first: once the mark is at capacity (the usual case when the
         // queue is full again and again), no write to a shared line.
         let mark = &self.counters.queue_high_water_mark;

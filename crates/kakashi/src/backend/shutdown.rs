@@ -93,7 +93,7 @@ impl Shared {
                 return false;
             }
             if self.active_workers.load(SeqCst) == 0 {
-                self.rescue();
+                self.drain_if_no_workers();
             } else {
                 self.queue.sleep_until_room(|| self.abort.load(SeqCst));
             }
@@ -101,7 +101,7 @@ impl Shared {
         self.queue.wake_worker_now();
         fence(SeqCst);
         if self.state() != RUNNING {
-            self.rescue();
+            self.drain_if_no_workers();
         }
         match signal.wait(deadline.saturating_duration_since(Instant::now())) {
             FlushState::Done => true,

@@ -11,7 +11,7 @@
 //!
 //! Invariant: a record accepted after shutdown still goes through the
 //! queue, and the caller then writes it in ticket order with whatever was
-//! queued before it ([`Shared::rescue`]), so it never overtakes an earlier
+//! queued before it ([`Shared::drain_if_no_workers`]), so it never overtakes an earlier
 //! record; only a synchronous backend writes on the caller's thread
 //! directly. Nothing here counts a call: `messages_submitted` is the sum of
 //! what calls turned into (enqueued, dropped at the door, written here),
@@ -112,7 +112,7 @@ impl Shared {
     #[cold]
     #[inline(never)]
     fn late_push(&self, around_wait: &mut AroundWait<'_>) {
-        around_wait(&mut || self.rescue());
+        around_wait(&mut || self.drain_if_no_workers());
     }
 
     /// Not running: synchronous (the record is written on this thread),
@@ -201,7 +201,7 @@ impl Shared {
     /// stuck, it is dropped, counted, rather than waited for. Returns at
     /// once while workers still drain (they take it), or when this thread is
     /// already running stages (its own loop takes it next).
-    pub(super) fn rescue(&self) {
+    pub(super) fn drain_if_no_workers(&self) {
         let mut scratch = Scratch::default();
         loop {
             if self.stranded() {

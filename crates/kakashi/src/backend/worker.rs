@@ -94,7 +94,7 @@ impl Shared {
             if self.state() != RUNNING && self.queue.is_empty_after_pushes() {
                 // Counted out first, then one more look: a push that still
                 // saw this worker counted left its item to the workers
-                // (`rescue`), and this look sees it.
+                // (`drain_if_no_workers`), and this look sees it.
                 if self.count_out(generation)
                     && !self.abort.load(SeqCst)
                     && !self.queue.is_empty_after_pushes()
@@ -137,9 +137,9 @@ impl Shared {
 
     /// Pops up to `batch_size` items under the consumer lock and takes a
     /// ticket for them. `None` when the queue is empty, or when shutdown
-    /// aborted and this is a worker (`rescuing` is false).
-    pub(super) fn take_batch(&self, scratch: &mut Scratch, rescuing: bool) -> Option<u64> {
-        if !rescuing && self.abort.load(Acquire) {
+    /// aborted and this is a worker (`by_caller` is false).
+    pub(super) fn take_batch(&self, scratch: &mut Scratch, by_caller: bool) -> Option<u64> {
+        if !by_caller && self.abort.load(Acquire) {
             return None;
         }
         let limit = self.config.batch_limit();
