@@ -45,16 +45,40 @@
 //!   counts what was left and returns; logging afterwards is written on the
 //!   caller's thread (`fallback_to_sync`) or counted as dropped.
 //!
+//! # Layout
+//!
+//! The files follow a record's path:
+//!
+//! - `config.rs`: [`AsyncConfig`], its defaults and validation;
+//! - `submit.rs`: the call site, from a logging call to its record in the
+//!   queue (or written on the caller's thread, or dropped);
+//! - `queue.rs` and `ring.rs`: the bounded queue and the parking of both
+//!   sides; `overflow.rs`: what a full queue does, and how any drop is
+//!   counted;
+//! - `worker.rs`: the workers, which take batches with their tickets and
+//!   prepare them;
+//! - `order.rs`: the turns in which prepared batches are written, in
+//!   ticket order;
+//! - `stages.rs`: a pipeline's stages run on a batch (enrich, filter,
+//!   format; then write), and `timed_lock.rs`, the writers' lock;
+//!
+//! and around that path: `shutdown.rs` (flush, shutdown, the registry of
+//! backends, the exit hooks), `fork.rs` (fork preparation and every reset in
+//! a forked child) and `stats.rs` (the counters and their snapshot). This
+//! file holds [`Backend`], the state its parts share (`Shared`, the
+//! consumer lock) and these docs.
+//!
 //! # Lock discipline
 //!
 //! The rules that make a deadlock impossible, for every thread, including a
 //! binding's interpreter lock (Python's GIL):
 //!
-//! 1. **Order.** A backend's locks (`consumer`, `turn`, an output's
-//!    writers) come first, the interpreter lock last: a thread running
-//!    Python stages takes it inside `prepare` and inside a Python writer,
-//!    which may hold the writers lock. The leaf locks (queue parking, flush
-//!    signals, the registry) are never held while waiting for anything.
+//! 1. **Order.** A backend's locks (`consumer`, `turn` in `order.rs`, an
+//!    output's writers in `stages.rs`) come first, the interpreter lock
+//!    last: a thread running Python stages takes it inside `prepare` and
+//!    inside a Python writer, which may hold the writers lock. The leaf
+//!    locks (queue parking, flush signals, the registry) are never held
+//!    while waiting for anything.
 //! 2. **No wait under the interpreter lock.** Every wait a logging call,
 //!    `flush` or `shutdown` makes (for room, for a turn, for the writers) runs
 //!    inside the binding's `around_wait`, which releases the interpreter lock:
@@ -76,11 +100,11 @@
 //!    `dropped_interrupted`), and a caller writing on its own thread (a
 //!    synchronous backend, or after shutdown) waiting for another caller's
 //!    write in progress, as a plain synchronous logger would.
-//! 5. **Fork.** Before `fork()` workers park between batches (within a
-//!    deadline); a child never waits for a lock a thread of the parent held:
-//!    the queue's locks are checked with `try_lock` (else the child logs
-//!    synchronously) and writers held at the fork are abandoned (their
-//!    records fail, counted).
+//! 5. **Fork** (`fork.rs`). Before `fork()` workers park between batches
+//!    (within a deadline); a child never waits for a lock a thread of the
+//!    parent held: the queue's locks are checked with `try_lock` (else the
+//!    child logs synchronously) and writers held at the fork are abandoned
+//!    (their records fail, counted).
 
 mod config;
 mod fork;
@@ -129,11 +153,19 @@ use crate::pipeline::PipelineConfig;
 
 // === Shared state ===
 
+/// `Shared::state`: taking records into the queue, for the workers.
 const RUNNING: u8 = 0;
+/// Shutdown began: records still go through the queue while workers drain.
 const STOPPING: u8 = 1;
+/// Shut down: a record is queued and written by its caller, or dropped.
 const STOPPED: u8 = 2;
+/// No workers (no queue, or a forked child that could not restart them):
+/// every record is written on its caller's thread.
 const SYNCHRONOUS: u8 = 3;
 
+/// What a backend's handles, loggers, workers and exit hooks share: the
+/// queue, the pipelines, the counters and the locks and signals between
+/// them. Its methods live with the step they belong to (see the layout).
 pub(crate) struct Shared {
     pub(crate) config: AsyncConfig,
     queue: Queue,
@@ -232,6 +264,7 @@ impl Shared {
         self.state.load(Acquire)
     }
 
+    /// Taking records into the queue (not shut down, not synchronous).
     pub(crate) fn is_running(&self) -> bool {
         self.state() == RUNNING
     }

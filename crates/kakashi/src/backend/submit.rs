@@ -1,22 +1,22 @@
 //! The call site: what a logging call does with its record, from the level
-//! check's "yes" to the record being in the queue (or written, or dropped).
+//! check's "yes" to the record in the queue (or written on the caller's
+//! thread, or dropped and counted).
 //!
 //! The common case (running, room in the queue) is [`Shared::submit_with`]
 //! and [`Shared::enqueue`], kept small and inlined into the caller: a record
 //! is a few hundred bytes, and every function boundary it crosses by value
 //! is another copy of it, so it is moved out of the caller's `Option` only
 //! once its slot is claimed. Everything else is out of line and cold: a
-//! full queue (`overflow.rs`), a backend without workers (synchronous, or
-//! after shutdown).
+//! full queue (`overflow.rs`), a backend that is not running.
 //!
 //! Invariant: a record accepted after shutdown still goes through the
 //! queue, and the caller then writes it in ticket order with whatever was
-//! queued before it ([`Shared::drain_if_no_workers`]), so it never overtakes an earlier
-//! record; only a synchronous backend writes on the caller's thread
-//! directly. Nothing here counts a call: `messages_submitted` is the sum of
-//! what calls turned into (enqueued, dropped at the door, written here),
-//! added up when stats are read, so the common case makes no atomic write
-//! besides the push.
+//! queued before it ([`Shared::drain_if_no_workers`]), so it never
+//! overtakes an earlier record; only a synchronous backend writes on the
+//! caller's thread without the queue. The common case counts nothing:
+//! `messages_submitted` is the sum of what calls turned into (enqueued,
+//! dropped at the door, handled on the caller's thread), added up when
+//! stats are read, so a call makes no atomic write besides its push.
 
 use std::sync::atomic::Ordering::*;
 

@@ -10,9 +10,9 @@
 //! Invariant: `active_workers` counts the workers that may still take from
 //! the queue. A worker counts itself out before it stops and then looks at
 //! the queue once more, so a push that still saw it counted (and so left
-//! its item to the workers) is never stranded; a caller finding the count at
-//! zero takes the queue over (`submit.rs`). Between batches a worker may
-//! park for a fork (`fork.rs`), holding no lock of the backend's.
+//! its item to the workers) is never left behind; a caller finding the
+//! count at zero takes the queue over (`submit.rs`). Between batches a
+//! worker may park for a fork (`fork.rs`), holding no lock of the backend's.
 
 use std::cell::Cell;
 use std::sync::atomic::Ordering::*;
