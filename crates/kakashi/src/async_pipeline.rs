@@ -19,7 +19,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::run::Pipeline;
+use crate::backend::stages::Pipeline;
 use crate::backend::{AsyncConfig, Backend, ShutdownReport, Stats};
 use crate::error::ConfigError;
 use crate::logger::Logger;

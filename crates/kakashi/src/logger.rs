@@ -30,7 +30,7 @@ use std::borrow::Cow;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use crate::backend::run::Pipeline;
+use crate::backend::stages::Pipeline;
 use crate::backend::Backend;
 use crate::record::{
     intern, put_field, Context, Exception, Field, Fields, Key, Level, Record, Source, Value,

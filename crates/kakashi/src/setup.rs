@@ -25,7 +25,8 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::backend::run::{lock, Pipeline};
+use crate::backend::lock;
+use crate::backend::stages::Pipeline;
 use crate::backend::{
     all_backends, lock_for_fork, longest_shutdown_timeout, retired, AsyncConfig, Backend,
     OverflowStrategy, ShutdownReport, Stats, WeakBackend,

@@ -14,7 +14,7 @@
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use crate::backend::run::lock;
+use crate::backend::lock;
 use crate::pipeline::{Batch, WriteError, Writer};
 
 /// A writer that keeps every line in memory. Clones share the same lines.

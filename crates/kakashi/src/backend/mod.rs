@@ -45,16 +45,40 @@
 //!   counts what was left and returns; logging afterwards is written on the
 //!   caller's thread (`fallback_to_sync`) or counted as dropped.
 //!
+//! # Layout
+//!
+//! The files follow a record's path:
+//!
+//! - `config.rs`: [`AsyncConfig`], its defaults and validation;
+//! - `submit.rs`: the call site, from a logging call to its record in the
+//!   queue (or written on the caller's thread, or dropped);
+//! - `queue.rs` and `ring.rs`: the bounded queue and the parking of both
+//!   sides; `overflow.rs`: what a full queue does, and how any drop is
+//!   counted;
+//! - `worker.rs`: the workers, which take batches with their tickets and
+//!   prepare them;
+//! - `order.rs`: the turns in which prepared batches are written, in
+//!   ticket order;
+//! - `stages.rs`: a pipeline's stages run on a batch (enrich, filter,
+//!   format; then write), and `timed_lock.rs`, the writers' lock;
+//!
+//! and around that path: `shutdown.rs` (flush, shutdown, the registry of
+//! backends, the exit hooks), `fork.rs` (fork preparation and every reset in
+//! a forked child) and `stats.rs` (the counters and their snapshot). This
+//! file holds [`Backend`], the state its parts share (`Shared`, the
+//! consumer lock) and these docs.
+//!
 //! # Lock discipline
 //!
 //! The rules that make a deadlock impossible, for every thread, including a
 //! binding's interpreter lock (Python's GIL):
 //!
-//! 1. **Order.** A backend's locks (`consumer`, `turn`, an output's
-//!    writers) come first, the interpreter lock last: a thread running
-//!    Python stages takes it inside `prepare` and inside a Python writer,
-//!    which may hold the writers lock. The leaf locks (queue parking, flush
-//!    signals, the registry) are never held while waiting for anything.
+//! 1. **Order.** A backend's locks (`consumer`, `turn` in `order.rs`, an
+//!    output's writers in `stages.rs`) come first, the interpreter lock
+//!    last: a thread running Python stages takes it inside `prepare` and
+//!    inside a Python writer, which may hold the writers lock. The leaf
+//!    locks (queue parking, flush signals, the registry) are never held
+//!    while waiting for anything.
 //! 2. **No wait under the interpreter lock.** Every wait a logging call,
 //!    `flush` or `shutdown` makes (for room, for a turn, for the writers) runs
 //!    inside the binding's `around_wait`, which releases the interpreter lock:
@@ -76,153 +100,72 @@
 //!    `dropped_interrupted`), and a caller writing on its own thread (a
 //!    synchronous backend, or after shutdown) waiting for another caller's
 //!    write in progress, as a plain synchronous logger would.
-//! 5. **Fork.** Before `fork()` workers park between batches (within a
-//!    deadline); a child never waits for a lock a thread of the parent held:
-//!    the queue's locks are checked with `try_lock` (else the child logs
-//!    synchronously) and writers held at the fork are abandoned (their
-//!    records fail, counted).
+//! 5. **Fork** (`fork.rs`). Before `fork()` workers park between batches
+//!    (within a deadline); a child never waits for a lock a thread of the
+//!    parent held: the queue's locks are checked with `try_lock` (else the
+//!    child logs synchronously) and writers held at the fork are abandoned
+//!    (their records fail, counted).
 
+mod config;
+mod fork;
+mod order;
 pub(crate) mod overflow;
 mod queue;
 mod ring;
-pub(crate) mod run;
 mod shutdown;
+pub(crate) mod stages;
 pub(crate) mod stats;
+mod submit;
 mod timed_lock;
+mod worker;
 
+pub(crate) use timed_lock::{lock, try_lock};
+
+pub use config::{AsyncConfig, DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUE_SIZE};
+pub use fork::{after_fork_in_child, after_fork_in_parent, prepare_fork};
 pub use overflow::OverflowStrategy;
 #[cfg(unix)]
 pub use shutdown::install_sigterm_handler;
-pub use shutdown::{after_fork_in_child, after_fork_in_parent, prepare_fork, ShutdownReport};
+pub use shutdown::ShutdownReport;
 pub use stats::{State, Stats, WriterStats};
 
-pub(crate) use shutdown::{
-    all_backends, lock_for_fork, longest_shutdown_timeout, register, retired,
-};
+pub(crate) use fork::lock_for_fork;
+pub(crate) use shutdown::{all_backends, longest_shutdown_timeout, register, retired};
 
 use std::cell::Cell;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use overflow::DropReason;
-use queue::{FlushSignal, FlushState, Item, Queue};
+use order::Turn;
+use queue::Queue;
 use ring::Popper;
-use run::{commit, lock, prepare, try_lock, Pipeline, Prepared};
+use stages::Pipeline;
 use stats::Counters;
+use worker::on_worker_thread;
 
-use crossbeam_utils::{Backoff, CachePadded};
+use crossbeam_utils::CachePadded;
 
 use crate::error::ConfigError;
 use crate::logger::Logger;
 use crate::pipeline::PipelineConfig;
-use crate::record::Record;
-
-// === AsyncConfig ===
-
-/// Default queue capacity (`AsyncConfig::max_queue_size`), as in the original.
-pub const DEFAULT_MAX_QUEUE_SIZE: usize = 10_000;
-/// Default records per batch (`AsyncConfig::batch_size`).
-pub const DEFAULT_BATCH_SIZE: usize = 100;
-
-/// How the backend queues and writes, with the original's names and defaults.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AsyncConfig {
-    /// Queue capacity in records (default 10,000). Memory is bounded by
-    /// this: besides the queue, the workers hold the batches they are
-    /// preparing and, ready before their turn to be written, at most a
-    /// quarter of this many records (or one batch, if that is more).
-    pub max_queue_size: usize,
-    /// Worker threads (default 1). More workers format in parallel; writes
-    /// stay in order.
-    pub worker_count: usize,
-    /// Most records a worker takes and writes at once (default 100).
-    pub batch_size: usize,
-    /// Longest a worker sleeps idle before it looks again (default 0.1 s). A
-    /// worker never holds records back waiting for a batch to fill: it takes
-    /// what has arrived, up to `batch_size`.
-    pub batch_timeout: Duration,
-    /// When false, each batch is one record (default true).
-    pub enable_batching: bool,
-    /// What a full queue does (default `block`).
-    pub overflow_strategy: OverflowStrategy,
-    /// How long the exit flush waits (default 5 s).
-    pub shutdown_timeout: Duration,
-    /// Worker threads are named `"{prefix}-{i}"` (default `"kakashi"`).
-    pub thread_name_prefix: String,
-}
-
-impl Default for AsyncConfig {
-    fn default() -> AsyncConfig {
-        AsyncConfig {
-            max_queue_size: DEFAULT_MAX_QUEUE_SIZE,
-            worker_count: 1,
-            batch_size: DEFAULT_BATCH_SIZE,
-            batch_timeout: Duration::from_millis(100),
-            enable_batching: true,
-            overflow_strategy: OverflowStrategy::Block,
-            shutdown_timeout: Duration::from_secs(5),
-            thread_name_prefix: "kakashi".to_owned(),
-        }
-    }
-}
-
-impl AsyncConfig {
-    /// Items a batch takes at most: `batch_size`, or 1 without batching.
-    pub(crate) fn batch_limit(&self) -> usize {
-        if self.enable_batching {
-            self.batch_size
-        } else {
-            1
-        }
-    }
-
-    /// Checks every setting.
-    ///
-    /// # Errors
-    /// [`ConfigError::OutOfRange`] for a zero queue, zero or more than 1,024
-    /// workers, a zero batch, or a zero batch timeout.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.max_queue_size == 0 || self.max_queue_size > 1 << 28 {
-            return Err(ConfigError::out_of_range(
-                "max_queue_size",
-                self.max_queue_size,
-                "1 to 268435456",
-            ));
-        }
-        if self.worker_count == 0 || self.worker_count > 1024 {
-            return Err(ConfigError::out_of_range(
-                "worker_count",
-                self.worker_count,
-                "1 to 1024",
-            ));
-        }
-        if self.batch_size == 0 {
-            return Err(ConfigError::out_of_range(
-                "batch_size",
-                self.batch_size,
-                "at least 1",
-            ));
-        }
-        if self.batch_timeout.is_zero() {
-            return Err(ConfigError::out_of_range(
-                "batch_timeout",
-                format!("{:?}", self.batch_timeout),
-                "more than 0 seconds",
-            ));
-        }
-        Ok(())
-    }
-}
 
 // === Shared state ===
 
+/// `Shared::state`: taking records into the queue, for the workers.
 const RUNNING: u8 = 0;
+/// Shutdown began: records still go through the queue while workers drain.
 const STOPPING: u8 = 1;
+/// Shut down: a record is queued and written by its caller, or dropped.
 const STOPPED: u8 = 2;
+/// No workers (no queue, or a forked child that could not restart them):
+/// every record is written on its caller's thread.
 const SYNCHRONOUS: u8 = 3;
 
+/// What a backend's handles, loggers, workers and exit hooks share: the
+/// queue, the pipelines, the counters and the locks and signals between
+/// them. Its methods live with the step they belong to (see the layout).
 pub(crate) struct Shared {
     pub(crate) config: AsyncConfig,
     queue: Queue,
@@ -262,13 +205,7 @@ pub(crate) struct Shared {
 }
 
 thread_local! {
-    static IS_WORKER: Cell<bool> = const { Cell::new(false) };
     static HOLDS_CONSUMER: Cell<bool> = const { Cell::new(false) };
-}
-
-/// True on a kakashi worker thread (where waiting for the backend would deadlock).
-pub(crate) fn on_worker_thread() -> bool {
-    IS_WORKER.try_with(Cell::get).unwrap_or(false)
 }
 
 /// True while this thread holds a backend's consumer lock: only a signal
@@ -278,11 +215,6 @@ pub(crate) fn on_worker_thread() -> bool {
 fn holds_consumer() -> bool {
     HOLDS_CONSUMER.try_with(Cell::get).unwrap_or(false)
 }
-
-/// What a caller runs every wait inside: it is given the wait and returns
-/// false to give up waiting (a binding interrupted by a signal). The Python
-/// binding releases the interpreter lock there.
-pub(crate) type AroundWait<'a> = dyn FnMut(&mut (dyn FnMut() + Send)) -> bool + 'a;
 
 /// The consumer lock, held (the thread is marked while it holds it, and
 /// from just before it tries to take it: a signal that lands between the
@@ -327,43 +259,12 @@ struct Consumer {
     next_ticket: u64,
 }
 
-/// Scratch a worker reuses from batch to batch.
-#[derive(Default)]
-struct Scratch {
-    items: Vec<Item>,
-    prepared: Vec<Prepared>,
-    /// For in-band reports, apart from the batch's own runs.
-    reports: Prepared,
-    /// `items` split into runs: `(start, end)` of consecutive records of one
-    /// pipeline, or of one flush marker.
-    runs: Vec<(usize, usize)>,
-    /// The pipelines when the batch was prepared (`Item::Record`'s ids).
-    pipelines: Vec<Arc<Pipeline>>,
-    /// Taken by a caller's thread after the workers stopped (its records
-    /// count as `messages_written_sync` too).
-    by_caller: bool,
-}
-
-/// The order in which prepared batches reach the writers: their tickets'.
-#[derive(Default)]
-struct Turn {
-    /// The ticket to write next.
-    next: u64,
-    /// A worker is writing (`next`, then whatever waits for the turns after).
-    writing: bool,
-    /// Batches prepared before their turn, left for the writing worker.
-    waiting: Vec<(u64, Scratch)>,
-    /// Items in `waiting`'s batches.
-    waiting_items: usize,
-    /// Scratch given back by the writing worker, for workers that left theirs.
-    spare: Vec<Scratch>,
-}
-
 impl Shared {
     fn state(&self) -> u8 {
         self.state.load(Acquire)
     }
 
+    /// Taking records into the queue (not shut down, not synchronous).
     pub(crate) fn is_running(&self) -> bool {
         self.state() == RUNNING
     }
@@ -392,913 +293,6 @@ impl Shared {
     fn pipeline(&self, id: u32) -> Arc<Pipeline> {
         Arc::clone(&self.pipelines.read().unwrap_or_else(|e| e.into_inner())[id as usize])
     }
-
-    // === the call site ===
-
-    /// Under `drop_newest`, while the queue is known to be full: counts the
-    /// call as submitted and dropped, and returns true (the caller then does
-    /// not build its record). Always false under the other strategies.
-    #[inline]
-    pub(crate) fn drop_early(&self, pipeline: &Pipeline) -> bool {
-        self.full.load(Relaxed) && self.dropped_while_full(pipeline)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn dropped_while_full(&self, pipeline: &Pipeline) -> bool {
-        // Stopping or stopped, or room after all (the flag was set after the
-        // workers had emptied the queue, and no take will clear it): the
-        // record takes the usual way.
-        if self.state() != RUNNING || !self.queue.is_full() {
-            self.full.store(false, Relaxed);
-            return false;
-        }
-        self.drop_records(pipeline, DropReason::QueueFull, 1);
-        true
-    }
-
-    /// Accepts a record for pipeline `id`. Never panics, never waits except
-    /// under `block` while the queue is full.
-    #[inline]
-    pub(crate) fn submit(&self, id: u32, pipeline: &Pipeline, record: &mut Option<Record>) {
-        self.submit_with(id, pipeline, record, &mut |wait| {
-            wait();
-            true
-        })
-    }
-
-    /// [`submit`](Shared::submit), running every wait (for room under
-    /// `block`, for a batch this thread writes after shutdown) inside
-    /// `around_wait`, which returns false when the caller gives up waiting
-    /// (a signal): the record is then dropped and counted as interrupted.
-    ///
-    /// The common case (running, room in the queue) is kept small and
-    /// inlined into the call site: a record is a few hundred bytes, and each
-    /// function boundary it crosses by value is another copy of it. What
-    /// happens on a full queue or a stopped backend is out of line.
-    #[inline]
-    pub(crate) fn submit_with(
-        &self,
-        id: u32,
-        pipeline: &Pipeline,
-        record: &mut Option<Record>,
-        around_wait: &mut AroundWait<'_>,
-    ) {
-        let Some(_) = record else { return };
-        // Nothing is counted here. `messages_enqueued` is read off the
-        // queue's tail, and `messages_submitted` is the sum of what calls
-        // turned into (enqueued, dropped at the door, handled on this
-        // thread): a counter bumped on every call was an atomic write on
-        // every call.
-        if self.state() != RUNNING {
-            return self.not_running(id, pipeline, record, around_wait);
-        }
-        self.enqueue(id, pipeline, record, around_wait);
-    }
-
-    /// Pushes `record` (which is `Some`), handles a full queue by the
-    /// strategy, and makes sure the item is taken.
-    #[inline(always)]
-    fn enqueue(
-        &self,
-        id: u32,
-        pipeline: &Pipeline,
-        record: &mut Option<Record>,
-        around_wait: &mut AroundWait<'_>,
-    ) {
-        // The record is moved out of the caller's `Option` only once its slot
-        // is claimed (each move of it is a copy of a few hundred bytes).
-        let pushed = self.queue.push_with(|| match record.take() {
-            Some(record) => Item::Record(id, record),
-            None => unreachable!("checked by the caller"),
-        });
-        if pushed.is_err() && !self.queue_full(pipeline, record, id, around_wait) {
-            return;
-        }
-        self.after_push(around_wait);
-    }
-
-    /// After a push: wakes a worker if a batch waits, and makes sure the item
-    /// is taken if the backend stopped meanwhile.
-    #[inline]
-    fn after_push(&self, around_wait: &mut AroundWait<'_>) {
-        // The push must be ordered before the two SeqCst loads that follow:
-        // a worker announcing sleep, and a worker that stopped after our
-        // state check (then nobody else would take what we left there);
-        // each pair is store, then load, on both sides. A push is a SeqCst
-        // compare-and-swap of the queue's tail, so no fence is paid for here.
-        self.queue.wake_worker_after_push();
-        if self.state.load(SeqCst) != RUNNING {
-            self.late_push(around_wait);
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn late_push(&self, around_wait: &mut AroundWait<'_>) {
-        around_wait(&mut || self.rescue());
-    }
-
-    /// `record` found the queue full: evicts the oldest items until it fits
-    /// (`drop_oldest`), drops it (`drop_newest`) or waits for room (`block`).
-    /// True when it was enqueued after all.
-    ///
-    /// A record logged from inside a stage, or by a signal handler that
-    /// interrupted this thread while it was taking from the queue, is
-    /// dropped (counted as `reentrant`): the room it would wait for, or the
-    /// eviction it would make, can only come from this very thread.
-    #[cold]
-    #[inline(never)]
-    fn queue_full(
-        &self,
-        pipeline: &Pipeline,
-        record: &mut Option<Record>,
-        id: u32,
-        around_wait: &mut AroundWait<'_>,
-    ) -> bool {
-        let Some(record) = record.take() else {
-            return false;
-        };
-        self.note_full();
-        if run::in_stage() || holds_consumer() {
-            drop(record);
-            self.drop_records(pipeline, DropReason::Reentrant, 1);
-            return false;
-        }
-        let mut item = Item::Record(id, record);
-        match self.config.overflow_strategy {
-            OverflowStrategy::DropOldest => return self.push_evicting(item, pipeline),
-            OverflowStrategy::DropNewest => {
-                if self.state() == RUNNING && !self.full.load(Relaxed) {
-                    self.full.store(true, Relaxed);
-                }
-                drop(item);
-                self.drop_records(pipeline, DropReason::QueueFull, 1);
-                return false;
-            }
-            OverflowStrategy::Block => {}
-        }
-        loop {
-            match self.queue.push(item) {
-                Ok(()) => return true,
-                Err(back) => item = back,
-            }
-            if self.stranded() {
-                drop(item);
-                self.drop_records(pipeline, DropReason::BackendStopped, 1);
-                return false;
-            }
-            let went_on = if self.active_workers.load(SeqCst) == 0 {
-                // Stopped, and no worker left to make room: this thread does.
-                around_wait(&mut || self.rescue())
-            } else {
-                self.note_full();
-                self.counters.producer_waits.fetch_add(1, Relaxed);
-                around_wait(&mut || {
-                    self.queue.sleep_until_room(|| {
-                        self.abort.load(SeqCst)
-                            || (self.state() == STOPPED && self.active_workers.load(SeqCst) == 0)
-                    })
-                })
-            };
-            if !went_on {
-                drop(item);
-                self.drop_records(pipeline, DropReason::Interrupted, 1);
-                return false;
-            }
-        }
-    }
-
-    /// Pushes `item`, taking the oldest items out of the queue while it is
-    /// full (each counted as evicted). True when it is in.
-    fn push_evicting(&self, mut item: Item, pipeline: &Pipeline) -> bool {
-        let backoff = Backoff::new();
-        loop {
-            match self.queue.push(item) {
-                Ok(()) => return true,
-                Err(back) => item = back,
-            }
-            // Only the consumer may take items out. When a worker is taking
-            // some right now, there is room on its way: try again.
-            let Some(mut consumer) = self.try_lock_consumer() else {
-                backoff.snooze();
-                continue;
-            };
-            let oldest = self.queue.pop(&mut consumer.popper);
-            drop(consumer);
-            match oldest {
-                Some(oldest) => self.evicted(oldest),
-                // Full a moment ago, empty now: a push is being written.
-                None if self.stranded() => {
-                    drop(item);
-                    self.drop_records(pipeline, DropReason::BackendStopped, 1);
-                    return false;
-                }
-                None => backoff.snooze(),
-            }
-        }
-    }
-
-    fn note_full(&self) {
-        // A load first: once the mark is at capacity (the usual case when the
-        // queue is full again and again), no write to a shared line.
-        let mark = &self.counters.queue_high_water_mark;
-        let capacity = self.queue.capacity() as u64;
-        if mark.load(Relaxed) < capacity {
-            mark.fetch_max(capacity, Relaxed);
-        }
-    }
-
-    fn evicted(&self, item: Item) {
-        self.discard(item, DropReason::Evicted);
-    }
-
-    /// Counts a queued item as dropped for `reason` (a flush marker is
-    /// answered: everything before it has left the queue).
-    fn discard(&self, item: Item, reason: DropReason) {
-        match item {
-            Item::Record(id, record) => {
-                drop(record);
-                let pipeline = self.pipeline(id);
-                self.drop_records(&pipeline, reason, 1);
-            }
-            Item::Flush(signal) => {
-                signal.set(FlushState::AfterTicket(self.next_ticket.load(SeqCst)))
-            }
-        }
-    }
-
-    /// Takes everything out of the queue and counts it as dropped for
-    /// `reason`; returns how many records.
-    fn discard_queued(&self, reason: DropReason) -> u64 {
-        let mut consumer = self.lock_consumer();
-        let mut n = 0;
-        while let Some(item) = self.queue.pop(&mut consumer.popper) {
-            n += u64::from(matches!(item, Item::Record(..)));
-            self.discard(item, reason);
-        }
-        n
-    }
-
-    fn drop_records(&self, pipeline: &Pipeline, reason: DropReason, n: u64) {
-        // `messages_dropped` is the sum of the per-reason counters, added up
-        // when stats are read: one write per drop instead of two.
-        self.counters.drop_counter(reason).fetch_add(n, Relaxed);
-        pipeline.note_drops(reason, n);
-    }
-
-    /// A shutdown timed out and some worker is still inside a stage (a
-    /// stuck writer): nothing may wait for it, so what is queued now is
-    /// dropped, counted, instead of waited for.
-    fn stranded(&self) -> bool {
-        self.abort.load(SeqCst) && self.active_workers.load(SeqCst) > 0
-    }
-
-    /// Not running: synchronous (the record is written on this thread),
-    /// stopping (the workers still drain: it is queued as usual) or stopped
-    /// (queued, then written by this thread in queue order, so that it never
-    /// overtakes a record accepted before it; dropped and counted when
-    /// fallback is off, or a stuck worker would make this thread wait).
-    #[cold]
-    #[inline(never)]
-    fn not_running(
-        &self,
-        id: u32,
-        pipeline: &Pipeline,
-        record: &mut Option<Record>,
-        around_wait: &mut AroundWait<'_>,
-    ) {
-        let state = self.state();
-        let reason = if state == SYNCHRONOUS {
-            if !run::in_stage() {
-                let Some(mut record) = record.take() else {
-                    return;
-                };
-                self.counters.messages_submitted.fetch_add(1, Relaxed);
-                let mut written = 0;
-                let record = &mut record;
-                around_wait(&mut || {
-                    written = self.write_now(pipeline, std::slice::from_mut(record));
-                });
-                self.counters
-                    .messages_written_sync
-                    .fetch_add(written, Relaxed);
-                return;
-            }
-            DropReason::Reentrant
-        } else if state == STOPPED && (!self.fallback_to_sync || self.stranded()) {
-            DropReason::BackendStopped
-        } else if self.abort.load(SeqCst) && on_worker_thread() {
-            // A stage of a worker finishing its last batch after a
-            // timed-out shutdown: nobody will take another one.
-            DropReason::Reentrant
-        } else {
-            if record.is_some() {
-                self.enqueue(id, pipeline, record, around_wait);
-            }
-            return;
-        };
-        if record.take().is_some() {
-            self.drop_records(pipeline, reason, 1);
-        }
-    }
-
-    /// Runs `records` through `pipeline` on this thread, now.
-    fn write_now(&self, pipeline: &Pipeline, records: &mut [Record]) -> u64 {
-        thread_local! {
-            static PREP: std::cell::RefCell<Prepared> = std::cell::RefCell::new(Prepared::default());
-        }
-        let mut run = |prep: &mut Prepared| {
-            prepare(pipeline, records.iter_mut(), prep, &self.counters);
-            let written = commit(pipeline, prep, &self.counters);
-            self.write_reports(pipeline, prep, false);
-            written
-        };
-        PREP.try_with(|p| match p.try_borrow_mut() {
-            Ok(mut prep) => run(&mut prep),
-            Err(_) => run(&mut Prepared::default()),
-        })
-        .unwrap_or_else(|_| run(&mut Prepared::default()))
-    }
-
-    /// Writes the in-band reports a pipeline owes.
-    fn write_reports(&self, pipeline: &Pipeline, prep: &mut Prepared, force: bool) {
-        let mut reports = pipeline.take_reports(force);
-        if reports.is_empty() {
-            return;
-        }
-        let n = reports.len() as u64;
-        self.counters.messages_submitted.fetch_add(n, Relaxed);
-        self.counters.reports_emitted.fetch_add(n, Relaxed);
-        prepare(pipeline, reports.iter_mut(), prep, &self.counters);
-        commit(pipeline, prep, &self.counters);
-    }
-
-    /// Makes sure what is queued is taken when no worker will take it: after
-    /// the workers stopped, this thread writes it, in ticket order with any
-    /// other thread doing the same; while a timed-out shutdown's workers are
-    /// stuck, it is dropped, counted, rather than waited for. Returns at
-    /// once while workers still drain (they take it), or when this thread is
-    /// already running stages (its own loop takes it next).
-    fn rescue(&self) {
-        let mut scratch = Scratch::default();
-        loop {
-            if self.stranded() {
-                // Queued, so counted as enqueued: `shutdown_timeout` is the
-                // reason for queued records (`backend_stopped` is for those
-                // turned away at the door, which the queue never counted).
-                self.discard_queued(DropReason::ShutdownTimeout);
-                return;
-            }
-            if self.active_workers.load(SeqCst) > 0 || run::in_stage() {
-                return;
-            }
-            scratch.by_caller = true;
-            match self.take_batch(&mut scratch, true) {
-                Some(ticket) => self.process(ticket, &mut scratch),
-                None => return,
-            }
-        }
-    }
-
-    // === workers ===
-
-    fn spawn_workers(shared: &Arc<Shared>) -> std::io::Result<()> {
-        for i in 0..shared.config.worker_count {
-            let worker = Arc::clone(shared);
-            shared.active_workers.fetch_add(1, SeqCst);
-            let spawned = std::thread::Builder::new()
-                .name(format!("{}-{i}", shared.config.thread_name_prefix))
-                .spawn({
-                    let generation = shared.worker_generation.load(SeqCst);
-                    move || worker.worker_loop(generation)
-                });
-            match spawned {
-                Ok(handle) => lock(&shared.handles).push(handle),
-                Err(e) => {
-                    shared.active_workers.fetch_sub(1, SeqCst);
-                    return Err(e);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn worker_loop(&self, generation: u64) {
-        let _ = IS_WORKER.try_with(|w| w.set(true));
-        let mut scratch = Scratch::default();
-        loop {
-            if self.paused.load(Acquire) {
-                self.park();
-            }
-            if self.worker_generation.load(Relaxed) != generation {
-                // A forked child's copy of a parent's worker (a stage forked):
-                // the child has workers of its own.
-                return;
-            }
-            if let Some(ticket) = self.take_batch(&mut scratch, false) {
-                self.process(ticket, &mut scratch);
-                continue;
-            }
-            if self.abort.load(Acquire) {
-                self.count_out(generation);
-                break;
-            }
-            if self.state() != RUNNING && self.queue.is_empty_after_pushes() {
-                // Counted out first, then one more look: a push that still
-                // saw this worker counted left its item to the workers
-                // (`rescue`), and this look sees it.
-                if self.count_out(generation)
-                    && !self.abort.load(SeqCst)
-                    && !self.queue.is_empty_after_pushes()
-                {
-                    self.active_workers.fetch_add(1, SeqCst);
-                    continue;
-                }
-                break;
-            }
-            self.queue
-                .sleep_until_work(self.config.batch_timeout, || self.state() != RUNNING);
-        }
-        drop(lock(&self.exited));
-        self.exited_cv.notify_all();
-    }
-
-    /// Takes this worker out of `active_workers` (only in the generation it
-    /// was started in); false when it was not counted there.
-    fn count_out(&self, generation: u64) -> bool {
-        if self.worker_generation.load(SeqCst) != generation {
-            return false;
-        }
-        self.active_workers.fetch_sub(1, SeqCst);
-        true
-    }
-
-    /// Waits, holding no lock of the backend's, until the fork is over.
-    fn park(&self) {
-        let mut parked = lock(&self.parked);
-        *parked += 1;
-        self.parked_cv.notify_all();
-        while self.paused.load(Acquire) {
-            parked = self
-                .parked_cv
-                .wait(parked)
-                .unwrap_or_else(|e| e.into_inner());
-        }
-        *parked -= 1;
-    }
-
-    // === fork ===
-
-    /// Before `fork()`: stops every worker between two batches, so that none
-    /// holds a lock the child would inherit locked. Gives up waiting for a
-    /// worker stuck in a writer after `timeout`.
-    pub(crate) fn prepare_fork(&self, timeout: Duration) {
-        self.paused.store(true, SeqCst);
-        self.queue.wake_all_workers();
-        let deadline = Instant::now() + timeout;
-        let mut parked = lock(&self.parked);
-        while *parked < self.active_workers.load(SeqCst) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            parked = self
-                .parked_cv
-                .wait_timeout(parked, left.min(Duration::from_millis(10)))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-            self.queue.wake_all_workers();
-        }
-    }
-
-    /// After `fork()`, in the parent: lets the workers go on.
-    pub(crate) fn resume_after_fork(&self) {
-        self.paused.store(false, SeqCst);
-        drop(lock(&self.parked));
-        self.parked_cv.notify_all();
-    }
-
-    /// After `fork()`, in the child: the parent's workers do not exist here.
-    /// What was queued is the parent's to write, so it is discarded; counters
-    /// start again from zero, and fresh workers are started. Where that
-    /// cannot be done (no thread could be started, or a thread of the
-    /// parent held the queue's consumer lock at the fork: `drop_oldest`
-    /// callers take it for a moment to evict), the child logs synchronously,
-    /// on the calling thread, and says so on stderr.
-    pub(crate) fn restart_in_child(self: &Arc<Shared>) {
-        // The parent's threads are gone: their handles must not be joined.
-        std::mem::forget(std::mem::take(&mut *lock(&self.handles)));
-        *lock(&self.parked) = 0;
-        self.paused.store(false, SeqCst);
-        // A fork during a shutdown that timed out: the child's fresh workers
-        // must take what the child logs.
-        self.abort.store(false, SeqCst);
-        let queue_usable = self.reset_queue_in_child();
-        if let Ok(pipelines) = self.pipelines.try_read() {
-            for pipeline in pipelines.iter() {
-                pipeline.abandon_writers_held_at_fork();
-            }
-        }
-        self.full.store(false, Relaxed);
-        self.counters.reset();
-        self.pushed_base.store(self.queue.pushed(), Relaxed);
-        let running = self.state() == RUNNING || self.state() == STOPPING;
-        self.worker_generation.fetch_add(1, SeqCst);
-        self.active_workers.store(0, SeqCst);
-        if !running {
-            return;
-        }
-        if !queue_usable {
-            eprintln!("kakashi: a thread of the parent was taking from the queue when it forked; logging synchronously in the child");
-            self.state.store(SYNCHRONOUS, SeqCst);
-            return;
-        }
-        self.state.store(RUNNING, SeqCst);
-        if let Err(e) = Shared::spawn_workers(self) {
-            eprintln!(
-                "kakashi: could not restart the workers after fork ({e}); logging synchronously"
-            );
-            self.state.store(SYNCHRONOUS, SeqCst);
-        }
-    }
-
-    /// In a forked child: empties the queue (what it holds is the parent's)
-    /// and starts the batch order again. False when a thread of the parent
-    /// held the consumer or turn lock at the fork: nobody in the child will
-    /// ever let go of it.
-    fn reset_queue_in_child(&self) -> bool {
-        let (Some(mut consumer), Some(mut turn)) = (self.try_lock_consumer(), try_lock(&self.turn))
-        else {
-            return false;
-        };
-        self.queue.discard_after_fork(&mut consumer.popper);
-        // Batches the parent's workers had not written are the parent's
-        // (a worker stuck in a writer when the fork came).
-        turn.next = consumer.next_ticket;
-        turn.writing = false;
-        turn.waiting.clear();
-        turn.waiting_items = 0;
-        true
-    }
-
-    /// Pops up to `batch_size` items under the consumer lock and takes a
-    /// ticket for them. `None` when the queue is empty, or when shutdown
-    /// aborted and this is a worker (`rescuing` is false).
-    fn take_batch(&self, scratch: &mut Scratch, rescuing: bool) -> Option<u64> {
-        if !rescuing && self.abort.load(Acquire) {
-            return None;
-        }
-        let limit = self.config.batch_limit();
-        let mut consumer = self.lock_consumer();
-        if self.queue.is_empty() {
-            return None;
-        }
-        let ticket = consumer.next_ticket;
-        consumer.next_ticket += 1;
-        // Published before popping: whoever sees an item gone sees this ticket.
-        self.next_ticket.store(consumer.next_ticket, SeqCst);
-        let seen = self.queue.len() as u64;
-        scratch.items.clear();
-        self.queue
-            .pop_into(&mut consumer.popper, limit, &mut scratch.items);
-        drop(consumer);
-        if self.full.load(Relaxed) {
-            self.full.store(false, Relaxed);
-        }
-        self.counters.queue_high_water_mark.fetch_max(seen, Relaxed);
-        self.queue.wake_producers();
-        self.queue.wake_worker_after_take();
-        Some(ticket)
-    }
-
-    /// Prepares the batch in `scratch`, then writes it in `ticket`'s turn,
-    /// or leaves it to the worker whose turn it is.
-    fn process(&self, ticket: u64, scratch: &mut Scratch) {
-        scratch.pipelines = self.pipeline_snapshot();
-        let Scratch {
-            items,
-            prepared,
-            runs,
-            pipelines,
-            ..
-        } = scratch;
-        // Split into runs: consecutive records of one pipeline, or a marker.
-        runs.clear();
-        let mut start = 0;
-        while start < items.len() {
-            let mut end = start + 1;
-            if let Item::Record(id, _) = &items[start] {
-                while end < items.len()
-                    && matches!(&items[end], Item::Record(next, _) if next == id)
-                {
-                    end += 1;
-                }
-            }
-            runs.push((start, end));
-            start = end;
-        }
-        if prepared.len() < runs.len() {
-            prepared.resize_with(runs.len(), Prepared::default);
-        }
-        for (&(start, end), prep) in runs.iter().zip(prepared.iter_mut()) {
-            if let Item::Record(id, _) = &items[start] {
-                let pipeline = &pipelines[*id as usize];
-                let records = items[start..end].iter_mut().filter_map(|item| match item {
-                    Item::Record(_, record) => Some(record),
-                    Item::Flush(_) => None,
-                });
-                prepare(pipeline, records, prep, &self.counters);
-            }
-        }
-        self.write_in_turn(ticket, scratch);
-    }
-
-    /// Writes the prepared batch `ticket` once every earlier one is written.
-    ///
-    /// A worker whose turn it is not does not wait for it: it leaves its
-    /// batch with the others already prepared and goes back to the queue,
-    /// and whoever is writing writes it next. Waiting idled a core while the
-    /// other wrote or, more often, while the worker with the turn was off the
-    /// CPU (measured: a quarter of the workers' time with one producer and
-    /// two workers on two cores). What waits so is bounded: at most a
-    /// quarter of the queue's capacity in records (or one batch, if that is
-    /// more); past that, a worker waits after all. (Allowing 2, 8 and 32
-    /// batches of 500 for two workers gave +0%, +5% and +10% end to end with
-    /// one producer, +0%, +8% and +21% with four; 128 no more than 32.)
-    fn write_in_turn(&self, ticket: u64, scratch: &mut Scratch) {
-        let limit = (self.queue.capacity() / 4).max(self.config.batch_limit());
-        let mut turn = lock(&self.turn);
-        loop {
-            if turn.next == ticket && !turn.writing {
-                break;
-            }
-            let items = scratch.items.len();
-            if turn.waiting.is_empty() || turn.waiting_items + items <= limit {
-                let mut spare = turn.spare.pop().unwrap_or_default();
-                spare.by_caller = false;
-                turn.waiting_items += items;
-                turn.waiting
-                    .push((ticket, std::mem::replace(scratch, spare)));
-                drop(turn);
-                // A spare holds the records of the batch written last; they
-                // are dropped here, not by the worker that is writing.
-                scratch.items.clear();
-                return;
-            }
-            turn = self.turn_cv.wait(turn).unwrap_or_else(|e| e.into_inner());
-        }
-        turn.writing = true;
-        drop(turn);
-        let generation = crate::record::fork_generation();
-        self.write_prepared(scratch);
-        if crate::record::fork_generation() != generation {
-            // A stage forked and this is the child: the turns here start
-            // afresh (`restart_in_child`); this batch was the parent's.
-            scratch.items.clear();
-            return;
-        }
-        let mut turn = lock(&self.turn);
-        turn.next += 1;
-        // Whatever others left for the turns that follow.
-        while let Some(at) = turn.waiting.iter().position(|(t, _)| *t == turn.next) {
-            let (_, mut batch) = turn.waiting.swap_remove(at);
-            turn.waiting_items -= batch.items.len();
-            drop(turn);
-            self.turn_cv.notify_all();
-            self.write_prepared(&mut batch);
-            turn = lock(&self.turn);
-            turn.next += 1;
-            turn.spare.push(batch);
-        }
-        turn.writing = false;
-        drop(turn);
-        self.turn_cv.notify_all();
-        scratch.items.clear();
-    }
-
-    /// Hands a prepared batch to the writers and signals its flush markers.
-    fn write_prepared(&self, scratch: &mut Scratch) {
-        let Scratch {
-            items,
-            prepared,
-            reports,
-            runs,
-            pipelines,
-            by_caller,
-        } = scratch;
-        // Reports owed go out once the queue has room again, and always before
-        // a flush marker is signalled, so a flush covers them too.
-        let eased = self.queue.len() <= self.queue.capacity() / 2;
-        for (&(start, _), prep) in runs.iter().zip(prepared.iter_mut()) {
-            match &items[start] {
-                Item::Record(id, _) => {
-                    let pipeline = &pipelines[*id as usize];
-                    let written = commit(pipeline, prep, &self.counters);
-                    if *by_caller {
-                        self.counters
-                            .messages_written_sync
-                            .fetch_add(written, Relaxed);
-                    }
-                    if eased {
-                        self.write_reports(pipeline, reports, false);
-                    }
-                }
-                Item::Flush(signal) => {
-                    // Whoever writes the marker flushes the writers: the
-                    // caller of `flush` then never waits for their lock.
-                    for pipeline in pipelines.iter() {
-                        self.write_reports(pipeline, reports, false);
-                        pipeline.flush_writers(&self.counters, None);
-                    }
-                    signal.set(FlushState::Done);
-                }
-            }
-        }
-    }
-
-    /// Waits until every batch with a ticket below `ticket` is written.
-    fn wait_for_turn(&self, ticket: u64, deadline: Instant) -> bool {
-        let mut turn = lock(&self.turn);
-        while turn.next < ticket {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            turn = self
-                .turn_cv
-                .wait_timeout(turn, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        true
-    }
-
-    // === flush and shutdown ===
-
-    /// Returns when everything accepted before the call was processed
-    /// (written, or counted as failed or dropped) and the writers flushed;
-    /// false when `deadline` came first, or when called from inside a stage
-    /// (which cannot wait for the backend that runs it).
-    pub(crate) fn flush_until(&self, deadline: Instant) -> bool {
-        if on_worker_thread() || run::in_stage() {
-            return false;
-        }
-        if self.state() == SYNCHRONOUS {
-            return self.flush_all_writers(Some(deadline));
-        }
-        let signal = Arc::new(FlushSignal::default());
-        let mut item = Item::Flush(Arc::clone(&signal));
-        // Counted before the push (the queue's tail counts it as soon as
-        // it is in): a snapshot may miss a record for a moment, never
-        // count the marker as one.
-        self.counters.flush_markers.fetch_add(1, Relaxed);
-        loop {
-            match self.queue.push(item) {
-                Ok(()) => break,
-                Err(back) => item = back,
-            }
-            if Instant::now() >= deadline || self.stranded() {
-                self.counters.flush_markers.fetch_sub(1, Relaxed);
-                return false;
-            }
-            if self.active_workers.load(SeqCst) == 0 {
-                self.rescue();
-            } else {
-                self.queue.sleep_until_room(|| self.abort.load(SeqCst));
-            }
-        }
-        self.queue.wake_worker_now();
-        fence(SeqCst);
-        if self.state() != RUNNING {
-            self.rescue();
-        }
-        match signal.wait(deadline.saturating_duration_since(Instant::now())) {
-            FlushState::Done => true,
-            FlushState::AfterTicket(t) => {
-                self.wait_for_turn(t, deadline) && self.flush_all_writers(Some(deadline))
-            }
-            FlushState::Pending => false,
-        }
-    }
-
-    fn flush_all_writers(&self, deadline: Option<Instant>) -> bool {
-        let mut all = true;
-        for pipeline in self.pipeline_snapshot() {
-            all &= pipeline.flush_writers(&self.counters, deadline);
-        }
-        all
-    }
-
-    /// Drains, flushes and joins, within `timeout`; at the timeout, counts
-    /// what is still queued as dropped and leaves the workers still inside a
-    /// stage behind (they stop after their batch; what they hold is
-    /// `in_flight`).
-    pub(crate) fn shutdown(&self, timeout: Duration) -> ShutdownReport {
-        let started = Instant::now();
-        let deadline = started + timeout;
-        let _ = self
-            .state
-            .compare_exchange(RUNNING, STOPPING, SeqCst, SeqCst);
-        self.queue.wake_all_workers();
-        self.queue.wake_all_producers();
-        // A stage cannot wait for the worker it runs on, and the workers a
-        // timed-out shutdown left stuck are not waited for twice.
-        let may_wait = !on_worker_thread() && !run::in_stage() && !self.abort.load(SeqCst);
-        let mut guard = lock(&self.exited);
-        while may_wait && self.active_workers.load(SeqCst) > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            guard = self
-                .exited_cv
-                .wait_timeout(guard, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        drop(guard);
-        let still_running = self.active_workers.load(SeqCst);
-        // Workers still counted, but with nothing queued and nothing being
-        // written, are only on their way out (asleep, or a timeout of 0):
-        // nothing is left behind, and nothing needs stopping.
-        let idle = still_running > 0 && self.queue.is_empty() && self.stats().is_balanced();
-        let mut dropped = 0;
-        if still_running > 0 && may_wait && !idle {
-            // Timed out: stop the workers at their next batch and count what is left.
-            self.abort.store(true, SeqCst);
-            dropped = self.discard_queued(DropReason::ShutdownTimeout);
-        }
-        // From inside a stage (or with stuck workers already abandoned),
-        // nothing is waited for and nothing is stopped: the workers drain
-        // what is queued and stop by themselves.
-        let drained = still_running == 0 || idle;
-        if self.state.swap(STOPPED, SeqCst) == SYNCHRONOUS {
-            self.state.store(SYNCHRONOUS, SeqCst);
-        }
-        self.queue.wake_all_producers();
-        // Only workers that have ended are joined: one still inside a stuck
-        // writer is left behind rather than waited for.
-        let finished: Vec<JoinHandle<()>> = {
-            let mut handles = lock(&self.handles);
-            let (done, running) = handles.drain(..).partition(JoinHandle::is_finished);
-            *handles = running;
-            done
-        };
-        for handle in finished {
-            let _ = handle.join();
-        }
-        let in_flight = if drained {
-            if !run::in_stage() {
-                // Drops reported in-band, then everything flushed.
-                let mut prep = Prepared::default();
-                for pipeline in self.pipeline_snapshot() {
-                    self.write_reports(&pipeline, &mut prep, true);
-                }
-                self.flush_all_writers(Some(deadline.max(Instant::now())));
-            }
-            0
-        } else {
-            let s = self.stats();
-            s.messages_submitted.saturating_sub(
-                s.messages_written + s.messages_dropped + s.messages_filtered + s.messages_failed,
-            )
-        };
-        if may_wait && (dropped > 0 || in_flight > 0) {
-            eprintln!(
-                "kakashi: shutdown timed out after {timeout:?}: {dropped} queued records dropped, {in_flight} still being written"
-            );
-        }
-        ShutdownReport {
-            drained,
-            dropped,
-            in_flight,
-            elapsed: started.elapsed(),
-        }
-    }
-
-    pub(crate) fn stats(&self) -> Stats {
-        let mut s = Stats::default();
-        let pushed = self
-            .queue
-            .pushed()
-            .saturating_sub(self.pushed_base.load(Relaxed));
-        self.counters.snapshot_into(&mut s, pushed);
-        s.state = match self.state() {
-            RUNNING => State::Running,
-            STOPPING => State::Stopping,
-            SYNCHRONOUS => State::Synchronous,
-            _ => State::Stopped,
-        };
-        s.queue_size = self.queue.len() as u64;
-        s.max_queue_size = self.queue.capacity() as u64;
-        s.worker_count = self.config.worker_count as u64;
-        s.active_workers = self.active_workers.load(Relaxed);
-        for pipeline in self.pipeline_snapshot() {
-            pipeline.writer_stats(&mut s.writers);
-        }
-        s
-    }
 }
 
 // === Backend ===
@@ -1310,28 +304,29 @@ impl Shared {
 #[derive(Clone)]
 pub struct Backend {
     pub(crate) shared: Arc<Shared>,
-    _owner: Arc<Owner>,
+    shutdown_on_drop: Arc<ShutdownOnDrop>,
 }
 
-/// Shuts the backend down when the last handle goes.
-struct Owner(Arc<Shared>);
+/// Shuts the backend down when dropped: every handle (and so every logger)
+/// shares one, so that drop is the last handle's.
+struct ShutdownOnDrop(Arc<Shared>);
 
 /// A [`Backend`] that does not keep it alive (a registry of shared backends).
 pub(crate) struct WeakBackend {
     shared: std::sync::Weak<Shared>,
-    owner: std::sync::Weak<Owner>,
+    shutdown_on_drop: std::sync::Weak<ShutdownOnDrop>,
 }
 
 impl WeakBackend {
     /// Whether some handle or logger still holds the backend.
     pub(crate) fn is_alive(&self) -> bool {
-        self.owner.strong_count() > 0
+        self.shutdown_on_drop.strong_count() > 0
     }
 
     /// The backend, while some handle or logger still holds it.
     pub(crate) fn upgrade(&self) -> Option<Backend> {
         Some(Backend {
-            _owner: self.owner.upgrade()?,
+            shutdown_on_drop: self.shutdown_on_drop.upgrade()?,
             shared: self.shared.upgrade()?,
         })
     }
@@ -1343,7 +338,7 @@ impl Drop for Shared {
     }
 }
 
-impl Drop for Owner {
+impl Drop for ShutdownOnDrop {
     fn drop(&mut self) {
         let timeout = self.0.config.shutdown_timeout;
         self.0.shutdown(timeout);
@@ -1421,7 +416,7 @@ impl Backend {
         }
         register(&shared);
         Ok(Backend {
-            _owner: Arc::new(Owner(Arc::clone(&shared))),
+            shutdown_on_drop: Arc::new(ShutdownOnDrop(Arc::clone(&shared))),
             shared,
         })
     }
@@ -1429,7 +424,7 @@ impl Backend {
     pub(crate) fn downgrade(&self) -> WeakBackend {
         WeakBackend {
             shared: Arc::downgrade(&self.shared),
-            owner: Arc::downgrade(&self._owner),
+            shutdown_on_drop: Arc::downgrade(&self.shutdown_on_drop),
         }
     }
 
@@ -1482,7 +477,7 @@ impl Backend {
     /// handle, logger or pipeline holds it. (A binding then drops it where
     /// waiting for the drain is safe.)
     pub fn is_last_handle(&self) -> bool {
-        Arc::strong_count(&self._owner) == 1
+        Arc::strong_count(&self.shutdown_on_drop) == 1
     }
 
     /// True while records go through the queue to the workers (one atomic
@@ -1490,195 +485,5 @@ impl Backend {
     /// runs the pipeline on the caller's thread.
     pub fn is_running(&self) -> bool {
         self.shared.state() == RUNNING
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::MemoryWriter;
-    use std::collections::BTreeSet;
-    use std::sync::Condvar;
-    use std::thread::ThreadId;
-
-    /// Notes which worker thread sees each record; holds the worker at
-    /// record 0 until the test has queued everything, and the worker at
-    /// record 10 until another worker has seen a record (or patience ends).
-    #[derive(Clone, Default)]
-    struct Probe(Arc<(Mutex<ProbeState>, Condvar)>);
-
-    #[derive(Default)]
-    struct ProbeState {
-        queued_all: bool,
-        threads: BTreeSet<String>,
-        first: Option<ThreadId>,
-        other_seen: bool,
-    }
-
-    const PATIENCE: Duration = Duration::from_secs(30);
-
-    impl crate::Enricher for Probe {
-        fn enrich(&self, record: &mut Record) {
-            let Some(crate::Value::I64(seq)) = record.field("seq").cloned() else {
-                panic!("no seq");
-            };
-            let me = std::thread::current().id();
-            let (state, cv) = &*self.0;
-            let mut s = state.lock().unwrap();
-            s.threads.insert(format!("{me:?}"));
-            match s.first {
-                None => s.first = Some(me),
-                Some(first) if first != me => {
-                    s.other_seen = true;
-                    cv.notify_all();
-                }
-                Some(_) => {}
-            }
-            if seq == 0 {
-                s = cv.wait_while(s, |s| !s.queued_all).unwrap();
-            }
-            if seq == 10 {
-                drop(cv.wait_timeout_while(s, PATIENCE, |s| !s.other_seen));
-            }
-        }
-    }
-
-    /// Issue 3: a worker that takes a batch and leaves a whole batch behind
-    /// wakes the other, sleeping worker, even though the pushes' one wake-up
-    /// went to the first. Left asleep until its `batch_timeout`, the second
-    /// worker let a core idle while records piled up.
-    #[test]
-    fn a_take_that_leaves_a_batch_behind_wakes_the_other_worker() {
-        let memory = MemoryWriter::new();
-        let probe = Probe::default();
-        let backend = Backend::new(AsyncConfig {
-            max_queue_size: 1_000,
-            worker_count: 2,
-            batch_size: 10,
-            // Far longer than the test: only a wake-up brings a worker in.
-            batch_timeout: Duration::from_secs(600),
-            ..AsyncConfig::default()
-        })
-        .unwrap();
-        let logger = backend.logger(
-            "backlog",
-            PipelineConfig::new()
-                .enricher(probe.clone())
-                .writer(memory.clone()),
-        );
-        let shared = Arc::clone(&backend.shared);
-        let deadline = Instant::now() + PATIENCE;
-        while shared.queue.settled_idle_workers() < 2 {
-            assert!(Instant::now() < deadline, "the workers never went to sleep");
-            std::thread::yield_now();
-        }
-        // The tenth push wakes one worker; it takes records 0-9 and waits
-        // at 0 until all 40 are queued. Then it takes 10-19, leaving 20
-        // behind: that take must wake the other worker, which takes 20-29
-        // while the first waits at record 10 for it.
-        for seq in 0..40i64 {
-            crate::info!(logger, "m", seq = seq);
-        }
-        let (state, cv) = &*probe.0;
-        let mut s = state.lock().unwrap();
-        s.queued_all = true;
-        cv.notify_all();
-        // Before any flush, which wakes every worker anyway.
-        let (s, _) = cv
-            .wait_timeout_while(s, PATIENCE, |s| !s.other_seen)
-            .unwrap();
-        assert!(
-            s.other_seen,
-            "records 20-39 were left to the worker held at record 10: the other slept on"
-        );
-        assert_eq!(s.threads.len(), 2);
-        drop(s);
-        assert!(backend.flush());
-        let seqs: Vec<i64> = memory
-            .lines()
-            .iter()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["fields"]["seq"]
-                    .as_i64()
-                    .unwrap()
-            })
-            .collect();
-        assert_eq!(seqs, (0..40).collect::<Vec<_>>());
-    }
-
-    /// `drop_newest`'s "known full" flag set after the workers had emptied
-    /// the queue (a producer's failed push, then a drain, then its store)
-    /// must not drop every later call: no take would ever clear it.
-    #[test]
-    fn a_stale_full_flag_drops_nothing_once_there_is_room() {
-        let memory = MemoryWriter::new();
-        let backend = Backend::new(AsyncConfig {
-            max_queue_size: 8,
-            overflow_strategy: OverflowStrategy::DropNewest,
-            ..AsyncConfig::default()
-        })
-        .unwrap();
-        let logger = backend.logger("stale", PipelineConfig::new().writer(memory.clone()));
-        backend.shared.full.store(true, Relaxed);
-        crate::info!(logger, "kept");
-        assert!(backend.flush());
-        assert_eq!(memory.lines().len(), 1);
-        assert_eq!(backend.stats().dropped_queue_full, 0);
-    }
-
-    /// A fork that lands while a shutdown is timing out leaves the child the
-    /// parent's `abort`: its fresh workers must still take what it logs.
-    #[test]
-    fn a_child_forked_during_a_timed_out_shutdown_still_writes() {
-        let memory = MemoryWriter::new();
-        let backend = Backend::new(AsyncConfig::default()).unwrap();
-        let logger = backend.logger("child", PipelineConfig::new().writer(memory.clone()));
-        backend.shared.abort.store(true, SeqCst);
-        backend.shared.restart_in_child();
-        crate::info!(logger, "in the child");
-        assert!(backend.flush());
-        assert_eq!(memory.lines().len(), 1);
-        assert!(backend.shutdown(Duration::from_secs(5)).completed());
-    }
-
-    /// A fork while another thread held the consumer lock (a `drop_oldest`
-    /// caller evicting) leaves the child a lock nobody will release: the
-    /// child must log synchronously, not hang. Simulated without a fork: the
-    /// lock is held by another thread while the child's restart runs.
-    #[test]
-    fn a_child_forked_while_the_queue_was_locked_logs_synchronously() {
-        let memory = MemoryWriter::new();
-        let backend = Backend::new(AsyncConfig {
-            max_queue_size: 100,
-            overflow_strategy: OverflowStrategy::DropOldest,
-            ..AsyncConfig::default()
-        })
-        .unwrap();
-        let logger = backend.logger("app", PipelineConfig::new().writer(memory.clone()));
-        let shared = Arc::clone(&backend.shared);
-        let (locked, release) = (
-            Arc::new(std::sync::Barrier::new(2)),
-            Arc::new(std::sync::Barrier::new(2)),
-        );
-        let holder = {
-            let (shared, locked, release) = (
-                Arc::clone(&shared),
-                Arc::clone(&locked),
-                Arc::clone(&release),
-            );
-            std::thread::spawn(move || {
-                let _consumer = lock(&shared.consumer);
-                locked.wait();
-                release.wait();
-            })
-        };
-        locked.wait();
-        shared.restart_in_child();
-        assert_eq!(shared.state(), SYNCHRONOUS);
-        crate::info!(logger, "after the fork", n = 1);
-        assert_eq!(memory.lines().len(), 1, "written on the calling thread");
-        assert!(memory.lines()[0].contains("after the fork"));
-        release.wait();
-        holder.join().unwrap();
     }
 }

@@ -1,5 +1,18 @@
-//! What happens when the queue is full: the three strategies, by their
-//! original names.
+//! What happens when the queue is full: the three strategies (by their
+//! original names) and the code that carries them out at the call site;
+//! and how a record dropped for any reason is counted ([`DropReason`]).
+//!
+//! The queue itself knows capacity, not policy (`queue.rs`): a push that
+//! finds it full comes here. `block` waits for room, `drop_oldest` evicts
+//! through the consumer's `Popper` (only the consumer may take items out),
+//! `drop_newest` drops the new record and marks the queue known-full, so
+//! that later calls drop theirs before building it until a worker takes.
+//! Whatever the strategy, a record logged from inside a stage (or by a
+//! signal handler that interrupted this thread while it held the consumer
+//! lock) is dropped as `reentrant` rather than waiting or evicting: the
+//! room it needs could only come from this very thread. Every drop goes
+//! through [`Shared::drop_records`], which counts it twice, in the stats and
+//! for the pipeline's next in-band report.
 //!
 //! ```
 //! use kakashi::OverflowStrategy;
@@ -10,8 +23,16 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::Ordering::*;
 
+use crossbeam_utils::Backoff;
+
+use super::queue::{FlushState, Item};
+use super::stages::{in_stage, Pipeline};
+use super::submit::AroundWait;
+use super::{holds_consumer, Shared, RUNNING, STOPPED};
 use crate::error::ConfigError;
+use crate::record::Record;
 
 /// The policy for a full queue.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -120,5 +141,210 @@ impl DropReason {
                 "the wait for room (block) was ended by a signal or by interpreter exit"
             }
         }
+    }
+}
+
+// === the policy, at the call site ===
+
+impl Shared {
+    /// Under `drop_newest`, while the queue is known to be full: counts the
+    /// call as submitted and dropped, and returns true (the caller then does
+    /// not build its record). Always false under the other strategies.
+    #[inline]
+    pub(crate) fn drop_early(&self, pipeline: &Pipeline) -> bool {
+        self.full.load(Relaxed) && self.dropped_while_full(pipeline)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn dropped_while_full(&self, pipeline: &Pipeline) -> bool {
+        // Stopping or stopped, or room after all (the flag was set after the
+        // workers had emptied the queue, and no take will clear it): the
+        // record takes the usual way.
+        if self.state() != RUNNING || !self.queue.is_full() {
+            self.full.store(false, Relaxed);
+            return false;
+        }
+        self.drop_records(pipeline, DropReason::QueueFull, 1);
+        true
+    }
+
+    /// `record` found the queue full: evicts the oldest items until it fits
+    /// (`drop_oldest`), drops it (`drop_newest`) or waits for room (`block`).
+    /// True when it was enqueued after all.
+    ///
+    /// A record logged from inside a stage, or by a signal handler that
+    /// interrupted this thread while it was taking from the queue, is
+    /// dropped (counted as `reentrant`): the room it would wait for, or the
+    /// eviction it would make, can only come from this very thread.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn queue_full(
+        &self,
+        pipeline: &Pipeline,
+        record: &mut Option<Record>,
+        id: u32,
+        around_wait: &mut AroundWait<'_>,
+    ) -> bool {
+        let Some(record) = record.take() else {
+            return false;
+        };
+        self.raise_high_water_to_capacity();
+        if in_stage() || holds_consumer() {
+            drop(record);
+            self.drop_records(pipeline, DropReason::Reentrant, 1);
+            return false;
+        }
+        let mut item = Item::Record(id, record);
+        match self.config.overflow_strategy {
+            OverflowStrategy::DropOldest => return self.push_evicting(item, pipeline),
+            OverflowStrategy::DropNewest => {
+                if self.state() == RUNNING && !self.full.load(Relaxed) {
+                    self.full.store(true, Relaxed);
+                }
+                drop(item);
+                self.drop_records(pipeline, DropReason::QueueFull, 1);
+                return false;
+            }
+            OverflowStrategy::Block => {}
+        }
+        loop {
+            match self.queue.push(item) {
+                Ok(()) => return true,
+                Err(back) => item = back,
+            }
+            if self.stranded() {
+                drop(item);
+                self.drop_records(pipeline, DropReason::BackendStopped, 1);
+                return false;
+            }
+            let went_on = if self.active_workers.load(SeqCst) == 0 {
+                // Stopped, and no worker left to make room: this thread does.
+                around_wait(&mut || self.drain_if_no_workers())
+            } else {
+                self.raise_high_water_to_capacity();
+                self.counters.producer_waits.fetch_add(1, Relaxed);
+                around_wait(&mut || {
+                    self.queue.sleep_until_room(|| {
+                        self.abort.load(SeqCst)
+                            || (self.state() == STOPPED && self.active_workers.load(SeqCst) == 0)
+                    })
+                })
+            };
+            if !went_on {
+                drop(item);
+                self.drop_records(pipeline, DropReason::Interrupted, 1);
+                return false;
+            }
+        }
+    }
+
+    /// Pushes `item`, taking the oldest items out of the queue while it is
+    /// full (each counted as evicted). True when it is in.
+    fn push_evicting(&self, mut item: Item, pipeline: &Pipeline) -> bool {
+        let backoff = Backoff::new();
+        loop {
+            match self.queue.push(item) {
+                Ok(()) => return true,
+                Err(back) => item = back,
+            }
+            // Only the consumer may take items out. When a worker is taking
+            // some right now, there is room on its way: try again.
+            let Some(mut consumer) = self.try_lock_consumer() else {
+                backoff.snooze();
+                continue;
+            };
+            let oldest = self.queue.pop(&mut consumer.popper);
+            drop(consumer);
+            match oldest {
+                Some(oldest) => self.evicted(oldest),
+                // Full a moment ago, empty now: a push is being written.
+                None if self.stranded() => {
+                    drop(item);
+                    self.drop_records(pipeline, DropReason::BackendStopped, 1);
+                    return false;
+                }
+                None => backoff.snooze(),
+            }
+        }
+    }
+
+    fn raise_high_water_to_capacity(&self) {
+        // A load first: once the mark is at capacity (the usual case when the
+        // queue is full again and again), no write to a shared line.
+        let mark = &self.counters.queue_high_water_mark;
+        let capacity = self.queue.capacity() as u64;
+        if mark.load(Relaxed) < capacity {
+            mark.fetch_max(capacity, Relaxed);
+        }
+    }
+
+    fn evicted(&self, item: Item) {
+        self.discard(item, DropReason::Evicted);
+    }
+}
+
+// === drops, counted ===
+
+impl Shared {
+    /// Counts a queued item as dropped for `reason` (a flush marker is
+    /// answered: everything before it has left the queue).
+    fn discard(&self, item: Item, reason: DropReason) {
+        match item {
+            Item::Record(id, record) => {
+                drop(record);
+                let pipeline = self.pipeline(id);
+                self.drop_records(&pipeline, reason, 1);
+            }
+            Item::Flush(signal) => {
+                signal.set(FlushState::AfterTicket(self.next_ticket.load(SeqCst)))
+            }
+        }
+    }
+
+    /// Takes everything out of the queue and counts it as dropped for
+    /// `reason`; returns how many records.
+    pub(super) fn discard_queued(&self, reason: DropReason) -> u64 {
+        let mut consumer = self.lock_consumer();
+        let mut n = 0;
+        while let Some(item) = self.queue.pop(&mut consumer.popper) {
+            n += u64::from(matches!(item, Item::Record(..)));
+            self.discard(item, reason);
+        }
+        n
+    }
+
+    pub(super) fn drop_records(&self, pipeline: &Pipeline, reason: DropReason, n: u64) {
+        // `messages_dropped` is the sum of the per-reason counters, added up
+        // when stats are read: one write per drop instead of two.
+        self.counters.drop_counter(reason).fetch_add(n, Relaxed);
+        pipeline.note_drops(reason, n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::MemoryWriter;
+    use crate::{AsyncConfig, Backend, PipelineConfig};
+
+    /// `drop_newest`'s "known full" flag set after the workers had emptied
+    /// the queue (a producer's failed push, then a drain, then its store)
+    /// must not drop every later call: no take would ever clear it.
+    #[test]
+    fn a_stale_full_flag_drops_nothing_once_there_is_room() {
+        let memory = MemoryWriter::new();
+        let backend = Backend::new(AsyncConfig {
+            max_queue_size: 8,
+            overflow_strategy: OverflowStrategy::DropNewest,
+            ..AsyncConfig::default()
+        })
+        .unwrap();
+        let logger = backend.logger("stale", PipelineConfig::new().writer(memory.clone()));
+        backend.shared.full.store(true, Relaxed);
+        crate::info!(logger, "kept");
+        assert!(backend.flush());
+        assert_eq!(memory.lines().len(), 1);
+        assert_eq!(backend.stats().dropped_queue_full, 0);
     }
 }

@@ -18,7 +18,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::ring::{Popper, Ring};
-use super::run::lock;
+use super::timed_lock::lock;
 use crate::record::Record;
 
 /// Signalled when everything queued before a flush marker is written.

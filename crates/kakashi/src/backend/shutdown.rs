@@ -1,5 +1,13 @@
-//! Shutdown reports, the registry of live backends, and the exit hooks that
-//! flush them without the user holding a guard.
+//! Flush and shutdown of one backend, the registry of live backends, and
+//! the exit hooks that flush them without the user holding a guard.
+//!
+//! A flush is a marker that travels through the queue: whoever writes it
+//! (in its batch's turn) flushes the writers, so everything accepted before
+//! the call is written first, and the caller never waits for the writers'
+//! lock itself. A shutdown drains, flushes and joins within its timeout; at
+//! the timeout it counts what is still queued as dropped and leaves a worker
+//! stuck in a writer behind rather than waiting for it (`stranded`): from
+//! then on, nothing waits for that worker.
 //!
 //! Every backend registers itself here when it starts. At normal process exit
 //! (`main` returning, `std::process::exit`) a C `atexit` handler shuts them
@@ -10,12 +18,17 @@
 //! its failure, counted and reported by the backend) and never waiting for
 //! a lock without a deadline, so a panic while a writer is stuck still ends.
 
+use std::sync::atomic::{fence, Ordering::*};
 use std::sync::{Arc, Mutex, Once, Weak};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::run::{in_stage, lock, try_lock};
+use super::overflow::DropReason;
+use super::queue::{FlushSignal, FlushState, Item};
+use super::stages::{in_stage, Prepared};
 use super::stats::Stats;
-use super::Shared;
+use super::timed_lock::{lock, try_lock};
+use super::{on_worker_thread, Shared, RUNNING, STOPPED, STOPPING, SYNCHRONOUS};
 
 /// The longest a panic hook spends flushing, over every backend.
 pub const PANIC_FLUSH: Duration = Duration::from_secs(1);
@@ -50,11 +63,165 @@ impl ShutdownReport {
     }
 }
 
-static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+// === one backend ===
+
+impl Shared {
+    /// Returns when everything accepted before the call was processed
+    /// (written, or counted as failed or dropped) and the writers flushed;
+    /// false when `deadline` came first, or when called from inside a stage
+    /// (which cannot wait for the backend that runs it).
+    pub(crate) fn flush_until(&self, deadline: Instant) -> bool {
+        if on_worker_thread() || in_stage() {
+            return false;
+        }
+        if self.state() == SYNCHRONOUS {
+            return self.flush_all_writers(Some(deadline));
+        }
+        let signal = Arc::new(FlushSignal::default());
+        let mut item = Item::Flush(Arc::clone(&signal));
+        // Counted before the push (the queue's tail counts it as soon as
+        // it is in): a snapshot may miss a record for a moment, never
+        // count the marker as one.
+        self.counters.flush_markers.fetch_add(1, Relaxed);
+        loop {
+            match self.queue.push(item) {
+                Ok(()) => break,
+                Err(back) => item = back,
+            }
+            if Instant::now() >= deadline || self.stranded() {
+                self.counters.flush_markers.fetch_sub(1, Relaxed);
+                return false;
+            }
+            if self.active_workers.load(SeqCst) == 0 {
+                self.drain_if_no_workers();
+            } else {
+                self.queue.sleep_until_room(|| self.abort.load(SeqCst));
+            }
+        }
+        self.queue.wake_worker_now();
+        fence(SeqCst);
+        if self.state() != RUNNING {
+            self.drain_if_no_workers();
+        }
+        match signal.wait(deadline.saturating_duration_since(Instant::now())) {
+            FlushState::Done => true,
+            FlushState::AfterTicket(t) => {
+                self.wait_for_turn(t, deadline) && self.flush_all_writers(Some(deadline))
+            }
+            FlushState::Pending => false,
+        }
+    }
+
+    pub(super) fn flush_all_writers(&self, deadline: Option<Instant>) -> bool {
+        let mut all = true;
+        for pipeline in self.pipeline_snapshot() {
+            all &= pipeline.flush_writers(&self.counters, deadline);
+        }
+        all
+    }
+
+    /// Drains, flushes and joins, within `timeout`; at the timeout, counts
+    /// what is still queued as dropped and leaves the workers still inside a
+    /// stage behind (they stop after their batch; what they hold is
+    /// `in_flight`).
+    pub(crate) fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        let started = Instant::now();
+        let deadline = started + timeout;
+        let _ = self
+            .state
+            .compare_exchange(RUNNING, STOPPING, SeqCst, SeqCst);
+        self.queue.wake_all_workers();
+        self.queue.wake_all_producers();
+        // A stage cannot wait for the worker it runs on, and the workers a
+        // timed-out shutdown left stuck are not waited for twice.
+        let may_wait = !on_worker_thread() && !in_stage() && !self.abort.load(SeqCst);
+        let mut guard = lock(&self.exited);
+        while may_wait && self.active_workers.load(SeqCst) > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            guard = self
+                .exited_cv
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        drop(guard);
+        let still_running = self.active_workers.load(SeqCst);
+        // Workers still counted, but with nothing queued and nothing being
+        // written, are only on their way out (asleep, or a timeout of 0):
+        // nothing is left behind, and nothing needs stopping.
+        let idle = still_running > 0 && self.queue.is_empty() && self.stats().is_balanced();
+        let mut dropped = 0;
+        if still_running > 0 && may_wait && !idle {
+            // Timed out: stop the workers at their next batch and count what is left.
+            self.abort.store(true, SeqCst);
+            dropped = self.discard_queued(DropReason::ShutdownTimeout);
+        }
+        // From inside a stage (or with stuck workers already abandoned),
+        // nothing is waited for and nothing is stopped: the workers drain
+        // what is queued and stop by themselves.
+        let drained = still_running == 0 || idle;
+        if self.state.swap(STOPPED, SeqCst) == SYNCHRONOUS {
+            self.state.store(SYNCHRONOUS, SeqCst);
+        }
+        self.queue.wake_all_producers();
+        // Only workers that have ended are joined: one still inside a stuck
+        // writer is left behind rather than waited for.
+        let finished: Vec<JoinHandle<()>> = {
+            let mut handles = lock(&self.handles);
+            let (done, running) = handles.drain(..).partition(JoinHandle::is_finished);
+            *handles = running;
+            done
+        };
+        for handle in finished {
+            let _ = handle.join();
+        }
+        let in_flight = if drained {
+            if !in_stage() {
+                // Drops reported in-band, then everything flushed.
+                let mut prep = Prepared::default();
+                for pipeline in self.pipeline_snapshot() {
+                    self.write_reports(&pipeline, &mut prep, true);
+                }
+                self.flush_all_writers(Some(deadline.max(Instant::now())));
+            }
+            0
+        } else {
+            let s = self.stats();
+            s.messages_submitted.saturating_sub(
+                s.messages_written + s.messages_dropped + s.messages_filtered + s.messages_failed,
+            )
+        };
+        if may_wait && (dropped > 0 || in_flight > 0) {
+            eprintln!(
+                "kakashi: shutdown timed out after {timeout:?}: {dropped} queued records dropped, {in_flight} still being written"
+            );
+        }
+        ShutdownReport {
+            drained,
+            dropped,
+            in_flight,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// A shutdown timed out and some worker is still inside a stage (a
+    /// stuck writer): nothing may wait for it, so what is queued now is
+    /// dropped, counted, instead of waited for.
+    pub(super) fn stranded(&self) -> bool {
+        self.abort.load(SeqCst) && self.active_workers.load(SeqCst) > 0
+    }
+}
+
+// === every backend ===
+
+pub(super) static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 static HOOKS: Once = Once::new();
 /// The totals of backends that are gone, so that global counters never go
 /// backwards when one is dropped.
-static RETIRED: Mutex<Option<Stats>> = Mutex::new(None);
+pub(super) static RETIRED: Mutex<Option<Stats>> = Mutex::new(None);
 
 /// Keeps a dropped backend's totals (not its gauges: queue, workers).
 pub(crate) fn retire(stats: &Stats) {
@@ -114,7 +281,7 @@ fn install_hooks() {
         previous(info);
         // A worker must not wait for itself; the registry may be held by
         // this very thread (a panic while registering).
-        if super::on_worker_thread() {
+        if on_worker_thread() {
             return;
         }
         let Some(registry) = try_lock(&REGISTRY) else {
@@ -174,100 +341,4 @@ pub fn install_sigterm_handler(timeout: Duration) -> std::io::Result<()> {
             crate::sys::resend_sigterm();
         })?;
     Ok(())
-}
-
-// === fork ===
-
-/// Call just before `fork()`: stops every backend's workers between two
-/// batches, so that the child inherits no lock held by a thread it lacks.
-/// Returns after at most `timeout` in total even if a writer is stuck; then
-/// the child fails that writer's records (it can never use it) instead of
-/// waiting for it.
-/// It also holds kakashi's process-wide registries (global backend,
-/// environment, files, backends) until [`after_fork_in_parent`] or
-/// [`after_fork_in_child`]: make no logger in between.
-pub fn prepare_fork(timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    // The process-wide registries, taken by this thread across the fork (in
-    // the order every other path takes them) so that the child never
-    // inherits one held by a thread it lacks. Their holders' work is
-    // bounded (a reconfiguration flushes within its timeout), so they are
-    // waited for; from inside a stage (a writer that forks), only until the
-    // deadline: the holder may be waiting for that very stage. Taken before
-    // the workers park: a reconfiguration holding one may be flushing.
-    let backends = all_backends();
-    let mut held = crate::setup::hold_registries_for_fork(deadline);
-    if let Some(registry) = lock_for_fork(&REGISTRY, deadline) {
-        held.push(Box::new(registry));
-    }
-    FORK_HELD.with(|h| *h.borrow_mut() = held);
-    for backend in backends {
-        backend.prepare_fork(deadline.saturating_duration_since(Instant::now()));
-    }
-}
-
-thread_local! {
-    /// The registries' guards, held by the forking thread across `fork()`.
-    static FORK_HELD: std::cell::RefCell<Vec<Box<dyn std::any::Any>>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Lets go of what [`prepare_fork`] held, last taken first.
-fn release_registries() {
-    let mut held = FORK_HELD.with(|h| std::mem::take(&mut *h.borrow_mut()));
-    while let Some(guard) = held.pop() {
-        drop(guard);
-    }
-}
-
-/// Locks a registry before `fork()`: waits as long as it takes, except from
-/// inside a stage, where it tries until `deadline`.
-pub(crate) fn lock_for_fork<T>(
-    m: &'static Mutex<T>,
-    deadline: Instant,
-) -> Option<std::sync::MutexGuard<'static, T>> {
-    if in_stage() || super::on_worker_thread() {
-        try_lock_until(m, deadline)
-    } else {
-        Some(lock(m))
-    }
-}
-
-/// `try_lock`, again every millisecond until `deadline`.
-pub(crate) fn try_lock_until<T>(
-    m: &'static Mutex<T>,
-    deadline: Instant,
-) -> Option<std::sync::MutexGuard<'static, T>> {
-    loop {
-        if let Some(guard) = try_lock(m) {
-            return Some(guard);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Call in the parent just after `fork()`: the workers go on.
-pub fn after_fork_in_parent() {
-    release_registries();
-    for backend in all_backends() {
-        backend.resume_after_fork();
-    }
-}
-
-/// Call in the child just after `fork()`: every backend gets fresh workers,
-/// an empty queue (what was queued is the parent's to write) and zeroed
-/// counters. Loggers made before the fork keep working.
-pub fn after_fork_in_child() {
-    release_registries();
-    crate::record::FORK_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    crate::clock::after_fork_in_child();
-    if let Some(mut retired) = try_lock(&RETIRED) {
-        *retired = None;
-    }
-    for backend in all_backends() {
-        backend.restart_in_child();
-    }
 }

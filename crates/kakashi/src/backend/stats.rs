@@ -20,6 +20,7 @@ use crossbeam_utils::CachePadded;
 pub(crate) type Counter = CachePadded<AtomicU64>;
 
 use super::overflow::DropReason;
+use super::{Shared, RUNNING, STOPPING, SYNCHRONOUS};
 use crate::pipeline::format::{write_int, write_json_str};
 
 /// The backend's lifecycle state, with the original's names.
@@ -306,5 +307,32 @@ impl Stats {
         }
         out.extend_from_slice(b"]}");
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Shared {
+    /// A snapshot of the counters, the state and the gauges (what
+    /// [`Backend::stats`](super::Backend::stats) returns).
+    pub(crate) fn stats(&self) -> Stats {
+        let mut s = Stats::default();
+        let pushed = self
+            .queue
+            .pushed()
+            .saturating_sub(self.pushed_base.load(Relaxed));
+        self.counters.snapshot_into(&mut s, pushed);
+        s.state = match self.state() {
+            RUNNING => State::Running,
+            STOPPING => State::Stopping,
+            SYNCHRONOUS => State::Synchronous,
+            _ => State::Stopped,
+        };
+        s.queue_size = self.queue.len() as u64;
+        s.max_queue_size = self.queue.capacity() as u64;
+        s.worker_count = self.config.worker_count as u64;
+        s.active_workers = self.active_workers.load(Relaxed);
+        for pipeline in self.pipeline_snapshot() {
+            pipeline.writer_stats(&mut s.writers);
+        }
+        s
     }
 }

@@ -12,12 +12,30 @@
 //! releases on drop, panics included; in a forked child,
 //! [`TimedLock::held_at_fork`] says whether a thread of the parent held it
 //! (that thread does not exist there, so it would never be released).
+//!
+//! Also here: [`lock`] and [`try_lock`], how every other mutex of the
+//! crate is taken. They ignore poisoning: a panic elsewhere (a stage, a
+//! user's writer) must never stop logging, and no lock here guards an
+//! invariant a panic could leave half-made.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, TryLockError};
 use std::time::Instant;
 
-use super::run::{lock, try_lock};
+/// Locks, recovering from poisoning (a panic elsewhere never stops logging).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Locks if nobody holds the lock now, recovering from poisoning like
+/// [`lock`]; `None` when it is held.
+pub(crate) fn try_lock<T>(m: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    match m.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
 
 /// A mutex with deadline-bounded waits.
 pub(crate) struct TimedLock<T> {

@@ -16,10 +16,10 @@
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
-use std::sync::{Mutex, MutexGuard, OnceLock, TryLockError};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::timed_lock::TimedLock;
+use super::timed_lock::{lock, TimedLock};
 
 use super::overflow::DropReason;
 use super::stats::{Counters, WriterStats};
@@ -264,21 +264,6 @@ impl Output {
             counters,
             abandoned: AtomicBool::new(false),
         }
-    }
-}
-
-/// Locks, recovering from poisoning (a panic elsewhere never stops logging).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Locks if nobody holds the lock now, recovering from poisoning like
-/// [`lock`]; `None` when it is held.
-pub(crate) fn try_lock<T>(m: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
-    match m.try_lock() {
-        Ok(guard) => Some(guard),
-        Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
-        Err(TryLockError::WouldBlock) => None,
     }
 }
 

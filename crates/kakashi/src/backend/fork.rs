@@ -1,0 +1,297 @@
+//! Fork: `prepare_fork`, `after_fork_in_parent`, `after_fork_in_child`,
+//! and every reset a backend makes in a forked child, in the order they run.
+//!
+//! A child has only the thread that forked: a lock some other thread of the
+//! parent held stays locked forever, and what that thread was doing is
+//! never finished. Hence two rules. Before the fork, the forking thread
+//! takes the process-wide registries itself (`setup.rs`'s
+//! `hold_registries_for_fork`: the global backend, environment and file
+//! registries; then the backend registry of `shutdown.rs`) and parks every
+//! worker between two batches, where it holds no lock of the backend's
+//! (`worker.rs`'s `park`), each within a deadline. In the child, nothing
+//! waits for a lock: each is tried, and what a thread of the parent held is
+//! given up (the child then logs synchronously, or fails those writers'
+//! records, counted) rather than waited for.
+//!
+//! The child's resets, all started from [`after_fork_in_child`]:
+//! - `record::FORK_GENERATION` is bumped: per-thread caches are
+//!   read again, and a stage that forked notices it is the child
+//!   (`stages.rs`'s `commit`, `order.rs`'s `write_in_turn`) and leaves the
+//!   parent's batch uncounted;
+//! - `clock.rs`'s `after_fork_in_child`: a clock anchor torn by the fork;
+//! - the totals of dropped backends (`shutdown.rs`'s `RETIRED`) are forgotten;
+//! - per backend, [`Shared::restart_in_child`]: the queue is emptied
+//!   (`Queue::discard_after_fork`, in `ring.rs`: slots a parent's thread had
+//!   claimed but not filled), the turns restart, writers a parent's thread
+//!   held are abandoned (`Pipeline::abandon_writers_held_at_fork`, through
+//!   `TimedLock::held_at_fork`), counters start from zero
+//!   (`Counters::reset`) and fresh workers start.
+//!
+//! Those component resets stay next to the data they touch (a ring's slots,
+//! a lock's flag, the counters' list): they are sound only where that
+//! data's invariants are argued. This module is the one place that says
+//! when each runs.
+
+use std::sync::atomic::Ordering::*;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::shutdown::{self, all_backends};
+use super::stages::in_stage;
+use super::timed_lock::{lock, try_lock};
+use super::{on_worker_thread, Shared, RUNNING, STOPPING, SYNCHRONOUS};
+
+// === the process ===
+
+/// Call just before `fork()`: stops every backend's workers between two
+/// batches, so that the child inherits no lock held by a thread it lacks.
+/// Returns after at most `timeout` in total even if a writer is stuck; then
+/// the child fails that writer's records (it can never use it) instead of
+/// waiting for it.
+/// It also holds kakashi's process-wide registries (global backend,
+/// environment, files, backends) until [`after_fork_in_parent`] or
+/// [`after_fork_in_child`]: make no logger in between.
+pub fn prepare_fork(timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    // The process-wide registries, taken by this thread across the fork (in
+    // the order every other path takes them) so that the child never
+    // inherits one held by a thread it lacks. Their holders' work is
+    // bounded (a reconfiguration flushes within its timeout), so they are
+    // waited for; from inside a stage (a writer that forks), only until the
+    // deadline: the holder may be waiting for that very stage. Taken before
+    // the workers park: a reconfiguration holding one may be flushing.
+    let backends = all_backends();
+    let mut held = crate::setup::hold_registries_for_fork(deadline);
+    if let Some(registry) = lock_for_fork(&shutdown::REGISTRY, deadline) {
+        held.push(Box::new(registry));
+    }
+    FORK_HELD.with(|h| *h.borrow_mut() = held);
+    for backend in backends {
+        backend.prepare_fork(deadline.saturating_duration_since(Instant::now()));
+    }
+}
+
+thread_local! {
+    /// The registries' guards, held by the forking thread across `fork()`.
+    static FORK_HELD: std::cell::RefCell<Vec<Box<dyn std::any::Any>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Lets go of what [`prepare_fork`] held, last taken first.
+fn release_registries() {
+    let mut held = FORK_HELD.with(|h| std::mem::take(&mut *h.borrow_mut()));
+    while let Some(guard) = held.pop() {
+        drop(guard);
+    }
+}
+
+/// Locks a registry before `fork()`: waits as long as it takes, except from
+/// inside a stage, where it tries until `deadline`.
+pub(crate) fn lock_for_fork<T>(
+    m: &'static Mutex<T>,
+    deadline: Instant,
+) -> Option<std::sync::MutexGuard<'static, T>> {
+    if in_stage() || on_worker_thread() {
+        try_lock_until(m, deadline)
+    } else {
+        Some(lock(m))
+    }
+}
+
+/// `try_lock`, again every millisecond until `deadline`.
+pub(crate) fn try_lock_until<T>(
+    m: &'static Mutex<T>,
+    deadline: Instant,
+) -> Option<std::sync::MutexGuard<'static, T>> {
+    loop {
+        if let Some(guard) = try_lock(m) {
+            return Some(guard);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Call in the parent just after `fork()`: the workers go on.
+pub fn after_fork_in_parent() {
+    release_registries();
+    for backend in all_backends() {
+        backend.resume_after_fork();
+    }
+}
+
+/// Call in the child just after `fork()`: every backend gets fresh workers,
+/// an empty queue (what was queued is the parent's to write) and zeroed
+/// counters. Loggers made before the fork keep working.
+pub fn after_fork_in_child() {
+    release_registries();
+    crate::record::FORK_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    crate::clock::after_fork_in_child();
+    if let Some(mut retired) = try_lock(&shutdown::RETIRED) {
+        *retired = None;
+    }
+    for backend in all_backends() {
+        backend.restart_in_child();
+    }
+}
+
+// === one backend ===
+
+impl Shared {
+    /// Before `fork()`: stops every worker between two batches, so that none
+    /// holds a lock the child would inherit locked. Gives up waiting for a
+    /// worker stuck in a writer after `timeout`.
+    pub(crate) fn prepare_fork(&self, timeout: Duration) {
+        self.paused.store(true, SeqCst);
+        self.queue.wake_all_workers();
+        let deadline = Instant::now() + timeout;
+        let mut parked = lock(&self.parked);
+        while *parked < self.active_workers.load(SeqCst) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            parked = self
+                .parked_cv
+                .wait_timeout(parked, left.min(Duration::from_millis(10)))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            self.queue.wake_all_workers();
+        }
+    }
+
+    /// After `fork()`, in the parent: lets the workers go on.
+    pub(crate) fn resume_after_fork(&self) {
+        self.paused.store(false, SeqCst);
+        drop(lock(&self.parked));
+        self.parked_cv.notify_all();
+    }
+
+    /// After `fork()`, in the child: the parent's workers do not exist here.
+    /// What was queued is the parent's to write, so it is discarded; counters
+    /// start again from zero, and fresh workers are started. Where that
+    /// cannot be done (no thread could be started, or a thread of the
+    /// parent held the queue's consumer lock at the fork: `drop_oldest`
+    /// callers take it for a moment to evict), the child logs synchronously,
+    /// on the calling thread, and says so on stderr.
+    pub(crate) fn restart_in_child(self: &Arc<Shared>) {
+        // The parent's threads are gone: their handles must not be joined.
+        std::mem::forget(std::mem::take(&mut *lock(&self.handles)));
+        *lock(&self.parked) = 0;
+        self.paused.store(false, SeqCst);
+        // A fork during a shutdown that timed out: the child's fresh workers
+        // must take what the child logs.
+        self.abort.store(false, SeqCst);
+        let queue_usable = self.reset_queue_in_child();
+        if let Ok(pipelines) = self.pipelines.try_read() {
+            for pipeline in pipelines.iter() {
+                pipeline.abandon_writers_held_at_fork();
+            }
+        }
+        self.full.store(false, Relaxed);
+        self.counters.reset();
+        self.pushed_base.store(self.queue.pushed(), Relaxed);
+        let running = self.state() == RUNNING || self.state() == STOPPING;
+        self.worker_generation.fetch_add(1, SeqCst);
+        self.active_workers.store(0, SeqCst);
+        if !running {
+            return;
+        }
+        if !queue_usable {
+            eprintln!("kakashi: a thread of the parent was taking from the queue when it forked; logging synchronously in the child");
+            self.state.store(SYNCHRONOUS, SeqCst);
+            return;
+        }
+        self.state.store(RUNNING, SeqCst);
+        if let Err(e) = Shared::spawn_workers(self) {
+            eprintln!(
+                "kakashi: could not restart the workers after fork ({e}); logging synchronously"
+            );
+            self.state.store(SYNCHRONOUS, SeqCst);
+        }
+    }
+
+    /// In a forked child: empties the queue (what it holds is the parent's)
+    /// and starts the batch order again. False when a thread of the parent
+    /// held the consumer or turn lock at the fork: nobody in the child will
+    /// ever let go of it.
+    fn reset_queue_in_child(&self) -> bool {
+        let (Some(mut consumer), Some(mut turn)) = (self.try_lock_consumer(), try_lock(&self.turn))
+        else {
+            return false;
+        };
+        self.queue.discard_after_fork(&mut consumer.popper);
+        // Batches the parent's workers had not written are the parent's
+        // (a worker stuck in a writer when the fork came).
+        turn.next = consumer.next_ticket;
+        turn.writing = false;
+        turn.waiting.clear();
+        turn.waiting_items = 0;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::MemoryWriter;
+    use crate::{AsyncConfig, Backend, OverflowStrategy, PipelineConfig};
+
+    /// A fork that lands while a shutdown is timing out leaves the child the
+    /// parent's `abort`: its fresh workers must still take what it logs.
+    #[test]
+    fn a_child_forked_during_a_timed_out_shutdown_still_writes() {
+        let memory = MemoryWriter::new();
+        let backend = Backend::new(AsyncConfig::default()).unwrap();
+        let logger = backend.logger("child", PipelineConfig::new().writer(memory.clone()));
+        backend.shared.abort.store(true, SeqCst);
+        backend.shared.restart_in_child();
+        crate::info!(logger, "in the child");
+        assert!(backend.flush());
+        assert_eq!(memory.lines().len(), 1);
+        assert!(backend.shutdown(Duration::from_secs(5)).completed());
+    }
+
+    /// A fork while another thread held the consumer lock (a `drop_oldest`
+    /// caller evicting) leaves the child a lock nobody will release: the
+    /// child must log synchronously, not hang. Simulated without a fork: the
+    /// lock is held by another thread while the child's restart runs.
+    #[test]
+    fn a_child_forked_while_the_queue_was_locked_logs_synchronously() {
+        let memory = MemoryWriter::new();
+        let backend = Backend::new(AsyncConfig {
+            max_queue_size: 100,
+            overflow_strategy: OverflowStrategy::DropOldest,
+            ..AsyncConfig::default()
+        })
+        .unwrap();
+        let logger = backend.logger("app", PipelineConfig::new().writer(memory.clone()));
+        let shared = Arc::clone(&backend.shared);
+        let (locked, release) = (
+            Arc::new(std::sync::Barrier::new(2)),
+            Arc::new(std::sync::Barrier::new(2)),
+        );
+        let holder = {
+            let (shared, locked, release) = (
+                Arc::clone(&shared),
+                Arc::clone(&locked),
+                Arc::clone(&release),
+            );
+            std::thread::spawn(move || {
+                let _consumer = lock(&shared.consumer);
+                locked.wait();
+                release.wait();
+            })
+        };
+        locked.wait();
+        shared.restart_in_child();
+        assert_eq!(shared.state(), SYNCHRONOUS);
+        crate::info!(logger, "after the fork", n = 1);
+        assert_eq!(memory.lines().len(), 1, "written on the calling thread");
+        assert!(memory.lines()[0].contains("after the fork"));
+        release.wait();
+        holder.join().unwrap();
+    }
+}

@@ -1,0 +1,161 @@
+//! Ticketed batch ordering: prepared batches reach the writers in the order
+//! their items left the queue, whichever worker prepared them first.
+//!
+//! A worker takes a ticket with its batch (under the consumer lock, in
+//! `worker.rs`), prepares it in parallel with the others (`stages.rs`), and
+//! then comes here. Whose turn it is lives in [`Turn`], under the `turn`
+//! lock: the worker whose ticket is next writes it, then every batch left
+//! for the turns after it. A worker that is early does not wait for its
+//! turn: it leaves its prepared batch in `waiting` and goes back to the
+//! queue, so formatting scales with workers while writing stays in
+//! acceptance order. One writer at a time (`writing`) is what keeps each
+//! writer's records in order; the turn lock is never held while writing.
+//!
+//! A caller that drains after shutdown (`submit.rs`) takes tickets the same
+//! way and goes through the same turns, so its records never overtake a
+//! batch a worker is still writing.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use super::queue::{FlushState, Item};
+use super::stages::commit;
+use super::timed_lock::lock;
+use super::worker::Scratch;
+use super::Shared;
+
+/// The order in which prepared batches reach the writers: their tickets'.
+#[derive(Default)]
+pub(super) struct Turn {
+    /// The ticket to write next.
+    pub(super) next: u64,
+    /// A worker is writing (`next`, then whatever waits for the turns after).
+    pub(super) writing: bool,
+    /// Batches prepared before their turn, left for the writing worker.
+    pub(super) waiting: Vec<(u64, Scratch)>,
+    /// Items in `waiting`'s batches.
+    pub(super) waiting_items: usize,
+    /// Scratch given back by the writing worker, for workers that left theirs.
+    pub(super) spare: Vec<Scratch>,
+}
+
+impl Shared {
+    /// Writes the prepared batch `ticket` once every earlier one is written.
+    ///
+    /// A worker whose turn it is not does not wait for it: it leaves its
+    /// batch with the others already prepared and goes back to the queue,
+    /// and whoever is writing writes it next. Waiting would idle a core
+    /// while the other wrote or, more often, while the worker with the turn
+    /// was off the CPU. What waits so is bounded: at most a quarter of the
+    /// queue's capacity in records (or one batch, if that is more); past
+    /// that, a worker waits after all. The bound is what keeps memory within
+    /// what `AsyncConfig::max_queue_size` promises; a larger one buys little
+    /// (BENCHMARKS.md).
+    pub(super) fn write_in_turn(&self, ticket: u64, scratch: &mut Scratch) {
+        let limit = (self.queue.capacity() / 4).max(self.config.batch_limit());
+        let mut turn = lock(&self.turn);
+        loop {
+            if turn.next == ticket && !turn.writing {
+                break;
+            }
+            let items = scratch.items.len();
+            if turn.waiting.is_empty() || turn.waiting_items + items <= limit {
+                let mut spare = turn.spare.pop().unwrap_or_default();
+                spare.by_caller = false;
+                turn.waiting_items += items;
+                turn.waiting
+                    .push((ticket, std::mem::replace(scratch, spare)));
+                drop(turn);
+                // A spare holds the records of the batch written last; they
+                // are dropped here, not by the worker that is writing.
+                scratch.items.clear();
+                return;
+            }
+            turn = self.turn_cv.wait(turn).unwrap_or_else(|e| e.into_inner());
+        }
+        turn.writing = true;
+        drop(turn);
+        let generation = crate::record::fork_generation();
+        self.write_prepared(scratch);
+        if crate::record::fork_generation() != generation {
+            // A stage forked and this is the child: the turns here start
+            // afresh (`restart_in_child`); this batch was the parent's.
+            scratch.items.clear();
+            return;
+        }
+        let mut turn = lock(&self.turn);
+        turn.next += 1;
+        // Whatever others left for the turns that follow.
+        while let Some(at) = turn.waiting.iter().position(|(t, _)| *t == turn.next) {
+            let (_, mut batch) = turn.waiting.swap_remove(at);
+            turn.waiting_items -= batch.items.len();
+            drop(turn);
+            self.turn_cv.notify_all();
+            self.write_prepared(&mut batch);
+            turn = lock(&self.turn);
+            turn.next += 1;
+            turn.spare.push(batch);
+        }
+        turn.writing = false;
+        drop(turn);
+        self.turn_cv.notify_all();
+        scratch.items.clear();
+    }
+
+    /// Hands a prepared batch to the writers and signals its flush markers.
+    fn write_prepared(&self, scratch: &mut Scratch) {
+        let Scratch {
+            items,
+            prepared,
+            reports,
+            runs,
+            pipelines,
+            by_caller,
+        } = scratch;
+        // Reports owed go out once the queue has room again, and always before
+        // a flush marker is signalled, so a flush covers them too.
+        let eased = self.queue.len() <= self.queue.capacity() / 2;
+        for (&(start, _), prep) in runs.iter().zip(prepared.iter_mut()) {
+            match &items[start] {
+                Item::Record(id, _) => {
+                    let pipeline = &pipelines[*id as usize];
+                    let written = commit(pipeline, prep, &self.counters);
+                    if *by_caller {
+                        self.counters
+                            .messages_written_sync
+                            .fetch_add(written, Relaxed);
+                    }
+                    if eased {
+                        self.write_reports(pipeline, reports, false);
+                    }
+                }
+                Item::Flush(signal) => {
+                    // Whoever writes the marker flushes the writers: the
+                    // caller of `flush` then never waits for their lock.
+                    for pipeline in pipelines.iter() {
+                        self.write_reports(pipeline, reports, false);
+                        pipeline.flush_writers(&self.counters, None);
+                    }
+                    signal.set(FlushState::Done);
+                }
+            }
+        }
+    }
+
+    /// Waits until every batch with a ticket below `ticket` is written.
+    pub(super) fn wait_for_turn(&self, ticket: u64, deadline: Instant) -> bool {
+        let mut turn = lock(&self.turn);
+        while turn.next < ticket {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            turn = self
+                .turn_cv
+                .wait_timeout(turn, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+}

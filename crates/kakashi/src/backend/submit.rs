@@ -1,0 +1,224 @@
+//! The call site: what a logging call does with its record, from the level
+//! check's "yes" to the record in the queue (or written on the caller's
+//! thread, or dropped and counted).
+//!
+//! The common case (running, room in the queue) is [`Shared::submit_with`]
+//! and [`Shared::enqueue`], kept small and inlined into the caller: a record
+//! is a few hundred bytes, and every function boundary it crosses by value
+//! is another copy of it, so it is moved out of the caller's `Option` only
+//! once its slot is claimed. Everything else is out of line and cold: a
+//! full queue (`overflow.rs`), a backend that is not running.
+//!
+//! Invariant: a record accepted after shutdown still goes through the
+//! queue, and the caller then writes it in ticket order with whatever was
+//! queued before it ([`Shared::drain_if_no_workers`]), so it never
+//! overtakes an earlier record; only a synchronous backend writes on the
+//! caller's thread without the queue. The common case counts nothing:
+//! `messages_submitted` is the sum of what calls turned into (enqueued,
+//! dropped at the door, handled on the caller's thread), added up when
+//! stats are read, so a call makes no atomic write besides its push.
+
+use std::sync::atomic::Ordering::*;
+
+use super::overflow::DropReason;
+use super::queue::Item;
+use super::stages::{commit, in_stage, prepare, Pipeline, Prepared};
+use super::worker::Scratch;
+use super::{on_worker_thread, Shared, RUNNING, STOPPED, SYNCHRONOUS};
+use crate::record::Record;
+
+/// What a caller runs every wait inside: it is given the wait and returns
+/// false to give up waiting (a binding interrupted by a signal). The Python
+/// binding releases the interpreter lock there.
+pub(crate) type AroundWait<'a> = dyn FnMut(&mut (dyn FnMut() + Send)) -> bool + 'a;
+
+impl Shared {
+    /// Accepts a record for pipeline `id`. Never panics, never waits except
+    /// under `block` while the queue is full.
+    #[inline]
+    pub(crate) fn submit(&self, id: u32, pipeline: &Pipeline, record: &mut Option<Record>) {
+        self.submit_with(id, pipeline, record, &mut |wait| {
+            wait();
+            true
+        })
+    }
+
+    /// [`submit`](Shared::submit), running every wait (for room under
+    /// `block`, for a batch this thread writes after shutdown) inside
+    /// `around_wait`, which returns false when the caller gives up waiting
+    /// (a signal): the record is then dropped and counted as interrupted.
+    ///
+    /// The common case (running, room in the queue) is kept small and
+    /// inlined into the call site: a record is a few hundred bytes, and each
+    /// function boundary it crosses by value is another copy of it. What
+    /// happens on a full queue or a stopped backend is out of line.
+    #[inline]
+    pub(crate) fn submit_with(
+        &self,
+        id: u32,
+        pipeline: &Pipeline,
+        record: &mut Option<Record>,
+        around_wait: &mut AroundWait<'_>,
+    ) {
+        let Some(_) = record else { return };
+        // Nothing is counted here. `messages_enqueued` is read off the
+        // queue's tail, and `messages_submitted` is the sum of what calls
+        // turned into (enqueued, dropped at the door, handled on this
+        // thread): a counter bumped on every call was an atomic write on
+        // every call.
+        if self.state() != RUNNING {
+            return self.not_running(id, pipeline, record, around_wait);
+        }
+        self.enqueue(id, pipeline, record, around_wait);
+    }
+
+    /// Pushes `record` (which is `Some`), handles a full queue by the
+    /// strategy, and makes sure the item is taken.
+    #[inline(always)]
+    fn enqueue(
+        &self,
+        id: u32,
+        pipeline: &Pipeline,
+        record: &mut Option<Record>,
+        around_wait: &mut AroundWait<'_>,
+    ) {
+        // The record is moved out of the caller's `Option` only once its slot
+        // is claimed (each move of it is a copy of a few hundred bytes).
+        let pushed = self.queue.push_with(|| match record.take() {
+            Some(record) => Item::Record(id, record),
+            None => unreachable!("checked by the caller"),
+        });
+        if pushed.is_err() && !self.queue_full(pipeline, record, id, around_wait) {
+            return;
+        }
+        self.after_push(around_wait);
+    }
+
+    /// After a push: wakes a worker if a batch waits, and makes sure the item
+    /// is taken if the backend stopped meanwhile.
+    #[inline]
+    fn after_push(&self, around_wait: &mut AroundWait<'_>) {
+        // The push must be ordered before the two SeqCst loads that follow:
+        // a worker announcing sleep, and a worker that stopped after our
+        // state check (then nobody else would take what we left there);
+        // each pair is store, then load, on both sides. A push is a SeqCst
+        // compare-and-swap of the queue's tail, so no fence is paid for here.
+        self.queue.wake_worker_after_push();
+        if self.state.load(SeqCst) != RUNNING {
+            self.late_push(around_wait);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn late_push(&self, around_wait: &mut AroundWait<'_>) {
+        around_wait(&mut || self.drain_if_no_workers());
+    }
+
+    /// Not running: synchronous (the record is written on this thread),
+    /// stopping (the workers still drain: it is queued as usual) or stopped
+    /// (queued, then written by this thread in queue order, so that it never
+    /// overtakes a record accepted before it; dropped and counted when
+    /// fallback is off, or a stuck worker would make this thread wait).
+    #[cold]
+    #[inline(never)]
+    fn not_running(
+        &self,
+        id: u32,
+        pipeline: &Pipeline,
+        record: &mut Option<Record>,
+        around_wait: &mut AroundWait<'_>,
+    ) {
+        let state = self.state();
+        let reason = if state == SYNCHRONOUS {
+            if !in_stage() {
+                let Some(mut record) = record.take() else {
+                    return;
+                };
+                self.counters.messages_submitted.fetch_add(1, Relaxed);
+                let mut written = 0;
+                let record = &mut record;
+                around_wait(&mut || {
+                    written = self.write_now(pipeline, std::slice::from_mut(record));
+                });
+                self.counters
+                    .messages_written_sync
+                    .fetch_add(written, Relaxed);
+                return;
+            }
+            DropReason::Reentrant
+        } else if state == STOPPED && (!self.fallback_to_sync || self.stranded()) {
+            DropReason::BackendStopped
+        } else if self.abort.load(SeqCst) && on_worker_thread() {
+            // A stage of a worker finishing its last batch after a
+            // timed-out shutdown: nobody will take another one.
+            DropReason::Reentrant
+        } else {
+            if record.is_some() {
+                self.enqueue(id, pipeline, record, around_wait);
+            }
+            return;
+        };
+        if record.take().is_some() {
+            self.drop_records(pipeline, reason, 1);
+        }
+    }
+
+    /// Runs `records` through `pipeline` on this thread, now.
+    fn write_now(&self, pipeline: &Pipeline, records: &mut [Record]) -> u64 {
+        thread_local! {
+            static PREP: std::cell::RefCell<Prepared> = std::cell::RefCell::new(Prepared::default());
+        }
+        let mut run = |prep: &mut Prepared| {
+            prepare(pipeline, records.iter_mut(), prep, &self.counters);
+            let written = commit(pipeline, prep, &self.counters);
+            self.write_reports(pipeline, prep, false);
+            written
+        };
+        PREP.try_with(|p| match p.try_borrow_mut() {
+            Ok(mut prep) => run(&mut prep),
+            Err(_) => run(&mut Prepared::default()),
+        })
+        .unwrap_or_else(|_| run(&mut Prepared::default()))
+    }
+
+    /// Writes the in-band reports a pipeline owes.
+    pub(super) fn write_reports(&self, pipeline: &Pipeline, prep: &mut Prepared, force: bool) {
+        let mut reports = pipeline.take_reports(force);
+        if reports.is_empty() {
+            return;
+        }
+        let n = reports.len() as u64;
+        self.counters.messages_submitted.fetch_add(n, Relaxed);
+        self.counters.reports_emitted.fetch_add(n, Relaxed);
+        prepare(pipeline, reports.iter_mut(), prep, &self.counters);
+        commit(pipeline, prep, &self.counters);
+    }
+
+    /// Makes sure what is queued is taken when no worker will take it: after
+    /// the workers stopped, this thread writes it, in ticket order with any
+    /// other thread doing the same; while a timed-out shutdown's workers are
+    /// stuck, it is dropped, counted, rather than waited for. Returns at
+    /// once while workers still drain (they take it), or when this thread is
+    /// already running stages (its own loop takes it next).
+    pub(super) fn drain_if_no_workers(&self) {
+        let mut scratch = Scratch::default();
+        loop {
+            if self.stranded() {
+                // Queued, so counted as enqueued: `shutdown_timeout` is the
+                // reason for queued records (`backend_stopped` is for those
+                // turned away at the door, which the queue never counted).
+                self.discard_queued(DropReason::ShutdownTimeout);
+                return;
+            }
+            if self.active_workers.load(SeqCst) > 0 || in_stage() {
+                return;
+            }
+            scratch.by_caller = true;
+            match self.take_batch(&mut scratch, true) {
+                Some(ticket) => self.process(ticket, &mut scratch),
+                None => return,
+            }
+        }
+    }
+}
