@@ -691,5 +691,8 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_after_fork_in_parent, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
     m.add("DEFAULT_LEVEL", Level::Info.value())?;
+    // The Cargo workspace version: the one version of the crates and of the
+    // Python distribution (`kakashi.__version__`).
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! The page's global functions, in one sequence (they share the global
-//! backend, so this file has a single test): setup_async_logging, get_logger,
-//! get_async_structured_logger, configure_async_backend, get_async_stats,
-//! flush, shutdown_async_backend.
+//! backend, so this file has a single test that uses it): setup_async_logging,
+//! get_logger, get_async_structured_logger, configure_async_backend,
+//! get_async_stats, flush, shutdown_async_backend. The presets' default
+//! directories are checked without opening anything there (tests never write
+//! outside their temporary directories).
 
 mod common;
 
@@ -10,8 +12,25 @@ use std::time::Duration;
 use kakashi::{
     configure_async_backend, get_async_stats, get_async_structured_logger, get_logger, info,
     setup_async_logging, shutdown_async_backend, warning, AsyncSetup, BackendOptions, Environment,
-    OverflowStrategy, State,
+    EnvironmentConfig, OverflowStrategy, State,
 };
+
+#[test]
+fn the_presets_default_directories_are_the_originals() {
+    let file = |environment| EnvironmentConfig::preset(environment).log_file();
+    assert_eq!(
+        file(Environment::Production),
+        std::path::Path::new("/var/log/app.log")
+    );
+    assert_eq!(
+        file(Environment::Development),
+        std::path::Path::new("logs/app.log")
+    );
+    assert_eq!(
+        file(Environment::Testing),
+        std::path::Path::new("test_logs/app.log")
+    );
+}
 
 #[test]
 fn the_page_in_order() {

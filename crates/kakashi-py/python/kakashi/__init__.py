@@ -47,7 +47,9 @@ LOG_LEVEL_WARNING = 30
 LOG_LEVEL_ERROR = 40
 LOG_LEVEL_CRITICAL = 50
 
-__version__ = "0.3.0"
+# The Cargo workspace version, compiled into the extension (the distribution,
+# kakashi-rs, has the same one: maturin takes it from Cargo).
+__version__: str = _kakashi.__version__
 
 
 def get_logger(name: str, log_file=None, formatter_type: str = "default"):

@@ -30,11 +30,13 @@ __all__ = [
     "_after_fork_in_parent",
     "_after_fork_in_child",
     "DEFAULT_LEVEL",
+    "__version__",
 ]
 
 _Level = Union[LogLevel, int, str]
 
 DEFAULT_LEVEL: int
+__version__: str
 
 class ConfigError(ValueError):
     """A setting that cannot work (unknown overflow strategy, zero queue size, ...)."""
