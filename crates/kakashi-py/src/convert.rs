@@ -671,24 +671,48 @@ pub fn fields_to_dict<'py>(py: Python<'py>, fields: &[Field]) -> PyResult<Bound<
     Ok(d)
 }
 
-struct RecordTypes {
+/// The package's record types, handed over by `kakashi.core.records` when it
+/// is imported (`_register_types`): the extension never imports the package.
+pub struct RecordTypes {
     record: Py<PyAny>,
     context: Py<PyAny>,
     level: Py<PyAny>,
     exception: Py<PyAny>,
 }
 
+static TYPES: PyOnceLock<RecordTypes> = PyOnceLock::new();
+
 fn record_types(py: Python<'_>) -> PyResult<&'static RecordTypes> {
-    static TYPES: PyOnceLock<RecordTypes> = PyOnceLock::new();
-    TYPES.get_or_try_init(py, || {
-        let m = py.import("kakashi.core.records")?;
-        Ok(RecordTypes {
-            record: m.getattr("LogRecord")?.unbind(),
-            context: m.getattr("LogContext")?.unbind(),
-            level: m.getattr("LogLevel")?.unbind(),
-            exception: m.getattr("ExceptionInfo")?.unbind(),
-        })
+    TYPES.get(py).ok_or_else(|| {
+        pyo3::exceptions::PyRuntimeError::new_err(
+            "kakashi._kakashi: the record types are not registered; import kakashi \
+             (kakashi.core.records registers them) before using the extension",
+        )
     })
+}
+
+/// Registers `LogRecord`, `LogContext`, `LogLevel` and `ExceptionInfo` (once).
+#[pyfunction]
+#[pyo3(signature = (*, LogRecord, LogContext, LogLevel, ExceptionInfo))]
+#[allow(non_snake_case)]
+pub fn _register_types(
+    py: Python<'_>,
+    LogRecord: Py<PyAny>,
+    LogContext: Py<PyAny>,
+    LogLevel: Py<PyAny>,
+    ExceptionInfo: Py<PyAny>,
+) -> PyResult<()> {
+    TYPES
+        .set(
+            py,
+            RecordTypes {
+                record: LogRecord,
+                context: LogContext,
+                level: LogLevel,
+                exception: ExceptionInfo,
+            },
+        )
+        .map_err(|_| PyValueError::new_err("the record types are already registered"))
 }
 
 /// A Python `LogContext` for an engine context.

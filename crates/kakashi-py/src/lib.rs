@@ -25,9 +25,9 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use kakashi::{
-    AsyncConfig, AsyncPipeline, AsyncPipelineConfig, AsyncSetup, Backend, BackendOptions,
-    Environment, EnvironmentConfig, HighPerformanceOptions, Level, OverflowStrategy,
-    ShutdownReport, Stats,
+    default_json_formatter, exception_enricher, thread_enricher, AsyncConfig, AsyncPipeline,
+    AsyncPipelineConfig, AsyncSetup, Backend, BackendOptions, Environment, EnvironmentConfig,
+    HighPerformanceOptions, Level, OverflowStrategy, PipelineConfig, ShutdownReport, Stats,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -35,7 +35,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList};
 
 use convert::PyContext;
-use errors::{config_error, PyConfigError};
+use errors::{config_error, count, int_setting, retries, seconds, seconds_setting, ConfigError};
 use logger::PyLogger;
 use stages::{build_pipeline, WriterRetries, PYTHON_GONE};
 
@@ -51,22 +51,9 @@ static CONTEXT_VAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// Whether a request context was ever set: until then calls skip the lookup.
 static CONTEXT_USED: AtomicBool = AtomicBool::new(false);
 
-/// Seconds (a float) as a duration; negative, NaN or huge values are errors.
-pub(crate) fn seconds(s: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(s).map_err(|_| {
-        PyConfigError::new_err(format!(
-            "invalid duration {s} seconds; expected a number of seconds, 0 or more"
-        ))
-    })
-}
-
-fn strategy(s: &str) -> PyResult<OverflowStrategy> {
-    s.parse().map_err(config_error)
-}
-
-fn size(name: &'static str, v: i64) -> PyResult<usize> {
-    usize::try_from(v)
-        .map_err(|_| PyConfigError::new_err(format!("{name} must be a positive integer, got {v}")))
+/// An overflow strategy by name (any object, as its `str`): the core parses it.
+fn strategy(s: &Bound<'_, PyAny>) -> PyResult<OverflowStrategy> {
+    convert::str_of(s).parse().map_err(config_error)
 }
 
 /// Something that keeps a backend alive (a logger, a backend handle).
@@ -135,7 +122,7 @@ pub(crate) fn flush_detached(
     timeout: Option<f64>,
 ) -> PyResult<bool> {
     let timeout = match timeout {
-        Some(t) => seconds(t)?,
+        Some(t) => seconds("timeout", t)?,
         None => backend.config().shutdown_timeout,
     };
     let b = backend.clone();
@@ -231,13 +218,7 @@ impl PyBackend {
     fn new(py: Python<'_>, config: Option<&Bound<'_, PyAny>>) -> PyResult<PyBackend> {
         let config = match config {
             Some(c) if !c.is_none() => async_config(c)?.0,
-            _ => {
-                let default = py
-                    .import("kakashi.core.async_backend")?
-                    .getattr("AsyncConfig")?
-                    .call0()?;
-                async_config(&default)?.0
-            }
+            _ => AsyncConfig::default(),
         };
         let inner = py
             .detach(move || Backend::new(config))
@@ -279,7 +260,7 @@ impl PyBackend {
     #[pyo3(signature = (timeout=None))]
     fn shutdown(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<PyShutdownReport> {
         let t = match timeout {
-            Some(t) => seconds(t)?,
+            Some(t) => seconds("timeout", t)?,
             None => self.inner.config().shutdown_timeout,
         };
         Ok(shutdown_detached(py, &self.inner, t))
@@ -328,30 +309,87 @@ impl PyPipeline {
         Ok(shutdown_detached(
             py,
             self.inner.backend(),
-            seconds(timeout)?,
+            seconds("timeout", timeout)?,
         ))
     }
 }
 
+/// The Rust settings of an `AsyncConfig` (a Python object with its fields),
+/// checked by the core. Values are converted to their Rust types here; what
+/// the core rejects is reported with the core's message, showing the value as
+/// Python gave it.
 fn async_config(c: &Bound<'_, PyAny>) -> PyResult<(AsyncConfig, WriterRetries)> {
     let get = |n: &str| c.getattr(n);
+    let max_queue_size = get("max_queue_size")?;
+    let worker_count = get("worker_count")?;
+    let batch_size = get("batch_size")?;
+    let batch_timeout = get("batch_timeout")?;
     let config = AsyncConfig {
-        max_queue_size: size("max_queue_size", get("max_queue_size")?.extract()?)?,
-        worker_count: size("worker_count", get("worker_count")?.extract()?)?,
-        batch_size: size("batch_size", get("batch_size")?.extract()?)?,
-        batch_timeout: seconds(get("batch_timeout")?.extract()?)?,
+        max_queue_size: count(
+            "max_queue_size",
+            int_setting("max_queue_size", &max_queue_size)?,
+        )?,
+        worker_count: count("worker_count", int_setting("worker_count", &worker_count)?)?,
+        batch_size: count("batch_size", int_setting("batch_size", &batch_size)?)?,
+        batch_timeout: seconds_setting("batch_timeout", &batch_timeout)?,
         enable_batching: get("enable_batching")?.is_truthy()?,
-        overflow_strategy: strategy(&convert::str_of(&get("queue_overflow_strategy")?))?,
-        shutdown_timeout: seconds(get("shutdown_timeout")?.extract()?)?,
+        overflow_strategy: strategy(&get("queue_overflow_strategy")?)?,
+        shutdown_timeout: seconds_setting("shutdown_timeout", &get("shutdown_timeout")?)?,
         thread_name_prefix: convert::str_of(&get("thread_name_prefix")?),
     };
-    config.validate().map_err(config_error)?;
+    let given = [
+        ("max_queue_size", &max_queue_size),
+        ("worker_count", &worker_count),
+        ("batch_size", &batch_size),
+        ("batch_timeout", &batch_timeout),
+    ];
+    config.validate().map_err(|e| {
+        config_error(match e {
+            kakashi::ConfigError::OutOfRange {
+                setting,
+                value,
+                expected,
+            } => kakashi::ConfigError::OutOfRange {
+                setting,
+                value: given
+                    .iter()
+                    .find(|(name, _)| *name == setting)
+                    .map_or(value, |(_, v)| convert::repr_of(v)),
+                expected,
+            },
+            e => e,
+        })
+    })?;
     let retries = WriterRetries {
-        max_retries: u32::try_from(get("max_error_retries")?.extract::<i64>()?)
-            .map_err(|_| PyConfigError::new_err("max_error_retries must be 0 or more"))?,
-        delay: seconds(get("error_retry_delay")?.extract()?)?,
+        max_retries: retries(
+            "max_error_retries",
+            int_setting("max_error_retries", &get("max_error_retries")?)?,
+        )?,
+        delay: seconds_setting("error_retry_delay", &get("error_retry_delay")?)?,
     };
     Ok((config, retries))
+}
+
+/// Checks an `AsyncConfig` (called when one is made): the core's checks and
+/// messages, as when it is used.
+#[pyfunction]
+fn _check_async_config(config: &Bound<'_, PyAny>) -> PyResult<()> {
+    async_config(config).map(drop)
+}
+
+/// The core's `AsyncConfig` defaults, under the Python field names.
+fn async_config_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let a = AsyncConfig::default();
+    let d = PyDict::new(py);
+    d.set_item("max_queue_size", a.max_queue_size)?;
+    d.set_item("queue_overflow_strategy", a.overflow_strategy.as_str())?;
+    d.set_item("worker_count", a.worker_count)?;
+    d.set_item("batch_size", a.batch_size)?;
+    d.set_item("batch_timeout", a.batch_timeout.as_secs_f64())?;
+    d.set_item("shutdown_timeout", a.shutdown_timeout.as_secs_f64())?;
+    d.set_item("enable_batching", a.enable_batching)?;
+    d.set_item("thread_name_prefix", a.thread_name_prefix)?;
+    Ok(d)
 }
 
 /// Builds an `AsyncPipeline` from the page's `PipelineConfig` and
@@ -400,13 +438,13 @@ fn high_performance_logger(
     max_queue_size: i64,
     worker_count: i64,
     batch_size: i64,
-    overflow_strategy: &str,
+    overflow_strategy: &Bound<'_, PyAny>,
     min_level: &Bound<'_, PyAny>,
 ) -> PyResult<PyLogger> {
     let options = HighPerformanceOptions {
-        max_queue_size: size("max_queue_size", max_queue_size)?,
-        worker_count: size("worker_count", worker_count)?,
-        batch_size: size("batch_size", batch_size)?,
+        max_queue_size: count("max_queue_size", max_queue_size)?,
+        worker_count: count("worker_count", worker_count)?,
+        batch_size: count("batch_size", batch_size)?,
         overflow_strategy: strategy(overflow_strategy)?,
         min_level: convert::level(min_level)?,
     };
@@ -423,14 +461,13 @@ fn high_performance_logger(
 #[pyo3(signature = (name, send, max_queue_size, batch_size, max_retries, retry_delay, overflow_strategy, min_level))]
 #[allow(clippy::too_many_arguments)]
 fn network_logger(
-    py: Python<'_>,
     name: &str,
     send: &Bound<'_, PyAny>,
     max_queue_size: i64,
     batch_size: i64,
     max_retries: i64,
     retry_delay: f64,
-    overflow_strategy: &str,
+    overflow_strategy: &Bound<'_, PyAny>,
     min_level: &Bound<'_, PyAny>,
 ) -> PyResult<PyLogger> {
     if !send.is_callable() {
@@ -440,38 +477,28 @@ fn network_logger(
         )));
     }
     let config = AsyncConfig {
-        max_queue_size: size("max_queue_size", max_queue_size)?,
+        max_queue_size: count("max_queue_size", max_queue_size)?,
         worker_count: 1,
-        batch_size: size("batch_size", batch_size)?,
+        batch_size: count("batch_size", batch_size)?,
         overflow_strategy: strategy(overflow_strategy)?,
         ..AsyncConfig::default()
     };
-    let retries = WriterRetries {
-        max_retries: u32::try_from(max_retries)
-            .map_err(|_| PyConfigError::new_err("max_retries must be 0 or more"))?,
-        delay: seconds(retry_delay)?,
-    };
+    let max_retries = retries("max_retries", max_retries)?;
+    let delay = seconds("retry_delay", retry_delay)?;
     let backend = Backend::new(config).map_err(config_error)?;
-    let tagged =
-        |n: &str| -> PyResult<Bound<'_, PyAny>> { py.import("kakashi.core.pipeline")?.getattr(n) };
-    let enrichers = PyList::new(
-        py,
-        [tagged("thread_enricher")?, tagged("exception_enricher")?],
-    )?;
-    let pipeline = build_pipeline(
-        convert::level(min_level)?,
-        &enrichers,
-        &PyList::empty(py),
-        Some(&tagged("default_json_formatter")?),
-        &PyList::empty(py),
-        retries,
-    )?
-    .writer(stages::PyWriter::new(
-        send.clone().unbind(),
-        format!("network:{name}"),
-        retries.max_retries,
-        retries.delay,
-    ));
+    // The network pipeline of the core's `get_network_logger`, with a Python
+    // writer called once per record.
+    let pipeline = PipelineConfig::new()
+        .min_level(convert::level(min_level)?)
+        .enricher(thread_enricher())
+        .enricher(exception_enricher())
+        .formatter(default_json_formatter())
+        .writer(stages::PyWriter::new(
+            send.clone().unbind(),
+            format!("network:{name}"),
+            max_retries,
+            delay,
+        ));
     Ok(PyLogger::new(backend.logger(name, pipeline)))
 }
 
@@ -521,19 +548,25 @@ fn setup_async_logging<'py>(
     service_name: Option<String>,
     version: Option<String>,
     log_directory: Option<PathBuf>,
-    max_queue_size: i64,
-    worker_count: i64,
-    batch_size: i64,
+    max_queue_size: &Bound<'py, PyAny>,
+    worker_count: &Bound<'py, PyAny>,
+    batch_size: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let max_queue_size = count(
+        "max_queue_size",
+        int_setting("max_queue_size", max_queue_size)?,
+    )?;
+    let worker_count = count("worker_count", int_setting("worker_count", worker_count)?)?;
+    let batch_size = count("batch_size", int_setting("batch_size", batch_size)?)?;
     let environment: Environment = environment.parse().map_err(config_error)?;
     let setup = AsyncSetup {
         environment,
         service_name,
         version,
         log_directory,
-        max_queue_size: size("max_queue_size", max_queue_size)?,
-        worker_count: size("worker_count", worker_count)?,
-        batch_size: size("batch_size", batch_size)?,
+        max_queue_size,
+        worker_count,
+        batch_size,
     };
     let env = gil::detach(py, move || kakashi::setup_async_logging(setup)).map_err(config_error)?;
     env_dict(py, &env)
@@ -543,17 +576,20 @@ fn setup_async_logging<'py>(
 #[pyo3(signature = (max_queue_size, worker_count, batch_size, enable_batching, overflow_strategy))]
 fn configure_async_backend(
     py: Python<'_>,
-    max_queue_size: i64,
-    worker_count: i64,
-    batch_size: i64,
-    enable_batching: bool,
-    overflow_strategy: &str,
+    max_queue_size: &Bound<'_, PyAny>,
+    worker_count: &Bound<'_, PyAny>,
+    batch_size: &Bound<'_, PyAny>,
+    enable_batching: &Bound<'_, PyAny>,
+    overflow_strategy: &Bound<'_, PyAny>,
 ) -> PyResult<PyBackend> {
     let options = BackendOptions {
-        max_queue_size: size("max_queue_size", max_queue_size)?,
-        worker_count: size("worker_count", worker_count)?,
-        batch_size: size("batch_size", batch_size)?,
-        enable_batching,
+        max_queue_size: count(
+            "max_queue_size",
+            int_setting("max_queue_size", max_queue_size)?,
+        )?,
+        worker_count: count("worker_count", int_setting("worker_count", worker_count)?)?,
+        batch_size: count("batch_size", int_setting("batch_size", batch_size)?)?,
+        enable_batching: enable_batching.is_truthy()?,
         overflow_strategy: strategy(overflow_strategy)?,
     };
     let backend =
@@ -577,7 +613,7 @@ fn get_async_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 fn flush(py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
     Ok(match timeout {
         Some(t) => {
-            let t = seconds(t)?;
+            let t = seconds("timeout", t)?;
             gil::detach(py, move || kakashi::flush_timeout(t))
         }
         None => gil::detach(py, kakashi::flush),
@@ -588,7 +624,7 @@ fn flush(py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
 #[pyfunction]
 #[pyo3(signature = (timeout=5.0))]
 fn shutdown_async_backend(py: Python<'_>, timeout: f64) -> PyResult<PyShutdownReport> {
-    let t = seconds(timeout)?;
+    let t = seconds("timeout", timeout)?;
     Ok(gil::detach(py, move || kakashi::shutdown_async_backend(t)).into())
 }
 
@@ -672,7 +708,10 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyBackend>()?;
     m.add_class::<PyPipeline>()?;
     m.add_class::<PyShutdownReport>()?;
-    m.add("ConfigError", m.py().get_type::<PyConfigError>())?;
+    m.add("ConfigError", m.py().get_type::<ConfigError>())?;
+    m.add("ASYNC_CONFIG_DEFAULTS", async_config_defaults(m.py())?)?;
+    m.add_function(wrap_pyfunction!(convert::_register_types, m)?)?;
+    m.add_function(wrap_pyfunction!(_check_async_config, m)?)?;
     m.add_function(wrap_pyfunction!(async_pipeline, m)?)?;
     m.add_function(wrap_pyfunction!(high_performance_logger, m)?)?;
     m.add_function(wrap_pyfunction!(network_logger, m)?)?;

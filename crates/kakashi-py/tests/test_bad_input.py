@@ -3,6 +3,7 @@ and failing stages never reach the logging call and never break a line."""
 
 import json
 import math
+import re
 
 import pytest
 
@@ -19,7 +20,7 @@ from kakashi.core.records import LogLevel
 
 from conftest import json_lines
 
-UNKNOWN = "unknown overflow strategy 'dropp_oldest'; expected block, drop_oldest or drop_newest"
+UNKNOWN = 'unknown overflow strategy "dropp_oldest"; expected block, drop_oldest or drop_newest'
 
 
 @pytest.mark.parametrize(
@@ -43,16 +44,71 @@ def test_unknown_overflow_strategy_is_a_value_error(build):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"max_queue_size": 0}, "max_queue_size must be a positive integer, got 0"),
-        ({"worker_count": -1}, "worker_count must be a positive integer, got -1"),
-        ({"batch_size": 1.5}, "batch_size must be a positive integer, got 1.5"),
-        ({"batch_timeout": 0}, "batch_timeout must be a number of seconds above 0, got 0"),
-        ({"batch_timeout": math.nan}, "batch_timeout must be a number of seconds above 0, got nan"),
+        ({"max_queue_size": 0}, "max_queue_size = 0 is out of range; expected 1 to 268435456"),
+        ({"worker_count": -1}, "worker_count = -1 is out of range; expected 1 to 1024"),
+        ({"worker_count": 1025}, "worker_count = 1025 is out of range; expected 1 to 1024"),
+        ({"batch_size": 1.5}, "batch_size must be an integer, got 1.5"),
+        ({"batch_size": True}, "batch_size must be an integer, got True"),
+        ({"batch_timeout": 0}, "batch_timeout = 0 is out of range; expected more than 0 seconds"),
+        ({"batch_timeout": math.nan}, "batch_timeout = nan is out of range; expected more than 0 seconds"),
+        ({"batch_timeout": "1"}, "batch_timeout must be a number of seconds, got '1'"),
+        (
+            {"shutdown_timeout": -1},
+            "shutdown_timeout = -1 is out of range; expected a number of seconds, 0 or more",
+        ),
+        ({"max_error_retries": -1}, "max_error_retries = -1 is out of range; expected 0 to 4294967295"),
     ],
 )
 def test_bad_async_config_values(kwargs, message):
-    with pytest.raises(ConfigError, match="^" + message.replace(".", r"\.") + "$"):
+    """The Rust core's checks and messages (naming the setting and the value
+    as given), at construction."""
+    with pytest.raises(ConfigError, match="^" + re.escape(message) + "$"):
         AsyncConfig(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: configure_async_backend(max_queue_size=0), "max_queue_size = 0 is out of range; expected 1 to 268435456"),
+        (lambda: configure_async_backend(worker_count=-2), "worker_count = -2 is out of range; expected 1 to 1024"),
+        (lambda: configure_async_backend(batch_size=1.5), "batch_size must be an integer, got 1.5"),
+        (lambda: setup_async_logging(worker_count=0, log_directory="logs"), "worker_count = 0 is out of range; expected 1 to 1024"),
+        (lambda: get_high_performance_logger("x", "x.log", batch_size=-1), "batch_size = -1 is out of range; expected at least 1"),
+        (lambda: get_network_logger("x", print, max_retries=-1), "max_retries = -1 is out of range; expected 0 to 4294967295"),
+        (lambda: get_network_logger("x", print, retry_delay=-0.5), "retry_delay = -0.5 is out of range; expected a number of seconds, 0 or more"),
+    ],
+    ids=["configure-queue", "configure-workers", "configure-type", "setup", "high_performance", "network-retries", "network-delay"],
+)
+def test_factories_report_the_core_message(build, message):
+    """The factories say what AsyncConfig says: one set of checks, the core's."""
+    with pytest.raises(ConfigError, match="^" + re.escape(message) + "$"):
+        build()
+
+
+def test_config_error_is_kakashi_config_error():
+    """The exception shows as kakashi.ConfigError (not the extension's
+    module), is a ValueError, and every documented path catches it."""
+    import traceback
+
+    import kakashi
+    import kakashi.core
+    import kakashi.core.async_backend
+
+    with pytest.raises(ConfigError) as err:
+        AsyncConfig(queue_overflow_strategy="fifo")
+    assert str(type(err.value)) == "<class 'kakashi.ConfigError'>"
+    assert (type(err.value).__module__, type(err.value).__qualname__) == ("kakashi", "ConfigError")
+    shown = "".join(traceback.format_exception(type(err.value), err.value, err.value.__traceback__))
+    assert "kakashi.ConfigError: unknown overflow strategy" in shown
+    assert "_kakashi" not in shown.splitlines()[-1]
+    assert isinstance(err.value, ValueError)
+    for cls in (kakashi.ConfigError, kakashi.core.ConfigError, kakashi.core.async_backend.ConfigError):
+        try:
+            configure_async_backend(overflow_strategy="fifo")
+        except cls as e:
+            assert type(e) is kakashi.ConfigError
+        else:
+            raise AssertionError("no ConfigError")
 
 
 def test_unknown_environment():

@@ -12,6 +12,8 @@ registering anything.
     logger.info("Trade executed", symbol="AAPL", qty=100, price=187.5)
 """
 
+from typing import Any, Optional
+
 from kakashi import _kakashi  # noqa: F401  (first: the modules below use it)
 from kakashi import _lifecycle  # noqa: F401  (exit drain, fork safety)
 from kakashi.core.async_backend import AsyncConfig, ConfigError
@@ -52,13 +54,13 @@ LOG_LEVEL_CRITICAL = 50
 __version__: str = _kakashi.__version__
 
 
-def get_logger(name: str, log_file=None, formatter_type: str = "default"):
+def get_logger(name: str, log_file: Optional[str] = None, formatter_type: str = "default") -> Logger:
     """A logger on the global backend (see ``get_async_logger``): every
     kakashi logger is asynchronous."""
     return get_async_logger(name, log_file, formatter_type)
 
 
-def get_structured_logger(name: str, log_file=None, **default_fields):
+def get_structured_logger(name: str, log_file: Optional[str] = None, **default_fields: Any) -> Logger:
     """A JSON logger on the global backend with ``default_fields`` bound."""
     return get_async_structured_logger(name, log_file, **default_fields)
 

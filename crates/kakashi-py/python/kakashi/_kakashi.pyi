@@ -22,6 +22,8 @@ __all__ = [
     "flush",
     "shutdown_async_backend",
     "format_record",
+    "_register_types",
+    "_check_async_config",
     "_set_context_var",
     "_context_used",
     "_at_exit",
@@ -31,15 +33,19 @@ __all__ = [
     "_after_fork_in_child",
     "DEFAULT_LEVEL",
     "__version__",
+    "ASYNC_CONFIG_DEFAULTS",
 ]
 
 _Level = Union[LogLevel, int, str]
 
 DEFAULT_LEVEL: int
 __version__: str
+ASYNC_CONFIG_DEFAULTS: Dict[str, Any]
+"""The Rust core's ``AsyncConfig`` defaults, under the Python field names."""
 
 class ConfigError(ValueError):
-    """A setting that cannot work (unknown overflow strategy, zero queue size, ...)."""
+    """A setting that cannot work (unknown overflow strategy, zero queue size, ...).
+    Shown as ``kakashi.ConfigError``; its message is the Rust core's."""
 
 @final
 class Logger:
@@ -207,6 +213,14 @@ def shutdown_async_backend(timeout: float = 5.0) -> ShutdownReport:
 
 def format_record(kind: str, record: LogRecord) -> str:
     """Formats a record with a built-in formatter."""
+
+def _register_types(
+    *, LogRecord: type, LogContext: type, LogLevel: type, ExceptionInfo: type
+) -> None:
+    """Hands the extension the package's record types (once, from ``kakashi.core.records``)."""
+
+def _check_async_config(config: Any) -> None:
+    """Checks an ``AsyncConfig`` with the Rust core's checks; raises ``ConfigError``."""
 
 def _set_context_var(var: Any) -> None: ...
 def _context_used() -> None: ...

@@ -1,6 +1,7 @@
 """The functional core: records, pipelines, the asynchronous backend and the
 page's factory functions (see ``kakashi.core.async_interface``)."""
 
+from kakashi.core._global_backend import shutdown_async_logging
 from kakashi.core.async_backend import AsyncBackend, AsyncConfig, ConfigError
 from kakashi.core.async_interface import (
     configure_async_backend,
@@ -25,7 +26,6 @@ from kakashi.core.config import (
 from kakashi.core.pipeline import Pipeline, PipelineConfig
 from kakashi.core.records import LogContext, LogLevel, LogRecord, create_log_record
 
-shutdown_async_logging = shutdown_async_backend
 get_legacy_async_logger = get_async_logger
 
 __all__ = [

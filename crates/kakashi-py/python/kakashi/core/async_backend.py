@@ -12,11 +12,11 @@ is counted and reported); any other name raises ``ConfigError`` (a
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any, Dict
 
 from kakashi import _kakashi
+# Defined there, re-exported here (the original's import paths).
+from kakashi.core._global_backend import get_async_stats, shutdown_async_logging  # noqa: F401
 
 __all__ = [
     "AsyncConfig",
@@ -32,50 +32,29 @@ AsyncBackend = _kakashi.Backend
 
 OVERFLOW_STRATEGIES = ("block", "drop_oldest", "drop_newest")
 
-
-def _check_strategy(name: Any) -> None:
-    if name not in OVERFLOW_STRATEGIES:
-        raise ConfigError(
-            f"unknown overflow strategy {str(name)!r}; expected block, drop_oldest or drop_newest"
-        )
-
-
-def _check_positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _check_seconds(name: str, value: Any, allow_zero: bool) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(f"{name} must be a number of seconds above 0, got {value!r}")
+# The Rust core's defaults (``kakashi::AsyncConfig::default()``).
+_DEFAULTS = _kakashi.ASYNC_CONFIG_DEFAULTS
 
 
 @dataclass
 class AsyncConfig:
-    """Queue and worker settings (the original's names and defaults)."""
+    """Queue and worker settings (the original's names; the defaults are the
+    Rust core's). Checked when made, by the core, as when used: a setting it
+    rejects raises ``ConfigError`` with its message."""
 
-    max_queue_size: int = 10000
-    queue_overflow_strategy: str = "block"
-    worker_count: int = 1
-    batch_size: int = 100
-    batch_timeout: float = 0.1
-    shutdown_timeout: float = 5.0
+    max_queue_size: int = _DEFAULTS["max_queue_size"]
+    queue_overflow_strategy: str = _DEFAULTS["queue_overflow_strategy"]
+    worker_count: int = _DEFAULTS["worker_count"]
+    batch_size: int = _DEFAULTS["batch_size"]
+    batch_timeout: float = _DEFAULTS["batch_timeout"]
+    shutdown_timeout: float = _DEFAULTS["shutdown_timeout"]
     max_error_retries: int = 3
     error_retry_delay: float = 0.1
-    enable_batching: bool = True
-    thread_name_prefix: str = "AsyncLogger"
+    enable_batching: bool = _DEFAULTS["enable_batching"]
+    thread_name_prefix: str = _DEFAULTS["thread_name_prefix"]
 
     def __post_init__(self) -> None:
-        _check_positive("max_queue_size", self.max_queue_size)
-        _check_positive("worker_count", self.worker_count)
-        _check_positive("batch_size", self.batch_size)
-        _check_strategy(self.queue_overflow_strategy)
-        _check_seconds("batch_timeout", self.batch_timeout, False)
-        _check_seconds("shutdown_timeout", self.shutdown_timeout, True)
-        _check_seconds("error_retry_delay", self.error_retry_delay, True)
-        if isinstance(self.max_error_retries, bool) or not isinstance(self.max_error_retries, int) or self.max_error_retries < 0:
-            raise ConfigError(f"max_error_retries must be 0 or more, got {self.max_error_retries!r}")
+        _kakashi._check_async_config(self)
 
 
 def configure_async_backend(
@@ -84,27 +63,10 @@ def configure_async_backend(
     batch_size: int = 200,
     enable_batching: bool = True,
     overflow_strategy: str = "drop_oldest",
-) -> Any:
+) -> AsyncBackend:
     """Starts a new global backend with these settings and returns it. Loggers
     made afterwards by ``get_logger``/``get_async_logger`` use it; loggers
     made before keep theirs (which still drains at exit)."""
-    _check_positive("max_queue_size", max_queue_size)
-    _check_positive("worker_count", worker_count)
-    _check_positive("batch_size", batch_size)
-    _check_strategy(overflow_strategy)
     return _kakashi.configure_async_backend(
-        max_queue_size, worker_count, batch_size, bool(enable_batching), overflow_strategy
+        max_queue_size, worker_count, batch_size, enable_batching, overflow_strategy
     )
-
-
-def shutdown_async_logging(timeout: float = 5.0) -> Any:
-    """Drains, flushes and joins every backend within ``timeout`` seconds;
-    returns a ``ShutdownReport``."""
-    from kakashi.core.async_interface import shutdown_async_backend
-
-    return shutdown_async_backend(timeout)
-
-
-def get_async_stats() -> Dict[str, Any]:
-    """Counters summed over every live backend."""
-    return dict(_kakashi.get_async_stats())

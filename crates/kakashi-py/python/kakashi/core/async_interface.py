@@ -9,16 +9,13 @@ interpreter exit.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Optional
 
 from kakashi import _kakashi
 from kakashi._logger import Logger
-from kakashi.core.async_backend import (
-    AsyncConfig,
-    _check_positive,
-    _check_strategy,
-    configure_async_backend,
-)
+from kakashi.core import _global_backend
+from kakashi.core._global_backend import get_async_stats, shutdown_async_backend
+from kakashi.core.async_backend import AsyncConfig, configure_async_backend
 from kakashi.core.config import EnvironmentConfig
 from kakashi.core.records import LogLevel
 
@@ -50,9 +47,6 @@ def setup_async_logging(
     formatter, and ``service_name``/``version``/``environment`` in every
     record's context. ``production`` uses ``drop_oldest``, the others ``block``.
     Returns the installed ``EnvironmentConfig``."""
-    _check_positive("max_queue_size", max_queue_size)
-    _check_positive("worker_count", worker_count)
-    _check_positive("batch_size", batch_size)
     env = _kakashi.setup_async_logging(
         str(environment),
         service_name,
@@ -84,17 +78,13 @@ def setup_async_logging(
     )
 
 
-_applied_async_config: Optional[AsyncConfig] = None
-
-
 def _apply_async_config(async_config: Optional[AsyncConfig]) -> None:
     # A new global backend only when the settings change: asking for loggers
     # with the same AsyncConfig again must not start more workers.
-    global _applied_async_config
-    if async_config is not None and async_config != _applied_async_config:
+    if async_config is not None and async_config != _global_backend.applied_async_config:
         if not isinstance(async_config, AsyncConfig):
             raise TypeError(f"async_config must be an AsyncConfig, got {type(async_config).__name__}")
-        _applied_async_config = AsyncConfig(**vars(async_config))
+        _global_backend.applied_async_config = AsyncConfig(**vars(async_config))
         configure_async_backend(
             max_queue_size=async_config.max_queue_size,
             worker_count=async_config.worker_count,
@@ -131,12 +121,11 @@ def get_high_performance_logger(
     *,
     overflow_strategy: str = "drop_oldest",
     min_level: Any = LogLevel.INFO,
-) -> Any:
+) -> Logger:
     """A JSON file logger on its own backend: ``log_file`` is the literal path
     (opened now, so a bad path raises ``OSError`` here). ``overflow_strategy``
     defaults to the original's ``drop_oldest``; pass ``"block"`` to lose
     nothing."""
-    _check_strategy(overflow_strategy)
     return Logger(
         _kakashi.high_performance_logger(
             name, os.fspath(log_file), max_queue_size, worker_count, batch_size, overflow_strategy, min_level
@@ -154,12 +143,11 @@ def get_network_logger(
     retry_delay: float = 0.5,
     overflow_strategy: str = "drop_oldest",
     min_level: Any = LogLevel.INFO,
-) -> Any:
+) -> Logger:
     """A logger whose JSON lines are handed, one call per record, to
     ``network_writer_func`` on a worker thread, in order. A call that raises
     is retried ``max_retries`` times, waiting ``retry_delay`` seconds and
     doubling; a record still failing is counted in ``messages_failed``."""
-    _check_strategy(overflow_strategy)
     return Logger(
         _kakashi.network_logger(
             name, network_writer_func, max_queue_size, batch_size, max_retries, retry_delay, overflow_strategy, min_level
@@ -172,30 +160,11 @@ def get_async_structured_logger(
     log_file: Optional[str] = None,
     async_config: Optional[AsyncConfig] = None,
     **default_fields: Any,
-) -> Any:
+) -> Logger:
     """A JSON logger on the global backend with ``default_fields`` (such as
     ``service`` and ``version``) bound to every record; ``bind`` adds more."""
     logger = get_async_logger(name, log_file, "json", async_config)
     return logger.bind(**default_fields) if default_fields else logger
-
-
-def get_async_stats() -> Dict[str, Any]:
-    """Counters summed over every live backend: the original's keys
-    (``state``, ``queue_size``, ``max_queue_size``, ``worker_count``,
-    ``messages_enqueued``, ``messages_dropped``, ``messages_written``,
-    ``active_workers``) first, then the accounting (once idle,
-    ``messages_submitted == messages_written + messages_dropped +
-    messages_filtered + messages_failed``), then ``writers``."""
-    return dict(_kakashi.get_async_stats())
-
-
-def shutdown_async_backend(timeout: float = 5.0) -> Any:
-    """Drains, flushes and joins every backend within ``timeout`` seconds and
-    returns a ``ShutdownReport`` (true when nothing was left). Logging
-    afterwards is written on the caller's thread."""
-    global _applied_async_config
-    _applied_async_config = None  # the next logger asking for one gets a fresh backend
-    return _kakashi.shutdown_async_backend(timeout)
 
 
 def flush(timeout: Optional[float] = None) -> bool:

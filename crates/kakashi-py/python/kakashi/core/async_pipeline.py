@@ -106,7 +106,7 @@ class AsyncPipeline:
         """Waits until everything accepted so far is written and flushed."""
         return self._engine.flush()
 
-    def shutdown(self, timeout: float = 5.0) -> Any:
+    def shutdown(self, timeout: float = 5.0) -> _kakashi.ShutdownReport:
         """Drains, flushes and joins the workers; returns a ``ShutdownReport``."""
         return self._engine.shutdown(timeout)
 

@@ -201,3 +201,9 @@ def create_log_record(
         thread_name=thread_name,
         process_id=process_id,
     )
+
+
+# The engine builds these types for Python stages; it never imports the package.
+_kakashi._register_types(
+    LogRecord=LogRecord, LogContext=LogContext, LogLevel=LogLevel, ExceptionInfo=ExceptionInfo
+)
