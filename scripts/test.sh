@@ -36,6 +36,15 @@ fi
 
 cargo test --workspace
 
+# Miri checks the crate's unsafe code (the queue's ring, the workers'
+# fork cells, the JSON writer's spare-capacity writes) for undefined
+# behaviour and data races, where the toolchain has it (it needs nightly).
+if cargo +nightly miri --version >/dev/null 2>&1; then
+    cargo +nightly miri test -p kakashi --lib -- backend::ring fork_cell pipeline::format
+else
+    echo "test.sh: Miri is not installed (rustup +nightly component add miri): the unsafe code's Miri checks are skipped"
+fi
+
 # The main job, small: every record on disk, stats as the last line.
 cargo run -q -p kakashi --example trading -- --records 5000 --threads 2 --workers 2 \
     --queue 1000 --batch 100 --strategy block --out "$tmp/trades.log" > "$tmp/out.txt"
