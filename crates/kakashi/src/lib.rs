@@ -196,6 +196,7 @@ mod async_pipeline;
 pub mod backend;
 mod clock;
 mod error;
+mod fork_cell;
 mod logger;
 pub mod pipeline;
 pub mod record;

@@ -18,6 +18,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::ConfigError;
+use crate::fork_cell::ForkCell;
 
 // === Level ===
 
@@ -471,15 +472,37 @@ fn os_thread_id() -> u64 {
     crate::sys::thread_id()
 }
 
+type Names = Mutex<std::collections::HashSet<&'static str>>;
+
+/// The interned names. Threads take the lock under Python's interpreter
+/// lock, so it is not held across `fork()`; a child that finds it held by
+/// a thread of the parent starts a fresh set instead (`fork_cell.rs`).
+fn interned_names() -> &'static ForkCell<Names> {
+    static NAMES: OnceLock<ForkCell<Names>> = OnceLock::new();
+    NAMES.get_or_init(ForkCell::new)
+}
+
+/// In a forked child: a fresh set of interned names if a thread of the
+/// parent held the lock at the fork (names interned before stay valid:
+/// they are never freed).
+pub(crate) fn after_fork_in_child() {
+    let names = interned_names();
+    if matches!(
+        names.get().try_lock(),
+        Err(std::sync::TryLockError::WouldBlock)
+    ) {
+        names.replace_in_child();
+    }
+}
+
 /// Interns a string for the life of the process.
 ///
 /// Logger names and thread names are interned so that a record refers to them
 /// with a plain `&'static str`: no reference count shared between the caller
 /// and the worker. The set of distinct names is expected to be bounded.
 pub fn intern(s: &str) -> &'static str {
-    static NAMES: OnceLock<Mutex<std::collections::HashSet<&'static str>>> = OnceLock::new();
-    let mut names = NAMES
-        .get_or_init(Default::default)
+    let mut names = interned_names()
+        .get()
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     if let Some(found) = names.get(s) {

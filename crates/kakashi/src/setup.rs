@@ -260,10 +260,13 @@ fn install(global: &mut Option<Global>, backend: Backend) -> Result<(), ConfigEr
     // is seen (`GLOBAL` is held by the caller, so `get_logger` waits
     // meanwhile): a thread's record queued there must not be overtaken by
     // its next one, queued on the new backend and written to the same file.
-    // It keeps running for the loggers made from it.
+    // Loggers made from it may still be in use: from now on they write on
+    // the caller's thread, so a record through one is written before the
+    // call returns, never after the thread's next record through the new
+    // backend.
     if let Some(previous) = global.take() {
         let timeout = previous.backend.config().shutdown_timeout;
-        previous.backend.flush_timeout(timeout);
+        previous.backend.shutdown_to_synchronous(timeout);
     }
     let pipeline = match &*lock(&ENV) {
         Some(env) => env.pipeline(false)?,

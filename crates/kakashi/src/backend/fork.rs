@@ -19,8 +19,13 @@
 //!   (`stages.rs`'s `commit`, `order.rs`'s `write_in_turn`) and leaves the
 //!   parent's batch uncounted;
 //! - `clock.rs`'s `after_fork_in_child`: a clock anchor torn by the fork;
+//! - `record.rs`'s `after_fork_in_child`: the interned names get a fresh
+//!   set if a thread of the parent held theirs (`fork_cell.rs`);
 //! - the totals of dropped backends (`shutdown.rs`'s `RETIRED`) are forgotten;
-//! - per backend, [`Shared::restart_in_child`]: the queue is emptied
+//! - per backend, [`Shared::restart_in_child`]: the workers' lifecycle
+//!   locks are swapped for fresh ones (`fork_cell.rs`: a parent's worker
+//!   parking or exiting, or a thread shutting the backend down, may have
+//!   held them at the fork), the queue is emptied
 //!   (`Queue::discard_after_fork`, in `ring.rs`: slots a parent's thread had
 //!   claimed but not filled), the turns restart, writers a parent's thread
 //!   held are abandoned (`Pipeline::abandon_writers_held_at_fork`, through
@@ -129,6 +134,7 @@ pub fn after_fork_in_child() {
     release_registries();
     crate::record::FORK_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     crate::clock::after_fork_in_child();
+    crate::record::after_fork_in_child();
     if let Some(mut retired) = try_lock(&shutdown::RETIRED) {
         *retired = None;
     }
@@ -147,13 +153,14 @@ impl Shared {
         self.paused.store(true, SeqCst);
         self.queue.wake_all_workers();
         let deadline = Instant::now() + timeout;
-        let mut parked = lock(&self.parked);
+        let life = self.lifecycle.get();
+        let mut parked = lock(&life.parked);
         while *parked < self.active_workers.load(SeqCst) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            parked = self
+            parked = life
                 .parked_cv
                 .wait_timeout(parked, left.min(Duration::from_millis(10)))
                 .unwrap_or_else(|e| e.into_inner())
@@ -165,8 +172,9 @@ impl Shared {
     /// After `fork()`, in the parent: lets the workers go on.
     pub(crate) fn resume_after_fork(&self) {
         self.paused.store(false, SeqCst);
-        drop(lock(&self.parked));
-        self.parked_cv.notify_all();
+        let life = self.lifecycle.get();
+        drop(lock(&life.parked));
+        life.parked_cv.notify_all();
     }
 
     /// After `fork()`, in the child: the parent's workers do not exist here.
@@ -178,8 +186,9 @@ impl Shared {
     /// on the calling thread, and says so on stderr.
     pub(crate) fn restart_in_child(self: &Arc<Shared>) {
         // The parent's threads are gone: their handles must not be joined.
-        std::mem::forget(std::mem::take(&mut *lock(&self.handles)));
-        *lock(&self.parked) = 0;
+        // Nor can the locks they (or a thread shutting this backend down)
+        // held at the fork be used: the child's workers get fresh ones.
+        self.lifecycle.replace_in_child();
         self.paused.store(false, SeqCst);
         // A fork during a shutdown that timed out: the child's fresh workers
         // must take what the child logs.

@@ -103,8 +103,10 @@
 //! 5. **Fork** (`fork.rs`). Before `fork()` workers park between batches
 //!    (within a deadline); a child never waits for a lock a thread of the
 //!    parent held: the queue's locks are checked with `try_lock` (else the
-//!    child logs synchronously) and writers held at the fork are abandoned
-//!    (their records fail, counted).
+//!    child logs synchronously), writers held at the fork are abandoned
+//!    (their records fail, counted), and the workers' lifecycle locks
+//!    (started, parked, exited) are replaced by fresh ones
+//!    (`fork_cell.rs`).
 
 mod config;
 mod fork;
@@ -148,6 +150,7 @@ use worker::on_worker_thread;
 use crossbeam_utils::CachePadded;
 
 use crate::error::ConfigError;
+use crate::fork_cell::ForkCell;
 use crate::logger::Logger;
 use crate::pipeline::PipelineConfig;
 
@@ -194,12 +197,25 @@ pub(crate) struct Shared {
     /// generation (in a real child the parent's workers do not exist; in a
     /// test that only pretends to fork, they do, and must not count).
     worker_generation: AtomicU64,
-    exited: Mutex<()>,
-    exited_cv: Condvar,
-    handles: Mutex<Vec<JoinHandle<()>>>,
+    /// The workers' lifecycle locks (exited, handles, parked), replaced in
+    /// a forked child.
+    lifecycle: ForkCell<Lifecycle>,
     /// Workers are to stop between batches (a fork is coming).
     paused: AtomicBool,
-    /// Workers stopped between batches.
+}
+
+/// The locks and signals of the workers' lifecycle: started, parked for a
+/// fork, exited. A forked child gets fresh ones (`ForkCell`): a worker of
+/// the parent parking or exiting, or a thread shutting the backend down,
+/// may have held them at the fork.
+#[derive(Default)]
+struct Lifecycle {
+    /// Signalled when a worker exits.
+    exited: Mutex<()>,
+    exited_cv: Condvar,
+    /// The running workers' threads, joined by shutdown once they end.
+    handles: Mutex<Vec<JoinHandle<()>>>,
+    /// Workers stopped between batches (a fork is coming).
     parked: Mutex<u64>,
     parked_cv: Condvar,
 }
@@ -400,12 +416,8 @@ impl Backend {
             turn_cv: Condvar::new(),
             active_workers: AtomicU64::new(0),
             worker_generation: AtomicU64::new(0),
-            exited: Mutex::new(()),
-            exited_cv: Condvar::new(),
-            handles: Mutex::new(Vec::new()),
+            lifecycle: ForkCell::new(),
             paused: AtomicBool::new(false),
-            parked: Mutex::new(0),
-            parked_cv: Condvar::new(),
             config,
         });
         if enable_async {
@@ -466,6 +478,13 @@ impl Backend {
     /// `timeout`; then counts what was left as dropped and says so.
     pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
         self.shared.shutdown(timeout)
+    }
+
+    /// Shuts down, and from then on writes every record on the caller's
+    /// thread (see `Shared::shutdown_to_synchronous`): for a global backend
+    /// being replaced.
+    pub(crate) fn shutdown_to_synchronous(&self, timeout: Duration) -> ShutdownReport {
+        self.shared.shutdown_to_synchronous(timeout)
     }
 
     /// A snapshot of the counters.

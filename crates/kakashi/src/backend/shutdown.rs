@@ -125,6 +125,23 @@ impl Shared {
     /// stage behind (they stop after their batch; what they hold is
     /// `in_flight`).
     pub(crate) fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        self.stop(timeout, STOPPED)
+    }
+
+    /// [`shutdown`](Shared::shutdown), after which, if it drained, every
+    /// record is written on the caller's thread ([`SYNCHRONOUS`]) rather than
+    /// queued: for a backend replaced by another that writes the same
+    /// files, whose loggers may still be in use. A thread's record through
+    /// such a logger is then written before its call returns, so its next
+    /// record, through the new backend, cannot overtake it. Without
+    /// draining, it stops as a timed-out shutdown does.
+    pub(crate) fn shutdown_to_synchronous(&self, timeout: Duration) -> ShutdownReport {
+        self.stop(timeout, SYNCHRONOUS)
+    }
+
+    /// Shutdown, ending in `after` ([`STOPPED`] or [`SYNCHRONOUS`]) when it
+    /// drained, in [`STOPPED`] otherwise; a synchronous backend stays so.
+    fn stop(&self, timeout: Duration, after: u8) -> ShutdownReport {
         let started = Instant::now();
         let deadline = started + timeout;
         let _ = self
@@ -135,13 +152,14 @@ impl Shared {
         // A stage cannot wait for the worker it runs on, and the workers a
         // timed-out shutdown left stuck are not waited for twice.
         let may_wait = !on_worker_thread() && !in_stage() && !self.abort.load(SeqCst);
-        let mut guard = lock(&self.exited);
+        let life = self.lifecycle.get();
+        let mut guard = lock(&life.exited);
         while may_wait && self.active_workers.load(SeqCst) > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            guard = self
+            guard = life
                 .exited_cv
                 .wait_timeout(guard, left)
                 .unwrap_or_else(|e| e.into_inner())
@@ -163,14 +181,15 @@ impl Shared {
         // nothing is waited for and nothing is stopped: the workers drain
         // what is queued and stop by themselves.
         let drained = still_running == 0 || idle;
-        if self.state.swap(STOPPED, SeqCst) == SYNCHRONOUS {
+        let after = if drained { after } else { STOPPED };
+        if self.state.swap(after, SeqCst) == SYNCHRONOUS {
             self.state.store(SYNCHRONOUS, SeqCst);
         }
         self.queue.wake_all_producers();
         // Only workers that have ended are joined: one still inside a stuck
         // writer is left behind rather than waited for.
         let finished: Vec<JoinHandle<()>> = {
-            let mut handles = lock(&self.handles);
+            let mut handles = lock(&self.lifecycle.get().handles);
             let (done, running) = handles.drain(..).partition(JoinHandle::is_finished);
             *handles = running;
             done

@@ -61,7 +61,7 @@ impl Shared {
                     move || worker.worker_loop(generation)
                 });
             match spawned {
-                Ok(handle) => lock(&shared.handles).push(handle),
+                Ok(handle) => lock(&shared.lifecycle.get().handles).push(handle),
                 Err(e) => {
                     shared.active_workers.fetch_sub(1, SeqCst);
                     return Err(e);
@@ -107,8 +107,9 @@ impl Shared {
             self.queue
                 .sleep_until_work(self.config.batch_timeout, || self.state() != RUNNING);
         }
-        drop(lock(&self.exited));
-        self.exited_cv.notify_all();
+        let life = self.lifecycle.get();
+        drop(lock(&life.exited));
+        life.exited_cv.notify_all();
     }
 
     /// Takes this worker out of `active_workers` (only in the generation it
@@ -123,11 +124,12 @@ impl Shared {
 
     /// Waits, holding no lock of the backend's, until the fork is over.
     fn park(&self) {
-        let mut parked = lock(&self.parked);
+        let life = self.lifecycle.get();
+        let mut parked = lock(&life.parked);
         *parked += 1;
-        self.parked_cv.notify_all();
+        life.parked_cv.notify_all();
         while self.paused.load(Acquire) {
-            parked = self
+            parked = life
                 .parked_cv
                 .wait(parked)
                 .unwrap_or_else(|e| e.into_inner());
