@@ -62,9 +62,10 @@ bash scripts/python-env.sh
 # The contract tests again under CPython's debug allocator, which catches
 # misuse of Python memory.
 (cd crates/kakashi-py && PYTHONMALLOC=debug ../../.venv/bin/python -m pytest -q -p no:cacheprovider tests/test_contract.py)
-# The type stubs match the extension (names, signatures, classes); mypy's
-# cache goes to the temporary directory, not the repository.
-MYPY_CACHE_DIR="$tmp/mypy-cache" .venv/bin/python -m mypy.stubtest kakashi._kakashi
+# The type stubs match the extension (names, signatures, classes); run from
+# the temporary directory, where mypy puts its cache.
+repo=$PWD
+(cd "$tmp" && "$repo/.venv/bin/python" -m mypy.stubtest kakashi._kakashi)
 
 # The same abi3 wheel on other CPythons, where this machine has them: 3.9
 # runs the level methods' pre-3.10 path, 3.13 the newest interpreter.
@@ -113,7 +114,8 @@ if ! diff -u "$tmp/status-before" "$tmp/status-after" >&2; then
     clean=0
 fi
 if ! cmp -s "$tmp/var-log-before" "$tmp/var-log-after"; then
-    echo "test.sh: /var/log/app.log changed during the test run (size mtime ctime inode: $(cat "$tmp/var-log-before") -> $(cat "$tmp/var-log-after"))" >&2
+    echo "test.sh: /var/log/app.log changed during the test run (size mtime ctime inode: $(cat "$tmp/var-log-before") -> $(cat "$tmp/var-log-after")); its last lines:" >&2
+    tail -n 3 /var/log/app.log >&2 || true
     clean=0
 fi
 [ "$clean" = 1 ] || exit 1
