@@ -112,10 +112,14 @@ print("RESULT " + json.dumps({"flush": ok, "stats": plain(p.get_stats())}))
         stacks=False,
     )
     assert proc.returncode not in (-11, 139, -6, 134), f"crashed: exit code {proc.returncode}\n{proc.stderr[-2000:]}"
-    if interval < 0.01 and "RecursionError" in proc.stderr:
+    nested = "RecursionError" in proc.stderr or (
+        "in handler" in proc.stderr and "[Previous line repeated" in proc.stderr
+    )
+    if interval < 0.01 and proc.returncode == 1 and nested:
         # A handler slower than its signal nests in itself at CPython's own
         # bytecode boundaries, in any program: the user's error, raised as
-        # such, not a crash.
+        # such (a RecursionError; CPython 3.9 may end the traceback before
+        # its last line), not a crash.
         return
     expect_clean_exit(proc, "signal handler logging during block")
     s = result(proc, "signal handler logging during block")["stats"]

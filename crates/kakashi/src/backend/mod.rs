@@ -392,6 +392,13 @@ impl Backend {
         fallback_to_sync: bool,
     ) -> Result<Backend, ConfigError> {
         config.validate()?;
+        // What the first logging call would otherwise find out, allocating
+        // and locking (the clock's source, read from a file; this thread's
+        // name, interned): done here, so that a signal handler that logs
+        // cannot interrupt the setting-up thread's first call in the middle
+        // of it and wait for itself.
+        crate::clock::now_nanos();
+        crate::record::ThreadInfo::current();
         let capacity = if enable_async {
             config.max_queue_size
         } else {

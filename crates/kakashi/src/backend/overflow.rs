@@ -24,6 +24,7 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::Ordering::*;
+use std::time::{Duration, Instant};
 
 use crossbeam_utils::Backoff;
 
@@ -33,6 +34,12 @@ use super::submit::AroundWait;
 use super::{holds_consumer, Shared, RUNNING, STOPPED};
 use crate::error::ConfigError;
 use crate::record::Record;
+
+/// How long `drop_oldest` tries to push or evict without progress before
+/// it drops the new record instead: far longer than a push takes, so it
+/// only ends a wait that cannot end (a signal handler's push behind the
+/// call it interrupted) or one on a thread descheduled mid-push.
+const EVICTION_PATIENCE: Duration = Duration::from_millis(10);
 
 /// The policy for a full queue.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -241,8 +248,16 @@ impl Shared {
 
     /// Pushes `item`, taking the oldest items out of the queue while it is
     /// full (each counted as evicted). True when it is in.
+    ///
+    /// It never waits for a push in progress: the oldest slot may be one
+    /// claimed by the very call a signal handler interrupted, which cannot
+    /// go on until the handler returns. When nothing can be pushed or
+    /// evicted for [`EVICTION_PATIENCE`] (the oldest record still being
+    /// written, or the consumer busy waiting for it), the new record is
+    /// dropped instead, counted as `queue_full`.
     fn push_evicting(&self, mut item: Item, pipeline: &Pipeline) -> bool {
         let backoff = Backoff::new();
+        let mut stalled_since: Option<Instant> = None;
         loop {
             match self.queue.push(item) {
                 Ok(()) => return true,
@@ -250,22 +265,32 @@ impl Shared {
             }
             // Only the consumer may take items out. When a worker is taking
             // some right now, there is room on its way: try again.
-            let Some(mut consumer) = self.try_lock_consumer() else {
-                backoff.snooze();
-                continue;
+            let oldest = match self.try_lock_consumer() {
+                Some(mut consumer) => self.queue.pop_ready(&mut consumer.popper),
+                None => None,
             };
-            let oldest = self.queue.pop(&mut consumer.popper);
-            drop(consumer);
             match oldest {
-                Some(oldest) => self.evicted(oldest),
-                // Full a moment ago, empty now: a push is being written.
+                Some(oldest) => {
+                    self.evicted(oldest);
+                    stalled_since = None;
+                    continue;
+                }
+                // Full a moment ago, nothing taken now: a push is being
+                // written, or a worker is taking.
                 None if self.stranded() => {
                     drop(item);
                     self.drop_records(pipeline, DropReason::BackendStopped, 1);
                     return false;
                 }
-                None => backoff.snooze(),
+                None => {}
             }
+            let since = *stalled_since.get_or_insert_with(Instant::now);
+            if backoff.is_completed() && since.elapsed() >= EVICTION_PATIENCE {
+                drop(item);
+                self.drop_records(pipeline, DropReason::QueueFull, 1);
+                return false;
+            }
+            backoff.snooze();
         }
     }
 

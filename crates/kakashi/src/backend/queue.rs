@@ -171,6 +171,11 @@ impl Queue {
         self.items.pop(popper)
     }
 
+    /// Pops the oldest item if it is written (see [`Ring::pop_ready`]).
+    pub(crate) fn pop_ready(&self, popper: &mut Popper) -> Option<Item> {
+        self.items.pop_ready(popper)
+    }
+
     /// After a push: wakes a sleeping worker once a batch's worth waits.
     ///
     /// Fewer items are left to the worker's own `batch_timeout` wake-up: a

@@ -53,6 +53,10 @@ pub(crate) struct Popper {
     ring: usize,
 }
 
+/// How many times a push looks again at a head that lags behind a freed
+/// slot before it calls the ring full (see `push_with`).
+const LAGGING_HEAD_TRIES: u32 = 64;
+
 /// How many slots ahead of the one it takes a consumer asks for.
 const POP_PREFETCH_DISTANCE: usize = 5;
 
@@ -198,6 +202,7 @@ impl<T> Ring<T> {
     #[inline(always)]
     pub(crate) fn push_with<F: FnOnce() -> T>(&self, make: F) -> Result<(), F> {
         let backoff = Backoff::new();
+        let mut lagging = 0;
         let mut tail = self.tail.load(Relaxed);
         loop {
             let slot = self.slot(tail);
@@ -220,10 +225,14 @@ impl<T> Ring<T> {
                 }
             } else if stamp.wrapping_add(self.one_lap) == lap + 1 {
                 // The slot still holds the previous lap's item: full, unless
-                // the head moved on meanwhile.
+                // the head moved on meanwhile. A head that lags behind a
+                // freed slot is a consumer between its two stores; after a
+                // few tries that is taken as full too: the consumer may be
+                // the very thread a signal handler pushing here interrupted.
                 std::sync::atomic::fence(SeqCst);
                 let head = self.head.load(Relaxed);
-                if head.wrapping_add(self.one_lap) == tail {
+                lagging += 1;
+                if head.wrapping_add(self.one_lap) == tail || lagging > LAGGING_HEAD_TRIES {
                     return Err(make);
                 }
                 backoff.spin();
@@ -258,6 +267,18 @@ impl<T> Ring<T> {
     /// are not dropped); on `true` it holds the item.
     #[inline(always)]
     unsafe fn pop_to(&self, dst: *mut T) -> bool {
+        // SAFETY: as this function's own contract.
+        unsafe { self.pop_to_if(dst, true) }
+    }
+
+    /// [`pop_to`](Ring::pop_to); when the oldest position is claimed but
+    /// not yet written, waits for its producer if `wait`, else returns
+    /// false.
+    ///
+    /// # Safety
+    /// As [`pop_to`](Ring::pop_to).
+    #[inline(always)]
+    unsafe fn pop_to_if(&self, dst: *mut T, wait: bool) -> bool {
         let backoff = Backoff::new();
         let head = self.head.load(Relaxed);
         let slot = self.slot(head);
@@ -289,7 +310,7 @@ impl<T> Ring<T> {
             // writing it.
             debug_assert_eq!(stamp, lap);
             std::sync::atomic::fence(SeqCst);
-            if self.tail.load(Relaxed) == head {
+            if self.tail.load(Relaxed) == head || !wait {
                 return false;
             }
             backoff.snooze();
@@ -333,6 +354,21 @@ impl<T> Ring<T> {
         // SAFETY: the `Popper` makes this the only consumer; `value` is
         // writable, and initialized when `pop_to` says so.
         unsafe { self.pop_to(value.as_mut_ptr()).then(|| value.assume_init()) }
+    }
+
+    /// Pops the oldest item if it is written: None when the ring is empty,
+    /// or when the oldest position's producer has claimed it but not yet
+    /// written it. For an evicting producer, which must not wait for that
+    /// producer: it may be the very call a signal handler interrupted.
+    pub(crate) fn pop_ready(&self, popper: &mut Popper) -> Option<T> {
+        self.check(popper);
+        let mut value = MaybeUninit::uninit();
+        // SAFETY: the `Popper` makes this the only consumer; `value` is
+        // writable, and initialized when `pop_to_if` says so.
+        unsafe {
+            self.pop_to_if(value.as_mut_ptr(), false)
+                .then(|| value.assume_init())
+        }
     }
 
     /// Moves up to `max` items, oldest first, to the end of `into`, each
@@ -403,8 +439,10 @@ impl<T> Drop for Ring<T> {
     fn drop(&mut self) {
         let mut value = MaybeUninit::<T>::uninit();
         // SAFETY: `&mut self`: nobody else consumes; each item taken is
-        // initialized, then dropped once.
-        while unsafe { self.pop_to(value.as_mut_ptr()) } {
+        // initialized, then dropped once. Nothing is waited for: with
+        // `&mut self` no push is in progress, except one a forked child's
+        // parent never finished, which holds nothing to drop.
+        while unsafe { self.pop_to_if(value.as_mut_ptr(), false) } {
             // SAFETY: `pop_to` said true: `value` holds an item, dropped
             // here once and overwritten by the next `pop_to`.
             unsafe { value.assume_init_drop() };
@@ -532,6 +570,17 @@ mod tests {
             assert!(ring.pop(&mut popper).is_some(), "item {i}");
         }
         assert!(ring.pop(&mut popper).is_none());
+    }
+
+    #[test]
+    fn pop_ready_does_not_wait_for_a_claimed_unwritten_slot() {
+        let (ring, mut popper) = Ring::new(4);
+        // A producer claimed the first position and has not written it (a
+        // signal handler interrupted it); another pushed after it.
+        ring.tail.store(ring.next(ring.tail.load(SeqCst)), SeqCst);
+        ring.push(2).unwrap();
+        assert_eq!(ring.pop_ready(&mut popper), None);
+        assert_eq!(ring.len(), 2);
     }
 
     /// A signal handler that pushes, interrupting the thread's own pushes
