@@ -4,6 +4,7 @@ handler runs). Each scenario is a child interpreter the test signals."""
 
 import os
 import select
+import json
 import signal
 import subprocess
 import sys
@@ -105,7 +106,13 @@ def test_sigterm_without_the_handler_still_terminates(tmp_path):
         child.proc.send_signal(signal.SIGTERM)
         returncode, _, err = child.finish()
     assert returncode == -signal.SIGTERM, err
-    json_lines(tmp_path / "term.log")  # what is there is whole lines
+    # What is there is whole lines, but for the last: SIGTERM's default
+    # action ends the process inside a write (Linux stops a write to a file
+    # between pages once a fatal signal is pending), which the README's
+    # guarantees do not cover (install_sigterm_handler does).
+    lines = (tmp_path / "term.log").read_text().splitlines()
+    for line in lines[:-1]:
+        json.loads(line)
 
 
 def test_sigterm_while_logging_keeps_every_record_logged_before(tmp_path):
