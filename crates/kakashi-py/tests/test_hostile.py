@@ -191,7 +191,6 @@ print("RESULT " + json.dumps({{"status": status, "parent_flush": p.flush()}}))
     r = result(proc, "fork inside a writer")
     assert r["status"] == 0, f"the child did not exit cleanly: {r}"
     import json
-import sys
 
     child = json.loads(marker.read_text())
     s = child["stats"]
