@@ -93,6 +93,9 @@
 //!   line.
 //! - **G8 Wire format**: [`default_json_formatter`] writes the original's
 //!   keys, in the original's order, with a real UTC instant.
+//! - **G9 Bounded memory**: a backend holds at most `max_queue_size`
+//!   queued records (plus its workers' batches); queue memory is committed
+//!   as records first reach it; loggers of one file share one backend.
 //!
 //! ## How it works
 //!
