@@ -1,5 +1,6 @@
-//! G9 (bounded memory): a backend's queue costs memory for the records it has held, not for its
-//! configured capacity: a large queue that has seen few records stays small.
+//! G9 (bounded memory): a backend's queue costs memory for the records it
+//! has held, not for its configured capacity: a large queue that has seen
+//! few records stays small.
 
 #![cfg(target_os = "linux")]
 
