@@ -259,26 +259,16 @@ impl<T> Ring<T> {
         prefetch(self.slot(self.next(tail)), true);
     }
 
-    /// Takes the oldest item into `dst`; false when the ring is empty.
+    /// Takes the oldest item into `dst`; false when the ring is empty, and
+    /// when the oldest position is claimed but not yet written unless
+    /// `wait` (then it waits for that producer).
     ///
     /// # Safety
     /// The caller is the only consumer (it holds the `Popper`, or `&mut`
     /// the ring). `dst` must be valid for a write of `T` (its old contents
     /// are not dropped); on `true` it holds the item.
     #[inline(always)]
-    unsafe fn pop_to(&self, dst: *mut T) -> bool {
-        // SAFETY: as this function's own contract.
-        unsafe { self.pop_to_if(dst, true) }
-    }
-
-    /// [`pop_to`](Ring::pop_to); when the oldest position is claimed but
-    /// not yet written, waits for its producer if `wait`, else returns
-    /// false.
-    ///
-    /// # Safety
-    /// As [`pop_to`](Ring::pop_to).
-    #[inline(always)]
-    unsafe fn pop_to_if(&self, dst: *mut T, wait: bool) -> bool {
+    unsafe fn pop_to(&self, dst: *mut T, wait: bool) -> bool {
         let backoff = Backoff::new();
         let head = self.head.load(Relaxed);
         let slot = self.slot(head);
@@ -347,13 +337,10 @@ impl<T> Ring<T> {
         dropped
     }
 
-    /// Pops the oldest item.
+    /// Pops the oldest item, waiting for its producer if it is still
+    /// writing it.
     pub(crate) fn pop(&self, popper: &mut Popper) -> Option<T> {
-        self.check(popper);
-        let mut value = MaybeUninit::uninit();
-        // SAFETY: the `Popper` makes this the only consumer; `value` is
-        // writable, and initialized when `pop_to` says so.
-        unsafe { self.pop_to(value.as_mut_ptr()).then(|| value.assume_init()) }
+        self.pop_one(popper, true)
     }
 
     /// Pops the oldest item if it is written: None when the ring is empty,
@@ -361,12 +348,16 @@ impl<T> Ring<T> {
     /// written it. For an evicting producer, which must not wait for that
     /// producer: it may be the very call a signal handler interrupted.
     pub(crate) fn pop_ready(&self, popper: &mut Popper) -> Option<T> {
+        self.pop_one(popper, false)
+    }
+
+    fn pop_one(&self, popper: &mut Popper, wait: bool) -> Option<T> {
         self.check(popper);
         let mut value = MaybeUninit::uninit();
         // SAFETY: the `Popper` makes this the only consumer; `value` is
-        // writable, and initialized when `pop_to_if` says so.
+        // writable, and initialized when `pop_to` says so.
         unsafe {
-            self.pop_to_if(value.as_mut_ptr(), false)
+            self.pop_to(value.as_mut_ptr(), wait)
                 .then(|| value.assume_init())
         }
     }
@@ -384,7 +375,7 @@ impl<T> Ring<T> {
             // capacity` (reserved above); the new length covers exactly the
             // initialized items.
             unsafe {
-                if !self.pop_to(into.as_mut_ptr().add(len)) {
+                if !self.pop_to(into.as_mut_ptr().add(len), true) {
                     break;
                 }
                 into.set_len(len + 1);
@@ -442,7 +433,7 @@ impl<T> Drop for Ring<T> {
         // initialized, then dropped once. Nothing is waited for: with
         // `&mut self` no push is in progress, except one a forked child's
         // parent never finished, which holds nothing to drop.
-        while unsafe { self.pop_to_if(value.as_mut_ptr(), false) } {
+        while unsafe { self.pop_to(value.as_mut_ptr(), false) } {
             // SAFETY: `pop_to` said true: `value` holds an item, dropped
             // here once and overwritten by the next `pop_to`.
             unsafe { value.assume_init_drop() };
