@@ -18,10 +18,10 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-use super::queue::{FlushState, Item};
+use super::queue::FlushState;
 use super::stages::commit;
 use super::timed_lock::lock;
-use super::worker::Scratch;
+use super::worker::{PreparedBatch, Run};
 use super::Shared;
 
 /// The order in which prepared batches reach the writers: their tickets'.
@@ -32,11 +32,11 @@ pub(super) struct Turn {
     /// A worker is writing (`next`, then whatever waits for the turns after).
     pub(super) writing: bool,
     /// Batches prepared before their turn, left for the writing worker.
-    pub(super) waiting: Vec<(u64, Scratch)>,
+    pub(super) waiting: Vec<(u64, PreparedBatch)>,
     /// Items in `waiting`'s batches.
     pub(super) waiting_items: usize,
-    /// Scratch given back by the writing worker, for workers that left theirs.
-    pub(super) spare: Vec<Scratch>,
+    /// Batches written by the writing worker, for workers that left theirs.
+    pub(super) spare: Vec<PreparedBatch>,
 }
 
 impl Shared {
@@ -51,24 +51,18 @@ impl Shared {
     /// that, a worker waits after all. The bound is what keeps memory within
     /// what `AsyncConfig::max_queue_size` promises; a larger one buys little
     /// (BENCHMARKS.md).
-    pub(super) fn write_in_turn(&self, ticket: u64, scratch: &mut Scratch) {
+    pub(super) fn write_in_turn(&self, ticket: u64, batch: &mut PreparedBatch) {
         let limit = (self.queue.capacity() / 4).max(self.config.batch_limit());
         let mut turn = lock(&self.turn);
         loop {
             if turn.next == ticket && !turn.writing {
                 break;
             }
-            let items = scratch.items.len();
-            if turn.waiting.is_empty() || turn.waiting_items + items <= limit {
+            if turn.waiting.is_empty() || turn.waiting_items + batch.items <= limit {
                 let mut spare = turn.spare.pop().unwrap_or_default();
-                spare.by_caller = false;
-                turn.waiting_items += items;
-                turn.waiting
-                    .push((ticket, std::mem::replace(scratch, spare)));
-                drop(turn);
-                // A spare holds the records of the batch written last; they
-                // are dropped here, not by the worker that is writing.
-                scratch.items.clear();
+                spare.by_caller = batch.by_caller;
+                turn.waiting_items += batch.items;
+                turn.waiting.push((ticket, std::mem::replace(batch, spare)));
                 return;
             }
             turn = self.turn_cv.wait(turn).unwrap_or_else(|e| e.into_inner());
@@ -76,48 +70,46 @@ impl Shared {
         turn.writing = true;
         drop(turn);
         let generation = crate::record::fork_generation();
-        self.write_prepared(scratch);
+        self.write_prepared(batch);
         if crate::record::fork_generation() != generation {
             // A stage forked and this is the child: the turns here start
             // afresh (`restart_in_child`); this batch was the parent's.
-            scratch.items.clear();
             return;
         }
         let mut turn = lock(&self.turn);
         turn.next += 1;
         // Whatever others left for the turns that follow.
         while let Some(at) = turn.waiting.iter().position(|(t, _)| *t == turn.next) {
-            let (_, mut batch) = turn.waiting.swap_remove(at);
-            turn.waiting_items -= batch.items.len();
+            let (_, mut left) = turn.waiting.swap_remove(at);
+            turn.waiting_items -= left.items;
             drop(turn);
             self.turn_cv.notify_all();
-            self.write_prepared(&mut batch);
+            self.write_prepared(&mut left);
             turn = lock(&self.turn);
             turn.next += 1;
-            turn.spare.push(batch);
+            turn.spare.push(left);
         }
         turn.writing = false;
         drop(turn);
         self.turn_cv.notify_all();
-        scratch.items.clear();
     }
 
     /// Hands a prepared batch to the writers and signals its flush markers.
-    fn write_prepared(&self, scratch: &mut Scratch) {
-        let Scratch {
-            items,
+    fn write_prepared(&self, batch: &mut PreparedBatch) {
+        let PreparedBatch {
+            runs,
             prepared,
             reports,
-            runs,
             pipelines,
             by_caller,
-        } = scratch;
+            ..
+        } = batch;
         // Reports owed go out once the queue has room again, and always before
         // a flush marker is signalled, so a flush covers them too.
         let eased = self.queue.len() <= self.queue.capacity() / 2;
-        for (&(start, _), prep) in runs.iter().zip(prepared.iter_mut()) {
-            match &items[start] {
-                Item::Record(id, _) => {
+        for (run, prep) in runs.iter().zip(prepared.iter_mut()) {
+            match run {
+                Run::Records(id) => {
                     let pipeline = &pipelines[*id as usize];
                     let written = commit(pipeline, prep, &self.counters);
                     if *by_caller {
@@ -129,7 +121,7 @@ impl Shared {
                         self.write_reports(pipeline, reports, false);
                     }
                 }
-                Item::Flush(signal) => {
+                Run::Flush(signal) => {
                     // Whoever writes the marker flushes the writers: the
                     // caller of `flush` then never waits for their lock.
                     for pipeline in pipelines.iter() {

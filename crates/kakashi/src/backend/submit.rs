@@ -214,7 +214,7 @@ impl Shared {
             if self.active_workers.load(SeqCst) > 0 || in_stage() {
                 return;
             }
-            scratch.by_caller = true;
+            scratch.batch.by_caller = true;
             match self.take_batch(&mut scratch, true) {
                 Some(ticket) => self.process(ticket, &mut scratch),
                 None => return,

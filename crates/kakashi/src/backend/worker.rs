@@ -18,7 +18,7 @@ use std::cell::Cell;
 use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
 
-use super::queue::Item;
+use super::queue::{FlushSignal, Item};
 use super::stages::{prepare, Pipeline, Prepared};
 use super::timed_lock::lock;
 use super::{Shared, RUNNING};
@@ -32,21 +32,46 @@ pub(crate) fn on_worker_thread() -> bool {
     IS_WORKER.try_with(Cell::get).unwrap_or(false)
 }
 
-/// Scratch a worker reuses from batch to batch.
+/// What a worker reuses from batch to batch: the items it takes from the
+/// queue, and the batch it prepares from them.
 #[derive(Default)]
 pub(super) struct Scratch {
+    /// The items taken; empty again once they are prepared.
     pub(super) items: Vec<Item>,
+    /// What the items became, ready for their turn.
+    pub(super) batch: PreparedBatch,
+}
+
+/// A batch ready for its turn at the writers: formatted lines and flush
+/// markers, no records.
+///
+/// Records are dropped as soon as they are formatted, and a batch that
+/// waits for its turn (`order.rs`) is handed over without the worker's item
+/// buffer: what waits costs its formatted bytes, not a slot-sized record
+/// per line, and the item buffers stay one per worker.
+#[derive(Default)]
+pub(super) struct PreparedBatch {
+    /// The batch in runs, in queue order.
+    pub(super) runs: Vec<Run>,
+    /// Per run, the lines of a run of records (unused for a marker).
     pub(super) prepared: Vec<Prepared>,
     /// For in-band reports, apart from the batch's own runs.
     pub(super) reports: Prepared,
-    /// `items` split into runs: `(start, end)` of consecutive records of one
-    /// pipeline, or of one flush marker.
-    pub(super) runs: Vec<(usize, usize)>,
-    /// The pipelines when the batch was prepared (`Item::Record`'s ids).
+    /// The pipelines when the batch was prepared (what [`Run::Records`] indexes).
     pub(super) pipelines: Vec<Arc<Pipeline>>,
+    /// Items the batch was made of (what bounds the batches left waiting).
+    pub(super) items: usize,
     /// Taken by a caller's thread after the workers stopped (its records
     /// count as `messages_written_sync` too).
     pub(super) by_caller: bool,
+}
+
+/// Consecutive items of a batch that go to the writers as one.
+pub(super) enum Run {
+    /// Records of the pipeline with this index in [`PreparedBatch::pipelines`].
+    Records(u32),
+    /// A flush marker.
+    Flush(Arc<FlushSignal>),
 }
 
 impl Shared {
@@ -170,43 +195,39 @@ impl Shared {
     /// Prepares the batch in `scratch`, then writes it in `ticket`'s turn,
     /// or leaves it to the worker whose turn it is.
     pub(super) fn process(&self, ticket: u64, scratch: &mut Scratch) {
-        scratch.pipelines = self.pipeline_snapshot();
-        let Scratch {
-            items,
-            prepared,
-            runs,
-            pipelines,
-            ..
-        } = scratch;
-        // Split into runs: consecutive records of one pipeline, or a marker.
-        runs.clear();
+        let Scratch { items, batch } = scratch;
+        batch.pipelines = self.pipeline_snapshot();
+        batch.items = items.len();
+        batch.runs.clear();
         let mut start = 0;
+        let mut run = 0;
         while start < items.len() {
             let mut end = start + 1;
-            if let Item::Record(id, _) = &items[start] {
-                while end < items.len()
-                    && matches!(&items[end], Item::Record(next, _) if next == id)
-                {
-                    end += 1;
-                }
+            if batch.prepared.len() <= run {
+                batch.prepared.resize_with(run + 1, Prepared::default);
             }
-            runs.push((start, end));
+            match &items[start] {
+                &Item::Record(id, _) => {
+                    while end < items.len()
+                        && matches!(&items[end], Item::Record(next, _) if *next == id)
+                    {
+                        end += 1;
+                    }
+                    let pipeline = &batch.pipelines[id as usize];
+                    let records = items[start..end].iter_mut().filter_map(|item| match item {
+                        Item::Record(_, record) => Some(record),
+                        Item::Flush(_) => None,
+                    });
+                    prepare(pipeline, records, &mut batch.prepared[run], &self.counters);
+                    batch.runs.push(Run::Records(id));
+                }
+                Item::Flush(signal) => batch.runs.push(Run::Flush(Arc::clone(signal))),
+            }
+            run += 1;
             start = end;
         }
-        if prepared.len() < runs.len() {
-            prepared.resize_with(runs.len(), Prepared::default);
-        }
-        for (&(start, end), prep) in runs.iter().zip(prepared.iter_mut()) {
-            if let Item::Record(id, _) = &items[start] {
-                let pipeline = &pipelines[*id as usize];
-                let records = items[start..end].iter_mut().filter_map(|item| match item {
-                    Item::Record(_, record) => Some(record),
-                    Item::Flush(_) => None,
-                });
-                prepare(pipeline, records, prep, &self.counters);
-            }
-        }
-        self.write_in_turn(ticket, scratch);
+        items.clear();
+        self.write_in_turn(ticket, batch);
     }
 }
 
