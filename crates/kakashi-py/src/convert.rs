@@ -20,8 +20,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use kakashi::record::intern;
-use kakashi::{Context, Exception, Field, Key, Level, Record, ThreadInfo, Timestamp, Value};
+use kakashi::{Context, Exception, Field, Key, Level, Name, Record, ThreadInfo, Timestamp, Value};
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -226,20 +225,20 @@ fn forget_finished_interrupt(py: Python<'_>) {
     drop(take_kept(kept));
 }
 
-/// A field key: the key's text (see [`remembered`]).
+/// A field key, or any name: the object's text (see [`remembered`]).
 pub fn key(k: &Bound<'_, PyAny>) -> Key {
     match k.cast_exact::<PyString>() {
         Ok(s) => match remembered(s) {
-            Some(text) => Cow::Borrowed(text),
-            None => Cow::Owned(text(s)),
+            Some(name) => name.clone(),
+            None => Name::from(text(s)),
         },
-        Err(_) => Cow::Owned(str_of(k)),
+        Err(_) => Name::from(str_of(k)),
     }
 }
 
 /// A string argument's text, borrowed when remembered (see [`remembered`]).
 pub fn str_arg(s: &Bound<'_, PyString>) -> Cow<'static, str> {
-    match remembered(s) {
+    match remembered(s).and_then(Name::as_static) {
         Some(text) => Cow::Borrowed(text),
         None => Cow::Owned(text(s)),
     }
@@ -254,10 +253,7 @@ const SLOTS: usize = 2 * REMEMBERED;
 /// Probes before giving up on a lookup or an insert.
 const PROBES: usize = 8;
 
-type Slot = (
-    std::sync::atomic::AtomicUsize,
-    std::sync::OnceLock<&'static str>,
-);
+type Slot = (std::sync::atomic::AtomicUsize, std::sync::OnceLock<Name>);
 
 static TABLE: [Slot; SLOTS] = [const {
     (
@@ -282,7 +278,7 @@ fn slot_of(addr: usize) -> usize {
 /// address cannot be reused by another string; at most [`REMEMBERED`]
 /// objects of at most [`REMEMBERED_LEN`] bytes are (strings made per call
 /// fill the table once and are then simply copied).
-pub fn remembered(s: &Bound<'_, PyString>) -> Option<&'static str> {
+pub fn remembered(s: &Bound<'_, PyString>) -> Option<&'static Name> {
     use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
     let addr = s.as_ptr() as usize;
     let first = slot_of(addr);
@@ -290,7 +286,7 @@ pub fn remembered(s: &Bound<'_, PyString>) -> Option<&'static str> {
         let (key, text) = &TABLE[(first + probe) % SLOTS];
         match key.load(Acquire) {
             0 => break,
-            k if k == addr => return text.get().copied(),
+            k if k == addr => return text.get(),
             _ => {}
         }
     }
@@ -308,11 +304,10 @@ pub fn remembered(s: &Bound<'_, PyString>) -> Option<&'static str> {
                 // Over the cap: the slot stays claimed with no text (a miss).
                 return None;
             }
-            let interned = intern(&owned);
             // Kept alive on purpose (see above): never decremented.
             std::mem::forget(s.clone().unbind());
-            let _ = text.set(interned);
-            return Some(interned);
+            let _ = text.set(Name::interned(&owned));
+            return text.get();
         }
     }
     None
@@ -537,16 +532,22 @@ pub fn thread_info(py: Python<'_>) -> ThreadInfo {
     // interrupt from that is the call's own, kept for the same site).
     forget_finished_interrupt(py);
     thread_local! {
-        static CURRENT: std::cell::Cell<Option<(u64, ThreadInfo)>> = const { std::cell::Cell::new(None) };
+        static CURRENT: std::cell::RefCell<Option<(u64, ThreadInfo)>> = const { std::cell::RefCell::new(None) };
     }
     let generation = kakashi::fork_generation();
-    if let Ok(Some((g, t))) = CURRENT.try_with(|c| c.get()) {
-        if g == generation {
-            return t;
-        }
+    let cached = CURRENT.try_with(|c| match &*c.try_borrow().ok()? {
+        Some((g, t)) if *g == generation => Some(t.clone()),
+        _ => None,
+    });
+    if let Ok(Some(t)) = cached {
+        return t;
     }
     let info = read_thread_info(py);
-    let _ = CURRENT.try_with(|c| c.set(Some((generation, info))));
+    let _ = CURRENT.try_with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            *c = Some((generation, info.clone()));
+        }
+    });
     info
 }
 
@@ -561,7 +562,7 @@ fn read_thread_info(py: Python<'_>) -> ThreadInfo {
             info.thread_id = id;
         }
         if let Ok(name) = thread.getattr("name") {
-            info.thread_name = Some(intern(&str_of(&name)));
+            info.thread_name = Some(Name::interned(&str_of(&name)));
         }
     }
     info
@@ -736,7 +737,7 @@ pub fn record_to_py<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyA
     let kw = PyDict::new(py);
     kw.set_item("timestamp", r.timestamp.0 as f64 / 1e9)?;
     kw.set_item("level", t.level.bind(py).call1((r.level.value(),))?)?;
-    kw.set_item("logger_name", r.logger)?;
+    kw.set_item("logger_name", r.logger.as_str())?;
     kw.set_item("message", r.message.as_ref())?;
     if !r.fields.is_empty() {
         kw.set_item("fields", fields_to_dict(py, &r.fields)?)?;
@@ -762,7 +763,7 @@ pub fn record_to_py<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyA
     }
     if r.show & kakashi::show::THREADING != 0 {
         kw.set_item("thread_id", r.thread.thread_id)?;
-        kw.set_item("thread_name", r.thread.thread_name)?;
+        kw.set_item("thread_name", r.thread.thread_name.as_deref())?;
         kw.set_item("process_id", r.thread.process_id)?;
     }
     t.record.bind(py).call((), Some(&kw))
@@ -777,7 +778,15 @@ pub fn update_record(obj: &Bound<'_, PyAny>, r: &mut Record) -> PyResult<()> {
         r.timestamp = Timestamp((ts * 1e9) as u64);
     }
     r.level = level(&get("level")?)?;
-    r.logger = intern(&str_of(&get("logger_name")?));
+    // Kept when unchanged; a new name is not interned (an enricher may
+    // name every record differently).
+    let logger = get("logger_name")?;
+    if logger
+        .cast_exact::<PyString>()
+        .map_or(true, |s| s.to_cow().map_or(true, |t| *t != *r.logger))
+    {
+        r.logger = key(&logger);
+    }
     r.message = Cow::Owned(str_of(&get("message")?));
     let fields = get("fields")?;
     r.fields = match fields.cast::<PyDict>() {
@@ -806,7 +815,7 @@ pub fn update_record(obj: &Bound<'_, PyAny>, r: &mut Record) -> PyResult<()> {
     if !tid.is_none() {
         r.thread.thread_id = tid.extract().unwrap_or(r.thread.thread_id);
         let name = get("thread_name")?;
-        r.thread.thread_name = (!name.is_none()).then(|| intern(&str_of(&name)));
+        r.thread.thread_name = (!name.is_none()).then(|| key(&name));
         r.show |= kakashi::show::THREADING;
     }
     Ok(())

@@ -260,7 +260,7 @@ impl PyLogger {
 
     /// The logger's name.
     #[getter]
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         self.inner.name()
     }
 

@@ -69,3 +69,33 @@ def test_memory_stays_bounded_with_two_workers(tmp_path):
     assert proc.returncode == 0, proc.stderr
     warm, end = map(int, proc.stdout.split())
     assert end - warm < 64, f"RSS grew from {warm} MB to {end} MB"
+
+
+def test_names_an_enricher_makes_per_record_are_kept_per_record(tmp_path):
+    """An enricher that gives every record its own logger and thread name:
+    each record keeps the names it was given (the engine keeps no table of
+    them that grows with the records, see the Rust test
+    names_made_at_run_time_are_not_kept)."""
+    import dataclasses
+    import json
+
+    from kakashi.core.async_backend import AsyncConfig
+    from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+    from kakashi.core.pipeline import PipelineConfig
+
+    received = []
+
+    def rename(record):
+        i = record.fields["i"]
+        return dataclasses.replace(record, logger_name=f"tenant.{i}", thread_id=i, thread_name=f"task-{i}")
+
+    pipeline = AsyncPipeline(
+        AsyncPipelineConfig(PipelineConfig(enrichers=(rename,), writers=(received.append,)), AsyncConfig())
+    )
+    logger = pipeline.logger("app")
+    for i in range(20_000):
+        logger.info("n", i=i)
+    assert pipeline.flush()
+    got = [json.loads(line) for line in received]
+    assert [r["logger"] for r in got] == [f"tenant.{i}" for i in range(20_000)]
+    assert [r["threading"]["thread_name"] for r in got] == [f"task-{i}" for i in range(20_000)]

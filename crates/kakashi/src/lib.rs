@@ -208,6 +208,8 @@ mod sys;
 pub mod testing;
 
 #[doc(hidden)]
+pub use arcstr as __arcstr;
+#[doc(hidden)]
 pub use smallvec as __smallvec;
 
 pub use async_pipeline::{AsyncPipeline, AsyncPipelineConfig};
@@ -235,7 +237,7 @@ pub use pipeline::{
     StageScope, WriteError, Writer,
 };
 pub use record::{
-    fork_generation, put_field, show, Context, Exception, Field, Fields, Key, Level, Record,
+    fork_generation, put_field, show, Context, Exception, Field, Fields, Key, Level, Name, Record,
     Source, ThreadInfo, Timestamp, Value, INLINE_FIELDS,
 };
 pub use setup::{

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use crate::backend::stages::Pipeline;
 use crate::backend::Backend;
 use crate::record::{
-    intern, put_field, Context, Exception, Field, Fields, Key, Level, Record, Source, Value,
+    put_field, Context, Exception, Field, Fields, Key, Level, Name, Record, Source, Value,
 };
 
 /// Converts a field value at the call site (copying; never formatting).
@@ -105,7 +105,7 @@ impl<T: ToValue + ?Sized> ToValue for &T {
 }
 
 struct Inner {
-    name: &'static str,
+    name: Name,
     backend: Backend,
     id: u32,
     pipeline: Arc<Pipeline>,
@@ -137,7 +137,7 @@ impl Logger {
     ) -> Logger {
         Logger {
             inner: Arc::new(Inner {
-                name: intern(name),
+                name: Name::interned(name),
                 backend,
                 id,
                 pipeline,
@@ -148,8 +148,14 @@ impl Logger {
     }
 
     /// The logger's name.
-    pub fn name(&self) -> &'static str {
-        self.inner.name
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The logger's name, for a record (what the macros use).
+    #[doc(hidden)]
+    pub fn __name(&self) -> &Name {
+        &self.inner.name
     }
 
     /// The backend it logs through.
@@ -205,7 +211,7 @@ impl Logger {
     fn derive(&self, bound: Vec<Field>, context: Option<Arc<Context>>) -> Logger {
         Logger {
             inner: Arc::new(Inner {
-                name: self.inner.name,
+                name: self.inner.name.clone(),
                 backend: self.inner.backend.clone(),
                 id: self.inner.id,
                 pipeline: Arc::clone(&self.inner.pipeline),
@@ -400,16 +406,16 @@ macro_rules! __kakashi_fields {
     // "Design decisions").
     (@acc $rec:ident [$($done:expr,)+]) => { $rec.fields.extend([$($done,)+]); };
     (@acc $rec:ident [$($done:expr,)*] $key:ident = % $val:expr $(, $($rest:tt)*)?) => {
-        $crate::__kakashi_fields!(@acc $rec [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::display(&$val)),] $($($rest)*)?)
+        $crate::__kakashi_fields!(@acc $rec [$($done,)* ($crate::key!(stringify!($key)), $crate::Value::display(&$val)),] $($($rest)*)?)
     };
     (@acc $rec:ident [$($done:expr,)*] $key:ident = ? $val:expr $(, $($rest:tt)*)?) => {
-        $crate::__kakashi_fields!(@acc $rec [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::debug(&$val)),] $($($rest)*)?)
+        $crate::__kakashi_fields!(@acc $rec [$($done,)* ($crate::key!(stringify!($key)), $crate::Value::debug(&$val)),] $($($rest)*)?)
     };
     (@acc $rec:ident [$($done:expr,)*] $key:ident = $val:literal $(, $($rest:tt)*)?) => {
-        $crate::__kakashi_fields!(@acc $rec [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::Value::from($val)),] $($($rest)*)?)
+        $crate::__kakashi_fields!(@acc $rec [$($done,)* ($crate::key!(stringify!($key)), $crate::Value::from($val)),] $($($rest)*)?)
     };
     (@acc $rec:ident [$($done:expr,)*] $key:ident = $val:expr $(, $($rest:tt)*)?) => {
-        $crate::__kakashi_fields!(@acc $rec [$($done,)* (::std::borrow::Cow::Borrowed(stringify!($key)), $crate::ToValue::to_value(&$val)),] $($($rest)*)?)
+        $crate::__kakashi_fields!(@acc $rec [$($done,)* ($crate::key!(stringify!($key)), $crate::ToValue::to_value(&$val)),] $($($rest)*)?)
     };
 }
 
@@ -423,7 +429,7 @@ macro_rules! __kakashi_record {
         $crate::Record {
             timestamp: $crate::Timestamp::now(),
             level: $level,
-            logger: $logger.name(),
+            logger: $logger.__name().clone(),
             message: $message,
             fields: $fields,
             context: $logger.__context(),

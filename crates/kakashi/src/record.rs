@@ -20,6 +20,177 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::error::ConfigError;
 use crate::fork_cell::ForkCell;
 
+// === Name ===
+
+/// A logger's, a thread's or a field's name: one pointer to its text.
+///
+/// A name written in code (a macro's key) or seen before (logger and thread
+/// names, Python keyword names, see [`Name::interned`]) is static: kept for
+/// the life of the process, and copied or dropped without an atomic
+/// operation. Any other name is reference-counted, so names made at run
+/// time (a logger per request, a thread per task, keys of a dict) take
+/// memory only while a record or a logger holds them. One pointer rather
+/// than a `Cow<str>`'s three words: a record carries a name per field, and
+/// every queue slot is a record.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(arcstr::ArcStr);
+
+impl Name {
+    /// The name of a string literal, with no allocation (what the macros'
+    /// keys use, through [`key!`](crate::key)).
+    #[doc(hidden)]
+    pub const fn from_literal(s: arcstr::ArcStr) -> Name {
+        Name(s)
+    }
+
+    /// The text.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text for the life of the process, if the name is static.
+    pub fn as_static(&self) -> Option<&'static str> {
+        arcstr::ArcStr::as_static(&self.0)
+    }
+
+    /// `s` as a static name: the same one for the same text, made once per
+    /// process. Past [`INTERNED_NAMES`] distinct names (or for a name longer
+    /// than [`INTERNED_NAME_LEN`] bytes) the name is reference-counted
+    /// instead, so that names made per request or per record never grow
+    /// the process.
+    pub fn interned(s: &str) -> Name {
+        if s.len() > INTERNED_NAME_LEN {
+            return Name(arcstr::ArcStr::from(s));
+        }
+        let mut names = interned_names()
+            .get()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = names.get(s) {
+            return found.clone();
+        }
+        let name = arcstr::ArcStr::from(s);
+        if names.len() < INTERNED_NAMES {
+            // Leaked on purpose: a static name is never freed, which is what
+            // makes copying it free of atomics.
+            name.leak();
+            names.insert(Name(name.clone()));
+        }
+        Name(name)
+    }
+}
+
+/// How many distinct names [`Name::interned`] keeps for the life of the process.
+pub const INTERNED_NAMES: usize = 16_384;
+/// Longer names are never kept (see [`Name::interned`]).
+pub const INTERNED_NAME_LEN: usize = 256;
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl From<&str> for Name {
+    /// A reference-counted name (a copy of `s`); [`Name::interned`] for a
+    /// name used again and again.
+    fn from(s: &str) -> Name {
+        Name(arcstr::ArcStr::from(s))
+    }
+}
+
+impl From<String> for Name {
+    fn from(s: String) -> Name {
+        Name(arcstr::ArcStr::from(s))
+    }
+}
+
+impl From<&String> for Name {
+    fn from(s: &String) -> Name {
+        Name(arcstr::ArcStr::from(s.as_str()))
+    }
+}
+
+impl From<Cow<'_, str>> for Name {
+    fn from(s: Cow<'_, str>) -> Name {
+        Name(arcstr::ArcStr::from(&*s))
+    }
+}
+
+impl From<&Name> for Name {
+    fn from(s: &Name) -> Name {
+        s.clone()
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<Name> for str {
+    fn eq(&self, other: &Name) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Name> for &str {
+    fn eq(&self, other: &Name) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<String> for Name {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+/// The [`Name`] of a string literal, made at compile time: no allocation,
+/// no atomic operation (what the logging macros use for field keys).
+#[macro_export]
+macro_rules! key {
+    ($text:expr) => {{
+        const KEY: $crate::record::Name =
+            $crate::record::Name::from_literal($crate::__arcstr::literal!($text));
+        KEY
+    }};
+}
+
 // === Level ===
 
 /// Severity of a record, with the original's numeric values.
@@ -113,8 +284,8 @@ impl FromStr for Level {
 
 // === Value ===
 
-/// A field key: static for keys written in code, owned for dynamic ones.
-pub type Key = Cow<'static, str>;
+/// A field key (see [`Name`]).
+pub type Key = Name;
 
 /// A structured field value.
 ///
@@ -415,12 +586,12 @@ pub struct Source {
 }
 
 /// The thread that made a record: its OS thread id, its name, the process id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ThreadInfo {
     /// OS thread id (`gettid`).
     pub thread_id: u64,
     /// Thread name, if the thread has one.
-    pub thread_name: Option<&'static str>,
+    pub thread_name: Option<Name>,
     /// Process id.
     pub process_id: u32,
 }
@@ -431,25 +602,33 @@ impl ThreadInfo {
     /// whose process id differs).
     pub fn current() -> ThreadInfo {
         thread_local! {
-            static CURRENT: std::cell::Cell<Option<(u64, ThreadInfo)>> = const { std::cell::Cell::new(None) };
+            static CURRENT: std::cell::RefCell<Option<(u64, ThreadInfo)>> = const { std::cell::RefCell::new(None) };
         }
         let generation = fork_generation();
         let read = || ThreadInfo {
             thread_id: os_thread_id(),
-            thread_name: std::thread::current().name().map(intern),
+            thread_name: std::thread::current().name().map(Name::interned),
             process_id: std::process::id(),
         };
         CURRENT
-            .try_with(|cell| match cell.get() {
-                Some((g, info)) if g == generation => info,
-                _ => {
-                    let info = read();
-                    cell.set(Some((generation, info)));
-                    info
+            .try_with(|cell| {
+                // Taken only here, so it is free unless a signal handler
+                // logs while this very function runs on the thread: that
+                // record goes without the name rather than waiting.
+                let mut cell = cell.try_borrow_mut().ok()?;
+                match &*cell {
+                    Some((g, info)) if *g == generation => Some(info.clone()),
+                    _ => {
+                        let info = read();
+                        *cell = Some((generation, info.clone()));
+                        Some(info)
+                    }
                 }
             })
+            .ok()
+            .flatten()
             // During thread teardown: no name (reading it could panic).
-            .unwrap_or_else(|_| ThreadInfo {
+            .unwrap_or_else(|| ThreadInfo {
                 thread_id: os_thread_id(),
                 thread_name: None,
                 process_id: std::process::id(),
@@ -472,7 +651,7 @@ fn os_thread_id() -> u64 {
     crate::sys::thread_id()
 }
 
-type Names = Mutex<std::collections::HashSet<&'static str>>;
+type Names = Mutex<std::collections::HashSet<Name>>;
 
 /// The interned names. Threads take the lock under Python's interpreter
 /// lock, so it is not held across `fork()`; a child that finds it held by
@@ -493,24 +672,6 @@ pub(crate) fn after_fork_in_child() {
     ) {
         names.replace_in_child();
     }
-}
-
-/// Interns a string for the life of the process.
-///
-/// Logger names and thread names are interned so that a record refers to them
-/// with a plain `&'static str`: no reference count shared between the caller
-/// and the worker. The set of distinct names is expected to be bounded.
-pub fn intern(s: &str) -> &'static str {
-    let mut names = interned_names()
-        .get()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(found) = names.get(s) {
-        return found;
-    }
-    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-    names.insert(leaked);
-    leaked
 }
 
 // === Timestamp ===
@@ -558,7 +719,7 @@ pub struct Record {
     /// Severity.
     pub level: Level,
     /// Name of the logger that made it.
-    pub logger: &'static str,
+    pub logger: Name,
     /// The message.
     pub message: Cow<'static, str>,
     /// Structured fields, in call order (bound fields first).
@@ -575,17 +736,21 @@ pub struct Record {
     pub show: u8,
 }
 
+// A record is what a queue slot holds: its size is the queue's memory per
+// record (names are one pointer, `Value` three words).
+const _: () = assert!(std::mem::size_of::<Record>() <= 296);
+
 impl Record {
     /// A record made now on this thread, with no fields.
     pub fn new(
         level: Level,
-        logger: &'static str,
+        logger: impl Into<Name>,
         message: impl Into<Cow<'static, str>>,
     ) -> Record {
         Record {
             timestamp: Timestamp::now(),
             level,
-            logger,
+            logger: logger.into(),
             message: message.into(),
             fields: Fields::new(),
             context: None,

@@ -118,7 +118,7 @@ proptest! {
         logger in "[a-z.]{1,12}",
         fields in prop::collection::vec((any::<String>(), value()), 0..6),
     ) {
-        let mut r = Record::new(Level::Warning, kakashi::record::intern(&logger), message.clone());
+        let mut r = Record::new(Level::Warning, logger.as_str(), message.clone());
         r.fields = fields.into_iter().map(|(k, v)| (k.into(), v)).collect();
         let v = one_line(&r);
         prop_assert_eq!(v["message"].as_str().unwrap(), message.as_str());

@@ -32,7 +32,7 @@ fn sample() -> Record {
     }));
     r.source = Some(&SRC);
     r.thread.thread_id = 11;
-    r.thread.thread_name = Some("T");
+    r.thread.thread_name = Some("T".into());
     r.thread.process_id = 99;
     r
 }

@@ -236,7 +236,7 @@ fn report_record(message: String) -> Record {
     Record {
         timestamp: Timestamp::now(),
         level: Level::Warning,
-        logger: "kakashi",
+        logger: crate::key!("kakashi"),
         message: message.into(),
         fields: crate::record::Fields::new(),
         context: None,

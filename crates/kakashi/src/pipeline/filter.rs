@@ -66,7 +66,7 @@ where
 
 impl Filter for LoggerNameFilter {
     fn allows(&self, record: &Record) -> bool {
-        self.0.contains(record.logger)
+        self.0.contains(record.logger.as_str())
     }
 }
 

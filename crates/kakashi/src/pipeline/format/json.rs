@@ -43,7 +43,7 @@ impl Formatter for JsonFormatter {
         // usual case).
         let fields_room = flat_object_room(&r.fields).map(|room| room + b",\"fields\":".len());
         let room = HEAD_ROOM
-            + json_str_room(r.logger)
+            + json_str_room(&r.logger)
             + b",\"message\":".len()
             + json_str_room(&r.message)
             + fields_room.unwrap_or(0);
@@ -58,7 +58,7 @@ impl Formatter for JsonFormatter {
             w.iso_utc(&second, micros, &fraction);
             w.put(b"\",\"level\":\"");
             w.put(level_part(r.level));
-            w.json_str(r.logger);
+            w.json_str(&r.logger);
             w.put(b",\"message\":");
             w.json_str(&r.message);
             if fields_room.is_some() && !r.fields.is_empty() {
@@ -107,7 +107,7 @@ impl Formatter for JsonFormatter {
             let t = &r.thread;
             out.extend_from_slice(b",\"threading\":{\"thread_id\":");
             write_int(out, t.thread_id);
-            if let Some(name) = t.thread_name {
+            if let Some(name) = &t.thread_name {
                 out.extend_from_slice(b",\"thread_name\":");
                 write_json_str(out, name);
             }

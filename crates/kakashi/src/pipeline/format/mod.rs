@@ -354,6 +354,14 @@ fn write_json_object_at(out: &mut Vec<u8>, entries: &[(Key, Value)], depth: usiz
 
 // === Python-style text of values (for the text formatters) ===
 
+/// A string as Python's `repr` quotes it here: in single quotes, with
+/// the single quotes inside escaped.
+fn write_repr_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'\'');
+    write_text_str(out, &s.replace('\'', "\\'"));
+    out.push(b'\'');
+}
+
 /// Appends a value as Python's `str()` would show it: strings bare, `True`,
 /// `None`, lists and dicts in repr form. Control characters in strings are
 /// escaped so a record stays on one line.
@@ -393,11 +401,7 @@ fn write_repr(out: &mut Vec<u8>, value: &Value, depth: usize) {
             out.extend_from_slice(if *v > 0.0 { b"inf" } else { b"-inf" })
         }
         Value::F64(v) => write_json_f64(out, *v),
-        Value::Str(s) => {
-            out.push(b'\'');
-            write_text_str(out, &s.replace('\'', "\\'"));
-            out.push(b'\'');
-        }
+        Value::Str(s) => write_repr_str(out, s),
         _ if depth >= MAX_DEPTH => out.extend_from_slice(b"..."),
         Value::List(items) => {
             out.push(b'[');
@@ -415,7 +419,7 @@ fn write_repr(out: &mut Vec<u8>, value: &Value, depth: usize) {
                 if i > 0 {
                     out.extend_from_slice(b", ");
                 }
-                write_repr(out, &Value::Str(k.clone()), depth + 1);
+                write_repr_str(out, k);
                 out.extend_from_slice(b": ");
                 write_repr(out, v, depth + 1);
             }

@@ -30,7 +30,7 @@ impl Formatter for SimpleTextFormatter {
         out.extend_from_slice(name.as_bytes());
         out.resize(out.len() + 8usize.saturating_sub(name.len()), b' ');
         out.extend_from_slice(b" | ");
-        write_text_str(out, r.logger);
+        write_text_str(out, &r.logger);
         out.extend_from_slice(b" | ");
         let ctx = r.context.as_deref();
         let parts: Vec<(&str, &str)> = [
@@ -109,7 +109,7 @@ impl Formatter for DetailedFormatter {
         out.extend_from_slice(b"] [");
         out.extend_from_slice(r.level.name().as_bytes());
         out.extend_from_slice(b"] [");
-        write_text_str(out, r.logger);
+        write_text_str(out, &r.logger);
         out.extend_from_slice(b"] [T:");
         write_int(out, r.thread.thread_id);
         out.extend_from_slice(b"] [P:");
