@@ -19,7 +19,7 @@
 //!   (`stages.rs`'s `commit`, `order.rs`'s `write_in_turn`) and leaves the
 //!   parent's batch uncounted;
 //! - `clock.rs`'s `after_fork_in_child`: a clock anchor torn by the fork;
-//! - `record.rs`'s `after_fork_in_child`: the interned names get a fresh
+//! - `record/name.rs`'s `after_fork_in_child`: the interned names get a fresh
 //!   set if a thread of the parent held theirs (`fork_cell.rs`);
 //! - the totals of dropped backends (`shutdown.rs`'s `RETIRED`) are forgotten;
 //! - per backend, [`Shared::restart_in_child`]: the workers' lifecycle

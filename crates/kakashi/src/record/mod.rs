@@ -1,0 +1,98 @@
+//! What a log event is: [`Level`], [`Value`], [`Record`] and the data that rides on it.
+//!
+//! A record is built on the caller's thread by a [`Logger`](crate::Logger): the
+//! call site copies raw values (numbers, strings, an error's text) into the record
+//! and never formats them. Workers later enrich, filter and format it.
+//!
+//! ```
+//! use kakashi::{Level, Value};
+//! assert_eq!(Level::Warning as u8, 30);
+//! assert!(Level::Error >= Level::Info);
+//! assert_eq!(Value::from(3_i32), Value::I64(3));
+//! assert_eq!("INFO".parse::<Level>().unwrap(), Level::Info);
+//! ```
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+mod context;
+mod exception;
+mod level;
+mod name;
+mod thread;
+mod timestamp;
+mod value;
+
+pub use context::Context;
+pub use exception::Exception;
+pub use level::Level;
+pub(crate) use name::after_fork_in_child;
+pub use name::{Name, INTERNED_NAMES, INTERNED_NAME_LEN};
+pub(crate) use thread::FORK_GENERATION;
+pub use thread::{fork_generation, Source, ThreadInfo};
+pub use timestamp::Timestamp;
+pub use value::{put_field, Field, Fields, Key, Value, INLINE_FIELDS};
+
+/// What enrichers revealed about a record (see [`Record::show`]).
+pub mod show {
+    /// Output carries the `threading` object (set by `thread_enricher`).
+    pub const THREADING: u8 = 1;
+    /// Output carries the `source` object (set by `source_enricher`).
+    pub const SOURCE: u8 = 2;
+}
+
+/// One log event.
+#[derive(Clone, Debug)]
+pub struct Record {
+    /// When the call was made (read on the caller's thread).
+    pub timestamp: Timestamp,
+    /// Severity.
+    pub level: Level,
+    /// Name of the logger that made it.
+    pub logger: Name,
+    /// The message.
+    pub message: Cow<'static, str>,
+    /// Structured fields, in call order (bound fields first).
+    pub fields: Fields,
+    /// Request/service context, if any.
+    pub context: Option<Arc<Context>>,
+    /// An attached error, if any.
+    pub exception: Option<Box<Exception>>,
+    /// The call site, when logged through a macro.
+    pub source: Option<&'static Source>,
+    /// The calling thread.
+    pub thread: ThreadInfo,
+    /// Bits of [`show`]: which optional parts the formatters print.
+    pub show: u8,
+}
+
+// A record is what a queue slot holds: its size is the queue's memory per
+// record (names are one pointer, `Value` three words).
+const _: () = assert!(std::mem::size_of::<Record>() <= 296);
+
+impl Record {
+    /// A record made now on this thread, with no fields.
+    pub fn new(
+        level: Level,
+        logger: impl Into<Name>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Record {
+        Record {
+            timestamp: Timestamp::now(),
+            level,
+            logger: logger.into(),
+            message: message.into(),
+            fields: Fields::new(),
+            context: None,
+            exception: None,
+            source: None,
+            thread: ThreadInfo::current(),
+            show: 0,
+        }
+    }
+
+    /// The value of the first field named `key`.
+    pub fn field(&self, key: &str) -> Option<&Value> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
