@@ -237,8 +237,8 @@ pub use pipeline::{
     StageScope, WriteError, Writer,
 };
 pub use record::{
-    fork_generation, put_field, show, Context, Exception, Field, Fields, Key, Level, Name, Record,
-    Source, ThreadInfo, Timestamp, Value, INLINE_FIELDS,
+    fork_generation, put_field, Context, Exception, Field, Fields, Key, Level, Name, Record,
+    Sections, Source, ThreadInfo, Timestamp, Value, INLINE_FIELDS,
 };
 pub use setup::{
     configure_async_backend, flush, flush_timeout, get_async_stats, get_async_structured_logger,

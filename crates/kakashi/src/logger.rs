@@ -436,7 +436,7 @@ macro_rules! __kakashi_record {
             exception: $exception,
             source: $source,
             thread: $crate::ThreadInfo::current(),
-            show: 0,
+            sections: $crate::record::Sections::NONE,
         }
     };
 }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::{context_of, exception, fields_of, key, level, str_of};
-use kakashi::{Context, Field, Record, Timestamp, Value};
+use kakashi::{Context, Field, Record, Sections, Timestamp, Value};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -122,13 +122,13 @@ pub fn record_to_py<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyA
             kw.set_item("exception_traceback", tb)?;
         }
     }
-    if r.show & kakashi::show::SOURCE != 0 {
+    if r.sections.contains(Sections::SOURCE) {
         if let Some(s) = r.source {
             kw.set_item("module", s.module)?;
             kw.set_item("line_number", s.line)?;
         }
     }
-    if r.show & kakashi::show::THREADING != 0 {
+    if r.sections.contains(Sections::THREADING) {
         kw.set_item("thread_id", r.thread.thread_id)?;
         kw.set_item("thread_name", r.thread.thread_name.as_deref())?;
         kw.set_item("process_id", r.thread.process_id)?;
@@ -183,7 +183,7 @@ pub fn update_record(obj: &Bound<'_, PyAny>, r: &mut Record) -> PyResult<()> {
         r.thread.thread_id = tid.extract().unwrap_or(r.thread.thread_id);
         let name = get("thread_name")?;
         r.thread.thread_name = (!name.is_none()).then(|| key(&name));
-        r.show |= kakashi::show::THREADING;
+        r.sections.insert(Sections::THREADING);
     }
     Ok(())
 }

@@ -243,7 +243,7 @@ fn report_record(message: String) -> Record {
         exception: None,
         source: None,
         thread: ThreadInfo::current(),
-        show: 0,
+        sections: crate::record::Sections::NONE,
     }
 }
 

@@ -9,7 +9,7 @@
 //! use kakashi::{Enricher, Level, Record, Context};
 //! let mut r = Record::new(Level::Info, "app", "hi");
 //! kakashi::thread_enricher().enrich(&mut r);
-//! assert_ne!(r.show & kakashi::show::THREADING, 0);
+//! assert!(r.sections.contains(kakashi::Sections::THREADING));
 //! let base = Context { service_name: Some("svc".into()), ..Context::default() };
 //! kakashi::context_enricher(base).enrich(&mut r);
 //! assert_eq!(r.context.unwrap().service_name.as_deref(), Some("svc"));
@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use super::Enricher;
-use crate::record::{show, Context, Record};
+use crate::record::{Context, Record, Sections};
 
 /// Reveals the calling thread's id and name and the process id (the JSON
 /// `threading` object). Built by [`thread_enricher`].
@@ -32,7 +32,7 @@ pub fn thread_enricher() -> ThreadEnricher {
 
 impl Enricher for ThreadEnricher {
     fn enrich(&self, record: &mut Record) {
-        record.show |= show::THREADING;
+        record.sections.insert(Sections::THREADING);
     }
 }
 
@@ -73,7 +73,7 @@ pub fn source_enricher() -> SourceEnricher {
 
 impl Enricher for SourceEnricher {
     fn enrich(&self, record: &mut Record) {
-        record.show |= show::SOURCE;
+        record.sections.insert(Sections::SOURCE);
     }
 }
 

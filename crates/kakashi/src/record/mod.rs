@@ -33,12 +33,31 @@ pub use thread::{fork_generation, Source, ThreadInfo};
 pub use timestamp::Timestamp;
 pub use value::{put_field, Field, Fields, Key, Value, INLINE_FIELDS};
 
-/// What enrichers revealed about a record (see [`Record::show`]).
-pub mod show {
-    /// Output carries the `threading` object (set by `thread_enricher`).
-    pub const THREADING: u8 = 1;
-    /// Output carries the `source` object (set by `source_enricher`).
-    pub const SOURCE: u8 = 2;
+/// The optional sections of a record's output (`threading`, `source`):
+/// enrichers switch them on, formatters print what is on. A set of bits,
+/// so that a record stays small and copying it stays cheap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Sections(u8);
+
+impl Sections {
+    /// None.
+    pub const NONE: Sections = Sections(0);
+    /// The `threading` object (switched on by `thread_enricher`).
+    pub const THREADING: Sections = Sections(1);
+    /// The `source` object (switched on by `source_enricher`).
+    pub const SOURCE: Sections = Sections(2);
+
+    /// Whether every section of `other` is on.
+    #[inline]
+    pub fn contains(self, other: Sections) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Switches the sections of `other` on.
+    #[inline]
+    pub fn insert(&mut self, other: Sections) {
+        self.0 |= other.0;
+    }
 }
 
 /// One log event.
@@ -62,8 +81,8 @@ pub struct Record {
     pub source: Option<&'static Source>,
     /// The calling thread.
     pub thread: ThreadInfo,
-    /// Bits of [`show`]: which optional parts the formatters print.
-    pub show: u8,
+    /// The optional sections its output carries.
+    pub sections: Sections,
 }
 
 // A record is what a queue slot holds: its size is the queue's memory per
@@ -87,7 +106,7 @@ impl Record {
             exception: None,
             source: None,
             thread: ThreadInfo::current(),
-            show: 0,
+            sections: Sections::NONE,
         }
     }
 

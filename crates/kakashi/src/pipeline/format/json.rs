@@ -9,7 +9,7 @@ use super::{
     write_json_value, SecondText,
 };
 use crate::pipeline::Formatter;
-use crate::record::{show, Level, Record};
+use crate::record::{Level, Record, Sections};
 
 /// The original's JSON line. Built by [`default_json_formatter`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -94,7 +94,7 @@ impl Formatter for JsonFormatter {
             }
             out.push(b'}');
         }
-        if r.show & show::SOURCE != 0 {
+        if r.sections.contains(Sections::SOURCE) {
             if let Some(src) = r.source {
                 out.extend_from_slice(b",\"source\":{\"module\":");
                 write_json_str(out, src.module);
@@ -103,7 +103,7 @@ impl Formatter for JsonFormatter {
                 out.push(b'}');
             }
         }
-        if r.show & show::THREADING != 0 {
+        if r.sections.contains(Sections::THREADING) {
             let t = &r.thread;
             out.extend_from_slice(b",\"threading\":{\"thread_id\":");
             write_int(out, t.thread_id);
