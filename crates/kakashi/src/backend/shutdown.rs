@@ -361,3 +361,80 @@ pub fn install_sigterm_handler(timeout: Duration) -> std::io::Result<()> {
         })?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::MemoryWriter;
+    use crate::{AsyncConfig, Backend, PipelineConfig};
+    use std::collections::BTreeSet;
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::SeqCst};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// A backend replaced by another (the global one, reconfigured) stops
+    /// with its loggers still in use; every call that has returned by the
+    /// time the switch returns must be written by then, or the thread's
+    /// next record, through the new backend, overtakes it. Found: a worker
+    /// on its way out (counted out, looking once more) hid from the switch,
+    /// which saw no worker and went synchronous while that worker still
+    /// had a record to write.
+    #[test]
+    fn a_call_that_returned_before_the_switch_is_written_when_the_switch_returns() {
+        for round in 0..200 {
+            let memory = MemoryWriter::new();
+            let backend = Backend::new(AsyncConfig {
+                worker_count: 2,
+                batch_size: 4,
+                batch_timeout: Duration::from_millis(1),
+                ..AsyncConfig::default()
+            })
+            .unwrap();
+            let logger = backend.logger("switch", PipelineConfig::new().writer(memory.clone()));
+            let stop = Arc::new(AtomicBool::new(false));
+            let returned: Arc<Vec<AtomicI64>> =
+                Arc::new((0..3).map(|_| AtomicI64::new(-1)).collect());
+            let producers: Vec<_> = (0..3i64)
+                .map(|t| {
+                    let (logger, stop, returned) =
+                        (logger.clone(), Arc::clone(&stop), Arc::clone(&returned));
+                    std::thread::spawn(move || {
+                        let mut i = 0i64;
+                        while !stop.load(SeqCst) {
+                            crate::info!(logger, "m", t = t, i = i);
+                            returned[t as usize].store(i, SeqCst);
+                            i += 1;
+                            // Slower than the workers, as the Python
+                            // producers that found it: the switch drains.
+                            std::thread::sleep(Duration::from_micros(50));
+                        }
+                    })
+                })
+                .collect();
+            std::thread::sleep(Duration::from_micros(200 + round * 10));
+            backend.shutdown_to_synchronous(Duration::from_secs(30));
+            let seen: Vec<i64> = returned.iter().map(|r| r.load(SeqCst)).collect();
+            let written: BTreeSet<(i64, i64)> = memory
+                .lines()
+                .iter()
+                .filter_map(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    let f = &v["fields"];
+                    Some((f["t"].as_i64()?, f["i"].as_i64()?))
+                })
+                .collect();
+            stop.store(true, SeqCst);
+            for p in producers {
+                p.join().unwrap();
+            }
+            for (t, &last) in seen.iter().enumerate() {
+                for i in 0..=last {
+                    assert!(
+                        written.contains(&(t as i64, i)),
+                        "round {round}: thread {t}'s record {i} returned before the switch did, \
+                         and was not written when it returned"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -119,14 +119,21 @@ impl Shared {
             if self.state() != RUNNING && self.queue.is_empty_after_pushes() {
                 // Counted out first, then one more look: a push that still
                 // saw this worker counted left its item to the workers
-                // (`drain_if_no_workers`), and this look sees it.
+                // (`drain_if_no_workers`), and this look sees it. Both under
+                // `exited`, which a shutdown holds while it counts the
+                // workers: it never sees this one out while it may still
+                // come back for a record.
+                let life = self.lifecycle.get();
+                let counting = lock(&life.exited);
                 if self.count_out(generation)
                     && !self.abort.load(SeqCst)
                     && !self.queue.is_empty_after_pushes()
                 {
                     self.active_workers.fetch_add(1, SeqCst);
+                    drop(counting);
                     continue;
                 }
+                drop(counting);
                 break;
             }
             self.queue
