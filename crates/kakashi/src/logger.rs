@@ -264,7 +264,7 @@ impl Logger {
     #[inline]
     pub fn __dropped_early(&self) -> bool {
         let inner = &*self.inner;
-        inner.backend.shared.drop_early(&inner.pipeline)
+        inner.backend.shared.drop_if_known_full(&inner.pipeline)
     }
 
     /// The bound context for a record (used by the macros, which build the

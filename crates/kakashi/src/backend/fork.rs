@@ -199,7 +199,7 @@ impl Shared {
                 pipeline.abandon_writers_held_at_fork();
             }
         }
-        self.full.store(false, Relaxed);
+        self.known_full.store(false, Relaxed);
         self.counters.reset();
         self.pushed_base.store(self.queue.pushed(), Relaxed);
         let running = self.state() == RUNNING || self.state() == STOPPING;

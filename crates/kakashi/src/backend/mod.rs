@@ -175,10 +175,11 @@ pub(crate) struct Shared {
     state: AtomicU8,
     /// Stop taking batches now (shutdown timed out).
     abort: AtomicBool,
-    /// `drop_newest` found the queue full and no worker has taken from it
-    /// since: calls drop their record before building it. Written only when
+    /// The queue is known to be full: `drop_newest` found it full and no
+    /// worker has taken from it since, so calls drop their record before
+    /// building it (`drop_if_known_full` in `overflow.rs`). Written only when
     /// it changes, so reading it costs a call next to nothing.
-    full: CachePadded<AtomicBool>,
+    known_full: CachePadded<AtomicBool>,
     /// Items the queue had taken when the counters were last reset (a
     /// forked child starts from zero).
     pushed_base: AtomicU64,
@@ -409,7 +410,7 @@ impl Backend {
             queue,
             state: AtomicU8::new(if enable_async { RUNNING } else { SYNCHRONOUS }),
             abort: AtomicBool::new(false),
-            full: CachePadded::new(AtomicBool::new(false)),
+            known_full: CachePadded::new(AtomicBool::new(false)),
             pushed_base: AtomicU64::new(0),
             fallback_to_sync,
             pipelines: RwLock::new(Vec::new()),

@@ -5,8 +5,9 @@
 //! The queue itself knows capacity, not policy (`queue.rs`): a push that
 //! finds it full comes here. `block` waits for room, `drop_oldest` evicts
 //! through the consumer's `Popper` (only the consumer may take items out),
-//! `drop_newest` drops the new record and marks the queue known-full, so
-//! that later calls drop theirs before building it until a worker takes.
+//! `drop_newest` drops the new record and marks the queue known to be full
+//! (`known_full`), so that later calls drop theirs before building it
+//! ([`Shared::drop_if_known_full`]) until a worker takes.
 //! Whatever the strategy, a record logged from inside a stage (or by a
 //! signal handler that interrupted this thread while it held the consumer
 //! lock) is dropped as `reentrant` rather than waiting or evicting: the
@@ -158,18 +159,20 @@ impl Shared {
     /// call as submitted and dropped, and returns true (the caller then does
     /// not build its record). Always false under the other strategies.
     #[inline]
-    pub(crate) fn drop_early(&self, pipeline: &Pipeline) -> bool {
-        self.full.load(Relaxed) && self.dropped_while_full(pipeline)
+    pub(crate) fn drop_if_known_full(&self, pipeline: &Pipeline) -> bool {
+        self.known_full.load(Relaxed) && self.drop_if_known_full_cold(pipeline)
     }
 
+    /// [`drop_if_known_full`](Shared::drop_if_known_full) once the flag is
+    /// set: checks that the queue is still full before dropping.
     #[cold]
     #[inline(never)]
-    fn dropped_while_full(&self, pipeline: &Pipeline) -> bool {
+    fn drop_if_known_full_cold(&self, pipeline: &Pipeline) -> bool {
         // Stopping or stopped, or room after all (the flag was set after the
         // workers had emptied the queue, and no take will clear it): the
         // record takes the usual way.
         if self.state() != RUNNING || !self.queue.is_full() {
-            self.full.store(false, Relaxed);
+            self.known_full.store(false, Relaxed);
             return false;
         }
         self.drop_records(pipeline, DropReason::QueueFull, 1);
@@ -206,8 +209,8 @@ impl Shared {
         match self.config.overflow_strategy {
             OverflowStrategy::DropOldest => return self.push_evicting(item, pipeline),
             OverflowStrategy::DropNewest => {
-                if self.state() == RUNNING && !self.full.load(Relaxed) {
-                    self.full.store(true, Relaxed);
+                if self.state() == RUNNING && !self.known_full.load(Relaxed) {
+                    self.known_full.store(true, Relaxed);
                 }
                 drop(item);
                 self.drop_records(pipeline, DropReason::QueueFull, 1);
@@ -353,11 +356,11 @@ mod tests {
     use crate::testing::MemoryWriter;
     use crate::{AsyncConfig, Backend, PipelineConfig};
 
-    /// `drop_newest`'s "known full" flag set after the workers had emptied
+    /// `drop_newest`'s `known_full` flag set after the workers had emptied
     /// the queue (a producer's failed push, then a drain, then its store)
     /// must not drop every later call: no take would ever clear it.
     #[test]
-    fn a_stale_full_flag_drops_nothing_once_there_is_room() {
+    fn a_stale_known_full_flag_drops_nothing_once_there_is_room() {
         let memory = MemoryWriter::new();
         let backend = Backend::new(AsyncConfig {
             max_queue_size: 8,
@@ -366,7 +369,7 @@ mod tests {
         })
         .unwrap();
         let logger = backend.logger("stale", PipelineConfig::new().writer(memory.clone()));
-        backend.shared.full.store(true, Relaxed);
+        backend.shared.known_full.store(true, Relaxed);
         crate::info!(logger, "kept");
         assert!(backend.flush());
         assert_eq!(memory.lines().len(), 1);

@@ -183,8 +183,8 @@ impl Shared {
         self.queue
             .pop_into(&mut consumer.popper, limit, &mut scratch.items);
         drop(consumer);
-        if self.full.load(Relaxed) {
-            self.full.store(false, Relaxed);
+        if self.known_full.load(Relaxed) {
+            self.known_full.store(false, Relaxed);
         }
         self.counters.queue_high_water_mark.fetch_max(seen, Relaxed);
         self.queue.wake_producers();
