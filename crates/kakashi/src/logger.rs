@@ -30,7 +30,7 @@ use std::borrow::Cow;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use crate::backend::stages::Pipeline;
+use crate::backend::stages::Route;
 use crate::backend::Backend;
 use crate::record::{
     put_field, Context, Exception, Field, Fields, Key, Level, Name, Record, Source, Value,
@@ -107,8 +107,7 @@ impl<T: ToValue + ?Sized> ToValue for &T {
 struct Inner {
     name: Name,
     backend: Backend,
-    id: u32,
-    pipeline: Arc<Pipeline>,
+    route: Route,
     bound: Vec<Field>,
     context: Option<Arc<Context>>,
 }
@@ -130,17 +129,12 @@ impl std::fmt::Debug for Logger {
 }
 
 impl Logger {
-    pub(crate) fn new(
-        name: &str,
-        backend: Backend,
-        (id, pipeline): (u32, Arc<Pipeline>),
-    ) -> Logger {
+    pub(crate) fn new(name: &str, backend: Backend, route: Route) -> Logger {
         Logger {
             inner: Arc::new(Inner {
                 name: Name::interned(name),
                 backend,
-                id,
-                pipeline,
+                route,
                 bound: Vec::new(),
                 context: None,
             }),
@@ -166,18 +160,22 @@ impl Logger {
     /// Whether a record at `level` would be kept (one relaxed atomic load).
     #[inline]
     pub fn enabled(&self, level: Level) -> bool {
-        level as u8 >= self.inner.pipeline.min_level.load(Relaxed)
+        level as u8 >= self.inner.route.stages.min_level.load(Relaxed)
     }
 
     /// The pipeline's minimum level.
     pub fn min_level(&self) -> Level {
-        Level::from_u8_lossy(self.inner.pipeline.min_level.load(Relaxed))
+        Level::from_u8_lossy(self.inner.route.stages.min_level.load(Relaxed))
     }
 
     /// Changes the minimum level of this logger's pipeline (and so of every
     /// logger sharing it), effective for the next call.
     pub fn set_min_level(&self, level: Level) {
-        self.inner.pipeline.min_level.store(level.value(), Relaxed);
+        self.inner
+            .route
+            .stages
+            .min_level
+            .store(level.value(), Relaxed);
     }
 
     /// A logger like this one with `key = value` added to every record.
@@ -213,8 +211,7 @@ impl Logger {
             inner: Arc::new(Inner {
                 name: self.inner.name.clone(),
                 backend: self.inner.backend.clone(),
-                id: self.inner.id,
-                pipeline: Arc::clone(&self.inner.pipeline),
+                route: self.inner.route.clone(),
                 bound,
                 context,
             }),
@@ -264,7 +261,7 @@ impl Logger {
     #[inline]
     pub fn __dropped_early(&self) -> bool {
         let inner = &*self.inner;
-        inner.backend.shared.drop_if_known_full(&inner.pipeline)
+        inner.backend.shared.drop_if_known_full(&inner.route.stages)
     }
 
     /// The bound context for a record (used by the macros, which build the
@@ -285,10 +282,7 @@ impl Logger {
             }
         }
         let inner = &*self.inner;
-        inner
-            .backend
-            .shared
-            .submit(inner.id, &inner.pipeline, record);
+        inner.backend.shared.submit(&inner.route, record);
     }
 
     #[cold]
@@ -305,10 +299,7 @@ impl Logger {
     #[inline]
     pub fn submit(&self, record: Record) {
         let inner = &*self.inner;
-        inner
-            .backend
-            .shared
-            .submit(inner.id, &inner.pipeline, &mut Some(record));
+        inner.backend.shared.submit(&inner.route, &mut Some(record));
     }
 
     /// Like [`submit`](Logger::submit), running every wait the call may make
@@ -329,7 +320,7 @@ impl Logger {
         inner
             .backend
             .shared
-            .submit_with(inner.id, &inner.pipeline, &mut Some(record), around_wait);
+            .submit_with(&inner.route, &mut Some(record), around_wait);
     }
 
     /// The bound fields, in order.

@@ -22,11 +22,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::backend::lock;
-use crate::backend::stages::Pipeline;
+use crate::backend::stages::Route;
 use crate::backend::{
     all_backends, lock_for_fork, longest_shutdown_timeout, retired, AsyncConfig, Backend,
     OverflowStrategy, ShutdownReport, Stats, WeakBackend,
@@ -239,12 +239,13 @@ impl EnvironmentConfig {
 
 // === The global backend ===
 
-/// The global backend and the pipelines loggers share on it.
+/// The global backend and the routes (registered pipelines) loggers share
+/// on it.
 struct Global {
     backend: Backend,
-    default: (u32, Arc<Pipeline>),
+    default: Route,
     /// Pipelines made on demand, by (module log file, JSON).
-    extra: Vec<(EnvKey, (u32, Arc<Pipeline>))>,
+    extra: Vec<(EnvKey, Route)>,
 }
 
 /// Which environment pipeline: a module log file, and whether JSON.
@@ -272,7 +273,7 @@ fn install(global: &mut Option<Global>, backend: Backend) -> Result<(), ConfigEr
         Some(env) => env.pipeline(false)?,
         None => PipelineConfig::new(),
     };
-    let default = backend.add_pipeline(pipeline);
+    let default = backend.add_route(pipeline);
     *global = Some(Global {
         backend,
         default,
@@ -520,13 +521,13 @@ pub fn get_high_performance_logger_with(
                 });
             }
             let level = options.min_level;
-            let made = match file.pipelines.iter().find(|(l, _)| *l == level) {
+            let made = match file.routes.iter().find(|(l, _)| *l == level) {
                 Some((_, made)) => made.clone(),
                 None => {
                     // Its own handle on the file, appending: the backend writes
                     // one batch at a time, in order, whichever pipeline it is.
-                    let made = backend.add_pipeline(pipeline(writer));
-                    file.pipelines.push((level, made.clone()));
+                    let made = backend.add_route(pipeline(writer));
+                    file.routes.push((level, made.clone()));
                     made
                 }
             };
@@ -541,12 +542,12 @@ pub fn get_high_performance_logger_with(
         overflow_strategy: options.overflow_strategy,
         ..AsyncConfig::default()
     })?;
-    let made = backend.add_pipeline(pipeline(writer));
+    let made = backend.add_route(pipeline(writer));
     files.push(FileBackend {
         path: key,
         backend: backend.downgrade(),
         options: options.clone(),
-        pipelines: vec![(options.min_level, made.clone())],
+        routes: vec![(options.min_level, made.clone())],
     });
     Ok(Logger::new(name, backend, made))
 }
@@ -557,8 +558,8 @@ struct FileBackend {
     path: PathBuf,
     backend: WeakBackend,
     options: HighPerformanceOptions,
-    /// One pipeline per level asked for.
-    pipelines: Vec<(Level, (u32, Arc<Pipeline>))>,
+    /// One route (registered pipeline) per level asked for.
+    routes: Vec<(Level, Route)>,
 }
 
 static FILE_BACKENDS: Mutex<Vec<FileBackend>> = Mutex::new(Vec::new());
@@ -766,7 +767,7 @@ pub fn get_env_logger(
             )?,
             (None, _) => PipelineConfig::new(),
         };
-        let made = g.backend.add_pipeline(config);
+        let made = g.backend.add_route(config);
         g.extra.push((key, made.clone()));
         Ok((g.backend.clone(), made))
     })??;
