@@ -27,7 +27,8 @@ use std::time::Duration;
 use kakashi::{
     default_json_formatter, exception_enricher, thread_enricher, AsyncConfig, AsyncPipeline,
     AsyncPipelineConfig, AsyncSetup, Backend, BackendOptions, Environment, EnvironmentConfig,
-    HighPerformanceOptions, Level, OverflowStrategy, PipelineConfig, ShutdownReport, Stats,
+    HighPerformanceOptions, Level, OutputFormat, OverflowStrategy, PipelineConfig, ShutdownReport,
+    Stats,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -514,9 +515,16 @@ fn env_logger(
     log_file: Option<&str>,
     json: bool,
 ) -> PyResult<PyLogger> {
+    // `json`: the page's `formatter_type == "json"`, as `kakashi.core`
+    // passes it.
+    let format = if json {
+        OutputFormat::Json
+    } else {
+        OutputFormat::Environment
+    };
     // Without the interpreter lock: reconfiguring holds the global backend
     // while it flushes the previous one.
-    gil::detach(py, || kakashi::get_env_logger(name, log_file, json))
+    gil::detach(py, || kakashi::get_env_logger(name, log_file, format))
         .map(PyLogger::new)
         .map_err(config_error)
 }
