@@ -185,7 +185,9 @@
 //! between batches around `fork()` and give the child fresh ones (the
 //! Python package calls them from `os.register_at_fork`).
 //!
-//! **Bindings.** [`Logger::submit_with`] runs any wait (room under `block`)
+//! **Bindings.** The [`binding`] module holds what a binding to another
+//! language needs to build records itself; [`Logger::submit_with`] runs any
+//! wait (room under `block`)
 //! inside a scope the caller provides, and [`PipelineConfig::stage_scope`]
 //! runs a batch's stages inside one: the Python package uses them to let go
 //! of the interpreter lock only while it waits, and to take it once per
@@ -197,6 +199,7 @@
 
 mod async_pipeline;
 pub mod backend;
+pub mod binding;
 mod clock;
 mod error;
 mod fork_cell;
@@ -207,10 +210,10 @@ mod setup;
 mod sys;
 pub mod testing;
 
+// `key!` (record/name.rs) reaches arcstr here; `__private::arcstr` is the
+// same crate, for when it moves there.
 #[doc(hidden)]
 pub use arcstr as __arcstr;
-#[doc(hidden)]
-pub use smallvec as __smallvec;
 
 pub use async_pipeline::{AsyncPipeline, AsyncPipelineConfig};
 #[cfg(unix)]
@@ -221,6 +224,8 @@ pub use backend::{
     DEFAULT_MAX_QUEUE_SIZE,
 };
 pub use error::ConfigError;
+#[doc(hidden)]
+pub use logger::__private;
 pub use logger::{Logger, ToValue};
 pub use pipeline::enrich::{
     context_enricher, exception_enricher, source_enricher, thread_enricher,
@@ -237,8 +242,8 @@ pub use pipeline::{
     StageScope, WriteError, Writer,
 };
 pub use record::{
-    fork_generation, put_field, Context, Exception, Field, Fields, Key, Level, Name, Record,
-    Sections, Source, ThreadInfo, Timestamp, Value, INLINE_FIELDS,
+    Context, Exception, Field, Fields, Key, Level, Name, Record, Sections, Source, ThreadInfo,
+    Timestamp, Value, INLINE_FIELDS,
 };
 pub use setup::{
     configure_async_backend, flush, flush_timeout, get_async_stats, get_async_structured_logger,

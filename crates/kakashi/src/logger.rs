@@ -147,8 +147,8 @@ impl Logger {
     }
 
     /// The logger's name, for a record (what the macros use).
-    #[doc(hidden)]
-    pub fn __name(&self) -> &Name {
+    #[inline(always)]
+    pub(crate) fn name_for_record(&self) -> &Name {
         &self.inner.name
     }
 
@@ -227,15 +227,14 @@ impl Logger {
         message: impl Into<Cow<'static, str>>,
         fields: impl Into<Fields>,
     ) {
-        if self.enabled(level) && !self.__dropped_early() {
+        if self.enabled(level) && !self.drop_if_known_full() {
             self.log_at(level, message.into(), fields.into(), None, None);
         }
     }
 
     /// Like [`log`](Logger::log), with the call site and an error.
-    #[doc(hidden)]
     #[inline]
-    pub fn log_at(
+    fn log_at(
         &self,
         level: Level,
         message: Cow<'static, str>,
@@ -251,31 +250,26 @@ impl Logger {
             exception.map(Box::new),
             source
         ));
-        self.__submit_record(&mut record);
+        self.submit_record(&mut record);
     }
 
-    /// True when the record this call would build is to be dropped anyway
-    /// (`drop_newest` with the queue full): the drop is counted and the
-    /// macros skip building the record.
-    #[doc(hidden)]
+    /// See [`binding::drop_if_known_full`](crate::binding::drop_if_known_full).
     #[inline]
-    pub fn __dropped_early(&self) -> bool {
+    pub(crate) fn drop_if_known_full(&self) -> bool {
         let inner = &*self.inner;
         inner.backend.shared.drop_if_known_full(&inner.route.stages)
     }
 
     /// The bound context for a record (used by the macros, which build the
     /// record in place).
-    #[doc(hidden)]
     #[inline(always)]
-    pub fn __context(&self) -> Option<Arc<Context>> {
+    pub(crate) fn context_for_record(&self) -> Option<Arc<Context>> {
         self.inner.context.clone()
     }
 
     /// Adds the bound fields (the call's own win) and submits.
-    #[doc(hidden)]
     #[inline]
-    pub fn __submit_record(&self, record: &mut Option<Record>) {
+    pub(crate) fn submit_record(&self, record: &mut Option<Record>) {
         if !self.inner.bound.is_empty() {
             if let Some(record) = record {
                 self.merge_bound(record);
@@ -383,6 +377,45 @@ impl Logger {
     }
 }
 
+// === what the macros call ===
+
+/// What the logging macros expand to call. Not public API: no stability
+/// promise, and nothing here is for a user (or a binding: see
+/// [`binding`](crate::binding)) to call. `#[doc(hidden)]`, re-exported at
+/// the crate root as `kakashi::__private` because an exported macro can only
+/// reach items by a public path.
+#[doc(hidden)]
+pub mod __private {
+    use std::sync::Arc;
+
+    use super::Logger;
+    use crate::record::{Context, Name, Record};
+
+    /// The crate `key!` builds static names with.
+    pub use arcstr;
+
+    pub use crate::binding::drop_if_known_full;
+
+    /// The logger's name, for the record the macro builds in place.
+    #[inline(always)]
+    pub fn name(logger: &Logger) -> &Name {
+        logger.name_for_record()
+    }
+
+    /// The logger's bound context, for the record the macro builds in place.
+    #[inline(always)]
+    pub fn context(logger: &Logger) -> Option<Arc<Context>> {
+        logger.context_for_record()
+    }
+
+    /// Adds the bound fields (the call's own win) and submits the record
+    /// the macro built.
+    #[inline(always)]
+    pub fn submit(logger: &Logger, record: &mut Option<Record>) {
+        logger.submit_record(record)
+    }
+}
+
 // === macros ===
 
 /// Pushes a logging macro's fields into the record named by its first
@@ -412,7 +445,7 @@ macro_rules! __kakashi_fields {
 
 /// A record of `$logger` made now, in one struct literal: a record is a few
 /// hundred bytes, and each function that returns one is a copy. Used by
-/// [`log!`](crate::log!) and [`Logger::log_at`]. Not public API.
+/// [`log!`](crate::log!) and `Logger::log_at`. Not public API.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __kakashi_record {
@@ -420,10 +453,10 @@ macro_rules! __kakashi_record {
         $crate::Record {
             timestamp: $crate::Timestamp::now(),
             level: $level,
-            logger: $logger.__name().clone(),
+            logger: ::std::clone::Clone::clone($crate::__private::name($logger)),
             message: $message,
             fields: $fields,
-            context: $logger.__context(),
+            context: $crate::__private::context($logger),
             exception: $exception,
             source: $source,
             thread: $crate::ThreadInfo::current(),
@@ -445,7 +478,7 @@ macro_rules! log {
     (@build $logger:expr, $level:expr, $exception:expr, $msg:expr $(, $($fields:tt)*)?) => {{
         let logger = &$logger;
         let level: $crate::Level = $level;
-        if logger.enabled(level) && !logger.__dropped_early() {
+        if logger.enabled(level) && !$crate::__private::drop_if_known_full(logger) {
             static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!() };
             // Built in an `Option`, handed on by reference and moved out
             // only into its queue slot: each move of a record is a copy.
@@ -461,7 +494,7 @@ macro_rules! log {
             if let ::std::option::Option::Some(_record) = &mut record {
                 $crate::__kakashi_fields!(@acc _record [] $($($fields)*)?);
             }
-            logger.__submit_record(&mut record);
+            $crate::__private::submit(logger, &mut record);
         }
     }};
     ($logger:expr, $level:expr, exception: $err:expr, $msg:expr $(, $($fields:tt)*)?) => {
