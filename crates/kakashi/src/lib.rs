@@ -111,7 +111,8 @@
 //!
 //! **Building the record.** An enabled call builds the [`Record`] in place:
 //! the message and field values are moved in, never formatted (string
-//! literals stay borrowed, numbers are copied), and up to [`INLINE_FIELDS`]
+//! literals stay borrowed, numbers are copied; only a message with
+//! placeholders, `"Trade {id}"`, is formatted, on the calling thread), and up to [`INLINE_FIELDS`]
 //! fields live inside the record, so a typical call allocates nothing. The
 //! fields are added with one `extend` from an array, not a `push` per field:
 //! pushing field by field makes the CPU read back each field wider than it
