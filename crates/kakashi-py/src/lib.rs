@@ -27,7 +27,8 @@ use std::time::Duration;
 use kakashi::{
     default_json_formatter, exception_enricher, thread_enricher, AsyncConfig, AsyncPipeline,
     AsyncPipelineConfig, AsyncSetup, Backend, BackendOptions, Environment, EnvironmentConfig,
-    HighPerformanceOptions, Level, OverflowStrategy, PipelineConfig, ShutdownReport, Stats,
+    HighPerformanceOptions, Level, OutputFormat, OverflowStrategy, PipelineConfig, ShutdownReport,
+    Stats,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -269,16 +270,19 @@ impl PyBackend {
 
 // === AsyncPipeline ===
 
-/// An engine pipeline on its own backend (behind `kakashi.core.async_pipeline.AsyncPipeline`).
+/// A core [`AsyncPipeline`]: behind both `kakashi.core.async_pipeline.AsyncPipeline`
+/// and the synchronous `kakashi.core.pipeline.Pipeline` (built with
+/// `enable_async=False`). Its Python name stays `_kakashi.Pipeline`, as the
+/// stubs (`_kakashi.pyi`) say.
 #[pyclass(module = "kakashi._kakashi", name = "Pipeline", frozen)]
-struct PyPipeline {
+struct PyAsyncPipeline {
     inner: Held<AsyncPipeline>,
     /// Feeds `process(record)`.
     logger: Held<kakashi::Logger>,
 }
 
 #[pymethods]
-impl PyPipeline {
+impl PyAsyncPipeline {
     /// A logger named `name` feeding this pipeline.
     fn logger(&self, name: &str) -> PyLogger {
         PyLogger::new(self.inner.logger(name))
@@ -400,7 +404,7 @@ fn async_pipeline(
     async_config: &Bound<'_, PyAny>,
     enable_async: bool,
     fallback_to_sync: bool,
-) -> PyResult<PyPipeline> {
+) -> PyResult<PyAsyncPipeline> {
     let (config, retries) = self::async_config(async_config)?;
     let p = pipeline_config;
     let formatter = p.getattr("formatter")?;
@@ -420,7 +424,7 @@ fn async_pipeline(
     })
     .map_err(config_error)?;
     let logger = inner.logger("kakashi.pipeline");
-    Ok(PyPipeline {
+    Ok(PyAsyncPipeline {
         inner: Held::new(inner),
         logger: Held::new(logger),
     })
@@ -511,9 +515,16 @@ fn env_logger(
     log_file: Option<&str>,
     json: bool,
 ) -> PyResult<PyLogger> {
+    // `json`: the page's `formatter_type == "json"`, as `kakashi.core`
+    // passes it.
+    let format = if json {
+        OutputFormat::Json
+    } else {
+        OutputFormat::Environment
+    };
     // Without the interpreter lock: reconfiguring holds the global backend
     // while it flushes the previous one.
-    gil::detach(py, || kakashi::get_env_logger(name, log_file, json))
+    gil::detach(py, || kakashi::get_env_logger(name, log_file, format))
         .map(PyLogger::new)
         .map_err(config_error)
 }
@@ -706,7 +717,7 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyLogger>()?;
     m.add_class::<PyContext>()?;
     m.add_class::<PyBackend>()?;
-    m.add_class::<PyPipeline>()?;
+    m.add_class::<PyAsyncPipeline>()?;
     m.add_class::<PyShutdownReport>()?;
     m.add("ConfigError", m.py().get_type::<ConfigError>())?;
     m.add("ASYNC_CONFIG_DEFAULTS", async_config_defaults(m.py())?)?;

@@ -74,7 +74,7 @@ fn emit_inner<'py>(
 ) -> PyResult<()> {
     // A disabled level, or `drop_newest` with the queue full (the drop is
     // counted): nothing is converted.
-    if !logger.enabled(level) || logger.__dropped_early() {
+    if !logger.enabled(level) || kakashi::binding::drop_if_known_full(logger) {
         return Ok(());
     }
     let message = match message.cast_exact::<PyString>() {
@@ -99,7 +99,7 @@ fn emit_inner<'py>(
         if key == "fields" {
             if let Ok(d) = v.cast::<PyDict>() {
                 for (k2, v2) in convert::items(d) {
-                    kakashi::put_field(fields, convert::key(&k2), convert::value(&v2));
+                    kakashi::binding::put_field(fields, convert::key(&k2), convert::value(&v2));
                 }
                 continue;
             }
@@ -108,7 +108,7 @@ fn emit_inner<'py>(
         if bound.is_empty() {
             fields.push((key, value));
         } else {
-            kakashi::put_field(fields, key, value);
+            kakashi::binding::put_field(fields, key, value);
         }
     }
     if exception.is_none() && active_exception {

@@ -16,10 +16,9 @@
 //! # Ok::<(), kakashi::ConfigError>(())
 //! ```
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::stages::Pipeline;
+use crate::backend::stages::Route;
 use crate::backend::{AsyncConfig, Backend, ShutdownReport, Stats};
 use crate::error::ConfigError;
 use crate::logger::Logger;
@@ -56,13 +55,7 @@ impl AsyncPipelineConfig {
 #[derive(Clone, Debug)]
 pub struct AsyncPipeline {
     backend: Backend,
-    pipeline: (u32, Arc<Pipeline>),
-}
-
-impl std::fmt::Debug for Pipeline {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipeline").finish_non_exhaustive()
-    }
+    route: Route,
 }
 
 impl AsyncPipeline {
@@ -76,13 +69,13 @@ impl AsyncPipeline {
             config.enable_async,
             config.fallback_to_sync,
         )?;
-        let pipeline = backend.add_pipeline(config.pipeline_config);
-        Ok(AsyncPipeline { backend, pipeline })
+        let route = backend.add_route(config.pipeline_config);
+        Ok(AsyncPipeline { backend, route })
     }
 
     /// A logger named `name` feeding this pipeline.
     pub fn logger(&self, name: &str) -> Logger {
-        Logger::new(name, self.backend.clone(), self.pipeline.clone())
+        Logger::new(name, self.backend.clone(), self.route.clone())
     }
 
     /// The backend it runs on.

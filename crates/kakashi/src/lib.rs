@@ -111,7 +111,8 @@
 //!
 //! **Building the record.** An enabled call builds the [`Record`] in place:
 //! the message and field values are moved in, never formatted (string
-//! literals stay borrowed, numbers are copied), and up to [`INLINE_FIELDS`]
+//! literals stay borrowed, numbers are copied; only a message with
+//! placeholders, `"Trade {id}"`, is formatted, on the calling thread), and up to [`INLINE_FIELDS`]
 //! fields live inside the record, so a typical call allocates nothing. The
 //! fields are added with one `extend` from an array, not a `push` per field:
 //! pushing field by field makes the CPU read back each field wider than it
@@ -185,7 +186,9 @@
 //! between batches around `fork()` and give the child fresh ones (the
 //! Python package calls them from `os.register_at_fork`).
 //!
-//! **Bindings.** [`Logger::submit_with`] runs any wait (room under `block`)
+//! **Bindings.** The [`binding`] module holds what a binding to another
+//! language needs to build records itself; [`Logger::submit_with`] runs any
+//! wait (room under `block`)
 //! inside a scope the caller provides, and [`PipelineConfig::stage_scope`]
 //! runs a batch's stages inside one: the Python package uses them to let go
 //! of the interpreter lock only while it waits, and to take it once per
@@ -197,6 +200,7 @@
 
 mod async_pipeline;
 pub mod backend;
+pub mod binding;
 mod clock;
 mod error;
 mod fork_cell;
@@ -207,10 +211,10 @@ mod setup;
 mod sys;
 pub mod testing;
 
+// `key!` (record/name.rs) reaches arcstr here; `__private::arcstr` is the
+// same crate, for when it moves there.
 #[doc(hidden)]
 pub use arcstr as __arcstr;
-#[doc(hidden)]
-pub use smallvec as __smallvec;
 
 pub use async_pipeline::{AsyncPipeline, AsyncPipelineConfig};
 #[cfg(unix)]
@@ -221,6 +225,8 @@ pub use backend::{
     DEFAULT_MAX_QUEUE_SIZE,
 };
 pub use error::ConfigError;
+#[doc(hidden)]
+pub use logger::__private;
 pub use logger::{Logger, ToValue};
 pub use pipeline::enrich::{
     context_enricher, exception_enricher, source_enricher, thread_enricher,
@@ -237,15 +243,15 @@ pub use pipeline::{
     StageScope, WriteError, Writer,
 };
 pub use record::{
-    fork_generation, put_field, Context, Exception, Field, Fields, Key, Level, Name, Record,
-    Sections, Source, ThreadInfo, Timestamp, Value, INLINE_FIELDS,
+    Context, Exception, Field, Fields, Key, Level, Name, Record, Sections, Source, ThreadInfo,
+    Timestamp, Value, INLINE_FIELDS,
 };
 pub use setup::{
     configure_async_backend, flush, flush_timeout, get_async_stats, get_async_structured_logger,
     get_env_logger, get_high_performance_logger, get_high_performance_logger_with, get_logger,
     get_network_batch_logger, get_network_logger, get_network_logger_with, setup_async_logging,
     shutdown_async_backend, AsyncSetup, BackendOptions, Environment, EnvironmentConfig,
-    FormatterKind, HighPerformanceOptions, NetworkOptions,
+    FormatterKind, HighPerformanceOptions, NetworkOptions, OutputFormat,
 };
 
 /// The text of a panic payload.

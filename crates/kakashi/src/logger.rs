@@ -3,7 +3,9 @@
 //!
 //! The level check comes first and costs one relaxed atomic load; a disabled
 //! call evaluates none of its arguments. An enabled call copies its values
-//! into a [`Record`] and hands it to the backend; it never formats.
+//! into a [`Record`] and hands it to the backend; it never formats a field,
+//! and formats its message only when the message has placeholders
+//! (`"Trade {id}"`; see [`log!`](crate::log!)).
 //!
 //! ```
 //! use kakashi::{info, warning, PipelineConfig, Backend, AsyncConfig};
@@ -30,7 +32,7 @@ use std::borrow::Cow;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use crate::backend::stages::Pipeline;
+use crate::backend::stages::Route;
 use crate::backend::Backend;
 use crate::record::{
     put_field, Context, Exception, Field, Fields, Key, Level, Name, Record, Source, Value,
@@ -107,8 +109,7 @@ impl<T: ToValue + ?Sized> ToValue for &T {
 struct Inner {
     name: Name,
     backend: Backend,
-    id: u32,
-    pipeline: Arc<Pipeline>,
+    route: Route,
     bound: Vec<Field>,
     context: Option<Arc<Context>>,
 }
@@ -130,17 +131,12 @@ impl std::fmt::Debug for Logger {
 }
 
 impl Logger {
-    pub(crate) fn new(
-        name: &str,
-        backend: Backend,
-        (id, pipeline): (u32, Arc<Pipeline>),
-    ) -> Logger {
+    pub(crate) fn new(name: &str, backend: Backend, route: Route) -> Logger {
         Logger {
             inner: Arc::new(Inner {
                 name: Name::interned(name),
                 backend,
-                id,
-                pipeline,
+                route,
                 bound: Vec::new(),
                 context: None,
             }),
@@ -153,8 +149,8 @@ impl Logger {
     }
 
     /// The logger's name, for a record (what the macros use).
-    #[doc(hidden)]
-    pub fn __name(&self) -> &Name {
+    #[inline(always)]
+    pub(crate) fn name_for_record(&self) -> &Name {
         &self.inner.name
     }
 
@@ -166,18 +162,22 @@ impl Logger {
     /// Whether a record at `level` would be kept (one relaxed atomic load).
     #[inline]
     pub fn enabled(&self, level: Level) -> bool {
-        level as u8 >= self.inner.pipeline.min_level.load(Relaxed)
+        level as u8 >= self.inner.route.stages.min_level.load(Relaxed)
     }
 
     /// The pipeline's minimum level.
     pub fn min_level(&self) -> Level {
-        Level::from_u8_lossy(self.inner.pipeline.min_level.load(Relaxed))
+        Level::from_u8_lossy(self.inner.route.stages.min_level.load(Relaxed))
     }
 
     /// Changes the minimum level of this logger's pipeline (and so of every
     /// logger sharing it), effective for the next call.
     pub fn set_min_level(&self, level: Level) {
-        self.inner.pipeline.min_level.store(level.value(), Relaxed);
+        self.inner
+            .route
+            .stages
+            .min_level
+            .store(level.value(), Relaxed);
     }
 
     /// A logger like this one with `key = value` added to every record.
@@ -213,8 +213,7 @@ impl Logger {
             inner: Arc::new(Inner {
                 name: self.inner.name.clone(),
                 backend: self.inner.backend.clone(),
-                id: self.inner.id,
-                pipeline: Arc::clone(&self.inner.pipeline),
+                route: self.inner.route.clone(),
                 bound,
                 context,
             }),
@@ -230,15 +229,14 @@ impl Logger {
         message: impl Into<Cow<'static, str>>,
         fields: impl Into<Fields>,
     ) {
-        if self.enabled(level) && !self.__dropped_early() {
+        if self.enabled(level) && !self.drop_if_known_full() {
             self.log_at(level, message.into(), fields.into(), None, None);
         }
     }
 
     /// Like [`log`](Logger::log), with the call site and an error.
-    #[doc(hidden)]
     #[inline]
-    pub fn log_at(
+    fn log_at(
         &self,
         level: Level,
         message: Cow<'static, str>,
@@ -254,41 +252,33 @@ impl Logger {
             exception.map(Box::new),
             source
         ));
-        self.__submit_record(&mut record);
+        self.submit_record(&mut record);
     }
 
-    /// True when the record this call would build is to be dropped anyway
-    /// (`drop_newest` with the queue full): the drop is counted and the
-    /// macros skip building the record.
-    #[doc(hidden)]
+    /// See [`binding::drop_if_known_full`](crate::binding::drop_if_known_full).
     #[inline]
-    pub fn __dropped_early(&self) -> bool {
+    pub(crate) fn drop_if_known_full(&self) -> bool {
         let inner = &*self.inner;
-        inner.backend.shared.drop_early(&inner.pipeline)
+        inner.backend.shared.drop_if_known_full(&inner.route.stages)
     }
 
     /// The bound context for a record (used by the macros, which build the
     /// record in place).
-    #[doc(hidden)]
     #[inline(always)]
-    pub fn __context(&self) -> Option<Arc<Context>> {
+    pub(crate) fn context_for_record(&self) -> Option<Arc<Context>> {
         self.inner.context.clone()
     }
 
     /// Adds the bound fields (the call's own win) and submits.
-    #[doc(hidden)]
     #[inline]
-    pub fn __submit_record(&self, record: &mut Option<Record>) {
+    pub(crate) fn submit_record(&self, record: &mut Option<Record>) {
         if !self.inner.bound.is_empty() {
             if let Some(record) = record {
                 self.merge_bound(record);
             }
         }
         let inner = &*self.inner;
-        inner
-            .backend
-            .shared
-            .submit(inner.id, &inner.pipeline, record);
+        inner.backend.shared.submit(&inner.route, record);
     }
 
     #[cold]
@@ -305,10 +295,7 @@ impl Logger {
     #[inline]
     pub fn submit(&self, record: Record) {
         let inner = &*self.inner;
-        inner
-            .backend
-            .shared
-            .submit(inner.id, &inner.pipeline, &mut Some(record));
+        inner.backend.shared.submit(&inner.route, &mut Some(record));
     }
 
     /// Like [`submit`](Logger::submit), running every wait the call may make
@@ -329,7 +316,7 @@ impl Logger {
         inner
             .backend
             .shared
-            .submit_with(inner.id, &inner.pipeline, &mut Some(record), around_wait);
+            .submit_with(&inner.route, &mut Some(record), around_wait);
     }
 
     /// The bound fields, in order.
@@ -392,6 +379,58 @@ impl Logger {
     }
 }
 
+// === what the macros call ===
+
+/// What the logging macros expand to call. Not public API: no stability
+/// promise, and nothing here is for a user (or a binding: see
+/// [`binding`](crate::binding)) to call. `#[doc(hidden)]`, re-exported at
+/// the crate root as `kakashi::__private` because an exported macro can only
+/// reach items by a public path.
+#[doc(hidden)]
+pub mod __private {
+    use std::borrow::Cow;
+    use std::fmt;
+    use std::sync::Arc;
+
+    use super::Logger;
+    use crate::record::{Context, Name, Record};
+
+    /// The crate `key!` builds static names with.
+    pub use arcstr;
+
+    pub use crate::binding::drop_if_known_full;
+
+    /// A macro's message: a literal without placeholders stays the
+    /// `&'static str` it is (`as_str` is `Some`; inlined, the check folds
+    /// away), anything else is formatted now.
+    #[inline(always)]
+    pub fn message(args: fmt::Arguments<'_>) -> Cow<'static, str> {
+        match args.as_str() {
+            Some(text) => Cow::Borrowed(text),
+            None => Cow::Owned(fmt::format(args)),
+        }
+    }
+
+    /// The logger's name, for the record the macro builds in place.
+    #[inline(always)]
+    pub fn name(logger: &Logger) -> &Name {
+        logger.name_for_record()
+    }
+
+    /// The logger's bound context, for the record the macro builds in place.
+    #[inline(always)]
+    pub fn context(logger: &Logger) -> Option<Arc<Context>> {
+        logger.context_for_record()
+    }
+
+    /// Adds the bound fields (the call's own win) and submits the record
+    /// the macro built.
+    #[inline(always)]
+    pub fn submit(logger: &Logger, record: &mut Option<Record>) {
+        logger.submit_record(record)
+    }
+}
+
 // === macros ===
 
 /// Pushes a logging macro's fields into the record named by its first
@@ -421,7 +460,7 @@ macro_rules! __kakashi_fields {
 
 /// A record of `$logger` made now, in one struct literal: a record is a few
 /// hundred bytes, and each function that returns one is a copy. Used by
-/// [`log!`](crate::log!) and [`Logger::log_at`]. Not public API.
+/// [`log!`](crate::log!) and `Logger::log_at`. Not public API.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __kakashi_record {
@@ -429,10 +468,10 @@ macro_rules! __kakashi_record {
         $crate::Record {
             timestamp: $crate::Timestamp::now(),
             level: $level,
-            logger: $logger.__name().clone(),
+            logger: ::std::clone::Clone::clone($crate::__private::name($logger)),
             message: $message,
             fields: $fields,
-            context: $logger.__context(),
+            context: $crate::__private::context($logger),
             exception: $exception,
             source: $source,
             thread: $crate::ThreadInfo::current(),
@@ -443,75 +482,164 @@ macro_rules! __kakashi_record {
 
 /// Logs at a level: `log!(logger, Level::Info, "message", key = value, ...)`.
 ///
-/// Values: `key = value` copies anything [`ToValue`]; `key = %value` uses
-/// `Display`; `key = ?value` uses `Debug`. String literals are not copied.
-/// With `exception: &err,` before the message, the error is attached.
-/// Nothing is evaluated when the level is disabled, nor when the record
-/// would be dropped anyway (`drop_newest` with the queue full: the drop is
-/// counted as usual).
+/// The message is a format string, as in `format!`, `log` and `tracing`:
+///
+/// - `log!(logger, level, "Trade executed")`: a literal without
+///   placeholders is logged as the `&'static str` it is, never copied or
+///   formatted (the common case costs nothing for its message);
+/// - `"hello {user}"` captures `user` from the scope, and
+///   `"Trade {} at {}", id, price` takes positional arguments: the message
+///   is formatted once, on the calling thread, only when the level is
+///   enabled; `{{` and `}}` are literal braces;
+/// - fields follow the message and its arguments: `"Trade executed",
+///   key = value, ...` or `"Trade {}", id, price = p, qty = q`; a `;` may
+///   end the arguments instead (`"Trade {}", id; price = p`). After the
+///   message, `name = value` always starts the fields: it is never a named
+///   format argument (capture `{name}` from the scope instead);
+/// - a message that is not a literal (a `String`, a `Cow<'static, str>`, a
+///   `&'static str` constant) is logged as it is, braces and all.
+///
+/// Field values: `key = value` copies anything [`ToValue`]; `key = %value`
+/// uses `Display`; `key = ?value` uses `Debug`. String literals are not
+/// copied. With `exception: &err,` before the message, the error is
+/// attached. Nothing is evaluated when the level is disabled, nor when the
+/// record would be dropped anyway (`drop_newest` with the queue full: the
+/// drop is counted as usual).
+///
+/// ```
+/// use kakashi::{info, error, Backend, PipelineConfig};
+/// use kakashi::testing::MemoryWriter;
+///
+/// let memory = MemoryWriter::new();
+/// let backend = Backend::synchronous();
+/// let log = backend.logger("desk", PipelineConfig::new().writer(memory.clone()));
+/// let (user, id, price) = ("ann", 7, 187.5);
+/// info!(log, "hello {user}");
+/// info!(log, "Trade {} at {price}", id, symbol = "AAPL");
+/// info!(log, "Trade executed", id = id);
+/// let err = std::io::Error::other("disk full");
+/// error!(log, exception: &err, "order {id} failed");
+/// let lines = memory.lines();
+/// assert!(lines[0].contains(r#""message":"hello ann""#));
+/// assert!(lines[1].contains(r#""message":"Trade 7 at 187.5","fields":{"symbol":"AAPL"}"#));
+/// assert!(lines[2].contains(r#""message":"Trade executed","fields":{"id":7}"#));
+/// assert!(lines[3].contains(r#""message":"order 7 failed""#));
+/// ```
+///
+/// A placeholder without its argument is a compile error, as in `format!`
+/// (here `id = 7` is a field):
+///
+/// ```compile_fail
+/// # let log = kakashi::Backend::synchronous().logger("x", kakashi::PipelineConfig::new());
+/// kakashi::info!(log, "Trade {}", id = 7);
+/// ```
 #[macro_export]
 macro_rules! log {
-    (@build $logger:expr, $level:expr, $exception:expr, $msg:expr $(, $($fields:tt)*)?) => {{
+    // === the message: a literal is a format string, anything else is as is ===
+    // A literal alone (`{captures}` formatted, none: the literal itself).
+    (@msg $logger:expr, $level:expr, $exception:expr, $msg:literal $(,)?) => {
+        $crate::log!(@build $logger, $level, $exception,
+            $crate::__private::message(::std::format_args!($msg)),)
+    };
+    // A literal, then fields: `name = ...` after the message is always a field.
+    (@msg $logger:expr, $level:expr, $exception:expr, $msg:literal, $key:ident = $($fields:tt)*) => {
+        $crate::log!(@build $logger, $level, $exception,
+            $crate::__private::message(::std::format_args!($msg)), $key = $($fields)*)
+    };
+    // A literal and format arguments, then maybe fields.
+    (@msg $logger:expr, $level:expr, $exception:expr, $msg:literal, $($rest:tt)+) => {
+        $crate::log!(@args $logger, $level, $exception, $msg, [] $($rest)+)
+    };
+    // Any other message (`Into<Cow<'static, str>>`), logged as it is.
+    (@msg $logger:expr, $level:expr, $exception:expr, $msg:expr $(, $($fields:tt)*)?) => {
+        $crate::log!(@build $logger, $level, $exception,
+            ::std::convert::Into::into($msg), $($($fields)*)?)
+    };
+    // === the format arguments: up to a `;` or the first `, name =` ===
+    // Taken token by token (not as `expr`s, which would read `name = value`
+    // as an assignment), so the tokens reach `format_args!` as written.
+    (@args $logger:expr, $level:expr, $exception:expr, $msg:literal, [$($arg:tt)+] ; $($fields:tt)*) => {
+        $crate::log!(@build $logger, $level, $exception,
+            $crate::__private::message(::std::format_args!($msg, $($arg)+)), $($fields)*)
+    };
+    (@args $logger:expr, $level:expr, $exception:expr, $msg:literal, [$($arg:tt)+] , $key:ident = $($fields:tt)*) => {
+        $crate::log!(@build $logger, $level, $exception,
+            $crate::__private::message(::std::format_args!($msg, $($arg)+)), $key = $($fields)*)
+    };
+    (@args $logger:expr, $level:expr, $exception:expr, $msg:literal, [$($arg:tt)+] $(,)?) => {
+        $crate::log!(@build $logger, $level, $exception,
+            $crate::__private::message(::std::format_args!($msg, $($arg)+)),)
+    };
+    (@args $logger:expr, $level:expr, $exception:expr, $msg:literal, [$($arg:tt)*] $next:tt $($rest:tt)*) => {
+        $crate::log!(@args $logger, $level, $exception, $msg, [$($arg)* $next] $($rest)*)
+    };
+    // `$message` is an expression evaluated only inside the level check.
+    (@build $logger:expr, $level:expr, $exception:expr, $message:expr, $($fields:tt)*) => {{
         let logger = &$logger;
         let level: $crate::Level = $level;
-        if logger.enabled(level) && !logger.__dropped_early() {
+        if logger.enabled(level) && !$crate::__private::drop_if_known_full(logger) {
             static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!() };
             // Built in an `Option`, handed on by reference and moved out
             // only into its queue slot: each move of a record is a copy.
             let mut record = ::std::option::Option::Some($crate::__kakashi_record!(
                 logger,
                 level,
-                ::std::convert::Into::into($msg),
+                $message,
                 $crate::Fields::new(),
                 $exception,
                 Some(&SOURCE)
             ));
             // `_record`: a call without fields does not use it.
             if let ::std::option::Option::Some(_record) = &mut record {
-                $crate::__kakashi_fields!(@acc _record [] $($($fields)*)?);
+                $crate::__kakashi_fields!(@acc _record [] $($fields)*);
             }
-            logger.__submit_record(&mut record);
+            $crate::__private::submit(logger, &mut record);
         }
     }};
-    ($logger:expr, $level:expr, exception: $err:expr, $msg:expr $(, $($fields:tt)*)?) => {
+    ($logger:expr, $level:expr, exception: $err:expr, $($rest:tt)+) => {
         $crate::log!(
-            @build $logger,
+            @msg $logger,
             $level,
             Some(::std::boxed::Box::new($crate::Exception::from_error($err))),
-            $msg $(, $($fields)*)?
+            $($rest)+
         )
     };
-    ($logger:expr, $level:expr, $msg:expr $(, $($fields:tt)*)?) => {
-        $crate::log!(@build $logger, $level, None, $msg $(, $($fields)*)?)
+    ($logger:expr, $level:expr, $($rest:tt)+) => {
+        $crate::log!(@msg $logger, $level, None, $($rest)+)
     };
 }
 
-/// DEBUG: `debug!(logger, "message", key = value, ...)` (see [`log!`](crate::log!)).
+/// DEBUG: `debug!(logger, "message {x}", key = value, ...)` or
+/// `debug!(logger, "message {}", x, key = value, ...)` (see [`log!`](crate::log!)).
 #[macro_export]
 macro_rules! debug {
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Debug, $($rest)+) };
 }
 
-/// INFO: `info!(logger, "message", key = value, ...)` (see [`log!`](crate::log!)).
+/// INFO: `info!(logger, "message {x}", key = value, ...)` or
+/// `info!(logger, "message {}", x, key = value, ...)` (see [`log!`](crate::log!)).
 #[macro_export]
 macro_rules! info {
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Info, $($rest)+) };
 }
 
-/// WARNING: `warning!(logger, "message", key = value, ...)` (see [`log!`](crate::log!)).
+/// WARNING: `warning!(logger, "message {x}", key = value, ...)` or
+/// `warning!(logger, "message {}", x, key = value, ...)` (see [`log!`](crate::log!)).
 #[macro_export]
 macro_rules! warning {
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Warning, $($rest)+) };
 }
 
-/// ERROR: `error!(logger, "message", key = value, ...)` or
+/// ERROR: `error!(logger, "message {x}", key = value, ...)`,
+/// `error!(logger, "message {}", x, key = value, ...)` or
 /// `error!(logger, exception: &err, "message", ...)` (see [`log!`](crate::log!)).
 #[macro_export]
 macro_rules! error {
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Error, $($rest)+) };
 }
 
-/// CRITICAL: `critical!(logger, "message", key = value, ...)` (see [`log!`](crate::log!)).
+/// CRITICAL: `critical!(logger, "message {x}", key = value, ...)` or
+/// `critical!(logger, "message {}", x, key = value, ...)` (see [`log!`](crate::log!)).
 #[macro_export]
 macro_rules! critical {
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Critical, $($rest)+) };

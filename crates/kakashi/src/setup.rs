@@ -22,11 +22,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::backend::lock;
-use crate::backend::stages::Pipeline;
+use crate::backend::stages::Route;
 use crate::backend::{
     all_backends, lock_for_fork, longest_shutdown_timeout, retired, AsyncConfig, Backend,
     OverflowStrategy, ShutdownReport, Stats, WeakBackend,
@@ -116,6 +116,20 @@ impl FormatterKind {
     }
 }
 
+/// Which formatters an environment's outputs use ([`get_env_logger`],
+/// [`EnvironmentConfig::pipeline`]): Python's `formatter_type`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OutputFormat {
+    /// Each output its own formatter from the environment
+    /// (`console_formatter`, `file_formatter`); Python's
+    /// `formatter_type="default"`. The default.
+    #[default]
+    Environment,
+    /// `default_json_formatter` for every output; Python's
+    /// `formatter_type="json"`.
+    Json,
+}
+
 /// An environment's settings: where and how records go. The presets keep
 /// the original Kakashi 0.2.2's levels, directories, formatters and async
 /// settings per environment.
@@ -191,13 +205,13 @@ impl EnvironmentConfig {
         self.log_directory.join("app.log")
     }
 
-    /// The pipeline this environment describes: console and file outputs
-    /// with their own levels and formatters. `json` uses JSON for both.
+    /// The pipeline this environment describes: console and file outputs,
+    /// each with its own level, and formatters chosen by `format`.
     ///
     /// # Errors
     /// [`ConfigError::File`] when the log file cannot be opened.
-    pub fn pipeline(&self, json: bool) -> Result<PipelineConfig, ConfigError> {
-        self.pipeline_to(json, self.log_file())
+    pub fn pipeline(&self, format: OutputFormat) -> Result<PipelineConfig, ConfigError> {
+        self.pipeline_to(format, self.log_file())
     }
 
     /// [`pipeline`](EnvironmentConfig::pipeline) with the file output going to
@@ -205,7 +219,11 @@ impl EnvironmentConfig {
     ///
     /// # Errors
     /// [`ConfigError::File`] when `file` cannot be opened for appending.
-    pub fn pipeline_to(&self, json: bool, file: PathBuf) -> Result<PipelineConfig, ConfigError> {
+    pub fn pipeline_to(
+        &self,
+        format: OutputFormat,
+        file: PathBuf,
+    ) -> Result<PipelineConfig, ConfigError> {
         let mut config = PipelineConfig::new().min_level(self.console_level.min(self.file_level));
         if self.include_thread_info {
             config = config.enricher(thread_enricher());
@@ -222,7 +240,10 @@ impl EnvironmentConfig {
                 ..Context::default()
             }));
         }
-        let pick = |kind: FormatterKind| if json { FormatterKind::Json } else { kind };
+        let pick = |kind: FormatterKind| match format {
+            OutputFormat::Environment => kind,
+            OutputFormat::Json => FormatterKind::Json,
+        };
         Ok(config
             .output(OutputConfig {
                 min_level: self.console_level,
@@ -239,16 +260,17 @@ impl EnvironmentConfig {
 
 // === The global backend ===
 
-/// The global backend and the pipelines loggers share on it.
+/// The global backend and the routes (registered pipelines) loggers share
+/// on it.
 struct Global {
     backend: Backend,
-    default: (u32, Arc<Pipeline>),
-    /// Pipelines made on demand, by (module log file, JSON).
-    extra: Vec<(EnvKey, (u32, Arc<Pipeline>))>,
+    default: Route,
+    /// Routes made on demand, by module log file and format.
+    extra: Vec<(EnvKey, Route)>,
 }
 
-/// Which environment pipeline: a module log file, and whether JSON.
-type EnvKey = (Option<String>, bool);
+/// Which environment pipeline: a module log file, and the format.
+type EnvKey = (Option<String>, OutputFormat);
 
 /// The environment chosen by `setup_async_logging` (survives shutdown, so the
 /// global backend can be rebuilt the same way).
@@ -269,10 +291,10 @@ fn install(global: &mut Option<Global>, backend: Backend) -> Result<(), ConfigEr
         previous.backend.shutdown_to_synchronous(timeout);
     }
     let pipeline = match &*lock(&ENV) {
-        Some(env) => env.pipeline(false)?,
+        Some(env) => env.pipeline(OutputFormat::Environment)?,
         None => PipelineConfig::new(),
     };
-    let default = backend.add_pipeline(pipeline);
+    let default = backend.add_route(pipeline);
     *global = Some(Global {
         backend,
         default,
@@ -520,13 +542,13 @@ pub fn get_high_performance_logger_with(
                 });
             }
             let level = options.min_level;
-            let made = match file.pipelines.iter().find(|(l, _)| *l == level) {
+            let made = match file.routes.iter().find(|(l, _)| *l == level) {
                 Some((_, made)) => made.clone(),
                 None => {
                     // Its own handle on the file, appending: the backend writes
                     // one batch at a time, in order, whichever pipeline it is.
-                    let made = backend.add_pipeline(pipeline(writer));
-                    file.pipelines.push((level, made.clone()));
+                    let made = backend.add_route(pipeline(writer));
+                    file.routes.push((level, made.clone()));
                     made
                 }
             };
@@ -541,12 +563,12 @@ pub fn get_high_performance_logger_with(
         overflow_strategy: options.overflow_strategy,
         ..AsyncConfig::default()
     })?;
-    let made = backend.add_pipeline(pipeline(writer));
+    let made = backend.add_route(pipeline(writer));
     files.push(FileBackend {
         path: key,
         backend: backend.downgrade(),
         options: options.clone(),
-        pipelines: vec![(options.min_level, made.clone())],
+        routes: vec![(options.min_level, made.clone())],
     });
     Ok(Logger::new(name, backend, made))
 }
@@ -557,8 +579,8 @@ struct FileBackend {
     path: PathBuf,
     backend: WeakBackend,
     options: HighPerformanceOptions,
-    /// One pipeline per level asked for.
-    pipelines: Vec<(Level, (u32, Arc<Pipeline>))>,
+    /// One route (registered pipeline) per level asked for.
+    routes: Vec<(Level, Route)>,
 }
 
 static FILE_BACKENDS: Mutex<Vec<FileBackend>> = Mutex::new(Vec::new());
@@ -729,10 +751,12 @@ pub fn get_async_structured_logger(
     service: &str,
     version: &str,
 ) -> Result<Logger, ConfigError> {
-    Ok(get_env_logger(name, None, true)?.with_fields([
-        ("service", service.to_owned()),
-        ("version", version.to_owned()),
-    ]))
+    Ok(
+        get_env_logger(name, None, OutputFormat::Json)?.with_fields([
+            ("service", service.to_owned()),
+            ("version", version.to_owned()),
+        ]),
+    )
 }
 
 /// A logger on the global backend through the environment's outputs (console
@@ -740,33 +764,33 @@ pub fn get_async_structured_logger(
 /// setup), as the original's `get_logger(name, log_file, formatter_type)`.
 ///
 /// `log_file` names a module file, `<log_directory>/modules/<log_file>.log`,
-/// instead of `app.log`; `json` uses `default_json_formatter` for both
-/// outputs. One pipeline is made per distinct pair and shared by every logger
-/// asking for it.
+/// instead of `app.log`; `format` picks the outputs' formatters (the
+/// environment's, or JSON for both). One pipeline is made per distinct pair
+/// and shared by every logger asking for it.
 ///
 /// # Errors
 /// [`ConfigError`] when the global backend or the file cannot be set up.
 pub fn get_env_logger(
     name: &str,
     log_file: Option<&str>,
-    json: bool,
+    format: OutputFormat,
 ) -> Result<Logger, ConfigError> {
-    let key = (log_file.map(str::to_owned), json);
+    let key = (log_file.map(str::to_owned), format);
     let (backend, pipeline) = with_global(|g| -> Result<_, ConfigError> {
         if let Some((_, found)) = g.extra.iter().find(|(k, _)| *k == key) {
             return Ok((g.backend.clone(), found.clone()));
         }
         let config = match (&*lock(&ENV), log_file) {
-            (Some(env), None) => env.pipeline(json)?,
+            (Some(env), None) => env.pipeline(format)?,
             (Some(env), Some(file)) => env.pipeline_to(
-                json,
+                format,
                 env.log_directory
                     .join("modules")
                     .join(format!("{file}.log")),
             )?,
             (None, _) => PipelineConfig::new(),
         };
-        let made = g.backend.add_pipeline(config);
+        let made = g.backend.add_route(config);
         g.extra.push((key, made.clone()));
         Ok((g.backend.clone(), made))
     })??;
@@ -819,4 +843,32 @@ pub fn shutdown_async_backend(timeout: Duration) -> ShutdownReport {
     // The next get_logger builds a fresh global backend from the same environment.
     *lock(&GLOBAL) = None;
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `OutputFormat::Environment` keeps the environment's file formatter
+    /// (compact here), `OutputFormat::Json` replaces it with JSON.
+    #[test]
+    fn output_format_picks_the_file_outputs_formatter() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = EnvironmentConfig::preset(Environment::Testing);
+        env.file_formatter = FormatterKind::Compact;
+        env.console_level = Level::Critical; // nothing on the test's console
+        env.file_level = Level::Info;
+        for (format, json) in [
+            (OutputFormat::Environment, false),
+            (OutputFormat::Json, true),
+        ] {
+            let path = dir.path().join(format!("{format:?}.log"));
+            let backend = Backend::synchronous();
+            let logger = backend.logger("env", env.pipeline_to(format, path.clone()).unwrap());
+            logger.info("hello");
+            let line = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(line.starts_with('{'), json, "{format:?}: {line}");
+            assert!(line.contains("hello"), "{line}");
+        }
+    }
 }

@@ -18,7 +18,7 @@ pub fn thread_info(py: Python<'_>) -> ThreadInfo {
     thread_local! {
         static CURRENT: std::cell::RefCell<Option<(u64, ThreadInfo)>> = const { std::cell::RefCell::new(None) };
     }
-    let generation = kakashi::fork_generation();
+    let generation = kakashi::binding::fork_generation();
     let cached = CURRENT.try_with(|c| match &*c.try_borrow().ok()? {
         Some((g, t)) if *g == generation => Some(t.clone()),
         _ => None,

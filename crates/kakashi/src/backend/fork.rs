@@ -194,12 +194,12 @@ impl Shared {
         // must take what the child logs.
         self.abort.store(false, SeqCst);
         let queue_usable = self.reset_queue_in_child();
-        if let Ok(pipelines) = self.pipelines.try_read() {
-            for pipeline in pipelines.iter() {
-                pipeline.abandon_writers_held_at_fork();
+        if let Ok(routes) = self.routes.try_read() {
+            for stages in routes.iter() {
+                stages.abandon_writers_held_at_fork();
             }
         }
-        self.full.store(false, Relaxed);
+        self.known_full.store(false, Relaxed);
         self.counters.reset();
         self.pushed_base.store(self.queue.pushed(), Relaxed);
         let running = self.state() == RUNNING || self.state() == STOPPING;

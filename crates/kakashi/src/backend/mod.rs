@@ -143,7 +143,7 @@ use std::time::{Duration, Instant};
 use order::Turn;
 use queue::Queue;
 use ring::Popper;
-use stages::Pipeline;
+use stages::{Route, Stages};
 use stats::Counters;
 use worker::on_worker_thread;
 
@@ -175,15 +175,17 @@ pub(crate) struct Shared {
     state: AtomicU8,
     /// Stop taking batches now (shutdown timed out).
     abort: AtomicBool,
-    /// `drop_newest` found the queue full and no worker has taken from it
-    /// since: calls drop their record before building it. Written only when
+    /// The queue is known to be full: `drop_newest` found it full and no
+    /// worker has taken from it since, so calls drop their record before
+    /// building it (`drop_if_known_full` in `overflow.rs`). Written only when
     /// it changes, so reading it costs a call next to nothing.
-    full: CachePadded<AtomicBool>,
+    known_full: CachePadded<AtomicBool>,
     /// Items the queue had taken when the counters were last reset (a
     /// forked child starts from zero).
     pushed_base: AtomicU64,
     fallback_to_sync: bool,
-    pipelines: RwLock<Vec<Arc<Pipeline>>>,
+    /// Every pipeline registered on this backend, by route id.
+    routes: RwLock<Vec<Arc<Stages>>>,
     pub(crate) counters: Counters,
     /// The queue's one consumer at a time, and the next ticket it hands out.
     consumer: Mutex<Consumer>,
@@ -285,8 +287,8 @@ impl Shared {
         self.state() == RUNNING
     }
 
-    fn pipeline_snapshot(&self) -> Vec<Arc<Pipeline>> {
-        self.pipelines
+    fn routes_snapshot(&self) -> Vec<Arc<Stages>> {
+        self.routes
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
@@ -306,8 +308,8 @@ impl Shared {
         guard
     }
 
-    fn pipeline(&self, id: u32) -> Arc<Pipeline> {
-        Arc::clone(&self.pipelines.read().unwrap_or_else(|e| e.into_inner())[id as usize])
+    fn stages_of(&self, id: u32) -> Arc<Stages> {
+        Arc::clone(&self.routes.read().unwrap_or_else(|e| e.into_inner())[id as usize])
     }
 }
 
@@ -409,10 +411,10 @@ impl Backend {
             queue,
             state: AtomicU8::new(if enable_async { RUNNING } else { SYNCHRONOUS }),
             abort: AtomicBool::new(false),
-            full: CachePadded::new(AtomicBool::new(false)),
+            known_full: CachePadded::new(AtomicBool::new(false)),
             pushed_base: AtomicU64::new(0),
             fallback_to_sync,
-            pipelines: RwLock::new(Vec::new()),
+            routes: RwLock::new(Vec::new()),
             counters: Counters::default(),
             consumer: Mutex::new(Consumer {
                 popper,
@@ -454,19 +456,24 @@ impl Backend {
 
     /// Adds a pipeline and returns a logger named `name` that feeds it.
     pub fn logger(&self, name: &str, pipeline: PipelineConfig) -> Logger {
-        let id = self.add_pipeline(pipeline);
-        Logger::new(name, self.clone(), id)
+        let route = self.add_route(pipeline);
+        Logger::new(name, self.clone(), route)
     }
 
-    pub(crate) fn add_pipeline(&self, pipeline: PipelineConfig) -> (u32, Arc<Pipeline>) {
-        let pipeline = Arc::new(Pipeline::new(pipeline));
-        let mut all = self
+    /// Registers `pipeline` on this backend: its stages, ready to run, and
+    /// the route loggers feed them by.
+    pub(crate) fn add_route(&self, pipeline: PipelineConfig) -> Route {
+        let stages = Arc::new(Stages::new(pipeline));
+        let mut routes = self
             .shared
-            .pipelines
+            .routes
             .write()
             .unwrap_or_else(|e| e.into_inner());
-        all.push(Arc::clone(&pipeline));
-        ((all.len() - 1) as u32, pipeline)
+        routes.push(Arc::clone(&stages));
+        Route {
+            id: (routes.len() - 1) as u32,
+            stages,
+        }
     }
 
     /// Returns when everything accepted before the call is written and the

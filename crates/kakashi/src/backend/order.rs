@@ -107,7 +107,7 @@ impl Shared {
             runs,
             prepared,
             reports,
-            pipelines,
+            routes,
             by_caller,
             ..
         } = batch;
@@ -117,23 +117,23 @@ impl Shared {
         for (run, prep) in runs.iter().zip(prepared.iter_mut()) {
             match run {
                 Run::Records(id) => {
-                    let pipeline = &pipelines[*id as usize];
-                    let written = commit(pipeline, prep, &self.counters);
+                    let stages = &routes[*id as usize];
+                    let written = commit(stages, prep, &self.counters);
                     if *by_caller {
                         self.counters
                             .messages_written_sync
                             .fetch_add(written, Relaxed);
                     }
                     if eased {
-                        self.write_reports(pipeline, reports, false);
+                        self.write_reports(stages, reports, false);
                     }
                 }
                 Run::Flush(signal) => {
                     // Whoever writes the marker flushes the writers: the
                     // caller of `flush` then never waits for their lock.
-                    for pipeline in pipelines.iter() {
-                        self.write_reports(pipeline, reports, false);
-                        pipeline.flush_writers(&self.counters, None);
+                    for stages in routes.iter() {
+                        self.write_reports(stages, reports, false);
+                        stages.flush_writers(&self.counters, None);
                     }
                     signal.set(FlushState::Done);
                 }

@@ -5,8 +5,9 @@
 //! The queue itself knows capacity, not policy (`queue.rs`): a push that
 //! finds it full comes here. `block` waits for room, `drop_oldest` evicts
 //! through the consumer's `Popper` (only the consumer may take items out),
-//! `drop_newest` drops the new record and marks the queue known-full, so
-//! that later calls drop theirs before building it until a worker takes.
+//! `drop_newest` drops the new record and marks the queue known to be full
+//! (`known_full`), so that later calls drop theirs before building it
+//! ([`Shared::drop_if_known_full`]) until a worker takes.
 //! Whatever the strategy, a record logged from inside a stage (or by a
 //! signal handler that interrupted this thread while it held the consumer
 //! lock) is dropped as `reentrant` rather than waiting or evicting: the
@@ -29,7 +30,7 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::Backoff;
 
 use super::queue::{FlushState, Item};
-use super::stages::{in_stage, Pipeline};
+use super::stages::{in_stage, Stages};
 use super::submit::AroundWait;
 use super::{holds_consumer, Shared, RUNNING, STOPPED};
 use crate::error::ConfigError;
@@ -158,21 +159,23 @@ impl Shared {
     /// call as submitted and dropped, and returns true (the caller then does
     /// not build its record). Always false under the other strategies.
     #[inline]
-    pub(crate) fn drop_early(&self, pipeline: &Pipeline) -> bool {
-        self.full.load(Relaxed) && self.dropped_while_full(pipeline)
+    pub(crate) fn drop_if_known_full(&self, stages: &Stages) -> bool {
+        self.known_full.load(Relaxed) && self.drop_if_known_full_cold(stages)
     }
 
+    /// [`drop_if_known_full`](Shared::drop_if_known_full) once the flag is
+    /// set: checks that the queue is still full before dropping.
     #[cold]
     #[inline(never)]
-    fn dropped_while_full(&self, pipeline: &Pipeline) -> bool {
+    fn drop_if_known_full_cold(&self, stages: &Stages) -> bool {
         // Stopping or stopped, or room after all (the flag was set after the
         // workers had emptied the queue, and no take will clear it): the
         // record takes the usual way.
         if self.state() != RUNNING || !self.queue.is_full() {
-            self.full.store(false, Relaxed);
+            self.known_full.store(false, Relaxed);
             return false;
         }
-        self.drop_records(pipeline, DropReason::QueueFull, 1);
+        self.drop_records(stages, DropReason::QueueFull, 1);
         true
     }
 
@@ -188,7 +191,7 @@ impl Shared {
     #[inline(never)]
     pub(super) fn queue_full(
         &self,
-        pipeline: &Pipeline,
+        stages: &Stages,
         record: &mut Option<Record>,
         id: u32,
         around_wait: &mut AroundWait<'_>,
@@ -199,18 +202,18 @@ impl Shared {
         self.raise_high_water_to_capacity();
         if in_stage() || holds_consumer() {
             drop(record);
-            self.drop_records(pipeline, DropReason::Reentrant, 1);
+            self.drop_records(stages, DropReason::Reentrant, 1);
             return false;
         }
         let mut item = Item::Record(id, record);
         match self.config.overflow_strategy {
-            OverflowStrategy::DropOldest => return self.push_evicting(item, pipeline),
+            OverflowStrategy::DropOldest => return self.push_evicting(item, stages),
             OverflowStrategy::DropNewest => {
-                if self.state() == RUNNING && !self.full.load(Relaxed) {
-                    self.full.store(true, Relaxed);
+                if self.state() == RUNNING && !self.known_full.load(Relaxed) {
+                    self.known_full.store(true, Relaxed);
                 }
                 drop(item);
-                self.drop_records(pipeline, DropReason::QueueFull, 1);
+                self.drop_records(stages, DropReason::QueueFull, 1);
                 return false;
             }
             OverflowStrategy::Block => {}
@@ -222,7 +225,7 @@ impl Shared {
             }
             if self.stranded() {
                 drop(item);
-                self.drop_records(pipeline, DropReason::BackendStopped, 1);
+                self.drop_records(stages, DropReason::BackendStopped, 1);
                 return false;
             }
             let went_on = if self.active_workers.load(SeqCst) == 0 {
@@ -240,7 +243,7 @@ impl Shared {
             };
             if !went_on {
                 drop(item);
-                self.drop_records(pipeline, DropReason::Interrupted, 1);
+                self.drop_records(stages, DropReason::Interrupted, 1);
                 return false;
             }
         }
@@ -255,7 +258,7 @@ impl Shared {
     /// evicted for [`EVICTION_PATIENCE`] (the oldest record still being
     /// written, or the consumer busy waiting for it), the new record is
     /// dropped instead, counted as `queue_full`.
-    fn push_evicting(&self, mut item: Item, pipeline: &Pipeline) -> bool {
+    fn push_evicting(&self, mut item: Item, stages: &Stages) -> bool {
         let backoff = Backoff::new();
         let mut stalled_since: Option<Instant> = None;
         loop {
@@ -279,7 +282,7 @@ impl Shared {
                 // written, or a worker is taking.
                 None if self.stranded() => {
                     drop(item);
-                    self.drop_records(pipeline, DropReason::BackendStopped, 1);
+                    self.drop_records(stages, DropReason::BackendStopped, 1);
                     return false;
                 }
                 None => {}
@@ -287,7 +290,7 @@ impl Shared {
             let since = *stalled_since.get_or_insert_with(Instant::now);
             if backoff.is_completed() && since.elapsed() >= EVICTION_PATIENCE {
                 drop(item);
-                self.drop_records(pipeline, DropReason::QueueFull, 1);
+                self.drop_records(stages, DropReason::QueueFull, 1);
                 return false;
             }
             backoff.snooze();
@@ -318,8 +321,8 @@ impl Shared {
         match item {
             Item::Record(id, record) => {
                 drop(record);
-                let pipeline = self.pipeline(id);
-                self.drop_records(&pipeline, reason, 1);
+                let stages = self.stages_of(id);
+                self.drop_records(&stages, reason, 1);
             }
             Item::Flush(signal) => {
                 signal.set(FlushState::AfterTicket(self.next_ticket.load(SeqCst)))
@@ -339,11 +342,11 @@ impl Shared {
         n
     }
 
-    pub(super) fn drop_records(&self, pipeline: &Pipeline, reason: DropReason, n: u64) {
+    pub(super) fn drop_records(&self, stages: &Stages, reason: DropReason, n: u64) {
         // `messages_dropped` is the sum of the per-reason counters, added up
         // when stats are read: one write per drop instead of two.
         self.counters.drop_counter(reason).fetch_add(n, Relaxed);
-        pipeline.note_drops(reason, n);
+        stages.note_drops(reason, n);
     }
 }
 
@@ -353,11 +356,11 @@ mod tests {
     use crate::testing::MemoryWriter;
     use crate::{AsyncConfig, Backend, PipelineConfig};
 
-    /// `drop_newest`'s "known full" flag set after the workers had emptied
+    /// `drop_newest`'s `known_full` flag set after the workers had emptied
     /// the queue (a producer's failed push, then a drain, then its store)
     /// must not drop every later call: no take would ever clear it.
     #[test]
-    fn a_stale_full_flag_drops_nothing_once_there_is_room() {
+    fn a_stale_known_full_flag_drops_nothing_once_there_is_room() {
         let memory = MemoryWriter::new();
         let backend = Backend::new(AsyncConfig {
             max_queue_size: 8,
@@ -366,7 +369,7 @@ mod tests {
         })
         .unwrap();
         let logger = backend.logger("stale", PipelineConfig::new().writer(memory.clone()));
-        backend.shared.full.store(true, Relaxed);
+        backend.shared.known_full.store(true, Relaxed);
         crate::info!(logger, "kept");
         assert!(backend.flush());
         assert_eq!(memory.lines().len(), 1);

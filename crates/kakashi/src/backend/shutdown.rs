@@ -114,8 +114,8 @@ impl Shared {
 
     pub(super) fn flush_all_writers(&self, deadline: Option<Instant>) -> bool {
         let mut all = true;
-        for pipeline in self.pipeline_snapshot() {
-            all &= pipeline.flush_writers(&self.counters, deadline);
+        for stages in self.routes_snapshot() {
+            all &= stages.flush_writers(&self.counters, deadline);
         }
         all
     }
@@ -201,8 +201,8 @@ impl Shared {
             if !in_stage() {
                 // Drops reported in-band, then everything flushed.
                 let mut prep = Prepared::default();
-                for pipeline in self.pipeline_snapshot() {
-                    self.write_reports(&pipeline, &mut prep, true);
+                for stages in self.routes_snapshot() {
+                    self.write_reports(&stages, &mut prep, true);
                 }
                 self.flush_all_writers(Some(deadline.max(Instant::now())));
             }

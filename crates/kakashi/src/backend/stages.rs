@@ -80,8 +80,14 @@ impl Drop for StageGuard {
     }
 }
 
-/// A pipeline, validated and ready: what workers run for each record.
-pub(crate) struct Pipeline {
+/// A [`PipelineConfig`] made ready to run on a backend: the stages workers
+/// run for each record of its [`Route`], the level gate its loggers read,
+/// and the drops and failures it still owes an in-band report for.
+///
+/// Named apart from the public "pipeline" words on purpose: a
+/// `PipelineConfig` is what a user assembles, an `AsyncPipeline` is one with
+/// its own backend, and this is the engine's running form of the first.
+pub(crate) struct Stages {
     /// The level gate read at every call site (a relaxed load).
     pub(crate) min_level: AtomicU8,
     enrichers: Vec<Box<dyn Enricher>>,
@@ -97,8 +103,37 @@ pub(crate) struct Pipeline {
     last_failure_report: Mutex<Option<Instant>>,
 }
 
-impl Pipeline {
-    pub(crate) fn new(config: PipelineConfig) -> Pipeline {
+/// A pipeline registered on a backend: the index of its [`Stages`] in the
+/// backend's routes (what each queued record carries, so that a worker
+/// finds its stages) and the stages themselves (so that a logging call reads
+/// the level gate and counts a drop without looking them up).
+///
+/// Invariant: `stages` is the backend's `routes[id]`; only
+/// `Backend::add_route` makes one. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Route {
+    /// Index in the backend's routes.
+    pub(crate) id: u32,
+    /// The stages at that index.
+    pub(crate) stages: std::sync::Arc<Stages>,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Stages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stages").finish_non_exhaustive()
+    }
+}
+
+impl Stages {
+    pub(crate) fn new(config: PipelineConfig) -> Stages {
         let PipelineConfig {
             min_level,
             enrichers,
@@ -118,7 +153,7 @@ impl Pipeline {
             writers,
         });
         let outputs = main.into_iter().chain(extra_outputs);
-        Pipeline {
+        Stages {
             min_level: AtomicU8::new(min_level.value()),
             enrichers,
             filters,
@@ -291,13 +326,12 @@ pub(crate) struct Prepared {
 
 /// Enriches, filters and formats `records` into `prep`.
 pub(crate) fn prepare<'a>(
-    pipeline: &Pipeline,
+    stages: &Stages,
     records: impl Iterator<Item = &'a mut Record>,
     prep: &mut Prepared,
     counters: &Counters,
 ) {
-    prep.outs
-        .resize_with(pipeline.outputs.len(), OutBuf::default);
+    prep.outs.resize_with(stages.outputs.len(), OutBuf::default);
     for out in &mut prep.outs {
         out.bytes.clear();
         out.ends.clear();
@@ -307,27 +341,27 @@ pub(crate) fn prepare<'a>(
     prep.routed.clear();
     prep.records = 0;
     let _stage = StageGuard::enter();
-    match &pipeline.stage_scope {
-        None => prepare_records(pipeline, records, prep, counters),
+    match &stages.stage_scope {
+        None => prepare_records(stages, records, prep, counters),
         Some(scope) => {
             let mut records = Some(records);
             let _ = catch_unwind(AssertUnwindSafe(|| {
                 scope(&mut || {
                     if let Some(records) = records.take() {
-                        prepare_records(pipeline, records, prep, counters);
+                        prepare_records(stages, records, prep, counters);
                     }
                 })
             }));
             // A scope that failed or never called us must not lose the batch.
             if let Some(records) = records.take() {
-                prepare_records(pipeline, records, prep, counters);
+                prepare_records(stages, records, prep, counters);
             }
         }
     }
 }
 
 fn prepare_records<'a>(
-    pipeline: &Pipeline,
+    stages: &Stages,
     records: impl Iterator<Item = &'a mut Record>,
     prep: &mut Prepared,
     counters: &Counters,
@@ -337,13 +371,13 @@ fn prepare_records<'a>(
         prep.records += 1;
         prep.failed.push(false);
         prep.routed.push(false);
-        for enricher in &pipeline.enrichers {
+        for enricher in &stages.enrichers {
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| enricher.enrich(record))) {
                 counters.enricher_errors.fetch_add(1, Relaxed);
                 ENRICHER_FAILURES.report(&*payload);
             }
         }
-        let kept = pipeline.filters.iter().all(|filter| {
+        let kept = stages.filters.iter().all(|filter| {
             catch_unwind(AssertUnwindSafe(|| filter.allows(record))).unwrap_or_else(|payload| {
                 counters.filter_errors.fetch_add(1, Relaxed);
                 FILTER_FAILURES.report(&*payload);
@@ -353,7 +387,7 @@ fn prepare_records<'a>(
         if !kept {
             continue;
         }
-        for (output, buf) in pipeline.outputs.iter().zip(&mut prep.outs) {
+        for (output, buf) in stages.outputs.iter().zip(&mut prep.outs) {
             if record.level < output.min_level {
                 continue;
             }
@@ -378,17 +412,17 @@ fn prepare_records<'a>(
 
 /// Hands each output's lines to its writers and counts the outcome of every
 /// record. Returns the number of records written.
-pub(crate) fn commit(pipeline: &Pipeline, prep: &mut Prepared, counters: &Counters) -> u64 {
+pub(crate) fn commit(stages: &Stages, prep: &mut Prepared, counters: &Counters) -> u64 {
     let _stage = StageGuard::enter();
     // A writer that forks (a Python writer calling `os.fork`) returns twice;
     // in the child, this batch is the parent's to count.
     let generation = crate::record::fork_generation();
-    for (output, buf) in pipeline.outputs.iter().zip(&prep.outs) {
+    for (output, buf) in stages.outputs.iter().zip(&prep.outs) {
         if buf.ends.is_empty() {
             continue;
         }
         if output.abandoned.load(Relaxed) {
-            abandoned(output, buf, &mut prep.failed, counters, pipeline);
+            abandoned(output, buf, &mut prep.failed, counters, stages);
             continue;
         }
         let batch = Batch::new(&buf.bytes, &buf.ends);
@@ -401,7 +435,7 @@ pub(crate) fn commit(pipeline: &Pipeline, prep: &mut Prepared, counters: &Counte
                 &buf.index,
                 &mut prep.failed,
                 counters,
-                pipeline,
+                stages,
             );
         }
         counters.batches_written.fetch_add(1, Relaxed);
@@ -437,7 +471,7 @@ fn write_all(
     index: &[u32],
     failed: &mut [bool],
     counters: &Counters,
-    pipeline: &Pipeline,
+    stages: &Stages,
 ) {
     let mut start = 0;
     while start < batch.len() {
@@ -485,11 +519,9 @@ fn write_all(
             if !c.reported.swap(true, Relaxed) {
                 eprintln!("kakashi: writer {text} (further failures are counted in the stats)");
             }
-            pipeline
-                .pending_failures
-                .fetch_add(given_up as u64, Relaxed);
-            *lock(&pipeline.last_failure) = text;
-            pipeline.has_pending.store(true, Relaxed);
+            stages.pending_failures.fetch_add(given_up as u64, Relaxed);
+            *lock(&stages.last_failure) = text;
+            stages.has_pending.store(true, Relaxed);
         }
         start += delivered + given_up;
     }
@@ -502,7 +534,7 @@ fn abandoned(
     buf: &OutBuf,
     failed: &mut [bool],
     counters: &Counters,
-    pipeline: &Pipeline,
+    stages: &Stages,
 ) {
     const WHY: &str = "a thread of the parent process was using this writer when it forked";
     for &i in &buf.index {
@@ -520,9 +552,9 @@ fn abandoned(
         }
     }
     counters.write_errors.fetch_add(1, Relaxed);
-    pipeline.pending_failures.fetch_add(n, Relaxed);
-    *lock(&pipeline.last_failure) = WHY.to_owned();
-    pipeline.has_pending.store(true, Relaxed);
+    stages.pending_failures.fetch_add(n, Relaxed);
+    *lock(&stages.last_failure) = WHY.to_owned();
+    stages.has_pending.store(true, Relaxed);
 }
 
 /// How often a stage that keeps failing is reported again, as a count.

@@ -330,8 +330,8 @@ impl Shared {
         s.max_queue_size = self.queue.capacity() as u64;
         s.worker_count = self.config.worker_count as u64;
         s.active_workers = self.active_workers.load(Relaxed);
-        for pipeline in self.pipeline_snapshot() {
-            pipeline.writer_stats(&mut s.writers);
+        for stages in self.routes_snapshot() {
+            stages.writer_stats(&mut s.writers);
         }
         s
     }

@@ -22,7 +22,7 @@ use std::sync::atomic::Ordering::*;
 
 use super::overflow::DropReason;
 use super::queue::Item;
-use super::stages::{commit, in_stage, prepare, Pipeline, Prepared};
+use super::stages::{commit, in_stage, prepare, Prepared, Route, Stages};
 use super::worker::Scratch;
 use super::{on_worker_thread, Shared, RUNNING, STOPPED, SYNCHRONOUS};
 use crate::record::Record;
@@ -33,11 +33,11 @@ use crate::record::Record;
 pub(crate) type AroundWait<'a> = dyn FnMut(&mut (dyn FnMut() + Send)) -> bool + 'a;
 
 impl Shared {
-    /// Accepts a record for pipeline `id`. Never panics, never waits except
+    /// Accepts a record for `route`. Never panics, never waits except
     /// under `block` while the queue is full.
     #[inline]
-    pub(crate) fn submit(&self, id: u32, pipeline: &Pipeline, record: &mut Option<Record>) {
-        self.submit_with(id, pipeline, record, &mut |wait| {
+    pub(crate) fn submit(&self, route: &Route, record: &mut Option<Record>) {
+        self.submit_with(route, record, &mut |wait| {
             wait();
             true
         })
@@ -55,21 +55,22 @@ impl Shared {
     #[inline]
     pub(crate) fn submit_with(
         &self,
-        id: u32,
-        pipeline: &Pipeline,
+        route: &Route,
         record: &mut Option<Record>,
         around_wait: &mut AroundWait<'_>,
     ) {
         let Some(_) = record else { return };
+        let Route { id, stages } = route;
+        let id = *id;
         // Nothing is counted here. `messages_enqueued` is read off the
         // queue's tail, and `messages_submitted` is the sum of what calls
         // turned into (enqueued, dropped at the door, handled on this
         // thread): a counter bumped on every call was an atomic write on
         // every call.
         if self.state() != RUNNING {
-            return self.not_running(id, pipeline, record, around_wait);
+            return self.not_running(id, stages, record, around_wait);
         }
-        self.enqueue(id, pipeline, record, around_wait);
+        self.enqueue(id, stages, record, around_wait);
     }
 
     /// Pushes `record` (which is `Some`), handles a full queue by the
@@ -78,7 +79,7 @@ impl Shared {
     fn enqueue(
         &self,
         id: u32,
-        pipeline: &Pipeline,
+        stages: &Stages,
         record: &mut Option<Record>,
         around_wait: &mut AroundWait<'_>,
     ) {
@@ -88,7 +89,7 @@ impl Shared {
             Some(record) => Item::Record(id, record),
             None => unreachable!("checked by the caller"),
         });
-        if pushed.is_err() && !self.queue_full(pipeline, record, id, around_wait) {
+        if pushed.is_err() && !self.queue_full(stages, record, id, around_wait) {
             return;
         }
         self.after_push(around_wait);
@@ -125,7 +126,7 @@ impl Shared {
     fn not_running(
         &self,
         id: u32,
-        pipeline: &Pipeline,
+        stages: &Stages,
         record: &mut Option<Record>,
         around_wait: &mut AroundWait<'_>,
     ) {
@@ -139,7 +140,7 @@ impl Shared {
                 let mut written = 0;
                 let record = &mut record;
                 around_wait(&mut || {
-                    written = self.write_now(pipeline, std::slice::from_mut(record));
+                    written = self.write_now(stages, std::slice::from_mut(record));
                 });
                 self.counters
                     .messages_written_sync
@@ -155,24 +156,24 @@ impl Shared {
             DropReason::Reentrant
         } else {
             if record.is_some() {
-                self.enqueue(id, pipeline, record, around_wait);
+                self.enqueue(id, stages, record, around_wait);
             }
             return;
         };
         if record.take().is_some() {
-            self.drop_records(pipeline, reason, 1);
+            self.drop_records(stages, reason, 1);
         }
     }
 
-    /// Runs `records` through `pipeline` on this thread, now.
-    fn write_now(&self, pipeline: &Pipeline, records: &mut [Record]) -> u64 {
+    /// Runs `records` through `stages` on this thread, now.
+    fn write_now(&self, stages: &Stages, records: &mut [Record]) -> u64 {
         thread_local! {
             static PREP: std::cell::RefCell<Prepared> = std::cell::RefCell::new(Prepared::default());
         }
         let mut run = |prep: &mut Prepared| {
-            prepare(pipeline, records.iter_mut(), prep, &self.counters);
-            let written = commit(pipeline, prep, &self.counters);
-            self.write_reports(pipeline, prep, false);
+            prepare(stages, records.iter_mut(), prep, &self.counters);
+            let written = commit(stages, prep, &self.counters);
+            self.write_reports(stages, prep, false);
             written
         };
         PREP.try_with(|p| match p.try_borrow_mut() {
@@ -182,17 +183,17 @@ impl Shared {
         .unwrap_or_else(|_| run(&mut Prepared::default()))
     }
 
-    /// Writes the in-band reports a pipeline owes.
-    pub(super) fn write_reports(&self, pipeline: &Pipeline, prep: &mut Prepared, force: bool) {
-        let mut reports = pipeline.take_reports(force);
+    /// Writes the in-band reports `stages` owes.
+    pub(super) fn write_reports(&self, stages: &Stages, prep: &mut Prepared, force: bool) {
+        let mut reports = stages.take_reports(force);
         if reports.is_empty() {
             return;
         }
         let n = reports.len() as u64;
         self.counters.messages_submitted.fetch_add(n, Relaxed);
         self.counters.reports_emitted.fetch_add(n, Relaxed);
-        prepare(pipeline, reports.iter_mut(), prep, &self.counters);
-        commit(pipeline, prep, &self.counters);
+        prepare(stages, reports.iter_mut(), prep, &self.counters);
+        commit(stages, prep, &self.counters);
     }
 
     /// Makes sure what is queued is taken when no worker will take it: after

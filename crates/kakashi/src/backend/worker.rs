@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
 
 use super::queue::{FlushSignal, Item};
-use super::stages::{prepare, Pipeline, Prepared};
+use super::stages::{prepare, Prepared, Stages};
 use super::timed_lock::lock;
 use super::{Shared, RUNNING};
 
@@ -57,8 +57,9 @@ pub(super) struct PreparedBatch {
     pub(super) prepared: Vec<Prepared>,
     /// For in-band reports, apart from the batch's own runs.
     pub(super) reports: Prepared,
-    /// The pipelines when the batch was prepared (what [`Run::Records`] indexes).
-    pub(super) pipelines: Vec<Arc<Pipeline>>,
+    /// The backend's routes when the batch was prepared (what [`Run::Records`]
+    /// indexes).
+    pub(super) routes: Vec<Arc<Stages>>,
     /// Items the batch was made of (what bounds the batches left waiting).
     pub(super) items: usize,
     /// Taken by a caller's thread after the workers stopped (its records
@@ -68,7 +69,7 @@ pub(super) struct PreparedBatch {
 
 /// Consecutive items of a batch that go to the writers as one.
 pub(super) enum Run {
-    /// Records of the pipeline with this index in [`PreparedBatch::pipelines`].
+    /// Records of the route with this index in [`PreparedBatch::routes`].
     Records(u32),
     /// A flush marker.
     Flush(Arc<FlushSignal>),
@@ -190,8 +191,8 @@ impl Shared {
         self.queue
             .pop_into(&mut consumer.popper, limit, &mut scratch.items);
         drop(consumer);
-        if self.full.load(Relaxed) {
-            self.full.store(false, Relaxed);
+        if self.known_full.load(Relaxed) {
+            self.known_full.store(false, Relaxed);
         }
         self.counters.queue_high_water_mark.fetch_max(seen, Relaxed);
         self.queue.wake_producers();
@@ -203,7 +204,7 @@ impl Shared {
     /// or leaves it to the worker whose turn it is.
     pub(super) fn process(&self, ticket: u64, scratch: &mut Scratch) {
         let Scratch { items, batch } = scratch;
-        batch.pipelines = self.pipeline_snapshot();
+        batch.routes = self.routes_snapshot();
         batch.items = items.len();
         batch.runs.clear();
         let mut start = 0;
@@ -220,12 +221,12 @@ impl Shared {
                     {
                         end += 1;
                     }
-                    let pipeline = &batch.pipelines[id as usize];
+                    let stages = &batch.routes[id as usize];
                     let records = items[start..end].iter_mut().filter_map(|item| match item {
                         Item::Record(_, record) => Some(record),
                         Item::Flush(_) => None,
                     });
-                    prepare(pipeline, records, &mut batch.prepared[run], &self.counters);
+                    prepare(stages, records, &mut batch.prepared[run], &self.counters);
                     batch.runs.push(Run::Records(id));
                 }
                 Item::Flush(signal) => batch.runs.push(Run::Flush(Arc::clone(signal))),
