@@ -3,8 +3,9 @@
 //! The Python modules (`kakashi.core.async_interface`, `async_pipeline`,
 //! `pipeline`, `async_backend`, `records`) give the page's names and keyword
 //! arguments; this module does the work. It only translates: values are copied
-//! on the caller's thread ([`convert`]), stages are recognised or wrapped
-//! ([`stages`]), and everything else is the `kakashi` crate.
+//! on the caller's thread ([`convert`]), the built-in stages are native
+//! objects holding the engine's stages ([`builtins`]), Python callables are
+//! wrapped as stages ([`stages`]), and everything else is the `kakashi` crate.
 //!
 //! Interpreter lock discipline: a logging call holds it while it copies its
 //! arguments and lets go of it for any wait (a full queue under `block`);
@@ -13,6 +14,7 @@
 #![deny(unsafe_code)]
 // The one exception: `fastcall.rs` (vectorcall level methods), justified there.
 
+mod builtins;
 mod convert;
 mod errors;
 mod fastcall;
@@ -628,13 +630,6 @@ fn shutdown_async_backend(py: Python<'_>, timeout: f64) -> PyResult<PyShutdownRe
     Ok(gil::detach(py, move || kakashi::shutdown_async_backend(t)).into())
 }
 
-/// Formats a `LogRecord` with a built-in formatter.
-#[pyfunction]
-fn format_record(kind: &str, record: &Bound<'_, PyAny>) -> PyResult<String> {
-    let r = stages::record_from_py(record)?;
-    stages::format_with(kind, &r)
-}
-
 // === interpreter lifecycle ===
 
 /// Registers the `ContextVar` that holds the current `LogContext`.
@@ -721,7 +716,7 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_async_stats, m)?)?;
     m.add_function(wrap_pyfunction!(flush, m)?)?;
     m.add_function(wrap_pyfunction!(shutdown_async_backend, m)?)?;
-    m.add_function(wrap_pyfunction!(format_record, m)?)?;
+    builtins::register(m)?;
     m.add_function(wrap_pyfunction!(_set_context_var, m)?)?;
     m.add_function(wrap_pyfunction!(_context_used, m)?)?;
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
