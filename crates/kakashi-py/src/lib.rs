@@ -53,6 +53,18 @@ static CONTEXT_VAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// Whether a request context was ever set: until then calls skip the lookup.
 static CONTEXT_USED: AtomicBool = AtomicBool::new(false);
 
+/// A `formatter_type` by name (any object, as its `str`): the core parses it.
+fn formatter_type_of(s: &Bound<'_, PyAny>) -> PyResult<kakashi::FormatterType> {
+    convert::str_of(s).parse().map_err(config_error)
+}
+
+/// Checks a `formatter_type` (before anything is reconfigured), with the
+/// core's message.
+#[pyfunction]
+fn _check_formatter_type(formatter_type: &Bound<'_, PyAny>) -> PyResult<()> {
+    formatter_type_of(formatter_type).map(drop)
+}
+
 /// An overflow strategy by name (any object, as its `str`): the core parses it.
 fn strategy(s: &Bound<'_, PyAny>) -> PyResult<OverflowStrategy> {
     convert::str_of(s).parse().map_err(config_error)
@@ -326,6 +338,7 @@ fn async_config(c: &Bound<'_, PyAny>) -> PyResult<(AsyncConfig, WriterRetries)> 
     let worker_count = get("worker_count")?;
     let batch_size = get("batch_size")?;
     let batch_timeout = get("batch_timeout")?;
+    let shutdown_timeout = get("shutdown_timeout")?;
     let config = AsyncConfig {
         max_queue_size: count(
             "max_queue_size",
@@ -336,7 +349,7 @@ fn async_config(c: &Bound<'_, PyAny>) -> PyResult<(AsyncConfig, WriterRetries)> 
         batch_timeout: seconds_setting("batch_timeout", &batch_timeout)?,
         enable_batching: get("enable_batching")?.is_truthy()?,
         overflow_strategy: strategy(&get("queue_overflow_strategy")?)?,
-        shutdown_timeout: seconds_setting("shutdown_timeout", &get("shutdown_timeout")?)?,
+        shutdown_timeout: seconds_setting("shutdown_timeout", &shutdown_timeout)?,
         thread_name_prefix: convert::str_of(&get("thread_name_prefix")?),
     };
     let given = [
@@ -344,6 +357,7 @@ fn async_config(c: &Bound<'_, PyAny>) -> PyResult<(AsyncConfig, WriterRetries)> 
         ("worker_count", &worker_count),
         ("batch_size", &batch_size),
         ("batch_timeout", &batch_timeout),
+        ("shutdown_timeout", &shutdown_timeout),
     ];
     config.validate().map_err(|e| {
         config_error(match e {
@@ -379,10 +393,23 @@ fn _check_async_config(config: &Bound<'_, PyAny>) -> PyResult<()> {
     async_config(config).map(drop)
 }
 
-/// The core's `AsyncConfig` defaults, under the Python field names.
+/// Checks a `timeout` in seconds that the Python package takes itself
+/// (`install_sigterm_handler`), with the core's range and message; returns
+/// it as a float.
+#[pyfunction]
+fn _check_timeout(timeout: &Bound<'_, PyAny>) -> PyResult<f64> {
+    Ok(seconds_setting("timeout", timeout)?.as_secs_f64())
+}
+
+/// The core's `AsyncConfig` defaults, under the Python field names, with
+/// the core's `RetryPolicy` defaults as `max_error_retries` and
+/// `error_retry_delay`.
 fn async_config_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let a = AsyncConfig::default();
+    let retry = kakashi::RetryPolicy::default();
     let d = PyDict::new(py);
+    d.set_item("max_error_retries", retry.max_retries)?;
+    d.set_item("error_retry_delay", retry.initial_delay.as_secs_f64())?;
     d.set_item("max_queue_size", a.max_queue_size)?;
     d.set_item("queue_overflow_strategy", a.overflow_strategy.as_str())?;
     d.set_item("worker_count", a.worker_count)?;
@@ -504,15 +531,20 @@ fn network_logger(
     Ok(PyLogger::new(backend.logger(name, pipeline)))
 }
 
-/// A logger on the global backend through the environment's outputs.
+/// A logger on the global backend through the environment's outputs;
+/// `formatter_type` ("default" or "json") is parsed by the core.
 #[pyfunction]
-#[pyo3(signature = (name, log_file=None, json=false))]
+#[pyo3(signature = (name, log_file=None, formatter_type=None))]
 fn env_logger(
     py: Python<'_>,
     name: &str,
     log_file: Option<&str>,
-    json: bool,
+    formatter_type: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyLogger> {
+    let json = match formatter_type {
+        Some(f) => formatter_type_of(f)?.is_json(),
+        None => false,
+    };
     // Without the interpreter lock: reconfiguring holds the global backend
     // while it flushes the previous one.
     gil::detach(py, || kakashi::get_env_logger(name, log_file, json))
@@ -707,6 +739,8 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ASYNC_CONFIG_DEFAULTS", async_config_defaults(m.py())?)?;
     m.add_function(wrap_pyfunction!(convert::_register_types, m)?)?;
     m.add_function(wrap_pyfunction!(_check_async_config, m)?)?;
+    m.add_function(wrap_pyfunction!(_check_timeout, m)?)?;
+    m.add_function(wrap_pyfunction!(_check_formatter_type, m)?)?;
     m.add_function(wrap_pyfunction!(async_pipeline, m)?)?;
     m.add_function(wrap_pyfunction!(high_performance_logger, m)?)?;
     m.add_function(wrap_pyfunction!(network_logger, m)?)?;

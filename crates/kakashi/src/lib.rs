@@ -243,7 +243,7 @@ pub use setup::{
     get_env_logger, get_high_performance_logger, get_high_performance_logger_with, get_logger,
     get_network_batch_logger, get_network_logger, get_network_logger_with, setup_async_logging,
     shutdown_async_backend, AsyncSetup, BackendOptions, Environment, EnvironmentConfig,
-    FormatterKind, HighPerformanceOptions, NetworkOptions,
+    FormatterKind, FormatterType, HighPerformanceOptions, NetworkOptions,
 };
 
 /// The text of a panic payload.

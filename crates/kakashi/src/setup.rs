@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use crate::backend::lock;
 use crate::backend::stages::Pipeline;
 use crate::backend::{
-    all_backends, lock_for_fork, longest_shutdown_timeout, retired, AsyncConfig, Backend,
-    OverflowStrategy, ShutdownReport, Stats, WeakBackend,
+    all_backends, lock_for_fork, longest_shutdown_timeout, retired, timeout_setting, AsyncConfig,
+    Backend, OverflowStrategy, ShutdownReport, Stats, WeakBackend,
 };
 use crate::error::ConfigError;
 use crate::logger::Logger;
@@ -112,6 +112,56 @@ impl FormatterKind {
             FormatterKind::SimpleText => Box::new(simple_text_formatter()),
             FormatterKind::Compact => Box::new(compact_formatter()),
             FormatterKind::Detailed => Box::new(detailed_formatter()),
+        }
+    }
+}
+
+/// The page's `formatter_type` of an environment logger (`get_async_logger`,
+/// `get_logger`): which formatters its outputs use. Parsed from the page's
+/// names, `"default"` and `"json"`; any other name is a [`ConfigError`], so
+/// Rust and Python reject the same names with the same message.
+///
+/// ```
+/// use kakashi::FormatterType;
+/// assert_eq!("json".parse::<FormatterType>().unwrap(), FormatterType::Json);
+/// assert_eq!(
+///     "xml".parse::<FormatterType>().unwrap_err().to_string(),
+///     "unknown formatter_type \"xml\"; expected default or json"
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum FormatterType {
+    /// Each output keeps its environment's formatter (the default).
+    #[default]
+    Default,
+    /// `default_json_formatter` for every output.
+    Json,
+}
+
+impl FormatterType {
+    /// `"default"` or `"json"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FormatterType::Default => "default",
+            FormatterType::Json => "json",
+        }
+    }
+
+    /// True for [`FormatterType::Json`] (the `json` argument of [`get_env_logger`]).
+    pub const fn is_json(self) -> bool {
+        matches!(self, FormatterType::Json)
+    }
+}
+
+impl FromStr for FormatterType {
+    type Err = ConfigError;
+
+    /// `default` or `json`, exactly (the page's names).
+    fn from_str(s: &str) -> Result<FormatterType, ConfigError> {
+        match s {
+            "default" => Ok(FormatterType::Default),
+            "json" => Ok(FormatterType::Json),
+            _ => Err(ConfigError::UnknownFormatterType(s.to_owned())),
         }
     }
 }
@@ -611,7 +661,8 @@ pub struct NetworkOptions {
     pub batch_size: usize,
     /// Retries per record after the first attempt (default 5).
     pub max_retries: u32,
-    /// Wait before the first retry, doubling each time up to 30 s (default 0.5 s).
+    /// Wait before the first retry, doubling each time up to 30 s (default
+    /// 0.5 s; at most [`MAX_TIMEOUT`](crate::backend::MAX_TIMEOUT)).
     pub retry_delay: Duration,
     /// Full-queue policy (default `drop_oldest`).
     pub overflow_strategy: OverflowStrategy,
@@ -634,6 +685,7 @@ impl Default for NetworkOptions {
 
 impl NetworkOptions {
     fn backend(&self) -> Result<Backend, ConfigError> {
+        timeout_setting("retry_delay", self.retry_delay)?;
         Backend::new(AsyncConfig {
             max_queue_size: self.max_queue_size,
             worker_count: 1,

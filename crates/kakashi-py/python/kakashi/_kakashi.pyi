@@ -42,6 +42,8 @@ __all__ = [
     "file_writer",
     "_register_types",
     "_check_async_config",
+    "_check_timeout",
+    "_check_formatter_type",
     "_set_context_var",
     "_context_used",
     "_at_exit",
@@ -197,8 +199,9 @@ def network_logger(
 ) -> Logger:
     """The engine behind ``get_network_logger``."""
 
-def env_logger(name: str, log_file: Optional[str] = None, json: bool = False) -> Logger:
-    """A logger on the global backend through the environment's outputs."""
+def env_logger(name: str, log_file: Optional[str] = None, formatter_type: Optional[str] = None) -> Logger:
+    """A logger on the global backend through the environment's outputs
+    (``formatter_type`` "default" or "json", parsed by the core)."""
 
 def setup_async_logging(
     environment: str,
@@ -308,6 +311,12 @@ def _register_types(
 
 def _check_async_config(config: Any) -> None:
     """Checks an ``AsyncConfig`` with the Rust core's checks; raises ``ConfigError``."""
+
+def _check_timeout(timeout: Any) -> float:
+    """A timeout in seconds checked by the core (range and message); raises ``ConfigError``."""
+
+def _check_formatter_type(formatter_type: Any) -> None:
+    """Checks a ``formatter_type`` with the core; raises ``ConfigError``."""
 
 def _set_context_var(var: Any) -> None: ...
 def _context_used() -> None: ...

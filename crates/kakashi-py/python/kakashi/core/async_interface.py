@@ -104,12 +104,9 @@ def get_async_logger(
     ``log_file`` writes to ``<log_directory>/modules/<log_file>.log`` instead
     of ``app.log``; ``formatter_type="json"`` uses JSON for both outputs.
     ``async_config``, if given, first configures a new global backend."""
-    if formatter_type not in ("default", "json"):
-        raise _kakashi.ConfigError(
-            f"unknown formatter_type {formatter_type!r}; expected 'default' or 'json'"
-        )
+    _kakashi._check_formatter_type(formatter_type)  # before anything is reconfigured
     _apply_async_config(async_config)
-    return Logger(_kakashi.env_logger(name, log_file, formatter_type == "json"))
+    return Logger(_kakashi.env_logger(name, log_file, formatter_type))
 
 
 def get_high_performance_logger(
