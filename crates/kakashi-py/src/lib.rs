@@ -531,6 +531,40 @@ fn network_logger(
     Ok(PyLogger::new(backend.logger(name, pipeline)))
 }
 
+/// Makes an `AsyncConfig` the global backend's settings: the core's
+/// `apply_async_config` (a new global backend only when they differ from
+/// the current one's).
+#[pyfunction]
+fn apply_async_config(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<()> {
+    let (config, _) = async_config(config)?;
+    // Without the interpreter lock: reconfiguring drains the previous backend.
+    gil::detach(py, move || kakashi::apply_async_config(config)).map_err(config_error)
+}
+
+/// The page's `get_async_structured_logger(name, log_file, async_config,
+/// **default_fields)`: the core's, with `async_config` converted and checked
+/// as an `AsyncConfig` and the fields copied as a logging call copies them.
+#[pyfunction]
+#[pyo3(signature = (name, log_file=None, async_config=None, default_fields=None))]
+fn async_structured_logger(
+    py: Python<'_>,
+    name: &str,
+    log_file: Option<&str>,
+    async_config: Option<&Bound<'_, PyAny>>,
+    default_fields: Option<&Bound<'_, PyDict>>,
+) -> PyResult<PyLogger> {
+    let config = match async_config {
+        Some(c) if !c.is_none() => Some(self::async_config(c)?.0),
+        _ => None,
+    };
+    let fields = default_fields.map(convert::fields_of).unwrap_or_default();
+    gil::detach(py, move || {
+        kakashi::get_async_structured_logger(name, log_file, config, fields)
+    })
+    .map(PyLogger::new)
+    .map_err(config_error)
+}
+
 /// A logger on the global backend through the environment's outputs;
 /// `formatter_type` ("default" or "json") is parsed by the core.
 #[pyfunction]
@@ -745,6 +779,8 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(high_performance_logger, m)?)?;
     m.add_function(wrap_pyfunction!(network_logger, m)?)?;
     m.add_function(wrap_pyfunction!(env_logger, m)?)?;
+    m.add_function(wrap_pyfunction!(apply_async_config, m)?)?;
+    m.add_function(wrap_pyfunction!(async_structured_logger, m)?)?;
     m.add_function(wrap_pyfunction!(setup_async_logging, m)?)?;
     m.add_function(wrap_pyfunction!(configure_async_backend, m)?)?;
     m.add_function(wrap_pyfunction!(get_async_stats, m)?)?;

@@ -43,7 +43,7 @@ use crate::pipeline::write::{
     batch_callback_writer, callback_writer, console_writer, file_writer, RetryPolicy,
 };
 use crate::pipeline::{Formatter, OutputConfig, PipelineConfig};
-use crate::record::{Context, Level};
+use crate::record::{Context, Key, Level, Value};
 
 // === Environments ===
 
@@ -771,20 +771,80 @@ where
 }
 
 /// A logger on the global backend writing JSON (to the environment's outputs,
-/// or standard output before any setup) with `service` and `version` bound to
-/// every record's fields; `bind` adds more.
+/// or standard output before any setup) with `default_fields` (such as
+/// `service` and `version`) bound to every record; `bind` adds more. The
+/// page's `get_async_structured_logger(name, log_file=None,
+/// async_config=None, **default_fields)`, with the same meaning in Rust and
+/// Python: `log_file` names a module file as in [`get_env_logger`], and
+/// `async_config`, when given, is applied first ([`apply_async_config`]).
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # kakashi::setup_async_logging(kakashi::AsyncSetup {
+/// #     environment: kakashi::Environment::Testing,
+/// #     log_directory: Some(dir.path().into()),
+/// #     ..Default::default()
+/// # })?;
+/// use kakashi::{get_async_structured_logger, info};
+/// let analytics = get_async_structured_logger(
+///     "analytics",
+///     None,
+///     None,
+///     [("service", "user-analytics"), ("version", "1.0.0")],
+/// )?;
+/// info!(analytics, "signup", plan = "pro");
+/// analytics.flush();
+/// let text = std::fs::read_to_string(dir.path().join("app.log")).unwrap();
+/// assert!(text.contains(r#""fields":{"service":"user-analytics","version":"1.0.0","plan":"pro"}"#));
+/// # kakashi::shutdown_async_backend(std::time::Duration::from_secs(5));
+/// # Ok::<(), kakashi::ConfigError>(())
+/// ```
 ///
 /// # Errors
-/// [`ConfigError`] when the global backend cannot be built.
-pub fn get_async_structured_logger(
+/// [`ConfigError`] for an invalid `async_config`, or when the global
+/// backend or the file cannot be set up.
+pub fn get_async_structured_logger<K: Into<Key>, V: Into<Value>>(
     name: &str,
-    service: &str,
-    version: &str,
+    log_file: Option<&str>,
+    async_config: Option<AsyncConfig>,
+    default_fields: impl IntoIterator<Item = (K, V)>,
 ) -> Result<Logger, ConfigError> {
-    Ok(get_env_logger(name, None, true)?.with_fields([
-        ("service", service.to_owned()),
-        ("version", version.to_owned()),
-    ]))
+    if let Some(config) = async_config {
+        apply_async_config(config)?;
+    }
+    Ok(get_env_logger(name, log_file, true)?.with_fields(default_fields))
+}
+
+/// Makes `config` the global backend's settings, as the page's
+/// `async_config=` argument of `get_async_logger` and
+/// `get_async_structured_logger` does: unless the global backend already
+/// has exactly these settings (then nothing changes, so asking for loggers
+/// with the same config again starts no more workers), a new global backend
+/// is started with them, as by [`configure_async_backend`] (the previous one
+/// is drained first).
+///
+/// # Errors
+/// [`ConfigError`] for an invalid setting (see [`AsyncConfig::validate`]).
+pub fn apply_async_config(config: AsyncConfig) -> Result<(), ConfigError> {
+    config.validate()?;
+    let mut global = lock(&GLOBAL);
+    let current = match global.as_ref() {
+        Some(g) => g.backend.config().clone(),
+        // Rebuilt on first use from the environment's settings.
+        None => lock(&ENV)
+            .as_ref()
+            .map(|e| e.async_config.clone())
+            .unwrap_or_default(),
+    };
+    if current == config {
+        return Ok(());
+    }
+    let backend = Backend::new(config.clone())?;
+    install(&mut global, backend)?;
+    if let Some(env) = lock(&ENV).as_mut() {
+        env.async_config = config;
+    }
+    Ok(())
 }
 
 /// A logger on the global backend through the environment's outputs (console

@@ -17,6 +17,8 @@ __all__ = [
     "high_performance_logger",
     "network_logger",
     "env_logger",
+    "apply_async_config",
+    "async_structured_logger",
     "setup_async_logging",
     "configure_async_backend",
     "get_async_stats",
@@ -202,6 +204,17 @@ def network_logger(
 def env_logger(name: str, log_file: Optional[str] = None, formatter_type: Optional[str] = None) -> Logger:
     """A logger on the global backend through the environment's outputs
     (``formatter_type`` "default" or "json", parsed by the core)."""
+
+def apply_async_config(config: Any) -> None:
+    """Makes an ``AsyncConfig`` the global backend's settings (a new backend only if they differ)."""
+
+def async_structured_logger(
+    name: str,
+    log_file: Optional[str] = None,
+    async_config: Optional[Any] = None,
+    default_fields: Optional[Dict[str, Any]] = None,
+) -> Logger:
+    """The engine behind ``get_async_structured_logger``."""
 
 def setup_async_logging(
     environment: str,
