@@ -393,6 +393,13 @@ fn _check_async_config(config: &Bound<'_, PyAny>) -> PyResult<()> {
     async_config(config).map(drop)
 }
 
+/// A level (a `LogLevel`, an int or a name) read by the core, as a logging
+/// call reads it: its value, or `ValueError` with the core's message.
+#[pyfunction]
+fn _check_level(level: &Bound<'_, PyAny>) -> PyResult<u8> {
+    Ok(convert::level(level)?.value())
+}
+
 /// Checks a `timeout` in seconds that the Python package takes itself
 /// (`install_sigterm_handler`), with the core's range and message; returns
 /// it as a float.
@@ -774,6 +781,7 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convert::_register_types, m)?)?;
     m.add_function(wrap_pyfunction!(_check_async_config, m)?)?;
     m.add_function(wrap_pyfunction!(_check_timeout, m)?)?;
+    m.add_function(wrap_pyfunction!(_check_level, m)?)?;
     m.add_function(wrap_pyfunction!(_check_formatter_type, m)?)?;
     m.add_function(wrap_pyfunction!(async_pipeline, m)?)?;
     m.add_function(wrap_pyfunction!(high_performance_logger, m)?)?;

@@ -142,6 +142,25 @@ def test_unwritable_paths_raise_oserror_at_construction(tmp_path):
         file_writer(bad)
 
 
+LEVELS = "expected DEBUG, INFO, WARNING, ERROR, CRITICAL or 10, 20, 30, 40, 50"
+
+
+@pytest.mark.parametrize(
+    "level, message",
+    [
+        ("LOUD", f'invalid log level "LOUD"; {LEVELS}'),
+        (25, f'invalid log level "25"; {LEVELS}'),
+    ],
+)
+def test_a_pipeline_level_is_read_as_a_logging_call_reads_it(level, message):
+    """PipelineConfig(min_level=...) takes what the core takes (names in any
+    case, "WARN") and rejects the rest with the core's message."""
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        PipelineConfig(min_level=level)
+    assert PipelineConfig(min_level="warn").min_level is LogLevel.WARNING
+    assert PipelineConfig(min_level=40).min_level is LogLevel.ERROR
+
+
 def test_bad_level_is_a_value_error():
     logger = get_high_performance_logger("lvl", "lvl.log")
     with pytest.raises(ValueError, match="25"):

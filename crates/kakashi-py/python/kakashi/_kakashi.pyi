@@ -45,6 +45,7 @@ __all__ = [
     "_register_types",
     "_check_async_config",
     "_check_timeout",
+    "_check_level",
     "_check_formatter_type",
     "_set_context_var",
     "_context_used",
@@ -327,6 +328,9 @@ def _check_async_config(config: Any) -> None:
 
 def _check_timeout(timeout: Any) -> float:
     """A timeout in seconds checked by the core (range and message); raises ``ConfigError``."""
+
+def _check_level(level: Any) -> int:
+    """A level's value as the core reads it; raises ``ValueError`` with the core's message."""
 
 def _check_formatter_type(formatter_type: Any) -> None:
     """Checks a ``formatter_type`` with the core; raises ``ConfigError``."""

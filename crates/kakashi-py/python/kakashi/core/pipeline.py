@@ -148,19 +148,9 @@ class PipelineConfig:
 
 
 def _level(level: Any) -> LogLevel:
-    if isinstance(level, str):
-        try:
-            return LogLevel.from_name(level)
-        except KeyError:
-            raise ValueError(
-                f"unknown level {level!r}; expected DEBUG, INFO, WARNING, ERROR or CRITICAL"
-            ) from None
-    try:
-        return LogLevel(level)
-    except ValueError:
-        raise ValueError(
-            f"invalid level {level!r}; expected 10, 20, 30, 40 or 50"
-        ) from None
+    """``level`` (a ``LogLevel``, an int or a name) read by the core, as a
+    logging call reads it; ``ValueError`` with the core's message otherwise."""
+    return LogLevel(_kakashi._check_level(level))
 
 
 class Pipeline:
