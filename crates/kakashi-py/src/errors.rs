@@ -4,14 +4,13 @@
 //! opened. Both are raised by constructors, never by a logging call.
 //!
 //! The messages are the Rust core's ([`kakashi::ConfigError`]'s `Display`):
-//! the binding only converts Python values to Rust types. A value no Rust
-//! type can hold (a negative count, a negative or NaN duration) is reported
-//! the way the core reports a value out of its range, with the range the
-//! core checks ([`out_of_range`]).
+//! the binding only checks Python types (an `int`, a number of seconds) and
+//! hands the numbers to the core's conversions (`count_setting`,
+//! `retries_setting`, `seconds_setting` in `kakashi::backend`), which own
+//! the ranges and their wording; only the value is shown as Python gave it.
 
 use std::time::Duration;
 
-use kakashi::AsyncConfig;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -40,31 +39,18 @@ pub fn config_error(e: kakashi::ConfigError) -> PyErr {
     }
 }
 
-/// `setting = value is out of range; expected ...` for a value given from
-/// Python that its Rust type cannot hold. The expected range is the core's
-/// (what `AsyncConfig::validate` says about the setting at zero) when the
-/// core checks the setting, else what the Rust type holds.
-pub fn out_of_range(setting: &'static str, given: String, otherwise: &'static str) -> PyErr {
-    let mut probe = AsyncConfig::default();
-    match setting {
-        "max_queue_size" => probe.max_queue_size = 0,
-        "worker_count" => probe.worker_count = 0,
-        "batch_size" => probe.batch_size = 0,
-        "batch_timeout" => probe.batch_timeout = Duration::ZERO,
-        _ => {}
-    }
-    let expected = match probe.validate() {
-        Err(kakashi::ConfigError::OutOfRange {
-            setting: checked,
+/// The core's error for a value given from Python, showing the value as
+/// Python shows it (`-1`, `nan`, `True`) rather than as Rust does.
+fn as_given(e: kakashi::ConfigError, given: impl FnOnce() -> String) -> PyErr {
+    config_error(match e {
+        kakashi::ConfigError::OutOfRange {
+            setting, expected, ..
+        } => kakashi::ConfigError::OutOfRange {
+            setting,
+            value: given(),
             expected,
-            ..
-        }) if checked == setting => expected,
-        _ => otherwise,
-    };
-    config_error(kakashi::ConfigError::OutOfRange {
-        setting,
-        value: given,
-        expected,
+        },
+        e => e,
     })
 }
 
@@ -72,26 +58,29 @@ pub fn out_of_range(setting: &'static str, given: String, otherwise: &'static st
 pub fn float_repr(value: f64) -> String {
     if value.is_nan() {
         "nan".to_owned()
+    } else if value.is_infinite() {
+        if value > 0.0 { "inf" } else { "-inf" }.to_owned()
     } else {
         format!("{value:?}")
     }
 }
 
-/// A count (`usize` in Rust) given as a Python `int`.
+/// A count (`usize` in Rust) given as a Python `int`: the core's
+/// [`count_setting`](kakashi::backend::count_setting).
 pub fn count(setting: &'static str, value: i64) -> PyResult<usize> {
-    usize::try_from(value).map_err(|_| out_of_range(setting, value.to_string(), "0 or more"))
+    kakashi::backend::count_setting(setting, value).map_err(|e| as_given(e, || value.to_string()))
 }
 
-/// A retry count (`u32` in Rust) given as a Python `int`.
+/// A retry count (`u32` in Rust) given as a Python `int`: the core's
+/// [`retries_setting`](kakashi::backend::retries_setting).
 pub fn retries(setting: &'static str, value: i64) -> PyResult<u32> {
-    u32::try_from(value).map_err(|_| out_of_range(setting, value.to_string(), "0 to 4294967295"))
+    kakashi::backend::retries_setting(setting, value).map_err(|e| as_given(e, || value.to_string()))
 }
 
-/// Seconds (a Python `float`) as a duration; negative, NaN or huge values are
-/// out of range.
+/// Seconds (a Python `float`) as a duration: the core's
+/// [`seconds_setting`](kakashi::backend::seconds_setting).
 pub fn seconds(setting: &'static str, value: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| out_of_range(setting, float_repr(value), "a number of seconds, 0 or more"))
+    kakashi::backend::seconds_setting(setting, value).map_err(|e| as_given(e, || float_repr(value)))
 }
 
 /// An `int` setting read from a Python object (an `AsyncConfig` field): any
@@ -103,9 +92,15 @@ pub fn int_setting(setting: &'static str, value: &Bound<'_, PyAny>) -> PyResult<
             repr_of(value)
         )));
     }
-    value
-        .extract::<i64>()
-        .map_err(|_| out_of_range(setting, repr_of(value), "0 or more"))
+    match value.extract::<i64>() {
+        Ok(v) => Ok(v),
+        // Beyond i64: out of every count's range, which the core words.
+        Err(_) => Err(as_given(
+            kakashi::backend::count_setting(setting, i64::MIN)
+                .expect_err("a negative count is out of range"),
+            || repr_of(value),
+        )),
+    }
 }
 
 /// A number of seconds read from a Python object: an `int` or a `float`
@@ -120,6 +115,5 @@ pub fn seconds_setting(setting: &'static str, value: &Bound<'_, PyAny>) -> PyRes
         )));
     }
     let s: f64 = value.extract()?;
-    Duration::try_from_secs_f64(s)
-        .map_err(|_| out_of_range(setting, repr_of(value), "a number of seconds, 0 or more"))
+    kakashi::backend::seconds_setting(setting, s).map_err(|e| as_given(e, || repr_of(value)))
 }

@@ -3,8 +3,9 @@
 //! The Python modules (`kakashi.core.async_interface`, `async_pipeline`,
 //! `pipeline`, `async_backend`, `records`) give the page's names and keyword
 //! arguments; this module does the work. It only translates: values are copied
-//! on the caller's thread ([`convert`]), stages are recognised or wrapped
-//! ([`stages`]), and everything else is the `kakashi` crate.
+//! on the caller's thread ([`convert`]), the built-in stages are native
+//! objects holding the engine's stages ([`builtins`]), Python callables are
+//! wrapped as stages ([`stages`]), and everything else is the `kakashi` crate.
 //!
 //! Interpreter lock discipline: a logging call holds it while it copies its
 //! arguments and lets go of it for any wait (a full queue under `block`);
@@ -13,6 +14,7 @@
 #![deny(unsafe_code)]
 // The one exception: `fastcall.rs` (vectorcall level methods), justified there.
 
+mod builtins;
 mod convert;
 mod errors;
 mod fastcall;
@@ -27,8 +29,7 @@ use std::time::Duration;
 use kakashi::{
     default_json_formatter, exception_enricher, thread_enricher, AsyncConfig, AsyncPipeline,
     AsyncPipelineConfig, AsyncSetup, Backend, BackendOptions, Environment, EnvironmentConfig,
-    HighPerformanceOptions, Level, OutputFormat, OverflowStrategy, PipelineConfig, ShutdownReport,
-    Stats,
+    HighPerformanceOptions, Level, OverflowStrategy, PipelineConfig, ShutdownReport, Stats,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -51,6 +52,18 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 static CONTEXT_VAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// Whether a request context was ever set: until then calls skip the lookup.
 static CONTEXT_USED: AtomicBool = AtomicBool::new(false);
+
+/// A `formatter_type` by name (any object, as its `str`): the core parses it.
+fn formatter_type_of(s: &Bound<'_, PyAny>) -> PyResult<kakashi::FormatterType> {
+    convert::str_of(s).parse().map_err(config_error)
+}
+
+/// Checks a `formatter_type` (before anything is reconfigured), with the
+/// core's message.
+#[pyfunction]
+fn _check_formatter_type(formatter_type: &Bound<'_, PyAny>) -> PyResult<()> {
+    formatter_type_of(formatter_type).map(drop)
+}
 
 /// An overflow strategy by name (any object, as its `str`): the core parses it.
 fn strategy(s: &Bound<'_, PyAny>) -> PyResult<OverflowStrategy> {
@@ -328,6 +341,7 @@ fn async_config(c: &Bound<'_, PyAny>) -> PyResult<(AsyncConfig, WriterRetries)> 
     let worker_count = get("worker_count")?;
     let batch_size = get("batch_size")?;
     let batch_timeout = get("batch_timeout")?;
+    let shutdown_timeout = get("shutdown_timeout")?;
     let config = AsyncConfig {
         max_queue_size: count(
             "max_queue_size",
@@ -338,7 +352,7 @@ fn async_config(c: &Bound<'_, PyAny>) -> PyResult<(AsyncConfig, WriterRetries)> 
         batch_timeout: seconds_setting("batch_timeout", &batch_timeout)?,
         enable_batching: get("enable_batching")?.is_truthy()?,
         overflow_strategy: strategy(&get("queue_overflow_strategy")?)?,
-        shutdown_timeout: seconds_setting("shutdown_timeout", &get("shutdown_timeout")?)?,
+        shutdown_timeout: seconds_setting("shutdown_timeout", &shutdown_timeout)?,
         thread_name_prefix: convert::str_of(&get("thread_name_prefix")?),
     };
     let given = [
@@ -346,6 +360,7 @@ fn async_config(c: &Bound<'_, PyAny>) -> PyResult<(AsyncConfig, WriterRetries)> 
         ("worker_count", &worker_count),
         ("batch_size", &batch_size),
         ("batch_timeout", &batch_timeout),
+        ("shutdown_timeout", &shutdown_timeout),
     ];
     config.validate().map_err(|e| {
         config_error(match e {
@@ -381,10 +396,30 @@ fn _check_async_config(config: &Bound<'_, PyAny>) -> PyResult<()> {
     async_config(config).map(drop)
 }
 
-/// The core's `AsyncConfig` defaults, under the Python field names.
+/// A level (a `LogLevel`, an int or a name) read by the core, as a logging
+/// call reads it: its value, or `ValueError` with the core's message.
+#[pyfunction]
+fn _check_level(level: &Bound<'_, PyAny>) -> PyResult<u8> {
+    Ok(convert::level(level)?.value())
+}
+
+/// Checks a `timeout` in seconds that the Python package takes itself
+/// (`install_sigterm_handler`), with the core's range and message; returns
+/// it as a float.
+#[pyfunction]
+fn _check_timeout(timeout: &Bound<'_, PyAny>) -> PyResult<f64> {
+    Ok(seconds_setting("timeout", timeout)?.as_secs_f64())
+}
+
+/// The core's `AsyncConfig` defaults, under the Python field names, with
+/// the core's `RetryPolicy` defaults as `max_error_retries` and
+/// `error_retry_delay`.
 fn async_config_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let a = AsyncConfig::default();
+    let retry = kakashi::RetryPolicy::default();
     let d = PyDict::new(py);
+    d.set_item("max_error_retries", retry.max_retries)?;
+    d.set_item("error_retry_delay", retry.initial_delay.as_secs_f64())?;
     d.set_item("max_queue_size", a.max_queue_size)?;
     d.set_item("queue_overflow_strategy", a.overflow_strategy.as_str())?;
     d.set_item("worker_count", a.worker_count)?;
@@ -506,21 +541,53 @@ fn network_logger(
     Ok(PyLogger::new(backend.logger(name, pipeline)))
 }
 
-/// A logger on the global backend through the environment's outputs.
+/// Makes an `AsyncConfig` the global backend's settings: the core's
+/// `apply_async_config` (a new global backend only when they differ from
+/// the current one's).
 #[pyfunction]
-#[pyo3(signature = (name, log_file=None, json=false))]
+fn apply_async_config(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<()> {
+    let (config, _) = async_config(config)?;
+    // Without the interpreter lock: reconfiguring drains the previous backend.
+    gil::detach(py, move || kakashi::apply_async_config(config)).map_err(config_error)
+}
+
+/// The page's `get_async_structured_logger(name, log_file, async_config,
+/// **default_fields)`: the core's, with `async_config` converted and checked
+/// as an `AsyncConfig` and the fields copied as a logging call copies them.
+#[pyfunction]
+#[pyo3(signature = (name, log_file=None, async_config=None, default_fields=None))]
+fn async_structured_logger(
+    py: Python<'_>,
+    name: &str,
+    log_file: Option<&str>,
+    async_config: Option<&Bound<'_, PyAny>>,
+    default_fields: Option<&Bound<'_, PyDict>>,
+) -> PyResult<PyLogger> {
+    let config = match async_config {
+        Some(c) if !c.is_none() => Some(self::async_config(c)?.0),
+        _ => None,
+    };
+    let fields = default_fields.map(convert::fields_of).unwrap_or_default();
+    gil::detach(py, move || {
+        kakashi::get_async_structured_logger(name, log_file, config, fields)
+    })
+    .map(PyLogger::new)
+    .map_err(config_error)
+}
+
+/// A logger on the global backend through the environment's outputs;
+/// `formatter_type` ("default" or "json") is parsed by the core.
+#[pyfunction]
+#[pyo3(signature = (name, log_file=None, formatter_type=None))]
 fn env_logger(
     py: Python<'_>,
     name: &str,
     log_file: Option<&str>,
-    json: bool,
+    formatter_type: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyLogger> {
-    // `json`: the page's `formatter_type == "json"`, as `kakashi.core`
-    // passes it.
-    let format = if json {
-        OutputFormat::Json
-    } else {
-        OutputFormat::Environment
+    let format = match formatter_type {
+        Some(f) => formatter_type_of(f)?,
+        None => kakashi::FormatterType::Default,
     };
     // Without the interpreter lock: reconfiguring holds the global backend
     // while it flushes the previous one.
@@ -639,13 +706,6 @@ fn shutdown_async_backend(py: Python<'_>, timeout: f64) -> PyResult<PyShutdownRe
     Ok(gil::detach(py, move || kakashi::shutdown_async_backend(t)).into())
 }
 
-/// Formats a `LogRecord` with a built-in formatter.
-#[pyfunction]
-fn format_record(kind: &str, record: &Bound<'_, PyAny>) -> PyResult<String> {
-    let r = stages::record_from_py(record)?;
-    stages::format_with(kind, &r)
-}
-
 // === interpreter lifecycle ===
 
 /// Registers the `ContextVar` that holds the current `LogContext`.
@@ -723,16 +783,21 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ASYNC_CONFIG_DEFAULTS", async_config_defaults(m.py())?)?;
     m.add_function(wrap_pyfunction!(convert::_register_types, m)?)?;
     m.add_function(wrap_pyfunction!(_check_async_config, m)?)?;
+    m.add_function(wrap_pyfunction!(_check_timeout, m)?)?;
+    m.add_function(wrap_pyfunction!(_check_level, m)?)?;
+    m.add_function(wrap_pyfunction!(_check_formatter_type, m)?)?;
     m.add_function(wrap_pyfunction!(async_pipeline, m)?)?;
     m.add_function(wrap_pyfunction!(high_performance_logger, m)?)?;
     m.add_function(wrap_pyfunction!(network_logger, m)?)?;
     m.add_function(wrap_pyfunction!(env_logger, m)?)?;
+    m.add_function(wrap_pyfunction!(apply_async_config, m)?)?;
+    m.add_function(wrap_pyfunction!(async_structured_logger, m)?)?;
     m.add_function(wrap_pyfunction!(setup_async_logging, m)?)?;
     m.add_function(wrap_pyfunction!(configure_async_backend, m)?)?;
     m.add_function(wrap_pyfunction!(get_async_stats, m)?)?;
     m.add_function(wrap_pyfunction!(flush, m)?)?;
     m.add_function(wrap_pyfunction!(shutdown_async_backend, m)?)?;
-    m.add_function(wrap_pyfunction!(format_record, m)?)?;
+    builtins::register(m)?;
     m.add_function(wrap_pyfunction!(_set_context_var, m)?)?;
     m.add_function(wrap_pyfunction!(_context_used, m)?)?;
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;

@@ -1,6 +1,7 @@
-//! Pipeline stages from Python: the built-ins (recognised by their
-//! `_kakashi_builtin` tag and run in Rust, without the interpreter lock) and
-//! any Python callable (run on a worker, holding the lock only while it runs).
+//! Pipeline stages from Python: the built-ins (native objects, see
+//! `builtins.rs`, recognised here and run in Rust without the interpreter
+//! lock) and any Python callable (run on a worker, holding the lock only
+//! while it runs).
 //!
 //! A Python stage that raises never reaches the logging call. The error is
 //! printed once on stderr with its traceback and counted in the stats
@@ -13,18 +14,15 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use kakashi::pipeline::{Batch, Enricher, Filter, Formatter, WriteError, Writer};
-use kakashi::{
-    compact_formatter, console_writer, context_enricher, default_json_formatter,
-    detailed_formatter, exception_enricher, field_filter, file_writer, level_filter,
-    logger_name_filter, simple_text_formatter, stderr_writer, thread_enricher, Level,
-    PipelineConfig, Record, StageScope,
-};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use kakashi::{Level, PipelineConfig, Record, StageScope};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::PyString;
 
+use crate::builtins::{
+    BuiltinEnricher, BuiltinFilter, BuiltinFormatter, BuiltinWriter, StageThread,
+};
 use crate::convert::{self, record_to_py, repr_of, str_of};
-use crate::errors::config_error;
 
 /// Set by the interpreter's exit hook: from then on Python stages are not run
 /// (the interpreter may be gone), and their records count as failed.
@@ -99,6 +97,7 @@ impl Enricher for PyEnricher {
             let Some(f) = self.0.get(py) else {
                 return false;
             };
+            let _thread = StageThread::enter(&record.thread);
             let result = record_to_py(py, record)
                 .and_then(|r| crate::gil::call(py, &f, r))
                 .and_then(|out| {
@@ -131,6 +130,7 @@ impl Filter for PyFilter {
             let Some(f) = self.0.get(py) else {
                 return Ok(true);
             };
+            let _thread = StageThread::enter(&record.thread);
             record_to_py(py, record)
                 .and_then(|r| crate::gil::call(py, &f, r))
                 .and_then(|out| out.is_truthy())
@@ -157,6 +157,7 @@ impl Formatter for PyFormatter {
             let Some(f) = self.0.get(py) else {
                 return false;
             };
+            let _thread = StageThread::enter(&record.thread);
             let result = record_to_py(py, record)
                 .and_then(|r| crate::gil::call(py, &f, r))
                 .and_then(|text| match text.cast_exact::<PyString>() {
@@ -293,18 +294,6 @@ pub struct WriterRetries {
     pub delay: Duration,
 }
 
-/// The built-in tag of a stage, if it is one: `(kind, args...)`.
-fn builtin<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyTuple>> {
-    let tag = obj
-        .getattr(pyo3::intern!(obj.py(), "_kakashi_builtin"))
-        .ok()?;
-    tag.cast_into::<PyTuple>().ok()
-}
-
-fn tag_name(tag: &Bound<'_, PyTuple>) -> PyResult<String> {
-    Ok(str_of(&tag.get_item(0)?))
-}
-
 fn callable_name(obj: &Bound<'_, PyAny>) -> String {
     obj.getattr("__qualname__")
         .or_else(|_| obj.getattr("__name__"))
@@ -338,97 +327,46 @@ pub fn build_pipeline(
     let mut has_python = false;
     for e in enrichers.try_iter()? {
         let e = e?;
-        match builtin(&e) {
-            Some(tag) => match tag_name(&tag)?.as_str() {
-                "thread_enricher" => config = config.enricher(thread_enricher()),
-                "exception_enricher" => config = config.enricher(exception_enricher()),
-                "context_enricher" => {
-                    let base = convert::context_of(&tag.get_item(1)?).ok_or_else(|| {
-                        PyTypeError::new_err("context_enricher expects a LogContext")
-                    })?;
-                    config = config.enricher(context_enricher((*base).clone()));
-                }
-                other => return Err(PyValueError::new_err(format!("{other} is not an enricher"))),
-            },
-            None => {
-                need_callable(&e, "an enricher")?;
-                has_python = true;
-                config = config.enricher(PyEnricher(Callable::new(e.unbind())));
-            }
+        if let Ok(builtin) = e.cast::<BuiltinEnricher>() {
+            config = config.enricher(builtin.get().stage());
+        } else {
+            need_callable(&e, "an enricher")?;
+            has_python = true;
+            config = config.enricher(PyEnricher(Callable::new(e.unbind())));
         }
     }
     for f in filters.try_iter()? {
         let f = f?;
-        match builtin(&f) {
-            Some(tag) => match tag_name(&tag)?.as_str() {
-                "level_filter" => {
-                    config = config.filter(level_filter(convert::level(&tag.get_item(1)?)?))
-                }
-                "field_filter" => {
-                    let name = str_of(&tag.get_item(1)?);
-                    let expected = convert::value(&tag.get_item(2)?);
-                    config = config.filter(field_filter(name, expected));
-                }
-                "logger_name_filter" => {
-                    let names: Vec<String> = tag
-                        .get_item(1)?
-                        .try_iter()?
-                        .map(|n| n.map(|n| str_of(&n)))
-                        .collect::<PyResult<_>>()?;
-                    config = config.filter(logger_name_filter(names));
-                }
-                other => return Err(PyValueError::new_err(format!("{other} is not a filter"))),
-            },
-            None => {
-                need_callable(&f, "a filter")?;
-                has_python = true;
-                config = config.filter(PyFilter(Callable::new(f.unbind())));
-            }
+        if let Ok(builtin) = f.cast::<BuiltinFilter>() {
+            config = config.filter(builtin.get().stage());
+        } else {
+            need_callable(&f, "a filter")?;
+            has_python = true;
+            config = config.filter(PyFilter(Callable::new(f.unbind())));
         }
     }
     if let Some(f) = formatter.filter(|f| !f.is_none()) {
-        match builtin(f) {
-            Some(tag) => {
-                config = match tag_name(&tag)?.as_str() {
-                    "default_json_formatter" => config.formatter(default_json_formatter()),
-                    "simple_text_formatter" => config.formatter(simple_text_formatter()),
-                    "compact_formatter" => config.formatter(compact_formatter()),
-                    "detailed_formatter" => config.formatter(detailed_formatter()),
-                    other => {
-                        return Err(PyValueError::new_err(format!("{other} is not a formatter")))
-                    }
-                }
-            }
-            None => {
-                need_callable(f, "the formatter")?;
-                has_python = true;
-                config = config.formatter(PyFormatter(Callable::new(f.clone().unbind())));
-            }
+        if let Ok(builtin) = f.cast::<BuiltinFormatter>() {
+            config = config.formatter(builtin.get().stage());
+        } else {
+            need_callable(f, "the formatter")?;
+            has_python = true;
+            config = config.formatter(PyFormatter(Callable::new(f.clone().unbind())));
         }
     }
     for w in writers.try_iter()? {
         let w = w?;
-        match builtin(&w) {
-            Some(tag) => match tag_name(&tag)?.as_str() {
-                "console_writer" => config = config.writer(console_writer()),
-                "stderr_writer" => config = config.writer(stderr_writer()),
-                "null_writer" => config = config.writer(NullWriter),
-                "file_writer" => {
-                    let path: std::path::PathBuf = tag.get_item(1)?.extract()?;
-                    config = config.writer(file_writer(path).map_err(config_error)?);
-                }
-                other => return Err(PyValueError::new_err(format!("{other} is not a writer"))),
-            },
-            None => {
-                need_callable(&w, "a writer")?;
-                let name = format!("python:{}", callable_name(&w));
-                config = config.writer(PyWriter::new(
-                    w.unbind(),
-                    name,
-                    retries.max_retries,
-                    retries.delay,
-                ));
-            }
+        if let Ok(builtin) = w.cast::<BuiltinWriter>() {
+            config = config.writer(builtin.get().stage());
+        } else {
+            need_callable(&w, "a writer")?;
+            let name = format!("python:{}", callable_name(&w));
+            config = config.writer(PyWriter::new(
+                w.unbind(),
+                name,
+                retries.max_retries,
+                retries.delay,
+            ));
         }
     }
     if has_python {
@@ -446,33 +384,6 @@ pub fn python_scope() -> StageScope {
             Python::attach(|_| run())
         }
     })
-}
-
-/// Discards everything (the original's `null_writer`).
-struct NullWriter;
-
-impl Writer for NullWriter {
-    fn write_batch(&mut self, _batch: &Batch<'_>) -> Result<(), WriteError> {
-        Ok(())
-    }
-
-    fn name(&self) -> String {
-        "null".to_owned()
-    }
-}
-
-/// Formats a Python `LogRecord` with a built-in formatter (for calling
-/// `default_json_formatter(record)` directly from Python).
-pub fn format_with(kind: &str, record: &Record) -> PyResult<String> {
-    let mut out = Vec::new();
-    match kind {
-        "default_json_formatter" => default_json_formatter().format(record, &mut out),
-        "simple_text_formatter" => simple_text_formatter().format(record, &mut out),
-        "compact_formatter" => compact_formatter().format(record, &mut out),
-        "detailed_formatter" => detailed_formatter().format(record, &mut out),
-        other => return Err(PyValueError::new_err(format!("unknown formatter {other}"))),
-    }
-    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// A record built from a Python `LogRecord`.

@@ -7,8 +7,10 @@ import re
 
 import pytest
 
+import kakashi
 from kakashi.core.async_backend import AsyncConfig, ConfigError, configure_async_backend
 from kakashi.core.async_interface import (
+    get_async_logger,
     get_async_stats,
     get_high_performance_logger,
     get_network_logger,
@@ -52,11 +54,13 @@ def test_unknown_overflow_strategy_is_a_value_error(build):
         ({"batch_timeout": 0}, "batch_timeout = 0 is out of range; expected more than 0 seconds"),
         ({"batch_timeout": math.nan}, "batch_timeout = nan is out of range; expected more than 0 seconds"),
         ({"batch_timeout": "1"}, "batch_timeout must be a number of seconds, got '1'"),
-        (
-            {"shutdown_timeout": -1},
-            "shutdown_timeout = -1 is out of range; expected a number of seconds, 0 or more",
-        ),
+        ({"shutdown_timeout": -1}, "shutdown_timeout = -1 is out of range; expected 0 to 1000000000 seconds"),
+        ({"shutdown_timeout": 1e10}, "shutdown_timeout = 10000000000.0 is out of range; expected 0 to 1000000000 seconds"),
+        ({"shutdown_timeout": math.inf}, "shutdown_timeout = inf is out of range; expected 0 to 1000000000 seconds"),
         ({"max_error_retries": -1}, "max_error_retries = -1 is out of range; expected 0 to 4294967295"),
+        ({"max_error_retries": 2**32}, "max_error_retries = 4294967296 is out of range; expected 0 to 4294967295"),
+        ({"error_retry_delay": -0.5}, "error_retry_delay = -0.5 is out of range; expected 0 to 1000000000 seconds"),
+        ({"error_retry_delay": math.nan}, "error_retry_delay = nan is out of range; expected 0 to 1000000000 seconds"),
     ],
 )
 def test_bad_async_config_values(kwargs, message):
@@ -75,9 +79,20 @@ def test_bad_async_config_values(kwargs, message):
         (lambda: setup_async_logging(worker_count=0, log_directory="logs"), "worker_count = 0 is out of range; expected 1 to 1024"),
         (lambda: get_high_performance_logger("x", "x.log", batch_size=-1), "batch_size = -1 is out of range; expected at least 1"),
         (lambda: get_network_logger("x", print, max_retries=-1), "max_retries = -1 is out of range; expected 0 to 4294967295"),
-        (lambda: get_network_logger("x", print, retry_delay=-0.5), "retry_delay = -0.5 is out of range; expected a number of seconds, 0 or more"),
+        (lambda: get_network_logger("x", print, retry_delay=-0.5), "retry_delay = -0.5 is out of range; expected 0 to 1000000000 seconds"),
+        (lambda: get_network_logger("x", print, retry_delay=2e9), "retry_delay = 2000000000.0 is out of range; expected 0 to 1000000000 seconds"),
+        (lambda: get_async_logger("x", formatter_type="xml"), 'unknown formatter_type "xml"; expected default or json'),
+        (lambda: kakashi.flush(timeout=-1.0), "timeout = -1.0 is out of range; expected 0 to 1000000000 seconds"),
+        (lambda: kakashi.shutdown_async_backend(timeout=1e12), "timeout = 1000000000000.0 is out of range; expected 0 to 1000000000 seconds"),
+        (lambda: kakashi.install_sigterm_handler(-1), "timeout = -1 is out of range; expected 0 to 1000000000 seconds"),
+        (lambda: kakashi.install_sigterm_handler(math.nan), "timeout = nan is out of range; expected 0 to 1000000000 seconds"),
+        (lambda: kakashi.install_sigterm_handler("soon"), "timeout must be a number of seconds, got 'soon'"),
     ],
-    ids=["configure-queue", "configure-workers", "configure-type", "setup", "high_performance", "network-retries", "network-delay"],
+    ids=[
+        "configure-queue", "configure-workers", "configure-type", "setup", "high_performance",
+        "network-retries", "network-delay", "network-delay-too-long", "formatter_type",
+        "flush-timeout", "shutdown-timeout", "sigterm-timeout", "sigterm-nan", "sigterm-type",
+    ],
 )
 def test_factories_report_the_core_message(build, message):
     """The factories say what AsyncConfig says: one set of checks, the core's."""
@@ -125,6 +140,25 @@ def test_unwritable_paths_raise_oserror_at_construction(tmp_path):
     assert str(bad) in str(err.value)
     with pytest.raises(OSError):
         file_writer(bad)
+
+
+LEVELS = "expected DEBUG, INFO, WARNING, ERROR, CRITICAL or 10, 20, 30, 40, 50"
+
+
+@pytest.mark.parametrize(
+    "level, message",
+    [
+        ("LOUD", f'invalid log level "LOUD"; {LEVELS}'),
+        (25, f'invalid log level "25"; {LEVELS}'),
+    ],
+)
+def test_a_pipeline_level_is_read_as_a_logging_call_reads_it(level, message):
+    """PipelineConfig(min_level=...) takes what the core takes (names in any
+    case, "WARN") and rejects the rest with the core's message."""
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        PipelineConfig(min_level=level)
+    assert PipelineConfig(min_level="warn").min_level is LogLevel.WARNING
+    assert PipelineConfig(min_level=40).min_level is LogLevel.ERROR
 
 
 def test_bad_level_is_a_value_error():

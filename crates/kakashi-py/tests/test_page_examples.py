@@ -332,6 +332,40 @@ def test_real_time_analytics_block(tmp_path):
     assert record["fields"] == {"service": "user-analytics", "version": "1.0.0", "user_id": 123, "email": "user@example.com"}
 
 
+def test_structured_logger_takes_log_file_and_async_config(tmp_path):
+    """get_async_structured_logger(name, log_file, async_config, **fields),
+    as in Rust: log_file names a module file; an async_config equal to the
+    global backend's starts no new workers, another one replaces it."""
+    proc = run_python(
+        """
+        from kakashi.core.async_backend import AsyncConfig
+        from kakashi.core.async_interface import (
+            flush, get_async_stats, get_async_structured_logger, setup_async_logging,
+        )
+
+        setup_async_logging("testing", log_directory="logs")  # console: WARNING and up
+        three = AsyncConfig(max_queue_size=1000, worker_count=3, batch_size=10)
+        first = get_async_structured_logger("analytics", "analytics", three, service="svc")
+        print(get_async_stats()["active_workers"])
+        again = get_async_structured_logger("analytics", "analytics", three, service="svc")
+        print(get_async_stats()["active_workers"])
+        first.info("one", n=1)
+        again.info("two", n=2)
+        assert flush()
+        other = get_async_structured_logger("other", None, AsyncConfig(worker_count=2), service="x")
+        print(get_async_stats()["active_workers"])
+        """,
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["3", "3", "2"]
+    lines = json_lines(tmp_path / "logs" / "modules" / "analytics.log")
+    assert [(r["message"], r["fields"]) for r in lines] == [
+        ("one", {"service": "svc", "n": 1}),
+        ("two", {"service": "svc", "n": 2}),
+    ]
+
+
 def test_error_handling_block_drains_before_returning(tmp_path, capsys):
     """graceful_shutdown() drains everything queued, then prints."""
     from kakashi.core.async_interface import get_high_performance_logger, get_async_stats

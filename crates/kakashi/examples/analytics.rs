@@ -5,7 +5,12 @@
 use kakashi::{get_async_structured_logger, info, Logger};
 
 fn setup_analytics_logging() -> Result<Logger, kakashi::ConfigError> {
-    get_async_structured_logger("analytics", "user-analytics", "1.0.0")
+    get_async_structured_logger(
+        "analytics",
+        None, // log_file: the environment's app.log
+        None, // async_config: the global backend as it is
+        [("service", "user-analytics"), ("version", "1.0.0")],
+    )
 }
 
 fn main() -> Result<(), kakashi::ConfigError> {

@@ -25,6 +25,8 @@ pub enum ConfigError {
     UnknownOverflowStrategy(String),
     /// An environment name other than development, production or testing.
     UnknownEnvironment(String),
+    /// A `formatter_type` other than `default` or `json`.
+    UnknownFormatterType(String),
     /// A level name or number that is not one of the five levels.
     InvalidLevel(String),
     /// A numeric setting outside its range: `(setting, value, what is allowed)`.
@@ -79,6 +81,10 @@ impl fmt::Display for ConfigError {
             ConfigError::UnknownEnvironment(s) => write!(
                 f,
                 "unknown environment {s:?}; expected development, production or testing"
+            ),
+            ConfigError::UnknownFormatterType(s) => write!(
+                f,
+                "unknown formatter_type {s:?}; expected default or json"
             ),
             ConfigError::InvalidLevel(s) => write!(
                 f,

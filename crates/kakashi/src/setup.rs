@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use crate::backend::lock;
 use crate::backend::stages::Route;
 use crate::backend::{
-    all_backends, lock_for_fork, longest_shutdown_timeout, retired, AsyncConfig, Backend,
-    OverflowStrategy, ShutdownReport, Stats, WeakBackend,
+    all_backends, lock_for_fork, longest_shutdown_timeout, retired, timeout_setting, AsyncConfig,
+    Backend, OverflowStrategy, ShutdownReport, Stats, WeakBackend,
 };
 use crate::error::ConfigError;
 use crate::logger::Logger;
@@ -43,7 +43,7 @@ use crate::pipeline::write::{
     batch_callback_writer, callback_writer, console_writer, file_writer, RetryPolicy,
 };
 use crate::pipeline::{Formatter, OutputConfig, PipelineConfig};
-use crate::record::{Context, Level};
+use crate::record::{Context, Key, Level, Value};
 
 // === Environments ===
 
@@ -116,18 +116,49 @@ impl FormatterKind {
     }
 }
 
-/// Which formatters an environment's outputs use ([`get_env_logger`],
-/// [`EnvironmentConfig::pipeline`]): Python's `formatter_type`.
+/// The page's `formatter_type` of an environment logger (`get_async_logger`,
+/// `get_logger`): which formatters its outputs use. Parsed from the page's
+/// names, `"default"` and `"json"`; any other name is a [`ConfigError`], so
+/// Rust and Python reject the same names with the same message.
+///
+/// ```
+/// use kakashi::FormatterType;
+/// assert_eq!("json".parse::<FormatterType>().unwrap(), FormatterType::Json);
+/// assert_eq!(
+///     "xml".parse::<FormatterType>().unwrap_err().to_string(),
+///     "unknown formatter_type \"xml\"; expected default or json"
+/// );
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum OutputFormat {
-    /// Each output its own formatter from the environment
-    /// (`console_formatter`, `file_formatter`); Python's
-    /// `formatter_type="default"`. The default.
+pub enum FormatterType {
+    /// Each output keeps its environment's formatter (the default).
     #[default]
-    Environment,
-    /// `default_json_formatter` for every output; Python's
-    /// `formatter_type="json"`.
+    Default,
+    /// `default_json_formatter` for every output.
     Json,
+}
+
+impl FormatterType {
+    /// `"default"` or `"json"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FormatterType::Default => "default",
+            FormatterType::Json => "json",
+        }
+    }
+}
+
+impl FromStr for FormatterType {
+    type Err = ConfigError;
+
+    /// `default` or `json`, exactly (the page's names).
+    fn from_str(s: &str) -> Result<FormatterType, ConfigError> {
+        match s {
+            "default" => Ok(FormatterType::Default),
+            "json" => Ok(FormatterType::Json),
+            _ => Err(ConfigError::UnknownFormatterType(s.to_owned())),
+        }
+    }
 }
 
 /// An environment's settings: where and how records go. The presets keep
@@ -210,7 +241,7 @@ impl EnvironmentConfig {
     ///
     /// # Errors
     /// [`ConfigError::File`] when the log file cannot be opened.
-    pub fn pipeline(&self, format: OutputFormat) -> Result<PipelineConfig, ConfigError> {
+    pub fn pipeline(&self, format: FormatterType) -> Result<PipelineConfig, ConfigError> {
         self.pipeline_to(format, self.log_file())
     }
 
@@ -221,7 +252,7 @@ impl EnvironmentConfig {
     /// [`ConfigError::File`] when `file` cannot be opened for appending.
     pub fn pipeline_to(
         &self,
-        format: OutputFormat,
+        format: FormatterType,
         file: PathBuf,
     ) -> Result<PipelineConfig, ConfigError> {
         let mut config = PipelineConfig::new().min_level(self.console_level.min(self.file_level));
@@ -241,8 +272,8 @@ impl EnvironmentConfig {
             }));
         }
         let pick = |kind: FormatterKind| match format {
-            OutputFormat::Environment => kind,
-            OutputFormat::Json => FormatterKind::Json,
+            FormatterType::Default => kind,
+            FormatterType::Json => FormatterKind::Json,
         };
         Ok(config
             .output(OutputConfig {
@@ -270,7 +301,7 @@ struct Global {
 }
 
 /// Which environment pipeline: a module log file, and the format.
-type EnvKey = (Option<String>, OutputFormat);
+type EnvKey = (Option<String>, FormatterType);
 
 /// The environment chosen by `setup_async_logging` (survives shutdown, so the
 /// global backend can be rebuilt the same way).
@@ -291,7 +322,7 @@ fn install(global: &mut Option<Global>, backend: Backend) -> Result<(), ConfigEr
         previous.backend.shutdown_to_synchronous(timeout);
     }
     let pipeline = match &*lock(&ENV) {
-        Some(env) => env.pipeline(OutputFormat::Environment)?,
+        Some(env) => env.pipeline(FormatterType::Default)?,
         None => PipelineConfig::new(),
     };
     let default = backend.add_route(pipeline);
@@ -633,7 +664,8 @@ pub struct NetworkOptions {
     pub batch_size: usize,
     /// Retries per record after the first attempt (default 5).
     pub max_retries: u32,
-    /// Wait before the first retry, doubling each time up to 30 s (default 0.5 s).
+    /// Wait before the first retry, doubling each time up to 30 s (default
+    /// 0.5 s; at most [`MAX_TIMEOUT`](crate::backend::MAX_TIMEOUT)).
     pub retry_delay: Duration,
     /// Full-queue policy (default `drop_oldest`).
     pub overflow_strategy: OverflowStrategy,
@@ -656,6 +688,7 @@ impl Default for NetworkOptions {
 
 impl NetworkOptions {
     fn backend(&self) -> Result<Backend, ConfigError> {
+        timeout_setting("retry_delay", self.retry_delay)?;
         Backend::new(AsyncConfig {
             max_queue_size: self.max_queue_size,
             worker_count: 1,
@@ -741,22 +774,80 @@ where
 }
 
 /// A logger on the global backend writing JSON (to the environment's outputs,
-/// or standard output before any setup) with `service` and `version` bound to
-/// every record's fields; `bind` adds more.
+/// or standard output before any setup) with `default_fields` (such as
+/// `service` and `version`) bound to every record; `bind` adds more. The
+/// page's `get_async_structured_logger(name, log_file=None,
+/// async_config=None, **default_fields)`, with the same meaning in Rust and
+/// Python: `log_file` names a module file as in [`get_env_logger`], and
+/// `async_config`, when given, is applied first ([`apply_async_config`]).
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # kakashi::setup_async_logging(kakashi::AsyncSetup {
+/// #     environment: kakashi::Environment::Testing,
+/// #     log_directory: Some(dir.path().into()),
+/// #     ..Default::default()
+/// # })?;
+/// use kakashi::{get_async_structured_logger, info};
+/// let analytics = get_async_structured_logger(
+///     "analytics",
+///     None,
+///     None,
+///     [("service", "user-analytics"), ("version", "1.0.0")],
+/// )?;
+/// info!(analytics, "signup", plan = "pro");
+/// analytics.flush();
+/// let text = std::fs::read_to_string(dir.path().join("app.log")).unwrap();
+/// assert!(text.contains(r#""fields":{"service":"user-analytics","version":"1.0.0","plan":"pro"}"#));
+/// # kakashi::shutdown_async_backend(std::time::Duration::from_secs(5));
+/// # Ok::<(), kakashi::ConfigError>(())
+/// ```
 ///
 /// # Errors
-/// [`ConfigError`] when the global backend cannot be built.
-pub fn get_async_structured_logger(
+/// [`ConfigError`] for an invalid `async_config`, or when the global
+/// backend or the file cannot be set up.
+pub fn get_async_structured_logger<K: Into<Key>, V: Into<Value>>(
     name: &str,
-    service: &str,
-    version: &str,
+    log_file: Option<&str>,
+    async_config: Option<AsyncConfig>,
+    default_fields: impl IntoIterator<Item = (K, V)>,
 ) -> Result<Logger, ConfigError> {
-    Ok(
-        get_env_logger(name, None, OutputFormat::Json)?.with_fields([
-            ("service", service.to_owned()),
-            ("version", version.to_owned()),
-        ]),
-    )
+    if let Some(config) = async_config {
+        apply_async_config(config)?;
+    }
+    Ok(get_env_logger(name, log_file, FormatterType::Json)?.with_fields(default_fields))
+}
+
+/// Makes `config` the global backend's settings, as the page's
+/// `async_config=` argument of `get_async_logger` and
+/// `get_async_structured_logger` does: unless the global backend already
+/// has exactly these settings (then nothing changes, so asking for loggers
+/// with the same config again starts no more workers), a new global backend
+/// is started with them, as by [`configure_async_backend`] (the previous one
+/// is drained first).
+///
+/// # Errors
+/// [`ConfigError`] for an invalid setting (see [`AsyncConfig::validate`]).
+pub fn apply_async_config(config: AsyncConfig) -> Result<(), ConfigError> {
+    config.validate()?;
+    let mut global = lock(&GLOBAL);
+    let current = match global.as_ref() {
+        Some(g) => g.backend.config().clone(),
+        // Rebuilt on first use from the environment's settings.
+        None => lock(&ENV)
+            .as_ref()
+            .map(|e| e.async_config.clone())
+            .unwrap_or_default(),
+    };
+    if current == config {
+        return Ok(());
+    }
+    let backend = Backend::new(config.clone())?;
+    install(&mut global, backend)?;
+    if let Some(env) = lock(&ENV).as_mut() {
+        env.async_config = config;
+    }
+    Ok(())
 }
 
 /// A logger on the global backend through the environment's outputs (console
@@ -773,7 +864,7 @@ pub fn get_async_structured_logger(
 pub fn get_env_logger(
     name: &str,
     log_file: Option<&str>,
-    format: OutputFormat,
+    format: FormatterType,
 ) -> Result<Logger, ConfigError> {
     let key = (log_file.map(str::to_owned), format);
     let (backend, pipeline) = with_global(|g| -> Result<_, ConfigError> {
@@ -849,8 +940,8 @@ pub fn shutdown_async_backend(timeout: Duration) -> ShutdownReport {
 mod tests {
     use super::*;
 
-    /// `OutputFormat::Environment` keeps the environment's file formatter
-    /// (compact here), `OutputFormat::Json` replaces it with JSON.
+    /// `FormatterType::Default` keeps the environment's file formatter
+    /// (compact here), `FormatterType::Json` replaces it with JSON.
     #[test]
     fn output_format_picks_the_file_outputs_formatter() {
         let dir = tempfile::tempdir().unwrap();
@@ -858,10 +949,7 @@ mod tests {
         env.file_formatter = FormatterKind::Compact;
         env.console_level = Level::Critical; // nothing on the test's console
         env.file_level = Level::Info;
-        for (format, json) in [
-            (OutputFormat::Environment, false),
-            (OutputFormat::Json, true),
-        ] {
+        for (format, json) in [(FormatterType::Default, false), (FormatterType::Json, true)] {
             let path = dir.path().join(format!("{format:?}.log"));
             let backend = Backend::synchronous();
             let logger = backend.logger("env", env.pipeline_to(format, path.clone()).unwrap());

@@ -3,9 +3,12 @@
 
 use proptest::prelude::*;
 
+use std::time::Duration;
+
+use kakashi::backend::{retries_setting, seconds_setting};
 use kakashi::{
-    default_json_formatter, get_high_performance_logger, AsyncConfig, Backend, Formatter, Level,
-    OverflowStrategy, Record, Value,
+    default_json_formatter, get_high_performance_logger, get_network_logger_with, AsyncConfig,
+    Backend, Formatter, FormatterType, Level, NetworkOptions, OverflowStrategy, Record, Value,
 };
 
 #[test]
@@ -57,6 +60,48 @@ fn zero_sizes_are_rejected() {
     })
     .unwrap_err();
     assert!(err.to_string().starts_with("batch_size = 0"), "{err}");
+}
+
+/// The checks the Python package used to make itself (issue 13) are the
+/// core's, with these exact messages (Python shows the value as given).
+#[test]
+fn timeouts_retries_and_formatter_types_have_the_cores_messages() {
+    const SECONDS: &str = "is out of range; expected 0 to 1000000000 seconds";
+    let err = Backend::new(AsyncConfig {
+        shutdown_timeout: Duration::from_secs(2_000_000_000),
+        ..AsyncConfig::default()
+    })
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("shutdown_timeout = 2000000000s {SECONDS}")
+    );
+    let err = seconds_setting("error_retry_delay", -0.5).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("error_retry_delay = -0.5 {SECONDS}")
+    );
+    let err = seconds_setting("timeout", f64::NAN).unwrap_err();
+    assert_eq!(err.to_string(), format!("timeout = NaN {SECONDS}"));
+    let err = retries_setting("max_retries", -1).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "max_retries = -1 is out of range; expected 0 to 4294967295"
+    );
+    let options = NetworkOptions {
+        retry_delay: Duration::from_secs(2_000_000_000),
+        ..NetworkOptions::default()
+    };
+    let err = get_network_logger_with("api", |_: &str| Ok::<(), String>(()), options).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("retry_delay = 2000000000s {SECONDS}")
+    );
+    let err = "xml".parse::<FormatterType>().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown formatter_type \"xml\"; expected default or json"
+    );
 }
 
 fn one_line(record: &Record) -> serde_json::Value {

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use kakashi::{
     configure_async_backend, get_async_stats, get_async_structured_logger, get_logger, info,
-    setup_async_logging, shutdown_async_backend, warning, AsyncSetup, BackendOptions, Environment,
-    EnvironmentConfig, OverflowStrategy, State,
+    setup_async_logging, shutdown_async_backend, warning, AsyncConfig, AsyncSetup, BackendOptions,
+    Environment, EnvironmentConfig, OverflowStrategy, State,
 };
 
 #[test]
@@ -65,9 +65,14 @@ fn the_page_in_order() {
     info!(log, "request served", status = 200);
     log.debug("below the file level of production");
     warning!(log, "slow request", ms = 950);
-    let analytics = get_async_structured_logger("analytics", "user-analytics", "1.0.0")
-        .unwrap()
-        .bind("user_id", 123);
+    let analytics = get_async_structured_logger(
+        "analytics",
+        None,
+        None,
+        [("service", "user-analytics"), ("version", "1.0.0")],
+    )
+    .unwrap()
+    .bind("user_id", 123);
     info!(analytics, "signup", email = "user@example.com");
     assert!(kakashi::flush());
 
@@ -102,6 +107,35 @@ fn the_page_in_order() {
     let totals = get_async_stats();
     assert!(totals.is_balanced(), "{totals:?}");
     assert_eq!(totals.messages_written, 4);
+
+    // The page's get_async_structured_logger(name, log_file, async_config,
+    // **fields): the global backend's own settings change nothing...
+    let same = backend.config().clone();
+    let module = get_async_structured_logger(
+        "analytics",
+        Some("analytics"),
+        Some(same),
+        [("service", "user-analytics")],
+    )
+    .unwrap();
+    assert!(backend.is_running());
+    info!(module, "to the module file");
+    assert!(module.flush());
+    let lines = common::json_lines(&dir.path().join("modules/analytics.log"));
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        lines[0]["fields"],
+        serde_json::json!({"service": "user-analytics"})
+    );
+    // ...other settings start a new global backend (the previous one drained).
+    let other = AsyncConfig {
+        worker_count: 3,
+        ..AsyncConfig::default()
+    };
+    let elsewhere =
+        get_async_structured_logger("analytics", None, Some(other), [("service", "x")]).unwrap();
+    assert!(!backend.is_running());
+    assert_eq!(elsewhere.backend().config().worker_count, 3);
 
     let report = shutdown_async_backend(Duration::from_secs(10));
     assert!(report.completed(), "{report:?}");

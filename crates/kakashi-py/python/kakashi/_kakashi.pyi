@@ -1,7 +1,8 @@
 """Type stubs of the Rust extension ``kakashi._kakashi`` (the engine behind
 the ``kakashi`` package; use the public modules rather than this one)."""
 
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union, final
+import os
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union, final
 
 from kakashi.core.records import LogContext, LogLevel, LogRecord
 
@@ -16,14 +17,36 @@ __all__ = [
     "high_performance_logger",
     "network_logger",
     "env_logger",
+    "apply_async_config",
+    "async_structured_logger",
     "setup_async_logging",
     "configure_async_backend",
     "get_async_stats",
     "flush",
     "shutdown_async_backend",
-    "format_record",
+    "BuiltinEnricher",
+    "BuiltinFilter",
+    "BuiltinFormatter",
+    "BuiltinWriter",
+    "thread_enricher",
+    "exception_enricher",
+    "context_enricher",
+    "level_filter",
+    "field_filter",
+    "logger_name_filter",
+    "default_json_formatter",
+    "simple_text_formatter",
+    "compact_formatter",
+    "detailed_formatter",
+    "console_writer",
+    "stderr_writer",
+    "null_writer",
+    "file_writer",
     "_register_types",
     "_check_async_config",
+    "_check_timeout",
+    "_check_level",
+    "_check_formatter_type",
     "_set_context_var",
     "_context_used",
     "_at_exit",
@@ -179,8 +202,20 @@ def network_logger(
 ) -> Logger:
     """The engine behind ``get_network_logger``."""
 
-def env_logger(name: str, log_file: Optional[str] = None, json: bool = False) -> Logger:
-    """A logger on the global backend through the environment's outputs."""
+def env_logger(name: str, log_file: Optional[str] = None, formatter_type: Optional[str] = None) -> Logger:
+    """A logger on the global backend through the environment's outputs
+    (``formatter_type`` "default" or "json", parsed by the core)."""
+
+def apply_async_config(config: Any) -> None:
+    """Makes an ``AsyncConfig`` the global backend's settings (a new backend only if they differ)."""
+
+def async_structured_logger(
+    name: str,
+    log_file: Optional[str] = None,
+    async_config: Optional[Any] = None,
+    default_fields: Optional[Dict[str, Any]] = None,
+) -> Logger:
+    """The engine behind ``get_async_structured_logger``."""
 
 def setup_async_logging(
     environment: str,
@@ -211,8 +246,77 @@ def flush(timeout: Optional[float] = None) -> bool:
 def shutdown_async_backend(timeout: float = 5.0) -> ShutdownReport:
     """Drains, flushes and joins every backend."""
 
-def format_record(kind: str, record: LogRecord) -> str:
-    """Formats a record with a built-in formatter."""
+# === the built-in stages (one implementation: the engine's) ===
+
+@final
+class BuiltinEnricher:
+    """A built-in enricher: in a pipeline it runs in Rust; called, it runs
+    the same Rust code and returns the enriched copy of ``record``."""
+
+    def __call__(self, record: LogRecord) -> LogRecord: ...
+    @property
+    def __name__(self) -> str: ...
+    @property
+    def __qualname__(self) -> str: ...  # type: ignore[override]
+
+@final
+class BuiltinFilter:
+    """A built-in filter: in a pipeline it runs in Rust; called, it returns
+    whether the engine's filter keeps ``record``."""
+
+    def __call__(self, record: LogRecord) -> bool: ...
+    @property
+    def __name__(self) -> str: ...
+    @property
+    def __qualname__(self) -> str: ...  # type: ignore[override]
+
+@final
+class BuiltinFormatter:
+    """A built-in formatter: in a pipeline it runs in Rust; called, it returns
+    the engine's line for ``record`` (without the newline)."""
+
+    def __call__(self, record: LogRecord) -> str: ...
+    @property
+    def __name__(self) -> str: ...
+    @property
+    def __qualname__(self) -> str: ...  # type: ignore[override]
+
+@final
+class BuiltinWriter:
+    """A built-in writer: in a pipeline the engine writes each batch with one
+    call; called with a line, it writes that line and a newline the same way
+    (``OSError`` if the write fails)."""
+
+    def __call__(self, message: str) -> None: ...
+    @property
+    def __name__(self) -> str: ...
+    @property
+    def __qualname__(self) -> str: ...  # type: ignore[override]
+
+thread_enricher: BuiltinEnricher
+exception_enricher: BuiltinEnricher
+default_json_formatter: BuiltinFormatter
+simple_text_formatter: BuiltinFormatter
+compact_formatter: BuiltinFormatter
+detailed_formatter: BuiltinFormatter
+console_writer: BuiltinWriter
+stderr_writer: BuiltinWriter
+null_writer: BuiltinWriter
+
+def context_enricher(base_context: LogContext) -> BuiltinEnricher:
+    """Merges ``base_context`` under each record's own context (whose set values win)."""
+
+def level_filter(min_level: _Level) -> BuiltinFilter:
+    """Keeps records at ``min_level`` or above."""
+
+def field_filter(field_name: str, expected_value: Any) -> BuiltinFilter:
+    """Keeps records whose field ``field_name`` equals ``expected_value`` (as engine values)."""
+
+def logger_name_filter(allowed_names: Iterable[str]) -> BuiltinFilter:
+    """Keeps records of the loggers named in ``allowed_names``."""
+
+def file_writer(file_path: Union[str, "os.PathLike[str]"]) -> BuiltinWriter:
+    """Appends lines to ``file_path``, opened once now (``OSError`` if it cannot be)."""
 
 def _register_types(
     *, LogRecord: type, LogContext: type, LogLevel: type, ExceptionInfo: type
@@ -221,6 +325,15 @@ def _register_types(
 
 def _check_async_config(config: Any) -> None:
     """Checks an ``AsyncConfig`` with the Rust core's checks; raises ``ConfigError``."""
+
+def _check_timeout(timeout: Any) -> float:
+    """A timeout in seconds checked by the core (range and message); raises ``ConfigError``."""
+
+def _check_level(level: Any) -> int:
+    """A level's value as the core reads it; raises ``ValueError`` with the core's message."""
+
+def _check_formatter_type(formatter_type: Any) -> None:
+    """Checks a ``formatter_type`` with the core; raises ``ConfigError``."""
 
 def _set_context_var(var: Any) -> None: ...
 def _context_used() -> None: ...

@@ -12,7 +12,6 @@ by SIGTERM: exit status -15 to ``subprocess``, 143 to a shell).
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 import threading
@@ -38,13 +37,10 @@ def install_sigterm_handler(timeout: float = 5.0) -> Any:
     thread). Must be called from the main thread (``ValueError`` otherwise,
     as ``signal.signal``). Returns the previous handler (as ``signal.signal``:
     ``SIG_DFL``, ``SIG_IGN``, a callable, or None if it was not installed
-    from Python, which is treated as the default)."""
-    try:
-        seconds = float(timeout)
-    except (TypeError, ValueError):
-        seconds = math.nan
-    if not (0.0 <= seconds < math.inf):
-        raise _kakashi.ConfigError(f"invalid duration {timeout!r} seconds; expected a number of seconds, 0 or more")
+    from Python, which is treated as the default). A ``timeout`` that is not
+    a number of seconds from 0 to 1000000000 raises ``ConfigError``."""
+    # The core's check and message, as for every other timeout.
+    seconds = _kakashi._check_timeout(timeout)
     if threading.current_thread() is not threading.main_thread():
         raise ValueError("install_sigterm_handler() must be called from the main thread")
 

@@ -123,7 +123,10 @@ mod worker;
 
 pub(crate) use timed_lock::{lock, try_lock};
 
-pub use config::{AsyncConfig, DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUE_SIZE};
+pub use config::{
+    count_setting, retries_setting, seconds_setting, timeout_setting, AsyncConfig,
+    DEFAULT_BATCH_SIZE, DEFAULT_MAX_QUEUE_SIZE, MAX_TIMEOUT,
+};
 pub use fork::{after_fork_in_child, after_fork_in_parent, prepare_fork};
 pub use overflow::OverflowStrategy;
 #[cfg(unix)]

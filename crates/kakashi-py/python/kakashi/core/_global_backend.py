@@ -1,6 +1,5 @@
-"""The global backend's shared pieces, in one place: its statistics, its
-shutdown, and the ``AsyncConfig`` it was last configured with through
-``get_async_logger(..., async_config=...)``.
+"""The global backend's shared pieces, in one place: its statistics and its
+shutdown.
 
 ``kakashi.core.async_backend`` and ``kakashi.core.async_interface`` both
 import from here (and re-export ``get_async_stats`` and the shutdown), so
@@ -9,16 +8,11 @@ neither imports the other's functions back.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from kakashi import _kakashi
 
 __all__ = ["get_async_stats", "shutdown_async_backend", "shutdown_async_logging"]
-
-# The AsyncConfig (a copy) the global backend was last configured with by a
-# logger factory; None after a shutdown, so the next one starts a fresh backend.
-applied_async_config: Optional[Any] = None
-
 
 def get_async_stats() -> Dict[str, Any]:
     """Counters summed over every live backend: the original's keys
@@ -34,8 +28,6 @@ def shutdown_async_backend(timeout: float = 5.0) -> _kakashi.ShutdownReport:
     """Drains, flushes and joins every backend within ``timeout`` seconds and
     returns a ``ShutdownReport`` (true when nothing was left). Logging
     afterwards is written on the caller's thread."""
-    global applied_async_config
-    applied_async_config = None  # the next logger asking for one gets a fresh backend
     return _kakashi.shutdown_async_backend(timeout)
 
 

@@ -32,7 +32,8 @@ AsyncBackend = _kakashi.Backend
 
 OVERFLOW_STRATEGIES = ("block", "drop_oldest", "drop_newest")
 
-# The Rust core's defaults (``kakashi::AsyncConfig::default()``).
+# The Rust core's defaults (``kakashi::AsyncConfig::default()``, and
+# ``kakashi::RetryPolicy::default()`` for the two retry settings).
 _DEFAULTS = _kakashi.ASYNC_CONFIG_DEFAULTS
 
 
@@ -48,8 +49,8 @@ class AsyncConfig:
     batch_size: int = _DEFAULTS["batch_size"]
     batch_timeout: float = _DEFAULTS["batch_timeout"]
     shutdown_timeout: float = _DEFAULTS["shutdown_timeout"]
-    max_error_retries: int = 3
-    error_retry_delay: float = 0.1
+    max_error_retries: int = _DEFAULTS["max_error_retries"]
+    error_retry_delay: float = _DEFAULTS["error_retry_delay"]
     enable_batching: bool = _DEFAULTS["enable_batching"]
     thread_name_prefix: str = _DEFAULTS["thread_name_prefix"]
 

@@ -13,7 +13,6 @@ from typing import Any, Callable, Optional
 
 from kakashi import _kakashi
 from kakashi._logger import Logger
-from kakashi.core import _global_backend
 from kakashi.core._global_backend import get_async_stats, shutdown_async_backend
 from kakashi.core.async_backend import AsyncConfig, configure_async_backend
 from kakashi.core.config import EnvironmentConfig
@@ -78,20 +77,18 @@ def setup_async_logging(
     )
 
 
+def _check_is_async_config(async_config: Optional[AsyncConfig]) -> None:
+    if async_config is not None and not isinstance(async_config, AsyncConfig):
+        raise TypeError(f"async_config must be an AsyncConfig, got {type(async_config).__name__}")
+
+
 def _apply_async_config(async_config: Optional[AsyncConfig]) -> None:
-    # A new global backend only when the settings change: asking for loggers
-    # with the same AsyncConfig again must not start more workers.
-    if async_config is not None and async_config != _global_backend.applied_async_config:
-        if not isinstance(async_config, AsyncConfig):
-            raise TypeError(f"async_config must be an AsyncConfig, got {type(async_config).__name__}")
-        _global_backend.applied_async_config = AsyncConfig(**vars(async_config))
-        configure_async_backend(
-            max_queue_size=async_config.max_queue_size,
-            worker_count=async_config.worker_count,
-            batch_size=async_config.batch_size,
-            enable_batching=async_config.enable_batching,
-            overflow_strategy=async_config.queue_overflow_strategy,
-        )
+    # The core's apply_async_config: a new global backend only when the
+    # settings differ from the current one's, so asking for loggers with the
+    # same AsyncConfig again starts no more workers.
+    _check_is_async_config(async_config)
+    if async_config is not None:
+        _kakashi.apply_async_config(async_config)
 
 
 def get_async_logger(
@@ -104,12 +101,9 @@ def get_async_logger(
     ``log_file`` writes to ``<log_directory>/modules/<log_file>.log`` instead
     of ``app.log``; ``formatter_type="json"`` uses JSON for both outputs.
     ``async_config``, if given, first configures a new global backend."""
-    if formatter_type not in ("default", "json"):
-        raise _kakashi.ConfigError(
-            f"unknown formatter_type {formatter_type!r}; expected 'default' or 'json'"
-        )
+    _kakashi._check_formatter_type(formatter_type)  # before anything is reconfigured
     _apply_async_config(async_config)
-    return Logger(_kakashi.env_logger(name, log_file, formatter_type == "json"))
+    return Logger(_kakashi.env_logger(name, log_file, formatter_type))
 
 
 def get_high_performance_logger(
@@ -162,9 +156,12 @@ def get_async_structured_logger(
     **default_fields: Any,
 ) -> Logger:
     """A JSON logger on the global backend with ``default_fields`` (such as
-    ``service`` and ``version``) bound to every record; ``bind`` adds more."""
-    logger = get_async_logger(name, log_file, "json", async_config)
-    return logger.bind(**default_fields) if default_fields else logger
+    ``service`` and ``version``) bound to every record; ``bind`` adds more.
+    ``log_file`` and ``async_config`` mean what they mean for
+    ``get_async_logger``. The Rust core's ``get_async_structured_logger``,
+    which takes the same arguments."""
+    _check_is_async_config(async_config)
+    return Logger(_kakashi.async_structured_logger(name, log_file, async_config, default_fields))
 
 
 def flush(timeout: Optional[float] = None) -> bool:

@@ -1,9 +1,11 @@
 """Pipelines: enrichers, filters, a formatter and writers.
 
 ``PipelineConfig(min_level, enrichers, filters, formatter, writers)`` takes
-the built-ins below or any Python callable. The built-ins run in the Rust
-engine without the interpreter lock; each is also a plain function you may
-call yourself (``default_json_formatter(record)`` returns the JSON line).
+the built-ins below or any Python callable. The built-ins are the Rust
+engine's stages: in a pipeline they run without the interpreter lock, and each
+may also be called yourself with the original's signature
+(``default_json_formatter(record)`` returns the JSON line), which runs the
+same Rust code.
 A Python callable runs on a worker thread, holding the lock only while it
 runs; if it raises, the logging call is not affected and the error is counted
 in ``get_async_stats()``.
@@ -17,11 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
-import threading
-import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Tuple, Union
 
 from kakashi import _kakashi
@@ -58,153 +56,62 @@ Formatter = Callable[[LogRecord], str]
 Writer = Callable[[str], None]
 
 
-def _builtin(*tag: Any) -> Callable[[Callable[..., Any]], Any]:
-    def mark(fn: Callable[..., Any]) -> Any:
-        fn._kakashi_builtin = tag  # type: ignore[attr-defined]
-        return fn
-
-    return mark
-
+# The built-ins are the engine's own stages, as native objects: a pipeline
+# runs them in Rust, and calling one from Python runs the same Rust code on
+# the calling thread (see ``kakashi._kakashi.BuiltinEnricher`` and the
+# others). The names below are the original's.
 
 # === enrichers ===
 
-
-@_builtin("thread_enricher")
-def thread_enricher(record: LogRecord) -> LogRecord:
-    """Adds the calling thread's ident and name and the process id (the
-    ``threading`` object of the JSON output)."""
-    return dataclasses.replace(
-        record,
-        thread_id=threading.get_ident(),
-        thread_name=threading.current_thread().name,
-        process_id=os.getpid(),
-    )
-
-
-@_builtin("exception_enricher")
-def exception_enricher(record: LogRecord) -> LogRecord:
-    """Adds the formatted traceback of the record's exception, if it has one
-    and no traceback yet."""
-    exc = record.exception
-    if isinstance(exc, BaseException) and record.exception_traceback is None:
-        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        return dataclasses.replace(record, exception_traceback=text.rstrip("\n"))
-    return record
-
-
-def context_enricher(base_context: LogContext) -> Enricher:
-    """An enricher merging ``base_context`` under each record's own context
-    (the record's values win)."""
-
-    @_builtin("context_enricher", base_context)
-    def enrich(record: LogRecord) -> LogRecord:
-        merged = base_context.merge(record.context) if record.context else base_context
-        return dataclasses.replace(record, context=merged)
-
-    return enrich
-
+#: Adds the id and name of the thread that made the record, and the process
+#: id (the ``threading`` object of the JSON output). Called directly, or from
+#: inside your own enricher on a worker, it still names the logging thread.
+thread_enricher: Enricher = _kakashi.thread_enricher
+#: Adds the formatted traceback of the record's exception, if it has one and
+#: no traceback yet.
+exception_enricher: Enricher = _kakashi.exception_enricher
+#: ``context_enricher(base_context)``: merges ``base_context`` under each
+#: record's own context (the record's set values win).
+context_enricher: Callable[[LogContext], Enricher] = _kakashi.context_enricher
 
 # === filters ===
 
-
-def level_filter(min_level: Union[LogLevel, int]) -> Filter:
-    """Keeps records at ``min_level`` or above."""
-    level = LogLevel(min_level)
-
-    @_builtin("level_filter", int(level))
-    def allows(record: LogRecord) -> bool:
-        return record.level >= level
-
-    return allows
-
-
-def field_filter(field_name: str, expected_value: Any) -> Filter:
-    """Keeps records whose field ``field_name`` equals ``expected_value``."""
-
-    @_builtin("field_filter", field_name, expected_value)
-    def allows(record: LogRecord) -> bool:
-        return bool(record.fields) and record.fields.get(field_name) == expected_value  # type: ignore[union-attr]
-
-    return allows
-
-
-def logger_name_filter(allowed_names: Iterable[str]) -> Filter:
-    """Keeps records of the loggers named in ``allowed_names``."""
-    names = frozenset(allowed_names)
-
-    @_builtin("logger_name_filter", tuple(sorted(names)))
-    def allows(record: LogRecord) -> bool:
-        return record.logger_name in names
-
-    return allows
-
+#: ``level_filter(min_level)``: keeps records at ``min_level`` or above.
+level_filter: Callable[[Union[LogLevel, int, str]], Filter] = _kakashi.level_filter
+#: ``field_filter(field_name, expected_value)``: keeps records whose field
+#: equals ``expected_value`` (compared as the engine's values: ``1`` and
+#: ``1.0`` differ, as do ``True`` and ``1``).
+field_filter: Callable[[str, Any], Filter] = _kakashi.field_filter
+#: ``logger_name_filter(allowed_names)``: keeps records of those loggers.
+logger_name_filter: Callable[[Iterable[str]], Filter] = _kakashi.logger_name_filter
 
 # === formatters ===
 
-
-@_builtin("default_json_formatter")
-def default_json_formatter(record: LogRecord) -> str:
-    """One JSON object in the original's key order: timestamp, datetime,
-    level, level_value, logger, message, fields, context, source, threading,
-    exception. Values that are not JSON are stringified; output is valid UTF-8."""
-    return _kakashi.format_record("default_json_formatter", record)
-
-
-@_builtin("simple_text_formatter")
-def simple_text_formatter(record: LogRecord) -> str:
-    """``HH:MM:SS.mmm | LEVEL    | logger | context | message | k=v``."""
-    return _kakashi.format_record("simple_text_formatter", record)
-
-
-@_builtin("compact_formatter")
-def compact_formatter(record: LogRecord) -> str:
-    """``HH:MM:SS | L | message``."""
-    return _kakashi.format_record("compact_formatter", record)
-
-
-@_builtin("detailed_formatter")
-def detailed_formatter(record: LogRecord) -> str:
-    """``[iso time] [LEVEL] [logger] [T:tid] [P:pid] [module:line] message | Fields: ...``."""
-    return _kakashi.format_record("detailed_formatter", record)
-
+#: One JSON object in the original's key order: timestamp, datetime, level,
+#: level_value, logger, message, fields, context, source, threading,
+#: exception. Values that are not JSON are stringified; output is valid UTF-8.
+default_json_formatter: Formatter = _kakashi.default_json_formatter
+#: ``HH:MM:SS.mmm | LEVEL    | logger | context | message | k=v``.
+simple_text_formatter: Formatter = _kakashi.simple_text_formatter
+#: ``HH:MM:SS | L | message``.
+compact_formatter: Formatter = _kakashi.compact_formatter
+#: ``[iso time] [LEVEL] [logger] [T:tid] [P:pid] [module:line] message | Fields: ...``.
+detailed_formatter: Formatter = _kakashi.detailed_formatter
 
 # === writers ===
 
-
-@_builtin("console_writer")
-def console_writer(message: str) -> None:
-    """Writes to standard output."""
-    print(message, flush=True)
-
-
-@_builtin("stderr_writer")
-def stderr_writer(message: str) -> None:
-    """Writes to standard error."""
-    print(message, file=sys.stderr, flush=True)
-
-
-@_builtin("null_writer")
-def null_writer(message: str) -> None:
-    """Discards."""
-
-
-def file_writer(file_path: Union[str, "os.PathLike[str]"]) -> Writer:
-    """A writer appending lines to ``file_path`` (parent directories are
-    created). The file is opened now, so a path that cannot be written raises
-    ``OSError`` here rather than losing records later. In a pipeline the
-    engine writes each batch with one system call."""
-    path = Path(file_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8"):
-        pass
-
-    @_builtin("file_writer", str(path))
-    def write(message: str) -> None:
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(message + "\n")
-
-    write.__qualname__ = f"file_writer({str(path)!r})"
-    return write
+#: Writes to standard output (file descriptor 1, as the engine does).
+console_writer: Writer = _kakashi.console_writer
+#: Writes to standard error.
+stderr_writer: Writer = _kakashi.stderr_writer
+#: Discards.
+null_writer: Writer = _kakashi.null_writer
+#: ``file_writer(file_path)``: appends lines to ``file_path`` (parent
+#: directories are created). The file is opened now, once, so a path that
+#: cannot be written raises ``OSError`` here; it stays open (append mode),
+#: each batch or direct call is one write, and it is closed when the writer
+#: and every pipeline using it are gone.
+file_writer: Callable[[Union[str, "os.PathLike[str]"]], Writer] = _kakashi.file_writer
 
 
 # === configs ===
@@ -241,19 +148,9 @@ class PipelineConfig:
 
 
 def _level(level: Any) -> LogLevel:
-    if isinstance(level, str):
-        try:
-            return LogLevel.from_name(level)
-        except KeyError:
-            raise ValueError(
-                f"unknown level {level!r}; expected DEBUG, INFO, WARNING, ERROR or CRITICAL"
-            ) from None
-    try:
-        return LogLevel(level)
-    except ValueError:
-        raise ValueError(
-            f"invalid level {level!r}; expected 10, 20, 30, 40 or 50"
-        ) from None
+    """``level`` (a ``LogLevel``, an int or a name) read by the core, as a
+    logging call reads it; ``ValueError`` with the core's message otherwise."""
+    return LogLevel(_kakashi._check_level(level))
 
 
 class Pipeline:

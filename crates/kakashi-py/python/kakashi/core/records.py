@@ -159,7 +159,7 @@ class LogRecord:
         ``default_json_formatter`` writes)."""
         import json
 
-        return json.loads(_kakashi.format_record("default_json_formatter", self))
+        return json.loads(_kakashi.default_json_formatter(self))
 
 
 def create_log_record(

@@ -1,0 +1,598 @@
+//! The built-in stages as Python objects: one implementation, the engine's.
+//!
+//! `thread_enricher`, `level_filter(...)`, `default_json_formatter`,
+//! `file_writer(path)` and the others are instances of four native classes
+//! ([`BuiltinEnricher`], [`BuiltinFilter`], [`BuiltinFormatter`],
+//! [`BuiltinWriter`]), each holding the Rust stage it stands for. A pipeline
+//! recognises them (`stages::build_pipeline`) and runs that stage on its
+//! workers without the interpreter lock; calling one from Python (with the
+//! original's signature: an enricher or filter takes a `LogRecord`, a
+//! formatter returns a `str`, a writer takes the line) runs the same Rust
+//! stage on the caller's thread. So a built-in behaves the same however it is
+//! reached: in a pipeline, called by user code, or called from inside a
+//! user's own enricher on a worker.
+//!
+//! Invariants:
+//! - `thread_enricher` reports the thread that made the record, never the
+//!   thread running the stage: a `LogRecord` that already names its thread
+//!   keeps it; inside a Python stage on a worker, the record being processed
+//!   supplies it ([`StageThread`]); otherwise it is the calling thread.
+//! - `file_writer(path)` opens the file once, in append mode, when it is
+//!   made; every use (each pipeline it is in, each direct call) appends
+//!   through that one handle with one `write` per batch or line, as the Rust
+//!   file writer does; the file is closed when the object and every pipeline
+//!   holding it are gone.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use kakashi::pipeline::{Batch, Enricher, Filter, Formatter, WriteError, Writer};
+use kakashi::{
+    console_writer, context_enricher, exception_enricher, field_filter, file_writer, level_filter,
+    logger_name_filter, stderr_writer, thread_enricher, Context, Exception, FormatterKind, Level,
+    Record, ThreadInfo,
+};
+use pyo3::exceptions::{PyOSError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyString};
+
+use crate::convert::{self, repr_of, str_of};
+use crate::errors::config_error;
+
+// === the record's thread while a Python stage runs ===
+
+thread_local! {
+    static STAGE_THREAD: RefCell<Option<ThreadInfo>> = const { RefCell::new(None) };
+}
+
+/// While alive, marks this thread as running a Python stage for a record made
+/// by `thread` (set by the workers around each Python enricher, filter and
+/// formatter call): a built-in called from inside that stage sees the
+/// record's thread, not the worker's. Restores the previous mark on drop, so
+/// nested stages (a stage logging through a synchronous pipeline) unwind
+/// correctly.
+pub struct StageThread(Option<ThreadInfo>);
+
+impl StageThread {
+    /// Marks the current thread as processing a record made by `thread`.
+    pub fn enter(thread: &ThreadInfo) -> StageThread {
+        StageThread(STAGE_THREAD.with(|t| t.replace(Some(thread.clone()))))
+    }
+}
+
+impl Drop for StageThread {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        STAGE_THREAD.with(|t| *t.borrow_mut() = previous);
+    }
+}
+
+/// The thread that made a record given from Python without one: the record
+/// a Python stage on this thread is processing, or else this thread.
+fn maker_thread(py: Python<'_>) -> ThreadInfo {
+    STAGE_THREAD
+        .with(|t| t.borrow().clone())
+        .unwrap_or_else(|| convert::thread_info(py))
+}
+
+/// The engine record for a Python `LogRecord` handed to a built-in. Its
+/// thread is the record's own when it names one, else [`maker_thread`]. An
+/// exception the engine did not convert (an `ExceptionInfo` a stage was
+/// given) is kept by type name and message.
+fn engine_record(obj: &Bound<'_, PyAny>) -> PyResult<Record> {
+    let py = obj.py();
+    let mut r = Record::new(Level::Info, "", Cow::Borrowed(""));
+    r.thread = maker_thread(py);
+    convert::update_record(obj, &mut r)?;
+    if r.exception.is_none() {
+        let exc = obj.getattr("exception")?;
+        if !exc.is_none() {
+            let (Ok(type_name), Ok(message)) = (exc.getattr("type_name"), exc.getattr("message"))
+            else {
+                return Ok(r);
+            };
+            r.exception = Some(Box::new(Exception {
+                type_name: Cow::Owned(str_of(&type_name)),
+                message: str_of(&message),
+                chain: Vec::new(),
+                traceback: None,
+            }));
+        }
+    }
+    Ok(r)
+}
+
+/// `dataclasses.replace(record, **changes)`.
+fn replace<'py>(
+    record: &Bound<'py, PyAny>,
+    changes: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyAny>> {
+    static REPLACE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let py = record.py();
+    let f = REPLACE.get_or_try_init(py, || -> PyResult<_> {
+        Ok(py.import("dataclasses")?.getattr("replace")?.unbind())
+    })?;
+    f.bind(py).call((record,), Some(changes))
+}
+
+// === enrichers ===
+
+/// Which built-in enricher.
+#[derive(Clone)]
+enum EnricherKind {
+    Thread,
+    Exception,
+    Context(Arc<Context>),
+}
+
+/// A built-in enricher (`thread_enricher`, `exception_enricher`,
+/// `context_enricher(base)`): called with a `LogRecord`, returns the
+/// enriched copy; in a pipeline, runs in Rust.
+#[pyclass(module = "kakashi._kakashi", name = "BuiltinEnricher", frozen)]
+pub struct BuiltinEnricher {
+    kind: EnricherKind,
+    name: &'static str,
+    repr: String,
+}
+
+impl BuiltinEnricher {
+    /// The engine stage.
+    pub fn stage(&self) -> Box<dyn Enricher> {
+        match &self.kind {
+            EnricherKind::Thread => Box::new(thread_enricher()),
+            EnricherKind::Exception => Box::new(exception_enricher()),
+            EnricherKind::Context(base) => Box::new(context_enricher((**base).clone())),
+        }
+    }
+}
+
+#[pymethods]
+impl BuiltinEnricher {
+    /// Runs the engine's enricher on `record` and returns a copy of it with
+    /// what the enricher added (thread, traceback or context).
+    fn __call__<'py>(&self, record: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = record.py();
+        let mut r = engine_record(record)?;
+        self.stage().enrich(&mut r);
+        let changes = PyDict::new(py);
+        match &self.kind {
+            EnricherKind::Thread => {
+                changes.set_item("thread_id", r.thread.thread_id)?;
+                changes.set_item("thread_name", r.thread.thread_name.as_deref())?;
+                changes.set_item("process_id", r.thread.process_id)?;
+            }
+            EnricherKind::Exception => {
+                let tb = r.exception.as_ref().and_then(|e| e.traceback.as_deref());
+                match tb {
+                    Some(tb) if record.getattr("exception_traceback")?.is_none() => {
+                        changes.set_item("exception_traceback", tb)?
+                    }
+                    _ => return Ok(record.clone()),
+                }
+            }
+            EnricherKind::Context(_) => match &r.context {
+                Some(c) => changes.set_item("context", convert::context_to_py(py, c)?)?,
+                None => return Ok(record.clone()),
+            },
+        }
+        replace(record, &changes)
+    }
+
+    /// The original's name (`__name__`).
+    #[getter(__name__)]
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The original's name (`__qualname__`).
+    #[getter(__qualname__)]
+    fn qualname(&self) -> &'static str {
+        self.name
+    }
+
+    fn __repr__(&self) -> String {
+        self.repr.clone()
+    }
+}
+
+fn enricher(kind: EnricherKind, name: &'static str, repr: String) -> BuiltinEnricher {
+    BuiltinEnricher { kind, name, repr }
+}
+
+/// `thread_enricher`: the record's thread id and name and the process id.
+pub fn thread_enricher_object() -> BuiltinEnricher {
+    enricher(
+        EnricherKind::Thread,
+        "thread_enricher",
+        "thread_enricher".into(),
+    )
+}
+
+/// `exception_enricher`: the traceback of the record's exception.
+pub fn exception_enricher_object() -> BuiltinEnricher {
+    enricher(
+        EnricherKind::Exception,
+        "exception_enricher",
+        "exception_enricher".into(),
+    )
+}
+
+/// An enricher merging `base_context` (a `LogContext`) under each record's
+/// own context, whose set values win.
+#[pyfunction(name = "context_enricher")]
+pub fn py_context_enricher(base_context: &Bound<'_, PyAny>) -> PyResult<BuiltinEnricher> {
+    let base = convert::context_of(base_context).ok_or_else(|| {
+        PyTypeError::new_err(format!(
+            "context_enricher expects a LogContext, got {}",
+            repr_of(base_context)
+        ))
+    })?;
+    Ok(enricher(
+        EnricherKind::Context(base),
+        "context_enricher",
+        format!("context_enricher({})", repr_of(base_context)),
+    ))
+}
+
+// === filters ===
+
+/// The engine filter a [`BuiltinFilter`] holds.
+#[derive(Clone)]
+enum FilterKind {
+    Level(kakashi::pipeline::filter::LevelFilter),
+    Field(kakashi::pipeline::filter::FieldFilter),
+    LoggerName(kakashi::pipeline::filter::LoggerNameFilter),
+}
+
+/// A built-in filter (`level_filter(...)`, `field_filter(...)`,
+/// `logger_name_filter(...)`): called with a `LogRecord`, returns whether
+/// the engine's filter keeps it; in a pipeline, runs in Rust.
+#[pyclass(module = "kakashi._kakashi", name = "BuiltinFilter", frozen)]
+pub struct BuiltinFilter {
+    kind: FilterKind,
+    name: &'static str,
+    repr: String,
+}
+
+impl BuiltinFilter {
+    /// The engine stage.
+    pub fn stage(&self) -> Box<dyn Filter> {
+        match &self.kind {
+            FilterKind::Level(f) => Box::new(*f),
+            FilterKind::Field(f) => Box::new(f.clone()),
+            FilterKind::LoggerName(f) => Box::new(f.clone()),
+        }
+    }
+}
+
+#[pymethods]
+impl BuiltinFilter {
+    /// Whether the engine's filter keeps `record`.
+    fn __call__(&self, record: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let r = engine_record(record)?;
+        Ok(self.stage().allows(&r))
+    }
+
+    /// The original's name (`__name__`).
+    #[getter(__name__)]
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The original's name (`__qualname__`).
+    #[getter(__qualname__)]
+    fn qualname(&self) -> &'static str {
+        self.name
+    }
+
+    fn __repr__(&self) -> String {
+        self.repr.clone()
+    }
+}
+
+/// Keeps records at `min_level` or above (a `LogLevel`, an int or a name).
+#[pyfunction(name = "level_filter")]
+pub fn py_level_filter(min_level: &Bound<'_, PyAny>) -> PyResult<BuiltinFilter> {
+    let level = convert::level(min_level)?;
+    Ok(BuiltinFilter {
+        kind: FilterKind::Level(level_filter(level)),
+        name: "level_filter",
+        repr: format!("level_filter({})", level.name()),
+    })
+}
+
+/// Keeps records whose field `field_name` equals `expected_value`, compared
+/// as the engine's values (records without the field are dropped).
+#[pyfunction(name = "field_filter")]
+pub fn py_field_filter(
+    field_name: &Bound<'_, PyAny>,
+    expected_value: &Bound<'_, PyAny>,
+) -> PyResult<BuiltinFilter> {
+    let name = str_of(field_name);
+    let repr = format!(
+        "field_filter({}, {})",
+        repr_of(field_name),
+        repr_of(expected_value)
+    );
+    Ok(BuiltinFilter {
+        kind: FilterKind::Field(field_filter(name, convert::value(expected_value))),
+        name: "field_filter",
+        repr,
+    })
+}
+
+/// Keeps records of the loggers named in `allowed_names`.
+#[pyfunction(name = "logger_name_filter")]
+pub fn py_logger_name_filter(allowed_names: &Bound<'_, PyAny>) -> PyResult<BuiltinFilter> {
+    let mut names: Vec<String> = allowed_names
+        .try_iter()?
+        .map(|n| n.map(|n| str_of(&n)))
+        .collect::<PyResult<_>>()?;
+    names.sort();
+    names.dedup();
+    let repr = format!("logger_name_filter({names:?})");
+    Ok(BuiltinFilter {
+        kind: FilterKind::LoggerName(logger_name_filter(names)),
+        name: "logger_name_filter",
+        repr,
+    })
+}
+
+// === formatters ===
+
+/// A built-in formatter (`default_json_formatter`, `simple_text_formatter`,
+/// `compact_formatter`, `detailed_formatter`): called with a `LogRecord`,
+/// returns the line the engine writes for it (without the newline); in a
+/// pipeline, runs in Rust.
+#[pyclass(module = "kakashi._kakashi", name = "BuiltinFormatter", frozen)]
+pub struct BuiltinFormatter {
+    kind: FormatterKind,
+    name: &'static str,
+}
+
+impl BuiltinFormatter {
+    /// The engine stage.
+    pub fn stage(&self) -> Box<dyn Formatter> {
+        self.kind.build()
+    }
+
+    /// The formatter named `kind` in the original (`default_json_formatter`, ...).
+    pub fn named(kind: FormatterKind) -> BuiltinFormatter {
+        let name = match kind {
+            FormatterKind::Json => "default_json_formatter",
+            FormatterKind::SimpleText => "simple_text_formatter",
+            FormatterKind::Compact => "compact_formatter",
+            FormatterKind::Detailed => "detailed_formatter",
+        };
+        BuiltinFormatter { kind, name }
+    }
+}
+
+#[pymethods]
+impl BuiltinFormatter {
+    /// The engine's line for `record`.
+    fn __call__(&self, record: &Bound<'_, PyAny>) -> PyResult<String> {
+        let r = engine_record(record)?;
+        let mut out = Vec::new();
+        self.stage().format(&r, &mut out);
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// The original's name (`__name__`).
+    #[getter(__name__)]
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The original's name (`__qualname__`).
+    #[getter(__qualname__)]
+    fn qualname(&self) -> &'static str {
+        self.name
+    }
+
+    fn __repr__(&self) -> &'static str {
+        self.name
+    }
+}
+
+// === writers ===
+
+/// The open file of a `file_writer(path)`, shared by the Python object and
+/// every pipeline it is in.
+type SharedFile = Arc<Mutex<kakashi::pipeline::write::FileWriter>>;
+
+/// Which built-in writer.
+#[derive(Clone)]
+enum WriterKind {
+    Console,
+    Stderr,
+    Null,
+    File(SharedFile),
+}
+
+/// A built-in writer (`console_writer`, `stderr_writer`, `null_writer`,
+/// `file_writer(path)`): called with a line (no newline), writes it as the
+/// engine does; in a pipeline, the engine writes each batch with one call.
+#[pyclass(module = "kakashi._kakashi", name = "BuiltinWriter", frozen)]
+pub struct BuiltinWriter {
+    kind: WriterKind,
+    name: &'static str,
+    repr: String,
+}
+
+impl BuiltinWriter {
+    /// The engine stage.
+    pub fn stage(&self) -> Box<dyn Writer> {
+        match &self.kind {
+            WriterKind::Console => Box::new(console_writer()),
+            WriterKind::Stderr => Box::new(stderr_writer()),
+            WriterKind::Null => Box::new(NullWriter),
+            WriterKind::File(file) => Box::new(SharedFileWriter(Arc::clone(file))),
+        }
+    }
+
+    fn named(kind: WriterKind, name: &'static str) -> BuiltinWriter {
+        BuiltinWriter {
+            kind,
+            name,
+            repr: name.to_owned(),
+        }
+    }
+}
+
+#[pymethods]
+impl BuiltinWriter {
+    /// Writes `message` and a newline, as the engine writes a one-record
+    /// batch; an I/O error raises `OSError`. The console writers first
+    /// flush Python's `sys.stdout`/`sys.stderr`, so earlier `print` output
+    /// stays before this line.
+    fn __call__(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<()> {
+        let line = match message.cast::<PyString>() {
+            Ok(s) => convert::text(s),
+            Err(_) => {
+                return Err(PyTypeError::new_err(format!(
+                    "a writer takes a str, got {}",
+                    repr_of(message)
+                )))
+            }
+        };
+        match self.kind {
+            WriterKind::Null => return Ok(()),
+            WriterKind::Console => flush_python_stream(py, "stdout"),
+            WriterKind::Stderr => flush_python_stream(py, "stderr"),
+            WriterKind::File(_) => {}
+        }
+        let mut bytes = line.into_bytes();
+        bytes.push(b'\n');
+        let ends = [bytes.len()];
+        let mut writer = self.stage();
+        // The write (a system call) runs without the interpreter lock.
+        py.detach(|| writer.write_batch(&Batch::new(&bytes, &ends)))
+            .map_err(|e| PyOSError::new_err(e.error.to_string()))
+    }
+
+    /// The original's name (`__name__`).
+    #[getter(__name__)]
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// How the original named it (`__qualname__`: `file_writer('app.log')`).
+    #[getter(__qualname__)]
+    fn qualname(&self) -> String {
+        self.repr.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        self.repr.clone()
+    }
+}
+
+/// `sys.<name>.flush()`, ignoring a missing or failing stream.
+fn flush_python_stream(py: Python<'_>, name: &str) {
+    let stream = py.import("sys").and_then(|sys| sys.getattr(name));
+    if let Ok(stream) = stream {
+        if !stream.is_none() {
+            let _ = stream.call_method0("flush");
+        }
+    }
+}
+
+/// `console_writer`: standard output.
+pub fn console_writer_object() -> BuiltinWriter {
+    BuiltinWriter::named(WriterKind::Console, "console_writer")
+}
+
+/// `stderr_writer`: standard error.
+pub fn stderr_writer_object() -> BuiltinWriter {
+    BuiltinWriter::named(WriterKind::Stderr, "stderr_writer")
+}
+
+/// `null_writer`: discards.
+pub fn null_writer_object() -> BuiltinWriter {
+    BuiltinWriter::named(WriterKind::Null, "null_writer")
+}
+
+/// A writer appending lines to `file_path`, creating it and its parent
+/// directories. The file is opened now, once (a path that cannot be written
+/// raises `OSError` here), and kept open: the engine appends each batch with
+/// one system call, a direct call appends its line the same way, and the file
+/// is closed when this object and every pipeline holding it are gone.
+#[pyfunction(name = "file_writer")]
+pub fn py_file_writer(py: Python<'_>, file_path: std::path::PathBuf) -> PyResult<BuiltinWriter> {
+    let shown = PyString::new(py, &file_path.display().to_string());
+    let repr = format!("file_writer({})", repr_of(shown.as_any()));
+    let writer = py
+        .detach(|| file_writer(&file_path))
+        .map_err(config_error)?;
+    Ok(BuiltinWriter {
+        kind: WriterKind::File(Arc::new(Mutex::new(writer))),
+        name: "file_writer",
+        repr,
+    })
+}
+
+/// A pipeline's handle on a `file_writer(path)`'s open file.
+struct SharedFileWriter(SharedFile);
+
+impl Writer for SharedFileWriter {
+    fn write_batch(&mut self, batch: &Batch<'_>) -> Result<(), WriteError> {
+        let mut file = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        file.write_batch(batch)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flush()
+    }
+
+    fn name(&self) -> String {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).name()
+    }
+}
+
+/// Discards everything (the original's `null_writer`).
+struct NullWriter;
+
+impl Writer for NullWriter {
+    fn write_batch(&mut self, _batch: &Batch<'_>) -> Result<(), WriteError> {
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        "null".to_owned()
+    }
+}
+
+/// Adds the classes, the instances (`thread_enricher`, the formatters, the
+/// console and null writers) and the constructors to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<BuiltinEnricher>()?;
+    m.add_class::<BuiltinFilter>()?;
+    m.add_class::<BuiltinFormatter>()?;
+    m.add_class::<BuiltinWriter>()?;
+    m.add("thread_enricher", thread_enricher_object())?;
+    m.add("exception_enricher", exception_enricher_object())?;
+    for kind in [
+        FormatterKind::Json,
+        FormatterKind::SimpleText,
+        FormatterKind::Compact,
+        FormatterKind::Detailed,
+    ] {
+        let f = BuiltinFormatter::named(kind);
+        m.add(f.name, f)?;
+    }
+    m.add("console_writer", console_writer_object())?;
+    m.add("stderr_writer", stderr_writer_object())?;
+    m.add("null_writer", null_writer_object())?;
+    m.add_function(wrap_pyfunction!(py_context_enricher, m)?)?;
+    m.add_function(wrap_pyfunction!(py_level_filter, m)?)?;
+    m.add_function(wrap_pyfunction!(py_field_filter, m)?)?;
+    m.add_function(wrap_pyfunction!(py_logger_name_filter, m)?)?;
+    m.add_function(wrap_pyfunction!(py_file_writer, m)?)?;
+    Ok(())
+}
