@@ -44,8 +44,7 @@ impl Shared {
     ///
     /// A worker whose turn it is not does not wait for it: it leaves its
     /// batch with the others already prepared and goes back to the queue,
-    /// and whoever is writing writes it next (a caller draining after
-    /// shutdown does wait: its call returns once its records are written). Waiting would idle a core
+    /// and whoever is writing writes it next. Waiting would idle a core
     /// while the other wrote or, more often, while the worker with the turn
     /// was off the CPU. What waits so is bounded: at most a quarter of the
     /// queue's capacity in records (or one batch, if that is more); past
@@ -59,13 +58,7 @@ impl Shared {
             if turn.next == ticket && !turn.writing {
                 break;
             }
-            // A caller draining after shutdown waits for its turn: its
-            // call returns only once its record is written, or its next
-            // one (written at once, by a backend gone synchronous, or by
-            // the backend that replaced this one) could overtake it.
-            let leave = !batch.by_caller
-                && (turn.waiting.is_empty() || turn.waiting_items + batch.items <= limit);
-            if leave {
+            if turn.waiting.is_empty() || turn.waiting_items + batch.items <= limit {
                 let mut spare = turn.spare.pop().unwrap_or_default();
                 spare.by_caller = batch.by_caller;
                 turn.waiting_items += batch.items;

@@ -171,6 +171,12 @@ impl Shared {
         // written, are only on their way out (asleep, or a timeout of 0):
         // nothing is left behind, and nothing needs stopping.
         let idle = still_running > 0 && self.queue.is_empty() && self.stats().is_balanced();
+        // Callers that drain once no worker is left may still be writing
+        // batches they took, holding records of other threads whose calls
+        // have returned: drained means those are written too.
+        let callers_done = still_running > 0
+            || !may_wait
+            || self.wait_for_turn(self.next_ticket.load(SeqCst), deadline);
         let mut dropped = 0;
         if still_running > 0 && may_wait && !idle {
             // Timed out: stop the workers at their next batch and count what is left.
@@ -180,7 +186,7 @@ impl Shared {
         // From inside a stage (or with stuck workers already abandoned),
         // nothing is waited for and nothing is stopped: the workers drain
         // what is queued and stop by themselves.
-        let drained = still_running == 0 || idle;
+        let drained = (still_running == 0 && callers_done) || idle;
         let after = if drained { after } else { STOPPED };
         if self.state.swap(after, SeqCst) == SYNCHRONOUS {
             self.state.store(SYNCHRONOUS, SeqCst);
@@ -374,10 +380,10 @@ mod tests {
     /// A backend replaced by another (the global one, reconfigured) stops
     /// with its loggers still in use; every call that has returned by the
     /// time the switch returns must be written by then, or the thread's
-    /// next record, through the new backend, overtakes it. Found: a worker
-    /// on its way out (counted out, looking once more) hid from the switch,
-    /// which saw no worker and went synchronous while that worker still
-    /// had a record to write.
+    /// next record, through the new backend, overtakes it. Found: a caller
+    /// that drained after the workers left returned while its record sat
+    /// in a batch another caller had taken, and the switch returned without
+    /// waiting for such callers' batches.
     #[test]
     fn a_call_that_returned_before_the_switch_is_written_when_the_switch_returns() {
         for round in 0..200 {

@@ -12,13 +12,15 @@
 //! Invariant: a record accepted after shutdown still goes through the
 //! queue, and the caller then writes it in ticket order with whatever was
 //! queued before it ([`Shared::drain_if_no_workers`]), so it never
-//! overtakes an earlier record; only a synchronous backend writes on the
-//! caller's thread without the queue. The common case counts nothing:
+//! overtakes an earlier record, and the call returns once it is written
+//! (by this thread, or by the one whose batch took it); only a synchronous
+//! backend writes on the caller's thread without the queue. The common case counts nothing:
 //! `messages_submitted` is the sum of what calls turned into (enqueued,
 //! dropped at the door, handled on the caller's thread), added up when
 //! stats are read, so a call makes no atomic write besides its push.
 
 use std::sync::atomic::Ordering::*;
+use std::time::Instant;
 
 use super::overflow::DropReason;
 use super::queue::Item;
@@ -218,7 +220,13 @@ impl Shared {
             scratch.batch.by_caller = true;
             match self.take_batch(&mut scratch, true) {
                 Some(ticket) => self.process(ticket, &mut scratch),
-                None => return,
+                None => {
+                    // This thread's own record may be in a batch another
+                    // caller took: the call returns once that is written.
+                    let deadline = Instant::now() + self.config.shutdown_timeout;
+                    self.wait_for_turn(self.next_ticket.load(SeqCst), deadline);
+                    return;
+                }
             }
         }
     }
