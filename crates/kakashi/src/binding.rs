@@ -39,6 +39,7 @@
 //! [`Logger`]'s methods do the same.
 
 use crate::logger::Logger;
+use crate::record::{Field, Key, Value};
 
 /// Under `drop_newest`, while the logger's queue is known to be full:
 /// counts this call's record as submitted and dropped (`queue_full`) and
@@ -67,7 +68,12 @@ pub fn drop_if_known_full(logger: &Logger) -> bool {
 /// Why: a binding merges keyword arguments over bound fields itself, and
 /// must keep the same order and "later wins" rule as
 /// [`Logger::with_fields`].
-pub use crate::record::put_field;
+pub fn put_field<C>(fields: &mut C, key: Key, value: Value)
+where
+    C: std::ops::DerefMut<Target = [Field]> + Extend<Field>,
+{
+    crate::record::put_field(fields, key, value)
+}
 
 /// How many times this process is a child made by `fork()`, as counted by
 /// [`after_fork_in_child`](crate::after_fork_in_child).
@@ -80,4 +86,6 @@ pub use crate::record::put_field;
 /// (Python's thread name, for one); after a fork those caches are stale in
 /// the child, and comparing one number is cheaper than clearing every
 /// thread's cache.
-pub use crate::record::fork_generation;
+pub fn fork_generation() -> u64 {
+    crate::record::fork_generation()
+}

@@ -211,11 +211,6 @@ mod setup;
 mod sys;
 pub mod testing;
 
-// `key!` (record/name.rs) reaches arcstr here; `__private::arcstr` is the
-// same crate, for when it moves there.
-#[doc(hidden)]
-pub use arcstr as __arcstr;
-
 pub use async_pipeline::{AsyncPipeline, AsyncPipelineConfig};
 #[cfg(unix)]
 pub use backend::install_sigterm_handler;

@@ -61,7 +61,7 @@ impl FlushSignal {
 // shrink the rare flush variant would put an allocation back on every call.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Item {
-    /// A record for the pipeline with this id.
+    /// A record for the route (registered pipeline) with this id.
     Record(u32, Record),
     /// A flush barrier.
     Flush(Arc<FlushSignal>),

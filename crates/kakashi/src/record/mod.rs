@@ -28,10 +28,12 @@ pub use exception::Exception;
 pub use level::Level;
 pub(crate) use name::after_fork_in_child;
 pub use name::{Name, INTERNED_NAMES, INTERNED_NAME_LEN};
+pub(crate) use thread::fork_generation;
 pub(crate) use thread::FORK_GENERATION;
-pub use thread::{fork_generation, Source, ThreadInfo};
+pub use thread::{Source, ThreadInfo};
 pub use timestamp::Timestamp;
-pub use value::{put_field, Field, Fields, Key, Value, INLINE_FIELDS};
+pub(crate) use value::put_field;
+pub use value::{Field, Fields, Key, Value, INLINE_FIELDS};
 
 /// The optional sections of a record's output (`threading`, `source`):
 /// enrichers switch them on, formatters print what is on. A set of bits,

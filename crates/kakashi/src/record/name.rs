@@ -171,7 +171,7 @@ impl PartialEq<String> for Name {
 macro_rules! key {
     ($text:expr) => {{
         const KEY: $crate::record::Name =
-            $crate::record::Name::from_literal($crate::__arcstr::literal!($text));
+            $crate::record::Name::from_literal($crate::__private::arcstr::literal!($text));
         KEY
     }};
 }

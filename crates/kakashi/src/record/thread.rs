@@ -71,7 +71,7 @@ pub(crate) static FORK_GENERATION: std::sync::atomic::AtomicU64 =
 /// How many times this process is a child made by `fork()` (as counted by
 /// [`after_fork_in_child`](crate::after_fork_in_child)): a per-thread cache
 /// of anything that differs in the child (the process id) keys on it.
-pub fn fork_generation() -> u64 {
+pub(crate) fn fork_generation() -> u64 {
     FORK_GENERATION.load(std::sync::atomic::Ordering::Relaxed)
 }
 

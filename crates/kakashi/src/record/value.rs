@@ -153,7 +153,7 @@ pub type Field = (Key, Value);
 /// Sets `key` to `value` in a field list: an existing field of that key gets
 /// the new value in its place (later wins, first position kept, as a Python
 /// dict update); otherwise the field is appended.
-pub fn put_field<C>(fields: &mut C, key: Key, value: Value)
+pub(crate) fn put_field<C>(fields: &mut C, key: Key, value: Value)
 where
     C: std::ops::DerefMut<Target = [Field]> + Extend<Field>,
 {
