@@ -20,10 +20,13 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Tuple, Union
 
 from kakashi import _kakashi
 from kakashi.core.records import LogContext, LogLevel, LogRecord
+
+if TYPE_CHECKING:
+    from kakashi._logger import Logger
 
 __all__ = [
     "Enricher",
@@ -167,7 +170,7 @@ class Pipeline:
         """Runs ``record`` through the stages now."""
         self._engine.process(record)
 
-    def logger(self, name: str) -> Any:
+    def logger(self, name: str) -> Logger:
         """A logger named ``name`` feeding this pipeline."""
         from kakashi._logger import Logger
 
