@@ -205,6 +205,7 @@ mod clock;
 mod error;
 mod fork_cell;
 mod logger;
+mod macros;
 pub mod pipeline;
 pub mod record;
 mod setup;
@@ -220,9 +221,9 @@ pub use backend::{
     DEFAULT_MAX_QUEUE_SIZE,
 };
 pub use error::ConfigError;
-#[doc(hidden)]
-pub use logger::__private;
 pub use logger::{Logger, ToValue};
+#[doc(hidden)]
+pub use macros::__private;
 pub use pipeline::enrich::{
     context_enricher, exception_enricher, source_enricher, thread_enricher,
 };

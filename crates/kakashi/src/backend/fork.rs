@@ -4,7 +4,7 @@
 //! A child has only the thread that forked: a lock some other thread of the
 //! parent held stays locked forever, and what that thread was doing is
 //! never finished. Hence two rules. Before the fork, the forking thread
-//! takes the process-wide registries itself (`setup.rs`'s
+//! takes the process-wide registries itself (`setup/mod.rs`'s
 //! `hold_registries_for_fork`: the global backend, environment and file
 //! registries; then the backend registry of `shutdown.rs`) and parks every
 //! worker between two batches, where it holds no lock of the backend's

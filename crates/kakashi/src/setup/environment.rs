@@ -1,0 +1,287 @@
+//! The environment presets: [`Environment`], the formatters by name
+//! ([`FormatterKind`], [`FormatterType`]) and [`EnvironmentConfig`], which
+//! builds an environment's pipeline.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::backend::AsyncConfig;
+use crate::error::ConfigError;
+use crate::pipeline::enrich::{
+    context_enricher, exception_enricher, source_enricher, thread_enricher,
+};
+use crate::pipeline::format::{
+    compact_formatter, default_json_formatter, detailed_formatter, simple_text_formatter,
+};
+use crate::pipeline::write::{console_writer, file_writer};
+use crate::pipeline::{Formatter, OutputConfig, PipelineConfig};
+use crate::record::{Context, Level};
+
+/// A deployment environment, selecting one of the original's presets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Environment {
+    /// Console DEBUG simple text, file DEBUG JSON, thread and source info.
+    Development,
+    /// Console WARNING compact, file INFO JSON, thread info (the default of
+    /// `setup_async_logging`).
+    #[default]
+    Production,
+    /// Console WARNING compact, file DEBUG JSON, version `"test"`.
+    Testing,
+}
+
+impl Environment {
+    /// `"development"`, `"production"` or `"testing"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Environment::Development => "development",
+            Environment::Production => "production",
+            Environment::Testing => "testing",
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Environment {
+    type Err = ConfigError;
+
+    /// `development`/`dev`, `production`/`prod`, `testing`/`test`, any case.
+    fn from_str(s: &str) -> Result<Environment, ConfigError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "development" | "dev" => Ok(Environment::Development),
+            "production" | "prod" => Ok(Environment::Production),
+            "testing" | "test" => Ok(Environment::Testing),
+            _ => Err(ConfigError::UnknownEnvironment(s.to_owned())),
+        }
+    }
+}
+
+/// The built-in formatters, by name, for presets and configuration files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatterKind {
+    /// `default_json_formatter`.
+    Json,
+    /// `simple_text_formatter`.
+    SimpleText,
+    /// `compact_formatter`.
+    Compact,
+    /// `detailed_formatter`.
+    Detailed,
+}
+
+impl FormatterKind {
+    /// The formatter itself.
+    pub fn build(self) -> Box<dyn Formatter> {
+        match self {
+            FormatterKind::Json => Box::new(default_json_formatter()),
+            FormatterKind::SimpleText => Box::new(simple_text_formatter()),
+            FormatterKind::Compact => Box::new(compact_formatter()),
+            FormatterKind::Detailed => Box::new(detailed_formatter()),
+        }
+    }
+}
+
+/// The page's `formatter_type` of an environment logger (`get_async_logger`,
+/// `get_logger`): which formatters its outputs use. Parsed from the page's
+/// names, `"default"` and `"json"`; any other name is a [`ConfigError`], so
+/// Rust and Python reject the same names with the same message.
+///
+/// ```
+/// use kakashi::FormatterType;
+/// assert_eq!("json".parse::<FormatterType>().unwrap(), FormatterType::Json);
+/// assert_eq!(
+///     "xml".parse::<FormatterType>().unwrap_err().to_string(),
+///     "unknown formatter_type \"xml\"; expected default or json"
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum FormatterType {
+    /// Each output keeps its environment's formatter (the default).
+    #[default]
+    Default,
+    /// `default_json_formatter` for every output.
+    Json,
+}
+
+impl FormatterType {
+    /// `"default"` or `"json"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FormatterType::Default => "default",
+            FormatterType::Json => "json",
+        }
+    }
+}
+
+impl FromStr for FormatterType {
+    type Err = ConfigError;
+
+    /// `default` or `json`, exactly (the page's names).
+    fn from_str(s: &str) -> Result<FormatterType, ConfigError> {
+        match s {
+            "default" => Ok(FormatterType::Default),
+            "json" => Ok(FormatterType::Json),
+            _ => Err(ConfigError::UnknownFormatterType(s.to_owned())),
+        }
+    }
+}
+
+/// An environment's settings: where and how records go. The presets keep
+/// the original Kakashi 0.2.2's levels, directories, formatters and async
+/// settings per environment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvironmentConfig {
+    /// Which preset this came from.
+    pub environment: Environment,
+    /// Lowest level shown on the console.
+    pub console_level: Level,
+    /// Lowest level written to the file.
+    pub file_level: Level,
+    /// Directory of `app.log`.
+    pub log_directory: PathBuf,
+    /// Console layout.
+    pub console_formatter: FormatterKind,
+    /// File layout.
+    pub file_formatter: FormatterKind,
+    /// Add the `threading` object.
+    pub include_thread_info: bool,
+    /// Add the `source` object.
+    pub include_source_location: bool,
+    /// Service name for the base context.
+    pub service_name: Option<String>,
+    /// Service version for the base context.
+    pub version: Option<String>,
+    /// Queue and worker settings.
+    pub async_config: AsyncConfig,
+}
+
+impl EnvironmentConfig {
+    /// The preset for `environment` with the original's values.
+    pub fn preset(environment: Environment) -> EnvironmentConfig {
+        use FormatterKind::*;
+        let (console_level, file_level, dir, console_formatter, source, version) = match environment
+        {
+            Environment::Development => {
+                (Level::Debug, Level::Debug, "logs", SimpleText, true, None)
+            }
+            Environment::Production => (
+                Level::Warning,
+                Level::Info,
+                "/var/log",
+                Compact,
+                false,
+                None,
+            ),
+            Environment::Testing => (
+                Level::Warning,
+                Level::Debug,
+                "test_logs",
+                Compact,
+                false,
+                Some("test".to_owned()),
+            ),
+        };
+        EnvironmentConfig {
+            environment,
+            console_level,
+            file_level,
+            log_directory: PathBuf::from(dir),
+            console_formatter,
+            file_formatter: Json,
+            include_thread_info: environment != Environment::Testing,
+            include_source_location: source,
+            service_name: None,
+            version,
+            async_config: AsyncConfig::default(),
+        }
+    }
+
+    /// The path of the log file, `log_directory/app.log`.
+    pub fn log_file(&self) -> PathBuf {
+        self.log_directory.join("app.log")
+    }
+
+    /// The pipeline this environment describes: console and file outputs,
+    /// each with its own level, and formatters chosen by `format`.
+    ///
+    /// # Errors
+    /// [`ConfigError::File`] when the log file cannot be opened.
+    pub fn pipeline(&self, format: FormatterType) -> Result<PipelineConfig, ConfigError> {
+        self.pipeline_to(format, self.log_file())
+    }
+
+    /// [`pipeline`](EnvironmentConfig::pipeline) with the file output going to
+    /// `file` instead of `app.log`.
+    ///
+    /// # Errors
+    /// [`ConfigError::File`] when `file` cannot be opened for appending.
+    pub fn pipeline_to(
+        &self,
+        format: FormatterType,
+        file: PathBuf,
+    ) -> Result<PipelineConfig, ConfigError> {
+        let mut config = PipelineConfig::new().min_level(self.console_level.min(self.file_level));
+        if self.include_thread_info {
+            config = config.enricher(thread_enricher());
+        }
+        if self.include_source_location {
+            config = config.enricher(source_enricher());
+        }
+        config = config.enricher(exception_enricher());
+        if self.service_name.is_some() || self.version.is_some() {
+            config = config.enricher(context_enricher(Context {
+                service_name: self.service_name.clone(),
+                version: self.version.clone(),
+                environment: Some(self.environment.as_str().to_owned()),
+                ..Context::default()
+            }));
+        }
+        let pick = |kind: FormatterKind| match format {
+            FormatterType::Default => kind,
+            FormatterType::Json => FormatterKind::Json,
+        };
+        Ok(config
+            .output(OutputConfig {
+                min_level: self.console_level,
+                formatter: pick(self.console_formatter).build(),
+                writers: vec![Box::new(console_writer())],
+            })
+            .output(OutputConfig {
+                min_level: self.file_level,
+                formatter: pick(self.file_formatter).build(),
+                writers: vec![Box::new(file_writer(file)?)],
+            }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Backend;
+
+    /// `FormatterType::Default` keeps the environment's file formatter
+    /// (compact here), `FormatterType::Json` replaces it with JSON.
+    #[test]
+    fn output_format_picks_the_file_outputs_formatter() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = EnvironmentConfig::preset(Environment::Testing);
+        env.file_formatter = FormatterKind::Compact;
+        env.console_level = Level::Critical; // nothing on the test's console
+        env.file_level = Level::Info;
+        for (format, json) in [(FormatterType::Default, false), (FormatterType::Json, true)] {
+            let path = dir.path().join(format!("{format:?}.log"));
+            let backend = Backend::synchronous();
+            let logger = backend.logger("env", env.pipeline_to(format, path.clone()).unwrap());
+            logger.info("hello");
+            let line = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(line.starts_with('{'), json, "{format:?}: {line}");
+            assert!(line.contains("hello"), "{line}");
+        }
+    }
+}
