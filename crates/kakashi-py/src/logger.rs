@@ -18,13 +18,13 @@ use crate::convert::{self, context_of, current_context, str_of};
 /// callback; failures are counted in `get_async_stats()`.
 #[pyclass(module = "kakashi._kakashi", name = "Logger", frozen)]
 pub struct PyLogger {
-    pub(crate) inner: crate::Held<kakashi::Logger>,
+    pub(crate) inner: crate::handle::Held<kakashi::Logger>,
 }
 
 impl PyLogger {
     pub(crate) fn new(inner: kakashi::Logger) -> PyLogger {
         PyLogger {
-            inner: crate::Held::new(inner),
+            inner: crate::handle::Held::new(inner),
         }
     }
 
@@ -158,7 +158,7 @@ pub(crate) fn submit(py: Python<'_>, logger: &kakashi::Logger, record: Record) -
             return true;
         }
         crate::gil::detach(py, &mut *wait);
-        if crate::EXIT_DEADLINE
+        if crate::lifecycle::EXIT_DEADLINE
             .get()
             .is_some_and(|d| std::time::Instant::now() >= *d)
         {
@@ -323,7 +323,7 @@ impl PyLogger {
     /// backend's `shutdown_timeout`).
     #[pyo3(signature = (timeout=None))]
     fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        crate::flush_detached(py, self.inner.backend(), timeout)
+        crate::handle::flush_detached(py, self.inner.backend(), timeout)
     }
 
     fn __repr__(&self) -> String {

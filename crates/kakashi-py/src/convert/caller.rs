@@ -1,13 +1,21 @@
 //! What a call carries from its caller besides its arguments: the Python
 //! thread, and the context set with `contextvars`.
 
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 
 use super::interrupts::{forget_finished_interrupt, take_pending_interrupt};
 use super::{fields_of, str_of};
 use kakashi::{Context, Name, ThreadInfo};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
+
+/// The `ContextVar` holding the current `LogContext` (set by `kakashi.core.config`).
+static CONTEXT_VAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+/// Whether a request context was ever set: until then calls skip the lookup.
+static CONTEXT_USED: AtomicBool = AtomicBool::new(false);
 
 /// The calling Python thread: `threading.get_ident()`, its name and the pid,
 /// read once per thread (a thread renamed later keeps its first name here).
@@ -100,12 +108,26 @@ impl PyContext {
     }
 }
 
+/// Registers the `ContextVar` that holds the current `LogContext`.
+#[pyfunction]
+pub(crate) fn _set_context_var(py: Python<'_>, var: Py<PyAny>) -> PyResult<()> {
+    CONTEXT_VAR
+        .set(py, var)
+        .map_err(|_| PyValueError::new_err("the context variable is already set"))
+}
+
+/// Called when a request context is first set: calls start looking it up.
+#[pyfunction]
+pub(crate) fn _context_used() {
+    CONTEXT_USED.store(true, Relaxed);
+}
+
 /// The context of the current thread or task, if any was ever set.
 pub fn current_context(py: Python<'_>) -> Option<Arc<Context>> {
-    if !crate::CONTEXT_USED.load(std::sync::atomic::Ordering::Relaxed) {
+    if !CONTEXT_USED.load(Relaxed) {
         return None;
     }
-    let var = crate::CONTEXT_VAR.get(py)?;
+    let var = CONTEXT_VAR.get(py)?;
     let ctx = var.bind(py).call_method0(pyo3::intern!(py, "get")).ok()?;
     if ctx.is_none() {
         return None;

@@ -1,0 +1,128 @@
+//! Settings read from Python and checked by the core: an `AsyncConfig`
+//! object, overflow strategies, formatter types, levels and timeouts, and the
+//! `AsyncConfig` defaults the Python package takes from the core.
+
+use kakashi::{AsyncConfig, OverflowStrategy};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::convert;
+use crate::errors::{config_error, count, int_setting, retries, seconds_setting};
+use crate::stages::WriterRetries;
+
+/// A `formatter_type` by name (any object, as its `str`): the core parses it.
+pub(crate) fn formatter_type_of(s: &Bound<'_, PyAny>) -> PyResult<kakashi::FormatterType> {
+    convert::str_of(s).parse().map_err(config_error)
+}
+
+/// Checks a `formatter_type` (before anything is reconfigured), with the
+/// core's message.
+#[pyfunction]
+pub(crate) fn _check_formatter_type(formatter_type: &Bound<'_, PyAny>) -> PyResult<()> {
+    formatter_type_of(formatter_type).map(drop)
+}
+
+/// An overflow strategy by name (any object, as its `str`): the core parses it.
+pub(crate) fn strategy(s: &Bound<'_, PyAny>) -> PyResult<OverflowStrategy> {
+    convert::str_of(s).parse().map_err(config_error)
+}
+
+/// The Rust settings of an `AsyncConfig` (a Python object with its fields),
+/// checked by the core. Values are converted to their Rust types here; what
+/// the core rejects is reported with the core's message, showing the value as
+/// Python gave it.
+pub(crate) fn async_config(c: &Bound<'_, PyAny>) -> PyResult<(AsyncConfig, WriterRetries)> {
+    let get = |n: &str| c.getattr(n);
+    let max_queue_size = get("max_queue_size")?;
+    let worker_count = get("worker_count")?;
+    let batch_size = get("batch_size")?;
+    let batch_timeout = get("batch_timeout")?;
+    let shutdown_timeout = get("shutdown_timeout")?;
+    let config = AsyncConfig {
+        max_queue_size: count(
+            "max_queue_size",
+            int_setting("max_queue_size", &max_queue_size)?,
+        )?,
+        worker_count: count("worker_count", int_setting("worker_count", &worker_count)?)?,
+        batch_size: count("batch_size", int_setting("batch_size", &batch_size)?)?,
+        batch_timeout: seconds_setting("batch_timeout", &batch_timeout)?,
+        enable_batching: get("enable_batching")?.is_truthy()?,
+        overflow_strategy: strategy(&get("queue_overflow_strategy")?)?,
+        shutdown_timeout: seconds_setting("shutdown_timeout", &shutdown_timeout)?,
+        thread_name_prefix: convert::str_of(&get("thread_name_prefix")?),
+    };
+    let given = [
+        ("max_queue_size", &max_queue_size),
+        ("worker_count", &worker_count),
+        ("batch_size", &batch_size),
+        ("batch_timeout", &batch_timeout),
+        ("shutdown_timeout", &shutdown_timeout),
+    ];
+    config.validate().map_err(|e| {
+        config_error(match e {
+            kakashi::ConfigError::OutOfRange {
+                setting,
+                value,
+                expected,
+            } => kakashi::ConfigError::OutOfRange {
+                setting,
+                value: given
+                    .iter()
+                    .find(|(name, _)| *name == setting)
+                    .map_or(value, |(_, v)| convert::repr_of(v)),
+                expected,
+            },
+            e => e,
+        })
+    })?;
+    let retries = WriterRetries {
+        max_retries: retries(
+            "max_error_retries",
+            int_setting("max_error_retries", &get("max_error_retries")?)?,
+        )?,
+        delay: seconds_setting("error_retry_delay", &get("error_retry_delay")?)?,
+    };
+    Ok((config, retries))
+}
+
+/// Checks an `AsyncConfig` (called when one is made): the core's checks and
+/// messages, as when it is used.
+#[pyfunction]
+pub(crate) fn _check_async_config(config: &Bound<'_, PyAny>) -> PyResult<()> {
+    async_config(config).map(drop)
+}
+
+/// A level (a `LogLevel`, an int or a name) read by the core, as a logging
+/// call reads it: its value, or `ValueError` with the core's message.
+#[pyfunction]
+pub(crate) fn _check_level(level: &Bound<'_, PyAny>) -> PyResult<u8> {
+    Ok(convert::level(level)?.value())
+}
+
+/// Checks a `timeout` in seconds that the Python package takes itself
+/// (`install_sigterm_handler`), with the core's range and message; returns
+/// it as a float.
+#[pyfunction]
+pub(crate) fn _check_timeout(timeout: &Bound<'_, PyAny>) -> PyResult<f64> {
+    Ok(seconds_setting("timeout", timeout)?.as_secs_f64())
+}
+
+/// The core's `AsyncConfig` defaults, under the Python field names, with
+/// the core's `RetryPolicy` defaults as `max_error_retries` and
+/// `error_retry_delay`.
+pub(crate) fn async_config_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let a = AsyncConfig::default();
+    let retry = kakashi::RetryPolicy::default();
+    let d = PyDict::new(py);
+    d.set_item("max_error_retries", retry.max_retries)?;
+    d.set_item("error_retry_delay", retry.initial_delay.as_secs_f64())?;
+    d.set_item("max_queue_size", a.max_queue_size)?;
+    d.set_item("queue_overflow_strategy", a.overflow_strategy.as_str())?;
+    d.set_item("worker_count", a.worker_count)?;
+    d.set_item("batch_size", a.batch_size)?;
+    d.set_item("batch_timeout", a.batch_timeout.as_secs_f64())?;
+    d.set_item("shutdown_timeout", a.shutdown_timeout.as_secs_f64())?;
+    d.set_item("enable_batching", a.enable_batching)?;
+    d.set_item("thread_name_prefix", a.thread_name_prefix)?;
+    Ok(d)
+}

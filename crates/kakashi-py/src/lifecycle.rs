@@ -1,0 +1,61 @@
+//! The interpreter's lifecycle, as the Python package reports it: exit
+//! (drain every backend, bound `block` waits) and fork (park the workers,
+//! fresh ones in the child).
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+
+use crate::gil;
+use crate::stages::{self, PYTHON_GONE};
+
+/// The interpreter is exiting: drain and stop every backend while Python
+/// stages can still run, then stop running them, and wait for every other
+/// thread inside a wait of ours to take the interpreter lock back before
+/// finalisation begins (see `gil.rs`).
+#[pyfunction]
+pub(crate) fn _at_exit(py: Python<'_>) {
+    gil::detach(py, || {
+        kakashi::shutdown_async_backend(Duration::from_secs(10));
+    });
+    PYTHON_GONE.store(true, Relaxed);
+    gil::wait_for_detached(py, Duration::from_secs(10));
+    stages::release_all(py);
+}
+
+/// How long a `block` wait may still go on once the interpreter is exiting.
+const EXIT_WAIT: Duration = Duration::from_secs(10);
+
+/// When `block` waits stop waiting: set when the interpreter starts exiting.
+pub(crate) static EXIT_DEADLINE: std::sync::OnceLock<std::time::Instant> =
+    std::sync::OnceLock::new();
+
+/// `threading._register_atexit`: the interpreter is exiting (non-daemon
+/// threads are joined, `atexit` handlers are next). From now on a `block`
+/// wait for room ends within [`EXIT_WAIT`] (the record counted as
+/// `interrupted`), so that a writer stuck for ever cannot keep an `atexit`
+/// handler that logs, and so the process, from exiting.
+#[pyfunction]
+pub(crate) fn _exiting() {
+    let _ = EXIT_DEADLINE.set(std::time::Instant::now() + EXIT_WAIT);
+}
+
+/// `os.register_at_fork(before=...)`: park the workers between batches, for
+/// at most a second in all (a writer busy longer is abandoned by the child).
+#[pyfunction]
+pub(crate) fn _before_fork(py: Python<'_>) {
+    gil::detach(py, || kakashi::prepare_fork(Duration::from_secs(1)));
+}
+
+/// `os.register_at_fork(after_in_parent=...)`.
+#[pyfunction]
+pub(crate) fn _after_fork_in_parent() {
+    kakashi::after_fork_in_parent();
+}
+
+/// `os.register_at_fork(after_in_child=...)`: fresh workers in the child.
+#[pyfunction]
+pub(crate) fn _after_fork_in_child() {
+    kakashi::after_fork_in_child();
+}
