@@ -8,7 +8,7 @@
 //! wrapped as stages ([`stages`]), and everything else is the `kakashi` crate.
 //!
 //! The rest: the logging call ([`logger`], [`fastcall`]); settings read from
-//! Python ([`config`]); the `Backend`, `Pipeline` and `ShutdownReport`
+//! Python ([`config`]); the `Backend`, `AsyncPipeline` and `ShutdownReport`
 //! classes ([`backend`], [`pipeline`], [`report`]) and the backend handle
 //! held by Python objects ([`handle`]); the page's factories ([`factories`])
 //! and the global backend ([`global`]); the interpreter's exit and fork

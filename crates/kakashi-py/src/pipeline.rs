@@ -1,4 +1,4 @@
-//! The `Pipeline` class (the core's `AsyncPipeline`) and `async_pipeline`,
+//! The `AsyncPipeline` class (the core's `AsyncPipeline`) and `async_pipeline`,
 //! which builds one from the page's `PipelineConfig` and `AsyncConfig`.
 
 use kakashi::{AsyncPipeline, AsyncPipelineConfig};
@@ -15,9 +15,8 @@ use crate::stages::{self, build_pipeline};
 
 /// A core [`AsyncPipeline`]: behind both `kakashi.core.async_pipeline.AsyncPipeline`
 /// and the synchronous `kakashi.core.pipeline.Pipeline` (built with
-/// `enable_async=False`). Its Python name stays `_kakashi.Pipeline`, as the
-/// stubs (`_kakashi.pyi`) say.
-#[pyclass(module = "kakashi._kakashi", name = "Pipeline", frozen)]
+/// `enable_async=False`).
+#[pyclass(module = "kakashi._kakashi", name = "AsyncPipeline", frozen)]
 pub(crate) struct PyAsyncPipeline {
     inner: Held<AsyncPipeline>,
     /// Feeds `process(record)`.

@@ -10,7 +10,7 @@ __all__ = [
     "Logger",
     "Context",
     "Backend",
-    "Pipeline",
+    "AsyncPipeline",
     "ShutdownReport",
     "ConfigError",
     "async_pipeline",
@@ -160,7 +160,7 @@ class Backend:
         """Drains, flushes and joins the workers."""
 
 @final
-class Pipeline:
+class AsyncPipeline:
     """An engine pipeline on its own backend."""
 
     def logger(self, name: str) -> Logger:
@@ -176,7 +176,7 @@ class Pipeline:
 
 def async_pipeline(
     pipeline_config: Any, async_config: Any, enable_async: bool, fallback_to_sync: bool
-) -> Pipeline:
+) -> AsyncPipeline:
     """Builds a pipeline from a ``PipelineConfig`` and an ``AsyncConfig``."""
 
 def high_performance_logger(
