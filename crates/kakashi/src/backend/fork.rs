@@ -16,8 +16,8 @@
 //! The child's resets, all started from [`after_fork_in_child`]:
 //! - `record::FORK_GENERATION` is bumped: per-thread caches are
 //!   read again, and a stage that forked notices it is the child
-//!   (`stages.rs`'s `commit`, `order.rs`'s `write_in_turn`) and leaves the
-//!   parent's batch uncounted;
+//!   (`stages/commit.rs`'s `commit`, `order.rs`'s `write_in_turn`) and
+//!   leaves the parent's batch uncounted;
 //! - `clock.rs`'s `after_fork_in_child`: a clock anchor torn by the fork;
 //! - `record/name.rs`'s `after_fork_in_child`: the interned names get a fresh
 //!   set if a thread of the parent held theirs (`fork_cell.rs`);

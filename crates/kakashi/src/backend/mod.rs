@@ -59,7 +59,7 @@
 //!   prepare them;
 //! - `order.rs`: the turns in which prepared batches are written, in
 //!   ticket order;
-//! - `stages.rs`: a pipeline's stages run on a batch (enrich, filter,
+//! - `stages/`: a pipeline's stages run on a batch (enrich, filter,
 //!   format; then write), and `timed_lock.rs`, the writers' lock;
 //!
 //! and around that path: `shutdown.rs` (flush, shutdown, the registry of
@@ -74,7 +74,7 @@
 //! binding's interpreter lock (Python's GIL):
 //!
 //! 1. **Order.** A backend's locks (`consumer`, `turn` in `order.rs`, an
-//!    output's writers in `stages.rs`) come first, the interpreter lock
+//!    output's writers in `stages/`) come first, the interpreter lock
 //!    last: a thread running Python stages takes it inside `prepare` and
 //!    inside a Python writer, which may hold the writers lock. The leaf
 //!    locks (queue parking, flush signals, the registry) are never held
