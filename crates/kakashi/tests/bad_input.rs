@@ -62,7 +62,7 @@ fn zero_sizes_are_rejected() {
     assert!(err.to_string().starts_with("batch_size = 0"), "{err}");
 }
 
-/// The checks the Python package used to make itself (issue 13) are the
+/// The checks the Python package used to make itself are the
 /// core's, with these exact messages (Python shows the value as given).
 #[test]
 fn timeouts_retries_and_formatter_types_have_the_cores_messages() {

@@ -75,11 +75,10 @@ pub(crate) struct Queue {
     idle_workers: AtomicUsize,
     /// A wake-up was sent: pushes send no other until a worker goes to
     /// sleep again; a second sleeping worker is woken by a take that leaves
-    /// a whole batch behind ([`Queue::wake_worker_after_take`]). (Clearing
-    /// it when the woken worker is up, so that pushes could wake a second
-    /// one, was tried: with Python's slower producer the second worker's
-    /// wake-ups left the queue fuller, at its capacity in half the runs
-    /// instead of ~10,000 records, and end to end 12% lower.)
+    /// a whole batch behind ([`Queue::wake_worker_after_take`]). Not cleared
+    /// when the woken worker is up: pushes waking a second worker for less
+    /// than a batch cost more than they gained (BENCHMARKS.md, "Waking
+    /// workers").
     wake_sent: AtomicBool,
     idle: Mutex<()>,
     idle_cv: Condvar,

@@ -292,7 +292,7 @@ mod tests {
         }
     }
 
-    /// Issue 3: a worker that takes a batch and leaves a whole batch behind
+    /// A worker that takes a batch and leaves a whole batch behind
     /// wakes the other, sleeping worker, even though the pushes' one wake-up
     /// went to the first. Left asleep until its `batch_timeout`, the second
     /// worker let a core idle while records piled up.
