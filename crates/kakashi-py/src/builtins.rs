@@ -3,7 +3,9 @@
 //! `thread_enricher`, `level_filter(...)`, `default_json_formatter`,
 //! `file_writer(path)` and the others are instances of four native classes
 //! ([`BuiltinEnricher`], [`BuiltinFilter`], [`BuiltinFormatter`],
-//! [`BuiltinWriter`]), each holding the Rust stage it stands for. A pipeline
+//! [`BuiltinWriter`]), each holding the Rust stage it stands for; their base,
+//! [`BuiltinStage`], holds how the stage shows itself to Python (`__name__`,
+//! `__qualname__`, `repr`). A pipeline
 //! recognises them (`stages::build_pipeline`) and runs that stage on its
 //! workers without the interpreter lock; calling one from Python (with the
 //! original's signature: an enricher or filter takes a `LogRecord`, a
@@ -37,6 +39,7 @@ use pyo3::exceptions::{PyOSError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
+use pyo3::PyClass;
 
 use crate::convert::{self, repr_of, str_of};
 use crate::errors::config_error;
@@ -117,6 +120,63 @@ fn replace<'py>(
     f.bind(py).call((record,), Some(changes))
 }
 
+// === the base: how a built-in shows itself ===
+
+/// The base of the four built-in stage classes: the original's name
+/// (`__name__`) and how the stage was made (`repr`, e.g. `level_filter(INFO)`).
+/// `__qualname__` is the name, or for the writers the repr
+/// (`file_writer('app.log')`), as in the original.
+#[pyclass(module = "kakashi._kakashi", name = "BuiltinStage", subclass, frozen)]
+pub struct BuiltinStage {
+    name: &'static str,
+    repr: String,
+    qualname_is_repr: bool,
+}
+
+impl BuiltinStage {
+    /// A stage named `name`, shown as `repr`.
+    fn new(name: &'static str, repr: String) -> BuiltinStage {
+        BuiltinStage {
+            name,
+            repr,
+            qualname_is_repr: false,
+        }
+    }
+
+    /// A new Python object of the built-in class `T` holding `stage`, named
+    /// and shown as `self` says.
+    fn wrap<T>(self, py: Python<'_>, stage: T) -> PyResult<Py<T>>
+    where
+        T: PyClass<BaseType = BuiltinStage>,
+    {
+        Py::new(py, PyClassInitializer::from(self).add_subclass(stage))
+    }
+}
+
+#[pymethods]
+impl BuiltinStage {
+    /// The original's name (`__name__`).
+    #[getter(__name__)]
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The original's `__qualname__`: its name, or for a writer how it was
+    /// made (`file_writer('app.log')`).
+    #[getter(__qualname__)]
+    fn qualname(&self) -> &str {
+        if self.qualname_is_repr {
+            &self.repr
+        } else {
+            self.name
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        self.repr.clone()
+    }
+}
+
 // === enrichers ===
 
 /// Which built-in enricher.
@@ -130,11 +190,9 @@ enum EnricherKind {
 /// A built-in enricher (`thread_enricher`, `exception_enricher`,
 /// `context_enricher(base)`): called with a `LogRecord`, returns the
 /// enriched copy; in a pipeline, runs in Rust.
-#[pyclass(module = "kakashi._kakashi", name = "BuiltinEnricher", frozen)]
+#[pyclass(module = "kakashi._kakashi", name = "BuiltinEnricher", extends = BuiltinStage, frozen)]
 pub struct BuiltinEnricher {
     kind: EnricherKind,
-    name: &'static str,
-    repr: String,
 }
 
 impl BuiltinEnricher {
@@ -179,61 +237,35 @@ impl BuiltinEnricher {
         }
         replace(record, &changes)
     }
-
-    /// The original's name (`__name__`).
-    #[getter(__name__)]
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    /// The original's name (`__qualname__`).
-    #[getter(__qualname__)]
-    fn qualname(&self) -> &'static str {
-        self.name
-    }
-
-    fn __repr__(&self) -> String {
-        self.repr.clone()
-    }
-}
-
-fn enricher(kind: EnricherKind, name: &'static str, repr: String) -> BuiltinEnricher {
-    BuiltinEnricher { kind, name, repr }
 }
 
 /// `thread_enricher`: the record's thread id and name and the process id.
-pub fn thread_enricher_object() -> BuiltinEnricher {
-    enricher(
-        EnricherKind::Thread,
-        "thread_enricher",
-        "thread_enricher".into(),
-    )
+pub fn thread_enricher_object(py: Python<'_>) -> PyResult<Py<BuiltinEnricher>> {
+    let kind = EnricherKind::Thread;
+    BuiltinStage::new("thread_enricher", "thread_enricher".into())
+        .wrap(py, BuiltinEnricher { kind })
 }
 
 /// `exception_enricher`: the traceback of the record's exception.
-pub fn exception_enricher_object() -> BuiltinEnricher {
-    enricher(
-        EnricherKind::Exception,
-        "exception_enricher",
-        "exception_enricher".into(),
-    )
+pub fn exception_enricher_object(py: Python<'_>) -> PyResult<Py<BuiltinEnricher>> {
+    let kind = EnricherKind::Exception;
+    BuiltinStage::new("exception_enricher", "exception_enricher".into())
+        .wrap(py, BuiltinEnricher { kind })
 }
 
 /// An enricher merging `base_context` (a `LogContext`) under each record's
 /// own context, whose set values win.
 #[pyfunction(name = "context_enricher")]
-pub fn py_context_enricher(base_context: &Bound<'_, PyAny>) -> PyResult<BuiltinEnricher> {
+pub fn py_context_enricher(base_context: &Bound<'_, PyAny>) -> PyResult<Py<BuiltinEnricher>> {
     let base = convert::context_of(base_context).ok_or_else(|| {
         PyTypeError::new_err(format!(
             "context_enricher expects a LogContext, got {}",
             repr_of(base_context)
         ))
     })?;
-    Ok(enricher(
-        EnricherKind::Context(base),
-        "context_enricher",
-        format!("context_enricher({})", repr_of(base_context)),
-    ))
+    let repr = format!("context_enricher({})", repr_of(base_context));
+    let kind = EnricherKind::Context(base);
+    BuiltinStage::new("context_enricher", repr).wrap(base_context.py(), BuiltinEnricher { kind })
 }
 
 // === filters ===
@@ -249,11 +281,9 @@ enum FilterKind {
 /// A built-in filter (`level_filter(...)`, `field_filter(...)`,
 /// `logger_name_filter(...)`): called with a `LogRecord`, returns whether
 /// the engine's filter keeps it; in a pipeline, runs in Rust.
-#[pyclass(module = "kakashi._kakashi", name = "BuiltinFilter", frozen)]
+#[pyclass(module = "kakashi._kakashi", name = "BuiltinFilter", extends = BuiltinStage, frozen)]
 pub struct BuiltinFilter {
     kind: FilterKind,
-    name: &'static str,
-    repr: String,
 }
 
 impl BuiltinFilter {
@@ -274,33 +304,15 @@ impl BuiltinFilter {
         let r = engine_record(record)?;
         Ok(self.stage().allows(&r))
     }
-
-    /// The original's name (`__name__`).
-    #[getter(__name__)]
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    /// The original's name (`__qualname__`).
-    #[getter(__qualname__)]
-    fn qualname(&self) -> &'static str {
-        self.name
-    }
-
-    fn __repr__(&self) -> String {
-        self.repr.clone()
-    }
 }
 
 /// Keeps records at `min_level` or above (a `LogLevel`, an int or a name).
 #[pyfunction(name = "level_filter")]
-pub fn py_level_filter(min_level: &Bound<'_, PyAny>) -> PyResult<BuiltinFilter> {
+pub fn py_level_filter(min_level: &Bound<'_, PyAny>) -> PyResult<Py<BuiltinFilter>> {
     let level = convert::level(min_level)?;
-    Ok(BuiltinFilter {
-        kind: FilterKind::Level(level_filter(level)),
-        name: "level_filter",
-        repr: format!("level_filter({})", level.name()),
-    })
+    let repr = format!("level_filter({})", level.name());
+    let kind = FilterKind::Level(level_filter(level));
+    BuiltinStage::new("level_filter", repr).wrap(min_level.py(), BuiltinFilter { kind })
 }
 
 /// Keeps records whose field `field_name` equals `expected_value`, compared
@@ -309,23 +321,20 @@ pub fn py_level_filter(min_level: &Bound<'_, PyAny>) -> PyResult<BuiltinFilter> 
 pub fn py_field_filter(
     field_name: &Bound<'_, PyAny>,
     expected_value: &Bound<'_, PyAny>,
-) -> PyResult<BuiltinFilter> {
+) -> PyResult<Py<BuiltinFilter>> {
     let name = str_of(field_name);
     let repr = format!(
         "field_filter({}, {})",
         repr_of(field_name),
         repr_of(expected_value)
     );
-    Ok(BuiltinFilter {
-        kind: FilterKind::Field(field_filter(name, convert::value(expected_value))),
-        name: "field_filter",
-        repr,
-    })
+    let kind = FilterKind::Field(field_filter(name, convert::value(expected_value)));
+    BuiltinStage::new("field_filter", repr).wrap(field_name.py(), BuiltinFilter { kind })
 }
 
 /// Keeps records of the loggers named in `allowed_names`.
 #[pyfunction(name = "logger_name_filter")]
-pub fn py_logger_name_filter(allowed_names: &Bound<'_, PyAny>) -> PyResult<BuiltinFilter> {
+pub fn py_logger_name_filter(allowed_names: &Bound<'_, PyAny>) -> PyResult<Py<BuiltinFilter>> {
     let mut names: Vec<String> = allowed_names
         .try_iter()?
         .map(|n| n.map(|n| str_of(&n)))
@@ -333,11 +342,8 @@ pub fn py_logger_name_filter(allowed_names: &Bound<'_, PyAny>) -> PyResult<Built
     names.sort();
     names.dedup();
     let repr = format!("logger_name_filter({names:?})");
-    Ok(BuiltinFilter {
-        kind: FilterKind::LoggerName(logger_name_filter(names)),
-        name: "logger_name_filter",
-        repr,
-    })
+    let kind = FilterKind::LoggerName(logger_name_filter(names));
+    BuiltinStage::new("logger_name_filter", repr).wrap(allowed_names.py(), BuiltinFilter { kind })
 }
 
 // === formatters ===
@@ -346,10 +352,9 @@ pub fn py_logger_name_filter(allowed_names: &Bound<'_, PyAny>) -> PyResult<Built
 /// `compact_formatter`, `detailed_formatter`): called with a `LogRecord`,
 /// returns the line the engine writes for it (without the newline); in a
 /// pipeline, runs in Rust.
-#[pyclass(module = "kakashi._kakashi", name = "BuiltinFormatter", frozen)]
+#[pyclass(module = "kakashi._kakashi", name = "BuiltinFormatter", extends = BuiltinStage, frozen)]
 pub struct BuiltinFormatter {
     kind: FormatterKind,
-    name: &'static str,
 }
 
 impl BuiltinFormatter {
@@ -358,15 +363,20 @@ impl BuiltinFormatter {
         self.kind.build()
     }
 
-    /// The formatter named `kind` in the original (`default_json_formatter`, ...).
-    pub fn named(kind: FormatterKind) -> BuiltinFormatter {
-        let name = match kind {
+    /// The original's name of the formatter `kind` (`default_json_formatter`, ...).
+    fn name_of(kind: FormatterKind) -> &'static str {
+        match kind {
             FormatterKind::Json => "default_json_formatter",
             FormatterKind::SimpleText => "simple_text_formatter",
             FormatterKind::Compact => "compact_formatter",
             FormatterKind::Detailed => "detailed_formatter",
-        };
-        BuiltinFormatter { kind, name }
+        }
+    }
+
+    /// The formatter `kind`, named and shown as in the original.
+    pub fn named(py: Python<'_>, kind: FormatterKind) -> PyResult<Py<BuiltinFormatter>> {
+        let name = BuiltinFormatter::name_of(kind);
+        BuiltinStage::new(name, name.to_owned()).wrap(py, BuiltinFormatter { kind })
     }
 }
 
@@ -378,22 +388,6 @@ impl BuiltinFormatter {
         let mut out = Vec::new();
         self.stage().format(&r, &mut out);
         Ok(String::from_utf8_lossy(&out).into_owned())
-    }
-
-    /// The original's name (`__name__`).
-    #[getter(__name__)]
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    /// The original's name (`__qualname__`).
-    #[getter(__qualname__)]
-    fn qualname(&self) -> &'static str {
-        self.name
-    }
-
-    fn __repr__(&self) -> &'static str {
-        self.name
     }
 }
 
@@ -415,11 +409,9 @@ enum WriterKind {
 /// A built-in writer (`console_writer`, `stderr_writer`, `null_writer`,
 /// `file_writer(path)`): called with a line (no newline), writes it as the
 /// engine does; in a pipeline, the engine writes each batch with one call.
-#[pyclass(module = "kakashi._kakashi", name = "BuiltinWriter", frozen)]
+#[pyclass(module = "kakashi._kakashi", name = "BuiltinWriter", extends = BuiltinStage, frozen)]
 pub struct BuiltinWriter {
     kind: WriterKind,
-    name: &'static str,
-    repr: String,
 }
 
 impl BuiltinWriter {
@@ -433,12 +425,24 @@ impl BuiltinWriter {
         }
     }
 
-    fn named(kind: WriterKind, name: &'static str) -> BuiltinWriter {
-        BuiltinWriter {
-            kind,
-            name,
-            repr: name.to_owned(),
-        }
+    /// The writer `kind`, named `name` and shown as `repr`, which is also
+    /// its `__qualname__` (`file_writer('app.log')`), as in the original.
+    fn new(
+        py: Python<'_>,
+        kind: WriterKind,
+        name: &'static str,
+        repr: String,
+    ) -> PyResult<Py<BuiltinWriter>> {
+        let base = BuiltinStage {
+            qualname_is_repr: true,
+            ..BuiltinStage::new(name, repr)
+        };
+        base.wrap(py, BuiltinWriter { kind })
+    }
+
+    /// The writer `kind`, named, shown and qualified as `name`.
+    fn named(py: Python<'_>, kind: WriterKind, name: &'static str) -> PyResult<Py<BuiltinWriter>> {
+        BuiltinWriter::new(py, kind, name, name.to_owned())
     }
 }
 
@@ -472,22 +476,6 @@ impl BuiltinWriter {
         py.detach(|| writer.write_batch(&Batch::new(&bytes, &ends)))
             .map_err(|e| PyOSError::new_err(e.error.to_string()))
     }
-
-    /// The original's name (`__name__`).
-    #[getter(__name__)]
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    /// How the original named it (`__qualname__`: `file_writer('app.log')`).
-    #[getter(__qualname__)]
-    fn qualname(&self) -> String {
-        self.repr.clone()
-    }
-
-    fn __repr__(&self) -> String {
-        self.repr.clone()
-    }
 }
 
 /// `sys.<name>.flush()`, ignoring a missing or failing stream.
@@ -501,18 +489,18 @@ fn flush_python_stream(py: Python<'_>, name: &str) {
 }
 
 /// `console_writer`: standard output.
-pub fn console_writer_object() -> BuiltinWriter {
-    BuiltinWriter::named(WriterKind::Console, "console_writer")
+pub fn console_writer_object(py: Python<'_>) -> PyResult<Py<BuiltinWriter>> {
+    BuiltinWriter::named(py, WriterKind::Console, "console_writer")
 }
 
 /// `stderr_writer`: standard error.
-pub fn stderr_writer_object() -> BuiltinWriter {
-    BuiltinWriter::named(WriterKind::Stderr, "stderr_writer")
+pub fn stderr_writer_object(py: Python<'_>) -> PyResult<Py<BuiltinWriter>> {
+    BuiltinWriter::named(py, WriterKind::Stderr, "stderr_writer")
 }
 
 /// `null_writer`: discards.
-pub fn null_writer_object() -> BuiltinWriter {
-    BuiltinWriter::named(WriterKind::Null, "null_writer")
+pub fn null_writer_object(py: Python<'_>) -> PyResult<Py<BuiltinWriter>> {
+    BuiltinWriter::named(py, WriterKind::Null, "null_writer")
 }
 
 /// A writer appending lines to `file_path`, creating it and its parent
@@ -521,17 +509,21 @@ pub fn null_writer_object() -> BuiltinWriter {
 /// one system call, a direct call appends its line the same way, and the file
 /// is closed when this object and every pipeline holding it are gone.
 #[pyfunction(name = "file_writer")]
-pub fn py_file_writer(py: Python<'_>, file_path: std::path::PathBuf) -> PyResult<BuiltinWriter> {
+pub fn py_file_writer(
+    py: Python<'_>,
+    file_path: std::path::PathBuf,
+) -> PyResult<Py<BuiltinWriter>> {
     let shown = PyString::new(py, &file_path.display().to_string());
     let repr = format!("file_writer({})", repr_of(shown.as_any()));
     let writer = py
         .detach(|| file_writer(&file_path))
         .map_err(config_error)?;
-    Ok(BuiltinWriter {
-        kind: WriterKind::File(Arc::new(Mutex::new(writer))),
-        name: "file_writer",
+    BuiltinWriter::new(
+        py,
+        WriterKind::File(Arc::new(Mutex::new(writer))),
+        "file_writer",
         repr,
-    })
+    )
 }
 
 /// A pipeline's handle on a `file_writer(path)`'s open file.
@@ -568,27 +560,32 @@ impl Writer for NullWriter {
     }
 }
 
-/// Adds the classes, the instances (`thread_enricher`, the formatters, the
-/// console and null writers) and the constructors to the module.
+/// Adds the classes (the base and the four stage classes), the instances
+/// (`thread_enricher`, the formatters, the console and null writers) and the
+/// constructors to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<BuiltinStage>()?;
     m.add_class::<BuiltinEnricher>()?;
     m.add_class::<BuiltinFilter>()?;
     m.add_class::<BuiltinFormatter>()?;
     m.add_class::<BuiltinWriter>()?;
-    m.add("thread_enricher", thread_enricher_object())?;
-    m.add("exception_enricher", exception_enricher_object())?;
+    m.add("thread_enricher", thread_enricher_object(py)?)?;
+    m.add("exception_enricher", exception_enricher_object(py)?)?;
     for kind in [
         FormatterKind::Json,
         FormatterKind::SimpleText,
         FormatterKind::Compact,
         FormatterKind::Detailed,
     ] {
-        let f = BuiltinFormatter::named(kind);
-        m.add(f.name, f)?;
+        m.add(
+            BuiltinFormatter::name_of(kind),
+            BuiltinFormatter::named(py, kind)?,
+        )?;
     }
-    m.add("console_writer", console_writer_object())?;
-    m.add("stderr_writer", stderr_writer_object())?;
-    m.add("null_writer", null_writer_object())?;
+    m.add("console_writer", console_writer_object(py)?)?;
+    m.add("stderr_writer", stderr_writer_object(py)?)?;
+    m.add("null_writer", null_writer_object(py)?)?;
     m.add_function(wrap_pyfunction!(py_context_enricher, m)?)?;
     m.add_function(wrap_pyfunction!(py_level_filter, m)?)?;
     m.add_function(wrap_pyfunction!(py_field_filter, m)?)?;

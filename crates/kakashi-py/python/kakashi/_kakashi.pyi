@@ -4,6 +4,8 @@ the ``kakashi`` package; use the public modules rather than this one)."""
 import os
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union, final
 
+from typing_extensions import disjoint_base
+
 from kakashi.core.records import LogContext, LogLevel, LogRecord
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "get_async_stats",
     "flush",
     "shutdown_async_backend",
+    "BuiltinStage",
     "BuiltinEnricher",
     "BuiltinFilter",
     "BuiltinFormatter",
@@ -248,50 +251,45 @@ def shutdown_async_backend(timeout: float = 5.0) -> ShutdownReport:
 
 # === the built-in stages (one implementation: the engine's) ===
 
+@disjoint_base
+class BuiltinStage:
+    """The base of the four built-in stage classes: ``__name__`` is the
+    original's name, ``repr`` how the stage was made (``level_filter(INFO)``),
+    ``__qualname__`` the name (for a writer, the repr)."""
+
+    @property
+    def __name__(self) -> str: ...
+    @property
+    def __qualname__(self) -> str: ...  # type: ignore[override]
+
 @final
-class BuiltinEnricher:
+class BuiltinEnricher(BuiltinStage):
     """A built-in enricher: in a pipeline it runs in Rust; called, it runs
     the same Rust code and returns the enriched copy of ``record``."""
 
     def __call__(self, record: LogRecord) -> LogRecord: ...
-    @property
-    def __name__(self) -> str: ...
-    @property
-    def __qualname__(self) -> str: ...  # type: ignore[override]
 
 @final
-class BuiltinFilter:
+class BuiltinFilter(BuiltinStage):
     """A built-in filter: in a pipeline it runs in Rust; called, it returns
     whether the engine's filter keeps ``record``."""
 
     def __call__(self, record: LogRecord) -> bool: ...
-    @property
-    def __name__(self) -> str: ...
-    @property
-    def __qualname__(self) -> str: ...  # type: ignore[override]
 
 @final
-class BuiltinFormatter:
+class BuiltinFormatter(BuiltinStage):
     """A built-in formatter: in a pipeline it runs in Rust; called, it returns
     the engine's line for ``record`` (without the newline)."""
 
     def __call__(self, record: LogRecord) -> str: ...
-    @property
-    def __name__(self) -> str: ...
-    @property
-    def __qualname__(self) -> str: ...  # type: ignore[override]
 
 @final
-class BuiltinWriter:
+class BuiltinWriter(BuiltinStage):
     """A built-in writer: in a pipeline the engine writes each batch with one
     call; called with a line, it writes that line and a newline the same way
     (``OSError`` if the write fails)."""
 
     def __call__(self, message: str) -> None: ...
-    @property
-    def __name__(self) -> str: ...
-    @property
-    def __qualname__(self) -> str: ...  # type: ignore[override]
 
 thread_enricher: BuiltinEnricher
 exception_enricher: BuiltinEnricher
