@@ -583,6 +583,89 @@ mod signal {
     }
 }
 
+/// After shutdown each call writes its record itself, in ticket order with
+/// any other caller's. A signal handler that logs while the interrupted call
+/// holds the turn must not wait for that turn (it never comes while the
+/// handler runs): it leaves its batch to the interrupted call, which writes
+/// it when it resumes.
+#[cfg(unix)]
+mod signal_after_shutdown {
+    use super::*;
+
+    static SIG_LOGGER: OnceLock<Logger> = OnceLock::new();
+    static HANDLED: AtomicU64 = AtomicU64::new(0);
+
+    extern "C" fn on_sigusr2(_: libc::c_int) {
+        if let Some(logger) = SIG_LOGGER.get() {
+            info!(logger, "from the signal handler");
+        }
+        HANDLED.fetch_add(1, SeqCst);
+    }
+
+    #[test]
+    fn a_signal_handler_logging_into_a_callers_drain_does_not_wait_for_it() {
+        isolated(
+            "signal_after_shutdown::a_signal_handler_logging_into_a_callers_drain_does_not_wait_for_it",
+            Duration::from_secs(60),
+            || {
+                let backend = Backend::new(AsyncConfig {
+                    worker_count: 1,
+                    batch_size: 2,
+                    // Far longer than the test's limit: a handler waiting
+                    // for the interrupted turn would hang it.
+                    shutdown_timeout: Duration::from_secs(600),
+                    ..AsyncConfig::default()
+                })
+                .unwrap();
+                let written = MemoryWriter::new();
+                let logger =
+                    backend.logger("signal", PipelineConfig::new().writer(written.clone()));
+                let _ = SIG_LOGGER.set(logger.clone());
+                assert!(backend.shutdown(Duration::from_secs(10)).completed());
+                // SAFETY: installs a handler for SIGUSR2 with an empty mask.
+                unsafe {
+                    let mut sa: libc::sigaction = std::mem::zeroed();
+                    sa.sa_sigaction = on_sigusr2 as extern "C" fn(libc::c_int) as usize;
+                    sa.sa_flags = libc::SA_RESTART;
+                    libc::sigemptyset(&mut sa.sa_mask);
+                    assert_eq!(libc::sigaction(libc::SIGUSR2, &sa, std::ptr::null_mut()), 0);
+                }
+                // SAFETY: pthread_self has no preconditions.
+                let main = unsafe { libc::pthread_self() };
+                let done = Arc::new(AtomicBool::new(false));
+                let sender = {
+                    let done = Arc::clone(&done);
+                    std::thread::spawn(move || {
+                        while !done.load(SeqCst) {
+                            // SAFETY: `main` is alive until `done` is set.
+                            unsafe { libc::pthread_kill(main, libc::SIGUSR2) };
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                    })
+                };
+                step("after shutdown, the main thread logs 50,000 records while SIGUSR2 arrives");
+                for i in 0..50_000u64 {
+                    info!(logger, "main", i = i);
+                }
+                done.store(true, SeqCst);
+                sender.join().unwrap();
+                let handled = HANDLED.load(SeqCst);
+                step(&format!("main done; {handled} signals handled"));
+                assert!(handled > 0, "no signal was handled");
+                assert!(backend.flush_timeout(Duration::from_secs(10)), "flush");
+                let lines = written.lines();
+                let from_main = lines.iter().filter(|l| l.contains(r#""message":"main""#)).count();
+                assert_eq!(from_main, 50_000, "every record of the main thread written");
+                assert_eq!(
+                    lines.len() as u64,
+                    50_000 + handled,
+                    "every record of the handler written"
+                );
+            },
+        );
+    }
+}
+
 // === a panicking enricher does not flood stderr (G6) ===
 
 #[test]

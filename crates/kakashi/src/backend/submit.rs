@@ -200,11 +200,20 @@ impl Shared {
 
     /// Makes sure what is queued is taken when no worker will take it: after
     /// the workers stopped, this thread writes it, in ticket order with any
-    /// other thread doing the same; while a timed-out shutdown's workers are
+    /// other thread doing the same, and returns once every batch taken
+    /// before it found the queue empty is written (its own record may be in
+    /// one another caller took); while a timed-out shutdown's workers are
     /// stuck, it is dropped, counted, rather than waited for. Returns at
     /// once while workers still drain (they take it), or when this thread is
-    /// already running stages (its own loop takes it next).
+    /// already running stages or draining (a signal handler that logs,
+    /// interrupting this thread's drain, which may hold the consumer lock or
+    /// the turn it would wait for): what it queued is taken by the
+    /// interrupted drain's loop, or else by the next call, flush or exit.
     pub(super) fn drain_if_no_workers(&self) {
+        if Draining::depth() > 0 {
+            return;
+        }
+        let _draining = Draining::enter();
         let mut scratch = Scratch::default();
         loop {
             if self.stranded() {
@@ -219,15 +228,44 @@ impl Shared {
             }
             scratch.batch.by_caller = true;
             match self.take_batch(&mut scratch, true) {
-                Some(ticket) => self.process(ticket, &mut scratch),
-                None => {
-                    // This thread's own record may be in a batch another
-                    // caller took: the call returns once that is written.
+                Some(ticket) if !scratch.stopped_at_unwritten => self.process(ticket, &mut scratch),
+                // Stopped at a slot its producer has not written yet: what
+                // is left behind it is that producer's own drain's to take.
+                taken => {
+                    if let Some(ticket) = taken {
+                        self.process(ticket, &mut scratch);
+                    }
                     let deadline = Instant::now() + self.config.shutdown_timeout;
                     self.wait_for_turn(self.next_ticket.load(SeqCst), deadline);
                     return;
                 }
             }
         }
+    }
+}
+
+thread_local! {
+    static DRAIN_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks this thread as draining after shutdown until dropped; a signal
+/// handler's logging call on this thread then sees it.
+pub(super) struct Draining;
+
+impl Draining {
+    fn enter() -> Draining {
+        let _ = DRAIN_DEPTH.try_with(|d| d.set(d.get() + 1));
+        Draining
+    }
+
+    /// How many drains this thread is inside (0 outside any).
+    pub(super) fn depth() -> u32 {
+        DRAIN_DEPTH.try_with(std::cell::Cell::get).unwrap_or(0)
+    }
+}
+
+impl Drop for Draining {
+    fn drop(&mut self) {
+        let _ = DRAIN_DEPTH.try_with(|d| d.set(d.get().saturating_sub(1)));
     }
 }

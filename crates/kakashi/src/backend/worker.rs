@@ -17,11 +17,17 @@
 use std::cell::Cell;
 use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::queue::{FlushSignal, Item};
+use super::ring::Popper;
 use super::stages::{prepare, Prepared, Stages};
 use super::timed_lock::lock;
 use super::{Shared, RUNNING};
+
+/// How long a caller's pop waits for a claimed slot to be written: a
+/// producer running writes its slot in well under a microsecond.
+const CLAIM_PATIENCE: Duration = Duration::from_micros(200);
 
 thread_local! {
     static IS_WORKER: Cell<bool> = const { Cell::new(false) };
@@ -40,6 +46,8 @@ pub(super) struct Scratch {
     pub(super) items: Vec<Item>,
     /// What the items became, ready for their turn.
     pub(super) batch: PreparedBatch,
+    /// A caller's take stopped at a slot claimed and not yet written.
+    pub(super) stopped_at_unwritten: bool,
 }
 
 /// A batch ready for its turn at the writers: formatted lines and flush
@@ -172,7 +180,9 @@ impl Shared {
 
     /// Pops up to `batch_size` items under the consumer lock and takes a
     /// ticket for them. `None` when the queue is empty, or when shutdown
-    /// aborted and this is a worker (`by_caller` is false).
+    /// aborted and this is a worker (`by_caller` is false). A caller's batch
+    /// may come back empty (see [`Shared::pop_written`]); it still has its
+    /// turn.
     pub(super) fn take_batch(&self, scratch: &mut Scratch, by_caller: bool) -> Option<u64> {
         if !by_caller && self.abort.load(Acquire) {
             return None;
@@ -188,8 +198,13 @@ impl Shared {
         self.next_ticket.store(consumer.next_ticket, SeqCst);
         let seen = self.queue.len() as u64;
         scratch.items.clear();
-        self.queue
-            .pop_into(&mut consumer.popper, limit, &mut scratch.items);
+        if by_caller {
+            scratch.stopped_at_unwritten =
+                self.pop_written(&mut consumer.popper, limit, &mut scratch.items);
+        } else {
+            self.queue
+                .pop_into(&mut consumer.popper, limit, &mut scratch.items);
+        }
         drop(consumer);
         if self.known_full.load(Relaxed) {
             self.known_full.store(false, Relaxed);
@@ -200,10 +215,35 @@ impl Shared {
         Some(ticket)
     }
 
+    /// A caller's pop: up to `limit` items, but waits at most
+    /// [`CLAIM_PATIENCE`] for a slot claimed and not yet written; true when
+    /// it stopped at one. That producer may be the very call a signal
+    /// handler on this thread interrupted (which never resumes while the
+    /// handler waits); a slot left behind is taken by that producer's own
+    /// drain after its push.
+    fn pop_written(&self, popper: &mut Popper, limit: usize, items: &mut Vec<Item>) -> bool {
+        let mut waiting_since: Option<Instant> = None;
+        while items.len() < limit {
+            if let Some(item) = self.queue.pop_ready(popper) {
+                items.push(item);
+                waiting_since = None;
+                continue;
+            }
+            if self.queue.is_empty() {
+                return false;
+            }
+            if waiting_since.get_or_insert_with(Instant::now).elapsed() >= CLAIM_PATIENCE {
+                return true;
+            }
+            std::thread::yield_now();
+        }
+        false
+    }
+
     /// Prepares the batch in `scratch`, then writes it in `ticket`'s turn,
     /// or leaves it to the worker whose turn it is.
     pub(super) fn process(&self, ticket: u64, scratch: &mut Scratch) {
-        let Scratch { items, batch } = scratch;
+        let Scratch { items, batch, .. } = scratch;
         batch.routes = self.routes_snapshot();
         batch.items = items.len();
         batch.runs.clear();
