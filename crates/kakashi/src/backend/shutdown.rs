@@ -178,14 +178,10 @@ impl Shared {
         // Not from inside a drain of this thread (a signal handler), whose
         // turn the wait could be for: then the backend ends stopped, where
         // records still go through the queue in ticket order.
-        // What is still queued with no worker left (a signal handler's
-        // record its thread's drain did not take) is written here.
         let callers_done = still_running > 0
             || !may_wait
-            || (Draining::depth() == 0 && {
-                self.drain_if_no_workers();
-                self.wait_for_turn(self.next_ticket.load(SeqCst), deadline)
-            });
+            || (Draining::depth() == 0
+                && self.wait_for_turn(self.next_ticket.load(SeqCst), deadline));
         let mut dropped = 0;
         if still_running > 0 && may_wait && !idle {
             // Timed out: stop the workers at their next batch and count what is left.

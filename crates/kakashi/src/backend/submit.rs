@@ -158,7 +158,6 @@ impl Shared {
             DropReason::Reentrant
         } else {
             if record.is_some() {
-                let _pushing = Pushing::enter();
                 self.enqueue(id, stages, record, around_wait);
             }
             return;
@@ -211,10 +210,7 @@ impl Shared {
     /// the turn it would wait for): what it queued is taken by the
     /// interrupted drain's loop, or else by the next call, flush or exit.
     pub(super) fn drain_if_no_workers(&self) {
-        // Nested in this thread's own drain, or in its own push (one level
-        // is this call's push): a signal handler, whose wait for the
-        // interrupted thread's lock or claimed slot would never end.
-        if Draining::depth() > 0 || Pushing::depth() > 1 {
+        if Draining::depth() > 0 {
             return;
         }
         let _draining = Draining::enter();
@@ -271,31 +267,5 @@ impl Draining {
 impl Drop for Draining {
     fn drop(&mut self) {
         let _ = DRAIN_DEPTH.try_with(|d| d.set(d.get().saturating_sub(1)));
-    }
-}
-
-thread_local! {
-    static PUSH_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
-/// Marks this thread as pushing after shutdown (its slot may be claimed
-/// and not yet written) until dropped; a signal handler's logging call on
-/// this thread then sees it.
-struct Pushing;
-
-impl Pushing {
-    fn enter() -> Pushing {
-        let _ = PUSH_DEPTH.try_with(|d| d.set(d.get() + 1));
-        Pushing
-    }
-
-    fn depth() -> u32 {
-        PUSH_DEPTH.try_with(std::cell::Cell::get).unwrap_or(0)
-    }
-}
-
-impl Drop for Pushing {
-    fn drop(&mut self) {
-        let _ = PUSH_DEPTH.try_with(|d| d.set(d.get().saturating_sub(1)));
     }
 }
