@@ -110,6 +110,7 @@
 
 mod config;
 mod fork;
+mod nesting;
 mod order;
 pub(crate) mod overflow;
 mod queue;

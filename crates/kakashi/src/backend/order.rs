@@ -3,9 +3,9 @@
 //!
 //! A worker takes a ticket with its batch (under the consumer lock, in
 //! `worker.rs`), prepares it in parallel with the others
-//! (`stages/prepare.rs`), and then comes here. Whose turn it is lives in [`Turn`], under the `turn`
-//! lock: the worker whose ticket is next writes it, then every batch left
-//! for the turns after it. A worker that is early does not wait for its
+//! (`stages/prepare.rs`), and then comes here. Whose turn it is lives in
+//! [`Turn`], under the `turn` lock: the worker whose ticket is next writes
+//! it, then every batch left for the turns after it. A worker that is early does not wait for its
 //! turn: it leaves its prepared batch in `waiting` and goes back to the
 //! queue, so formatting scales with workers while writing stays in
 //! acceptance order. One writer at a time (`writing`) is what keeps each

@@ -27,7 +27,7 @@ use super::overflow::DropReason;
 use super::queue::{FlushSignal, FlushState, Item};
 use super::stages::{in_stage, Prepared};
 use super::stats::Stats;
-use super::submit::Draining;
+use super::submit::draining;
 use super::timed_lock::{lock, try_lock};
 use super::{on_worker_thread, Shared, RUNNING, STOPPED, STOPPING, SYNCHRONOUS};
 
@@ -174,14 +174,13 @@ impl Shared {
         let idle = still_running > 0 && self.queue.is_empty() && self.stats().is_balanced();
         // Callers that drain once no worker is left may still be writing
         // batches they took, holding records of other threads whose calls
-        // have returned: drained means those are written too.
-        // Not from inside a drain of this thread (a signal handler), whose
-        // turn the wait could be for: then the backend ends stopped, where
+        // have returned: drained means those are written too. Not waited
+        // for from inside this thread's own drain (a signal handler), which
+        // may hold the turn waited for: the backend then ends stopped, where
         // records still go through the queue in ticket order.
         let callers_done = still_running > 0
             || !may_wait
-            || (Draining::depth() == 0
-                && self.wait_for_turn(self.next_ticket.load(SeqCst), deadline));
+            || (!draining() && self.wait_for_turn(self.next_ticket.load(SeqCst), deadline));
         let mut dropped = 0;
         if still_running > 0 && may_wait && !idle {
             // Timed out: stop the workers at their next batch and count what is left.

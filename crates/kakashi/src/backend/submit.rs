@@ -14,14 +14,17 @@
 //! queued before it ([`Shared::drain_if_no_workers`]), so it never
 //! overtakes an earlier record, and the call returns once it is written
 //! (by this thread, or by the one whose batch took it); only a synchronous
-//! backend writes on the caller's thread without the queue. The common case counts nothing:
+//! backend writes on the caller's thread without the queue. The common case
+//! counts nothing:
 //! `messages_submitted` is the sum of what calls turned into (enqueued,
 //! dropped at the door, handled on the caller's thread), added up when
 //! stats are read, so a call makes no atomic write besides its push.
 
+use std::cell::Cell;
 use std::sync::atomic::Ordering::*;
 use std::time::Instant;
 
+use super::nesting::Nesting;
 use super::overflow::DropReason;
 use super::queue::Item;
 use super::stages::{commit, in_stage, prepare, Prepared, Route, Stages};
@@ -210,10 +213,10 @@ impl Shared {
     /// the turn it would wait for): what it queued is taken by the
     /// interrupted drain's loop, or else by the next call, flush or exit.
     pub(super) fn drain_if_no_workers(&self) {
-        if Draining::depth() > 0 {
+        if draining() {
             return;
         }
-        let _draining = Draining::enter();
+        let _draining = Nesting::enter(&DRAINING);
         let mut scratch = Scratch::default();
         loop {
             if self.stranded() {
@@ -227,45 +230,28 @@ impl Shared {
                 return;
             }
             scratch.batch.by_caller = true;
-            match self.take_batch(&mut scratch, true) {
-                Some(ticket) if !scratch.stopped_at_unwritten => self.process(ticket, &mut scratch),
-                // Stopped at a slot its producer has not written yet: what
-                // is left behind it is that producer's own drain's to take.
-                taken => {
-                    if let Some(ticket) = taken {
-                        self.process(ticket, &mut scratch);
-                    }
-                    let deadline = Instant::now() + self.config.shutdown_timeout;
-                    self.wait_for_turn(self.next_ticket.load(SeqCst), deadline);
-                    return;
-                }
+            let Some(ticket) = self.take_batch(&mut scratch, true) else {
+                break;
+            };
+            self.process(ticket, &mut scratch);
+            if scratch.stopped_at_unwritten {
+                // What is left waits behind a slot its producer has not
+                // written yet: that producer's own drain takes it.
+                break;
             }
         }
+        let deadline = Instant::now() + self.config.shutdown_timeout;
+        self.wait_for_turn(self.next_ticket.load(SeqCst), deadline);
     }
 }
 
 thread_local! {
-    static DRAIN_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Drains after shutdown this thread is inside ([`Shared::drain_if_no_workers`]).
+    static DRAINING: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Marks this thread as draining after shutdown until dropped; a signal
-/// handler's logging call on this thread then sees it.
-pub(super) struct Draining;
-
-impl Draining {
-    fn enter() -> Draining {
-        let _ = DRAIN_DEPTH.try_with(|d| d.set(d.get() + 1));
-        Draining
-    }
-
-    /// How many drains this thread is inside (0 outside any).
-    pub(super) fn depth() -> u32 {
-        DRAIN_DEPTH.try_with(std::cell::Cell::get).unwrap_or(0)
-    }
-}
-
-impl Drop for Draining {
-    fn drop(&mut self) {
-        let _ = DRAIN_DEPTH.try_with(|d| d.set(d.get().saturating_sub(1)));
-    }
+/// True while this thread drains after shutdown: a call made here (a signal
+/// handler's) must not wait for what that drain holds.
+pub(super) fn draining() -> bool {
+    Nesting::depth(&DRAINING) > 0
 }

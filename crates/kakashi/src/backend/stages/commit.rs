@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::prepare::{OutBuf, Prepared};
-use super::{Output, StageGuard, Stages, WriterCounters};
+use super::{enter_stage, Output, Stages, WriterCounters};
 use crate::backend::stats::Counters;
 use crate::backend::timed_lock::lock;
 use crate::pipeline::{Batch, Writer};
@@ -14,7 +14,7 @@ use crate::pipeline::{Batch, Writer};
 /// Hands each output's lines to its writers and counts the outcome of every
 /// record. Returns the number of records written.
 pub(crate) fn commit(stages: &Stages, prep: &mut Prepared, counters: &Counters) -> u64 {
-    let _stage = StageGuard::enter();
+    let _stage = enter_stage();
     // A writer that forks (a Python writer calling `os.fork`) returns twice;
     // in the child, this batch is the parent's to count.
     let generation = crate::record::fork_generation();

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use super::nesting::Nesting;
 use super::timed_lock::{lock, TimedLock};
 
 use super::overflow::DropReason;
@@ -71,23 +72,12 @@ thread_local! {
 /// True while this thread runs pipeline stages (on a worker, or on a caller
 /// writing synchronously or draining after shutdown).
 pub(crate) fn in_stage() -> bool {
-    IN_STAGE.try_with(Cell::get).unwrap_or(0) > 0
+    Nesting::depth(&IN_STAGE) > 0
 }
 
 /// Marks this thread as running stages until dropped (nests).
-struct StageGuard;
-
-impl StageGuard {
-    fn enter() -> StageGuard {
-        let _ = IN_STAGE.try_with(|d| d.set(d.get() + 1));
-        StageGuard
-    }
-}
-
-impl Drop for StageGuard {
-    fn drop(&mut self) {
-        let _ = IN_STAGE.try_with(|d| d.set(d.get().saturating_sub(1)));
-    }
+fn enter_stage() -> Nesting {
+    Nesting::enter(&IN_STAGE)
 }
 
 /// A [`PipelineConfig`] made ready to run on a backend: the stages workers
@@ -203,7 +193,7 @@ impl Stages {
     /// until `deadline` at most (`None`: as long as it takes); false when
     /// some could not be flushed by then.
     pub(crate) fn flush_writers(&self, counters: &Counters, deadline: Option<Instant>) -> bool {
-        let _stage = StageGuard::enter();
+        let _stage = enter_stage();
         let mut all = true;
         for output in &self.outputs {
             if output.abandoned.load(Relaxed) {

@@ -5,7 +5,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::failures::{ENRICHER_FAILURES, FILTER_FAILURES, FORMATTER_FAILURES};
-use super::{StageGuard, Stages};
+use super::{enter_stage, Stages};
 use crate::backend::stats::Counters;
 use crate::record::Record;
 
@@ -45,7 +45,7 @@ pub(crate) fn prepare<'a>(
     prep.failed.clear();
     prep.routed.clear();
     prep.records = 0;
-    let _stage = StageGuard::enter();
+    let _stage = enter_stage();
     match &stages.stage_scope {
         None => prepare_records(stages, records, prep, counters),
         Some(scope) => {
