@@ -86,7 +86,7 @@ fn maker_thread(py: Python<'_>) -> ThreadInfo {
 /// given) is kept by type name and message.
 fn engine_record(obj: &Bound<'_, PyAny>) -> PyResult<Record> {
     let py = obj.py();
-    let mut r = Record::new(Level::Info, "", Cow::Borrowed(""));
+    let mut r = Record::new(Level::Info, "", "");
     r.thread = maker_thread(py);
     convert::update_record(obj, &mut r)?;
     if r.exception.is_none() {

@@ -3,10 +3,9 @@
 //! caller's thread, and enqueues it. It waits only under `block` with a full
 //! queue, and then without holding the interpreter lock.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
-use kakashi::{Context, Level, Record};
+use kakashi::{Context, Level, Record, Text};
 use pyo3::exceptions::{PyBaseException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyString, PyTuple};
@@ -79,7 +78,7 @@ fn emit_inner<'py>(
     }
     let message = match message.cast_exact::<PyString>() {
         Ok(s) => convert::str_arg(s),
-        Err(_) => Cow::Owned(str_of(message)),
+        Err(_) => Text::from(str_of(message)),
     };
     // Built in place: a record is a few hundred bytes (fields inline),
     // and every move of it is a copy.

@@ -8,7 +8,6 @@
 //! (`enricher_errors`, `filter_errors`, `formatter_errors`, or the writer's
 //! `failed` after its retries), as the engine counts a panicking Rust stage.
 
-use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -388,7 +387,7 @@ pub fn python_scope() -> StageScope {
 
 /// A record built from a Python `LogRecord`.
 pub fn record_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Record> {
-    let mut r = Record::new(Level::Info, "", Cow::Borrowed(""));
+    let mut r = Record::new(Level::Info, "", "");
     r.thread = convert::thread_info(obj.py());
     convert::update_record(obj, &mut r)?;
     Ok(r)

@@ -239,8 +239,8 @@ pub use pipeline::{
     StageScope, WriteError, Writer,
 };
 pub use record::{
-    Context, Exception, Field, Fields, Key, Level, Name, Record, Sections, Source, ThreadInfo,
-    Timestamp, Value, INLINE_FIELDS,
+    Context, Exception, Field, Fields, Key, Level, Name, Record, Sections, Source, Text,
+    ThreadInfo, Timestamp, Value, INLINE_FIELDS,
 };
 pub use setup::{
     apply_async_config, configure_async_backend, flush, flush_timeout, get_async_stats,

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use crate::backend::stages::Route;
 use crate::backend::Backend;
 use crate::record::{
-    put_field, Context, Exception, Field, Fields, Key, Level, Name, Record, Source, Value,
+    put_field, Context, Exception, Field, Fields, Key, Level, Name, Record, Source, Text, Value,
 };
 
 /// Converts a field value at the call site (copying; never formatting).
@@ -61,17 +61,23 @@ to_value_via_from!(i8, i16, i32, i64, u8, u16, u32, u64, isize, usize, f32, f64,
 
 impl ToValue for str {
     fn to_value(&self) -> Value {
-        Value::Str(Cow::Owned(self.to_owned()))
+        Value::Str(Text::from(self.to_owned()))
     }
 }
 
 impl ToValue for String {
     fn to_value(&self) -> Value {
-        Value::Str(Cow::Owned(self.clone()))
+        Value::Str(Text::from(self.clone()))
     }
 }
 
 impl ToValue for Cow<'static, str> {
+    fn to_value(&self) -> Value {
+        Value::Str(Text::from(self.clone()))
+    }
+}
+
+impl ToValue for Text {
     fn to_value(&self) -> Value {
         Value::Str(self.clone())
     }
@@ -91,7 +97,7 @@ impl<T: ToValue> ToValue for Option<T> {
 
 impl<T: ToValue> ToValue for [T] {
     fn to_value(&self) -> Value {
-        Value::List(self.iter().map(ToValue::to_value).collect())
+        Value::list(self.iter().map(ToValue::to_value))
     }
 }
 
@@ -224,12 +230,7 @@ impl Logger {
     /// Logs `message` with `fields` at `level`: for fields known only at run
     /// time (the macros build the record in place).
     #[inline]
-    pub fn log(
-        &self,
-        level: Level,
-        message: impl Into<Cow<'static, str>>,
-        fields: impl Into<Fields>,
-    ) {
+    pub fn log(&self, level: Level, message: impl Into<Text>, fields: impl Into<Fields>) {
         if self.enabled(level) && !self.drop_if_known_full() {
             self.log_at(level, message.into(), fields.into(), None, None);
         }
@@ -240,7 +241,7 @@ impl Logger {
     fn log_at(
         &self,
         level: Level,
-        message: Cow<'static, str>,
+        message: Text,
         fields: Fields,
         source: Option<&'static Source>,
         exception: Option<Exception>,
@@ -331,27 +332,27 @@ impl Logger {
     }
 
     /// DEBUG with no fields.
-    pub fn debug(&self, message: impl Into<Cow<'static, str>>) {
+    pub fn debug(&self, message: impl Into<Text>) {
         self.log(Level::Debug, message, Fields::new())
     }
 
     /// INFO with no fields.
-    pub fn info(&self, message: impl Into<Cow<'static, str>>) {
+    pub fn info(&self, message: impl Into<Text>) {
         self.log(Level::Info, message, Fields::new())
     }
 
     /// WARNING with no fields.
-    pub fn warning(&self, message: impl Into<Cow<'static, str>>) {
+    pub fn warning(&self, message: impl Into<Text>) {
         self.log(Level::Warning, message, Fields::new())
     }
 
     /// ERROR with no fields.
-    pub fn error(&self, message: impl Into<Cow<'static, str>>) {
+    pub fn error(&self, message: impl Into<Text>) {
         self.log(Level::Error, message, Fields::new())
     }
 
     /// CRITICAL with no fields.
-    pub fn critical(&self, message: impl Into<Cow<'static, str>>) {
+    pub fn critical(&self, message: impl Into<Text>) {
         self.log(Level::Critical, message, Fields::new())
     }
 
@@ -359,7 +360,7 @@ impl Logger {
     /// enricher adds a traceback).
     pub fn exception<E: std::error::Error + 'static>(
         &self,
-        message: impl Into<Cow<'static, str>>,
+        message: impl Into<Text>,
         err: &E,
         fields: impl Into<Fields>,
     ) {

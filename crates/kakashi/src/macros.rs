@@ -12,12 +12,11 @@
 /// reach items by a public path.
 #[doc(hidden)]
 pub mod __private {
-    use std::borrow::Cow;
     use std::fmt;
     use std::sync::Arc;
 
     use crate::logger::Logger;
-    use crate::record::{Context, Name, Record};
+    use crate::record::{Context, Name, Record, Text};
 
     /// The crate `key!` builds static names with.
     pub use arcstr;
@@ -28,10 +27,10 @@ pub mod __private {
     /// `&'static str` it is (`as_str` is `Some`; inlined, the check folds
     /// away), anything else is formatted now.
     #[inline(always)]
-    pub fn message(args: fmt::Arguments<'_>) -> Cow<'static, str> {
+    pub fn message(args: fmt::Arguments<'_>) -> Text {
         match args.as_str() {
-            Some(text) => Cow::Borrowed(text),
-            None => Cow::Owned(fmt::format(args)),
+            Some(text) => Text::from_static(text),
+            None => Text::from(fmt::format(args)),
         }
     }
 
@@ -174,7 +173,7 @@ macro_rules! log {
     (@msg $logger:expr, $level:expr, $exception:expr, $msg:literal, $($rest:tt)+) => {
         $crate::log!(@args $logger, $level, $exception, $msg, [] $($rest)+)
     };
-    // Any other message (`Into<Cow<'static, str>>`), logged as it is.
+    // Any other message (`Into<Text>`), logged as it is.
     (@msg $logger:expr, $level:expr, $exception:expr, $msg:expr $(, $($fields:tt)*)?) => {
         $crate::log!(@build $logger, $level, $exception,
             ::std::convert::Into::into($msg), $($($fields)*)?)

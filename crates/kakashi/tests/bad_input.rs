@@ -125,7 +125,7 @@ fn odd_values_stay_valid_json() {
     r.fields.push(("huge".into(), "x".repeat(5_000_000).into()));
     let mut deep = Value::Null;
     for _ in 0..10_000 {
-        deep = Value::List(Box::new([deep]));
+        deep = Value::list([deep]);
     }
     r.fields.push(("deep".into(), deep));
     r.fields.push(("ke\"y\n".into(), 1.into()));
@@ -149,9 +149,9 @@ fn value() -> impl Strategy<Value = Value> {
     ];
     leaf.prop_recursive(8, 64, 8, |inner| {
         prop_oneof![
-            prop::collection::vec(inner.clone(), 0..8).prop_map(|v| Value::List(v.into())),
+            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::list),
             prop::collection::vec((any::<String>(), inner), 0..8)
-                .prop_map(|kv| Value::Map(kv.into_iter().map(|(k, v)| (k.into(), v)).collect())),
+                .prop_map(|kv| Value::map(kv.into_iter().map(|(k, v)| (k.into(), v)))),
         ]
     })
 }

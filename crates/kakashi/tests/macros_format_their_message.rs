@@ -4,7 +4,6 @@
 //! follow the message and its arguments (the first `name = value`, or
 //! after a `;`), and a disabled level evaluates none of it.
 
-use std::borrow::Cow;
 use std::cell::Cell;
 
 use kakashi::testing::MemoryWriter;
@@ -17,7 +16,7 @@ fn logger() -> (kakashi::Logger, MemoryWriter) {
     let config = PipelineConfig::new()
         .min_level(Level::Info)
         .enricher(|r: &mut Record| {
-            let borrowed = matches!(r.message, Cow::Borrowed(_));
+            let borrowed = r.message.as_static().is_some();
             r.fields.push(("borrowed".into(), borrowed.into()));
         })
         .writer(memory.clone());

@@ -206,7 +206,7 @@ fn a_nested_field_keeps_the_field_order() {
     r.fields.push(("a".into(), 1.into()));
     r.fields.push((
         "list".into(),
-        kakashi::Value::List(Box::new(["x".into(), [("k", 2)].into_iter().collect()])),
+        kakashi::Value::list(["x".into(), [("k", 2)].into_iter().collect()]),
     ));
     r.fields.push(("z".into(), "last".into()));
     assert_eq!(

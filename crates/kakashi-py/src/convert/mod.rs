@@ -28,7 +28,7 @@ pub use to_python::*;
 
 use std::borrow::Cow;
 
-use kakashi::{Exception, Field, Level, Value};
+use kakashi::{Exception, Field, Level, Text, Value};
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -180,31 +180,27 @@ fn value_at(obj: &Bound<'_, PyAny>, depth: u32) -> Value {
             return Value::U64(v);
         }
         // Wider than 64 bits: its decimal digits.
-        return Value::Str(Cow::Owned(str_of(obj)));
+        return Value::Str(Text::from(str_of(obj)));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Value::Str(Cow::Owned(text(s)));
+        return Value::Str(Text::from(text(s)));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         return Value::F64(f.value());
     }
     if depth >= MAX_DEPTH {
-        return Value::Str(Cow::Borrowed("<nested too deeply>"));
+        return Value::Str(Text::from_static("<nested too deeply>"));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
-        return Value::Map(
-            items(d)
-                .map(|(k, v)| (key(&k), value_at(&v, depth + 1)))
-                .collect(),
-        );
+        return Value::map(items(d).map(|(k, v)| (key(&k), value_at(&v, depth + 1))));
     }
     if let Ok(l) = obj.cast::<PyList>() {
-        return Value::List(elements(l).map(|v| value_at(&v, depth + 1)).collect());
+        return Value::list(elements(l).map(|v| value_at(&v, depth + 1)));
     }
     if let Ok(t) = obj.cast::<PyTuple>() {
-        return Value::List(t.iter().map(|v| value_at(&v, depth + 1)).collect());
+        return Value::list(t.iter().map(|v| value_at(&v, depth + 1)));
     }
-    Value::Str(Cow::Owned(str_of(obj)))
+    Value::Str(Text::from(str_of(obj)))
 }
 
 /// The fields of a dict, in order.

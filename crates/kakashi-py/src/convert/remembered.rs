@@ -1,10 +1,8 @@
 //! Keys and short strings seen before, by identity: their text without a
 //! copy (see [`remembered`]).
 
-use std::borrow::Cow;
-
 use super::{str_of, text};
-use kakashi::{Key, Name};
+use kakashi::{Key, Name, Text};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -20,10 +18,10 @@ pub fn key(k: &Bound<'_, PyAny>) -> Key {
 }
 
 /// A string argument's text, borrowed when remembered (see [`remembered`]).
-pub fn str_arg(s: &Bound<'_, PyString>) -> Cow<'static, str> {
+pub fn str_arg(s: &Bound<'_, PyString>) -> Text {
     match remembered(s).and_then(Name::as_static) {
-        Some(text) => Cow::Borrowed(text),
-        None => Cow::Owned(text(s)),
+        Some(text) => Text::from_static(text),
+        None => Text::from(text(s)),
     }
 }
 

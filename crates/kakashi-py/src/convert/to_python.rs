@@ -1,10 +1,8 @@
 //! Engine -> Python: how a record looks to a Python enricher, filter or
 //! formatter, and how what it returns updates the record.
 
-use std::borrow::Cow;
-
 use super::{context_of, exception, fields_of, key, level, str_of};
-use kakashi::{Context, Field, Record, Sections, Timestamp, Value};
+use kakashi::{Context, Field, Record, Sections, Text, Timestamp, Value};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -21,7 +19,7 @@ pub fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
         Value::Str(s) => PyString::new(py, s).into_any(),
         Value::List(items) => {
             let list = PyList::empty(py);
-            for item in items {
+            for item in items.iter() {
                 list.append(to_py(py, item)?)?;
             }
             list.into_any()
@@ -154,7 +152,7 @@ pub fn update_record(obj: &Bound<'_, PyAny>, r: &mut Record) -> PyResult<()> {
     {
         r.logger = key(&logger);
     }
-    r.message = Cow::Owned(str_of(&get("message")?));
+    r.message = Text::from(str_of(&get("message")?));
     let fields = get("fields")?;
     r.fields = match fields.cast::<PyDict>() {
         Ok(d) => fields_of(d).into_iter().collect(),

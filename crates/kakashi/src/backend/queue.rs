@@ -67,6 +67,12 @@ pub(crate) enum Item {
     Flush(Arc<FlushSignal>),
 }
 
+// A slot whose size is a power of two puts every slot at the same offsets
+// of a page, and pushes from several threads then ran at a fraction of their
+// speed (BENCHMARKS.md, "Design decisions", the record's size): a change of
+// the record that lands here should pad it instead.
+const _: () = assert!(!super::ring::slot_bytes::<Item>().is_power_of_two());
+
 /// The queue and its two parking lots.
 pub(crate) struct Queue {
     items: Ring<Item>,

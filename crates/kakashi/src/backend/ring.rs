@@ -70,6 +70,11 @@ struct Slot<T> {
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
+/// The bytes one slot of a `Ring<T>` takes.
+pub(crate) const fn slot_bytes<T>() -> usize {
+    std::mem::size_of::<Slot<T>>()
+}
+
 /// Asks for every cache line of `slot` ahead of use (for writing when
 /// `write`). A hint: nothing happens where the CPU has no such instruction.
 #[inline(always)]

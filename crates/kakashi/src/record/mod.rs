@@ -12,13 +12,13 @@
 //! assert_eq!("INFO".parse::<Level>().unwrap(), Level::Info);
 //! ```
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 mod context;
 mod exception;
 mod level;
 mod name;
+mod text;
 mod thread;
 mod timestamp;
 mod value;
@@ -28,6 +28,7 @@ pub use exception::Exception;
 pub use level::Level;
 pub(crate) use name::after_fork_in_child;
 pub use name::{Name, INTERNED_NAMES, INTERNED_NAME_LEN};
+pub use text::Text;
 pub(crate) use thread::fork_generation;
 pub(crate) use thread::FORK_GENERATION;
 pub use thread::{Source, ThreadInfo};
@@ -72,7 +73,7 @@ pub struct Record {
     /// Name of the logger that made it.
     pub logger: Name,
     /// The message.
-    pub message: Cow<'static, str>,
+    pub message: Text,
     /// Structured fields, in call order (bound fields first).
     pub fields: Fields,
     /// Request/service context, if any.
@@ -88,16 +89,12 @@ pub struct Record {
 }
 
 // A record is what a queue slot holds: its size is the queue's memory per
-// record (names are one pointer, `Value` three words).
-const _: () = assert!(std::mem::size_of::<Record>() <= 296);
+// record (names are one pointer, `Text` and `Value` two words).
+const _: () = assert!(std::mem::size_of::<Record>() <= 216);
 
 impl Record {
     /// A record made now on this thread, with no fields.
-    pub fn new(
-        level: Level,
-        logger: impl Into<Name>,
-        message: impl Into<Cow<'static, str>>,
-    ) -> Record {
+    pub fn new(level: Level, logger: impl Into<Name>, message: impl Into<Text>) -> Record {
         Record {
             timestamp: Timestamp::now(),
             level,

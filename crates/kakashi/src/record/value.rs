@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::Name;
+use super::{Name, Text};
 
 /// A field key (see [`Name`]).
 pub type Key = Name;
@@ -11,7 +11,13 @@ pub type Key = Name;
 /// A structured field value.
 ///
 /// Values are copied at the call site. Strings written as literals stay
-/// borrowed (`Cow::Borrowed`), so the common case does not allocate.
+/// borrowed ([`Text::from_static`]), so the common case does not allocate.
+///
+/// Two words: a record keeps its first fields inline, so a value's size is
+/// paid for [`INLINE_FIELDS`] times in every queue slot. That is why strings
+/// are a [`Text`] and lists and maps are behind one pointer (a boxed
+/// vector) rather than a boxed slice's two: lists and maps are rare, and
+/// their extra allocation is cheaper than a third word in every field.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// JSON `null` (Python `None`).
@@ -26,27 +32,54 @@ pub enum Value {
     /// `"Infinity"` and `"-Infinity"` so the line stays valid JSON.
     F64(f64),
     /// A string.
-    Str(Cow<'static, str>),
+    Str(Text),
     /// A list of values.
-    List(Box<[Value]>),
+    List(Box<Vec<Value>>),
     /// A map with keys in insertion order.
-    Map(Box<[(Key, Value)]>),
+    Map(Box<Vec<(Key, Value)>>),
 }
 
-// A record keeps its first fields inline, so a value's size is paid for
-// six times in every queue slot: the lists and maps are boxed slices (two
-// words, beside the string's niche) rather than vectors (three).
-const _: () = assert!(std::mem::size_of::<Value>() == 24);
+const _: () = assert!(std::mem::size_of::<Value>() == 16);
+
+impl Drop for Value {
+    /// Frees nested lists and maps with a loop instead of recursion, so
+    /// that a value nested thousands deep cannot overflow the stack of the
+    /// thread that drops it (a worker's).
+    fn drop(&mut self) {
+        fn is_nested(v: &Value) -> bool {
+            matches!(v, Value::List(_) | Value::Map(_))
+        }
+        let mut pending: Vec<Value> = match self {
+            Value::List(items) if items.iter().any(is_nested) => std::mem::take(&mut **items),
+            Value::Map(entries) if entries.iter().any(|(_, v)| is_nested(v)) => {
+                std::mem::take(&mut **entries)
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect()
+            }
+            _ => return,
+        };
+        while let Some(mut v) = pending.pop() {
+            match &mut v {
+                Value::List(items) => pending.append(items),
+                Value::Map(entries) => {
+                    pending.extend(std::mem::take(&mut **entries).into_iter().map(|(_, v)| v))
+                }
+                _ => {}
+            }
+        }
+    }
+}
 
 impl Value {
     /// A string value from anything `Display` (used by the `%value` macro form).
     pub fn display(value: impl fmt::Display) -> Value {
-        Value::Str(Cow::Owned(value.to_string()))
+        Value::Str(Text::from(value.to_string()))
     }
 
     /// A string value from anything `Debug` (used by the `?value` macro form).
     pub fn debug(value: impl fmt::Debug) -> Value {
-        Value::Str(Cow::Owned(format!("{value:?}")))
+        Value::Str(Text::from(format!("{value:?}")))
     }
 
     /// An error and its `source()` chain as one string, `"outer: cause: root"`.
@@ -58,7 +91,25 @@ impl Value {
             text.push_str(&cause.to_string());
             source = cause.source();
         }
-        Value::Str(Cow::Owned(text))
+        Value::Str(Text::from(text))
+    }
+
+    /// A list value.
+    pub fn list(values: impl IntoIterator<Item = Value>) -> Value {
+        Value::List(Box::new(values.into_iter().collect()))
+    }
+
+    /// A map value, keys in the order given.
+    pub fn map(entries: impl IntoIterator<Item = (Key, Value)>) -> Value {
+        Value::Map(Box::new(entries.into_iter().collect()))
+    }
+
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
     }
 }
 
@@ -97,31 +148,37 @@ impl From<bool> for Value {
 
 impl From<&'static str> for Value {
     fn from(v: &'static str) -> Value {
-        Value::Str(Cow::Borrowed(v))
+        Value::Str(Text::from_static(v))
     }
 }
 
 impl From<String> for Value {
     fn from(v: String) -> Value {
-        Value::Str(Cow::Owned(v))
+        Value::Str(Text::from(v))
     }
 }
 
 impl From<&String> for Value {
     fn from(v: &String) -> Value {
-        Value::Str(Cow::Owned(v.clone()))
+        Value::Str(Text::from(v.clone()))
     }
 }
 
 impl From<Cow<'static, str>> for Value {
     fn from(v: Cow<'static, str>) -> Value {
+        Value::Str(Text::from(v))
+    }
+}
+
+impl From<Text> for Value {
+    fn from(v: Text) -> Value {
         Value::Str(v)
     }
 }
 
 impl From<char> for Value {
     fn from(v: char) -> Value {
-        Value::Str(Cow::Owned(v.to_string()))
+        Value::Str(Text::from(v.to_string()))
     }
 }
 
@@ -133,17 +190,13 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 
 impl<T: Into<Value>> From<Vec<T>> for Value {
     fn from(v: Vec<T>) -> Value {
-        Value::List(v.into_iter().map(Into::into).collect())
+        Value::list(v.into_iter().map(Into::into))
     }
 }
 
 impl<K: Into<Key>, V: Into<Value>> FromIterator<(K, V)> for Value {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Value {
-        Value::Map(
-            iter.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        )
+        Value::map(iter.into_iter().map(|(k, v)| (k.into(), v.into())))
     }
 }
 
@@ -164,7 +217,7 @@ where
 }
 
 /// How many fields a record holds without allocating.
-pub const INLINE_FIELDS: usize = 6;
+pub const INLINE_FIELDS: usize = 5;
 
 /// A record's fields, in order: up to [`INLINE_FIELDS`] live inside the
 /// record (no allocation on the hot path), more spill to the heap.
@@ -173,6 +226,26 @@ pub type Fields = smallvec::SmallVec<[Field; INLINE_FIELDS]>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_nested_a_million_deep_drops_on_a_small_stack() {
+        let dropped = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(|| {
+                let mut deep = Value::Null;
+                for i in 0..1_000_000 {
+                    deep = if i % 2 == 0 {
+                        Value::list([deep, Value::from("x")])
+                    } else {
+                        Value::map([(Key::from("k"), deep)])
+                    };
+                }
+                drop(deep);
+            })
+            .unwrap()
+            .join();
+        assert!(dropped.is_ok());
+    }
 
     #[test]
     fn large_unsigned_stays_exact() {

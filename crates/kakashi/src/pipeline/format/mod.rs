@@ -115,7 +115,7 @@ mod tests {
     fn deep_nesting_is_cut_off() {
         let mut v = Value::I64(1);
         for _ in 0..200 {
-            v = Value::List(Box::new([v]));
+            v = Value::list([v]);
         }
         let mut out = Vec::new();
         write_json_value(&mut out, &v);
@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(f(Value::Null), "None");
         assert_eq!(f(Value::from("a\nb")), "a\\nb");
         assert_eq!(
-            f(Value::List(Box::new([1.into(), "x".into(), 2.5.into()]))),
+            f(Value::list([1.into(), "x".into(), 2.5.into()])),
             "[1, 'x', 2.5]"
         );
         assert_eq!(f([("k", 1)].into_iter().collect()), "{'k': 1}");
