@@ -38,6 +38,15 @@ pub enum ConfigError {
         /// What would be accepted.
         expected: &'static str,
     },
+    /// A setting whose text does not parse: `(setting, text, what would)`.
+    Invalid {
+        /// The setting's name, as in the configuration (`rotation`).
+        setting: &'static str,
+        /// The text given.
+        value: String,
+        /// What would be accepted.
+        expected: &'static str,
+    },
     /// A log file that cannot be opened for appending.
     File {
         /// The path as given.
@@ -71,6 +80,20 @@ impl ConfigError {
     }
 }
 
+impl ConfigError {
+    pub(crate) fn invalid(
+        setting: &'static str,
+        value: &str,
+        expected: &'static str,
+    ) -> ConfigError {
+        ConfigError::Invalid {
+            setting,
+            value: value.to_owned(),
+            expected,
+        }
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -95,6 +118,11 @@ impl fmt::Display for ConfigError {
                 value,
                 expected,
             } => write!(f, "{setting} = {value} is out of range; expected {expected}"),
+            ConfigError::Invalid {
+                setting,
+                value,
+                expected,
+            } => write!(f, "invalid {setting} {value:?}; expected {expected}"),
             ConfigError::File { path, source } => write!(
                 f,
                 "cannot open log file {} for appending: {source}",

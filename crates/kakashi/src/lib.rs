@@ -232,7 +232,8 @@ pub use pipeline::format::{
     compact_formatter, default_json_formatter, detailed_formatter, simple_text_formatter,
 };
 pub use pipeline::write::{
-    batch_callback_writer, callback_writer, console_writer, file_writer, stderr_writer, RetryPolicy,
+    batch_callback_writer, callback_writer, console_writer, file_writer, file_writer_with,
+    reopen_files, stderr_writer, FileOptions, Fsync, Retention, RetryPolicy, Rotation,
 };
 pub use pipeline::{
     Batch, Enricher, Filter, FilterExt, Formatter, OutputConfig, PipelineConfig, StageFailed,

@@ -7,6 +7,8 @@
 //!   returns and on `std::process::exit`, so the global backend can be flushed
 //!   without the user holding a guard (Rust runs no destructors for statics).
 //! - [`read_tsc`]: the CPU's time-stamp counter (`clock.rs`).
+//! - [`try_lock_exclusive`]: `flock(2)`, for the file writer's rotation
+//!   (`File::try_lock` is newer than the crate's minimum Rust).
 //! - [`catch_sigterm`], [`wait_for_sigterm`], [`resend_sigterm`]: the
 //!   opt-in SIGTERM drain (`backend/shutdown.rs`), a handler that only
 //!   writes to a pipe, read by an ordinary thread.
@@ -41,6 +43,27 @@ pub(crate) fn thread_id() -> u64 {
         use std::sync::atomic::{AtomicU64, Ordering};
         static NEXT: AtomicU64 = AtomicU64::new(1);
         NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Tries once to take an exclusive advisory lock (`flock(2)`) on `file`:
+/// `Ok(false)` when another open file description holds it. Released when
+/// the file is closed.
+#[cfg(unix)]
+pub(crate) fn try_lock_exclusive(file: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    loop {
+        // SAFETY: flock(2) on a descriptor `file` owns; it touches no memory.
+        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r == 0 {
+            return Ok(true);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            _ => return Err(e),
+        }
     }
 }
 

@@ -35,7 +35,7 @@ pub(crate) use escape::{flat_object_room, json_str_room};
 pub use escape::{write_int, write_json_f64, write_json_object, write_json_str, write_json_value};
 pub(crate) use repr::write_text_str;
 pub use repr::write_text_value;
-pub(crate) use time::{micros_text, SecondText};
+pub(crate) use time::{file_stamp, micros_text, SecondText};
 pub use time::{write_clock_utc, write_epoch_secs, write_iso_utc};
 
 /// Values nested deeper than this are written as the string `"<max depth exceeded>"`.

@@ -114,6 +114,13 @@ pub fn write_iso_utc(out: &mut Vec<u8>, ts: Timestamp) {
     });
 }
 
+/// `2026-12-02T13-00-00`: the UTC second as a file name's part (sortable,
+/// no `:`).
+pub(crate) fn file_stamp(secs: u64) -> String {
+    let text = SecondText::of(secs);
+    String::from_utf8_lossy(&text.iso[..19]).replace(':', "-")
+}
+
 /// Appends `HH:MM:SS` (UTC) and, if `millis`, `.mmm`.
 pub fn write_clock_utc(out: &mut Vec<u8>, ts: Timestamp, millis: bool) {
     out.extend_from_slice(&SecondText::of(ts.secs()).iso[11..19]);

@@ -13,4 +13,7 @@ pub use callback::{
     batch_callback_writer, callback_writer, BatchCallbackWriter, CallbackWriter, RetryPolicy,
 };
 pub use console::{console_writer, stderr_writer, ConsoleWriter};
-pub use file::{file_writer, FileWriter};
+pub use file::{
+    file_writer, file_writer_with, reopen_files, Boundary, FileOptions, FileWriter, Fsync,
+    Retention, Rotation,
+};

@@ -1,0 +1,253 @@
+//! Rotated files: their names, the lock that makes one process rotate at a
+//! threshold, and retention.
+//!
+//! A rotated file is named `<stem>.<UTC second>.<n><ext>` beside the file
+//! (`app.log` -> `app.2026-12-02T13-00-00.1.log`): the second sorts by name,
+//! and `n` counts up from 1 until the name is free, so a rotation never
+//! replaces a file. The move is `link` then `unlink`: `link` fails rather
+//! than replace an existing name, where `rename` would replace it.
+//!
+//! Several processes: the decision to rotate is taken under an advisory
+//! lock (`flock`) on a sibling file `.<name>.lock`, opened afresh each time
+//! (a forked child shares its parent's open files, and with them a lock
+//! held through them). Under the lock, the writer looks again: if the path
+//! is no longer the file it has open, another process rotated it, and it
+//! only reopens. So one threshold makes one rotation, whatever the number of
+//! processes. The lock is only tried, for up to [`LOCK_PATIENCE`]: a holder
+//! that is stopped delays a rotation to a later batch, never a write.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::policy::Retention;
+use crate::pipeline::format::file_stamp;
+
+/// How long a writer tries for the rotation lock before it writes on and
+/// tries again after its next batch.
+pub(super) const LOCK_PATIENCE: Duration = Duration::from_millis(500);
+
+/// The parts a rotated name is made of.
+#[derive(Debug)]
+pub(super) struct Names {
+    dir: PathBuf,
+    /// `app.` for `app.log`.
+    prefix: String,
+    /// `.log` for `app.log`, empty for a name without an extension.
+    ext: String,
+    /// `.app.log.lock`.
+    lock: PathBuf,
+}
+
+impl Names {
+    pub(super) fn of(path: &Path) -> Names {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (stem, ext) = match name.rfind('.') {
+            Some(dot) if dot > 0 => (name[..dot].to_owned(), name[dot..].to_owned()),
+            _ => (name.clone(), String::new()),
+        };
+        Names {
+            lock: dir.join(format!(".{name}.lock")),
+            dir,
+            prefix: format!("{stem}."),
+            ext,
+        }
+    }
+
+    /// `<stem>.<stamp>.<n><ext>` in the directory.
+    fn rotated(&self, secs: u64, n: u32) -> PathBuf {
+        self.dir.join(format!(
+            "{}{}.{n}{}",
+            self.prefix,
+            file_stamp(secs),
+            self.ext
+        ))
+    }
+
+    /// Whether `file_name` is one of this file's rotated names, and its
+    /// sort key (stamp, counter).
+    fn parse(&self, file_name: &str) -> Option<(String, u32)> {
+        let middle = file_name
+            .strip_prefix(&self.prefix)?
+            .strip_suffix(&self.ext)?;
+        let (stamp, n) = middle.rsplit_once('.')?;
+        let valid_stamp = stamp.len() == 19
+            && stamp.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 | 13 | 16 => b == b'-',
+                10 => b == b'T',
+                _ => b.is_ascii_digit(),
+            });
+        let n = n.parse::<u32>().ok().filter(|n| *n >= 1)?;
+        valid_stamp.then(|| (stamp.to_owned(), n))
+    }
+
+    /// This file's rotated files, oldest first.
+    pub(super) fn rotated_files(&self) -> io::Result<Vec<PathBuf>> {
+        let mut found = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if let Some(key) = name.to_str().and_then(|n| self.parse(n)) {
+                found.push((key, entry.path()));
+            }
+        }
+        found.sort();
+        Ok(found.into_iter().map(|(_, p)| p).collect())
+    }
+
+    /// Takes the rotation lock, trying for at most `patience`; `None` when
+    /// another process holds it that long.
+    pub(super) fn lock(&self, patience: Duration) -> io::Result<Option<File>> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.lock)?;
+        let deadline = Instant::now() + patience;
+        loop {
+            if crate::sys::try_lock_exclusive(&file)? {
+                return Ok(Some(file));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Gives `path` its rotated name for the second `secs`, never replacing
+    /// a file. Returns the new name.
+    pub(super) fn move_aside(&self, path: &Path, secs: u64) -> io::Result<PathBuf> {
+        for n in 1..=u32::MAX {
+            let target = self.rotated(secs, n);
+            match fs::hard_link(path, &target) {
+                Ok(()) => {
+                    fs::remove_file(path)?;
+                    return Ok(target);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "every rotated name is taken",
+        ))
+    }
+
+    /// Removes the rotated files `retention` does not keep; the current file
+    /// is never one of them. Returns how many were removed.
+    pub(super) fn apply(&self, retention: Retention, now: SystemTime) -> io::Result<usize> {
+        if retention.keeps_all() {
+            return Ok(0);
+        }
+        let files = self.rotated_files()?;
+        let mut removed = 0;
+        let over = retention
+            .count
+            .map_or(0, |keep| files.len().saturating_sub(keep));
+        for (i, file) in files.iter().enumerate() {
+            let too_many = i < over;
+            let too_old = retention.max_age.is_some_and(|age| {
+                fs::metadata(file)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|m| now.duration_since(m).ok())
+                    .is_some_and(|d| d > age)
+            });
+            if too_many || too_old {
+                match fs::remove_file(file) {
+                    Ok(()) => removed += 1,
+                    // Another process's retention got there first.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotated_names_sort_and_only_this_files_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = Names::of(&dir.path().join("app.log"));
+        let a = names.rotated(1_764_680_400, 2);
+        assert_eq!(a.file_name().unwrap(), "app.2025-12-02T13-00-00.2.log");
+        for p in [
+            names.rotated(1_764_680_400, 10),
+            names.rotated(1_764_680_400, 2),
+            names.rotated(1_764_676_800, 1),
+            dir.path().join("app.log"),
+            dir.path().join("app.2025-12-02T13-00-00.x.log"),
+            dir.path().join("other.2025-12-02T13-00-00.1.log"),
+            dir.path().join("app.2025-12-02T13-00-00.1.log.gz.tmp"),
+        ] {
+            fs::write(p, "x").unwrap();
+        }
+        let found: Vec<String> = names
+            .rotated_files()
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "app.2025-12-02T12-00-00.1.log",
+                "app.2025-12-02T13-00-00.2.log",
+                "app.2025-12-02T13-00-00.10.log"
+            ]
+        );
+    }
+
+    #[test]
+    fn moving_aside_never_replaces_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let names = Names::of(&path);
+        fs::write(names.rotated(0, 1), "older").unwrap();
+        fs::write(&path, "current").unwrap();
+        let moved = names.move_aside(&path, 0).unwrap();
+        assert_eq!(moved, names.rotated(0, 2));
+        assert_eq!(fs::read_to_string(names.rotated(0, 1)).unwrap(), "older");
+        assert_eq!(fs::read_to_string(moved).unwrap(), "current");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_and_never_the_current_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let names = Names::of(&path);
+        fs::write(&path, "current").unwrap();
+        for s in 0..5 {
+            fs::write(names.rotated(s * 3600, 1), "x").unwrap();
+        }
+        let removed = names.apply(Retention::count(2), SystemTime::now()).unwrap();
+        assert_eq!(removed, 3);
+        assert_eq!(
+            names.rotated_files().unwrap(),
+            [names.rotated(3 * 3600, 1), names.rotated(4 * 3600, 1)]
+        );
+        assert!(path.exists());
+        let later = SystemTime::now() + Duration::from_secs(3600);
+        let by_age = Retention {
+            count: None,
+            max_age: Some(Duration::from_secs(60)),
+        };
+        assert_eq!(names.apply(by_age, later).unwrap(), 2);
+        assert!(path.exists());
+    }
+}

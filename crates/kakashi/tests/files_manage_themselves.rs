@@ -1,0 +1,334 @@
+//! The file writer keeps its path's file managed: rotated by size and by
+//! time, pruned by retention, followed when moved or deleted from outside,
+//! and shared by several processes without a lost, duplicated or torn line.
+//! Real files in a temporary directory, real child processes.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use kakashi::{
+    file_writer, file_writer_with, info, AsyncConfig, AsyncPipeline, AsyncPipelineConfig,
+    FileOptions, OverflowStrategy, PipelineConfig, Retention, Rotation,
+};
+
+/// The file and its rotated files, oldest first (rotated names sort by
+/// time, then by counter; the current file is the newest).
+fn files_in_order(dir: &Path, stem: &str) -> Vec<PathBuf> {
+    let mut rotated: Vec<(String, u32, PathBuf)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_owned();
+            let middle = name
+                .strip_prefix(&format!("{stem}."))?
+                .strip_suffix(".log")?
+                .to_owned();
+            let (stamp, n) = middle.rsplit_once('.')?;
+            Some((stamp.to_owned(), n.parse().ok()?, p))
+        })
+        .collect();
+    rotated.sort();
+    let mut files: Vec<PathBuf> = rotated.into_iter().map(|(_, _, p)| p).collect();
+    let current = dir.join(format!("{stem}.log"));
+    if current.exists() {
+        files.push(current);
+    }
+    files
+}
+
+fn pipeline(path: &Path, options: FileOptions, workers: usize) -> AsyncPipeline {
+    AsyncPipeline::new(AsyncPipelineConfig::new(
+        PipelineConfig::new().writer(file_writer_with(path, options).unwrap()),
+        AsyncConfig {
+            max_queue_size: 2_000,
+            worker_count: workers,
+            batch_size: 200,
+            overflow_strategy: OverflowStrategy::Block,
+            ..AsyncConfig::default()
+        },
+    ))
+    .unwrap()
+}
+
+/// Logs `per_thread` records from each of `threads` threads, fields
+/// `thread` and `seq`.
+fn log_from_threads(pipeline: &AsyncPipeline, threads: u64, per_thread: u64) {
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let logger = pipeline.logger("rot");
+            s.spawn(move || {
+                for seq in 0..per_thread {
+                    info!(
+                        logger,
+                        "Trade executed",
+                        thread = t,
+                        seq = seq,
+                        symbol = "AAPL"
+                    );
+                }
+            });
+        }
+    });
+}
+
+/// Every line of `files` in order, parsed; panics on a torn or invalid line.
+fn records(files: &[PathBuf]) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(
+            text.is_empty() || text.ends_with('\n'),
+            "{f:?} ends in a torn line"
+        );
+        for line in text.lines() {
+            out.push(
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("{f:?}: not a JSON line ({e}): {line:?}")),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn size_rotation_keeps_every_record_in_order_across_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let limit = 1_000_000;
+    let p = pipeline(&path, FileOptions::new().rotation(Rotation::size(limit)), 2);
+    log_from_threads(&p, 4, 50_000);
+    assert!(p.shutdown(Duration::from_secs(60)).completed());
+
+    let files = files_in_order(dir.path(), "app");
+    assert!(files.len() >= 10, "{} files", files.len());
+    let (rotated, current) = files.split_at(files.len() - 1);
+    for f in rotated {
+        let len = std::fs::metadata(f).unwrap().len();
+        assert!(len >= limit, "{f:?} is {len} bytes, under the threshold");
+        assert!(
+            len < limit + 200 * 300,
+            "{f:?} is {len} bytes, over by more than a batch"
+        );
+    }
+    assert!(std::fs::metadata(&current[0]).unwrap().len() < limit + 200 * 300);
+
+    let mut next = [0u64; 4];
+    for r in records(&files) {
+        let t = r["fields"]["thread"].as_u64().unwrap() as usize;
+        assert_eq!(
+            r["fields"]["seq"].as_u64().unwrap(),
+            next[t],
+            "thread {t} out of order"
+        );
+        next[t] += 1;
+    }
+    assert_eq!(next, [50_000; 4]);
+    let stats = p.stats();
+    assert_eq!(
+        (stats.messages_written, stats.messages_dropped),
+        (200_000, 0)
+    );
+}
+
+#[test]
+fn retention_keeps_the_configured_number_of_rotated_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    // Left from an earlier run, and a file that only looks alike: retention
+    // counts the first and never touches the second.
+    std::fs::write(dir.path().join("app.2000-01-01T00-00-00.1.log"), "{}\n").unwrap();
+    std::fs::write(dir.path().join("app.notes.log"), "mine\n").unwrap();
+    let options = FileOptions::new()
+        .rotation("200 KB".parse().unwrap())
+        .retention(Retention::count(3));
+    let p = pipeline(&path, options, 1);
+    log_from_threads(&p, 1, 20_000);
+    assert!(p.shutdown(Duration::from_secs(60)).completed());
+
+    let files = files_in_order(dir.path(), "app");
+    assert_eq!(files.len(), 4, "3 rotated and the current: {files:?}");
+    assert!(!dir.path().join("app.2000-01-01T00-00-00.1.log").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("app.notes.log")).unwrap(),
+        "mine\n"
+    );
+    // What is kept is the newest: the last record is in the current file.
+    let last = records(&files).last().cloned().unwrap();
+    assert_eq!(last["fields"]["seq"], 19_999);
+}
+
+#[test]
+fn time_rotation_splits_at_the_boundaries_and_names_files_by_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let options = FileOptions::new().rotation("1 second".parse().unwrap());
+    let writer = file_writer_with(&path, options).unwrap();
+    let logger =
+        kakashi::Backend::synchronous().logger("tick", PipelineConfig::new().writer(writer));
+    let started = std::time::Instant::now();
+    let mut seq = 0u64;
+    while started.elapsed() < Duration::from_millis(3_500) {
+        info!(logger, "tick", seq = seq);
+        seq += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let files = files_in_order(dir.path(), "app");
+    assert!((3..=5).contains(&files.len()), "{files:?}");
+    // Each rotated file is named by the boundary it ended at (one a second,
+    // each once), and every record in it was made before that second.
+    let mut stamps = Vec::new();
+    for f in &files[..files.len() - 1] {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let stamp = name["app.".len().."app.".len() + 19].to_owned();
+        assert!(name.ends_with(".1.log"), "{name}");
+        assert!(stamp.ends_with(|c: char| c.is_ascii_digit()), "{name}");
+        for r in records(std::slice::from_ref(f)) {
+            let made = r["datetime"].as_str().unwrap()[..19].replace(':', "-");
+            assert!(made < stamp, "{name} holds a record of {made}");
+        }
+        stamps.push(stamp);
+    }
+    assert!(stamps.windows(2).all(|w| w[0] < w[1]), "{stamps:?}");
+    let all = records(&files);
+    assert_eq!(all.len() as u64, seq);
+    for (i, r) in all.iter().enumerate() {
+        assert_eq!(r["fields"]["seq"], i as u64);
+    }
+}
+
+#[test]
+fn a_file_moved_or_deleted_from_outside_is_followed_by_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let logger = kakashi::Backend::synchronous().logger(
+        "out",
+        PipelineConfig::new().writer(file_writer(&path).unwrap()),
+    );
+    for seq in 0..100 {
+        info!(logger, "before", seq = seq);
+    }
+    // logrotate's default: rename, and the program keeps logging.
+    std::fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+    for seq in 100..200 {
+        info!(logger, "after rename", seq = seq);
+    }
+    // Deleted: the records must not go into the unlinked file.
+    std::fs::remove_file(&path).unwrap();
+    for seq in 200..300 {
+        info!(logger, "after delete", seq = seq);
+    }
+    let renamed = records(&[dir.path().join("app.log.1")]);
+    assert_eq!(renamed.len(), 100);
+    assert_eq!(renamed[99]["fields"]["seq"], 99);
+    let current = records(std::slice::from_ref(&path));
+    assert_eq!(current.len(), 100);
+    assert_eq!(current[0]["fields"]["seq"], 200);
+    assert_eq!(current[99]["fields"]["seq"], 299);
+
+    // Asked to reopen (a SIGHUP's postrotate): the next batch goes to the path.
+    std::fs::rename(&path, dir.path().join("app.log.2")).unwrap();
+    std::fs::write(&path, "").unwrap();
+    kakashi::reopen_files();
+    info!(logger, "after reopen", seq = 300);
+    assert_eq!(records(&[path])[0]["fields"]["seq"], 300);
+}
+
+#[test]
+fn a_removed_directory_fails_batches_until_it_can_write_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("logs");
+    let path = sub.join("app.log");
+    let p = pipeline(&path, FileOptions::new(), 1);
+    let logger = p.logger("dir");
+    info!(logger, "first", seq = 0);
+    assert!(p.flush());
+    std::fs::remove_dir_all(&sub).unwrap();
+    // The writer recreates the directory: nothing is lost.
+    info!(logger, "second", seq = 1);
+    assert!(p.shutdown(Duration::from_secs(10)).completed());
+    let kept = records(&[path]);
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0]["fields"]["seq"], 1);
+    let stats = p.stats();
+    assert_eq!(stats.messages_written, 2);
+}
+
+// === Several processes, one path ===
+
+const CHILD_PATH: &str = "KAKASHI_ROTATION_PATH";
+const CHILD_ID: &str = "KAKASHI_ROTATION_ID";
+const PER_PROCESS: u64 = 100_000;
+const SHARED_LIMIT: u64 = 1_000_000;
+
+/// The child's side of `several_processes_share_one_rotating_file`.
+#[test]
+fn rotation_child_process() {
+    if !common::in_child("rotation_child_process") {
+        return;
+    }
+    let path = PathBuf::from(std::env::var(CHILD_PATH).unwrap());
+    let id: u64 = std::env::var(CHILD_ID).unwrap().parse().unwrap();
+    let p = pipeline(
+        &path,
+        FileOptions::new().rotation(Rotation::size(SHARED_LIMIT)),
+        2,
+    );
+    let logger = p.logger("proc");
+    for seq in 0..PER_PROCESS {
+        info!(
+            logger,
+            "Trade executed",
+            process = id,
+            seq = seq,
+            symbol = "AAPL"
+        );
+    }
+    assert!(p.shutdown(Duration::from_secs(60)).completed());
+}
+
+#[test]
+fn several_processes_share_one_rotating_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.log");
+    let children: Vec<_> = (0..4)
+        .map(|id| {
+            Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "rotation_child_process", "--test-threads", "1"])
+                .env(common::SCENARIO_VAR, "rotation_child_process")
+                .env(CHILD_PATH, &path)
+                .env(CHILD_ID, id.to_string())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+
+    let files = files_in_order(dir.path(), "shared");
+    let (rotated, _) = files.split_at(files.len() - 1);
+    assert!(rotated.len() >= 20, "{} rotated files", rotated.len());
+    for f in rotated {
+        let len = std::fs::metadata(f).unwrap().len();
+        assert!(
+            len >= SHARED_LIMIT,
+            "{f:?}: {len} bytes, rotated twice for one threshold"
+        );
+    }
+    let mut seen = HashSet::new();
+    let mut next = [0u64; 4];
+    for r in records(&files) {
+        let id = r["fields"]["process"].as_u64().unwrap();
+        let seq = r["fields"]["seq"].as_u64().unwrap();
+        assert!(seen.insert((id, seq)), "process {id} seq {seq} twice");
+        assert_eq!(seq, next[id as usize], "process {id} out of order");
+        next[id as usize] += 1;
+    }
+    assert_eq!(seen.len() as u64, 4 * PER_PROCESS);
+}
