@@ -29,11 +29,14 @@
 //!   reached the size (so a rotated file holds at least that much) or a time
 //!   boundary passed, one rotation per threshold across processes (see
 //!   `rotate.rs`); with a [`Retention`], rotated files beyond it are removed
-//!   after each rotation and when the writer is made;
+//!   after each rotation and when the writer is made; with a
+//!   [`Compression`], rotated files are compressed on a background thread
+//!   (`compress.rs`);
 //! - an error (a full disk, a removed directory, no permission) fails the
 //!   batch, counted by the pipeline, and the next batch tries again: the
 //!   writer reopens its path (creating the directory) until it can write.
 
+mod compress;
 mod policy;
 mod rotate;
 
@@ -44,6 +47,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+pub use compress::Compression;
 pub use policy::{Boundary, Fsync, Retention, Rotation};
 use rotate::{Names, LOCK_PATIENCE};
 
@@ -59,6 +63,9 @@ pub struct FileOptions {
     pub retention: Retention,
     /// When to force data to the disk (default: never; the OS writes back).
     pub fsync: Fsync,
+    /// How rotated files are compressed (default: not), on a background
+    /// thread.
+    pub compression: Compression,
 }
 
 impl FileOptions {
@@ -76,6 +83,12 @@ impl FileOptions {
     /// Sets the retention.
     pub fn retention(mut self, retention: Retention) -> FileOptions {
         self.retention = retention;
+        self
+    }
+
+    /// Sets the compression of rotated files.
+    pub fn compression(mut self, compression: Compression) -> FileOptions {
+        self.compression = compression;
         self
     }
 
@@ -142,6 +155,7 @@ pub fn file_writer_with(
     names
         .apply(options.retention, SystemTime::now())
         .map_err(wrap)?;
+    compress::sweep(&names.rotated_files().map_err(wrap)?, options.compression);
     let mut writer = FileWriter {
         names,
         file: Some(file),
@@ -259,7 +273,8 @@ impl FileWriter {
         };
         if self.path_is_open_file() {
             if let Some(secs) = self.rotation_due() {
-                self.names.move_aside(&self.path, secs)?;
+                let rotated = self.names.move_aside(&self.path, secs)?;
+                compress::submit(rotated, self.options.compression, compress::SETTLE);
             }
         }
         self.reopen()?;

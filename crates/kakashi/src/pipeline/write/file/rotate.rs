@@ -75,6 +75,10 @@ impl Names {
     /// Whether `file_name` is one of this file's rotated names, and its
     /// sort key (stamp, counter).
     fn parse(&self, file_name: &str) -> Option<(String, u32)> {
+        let file_name = [".gz", ".zst"]
+            .iter()
+            .find_map(|c| file_name.strip_suffix(c))
+            .unwrap_or(file_name);
         let middle = file_name
             .strip_prefix(&self.prefix)?
             .strip_suffix(&self.ext)?;
@@ -91,6 +95,12 @@ impl Names {
 
     /// This file's rotated files, oldest first.
     pub(super) fn rotated_files(&self) -> io::Result<Vec<PathBuf>> {
+        Ok(self.rotated_groups()?.into_iter().flatten().collect())
+    }
+
+    /// This file's rotated files, oldest first, a rotation's file and its
+    /// compressed copy (while it is being made) together.
+    fn rotated_groups(&self) -> io::Result<Vec<Vec<PathBuf>>> {
         let mut found = Vec::new();
         for entry in fs::read_dir(&self.dir)? {
             let entry = entry?;
@@ -100,7 +110,14 @@ impl Names {
             }
         }
         found.sort();
-        Ok(found.into_iter().map(|(_, p)| p).collect())
+        let mut groups: Vec<((String, u32), Vec<PathBuf>)> = Vec::new();
+        for (key, path) in found {
+            match groups.last_mut() {
+                Some((k, paths)) if *k == key => paths.push(path),
+                _ => groups.push((key, vec![path])),
+            }
+        }
+        Ok(groups.into_iter().map(|(_, paths)| paths).collect())
     }
 
     /// Takes the rotation lock, trying for at most `patience`; `None` when
@@ -143,33 +160,39 @@ impl Names {
     }
 
     /// Removes the rotated files `retention` does not keep; the current file
-    /// is never one of them. Returns how many were removed.
+    /// is never one of them. Returns how many rotations' files were removed.
     pub(super) fn apply(&self, retention: Retention, now: SystemTime) -> io::Result<usize> {
         if retention.keeps_all() {
             return Ok(0);
         }
-        let files = self.rotated_files()?;
+        let groups = self.rotated_groups()?;
         let mut removed = 0;
         let over = retention
             .count
-            .map_or(0, |keep| files.len().saturating_sub(keep));
-        for (i, file) in files.iter().enumerate() {
+            .map_or(0, |keep| groups.len().saturating_sub(keep));
+        for (i, group) in groups.iter().enumerate() {
             let too_many = i < over;
             let too_old = retention.max_age.is_some_and(|age| {
-                fs::metadata(file)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|m| now.duration_since(m).ok())
-                    .is_some_and(|d| d > age)
+                group.iter().all(|file| {
+                    fs::metadata(file)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|m| now.duration_since(m).ok())
+                        .is_some_and(|d| d > age)
+                })
             });
-            if too_many || too_old {
+            if !(too_many || too_old) {
+                continue;
+            }
+            for file in group {
                 match fs::remove_file(file) {
-                    Ok(()) => removed += 1,
-                    // Another process's retention got there first.
+                    Ok(()) => {}
+                    // Another process's retention (or the compressor) got there first.
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e),
                 }
             }
+            removed += 1;
         }
         Ok(removed)
     }

@@ -1,0 +1,236 @@
+//! Compression of rotated files, on one background thread per process,
+//! never on a worker's write path.
+//!
+//! Crash safety: a file is compressed into `<name>.<ext>.tmp`, synced, and
+//! renamed to `<name>.<ext>`; only then is the rotated file removed. A crash
+//! at any point leaves the rotated file whole (and at most a `.tmp`, which
+//! is not a rotated name, so retention never counts it); the next writer
+//! made for the path compresses what was left and removes stale `.tmp`s.
+//!
+//! Another process may append its last batch to a file just after it was
+//! rotated (its check of the path came just before the rotation), so a job
+//! starts [`SETTLE`] after the rotation, and a file that changed while it
+//! was compressed is compressed again.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::error::ConfigError;
+
+/// How long after a rotation its file is left alone before compression.
+pub(super) const SETTLE: Duration = Duration::from_secs(1);
+
+/// How rotated files are compressed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Compression {
+    /// Left as they are.
+    #[default]
+    None,
+    /// gzip (`.gz`), level 6.
+    Gzip,
+    /// zstd (`.zst`), level 3.
+    Zstd,
+}
+
+impl Compression {
+    /// The suffix a compressed file gets (`.gz`), empty for none.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Compression::None => "",
+            Compression::Gzip => ".gz",
+            Compression::Zstd => ".zst",
+        }
+    }
+}
+
+impl FromStr for Compression {
+    type Err = ConfigError;
+
+    /// `"gzip"` (or `"gz"`), `"zstd"` (or `"zst"`), `"none"`.
+    fn from_str(text: &str) -> Result<Compression, ConfigError> {
+        let bad = || {
+            ConfigError::invalid(
+                "compression",
+                text,
+                "\"gzip\", \"zstd\" or \"none\" (of those this build has)",
+            )
+        };
+        match text.trim().to_ascii_lowercase().as_str() {
+            "none" | "" => Ok(Compression::None),
+            "gzip" | "gz" if cfg!(feature = "gzip") => Ok(Compression::Gzip),
+            "zstd" | "zst" if cfg!(feature = "zstd") => Ok(Compression::Zstd),
+            _ => Err(bad()),
+        }
+    }
+}
+
+struct Job {
+    path: PathBuf,
+    how: Compression,
+    not_before: Instant,
+}
+
+/// Hands `path` (a rotated file) to the compression thread.
+pub(super) fn submit(path: PathBuf, how: Compression, delay: Duration) {
+    if how == Compression::None {
+        return;
+    }
+    let job = Job {
+        path,
+        how,
+        not_before: Instant::now() + delay,
+    };
+    // If the thread could not be started, the file stays uncompressed, and
+    // the next writer made for this path compresses it.
+    let _ = sender().lock().unwrap_or_else(|e| e.into_inner()).send(job);
+}
+
+fn sender() -> &'static Mutex<Sender<Job>> {
+    static SENDER: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+    SENDER.get_or_init(|| {
+        let (tx, rx) = channel::<Job>();
+        let _ = std::thread::Builder::new()
+            .name("kakashi-compress".into())
+            .spawn(move || {
+                for job in rx {
+                    let wait = job.not_before.saturating_duration_since(Instant::now());
+                    std::thread::sleep(wait);
+                    // A failure leaves the rotated file as it was; nothing to report
+                    // to a caller, and the next writer's sweep tries again.
+                    let _ = compress(&job.path, job.how);
+                }
+            });
+        Mutex::new(tx)
+    })
+}
+
+/// Compresses `path` into `path` + suffix, then removes `path`. Returns the
+/// compressed file's path.
+pub(super) fn compress(path: &Path, how: Compression) -> io::Result<PathBuf> {
+    let target = PathBuf::from(format!("{}{}", path.display(), how.suffix()));
+    let tmp = PathBuf::from(format!("{}.tmp", target.display()));
+    loop {
+        let before = stamp(path)?;
+        {
+            let mut input = File::open(path)?;
+            let out = BufWriter::new(File::create(&tmp)?);
+            let out = encode(&mut input, out, how)?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        }
+        if stamp(path)? == before {
+            fs::rename(&tmp, &target)?;
+            fs::remove_file(path)?;
+            return Ok(target);
+        }
+        // Appended to while compressed (a last batch of another process).
+    }
+}
+
+/// Size and modification time: what changes when a file is appended to.
+fn stamp(path: &Path) -> io::Result<(u64, Option<SystemTime>)> {
+    let m = fs::metadata(path)?;
+    Ok((m.len(), m.modified().ok()))
+}
+
+#[cfg_attr(not(any(feature = "gzip", feature = "zstd")), allow(unused_variables))]
+fn encode(input: &mut File, out: BufWriter<File>, how: Compression) -> io::Result<BufWriter<File>> {
+    match how {
+        Compression::None => Ok(out),
+        #[cfg(feature = "gzip")]
+        Compression::Gzip => {
+            let mut enc = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+            io::copy(input, &mut enc)?;
+            enc.finish()
+        }
+        #[cfg(feature = "zstd")]
+        Compression::Zstd => {
+            let mut enc = zstd::stream::write::Encoder::new(out, 3)?;
+            io::copy(input, &mut enc)?;
+            enc.finish()
+        }
+        #[allow(unreachable_patterns)]
+        _ => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this build has no such compression",
+        )),
+    }
+}
+
+/// At start-up: removes `.tmp`s a crash left, and queues rotated files
+/// that were never compressed.
+pub(super) fn sweep(rotated: &[PathBuf], how: Compression) {
+    if how == Compression::None {
+        return;
+    }
+    for path in rotated {
+        let name = path.to_string_lossy();
+        if name.ends_with(".gz") || name.ends_with(".zst") {
+            continue;
+        }
+        let target = format!("{name}{}", how.suffix());
+        let _ = fs::remove_file(format!("{target}.tmp"));
+        if Path::new(&target).exists() {
+            // Compressed, but the crash came before the original was removed.
+            let _ = fs::remove_file(path);
+        } else {
+            submit(path.clone(), how, Duration::ZERO);
+        }
+    }
+}
+
+/// A file's bytes, decompressed as its suffix says (tests).
+#[cfg(test)]
+pub(crate) fn decompress(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let file = File::open(path)?;
+    let name = path.to_string_lossy();
+    if name.ends_with(".gz") {
+        #[cfg(feature = "gzip")]
+        flate2::read::GzDecoder::new(file).read_to_end(&mut out)?;
+    } else if name.ends_with(".zst") {
+        #[cfg(feature = "zstd")]
+        zstd::stream::read::Decoder::new(file)?.read_to_end(&mut out)?;
+    } else {
+        let mut file = file;
+        file.read_to_end(&mut out)?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compressed_files_read_back_and_the_original_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        for how in [Compression::Gzip, Compression::Zstd] {
+            let path = dir
+                .path()
+                .join(format!("app.2026-01-01T00-00-00.1.log{how:?}"));
+            let text = "{\"seq\":1}\n".repeat(10_000);
+            fs::write(&path, &text).unwrap();
+            let out = compress(&path, how).unwrap();
+            assert!(!path.exists());
+            assert!(fs::metadata(&out).unwrap().len() < text.len() as u64 / 10);
+            assert_eq!(decompress(&out).unwrap(), text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn names_parse() {
+        assert_eq!("gzip".parse::<Compression>().unwrap(), Compression::Gzip);
+        assert_eq!("zstd".parse::<Compression>().unwrap(), Compression::Zstd);
+        assert_eq!("none".parse::<Compression>().unwrap(), Compression::None);
+        assert_eq!(
+            "lz4".parse::<Compression>().unwrap_err().to_string(),
+            "invalid compression \"lz4\"; expected \"gzip\", \"zstd\" or \"none\" (of those this build has)"
+        );
+    }
+}
