@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use kakashi::pipeline::{Batch, Enricher, Filter, Formatter, WriteError, Writer};
 use kakashi::{
-    console_writer, context_enricher, exception_enricher, field_filter, file_writer, level_filter,
+    console_writer, context_enricher, exception_enricher, field_filter, level_filter,
     logger_name_filter, stderr_writer, thread_enricher, Context, Exception, FormatterKind, Level,
     Record, ThreadInfo,
 };
@@ -508,15 +508,22 @@ pub fn null_writer_object(py: Python<'_>) -> PyResult<Py<BuiltinWriter>> {
 /// raises `OSError` here), and kept open: the engine appends each batch with
 /// one system call, a direct call appends its line the same way, and the file
 /// is closed when this object and every pipeline holding it are gone.
+/// `rotation`, `retention` and `compression` make it a managed file (the
+/// core's `FileOptions`: `"100 MB"`, `"daily"`, `10`, `"7 days"`, `"gzip"`).
 #[pyfunction(name = "file_writer")]
+#[pyo3(signature = (file_path, rotation=None, retention=None, compression=None))]
 pub fn py_file_writer(
     py: Python<'_>,
     file_path: std::path::PathBuf,
+    rotation: Option<&Bound<'_, PyAny>>,
+    retention: Option<&Bound<'_, PyAny>>,
+    compression: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<BuiltinWriter>> {
+    let options = crate::config::file_options(rotation, retention, compression)?;
     let shown = PyString::new(py, &file_path.display().to_string());
     let repr = format!("file_writer({})", repr_of(shown.as_any()));
     let writer = py
-        .detach(|| file_writer(&file_path))
+        .detach(|| kakashi::file_writer_with(&file_path, options))
         .map_err(config_error)?;
     BuiltinWriter::new(
         py,

@@ -22,6 +22,50 @@ pub(crate) fn _check_formatter_type(formatter_type: &Bound<'_, PyAny>) -> PyResu
     formatter_type_of(formatter_type).map(drop)
 }
 
+/// A file writer's `rotation`, `retention` and `compression` as Python
+/// gives them (`None`; a string; an int: bytes for a rotation, a count for a
+/// retention; a list or tuple of strings, joined by commas: a size and a
+/// time), parsed by the core, which words the errors.
+pub(crate) fn file_options(
+    rotation: Option<&Bound<'_, PyAny>>,
+    retention: Option<&Bound<'_, PyAny>>,
+    compression: Option<&Bound<'_, PyAny>>,
+) -> PyResult<kakashi::FileOptions> {
+    fn text(v: &Bound<'_, PyAny>) -> PyResult<String> {
+        if let Ok(s) = v.cast::<pyo3::types::PyString>() {
+            return Ok(convert::text(s));
+        }
+        if v.is_instance_of::<pyo3::types::PyBool>() {
+            return Ok(convert::repr_of(v)); // a bool is not a count: refused by the parser
+        }
+        if let Ok(i) = v.cast::<pyo3::types::PyInt>() {
+            return Ok(convert::str_of(i.as_any()));
+        }
+        if v.is_instance_of::<pyo3::types::PyList>() || v.is_instance_of::<pyo3::types::PyTuple>() {
+            let parts: Vec<String> = v
+                .try_iter()?
+                .map(|p| p.and_then(|p| text(&p)))
+                .collect::<PyResult<_>>()?;
+            return Ok(parts.join(", "));
+        }
+        Ok(convert::repr_of(v))
+    }
+    let given = |v: Option<&Bound<'_, PyAny>>| -> PyResult<Option<String>> {
+        v.filter(|v| !v.is_none()).map(text).transpose()
+    };
+    let mut options = kakashi::FileOptions::new();
+    if let Some(t) = given(rotation)? {
+        options.rotation = t.parse().map_err(config_error)?;
+    }
+    if let Some(t) = given(retention)? {
+        options.retention = t.parse().map_err(config_error)?;
+    }
+    if let Some(t) = given(compression)? {
+        options.compression = t.parse().map_err(config_error)?;
+    }
+    Ok(options)
+}
+
 /// An overflow strategy by name (any object, as its `str`): the core parses it.
 pub(crate) fn strategy(s: &Bound<'_, PyAny>) -> PyResult<OverflowStrategy> {
     convert::str_of(s).parse().map_err(config_error)

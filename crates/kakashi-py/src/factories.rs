@@ -10,7 +10,7 @@ use kakashi::{
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::config::{async_config, formatter_type_of, strategy};
+use crate::config::{async_config, file_options, formatter_type_of, strategy};
 use crate::convert;
 use crate::errors::{config_error, count, retries, seconds};
 use crate::gil;
@@ -18,7 +18,7 @@ use crate::logger::PyLogger;
 use crate::stages;
 
 #[pyfunction]
-#[pyo3(signature = (name, log_file, max_queue_size, worker_count, batch_size, overflow_strategy, min_level))]
+#[pyo3(signature = (name, log_file, max_queue_size, worker_count, batch_size, overflow_strategy, min_level, rotation=None, retention=None, compression=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn high_performance_logger(
     py: Python<'_>,
@@ -29,6 +29,9 @@ pub(crate) fn high_performance_logger(
     batch_size: i64,
     overflow_strategy: &Bound<'_, PyAny>,
     min_level: &Bound<'_, PyAny>,
+    rotation: Option<&Bound<'_, PyAny>>,
+    retention: Option<&Bound<'_, PyAny>>,
+    compression: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyLogger> {
     let options = HighPerformanceOptions {
         max_queue_size: count("max_queue_size", max_queue_size)?,
@@ -36,6 +39,7 @@ pub(crate) fn high_performance_logger(
         batch_size: count("batch_size", batch_size)?,
         overflow_strategy: strategy(overflow_strategy)?,
         min_level: convert::level(min_level)?,
+        file: file_options(rotation, retention, compression)?,
     };
     // Without the interpreter lock: the file's registry may be locked by a
     // thread waiting for a backend.

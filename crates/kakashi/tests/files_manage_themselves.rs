@@ -286,9 +286,16 @@ fn retention_keeps_the_configured_number_of_rotated_files() {
         std::fs::read_to_string(dir.path().join("app.notes.log")).unwrap(),
         "mine\n"
     );
-    // What is kept is the newest: the last record is in the current file.
-    let last = records(&files).last().cloned().unwrap();
-    assert_eq!(last["fields"]["seq"], 19_999);
+    // What is kept is the newest, in order: one run of sequence numbers
+    // ending with the last record.
+    let seqs: Vec<u64> = records(&files)
+        .iter()
+        .map(|r| r["fields"]["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs.last(), Some(&19_999));
+    let first = seqs[0];
+    assert!(first > 0, "the oldest records were kept");
+    assert_eq!(seqs, (first..20_000).collect::<Vec<_>>());
 }
 
 #[test]

@@ -16,6 +16,7 @@ fn options(worker_count: usize, min_level: Level) -> HighPerformanceOptions {
         batch_size: 50,
         overflow_strategy: OverflowStrategy::Block,
         min_level,
+        ..HighPerformanceOptions::default()
     }
 }
 

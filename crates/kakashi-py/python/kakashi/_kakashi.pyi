@@ -2,7 +2,7 @@
 the ``kakashi`` package; use the public modules rather than this one)."""
 
 import os
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union, final
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union, final
 
 from typing_extensions import disjoint_base
 
@@ -190,6 +190,9 @@ def high_performance_logger(
     batch_size: int,
     overflow_strategy: str,
     min_level: _Level,
+    rotation: _Rotation = None,
+    retention: _Retention = None,
+    compression: Optional[str] = None,
 ) -> Logger:
     """The engine behind ``get_high_performance_logger``."""
 
@@ -313,8 +316,17 @@ def field_filter(field_name: str, expected_value: Any) -> BuiltinFilter:
 def logger_name_filter(allowed_names: Iterable[str]) -> BuiltinFilter:
     """Keeps records of the loggers named in ``allowed_names``."""
 
-def file_writer(file_path: Union[str, "os.PathLike[str]"]) -> BuiltinWriter:
-    """Appends lines to ``file_path``, opened once now (``OSError`` if it cannot be)."""
+_Rotation = Union[str, int, Sequence[str], None]
+_Retention = Union[str, int, None]
+
+def file_writer(
+    file_path: Union[str, "os.PathLike[str]"],
+    rotation: _Rotation = None,
+    retention: _Retention = None,
+    compression: Optional[str] = None,
+) -> BuiltinWriter:
+    """Appends lines to ``file_path``, opened once now (``OSError`` if it cannot be);
+    rotated, pruned and compressed as ``rotation``, ``retention`` and ``compression`` say."""
 
 def _register_types(
     *, LogRecord: type, LogContext: type, LogLevel: type, ExceptionInfo: type

@@ -13,7 +13,7 @@ use crate::error::ConfigError;
 use crate::logger::Logger;
 use crate::pipeline::enrich::exception_enricher;
 use crate::pipeline::format::default_json_formatter;
-use crate::pipeline::write::file_writer;
+use crate::pipeline::write::{file_writer_with, FileOptions};
 use crate::pipeline::PipelineConfig;
 use crate::record::Level;
 
@@ -31,6 +31,9 @@ pub struct HighPerformanceOptions {
     pub overflow_strategy: OverflowStrategy,
     /// Lowest level logged (default INFO).
     pub min_level: Level,
+    /// Rotation, retention, compression and fsync of the file (default:
+    /// one file forever).
+    pub file: FileOptions,
 }
 
 impl Default for HighPerformanceOptions {
@@ -41,6 +44,7 @@ impl Default for HighPerformanceOptions {
             batch_size: 500,
             overflow_strategy: OverflowStrategy::DropOldest,
             min_level: Level::Info,
+            file: FileOptions::default(),
         }
     }
 }
@@ -69,14 +73,15 @@ pub fn get_high_performance_logger(
 /// # Errors
 /// [`ConfigError`] for an invalid setting or an unwritable file, and
 /// [`ConfigError::ConflictingSettings`] when the file has a live logger with
-/// another queue size, worker count, batch size or overflow strategy.
+/// another queue size, worker count, batch size, overflow strategy or file
+/// options.
 pub fn get_high_performance_logger_with(
     name: &str,
     log_file: impl AsRef<Path>,
     options: HighPerformanceOptions,
 ) -> Result<Logger, ConfigError> {
     let log_file = log_file.as_ref();
-    let writer = file_writer(log_file)?;
+    let writer = file_writer_with(log_file, options.file)?;
     let key = std::fs::canonicalize(log_file).map_err(|source| ConfigError::File {
         path: log_file.to_path_buf(),
         source,
@@ -155,6 +160,7 @@ impl HighPerformanceOptions {
                 ("worker_count", o.worker_count.to_string()),
                 ("batch_size", o.batch_size.to_string()),
                 ("overflow_strategy", o.overflow_strategy.to_string()),
+                ("file options", format!("{:?}", o.file)),
             ]
         };
         settings(self)

@@ -9,7 +9,7 @@ interpreter exit.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence, Union
 
 from kakashi import _kakashi
 from kakashi._logger import Logger
@@ -115,14 +115,29 @@ def get_high_performance_logger(
     *,
     overflow_strategy: str = "drop_oldest",
     min_level: Any = LogLevel.INFO,
+    rotation: Union[str, int, Sequence[str], None] = None,
+    retention: Union[str, int, None] = None,
+    compression: Optional[str] = None,
 ) -> Logger:
     """A JSON file logger on its own backend: ``log_file`` is the literal path
     (opened now, so a bad path raises ``OSError`` here). ``overflow_strategy``
     defaults to the original's ``drop_oldest``; pass ``"block"`` to lose
-    nothing."""
+    nothing. ``rotation`` (``"100 MB"``, ``"daily"``, ``"00:00"``, ``"6 hours"``,
+    bytes as an int, or a size and a time), ``retention`` (a count of rotated
+    files or an age, ``"7 days"``) and ``compression`` (``"gzip"``, ``"zstd"``)
+    manage the file; a bad value raises ``ConfigError`` naming it."""
     return Logger(
         _kakashi.high_performance_logger(
-            name, os.fspath(log_file), max_queue_size, worker_count, batch_size, overflow_strategy, min_level
+            name,
+            os.fspath(log_file),
+            max_queue_size,
+            worker_count,
+            batch_size,
+            overflow_strategy,
+            min_level,
+            rotation,
+            retention,
+            compression,
         )
     )
 

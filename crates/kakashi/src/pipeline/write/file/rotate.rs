@@ -3,8 +3,9 @@
 //!
 //! A rotated file is named `<stem>.<UTC second>.<n><ext>` beside the file
 //! (`app.log` -> `app.2026-12-02T13-00-00.1.log`): the second sorts by name,
-//! and `n` counts up from 1 until the name is free, so a rotation never
-//! replaces a file. The move is `link` then `unlink`: `link` fails rather
+//! and `n` is one above the highest of that second still there (compressed
+//! or not), so a rotation never replaces a file and the newest always sorts
+//! last. The move is `link` then `unlink`: `link` fails rather
 //! than replace an existing name, where `rename` would replace it.
 //!
 //! Several processes: the decision to rotate is taken under an advisory
@@ -142,7 +143,20 @@ impl Names {
     /// Gives `path` its rotated name for the second `secs`, never replacing
     /// a file. Returns the new name.
     pub(super) fn move_aside(&self, path: &Path, secs: u64) -> io::Result<PathBuf> {
-        for n in 1..=u32::MAX {
+        // Above every counter of this second still there (compressed or
+        // not): a name freed by retention is never reused, or the newest
+        // file would sort before older ones of its second.
+        let stamp = file_stamp(secs);
+        let mut first = 1;
+        for entry in fs::read_dir(&self.dir)? {
+            let name = entry?.file_name();
+            if let Some((s, n)) = name.to_str().and_then(|n| self.parse(n)) {
+                if s == stamp {
+                    first = first.max(n.saturating_add(1));
+                }
+            }
+        }
+        for n in first..=u32::MAX {
             let target = self.rotated(secs, n);
             match fs::hard_link(path, &target) {
                 Ok(()) => {
@@ -247,6 +261,15 @@ mod tests {
         assert_eq!(fs::read_to_string(names.rotated(0, 1)).unwrap(), "older");
         assert_eq!(fs::read_to_string(moved).unwrap(), "current");
         assert!(!path.exists());
+        // Counter 2 compressed, 1 removed by retention: the next is 3, not 1.
+        fs::rename(
+            names.rotated(0, 2),
+            format!("{}.gz", names.rotated(0, 2).display()),
+        )
+        .unwrap();
+        fs::remove_file(names.rotated(0, 1)).unwrap();
+        fs::write(&path, "newest").unwrap();
+        assert_eq!(names.move_aside(&path, 0).unwrap(), names.rotated(0, 3));
     }
 
     #[test]

@@ -1,0 +1,170 @@
+"""Managed files from Python: ``rotation``, ``retention`` and
+``compression`` on ``get_high_performance_logger`` and ``file_writer``, the
+same strings as the Rust core (which parses them and words the errors), and
+several processes (forked and spawned fresh) sharing one rotating file."""
+
+import gzip
+import json
+import os
+import re
+
+import pytest
+
+import kakashi
+from kakashi.core.async_interface import get_high_performance_logger
+from kakashi.core.pipeline import file_writer
+
+from test_never_hangs import run_bounded
+
+ROTATED = re.compile(r"^(?P<stem>.+)\.(?P<stamp>\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d)\.(?P<n>\d+)\.log(?P<gz>\.gz)?$")
+
+
+def files_in_order(directory, stem):
+    """The rotated files (oldest first) and the current file."""
+    rotated = []
+    for name in os.listdir(directory):
+        m = ROTATED.match(name)
+        if m and m.group("stem") == stem:
+            rotated.append((m.group("stamp"), int(m.group("n")), os.path.join(directory, name)))
+    rotated.sort()
+    files = [p for _, _, p in rotated]
+    current = os.path.join(directory, stem + ".log")
+    if os.path.exists(current):
+        files.append(current)
+    return files
+
+
+def read_lines(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        text = f.read()
+    assert text == "" or text.endswith("\n"), f"{path} ends in a torn line"
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def wait_compressed(directory, stem, timeout=60.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        pending = [n for n in os.listdir(directory) if ROTATED.match(n) and not n.endswith(".gz") and n.startswith(stem)]
+        if not pending:
+            return
+        assert time.monotonic() < deadline, f"left uncompressed: {pending}"
+        time.sleep(0.1)
+
+
+def test_high_performance_logger_rotates_prunes_and_compresses(tmp_path):
+    path = tmp_path / "trades.log"
+    logger = get_high_performance_logger(
+        "trading",
+        str(path),
+        overflow_strategy="block",
+        rotation="200 KB",
+        retention=3,
+        compression="gzip",
+    )
+    for i in range(20_000):
+        logger.info("Trade executed", seq=i, symbol="AAPL")
+    assert logger.flush(30)
+    wait_compressed(str(tmp_path), "trades")
+    files = files_in_order(str(tmp_path), "trades")
+    assert len(files) == 4, files  # three rotated, compressed, and the current
+    assert all(f.endswith(".gz") for f in files[:3])
+    seqs = [r["fields"]["seq"] for f in files for r in read_lines(f)]
+    assert seqs == list(range(seqs[0], 20_000))  # the newest kept, in order, none torn
+
+
+def test_file_writer_takes_the_same_options(tmp_path):
+    from kakashi.core.async_backend import AsyncConfig
+    from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+    from kakashi.core.pipeline import PipelineConfig, default_json_formatter
+
+    path = tmp_path / "app.log"
+    writer = file_writer(str(path), rotation=["100 KB", "daily"], retention="10, 7 days")
+    pipeline = AsyncPipeline(
+        AsyncPipelineConfig(
+            PipelineConfig(formatter=default_json_formatter, writers=[writer]),
+            AsyncConfig(queue_overflow_strategy="block"),
+        )
+    )
+    from kakashi.core.records import LogLevel, LogRecord
+
+    for i in range(3_000):
+        pipeline.process(LogRecord(timestamp=0.0, level=LogLevel.INFO, logger_name="app", message="m", fields={"seq": i}))
+    pipeline.shutdown(10)
+    files = files_in_order(str(tmp_path), "app")
+    assert len(files) >= 3
+    seqs = [r["fields"]["seq"] for f in files for r in read_lines(f)]
+    assert seqs == list(range(3_000))
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"rotation": "100 XB"}, 'invalid rotation "100 XB"; expected a size'),
+        ({"rotation": ["1 MB", "2 MB"]}, 'invalid rotation "1 MB, 2 MB"'),
+        ({"retention": "a week"}, 'invalid retention "a week"; expected a count'),
+        ({"retention": True}, 'invalid retention "True"'),
+        ({"compression": "lz4"}, 'invalid compression "lz4"; expected "gzip", "zstd" or "none"'),
+    ],
+)
+def test_bad_values_are_config_errors_naming_them(tmp_path, kw, message):
+    with pytest.raises(kakashi.ConfigError) as e:
+        get_high_performance_logger("bad", str(tmp_path / "bad.log"), **kw)
+    assert str(e.value).startswith(message), str(e.value)
+    with pytest.raises(kakashi.ConfigError) as e:
+        file_writer(str(tmp_path / "bad2.log"), **kw)
+    assert str(e.value).startswith(message), str(e.value)
+
+
+CHILD = """
+import os, sys
+import kakashi
+from kakashi.core.async_interface import get_high_performance_logger
+
+def log_all(path, proc, n):
+    logger = get_high_performance_logger("p", path, overflow_strategy="block", rotation="1 MB")
+    for i in range(n):
+        logger.info("Trade executed", proc=proc, seq=i, symbol="AAPL")
+    if not logger.flush(60):
+        sys.exit(3)
+"""
+
+
+def test_processes_forked_and_spawned_share_one_rotating_file(tmp_path):
+    n = 50_000
+    path = str(tmp_path / "shared.log")
+    code = (
+        CHILD
+        + f"""
+import multiprocessing as mp
+if __name__ == "__main__":
+    path, n = {path!r}, {n}
+    procs = [mp.get_context("fork").Process(target=log_all, args=(path, i, n)) for i in (0, 1)]
+    procs += [mp.get_context("spawn").Process(target=log_all, args=(path, i, n)) for i in (2, 3)]
+    [p.start() for p in procs]
+    [p.join(120) for p in procs]
+    print("CODES", [p.exitcode for p in procs], flush=True)
+"""
+    )
+    script = tmp_path / "run.py"
+    script.write_text(code)
+    proc = run_bounded(f"import runpy; runpy.run_path({str(script)!r}, run_name='__main__')", tmp_path, 180, "4 processes logging", stacks=False)
+    assert "CODES [0, 0, 0, 0]" in proc.stdout, proc.stdout + proc.stderr
+    files = files_in_order(str(tmp_path), "shared")
+    rotated = files[:-1]
+    assert len(rotated) >= 20, files
+    for f in rotated:
+        assert os.path.getsize(f) >= 1_000_000, f"{f} rotated under the threshold"
+    seen = set()
+    nxt = [0, 0, 0, 0]
+    for f in files:
+        for r in read_lines(f):
+            key = (r["fields"]["proc"], r["fields"]["seq"])
+            assert key not in seen, f"{key} twice"
+            seen.add(key)
+            p = key[0]
+            assert key[1] == nxt[p], f"process {p} out of order"
+            nxt[p] += 1
+    assert len(seen) == 4 * n
