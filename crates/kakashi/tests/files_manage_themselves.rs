@@ -41,17 +41,42 @@ fn files_in_order(dir: &Path, stem: &str) -> Vec<PathBuf> {
 }
 
 fn pipeline(path: &Path, options: FileOptions, workers: usize) -> AsyncPipeline {
+    pipeline_with(path, options, workers, OverflowStrategy::Block)
+}
+
+fn pipeline_with(
+    path: &Path,
+    options: FileOptions,
+    workers: usize,
+    overflow_strategy: OverflowStrategy,
+) -> AsyncPipeline {
     AsyncPipeline::new(AsyncPipelineConfig::new(
         PipelineConfig::new().writer(file_writer_with(path, options).unwrap()),
         AsyncConfig {
             max_queue_size: 2_000,
             worker_count: workers,
             batch_size: 200,
-            overflow_strategy: OverflowStrategy::Block,
+            overflow_strategy,
             ..AsyncConfig::default()
         },
     ))
     .unwrap()
+}
+
+/// In this process: writes past 64 KiB in any file fail with `EFBIG`, as
+/// on a full disk (`RLIMIT_FSIZE`, with `SIGXFSZ` ignored so that it does
+/// not kill the process).
+fn limit_file_size_to_64_kib() {
+    // SAFETY: plain libc calls with valid arguments, made before any
+    // thread of this test's process writes a file.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        let limit = libc::rlimit {
+            rlim_cur: 64 * 1024,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+    }
 }
 
 /// Logs `per_thread` records from each of `threads` threads, fields
@@ -392,6 +417,108 @@ fn a_removed_directory_fails_batches_until_it_can_write_again() {
     assert_eq!(kept[0]["fields"]["seq"], 1);
     let stats = p.stats();
     assert_eq!(stats.messages_written, 2);
+}
+
+/// A full disk under a drop strategy (a file size limit, `RLIMIT_FSIZE`,
+/// in a child process): batches fail and are counted, lines stay whole, and
+/// once there is room again (the full file moved away, as logrotate does)
+/// writing resumes by itself and a WARNING record reports the failures.
+#[test]
+fn a_full_disk_fails_batches_counted_and_writing_resumes_with_a_report() {
+    common::isolated(
+        "a_full_disk_fails_batches_counted_and_writing_resumes_with_a_report",
+        Duration::from_secs(60),
+        || {
+            limit_file_size_to_64_kib();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("app.log");
+            let p = pipeline_with(&path, FileOptions::new(), 1, OverflowStrategy::DropNewest);
+            let logger = p.logger("disk");
+            for seq in 0..2_000u64 {
+                info!(logger, "Trade executed", seq = seq, symbol = "AAPL");
+            }
+            assert!(p.flush());
+            let full = p.stats();
+            assert!(
+                full.messages_failed > 0 && full.messages_written > 0,
+                "{full:?}"
+            );
+            assert!(full.is_balanced(), "{full:?}");
+            let kept = records(std::slice::from_ref(&path)); // whole lines only
+            assert_eq!(kept.len() as u64, full.messages_written);
+
+            std::fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+            // Reports of failures go out at most once a second.
+            std::thread::sleep(Duration::from_millis(1_100));
+            for seq in 2_000..2_100u64 {
+                info!(logger, "Trade executed", seq = seq, symbol = "AAPL");
+            }
+            assert!(p.shutdown(Duration::from_secs(10)).completed());
+            let after = records(std::slice::from_ref(&path));
+            let report = after
+                .iter()
+                .find(|r| r["level"] == "WARNING")
+                .expect("a WARNING record reports the failures");
+            assert!(report["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("kakashi failed to write"));
+            assert!(report["fields"]["failed"].as_u64().unwrap() > 0);
+            let resumed: Vec<u64> = after
+                .iter()
+                .filter_map(|r| r["fields"]["seq"].as_u64())
+                .collect();
+            assert_eq!(resumed, (2_000..2_100).collect::<Vec<_>>());
+            let end = p.stats();
+            assert!(end.is_balanced(), "{end:?}");
+            assert_eq!(end.messages_dropped, 0);
+        },
+    );
+}
+
+/// A full disk under `block`: the worker waits for room (retrying), and
+/// when room comes back every record is written: 600 records, about 110 KB,
+/// against a 64 KiB limit, the full file moved away once.
+#[test]
+fn a_full_disk_under_block_loses_nothing_once_there_is_room() {
+    common::isolated(
+        "a_full_disk_under_block_loses_nothing_once_there_is_room",
+        Duration::from_secs(60),
+        || {
+            limit_file_size_to_64_kib();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("app.log");
+            let p = pipeline(&path, FileOptions::new(), 1);
+            let logger = p.logger("disk");
+            let moved = dir.path().join("app.log.1");
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    // Room comes back once the file is full and callers wait.
+                    while std::fs::metadata(&path).map_or(0, |m| m.len()) < 60 * 1024 {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    std::thread::sleep(Duration::from_millis(300));
+                    std::fs::rename(&path, &moved).unwrap();
+                });
+                for seq in 0..600u64 {
+                    info!(logger, "Trade executed", seq = seq, symbol = "AAPL");
+                }
+            });
+            assert!(p.shutdown(Duration::from_secs(30)).completed());
+            let seqs: Vec<u64> = records(&[moved.clone(), path.clone()])
+                .iter()
+                .map(|r| r["fields"]["seq"].as_u64().unwrap())
+                .collect();
+            assert_eq!(seqs, (0..600).collect::<Vec<_>>());
+            let stats = p.stats();
+            assert_eq!(
+                (stats.messages_failed, stats.messages_dropped),
+                (0, 0),
+                "{stats:?}"
+            );
+            assert!(stats.write_retries > 0, "{stats:?}");
+        },
+    );
 }
 
 // === Several processes, one path ===

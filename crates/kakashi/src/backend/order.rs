@@ -111,7 +111,8 @@ impl Shared {
             match run {
                 Run::Records(id) => {
                     let stages = &routes[*id as usize];
-                    let written = commit(stages, prep, &self.counters);
+                    let persist = || !*by_caller && self.waits_for_room();
+                    let written = commit(stages, prep, &self.counters, &persist);
                     if *by_caller {
                         self.counters
                             .messages_written_sync

@@ -242,6 +242,12 @@ impl Shared {
     pub(super) fn stranded(&self) -> bool {
         self.abort.load(SeqCst) && self.active_workers.load(SeqCst) > 0
     }
+
+    /// Whether a worker waits out a full disk rather than failing the batch:
+    /// under `block`, until a shutdown gives up on its queue (its timeout).
+    pub(super) fn waits_for_room(&self) -> bool {
+        self.config.overflow_strategy == super::OverflowStrategy::Block && !self.abort.load(SeqCst)
+    }
 }
 
 // === every backend ===

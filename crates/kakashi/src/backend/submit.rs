@@ -177,7 +177,9 @@ impl Shared {
         }
         let mut run = |prep: &mut Prepared| {
             prepare(stages, records.iter_mut(), prep, &self.counters);
-            let written = commit(stages, prep, &self.counters);
+            // On the caller's thread: a full disk fails the record rather
+            // than holding the caller.
+            let written = commit(stages, prep, &self.counters, &|| false);
             self.write_reports(stages, prep, false);
             written
         };
@@ -198,7 +200,7 @@ impl Shared {
         self.counters.messages_submitted.fetch_add(n, Relaxed);
         self.counters.reports_emitted.fetch_add(n, Relaxed);
         prepare(stages, reports.iter_mut(), prep, &self.counters);
-        commit(stages, prep, &self.counters);
+        commit(stages, prep, &self.counters, &|| false);
     }
 
     /// Makes sure what is queued is taken when no worker will take it: after

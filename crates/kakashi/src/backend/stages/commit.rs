@@ -1,9 +1,17 @@
 //! The ordered half: hand a prepared run's lines to the writers (one
 //! worker at a time, in ticket order), retry what a writer hands back, and
 //! count each record's outcome.
+//!
+//! A full disk (`ENOSPC`, `EDQUOT`, `EFBIG`) under `block` is waited out:
+//! the worker retries the batch with a growing pause (up to a second) for as
+//! long as its caller says to (`persist`: the backend is not abandoning its
+//! queue), so the queue fills and callers wait, and nothing is lost. Under
+//! the drop strategies, and for every other error, what the writer gave up
+//! on fails, counted.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
 
 use super::prepare::{OutBuf, Prepared};
 use super::{enter_stage, Output, Stages, WriterCounters};
@@ -12,8 +20,14 @@ use crate::backend::timed_lock::lock;
 use crate::pipeline::{Batch, Writer};
 
 /// Hands each output's lines to its writers and counts the outcome of every
-/// record. Returns the number of records written.
-pub(crate) fn commit(stages: &Stages, prep: &mut Prepared, counters: &Counters) -> u64 {
+/// record. Returns the number of records written. While `persist()` is
+/// true, a batch that failed for lack of room is retried instead of failed.
+pub(crate) fn commit(
+    stages: &Stages,
+    prep: &mut Prepared,
+    counters: &Counters,
+    persist: &dyn Fn() -> bool,
+) -> u64 {
     let _stage = enter_stage();
     // A writer that forks (a Python writer calling `os.fork`) returns twice;
     // in the child, this batch is the parent's to count.
@@ -37,6 +51,7 @@ pub(crate) fn commit(stages: &Stages, prep: &mut Prepared, counters: &Counters) 
                 &mut prep.failed,
                 counters,
                 stages,
+                persist,
             );
         }
         counters.batches_written.fetch_add(1, Relaxed);
@@ -63,8 +78,18 @@ pub(crate) fn commit(stages: &Stages, prep: &mut Prepared, counters: &Counters) 
     written
 }
 
+/// Whether an I/O error says there is no room (a full disk, a quota, a
+/// file size limit): what room made later fixes.
+fn out_of_room(error: &std::io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG)
+    )
+}
+
 /// Delivers `batch` to one writer, handing back the remainder after each
 /// partial failure, and marks the records it gave up on.
+#[allow(clippy::too_many_arguments)]
 fn write_all(
     writer: &mut Box<dyn Writer>,
     c: &WriterCounters,
@@ -73,7 +98,9 @@ fn write_all(
     failed: &mut [bool],
     counters: &Counters,
     stages: &Stages,
+    persist: &dyn Fn() -> bool,
 ) {
+    let mut pause = Duration::from_millis(10);
     let mut start = 0;
     while start < batch.len() {
         let (tail_ends, tail_bytes);
@@ -89,6 +116,24 @@ fn write_all(
         counters.write_retries.fetch_add(retries, Relaxed);
         let (delivered, given_up, error) = match outcome {
             Ok(Ok(())) => (sub.len(), 0, None),
+            Ok(Err(e)) if out_of_room(&e.error) && persist() => {
+                // No room: keep what was delivered, wait, and hand the rest
+                // back (counted as a retry, reported once on stderr).
+                let delivered = e.written.min(sub.len());
+                c.written.fetch_add(delivered as u64, Relaxed);
+                c.retries.fetch_add(1, Relaxed);
+                counters.write_retries.fetch_add(1, Relaxed);
+                if !c.reported.swap(true, Relaxed) {
+                    eprintln!(
+                        "kakashi: writer {}: {}; waiting for room (overflow strategy block)",
+                        c.name, e.error
+                    );
+                }
+                start += delivered;
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(1));
+                continue;
+            }
             Ok(Err(e)) => {
                 let delivered = e.written.min(sub.len());
                 // A writer that reports neither progress nor failures gives up on the rest.
