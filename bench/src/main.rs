@@ -36,6 +36,7 @@ const LOGGERS: &[(&str, &str)] = &[
     ("baseline-short", "the baseline of the runs before 2026-11-28: a shorter line (no `datetime`, no `level_value`; 171 bytes instead of 222), for comparison with them; not what the ratios are to"),
     ("kakashi-block", "kakashi `get_high_performance_logger`, `block` (lossless), defaults otherwise"),
     ("kakashi-drop_newest", "kakashi `get_high_performance_logger`, `drop_newest`"),
+    ("kakashi-rotate", "kakashi-block with the file rotated every 10 MB and rotated files gzip-compressed (lines counted across the files, read back once compressed)"),
     ("tracing-lossy", "tracing + tracing-subscriber JSON + tracing-appender `non_blocking` (default: lossy)"),
     ("tracing-lossless", "the same with `lossy(false)`"),
     ("slog-drop", "slog + slog-json + slog-async (default: drop and report)"),
@@ -197,17 +198,25 @@ fn subject(name: &str, out: &str) -> Subject {
                 finish: Box::new(move || f2.lock().unwrap().flush().unwrap()),
             }
         }
-        "kakashi-block" | "kakashi-drop_newest" => {
-            let strategy = if name == "kakashi-block" {
-                kakashi::OverflowStrategy::Block
-            } else {
+        "kakashi-block" | "kakashi-drop_newest" | "kakashi-rotate" => {
+            let strategy = if name == "kakashi-drop_newest" {
                 kakashi::OverflowStrategy::DropNewest
+            } else {
+                kakashi::OverflowStrategy::Block
+            };
+            let file = if name == "kakashi-rotate" {
+                kakashi::FileOptions::new()
+                    .rotation(kakashi::Rotation::size(10_000_000))
+                    .compression(kakashi::Compression::Gzip)
+            } else {
+                kakashi::FileOptions::new()
             };
             let logger = kakashi::get_high_performance_logger_with(
                 "trading",
                 out,
                 kakashi::HighPerformanceOptions {
                     overflow_strategy: strategy,
+                    file,
                     ..Default::default()
                 },
             )
@@ -351,7 +360,43 @@ fn process_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
+/// The files `out` was rotated into (`<stem>.<stamp>.<n>.log[.gz]`).
+fn rotated_siblings(out: &str) -> Vec<std::path::PathBuf> {
+    let out = std::path::Path::new(out);
+    let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let stem = out.file_stem().unwrap().to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(&format!("{stem}.")) && p != out && (name.ends_with(".log") || name.ends_with(".log.gz") || name.ends_with(".tmp"))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Lines of the workload in `path` (gzip-compressed if it ends in `.gz`).
+fn count_lines(path: &std::path::Path) -> i64 {
+    let file = File::open(path).unwrap();
+    let reader: Box<dyn BufRead> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(BufReader::new(flate2::read::GzDecoder::new(file)))
+    } else {
+        Box::new(BufReader::new(file))
+    };
+    reader
+        .split(b'\n')
+        .filter(|l| l.as_ref().is_ok_and(|l| contains(l, b"Trade executed")))
+        .count() as i64
+}
+
 fn run_one(name: &str, producers: u64, records: u64, out: &str) -> RunResult {
+    for old in rotated_siblings(out) {
+        let _ = std::fs::remove_file(old);
+    }
     let subject = subject(name, out);
     let log = Arc::new(subject.log);
     let per = records / producers;
@@ -390,13 +435,22 @@ fn run_one(name: &str, producers: u64, records: u64, out: &str) -> RunResult {
     let on_disk = start.elapsed();
     let cpu = process_cpu() - cpu_start;
     let logged = per * producers;
+    let rss_kib = peak_rss_kib();
     let lines = if name == FLOOR {
         logged as i64
     } else {
-        BufReader::new(File::open(out).unwrap())
-            .split(b'\n')
-            .filter(|l| l.as_ref().is_ok_and(|l| contains(l, b"Trade executed")))
-            .count() as i64
+        // Rotated files are read once compressed (a background thread
+        // compresses each a second after its rotation).
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while rotated_siblings(out)
+            .iter()
+            .any(|p| !p.to_string_lossy().ends_with(".gz"))
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let rotated: i64 = rotated_siblings(out).iter().map(|p| count_lines(p)).sum();
+        rotated + count_lines(std::path::Path::new(out))
     };
     RunResult {
         caller_per_s: logged as f64 / calls_done.as_secs_f64(),
@@ -406,7 +460,7 @@ fn run_one(name: &str, producers: u64, records: u64, out: &str) -> RunResult {
         p999: hist.value_at_quantile(0.999),
         max: hist.max(),
         lost: logged as i64 - lines,
-        rss_kib: peak_rss_kib(),
+        rss_kib,
         cpu_ns: cpu.as_nanos() as f64 / logged as f64,
     }
 }

@@ -9,6 +9,7 @@
 //! - [`read_tsc`]: the CPU's time-stamp counter (`clock.rs`).
 //! - [`try_lock_exclusive`]: `flock(2)`, for the file writer's rotation
 //!   (`File::try_lock` is newer than the crate's minimum Rust).
+//! - [`lower_thread_priority`]: nice 19 for the compression thread.
 //! - [`catch_sigterm`], [`wait_for_sigterm`], [`resend_sigterm`]: the
 //!   opt-in SIGTERM drain (`backend/shutdown.rs`), a handler that only
 //!   writes to a pipe, read by an ordinary thread.
@@ -63,6 +64,21 @@ pub(crate) fn try_lock_exclusive(file: &std::fs::File) -> std::io::Result<bool> 
             Some(libc::EINTR) => continue,
             Some(libc::EWOULDBLOCK) => return Ok(false),
             _ => return Err(e),
+        }
+    }
+}
+
+/// Lowers the calling thread's scheduling priority to the least (nice 19),
+/// so that it runs on what the other threads leave (file compression).
+/// Best effort: an error leaves the priority as it was.
+pub(crate) fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid(2) and setpriority(2) with a thread id of this
+        // process and a valid nice value; neither touches memory.
+        unsafe {
+            let tid = libc::gettid();
+            let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
         }
     }
 }

@@ -1,5 +1,7 @@
-//! Compression of rotated files, on one background thread per process,
-//! never on a worker's write path.
+//! Compression of rotated files, on one background thread per process at
+//! the lowest priority (nice 19), never on a worker's write path: when the
+//! program logs faster than the CPU it leaves can compress, rotated files
+//! wait uncompressed rather than slow the logging.
 //!
 //! Crash safety: a file is compressed into `<name>.<ext>.tmp`, synced, and
 //! renamed to `<name>.<ext>`; only then is the rotated file removed. A crash
@@ -31,9 +33,10 @@ pub enum Compression {
     /// Left as they are.
     #[default]
     None,
-    /// gzip (`.gz`), level 6.
+    /// gzip (`.gz`), at its fastest level: a log file a program writes at
+    /// full speed must be compressed about as fast as it is written.
     Gzip,
-    /// zstd (`.zst`), level 3.
+    /// zstd (`.zst`), level 3 (its default: faster and smaller than gzip).
     Zstd,
 }
 
@@ -97,6 +100,9 @@ fn sender() -> &'static Mutex<Sender<Job>> {
         let _ = std::thread::Builder::new()
             .name("kakashi-compress".into())
             .spawn(move || {
+                // Logging first: compression runs on what the workers and
+                // the program leave of the CPU.
+                crate::sys::lower_thread_priority();
                 for job in rx {
                     let wait = job.not_before.saturating_duration_since(Instant::now());
                     std::thread::sleep(wait);
@@ -143,7 +149,7 @@ fn encode(input: &mut File, out: BufWriter<File>, how: Compression) -> io::Resul
         Compression::None => Ok(out),
         #[cfg(feature = "gzip")]
         Compression::Gzip => {
-            let mut enc = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+            let mut enc = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
             io::copy(input, &mut enc)?;
             enc.finish()
         }
