@@ -134,3 +134,10 @@ pub(crate) fn shutdown_async_backend(py: Python<'_>, timeout: f64) -> PyResult<P
     let t = seconds("timeout", timeout)?;
     Ok(gil::detach(py, move || kakashi::shutdown_async_backend(t)).into())
 }
+
+/// Asks every file writer of the process to reopen its path before its next
+/// batch (the core's `reopen_files`: an atomic increment).
+#[pyfunction]
+pub(crate) fn reopen_files() {
+    kakashi::reopen_files();
+}

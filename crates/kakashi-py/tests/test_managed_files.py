@@ -168,3 +168,25 @@ if __name__ == "__main__":
             assert key[1] == nxt[p], f"process {p} out of order"
             nxt[p] += 1
     assert len(seen) == 4 * n
+
+
+def test_sighup_reopens_and_does_not_end_the_process(tmp_path):
+    proc = run_bounded(
+        """
+import os, signal, kakashi
+from kakashi.core.async_interface import get_high_performance_logger
+lg = get_high_performance_logger("h", "app.log", overflow_strategy="block")
+lg.info("before", seq=0)
+assert lg.flush(10)
+kakashi.reopen_files_on_sighup()
+os.kill(os.getpid(), signal.SIGHUP)
+lg.info("after", seq=1)
+assert lg.flush(10)
+print("ALIVE", flush=True)
+""",
+        tmp_path,
+        60,
+        "SIGHUP with reopen_files_on_sighup",
+    )
+    assert "ALIVE" in proc.stdout, proc.stderr
+    assert [r["fields"]["seq"] for r in read_lines(str(tmp_path / "app.log"))] == [0, 1]

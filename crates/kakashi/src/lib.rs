@@ -233,7 +233,8 @@ pub use pipeline::format::{
 };
 pub use pipeline::write::{
     batch_callback_writer, callback_writer, console_writer, file_writer, file_writer_with,
-    reopen_files, stderr_writer, Compression, FileOptions, Fsync, Retention, RetryPolicy, Rotation,
+    reopen_files, reopen_files_on_sighup, stderr_writer, Compression, FileOptions, Fsync,
+    Retention, RetryPolicy, Rotation,
 };
 pub use pipeline::{
     Batch, Enricher, Filter, FilterExt, Formatter, OutputConfig, PipelineConfig, StageFailed,

@@ -10,6 +10,7 @@
 //! - [`try_lock_exclusive`]: `flock(2)`, for the file writer's rotation
 //!   (`File::try_lock` is newer than the crate's minimum Rust).
 //! - [`lower_thread_priority`]: nice 19 for the compression thread.
+//! - [`on_sighup`]: the opt-in SIGHUP handler that reopens log files.
 //! - [`catch_sigterm`], [`wait_for_sigterm`], [`resend_sigterm`]: the
 //!   opt-in SIGTERM drain (`backend/shutdown.rs`), a handler that only
 //!   writes to a pipe, read by an ordinary thread.
@@ -131,6 +132,25 @@ pub(crate) fn catch_sigterm() -> std::io::Result<libc::c_int> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(fds[0])
+}
+
+/// Installs `handler` for SIGHUP (`SA_RESTART`), replacing what was there.
+#[cfg(unix)]
+pub(crate) fn on_sighup(handler: extern "C" fn(libc::c_int)) -> std::io::Result<()> {
+    // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value;
+    // the handler is an `extern "C" fn(c_int)` that lives for the program.
+    let ok = unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(libc::SIGHUP, &action, std::ptr::null_mut()) == 0
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 #[cfg(unix)]

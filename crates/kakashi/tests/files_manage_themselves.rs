@@ -399,8 +399,70 @@ fn a_file_moved_or_deleted_from_outside_is_followed_by_a_new_one() {
     assert_eq!(records(&[path])[0]["fields"]["seq"], 300);
 }
 
+/// logrotate's `copytruncate`: the file is copied, then truncated in
+/// place. The writer appends (`O_APPEND`), so the next lines start the
+/// truncated file (no hole of zero bytes where the old content was); lines
+/// written between the copy and the truncation are in neither file, which
+/// is why `copytruncate` loses records with any logger (README).
 #[test]
-fn a_removed_directory_fails_batches_until_it_can_write_again() {
+fn copytruncate_leaves_a_file_of_whole_new_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let logger = kakashi::Backend::synchronous().logger(
+        "ct",
+        PipelineConfig::new().writer(file_writer(&path).unwrap()),
+    );
+    for seq in 0..100 {
+        info!(logger, "before", seq = seq);
+    }
+    std::fs::copy(&path, dir.path().join("app.log.1")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    for seq in 100..150 {
+        info!(logger, "after", seq = seq);
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(!bytes.contains(&0), "a hole of zero bytes");
+    let after = records(std::slice::from_ref(&path));
+    assert_eq!(after.len(), 50);
+    assert_eq!(after[0]["fields"]["seq"], 100);
+    assert_eq!(records(&[dir.path().join("app.log.1")]).len(), 100);
+}
+
+/// `reopen_files_on_sighup`: SIGHUP no longer ends the process, and the
+/// writers reopen their paths.
+#[test]
+fn sighup_asks_the_writers_to_reopen() {
+    common::isolated(
+        "sighup_asks_the_writers_to_reopen",
+        Duration::from_secs(30),
+        || {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("app.log");
+            let logger = kakashi::Backend::synchronous().logger(
+                "hup",
+                PipelineConfig::new().writer(file_writer(&path).unwrap()),
+            );
+            info!(logger, "before", seq = 0);
+            kakashi::reopen_files_on_sighup().unwrap();
+            // SAFETY: raise(3) with a valid signal number.
+            assert_eq!(unsafe { libc::raise(libc::SIGHUP) }, 0);
+            info!(logger, "after", seq = 1);
+            let seqs: Vec<u64> = records(std::slice::from_ref(&path))
+                .iter()
+                .map(|r| r["fields"]["seq"].as_u64().unwrap())
+                .collect();
+            assert_eq!(seqs, [0, 1]);
+        },
+    );
+}
+
+#[test]
+fn a_removed_directory_is_made_again() {
     let dir = tempfile::tempdir().unwrap();
     let sub = dir.path().join("logs");
     let path = sub.join("app.log");

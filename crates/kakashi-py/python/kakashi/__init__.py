@@ -38,7 +38,7 @@ from kakashi.core.config import (
 )
 from kakashi.core.pipeline import PipelineConfig
 from kakashi.core.records import LogContext, LogLevel, LogRecord, create_log_record
-from kakashi.signals import install_sigterm_handler
+from kakashi.signals import install_sigterm_handler, reopen_files, reopen_files_on_sighup
 
 from kakashi._logger import Logger  # noqa: E402
 ShutdownReport = _kakashi.ShutdownReport
@@ -94,6 +94,8 @@ __all__ = [
     "get_network_logger",
     "get_structured_logger",
     "install_sigterm_handler",
+    "reopen_files",
+    "reopen_files_on_sighup",
     "set_custom_context",
     "set_request_context",
     "set_user_context",

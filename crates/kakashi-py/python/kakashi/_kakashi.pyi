@@ -249,6 +249,9 @@ def get_async_stats() -> Dict[str, Any]:
 def flush(timeout: Optional[float] = None) -> bool:
     """Waits until everything logged so far is written, within `timeout` seconds in total."""
 
+def reopen_files() -> None:
+    """Every file writer reopens its path before its next batch."""
+
 def shutdown_async_backend(timeout: float = 5.0) -> ShutdownReport:
     """Drains, flushes and joins every backend."""
 

@@ -1,4 +1,5 @@
-"""Drain on SIGTERM: ``install_sigterm_handler``.
+"""Drain on SIGTERM: ``install_sigterm_handler``; reopen files on SIGHUP:
+``reopen_files_on_sighup``.
 
 SIGTERM's default action ends the process at once, with records still
 queued; ``atexit`` does not run. This opt-in handler drains every backend
@@ -19,7 +20,33 @@ from typing import Any
 
 from kakashi import _kakashi
 
-__all__ = ["install_sigterm_handler"]
+__all__ = ["install_sigterm_handler", "reopen_files", "reopen_files_on_sighup"]
+
+
+def reopen_files() -> None:
+    """Asks every kakashi file writer to reopen its path before its next
+    batch (after a log rotation that kept the file's name, e.g. logrotate's
+    ``copytruncate`` is *not* it: see the README). Cheap; callable anywhere."""
+    _kakashi.reopen_files()
+
+
+def reopen_files_on_sighup() -> Any:
+    """Makes ``SIGHUP`` call ``reopen_files()`` (what logrotate's
+    ``postrotate`` with ``kill -HUP`` expects), chaining to a Python handler
+    installed before, if any. Opt-in: by default SIGHUP ends the process.
+    Must be called from the main thread (``ValueError`` otherwise, as
+    ``signal.signal``). Returns the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        raise ValueError("reopen_files_on_sighup() must be called from the main thread")
+    previous = signal.getsignal(signal.SIGHUP)
+
+    def _on_sighup(signum: int, frame: Any) -> None:
+        _kakashi.reopen_files()
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGHUP, _on_sighup)
+    return previous
 
 
 def install_sigterm_handler(timeout: float = 5.0) -> Any:

@@ -14,6 +14,6 @@ pub use callback::{
 };
 pub use console::{console_writer, stderr_writer, ConsoleWriter};
 pub use file::{
-    file_writer, file_writer_with, reopen_files, Boundary, Compression, FileOptions, FileWriter,
-    Fsync, Retention, Rotation,
+    file_writer, file_writer_with, reopen_files, reopen_files_on_sighup, Boundary, Compression,
+    FileOptions, FileWriter, Fsync, Retention, Rotation,
 };

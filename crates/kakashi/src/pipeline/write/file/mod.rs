@@ -109,6 +109,20 @@ pub fn reopen_files() {
     REOPEN.fetch_add(1, Relaxed);
 }
 
+/// Makes `SIGHUP` call [`reopen_files`], as logrotate's `postrotate` with
+/// `kill -HUP` expects (opt-in: it replaces the signal's disposition, which
+/// by default ends the process). The handler only increments an atomic.
+///
+/// # Errors
+/// The OS error of `sigaction`.
+#[cfg(unix)]
+pub fn reopen_files_on_sighup() -> io::Result<()> {
+    extern "C" fn on_sighup(_: libc::c_int) {
+        reopen_files();
+    }
+    crate::sys::on_sighup(on_sighup)
+}
+
 /// Appends batches to a file. Built by [`file_writer`] or [`file_writer_with`].
 #[derive(Debug)]
 pub struct FileWriter {
