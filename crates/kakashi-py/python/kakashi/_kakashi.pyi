@@ -25,6 +25,7 @@ __all__ = [
     "configure_async_backend",
     "get_async_stats",
     "flush",
+    "reopen_files",
     "shutdown_async_backend",
     "BuiltinStage",
     "BuiltinEnricher",
