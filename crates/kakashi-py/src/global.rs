@@ -47,7 +47,7 @@ fn env_dict<'py>(py: Python<'py>, env: &EnvironmentConfig) -> PyResult<Bound<'py
 }
 
 #[pyfunction]
-#[pyo3(signature = (environment, service_name, version, log_directory, max_queue_size, worker_count, batch_size))]
+#[pyo3(signature = (environment, service_name, version, log_directory, max_queue_size, worker_count, batch_size, rotation=None, retention=None, compression=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn setup_async_logging<'py>(
     py: Python<'py>,
@@ -58,7 +58,11 @@ pub(crate) fn setup_async_logging<'py>(
     max_queue_size: &Bound<'py, PyAny>,
     worker_count: &Bound<'py, PyAny>,
     batch_size: &Bound<'py, PyAny>,
+    rotation: Option<&Bound<'py, PyAny>>,
+    retention: Option<&Bound<'py, PyAny>>,
+    compression: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let file = crate::config::file_options(rotation, retention, compression)?;
     let max_queue_size = count(
         "max_queue_size",
         int_setting("max_queue_size", max_queue_size)?,
@@ -74,6 +78,7 @@ pub(crate) fn setup_async_logging<'py>(
         max_queue_size,
         worker_count,
         batch_size,
+        file,
     };
     let env = gil::detach(py, move || kakashi::setup_async_logging(setup)).map_err(config_error)?;
     env_dict(py, &env)

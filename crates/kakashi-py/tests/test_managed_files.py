@@ -190,3 +190,26 @@ print("ALIVE", flush=True)
     )
     assert "ALIVE" in proc.stdout, proc.stderr
     assert [r["fields"]["seq"] for r in read_lines(str(tmp_path / "app.log"))] == [0, 1]
+
+
+def test_setup_async_logging_presets_take_the_file_options(tmp_path):
+    proc = run_bounded(
+        """
+import kakashi
+from kakashi.core.async_interface import setup_async_logging
+setup_async_logging("testing", log_directory="logs", rotation="50 KB", retention=2)
+log = kakashi.get_logger("svc")
+for i in range(3000):
+    log.info("Order placed", seq=i)
+assert kakashi.flush(30)
+print("DONE", flush=True)
+""",
+        tmp_path,
+        60,
+        "setup_async_logging with rotation",
+    )
+    assert "DONE" in proc.stdout, proc.stderr
+    files = files_in_order(str(tmp_path / "logs"), "app")
+    assert len(files) == 3, files  # two rotated kept, and the current
+    seqs = [r["fields"]["seq"] for f in files for r in read_lines(f)]
+    assert seqs[-1] == 2999 and seqs == list(range(seqs[0], 3000))

@@ -14,6 +14,7 @@ fn main() -> Result<(), kakashi::ConfigError> {
         max_queue_size: 25_000,
         worker_count: 2,
         batch_size: 200,
+        ..AsyncSetup::default()
     })?;
     let logger = get_logger("my-api");
     info!(logger, "service started", port = 8080);

@@ -2,7 +2,10 @@
 //!
 //! `cargo run -p kakashi --example web_server`
 
-use kakashi::{get_logger, info, setup_async_logging, AsyncSetup, Context, Environment};
+use kakashi::{
+    get_logger, info, setup_async_logging, AsyncSetup, Compression, Context, Environment,
+    FileOptions,
+};
 
 fn setup_web_server_logging() -> Result<(), kakashi::ConfigError> {
     setup_async_logging(AsyncSetup {
@@ -13,6 +16,11 @@ fn setup_web_server_logging() -> Result<(), kakashi::ConfigError> {
         max_queue_size: 100_000,
         worker_count: 8,
         batch_size: 1_000,
+        // app.log rotated at 100 MB or at midnight UTC, 14 kept, gzipped.
+        file: FileOptions::new()
+            .rotation("100 MB, daily".parse()?)
+            .retention("14".parse()?)
+            .compression(Compression::Gzip),
     })
     .map(|_| ())
 }

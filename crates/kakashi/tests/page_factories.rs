@@ -51,6 +51,7 @@ fn the_page_in_order() {
         max_queue_size: 25_000,
         worker_count: 2,
         batch_size: 200,
+        ..AsyncSetup::default()
     })
     .unwrap();
     assert_eq!(

@@ -232,6 +232,9 @@ def setup_async_logging(
     max_queue_size: int,
     worker_count: int,
     batch_size: int,
+    rotation: _Rotation = None,
+    retention: _Retention = None,
+    compression: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Installs an environment; returns its settings."""
 

@@ -14,7 +14,7 @@ use crate::pipeline::enrich::{
 use crate::pipeline::format::{
     compact_formatter, default_json_formatter, detailed_formatter, simple_text_formatter,
 };
-use crate::pipeline::write::{console_writer, file_writer};
+use crate::pipeline::write::{console_writer, file_writer_with, FileOptions};
 use crate::pipeline::{Formatter, OutputConfig, PipelineConfig};
 use crate::record::{Context, Level};
 
@@ -159,6 +159,9 @@ pub struct EnvironmentConfig {
     pub version: Option<String>,
     /// Queue and worker settings.
     pub async_config: AsyncConfig,
+    /// Rotation, retention, compression and fsync of the files (default:
+    /// one file forever).
+    pub file: FileOptions,
 }
 
 impl EnvironmentConfig {
@@ -199,6 +202,7 @@ impl EnvironmentConfig {
             service_name: None,
             version,
             async_config: AsyncConfig::default(),
+            file: FileOptions::default(),
         }
     }
 
@@ -255,7 +259,7 @@ impl EnvironmentConfig {
             .output(OutputConfig {
                 min_level: self.file_level,
                 formatter: pick(self.file_formatter).build(),
-                writers: vec![Box::new(file_writer(file)?)],
+                writers: vec![Box::new(file_writer_with(file, self.file)?)],
             }))
     }
 }

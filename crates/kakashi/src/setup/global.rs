@@ -15,6 +15,7 @@ use crate::backend::{
 };
 use crate::error::ConfigError;
 use crate::logger::Logger;
+use crate::pipeline::write::FileOptions;
 use crate::pipeline::PipelineConfig;
 use crate::record::{Key, Value};
 
@@ -93,6 +94,9 @@ pub struct AsyncSetup {
     pub worker_count: usize,
     /// Records per batch (default 200).
     pub batch_size: usize,
+    /// Rotation, retention, compression and fsync of the preset's files
+    /// (default: one file forever).
+    pub file: FileOptions,
 }
 
 impl Default for AsyncSetup {
@@ -105,6 +109,7 @@ impl Default for AsyncSetup {
             max_queue_size: 25_000,
             worker_count: 2,
             batch_size: 200,
+            file: FileOptions::default(),
         }
     }
 }
@@ -122,6 +127,7 @@ pub fn setup_async_logging(setup: AsyncSetup) -> Result<EnvironmentConfig, Confi
         env.log_directory = dir;
     }
     env.service_name = setup.service_name;
+    env.file = setup.file;
     if setup.version.is_some() {
         env.version = setup.version;
     }

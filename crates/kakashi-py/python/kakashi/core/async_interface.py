@@ -39,13 +39,19 @@ def setup_async_logging(
     max_queue_size: int = 25000,
     worker_count: int = 2,
     batch_size: int = 200,
+    *,
+    rotation: Union[str, int, Sequence[str], None] = None,
+    retention: Union[str, int, None] = None,
+    compression: Optional[str] = None,
 ) -> EnvironmentConfig:
     """Installs an environment preset (``development``, ``production`` or
     ``testing``, or dev/prod/test) with an asynchronous global backend:
     console and ``<log_directory>/app.log`` outputs, each with its level and
     formatter, and ``service_name``/``version``/``environment`` in every
     record's context. ``production`` uses ``drop_oldest``, the others ``block``.
-    Returns the installed ``EnvironmentConfig``."""
+    ``rotation``, ``retention`` and ``compression`` manage the preset's files
+    (as for ``get_high_performance_logger``). Returns the installed
+    ``EnvironmentConfig``."""
     env = _kakashi.setup_async_logging(
         str(environment),
         service_name,
@@ -54,6 +60,9 @@ def setup_async_logging(
         max_queue_size,
         worker_count,
         batch_size,
+        rotation,
+        retention,
+        compression,
     )
     return EnvironmentConfig(
         environment=env["environment"],
