@@ -150,23 +150,26 @@ def test_context_and_exception_enrichers_called_directly():
     assert exception_enricher(enriched) is enriched
 
 
-def test_file_writer_opens_its_file_once_and_keeps_it_open(tmp_path):
-    """Lines written after the file is renamed (as by log rotation) go to the
-    file it opened, directly and through a pipeline: it is not reopened."""
+def test_file_writer_keeps_its_file_open_and_follows_a_rename(tmp_path):
+    """One open file for every line (not one per line); once the file is
+    renamed (as by log rotation), the next lines go to a new file at the
+    path, directly and through a pipeline, and the renamed file keeps what
+    it had."""
     path = tmp_path / "app.log"
     w = file_writer(path)
     w("first")
+    w("second")
     moved = tmp_path / "app.log.1"
     os.rename(path, moved)
-    w("second")
+    w("third")
     p = AsyncPipeline(AsyncPipelineConfig(PipelineConfig(writers=(w,))))
-    p.logger("app").info("third")
+    p.logger("app").info("fourth")
     assert p.flush()
     p.shutdown()
-    assert not path.exists()
-    lines = moved.read_text(encoding="utf-8").splitlines()
-    assert lines[:2] == ["first", "second"]
-    assert len(lines) == 3 and json.loads(lines[2])["message"] == "third"
+    assert moved.read_text(encoding="utf-8").splitlines() == ["first", "second"]
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "third"
+    assert len(lines) == 2 and json.loads(lines[1])["message"] == "fourth"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/fd")
