@@ -549,6 +549,10 @@ impl Writer for SharedFileWriter {
             .flush()
     }
 
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).sync()
+    }
+
     fn name(&self) -> String {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).name()
     }

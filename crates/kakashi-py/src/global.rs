@@ -132,6 +132,16 @@ pub(crate) fn flush(py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
     })
 }
 
+/// `flush(timeout)`, then every writer's data on to storage (`fsync` for
+/// files): `flush` reaches the OS, `sync` the disk. `timeout` (seconds) is
+/// for both together; without it, 5 seconds.
+#[pyfunction]
+#[pyo3(signature = (timeout=None))]
+pub(crate) fn sync(py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+    let t = seconds("timeout", timeout.unwrap_or(5.0))?;
+    Ok(gil::detach(py, move || kakashi::sync(t)))
+}
+
 /// Drains, flushes and joins every backend within `timeout` seconds.
 #[pyfunction]
 #[pyo3(signature = (timeout=5.0))]

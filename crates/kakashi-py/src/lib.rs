@@ -84,6 +84,7 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(global::flush, m)?)?;
     m.add_function(wrap_pyfunction!(global::shutdown_async_backend, m)?)?;
     m.add_function(wrap_pyfunction!(global::reopen_files, m)?)?;
+    m.add_function(wrap_pyfunction!(global::sync, m)?)?;
     builtins::register(m)?;
     m.add_function(wrap_pyfunction!(convert::_set_context_var, m)?)?;
     m.add_function(wrap_pyfunction!(convert::_context_used, m)?)?;

@@ -213,3 +213,13 @@ print("DONE", flush=True)
     assert len(files) == 3, files  # two rotated kept, and the current
     seqs = [r["fields"]["seq"] for f in files for r in read_lines(f)]
     assert seqs[-1] == 2999 and seqs == list(range(seqs[0], 3000))
+
+
+def test_sync_writes_everything_and_returns_true(tmp_path):
+    logger = get_high_performance_logger("s", str(tmp_path / "s.log"), overflow_strategy="block", rotation="1 MB")
+    for i in range(1000):
+        logger.info("m", seq=i)
+    assert kakashi.sync(10) is True
+    assert [r["fields"]["seq"] for r in read_lines(str(tmp_path / "s.log"))] == list(range(1000))
+    with pytest.raises(kakashi.ConfigError):
+        kakashi.sync(-1)

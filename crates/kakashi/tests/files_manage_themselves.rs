@@ -583,6 +583,56 @@ fn a_full_disk_under_block_loses_nothing_once_there_is_room() {
     );
 }
 
+/// A writer that counts its flushes and syncs.
+struct Counting {
+    flushes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    syncs: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl kakashi::Writer for Counting {
+    fn write_batch(&mut self, _: &kakashi::Batch<'_>) -> Result<(), kakashi::WriteError> {
+        Ok(())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.flushes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// `flush` reaches the OS (writers flushed), `sync` the disk: after the
+/// barrier, every writer's `sync` (`fsync` for a file).
+#[test]
+fn sync_flushes_then_syncs_every_writer() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let dir = tempfile::tempdir().unwrap();
+    let flushes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let syncs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let backend = kakashi::Backend::new(AsyncConfig::default()).unwrap();
+    let logger = backend.logger(
+        "sync",
+        PipelineConfig::new()
+            .writer(Counting {
+                flushes: flushes.clone(),
+                syncs: syncs.clone(),
+            })
+            .writer(file_writer(dir.path().join("app.log")).unwrap()),
+    );
+    info!(logger, "first", seq = 0);
+    assert!(backend.flush());
+    assert_eq!(syncs.load(SeqCst), 0, "flush does not sync");
+    let flushed = flushes.load(SeqCst);
+    info!(logger, "second", seq = 1);
+    assert!(backend.sync(Duration::from_secs(10)));
+    assert_eq!(syncs.load(SeqCst), 1);
+    assert!(flushes.load(SeqCst) > flushed, "sync flushes first");
+    assert_eq!(records(&[dir.path().join("app.log")]).len(), 2);
+}
+
 // === Several processes, one path ===
 
 const CHILD_PATH: &str = "KAKASHI_ROTATION_PATH";

@@ -27,6 +27,7 @@ from kakashi.core.async_interface import (
     get_network_logger,
     setup_async_logging,
     shutdown_async_backend,
+    sync,
 )
 from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
 from kakashi.core.config import (
@@ -86,6 +87,7 @@ __all__ = [
     "context_scope",
     "create_log_record",
     "flush",
+    "sync",
     "get_async_logger",
     "get_async_stats",
     "get_async_structured_logger",

@@ -26,6 +26,7 @@ __all__ = [
     "get_async_stats",
     "flush",
     "reopen_files",
+    "sync",
     "shutdown_async_backend",
     "BuiltinStage",
     "BuiltinEnricher",
@@ -252,6 +253,9 @@ def get_async_stats() -> Dict[str, Any]:
 
 def flush(timeout: Optional[float] = None) -> bool:
     """Waits until everything logged so far is written, within `timeout` seconds in total."""
+
+def sync(timeout: Optional[float] = None) -> bool:
+    """``flush``, then every writer's data on to storage (``fsync`` for files)."""
 
 def reopen_files() -> None:
     """Every file writer reopens its path before its next batch."""

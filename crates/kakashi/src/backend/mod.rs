@@ -492,6 +492,14 @@ impl Backend {
         self.shared.flush_until(Instant::now() + timeout)
     }
 
+    /// [`flush_timeout`](Backend::flush_timeout), then the writers' data on
+    /// to storage ([`Writer::sync`](crate::Writer::sync): `fsync` for a
+    /// file): `flush` reaches the OS, `sync` the disk. Returns whether
+    /// everything was written and synced within `timeout`.
+    pub fn sync(&self, timeout: Duration) -> bool {
+        self.shared.sync_until(Instant::now() + timeout)
+    }
+
     /// Drains the queue, flushes, and joins the workers, waiting at most
     /// `timeout`; then counts what was left as dropped and says so.
     pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {

@@ -121,6 +121,19 @@ impl Shared {
         all
     }
 
+    /// [`flush_until`](Shared::flush_until), then every writer's
+    /// [`sync`](crate::Writer::sync) on this thread, by `deadline`.
+    pub(crate) fn sync_until(&self, deadline: Instant) -> bool {
+        if !self.flush_until(deadline) {
+            return false;
+        }
+        let mut all = true;
+        for stages in self.routes_snapshot() {
+            all &= stages.sync_writers(&self.counters, Some(deadline));
+        }
+        all
+    }
+
     /// Drains, flushes and joins, within `timeout`; at the timeout, counts
     /// what is still queued as dropped and leaves the workers still inside a
     /// stage behind (they stop after their batch; what they hold is

@@ -73,6 +73,15 @@ pub trait Writer: Send {
         Ok(())
     }
 
+    /// Pushes what [`flush`](Writer::flush) pushed to the OS on to its
+    /// storage (for a file, `fsync`). The default flushes.
+    ///
+    /// # Errors
+    /// The destination's I/O error.
+    fn sync(&mut self) -> io::Result<()> {
+        self.flush()
+    }
+
     /// A short name for statistics and error reports (`"file:app.log"`).
     fn name(&self) -> String {
         "writer".to_owned()
@@ -221,6 +230,9 @@ impl Writer for Box<dyn Writer> {
     }
     fn flush(&mut self) -> io::Result<()> {
         (**self).flush()
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        (**self).sync()
     }
     fn name(&self) -> String {
         (**self).name()

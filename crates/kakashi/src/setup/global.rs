@@ -366,6 +366,18 @@ pub fn flush_timeout(timeout: Duration) -> bool {
     all_done
 }
 
+/// [`flush_timeout`], then every writer's data on to storage (`fsync` for
+/// files), within `timeout` in total: `flush` reaches the OS, `sync` the
+/// disk. Returns whether everything was written and synced.
+pub fn sync(timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut all_done = true;
+    for backend in all_backends() {
+        all_done &= backend.sync_until(deadline);
+    }
+    all_done
+}
+
 /// Drains, flushes and stops every backend, within `timeout` in total; reports
 /// what was left. The global backend is rebuilt (with the same environment) by
 /// the next [`get_logger`]; loggers made before keep working synchronously.

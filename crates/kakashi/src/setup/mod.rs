@@ -37,7 +37,7 @@ pub use environment::{Environment, EnvironmentConfig, FormatterKind, FormatterTy
 pub use global::{
     apply_async_config, configure_async_backend, flush, flush_timeout, get_async_stats,
     get_async_structured_logger, get_env_logger, get_logger, setup_async_logging,
-    shutdown_async_backend, AsyncSetup, BackendOptions,
+    shutdown_async_backend, sync, AsyncSetup, BackendOptions,
 };
 pub use high_performance::{
     get_high_performance_logger, get_high_performance_logger_with, HighPerformanceOptions,

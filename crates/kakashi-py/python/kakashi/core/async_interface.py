@@ -28,6 +28,7 @@ __all__ = [
     "shutdown_async_backend",
     "configure_async_backend",
     "flush",
+    "sync",
 ]
 
 
@@ -194,3 +195,11 @@ def flush(timeout: Optional[float] = None) -> bool:
     seconds in total (default: the longest ``shutdown_timeout``). Returns
     False when that took longer."""
     return _kakashi.flush(timeout)
+
+
+def sync(timeout: Optional[float] = None) -> bool:
+    """``flush``, then every writer's data on to storage (``fsync`` for a
+    file): ``flush`` reaches the operating system, ``sync`` the disk. At
+    most ``timeout`` seconds for both (default 5). Returns False when that
+    took longer or a sync failed."""
+    return _kakashi.sync(timeout)

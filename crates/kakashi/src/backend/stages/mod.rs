@@ -193,6 +193,21 @@ impl Stages {
     /// until `deadline` at most (`None`: as long as it takes); false when
     /// some could not be flushed by then.
     pub(crate) fn flush_writers(&self, counters: &Counters, deadline: Option<Instant>) -> bool {
+        self.each_writer(counters, deadline, |w| w.flush())
+    }
+
+    /// [`Writer::sync`] on every writer, waiting for each output's writers
+    /// at most until `deadline`; false if one could not be had or failed.
+    pub(crate) fn sync_writers(&self, counters: &Counters, deadline: Option<Instant>) -> bool {
+        self.each_writer(counters, deadline, |w| w.sync())
+    }
+
+    fn each_writer(
+        &self,
+        counters: &Counters,
+        deadline: Option<Instant>,
+        call: impl Fn(&mut Box<dyn Writer>) -> std::io::Result<()>,
+    ) -> bool {
         let _stage = enter_stage();
         let mut all = true;
         for output in &self.outputs {
@@ -204,10 +219,11 @@ impl Stages {
                 continue;
             };
             for (writer, c) in writers.iter_mut().zip(&output.counters) {
-                let result = catch_unwind(AssertUnwindSafe(|| writer.flush()));
+                let result = catch_unwind(AssertUnwindSafe(|| call(writer)));
                 if !matches!(result, Ok(Ok(()))) {
                     counters.write_errors.fetch_add(1, Relaxed);
                     c.errors.fetch_add(1, Relaxed);
+                    all = false;
                 }
             }
         }

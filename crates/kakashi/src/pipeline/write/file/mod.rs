@@ -383,6 +383,13 @@ impl Writer for FileWriter {
         Ok(())
     }
 
+    fn sync(&mut self) -> io::Result<()> {
+        match &self.file {
+            Some(file) => file.sync_data(),
+            None => Ok(()),
+        }
+    }
+
     fn name(&self) -> String {
         format!("file:{}", self.path.display())
     }
