@@ -133,7 +133,7 @@ def log_all(path, proc, n):
 
 
 def test_processes_forked_and_spawned_share_one_rotating_file(tmp_path):
-    n = 50_000
+    n = 100_000
     path = str(tmp_path / "shared.log")
     code = (
         CHILD
@@ -223,3 +223,44 @@ def test_sync_writes_everything_and_returns_true(tmp_path):
     assert [r["fields"]["seq"] for r in read_lines(str(tmp_path / "s.log"))] == list(range(1000))
     with pytest.raises(kakashi.ConfigError):
         kakashi.sync(-1)
+
+
+def test_a_full_disk_is_counted_and_reported_once_there_is_room(tmp_path):
+    """RLIMIT_FSIZE (64 KiB, SIGXFSZ ignored) stands for a full disk: under
+    drop_newest the batches fail at once, counted; after the full file is
+    moved away, writing resumes and a WARNING record reports the failures."""
+    proc = run_bounded(
+        """
+import json, os, resource, signal, time
+import kakashi
+from kakashi.core.async_interface import get_high_performance_logger
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))
+lg = get_high_performance_logger("disk", "app.log", overflow_strategy="drop_newest", batch_size=100)
+for i in range(2000):
+    lg.info("Trade executed", seq=i, symbol="AAPL")
+lg.flush(10)
+s = kakashi.get_async_stats()
+os.rename("app.log", "app.log.1")
+time.sleep(1.1)
+for i in range(2000, 2100):
+    lg.info("Trade executed", seq=i, symbol="AAPL")
+lg.flush(10)
+s2 = kakashi.get_async_stats()
+print("STATS " + json.dumps({"failed": s["messages_failed"], "written": s["messages_written"],
+      "balanced": s2["messages_submitted"] == s2["messages_written"] + s2["messages_dropped"] + s2["messages_filtered"] + s2["messages_failed"]}), flush=True)
+""",
+        tmp_path,
+        60,
+        "a full disk",
+    )
+    line = [l for l in proc.stdout.splitlines() if l.startswith("STATS ")]
+    assert line, proc.stderr
+    stats = json.loads(line[0][len("STATS "):])
+    assert stats["failed"] > 0 and stats["written"] > 0 and stats["balanced"], stats
+    full = read_lines(str(tmp_path / "app.log.1"))  # whole lines only
+    assert len(full) > 0
+    after = read_lines(str(tmp_path / "app.log"))
+    reports = [r for r in after if r["level"] == "WARNING" and r["message"].startswith("kakashi failed to write")]
+    assert reports and reports[0]["fields"]["failed"] > 0
+    assert [r["fields"]["seq"] for r in after if "seq" in r.get("fields", {})] == list(range(2000, 2100))
