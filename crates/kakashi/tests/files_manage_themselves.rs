@@ -430,6 +430,39 @@ fn a_rename_mid_run_under_load_loses_nothing() {
     assert_eq!(next, [20_000; 4]);
 }
 
+/// A process that holds the rotation lock and never lets go (stopped, or
+/// hung) delays rotations, never the writes: every record is written while
+/// it holds it, and the file rotates once it is gone.
+#[test]
+fn a_stuck_holder_of_the_rotation_lock_delays_rotation_not_records() {
+    use std::os::unix::io::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let lock = std::fs::File::create(dir.path().join(".app.log.lock")).unwrap();
+    // SAFETY: flock(2) on a descriptor `lock` owns.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let p = pipeline(
+        &path,
+        FileOptions::new().rotation(Rotation::size(100_000)),
+        1,
+    );
+    log_from_threads(&p, 1, 5_000);
+    assert!(p.flush());
+    assert_eq!(
+        files_in_order(dir.path(), "app").len(),
+        1,
+        "rotated under a held lock"
+    );
+    drop(lock);
+    std::thread::sleep(Duration::from_millis(1_100)); // the writer's pause between tries
+    let logger = p.logger("rot");
+    info!(logger, "after", thread = 9, seq = 0);
+    assert!(p.shutdown(Duration::from_secs(10)).completed());
+    let files = files_in_order(dir.path(), "app");
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!(records(&files).len(), 5_001);
+}
+
 /// logrotate's `copytruncate`: the file is copied, then truncated in
 /// place. The writer appends (`O_APPEND`), so the next lines start the
 /// truncated file (no hole of zero bytes where the old content was); lines

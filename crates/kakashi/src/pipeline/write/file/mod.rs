@@ -49,7 +49,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub use compress::Compression;
 pub use policy::{Boundary, Fsync, Retention, Rotation};
-use rotate::{Names, LOCK_PATIENCE};
+use rotate::{Names, LOCK_BACKOFF, LOCK_PATIENCE};
 
 use crate::error::ConfigError;
 use crate::pipeline::{Batch, WriteError, Writer};
@@ -138,6 +138,8 @@ pub struct FileWriter {
     /// The [`REOPEN`] value last acted on.
     reopened: u64,
     last_sync: Instant,
+    /// After the rotation lock could not be had: no new try before this.
+    lock_again_at: Option<Instant>,
 }
 
 /// Opens `path` for appending, creating it and its parent directories.
@@ -149,8 +151,9 @@ pub fn file_writer(path: impl AsRef<Path>) -> Result<FileWriter, ConfigError> {
     file_writer_with(path, FileOptions::new())
 }
 
-/// [`file_writer`] with rotation, retention and an fsync policy. Retention
-/// is applied once here, before the first batch.
+/// [`file_writer`] with rotation, retention, compression and an fsync
+/// policy. Retention is applied once here, before the first batch, and
+/// rotated files a crash left uncompressed are handed to the compressor.
 ///
 /// # Errors
 /// As [`file_writer`], and [`ConfigError::File`] when the rotated files
@@ -178,6 +181,7 @@ pub fn file_writer_with(
         next_boundary: None,
         reopened: REOPEN.load(Relaxed),
         last_sync: Instant::now(),
+        lock_again_at: None,
         path,
     };
     writer.next_boundary = writer.first_boundary();
@@ -281,10 +285,16 @@ impl FileWriter {
     /// Moves the file aside under the rotation lock (unless another process
     /// did already), reopens the path and applies retention.
     fn rotate(&mut self) -> io::Result<()> {
+        if self.lock_again_at.is_some_and(|at| Instant::now() < at) {
+            return Ok(());
+        }
         let Some(_lock) = self.names.lock(LOCK_PATIENCE)? else {
-            // Held by a stopped or slow process: write on, try after the next batch.
+            // Held by a stopped or slow process: write on, and try again
+            // after a pause rather than before every batch.
+            self.lock_again_at = Some(Instant::now() + LOCK_BACKOFF);
             return Ok(());
         };
+        self.lock_again_at = None;
         if self.path_is_open_file() {
             if let Some(secs) = self.rotation_due() {
                 let rotated = self.names.move_aside(&self.path, secs)?;

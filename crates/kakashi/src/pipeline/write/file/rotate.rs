@@ -14,8 +14,9 @@
 //! held through them). Under the lock, the writer looks again: if the path
 //! is no longer the file it has open, another process rotated it, and it
 //! only reopens. So one threshold makes one rotation, whatever the number of
-//! processes. The lock is only tried, for up to [`LOCK_PATIENCE`]: a holder
-//! that is stopped delays a rotation to a later batch, never a write.
+//! processes. The lock is only tried, for up to [`LOCK_PATIENCE`], and not
+//! again for [`LOCK_BACKOFF`]: a holder that is stopped delays a rotation,
+//! and the writes only by that much now and then.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -25,9 +26,14 @@ use std::time::{Duration, Instant, SystemTime};
 use super::policy::Retention;
 use crate::pipeline::format::file_stamp;
 
-/// How long a writer tries for the rotation lock before it writes on and
-/// tries again after its next batch.
-pub(super) const LOCK_PATIENCE: Duration = Duration::from_millis(500);
+/// How long a writer tries for the rotation lock (its holder needs it for a
+/// rename, an open and a directory listing) before it writes on.
+pub(super) const LOCK_PATIENCE: Duration = Duration::from_millis(50);
+
+/// How long a writer that could not have the lock waits before trying
+/// again, so that a stopped holder costs a batch a pause now and then, not
+/// every batch.
+pub(super) const LOCK_BACKOFF: Duration = Duration::from_secs(1);
 
 /// The parts a rotated name is made of.
 #[derive(Debug)]
