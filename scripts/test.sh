@@ -37,10 +37,10 @@ fi
 cargo test --workspace
 
 # Miri checks the crate's unsafe code (the queue's ring, the workers'
-# fork cells, the JSON writer's spare-capacity writes) for undefined
+# fork cells, the JSON writer's spare-capacity writes, `Text`'s parts) for undefined
 # behaviour and data races, where the toolchain has it (it needs nightly).
 if cargo +nightly miri --version >/dev/null 2>&1; then
-    cargo +nightly miri test -p kakashi --lib -- backend::ring fork_cell pipeline::format
+    cargo +nightly miri test -p kakashi --lib -- backend::ring fork_cell pipeline::format record::text
 else
     echo "test.sh: Miri is not installed (rustup +nightly component add miri): the unsafe code's Miri checks are skipped"
 fi
