@@ -63,6 +63,24 @@ fn pipeline_with(
     .unwrap()
 }
 
+/// Runs `body` in a child process (this test binary again, `test` only)
+/// whose files cannot grow past 64 KiB, with a pipeline of `strategy` on
+/// `app.log` in a temporary directory.
+fn with_a_full_disk(
+    test: &str,
+    strategy: OverflowStrategy,
+    body: impl FnOnce(&Path, &AsyncPipeline, &kakashi::Logger),
+) {
+    common::isolated(test, Duration::from_secs(60), || {
+        limit_file_size_to_64_kib();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let p = pipeline_with(&path, FileOptions::new(), 1, strategy);
+        let logger = p.logger("disk");
+        body(&path, &p, &logger);
+    });
+}
+
 /// In this process: writes past 64 KiB in any file fail with `EFBIG`, as
 /// on a full disk (`RLIMIT_FSIZE`, with `SIGXFSZ` ignored so that it does
 /// not kill the process).
@@ -551,15 +569,10 @@ fn a_removed_directory_is_made_again() {
 /// writing resumes by itself and a WARNING record reports the failures.
 #[test]
 fn a_full_disk_fails_batches_counted_and_writing_resumes_with_a_report() {
-    common::isolated(
+    with_a_full_disk(
         "a_full_disk_fails_batches_counted_and_writing_resumes_with_a_report",
-        Duration::from_secs(60),
-        || {
-            limit_file_size_to_64_kib();
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("app.log");
-            let p = pipeline_with(&path, FileOptions::new(), 1, OverflowStrategy::DropNewest);
-            let logger = p.logger("disk");
+        OverflowStrategy::DropNewest,
+        |path, p, logger| {
             for seq in 0..2_000u64 {
                 info!(logger, "Trade executed", seq = seq, symbol = "AAPL");
             }
@@ -570,17 +583,17 @@ fn a_full_disk_fails_batches_counted_and_writing_resumes_with_a_report() {
                 "{full:?}"
             );
             assert!(full.is_balanced(), "{full:?}");
-            let kept = records(std::slice::from_ref(&path)); // whole lines only
+            let kept = records(&[path.to_path_buf()]); // whole lines only
             assert_eq!(kept.len() as u64, full.messages_written);
 
-            std::fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+            std::fs::rename(path, path.with_extension("log.1")).unwrap();
             // Reports of failures go out at most once a second.
             std::thread::sleep(Duration::from_millis(1_100));
             for seq in 2_000..2_100u64 {
                 info!(logger, "Trade executed", seq = seq, symbol = "AAPL");
             }
             assert!(p.shutdown(Duration::from_secs(10)).completed());
-            let after = records(std::slice::from_ref(&path));
+            let after = records(&[path.to_path_buf()]);
             let report = after
                 .iter()
                 .find(|r| r["level"] == "WARNING")
@@ -607,31 +620,26 @@ fn a_full_disk_fails_batches_counted_and_writing_resumes_with_a_report() {
 /// against a 64 KiB limit, the full file moved away once.
 #[test]
 fn a_full_disk_under_block_loses_nothing_once_there_is_room() {
-    common::isolated(
+    with_a_full_disk(
         "a_full_disk_under_block_loses_nothing_once_there_is_room",
-        Duration::from_secs(60),
-        || {
-            limit_file_size_to_64_kib();
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("app.log");
-            let p = pipeline(&path, FileOptions::new(), 1);
-            let logger = p.logger("disk");
-            let moved = dir.path().join("app.log.1");
+        OverflowStrategy::Block,
+        |path, p, logger| {
+            let moved = path.with_extension("log.1");
             std::thread::scope(|s| {
                 s.spawn(|| {
                     // Room comes back once the file is full and callers wait.
-                    while std::fs::metadata(&path).map_or(0, |m| m.len()) < 60 * 1024 {
+                    while std::fs::metadata(path).map_or(0, |m| m.len()) < 60 * 1024 {
                         std::thread::sleep(Duration::from_millis(10));
                     }
                     std::thread::sleep(Duration::from_millis(300));
-                    std::fs::rename(&path, &moved).unwrap();
+                    std::fs::rename(path, &moved).unwrap();
                 });
                 for seq in 0..600u64 {
                     info!(logger, "Trade executed", seq = seq, symbol = "AAPL");
                 }
             });
             assert!(p.shutdown(Duration::from_secs(30)).completed());
-            let seqs: Vec<u64> = records(&[moved.clone(), path.clone()])
+            let seqs: Vec<u64> = records(&[moved.clone(), path.to_path_buf()])
                 .iter()
                 .map(|r| r["fields"]["seq"].as_u64().unwrap())
                 .collect();

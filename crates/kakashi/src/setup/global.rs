@@ -11,7 +11,7 @@ use crate::backend::lock;
 use crate::backend::stages::Route;
 use crate::backend::{
     all_backends, longest_shutdown_timeout, retired, AsyncConfig, Backend, OverflowStrategy,
-    ShutdownReport, Stats,
+    Shared, ShutdownReport, Stats,
 };
 use crate::error::ConfigError;
 use crate::logger::Logger;
@@ -358,10 +358,16 @@ pub fn flush() -> bool {
 
 /// [`flush`] with an explicit limit for all backends together.
 pub fn flush_timeout(timeout: Duration) -> bool {
+    on_every_backend(timeout, Shared::flush_until)
+}
+
+/// `each(backend, deadline)` on every backend, one deadline for all;
+/// whether every one returned true.
+fn on_every_backend(timeout: Duration, each: impl Fn(&Shared, Instant) -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     let mut all_done = true;
     for backend in all_backends() {
-        all_done &= backend.flush_until(deadline);
+        all_done &= each(&backend, deadline);
     }
     all_done
 }
@@ -370,12 +376,7 @@ pub fn flush_timeout(timeout: Duration) -> bool {
 /// files), within `timeout` in total: `flush` reaches the OS, `sync` the
 /// disk. Returns whether everything was written and synced.
 pub fn sync(timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    let mut all_done = true;
-    for backend in all_backends() {
-        all_done &= backend.sync_until(deadline);
-    }
-    all_done
+    on_every_backend(timeout, Shared::sync_until)
 }
 
 /// Drains, flushes and stops every backend, within `timeout` in total; reports
