@@ -18,6 +18,12 @@ use kakashi::{
 /// The file and its rotated files, oldest first (rotated names sort by
 /// time, then by counter; the current file is the newest).
 fn files_in_order(dir: &Path, stem: &str) -> Vec<PathBuf> {
+    rotated_then_current(dir, stem, ".log")
+}
+
+/// The rotated files whose names end in `ext` (`.log`, `.log.gz`), oldest
+/// first, then the current file if there is one.
+fn rotated_then_current(dir: &Path, stem: &str, ext: &str) -> Vec<PathBuf> {
     let mut rotated: Vec<(String, u32, PathBuf)> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -25,7 +31,7 @@ fn files_in_order(dir: &Path, stem: &str) -> Vec<PathBuf> {
             let name = p.file_name()?.to_str()?.to_owned();
             let middle = name
                 .strip_prefix(&format!("{stem}."))?
-                .strip_suffix(".log")?
+                .strip_suffix(ext)?
                 .to_owned();
             let (stamp, n) = middle.rsplit_once('.')?;
             Some((stamp.to_owned(), n.parse().ok()?, p))
@@ -38,6 +44,14 @@ fn files_in_order(dir: &Path, stem: &str) -> Vec<PathBuf> {
         files.push(current);
     }
     files
+}
+
+/// `dir/app.log` and a logger that writes it on the calling thread.
+fn synchronous_file_logger(dir: &Path, name: &str) -> (PathBuf, kakashi::Logger) {
+    let path = dir.join("app.log");
+    let writer = file_writer(&path).unwrap();
+    let logger = kakashi::Backend::synchronous().logger(name, PipelineConfig::new().writer(writer));
+    (path, logger)
 }
 
 fn pipeline(path: &Path, options: FileOptions, workers: usize) -> AsyncPipeline {
@@ -118,6 +132,19 @@ fn log_from_threads(pipeline: &AsyncPipeline, threads: u64, per_thread: u64) {
     });
 }
 
+/// The records of 4 threads (fields `thread`, `seq`): each thread's
+/// `per_thread` records, each once, in its order.
+fn assert_each_thread_complete_in_order(records: &[serde_json::Value], per_thread: u64) {
+    let mut next = [0u64; 4];
+    for r in records {
+        let t = r["fields"]["thread"].as_u64().unwrap() as usize;
+        let seq = r["fields"]["seq"].as_u64().unwrap();
+        assert_eq!(seq, next[t], "thread {t} out of order");
+        next[t] += 1;
+    }
+    assert_eq!(next, [per_thread; 4]);
+}
+
 /// Every line of `files` in order, parsed; panics on a torn or invalid line.
 fn records(files: &[PathBuf]) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
@@ -159,17 +186,7 @@ fn size_rotation_keeps_every_record_in_order_across_the_files() {
     }
     assert!(std::fs::metadata(&current[0]).unwrap().len() < limit + 200 * 300);
 
-    let mut next = [0u64; 4];
-    for r in records(&files) {
-        let t = r["fields"]["thread"].as_u64().unwrap() as usize;
-        assert_eq!(
-            r["fields"]["seq"].as_u64().unwrap(),
-            next[t],
-            "thread {t} out of order"
-        );
-        next[t] += 1;
-    }
-    assert_eq!(next, [50_000; 4]);
+    assert_each_thread_complete_in_order(&records(&files), 50_000);
     let stats = p.stats();
     assert_eq!(
         (stats.messages_written, stats.messages_dropped),
@@ -198,23 +215,7 @@ fn gzip_files_when_compressed(dir: &Path, stem: &str) -> Vec<PathBuf> {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let mut rotated: Vec<(String, u32, PathBuf)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter_map(|p| {
-            let name = p.file_name()?.to_str()?.to_owned();
-            let middle = name
-                .strip_prefix(&format!("{stem}."))?
-                .strip_suffix(".log.gz")?
-                .to_owned();
-            let (stamp, n) = middle.rsplit_once('.')?;
-            Some((stamp.to_owned(), n.parse().ok()?, p))
-        })
-        .collect();
-    rotated.sort();
-    let mut files: Vec<PathBuf> = rotated.into_iter().map(|(_, _, p)| p).collect();
-    files.push(dir.join(format!("{stem}.log")));
-    files
+    rotated_then_current(dir, stem, ".log.gz")
 }
 
 /// `records`, reading `.gz` files through gzip.
@@ -257,17 +258,7 @@ fn gzip_rotation_keeps_every_record_in_order() {
 
     let files = gzip_files_when_compressed(dir.path(), "app");
     assert!(files.len() >= 10, "{files:?}");
-    let mut next = [0u64; 4];
-    for r in records_any(&files) {
-        let t = r["fields"]["thread"].as_u64().unwrap() as usize;
-        assert_eq!(
-            r["fields"]["seq"].as_u64().unwrap(),
-            next[t],
-            "thread {t} out of order"
-        );
-        next[t] += 1;
-    }
-    assert_eq!(next, [per_thread; 4]);
+    assert_each_thread_complete_in_order(&records_any(&files), per_thread);
     // No compression leftovers.
     let tmp = std::fs::read_dir(dir.path())
         .unwrap()
@@ -383,11 +374,7 @@ fn time_rotation_splits_at_the_boundaries_and_names_files_by_them() {
 #[test]
 fn a_file_moved_or_deleted_from_outside_is_followed_by_a_new_one() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("app.log");
-    let logger = kakashi::Backend::synchronous().logger(
-        "out",
-        PipelineConfig::new().writer(file_writer(&path).unwrap()),
-    );
+    let (path, logger) = synchronous_file_logger(dir.path(), "out");
     for seq in 0..100 {
         info!(logger, "before", seq = seq);
     }
@@ -439,13 +426,8 @@ fn a_rename_mid_run_under_load_loses_nothing() {
     let before = records(std::slice::from_ref(&moved));
     let after = records(std::slice::from_ref(&path));
     assert!(!before.is_empty() && !after.is_empty());
-    let mut next = [0u64; 4];
-    for r in before.iter().chain(&after) {
-        let t = r["fields"]["thread"].as_u64().unwrap() as usize;
-        assert_eq!(r["fields"]["seq"].as_u64().unwrap(), next[t], "thread {t}");
-        next[t] += 1;
-    }
-    assert_eq!(next, [20_000; 4]);
+    let all: Vec<_> = before.into_iter().chain(after).collect();
+    assert_each_thread_complete_in_order(&all, 20_000);
 }
 
 /// A process that holds the rotation lock and never lets go (stopped, or
@@ -489,11 +471,7 @@ fn a_stuck_holder_of_the_rotation_lock_delays_rotation_not_records() {
 #[test]
 fn copytruncate_leaves_a_file_of_whole_new_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("app.log");
-    let logger = kakashi::Backend::synchronous().logger(
-        "ct",
-        PipelineConfig::new().writer(file_writer(&path).unwrap()),
-    );
+    let (path, logger) = synchronous_file_logger(dir.path(), "ct");
     for seq in 0..100 {
         info!(logger, "before", seq = seq);
     }
@@ -524,11 +502,7 @@ fn sighup_asks_the_writers_to_reopen() {
         Duration::from_secs(30),
         || {
             let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("app.log");
-            let logger = kakashi::Backend::synchronous().logger(
-                "hup",
-                PipelineConfig::new().writer(file_writer(&path).unwrap()),
-            );
+            let (path, logger) = synchronous_file_logger(dir.path(), "hup");
             info!(logger, "before", seq = 0);
             kakashi::reopen_files_on_sighup().unwrap();
             // SAFETY: raise(3) with a valid signal number.
