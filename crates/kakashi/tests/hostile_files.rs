@@ -130,3 +130,36 @@ fn compression_cut_short_by_retention_leaves_no_tmp() {
 }
 
 // === time rotation ===
+
+/// Two writers of one path (two loggers of one file in a process, or two
+/// processes): the first rotates at the boundary and starts a new file; the
+/// second sees the path changed, reopens it, still holds the passed
+/// boundary, and rotates the other writer's brand-new file a second time.
+/// One boundary must make one rotated file (the core test asserts `.1.log`
+/// for one writer; here `.2.log` files appear).
+#[test]
+fn one_time_boundary_makes_one_rotation_with_two_writers_of_a_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let options = FileOptions::new().rotation("1 second".parse().unwrap());
+    let a = logger("a", &path, options);
+    let b = logger("b", &path, options);
+    let started = Instant::now();
+    let mut seq = 0u64;
+    while started.elapsed() < Duration::from_millis(3_500) {
+        info!(a, "tick", seq = seq);
+        info!(b, "tick", seq = seq);
+        seq += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let rotated: Vec<String> = names(dir.path())
+        .into_iter()
+        .filter(|n| n.starts_with("app.2"))
+        .collect();
+    assert!(rotated.len() >= 2, "{rotated:?}");
+    let twice: Vec<&String> = rotated.iter().filter(|n| !n.ends_with(".1.log")).collect();
+    assert!(
+        twice.is_empty(),
+        "a boundary rotated more than once: {twice:?} among {rotated:?}"
+    );
+}
