@@ -163,3 +163,40 @@ fn one_time_boundary_makes_one_rotation_with_two_writers_of_a_path() {
         "a boundary rotated more than once: {twice:?} among {rotated:?}"
     );
 }
+
+/// The log file's modification time is ahead of the clock (a clock set
+/// back by NTP after a boot with a fast RTC, a file copied from another
+/// host): the first boundary is computed from that future time, so time
+/// rotation stops until the clock catches up (here ten days).
+#[test]
+fn a_log_file_modified_in_the_future_still_rotates_by_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    std::fs::write(&path, "{\"old\":true}\n").unwrap();
+    let ahead = SystemTime::now() + Duration::from_secs(10 * 86_400);
+    std::fs::File::options()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(ahead)
+        .unwrap();
+    let log = logger("t", &path, FileOptions::new().rotation("1 second".parse().unwrap()));
+    let started = Instant::now();
+    let mut seq = 0u64;
+    while started.elapsed() < Duration::from_millis(2_500) {
+        info!(log, "tick", seq = seq);
+        seq += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let rotated: Vec<String> = names(dir.path())
+        .into_iter()
+        .filter(|n| n.starts_with("app.2"))
+        .collect();
+    assert!(
+        !rotated.is_empty(),
+        "no rotation by \"1 second\" in 2.5 s: {:?}",
+        names(dir.path())
+    );
+}
+
+// === symlinks and names ===
