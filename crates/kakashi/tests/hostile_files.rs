@@ -200,3 +200,56 @@ fn a_log_file_modified_in_the_future_still_rotates_by_time() {
 }
 
 // === symlinks and names ===
+
+/// `logs/app.log` is a symlink to `data/app.log` (a common layout). The
+/// rotation hard-links the symlink itself (link(2) does not follow it) and
+/// unlinks it, so the current file becomes a regular file in `logs/`; the
+/// compressor then compresses the target's content through the rotated
+/// symlink and removes only the symlink: `data/app.log` keeps every record
+/// of the first file for ever, beside its compressed copy.
+#[test]
+fn a_symlinked_path_rotates_without_leaving_a_copy_of_its_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&logs).unwrap();
+    std::os::unix::fs::symlink(data.join("app.log"), logs.join("app.log")).unwrap();
+    let options = FileOptions::new()
+        .rotation("10 KB".parse().unwrap())
+        .compression("gzip".parse().unwrap());
+    let log = logger("s", &logs.join("app.log"), options);
+    let total = 400u64;
+    for seq in 0..total {
+        info!(log, "Trade executed", seq = seq, symbol = "AAPL");
+    }
+    // Every rotated file compressed (a second after its rotation).
+    assert!(wait_for(15, || {
+        names(&logs)
+            .iter()
+            .all(|n| n.ends_with(".gz") || n == "app.log" || n.starts_with('.'))
+    }));
+    let mut seen: HashMap<u64, Vec<PathBuf>> = HashMap::new();
+    for d in [&data, &logs] {
+        for name in names(d) {
+            let p = d.join(&name);
+            if name.starts_with('.') || p.symlink_metadata().unwrap().file_type().is_symlink() {
+                continue;
+            }
+            for line in text_of(&p).lines() {
+                let r: serde_json::Value = serde_json::from_str(line).unwrap();
+                seen.entry(r["fields"]["seq"].as_u64().unwrap())
+                    .or_default()
+                    .push(p.clone());
+            }
+        }
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, files)| files.len() > 1).collect();
+    assert_eq!(seen.len() as u64, total, "records lost");
+    assert!(
+        twice.is_empty(),
+        "{} records are on disk twice, e.g. {:?}",
+        twice.len(),
+        twice.first()
+    );
+}
