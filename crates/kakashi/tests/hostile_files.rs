@@ -253,3 +253,43 @@ fn a_symlinked_path_rotates_without_leaving_a_copy_of_its_records() {
         twice.first()
     );
 }
+
+/// Two log files whose names differ only in bytes that are not UTF-8
+/// (`app\xff.log`, `app\xfe.log`: Latin-1 names) get the same lossy rotated
+/// names (`app\u{fffd}.<stamp>.<n>.log`), so each one's retention counts
+/// and removes the other's rotated files.
+#[test]
+fn names_that_differ_only_in_non_utf8_bytes_keep_their_own_rotated_files() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path_a = dir.path().join(OsStr::from_bytes(b"app\xff.log"));
+    let path_b = dir.path().join(OsStr::from_bytes(b"app\xfe.log"));
+    let small = FileOptions::new().rotation("1 KB".parse().unwrap());
+    let b = logger("b", &path_b, small);
+    for seq in 0..100u64 {
+        info!(b, "kept", seq = seq, pad = "y".repeat(100).as_str());
+    }
+    let b_files = names(dir.path()).len();
+    let a = logger("a", &path_a, small.retention(Retention::count(1)));
+    for seq in 0..100u64 {
+        info!(a, "pruned", seq = seq, pad = "y".repeat(100).as_str());
+    }
+    // Every record of b is still on disk (b has no retention).
+    let mut b_records = 0;
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().unwrap().as_bytes().starts_with(b".") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+        b_records += text
+            .lines()
+            .filter(|l| l.contains("\"logger\":\"b\""))
+            .count();
+    }
+    assert!(b_files > 3, "setup: b rotated");
+    assert_eq!(b_records, 100, "a's retention removed b's rotated files");
+}
+
+// === a stuck process ===
