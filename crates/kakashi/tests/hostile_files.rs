@@ -293,3 +293,49 @@ fn names_that_differ_only_in_non_utf8_bytes_keep_their_own_rotated_files() {
 }
 
 // === a stuck process ===
+
+/// Another process holds the rotation lock and does not let go (stopped
+/// with SIGSTOP or in a debugger mid-rotation, simulated by `flock`): every
+/// batch of every other process then waits the full lock patience (500 ms)
+/// before it is written, for as long as the file is over its size, so a
+/// synchronous logger spends half a second in each call. 40 records must
+/// not take 20 s.
+#[test]
+fn a_stuck_rotation_lock_does_not_stall_every_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    std::fs::write(&path, "{}\n".repeat(1_000)).unwrap();
+    let lock = dir.path().join(".app.log.lock");
+    let mut holder = std::process::Command::new("flock")
+        .arg(&lock)
+        .args(["sleep", "60"])
+        .spawn()
+        .expect("flock(1)");
+    assert!(wait_for(5, || {
+        // held once a non-blocking flock fails
+        !std::process::Command::new("flock")
+            .args(["-n"])
+            .arg(&lock)
+            .arg("true")
+            .status()
+            .unwrap()
+            .success()
+    }));
+    let log = logger("stuck", &path, FileOptions::new().rotation("1 KB".parse().unwrap()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for seq in 0..40u64 {
+            info!(log, "m", seq = seq);
+        }
+        let _ = tx.send(());
+    });
+    let finished = rx.recv_timeout(Duration::from_secs(10)).is_ok();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(
+        finished,
+        "40 synchronous records took over 10 s behind a stuck lock holder"
+    );
+}
+
+// === link without unlink ===
