@@ -339,3 +339,40 @@ fn a_stuck_rotation_lock_does_not_stall_every_batch() {
 }
 
 // === link without unlink ===
+
+/// A directory where a link can be made but a name not removed (append-only,
+/// `chattr +a`; a sticky directory with another user's file behaves alike):
+/// `move_aside` links the live file under a rotated name, fails to unlink
+/// the path, and leaves the extra name. Every later batch does it again:
+/// one more name of the live file per batch, each then "rotated".
+#[test]
+fn a_failed_unlink_does_not_leave_a_new_name_of_the_live_file_per_batch() {
+    let dir = tempfile::Builder::new()
+        .tempdir_in(std::env::var_os("KAKASHI_EXT4_DIR").unwrap_or_else(|| "/var/tmp".into()))
+        .unwrap();
+    let path = dir.path().join("app.log");
+    let log = logger("a", &path, FileOptions::new().rotation("1 KB".parse().unwrap()));
+    info!(log, "first", seq = 0u64, pad = "z".repeat(2_000).as_str());
+    let ok = std::process::Command::new("chattr")
+        .arg("+a")
+        .arg(dir.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: chattr +a is not available here");
+        return;
+    }
+    for seq in 1..20u64 {
+        info!(log, "m", seq = seq);
+    }
+    let listed = names(dir.path());
+    let _ = std::process::Command::new("chattr")
+        .arg("-a")
+        .arg(dir.path())
+        .status();
+    let rotated = listed.iter().filter(|n| n.starts_with("app.2")).count();
+    assert!(
+        rotated <= 1,
+        "{rotated} names of the one live file: {listed:?}"
+    );
+}
