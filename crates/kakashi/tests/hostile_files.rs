@@ -164,6 +164,60 @@ fn one_time_boundary_makes_one_rotation_with_two_writers_of_a_path() {
     );
 }
 
+/// The same stale boundary, worse: a writer that was idle keeps the
+/// boundary it computed at its last write; another writer (here rotating
+/// by size) rotated meanwhile. When the idle one writes again, it reopens
+/// the path and rotates the other's current file under its old boundary's
+/// name, which sorts before older rotated files: names no longer follow
+/// the data, and retention by count (oldest name first) removes the newest
+/// records first.
+#[test]
+fn rotated_names_sort_like_their_records_with_an_idle_second_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let idle = logger("idle", &path, FileOptions::new().rotation("1 second".parse().unwrap()));
+    let busy = logger("busy", &path, FileOptions::new().rotation("2 KB".parse().unwrap()));
+    let mut seq = 0u64;
+    info!(idle, "m", seq = seq);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(3_300) {
+        seq += 1;
+        info!(busy, "m", seq = seq, pad = "p".repeat(200).as_str());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    seq += 1;
+    info!(idle, "m", seq = seq); // rotates busy's current file
+    seq += 1;
+    info!(busy, "m", seq = seq);
+    // Rotated files in name order, then the current file: seq must rise.
+    let mut files: Vec<PathBuf> = names(dir.path())
+        .into_iter()
+        .filter(|n| n.starts_with("app.2"))
+        .map(|n| {
+            let (stamp, rest) = n["app.".len()..].split_at(19);
+            let counter: u32 = rest[1..rest.len() - ".log".len()].parse().unwrap();
+            (stamp.to_owned(), counter, dir.path().join(n))
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|(_, _, p)| p)
+        .collect();
+    files.push(path);
+    let mut last = None;
+    for f in &files {
+        for line in text_of(f).lines() {
+            let r: serde_json::Value = serde_json::from_str(line).unwrap();
+            let s = r["fields"]["seq"].as_u64().unwrap();
+            assert!(
+                last.is_none_or(|l| s > l),
+                "seq {s} in {f:?} sorts after seq {last:?}: {:?}",
+                names(dir.path())
+            );
+            last = Some(s);
+        }
+    }
+}
+
 /// The log file's modification time is ahead of the clock (a clock set
 /// back by NTP after a boot with a fast RTC, a file copied from another
 /// host): the first boundary is computed from that future time, so time
