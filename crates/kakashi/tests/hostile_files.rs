@@ -253,6 +253,47 @@ fn a_log_file_modified_in_the_future_still_rotates_by_time() {
     );
 }
 
+/// A crash (SIGKILL, power loss) between `move_aside`'s `link` and
+/// `unlink` leaves the current file with two names: the path and a rotated
+/// name. The next writer takes the rotated name for a finished rotation
+/// (retention counts it, compression compresses it) while it keeps
+/// appending to the same inode through the path; the next rotation gives
+/// that inode a second rotated name: every record of it is on disk twice.
+#[test]
+fn a_crash_between_link_and_unlink_duplicates_no_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let before: String = (0..100u64)
+        .map(|seq| format!("{{\"fields\":{{\"seq\":{seq}}}}}\n"))
+        .collect();
+    std::fs::write(&path, before).unwrap();
+    std::fs::hard_link(&path, dir.path().join("app.2026-01-01T00-00-00.1.log")).unwrap();
+    let log = logger("after", &path, FileOptions::new().rotation("5 KB".parse().unwrap()));
+    for seq in 100..300u64 {
+        info!(log, "m", seq = seq);
+    }
+    let mut seen: HashMap<u64, Vec<String>> = HashMap::new();
+    for name in names(dir.path()) {
+        if name.starts_with('.') {
+            continue;
+        }
+        for line in text_of(&dir.path().join(&name)).lines() {
+            let r: serde_json::Value = serde_json::from_str(line).unwrap();
+            seen.entry(r["fields"]["seq"].as_u64().unwrap())
+                .or_default()
+                .push(name.clone());
+        }
+    }
+    assert_eq!(seen.len(), 300, "records lost");
+    let twice = seen.values().filter(|v| v.len() > 1).count();
+    assert_eq!(
+        twice,
+        0,
+        "records on disk twice, e.g. seq 0 in {:?}",
+        seen[&0]
+    );
+}
+
 // === symlinks and names ===
 
 /// `logs/app.log` is a symlink to `data/app.log` (a common layout). The
