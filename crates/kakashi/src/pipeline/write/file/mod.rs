@@ -217,7 +217,10 @@ impl FileWriter {
             .filter(|m| m.len() > 0)
             .and_then(|m| m.modified().ok())
             .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
-            .map_or_else(now_secs, |d| d.as_secs());
+            .map_or_else(now_secs, |d| d.as_secs())
+            // A modification time ahead of the clock (set back since, or a
+            // file from another host) must not put the boundary off.
+            .min(now_secs());
         Some(every.next_after(since))
     }
 
