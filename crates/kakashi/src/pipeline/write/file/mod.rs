@@ -231,6 +231,9 @@ impl FileWriter {
         if asked != self.reopened || self.file.is_none() || !self.path_is_open_file() {
             self.reopened = asked;
             self.reopen()?;
+            // Another writer of the path may have rotated it: the boundary
+            // is the new file's, not the one this writer last computed.
+            self.next_boundary = self.first_boundary();
         }
         if !self.options.rotation.is_never() && self.rotation_due().is_some() {
             if self.is_empty() {
