@@ -114,18 +114,28 @@ fn sender() -> &'static Mutex<Sender<Job>> {
 pub(super) fn compress(path: &Path, how: Compression) -> io::Result<PathBuf> {
     let target = PathBuf::from(format!("{}{}", path.display(), how.suffix()));
     let tmp = PathBuf::from(format!("{}.tmp", target.display()));
+    let done = compress_into(path, &target, &tmp, how);
+    if done.is_err() {
+        // The source vanished (retention, another process), the disk is
+        // full...: a partial .tmp beside no rotated file is never swept.
+        let _ = fs::remove_file(&tmp);
+    }
+    done
+}
+
+fn compress_into(path: &Path, target: &Path, tmp: &Path, how: Compression) -> io::Result<PathBuf> {
     loop {
         let before = stamp(path)?;
         {
             let mut input = File::open(path)?;
-            let out = BufWriter::new(File::create(&tmp)?);
+            let out = BufWriter::new(File::create(tmp)?);
             let out = encode(&mut input, out, how)?;
             out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         }
         if stamp(path)? == before {
-            fs::rename(&tmp, &target)?;
+            fs::rename(tmp, target)?;
             fs::remove_file(path)?;
-            return Ok(target);
+            return Ok(target.to_path_buf());
         }
         // Appended to while compressed (a last batch of another process).
     }

@@ -152,10 +152,12 @@ pub fn file_writer_with(
     };
     let (file, identity) = open(&path).map_err(wrap)?;
     let names = Names::of(&path);
+    // The sweep first: it removes a crash's .tmp beside each rotated file,
+    // which retention may remove next.
+    compress::sweep(&names.rotated_files().map_err(wrap)?, options.compression);
     names
         .apply(options.retention, SystemTime::now())
         .map_err(wrap)?;
-    compress::sweep(&names.rotated_files().map_err(wrap)?, options.compression);
     let mut writer = FileWriter {
         names,
         file: Some(file),
