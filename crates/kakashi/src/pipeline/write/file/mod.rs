@@ -113,6 +113,9 @@ pub fn reopen_files() {
 #[derive(Debug)]
 pub struct FileWriter {
     path: PathBuf,
+    /// `path` made absolute when the writer was made: a later `chdir` of
+    /// the process must not move the file.
+    at: PathBuf,
     /// `None` after a reopen failed: the next batch tries again.
     file: Option<File>,
     /// Device and inode of `file`.
@@ -150,8 +153,9 @@ pub fn file_writer_with(
         path: path.clone(),
         source,
     };
-    let (file, identity) = open(&path).map_err(wrap)?;
-    let names = Names::of(&path);
+    let at = std::path::absolute(&path).map_err(wrap)?;
+    let (file, identity) = open(&at).map_err(wrap)?;
+    let names = Names::of(&at);
     // The sweep first: it removes a crash's .tmp beside each rotated file,
     // which retention may remove next.
     compress::sweep(&names.rotated_files().map_err(wrap)?, options.compression);
@@ -167,6 +171,7 @@ pub fn file_writer_with(
         reopened: REOPEN.load(Relaxed),
         last_sync: Instant::now(),
         path,
+        at,
     };
     writer.next_boundary = writer.first_boundary();
     Ok(writer)
@@ -202,7 +207,7 @@ impl FileWriter {
     /// The error opening the path; the next batch tries again.
     pub fn reopen(&mut self) -> io::Result<()> {
         self.file = None;
-        let (file, identity) = open(&self.path)?;
+        let (file, identity) = open(&self.at)?;
         self.file = Some(file);
         self.identity = identity;
         Ok(())
@@ -257,7 +262,7 @@ impl FileWriter {
 
     /// Whether the path still names the open file.
     fn path_is_open_file(&self) -> bool {
-        std::fs::metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.identity)
+        std::fs::metadata(&self.at).is_ok_and(|m| (m.dev(), m.ino()) == self.identity)
     }
 
     /// The second a rotation due now is named by: the boundary passed, or
@@ -281,7 +286,7 @@ impl FileWriter {
         };
         if self.path_is_open_file() {
             if let Some(secs) = self.rotation_due() {
-                let rotated = self.names.move_aside(&self.path, secs)?;
+                let rotated = self.names.move_aside(&self.at, secs)?;
                 compress::submit(rotated, self.options.compression, compress::SETTLE);
             }
         }
