@@ -471,3 +471,71 @@ fn a_failed_unlink_does_not_leave_a_new_name_of_the_live_file_per_batch() {
         "{rotated} names of the one live file: {listed:?}"
     );
 }
+
+// === symlinks planted in the log directory ===
+
+/// A log directory another (less trusted) user can write to, a logger
+/// running with more rights (root, or another user). The compressor opens
+/// the rotated file and creates its `.tmp` following symlinks: a symlink
+/// planted under the `.tmp` name in the second before compression makes it
+/// truncate and overwrite the file it points to.
+#[test]
+fn a_symlink_planted_as_the_compression_tmp_clobbers_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim_dir = tempfile::tempdir().unwrap();
+    let victim = victim_dir.path().join("precious.conf");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let path = dir.path().join("app.log");
+    let options = FileOptions::new()
+        .rotation("1 KB".parse().unwrap())
+        .compression("gzip".parse().unwrap());
+    let log = logger("v", &path, options);
+    for seq in 0..20u64 {
+        info!(log, "m", seq = seq, pad = "q".repeat(100).as_str());
+    }
+    // Rotated a moment ago; compression comes a second after.
+    for name in names(dir.path()) {
+        if name.starts_with("app.2") && name.ends_with(".log") {
+            std::os::unix::fs::symlink(&victim, dir.path().join(format!("{name}.gz.tmp"))).unwrap();
+        }
+    }
+    assert!(wait_for(10, || {
+        names(dir.path()).iter().all(|n| !(n.starts_with("app.2") && n.ends_with(".log")))
+    }));
+    std::thread::sleep(Duration::from_millis(500));
+    let now = std::fs::read(&victim).unwrap();
+    assert!(
+        now == b"precious\n",
+        "the compressor wrote through a planted symlink: the victim now holds {} bytes starting {:?}",
+        now.len(),
+        &now[..now.len().min(4)]
+    );
+}
+
+/// The same directory: a symlink planted under a rotated name (pointing at
+/// a file the planter cannot read) is compressed by the next writer's
+/// start-up sweep, through the link, into a `.gz` made with the default
+/// mode: the target's content ends up readable in the log directory.
+#[test]
+fn a_symlink_planted_under_a_rotated_name_is_not_compressed_through() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let secret_dir = tempfile::tempdir().unwrap();
+    let secret = secret_dir.path().join("shadow");
+    std::fs::write(&secret, "root:$6$secret\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let planted = dir.path().join("app.2026-01-01T00-00-00.1.log");
+    std::os::unix::fs::symlink(&secret, &planted).unwrap();
+    let options = FileOptions::new()
+        .rotation("1 MB".parse().unwrap())
+        .compression("gzip".parse().unwrap());
+    let _writer = file_writer_with(dir.path().join("app.log"), options).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let gz = dir.path().join("app.2026-01-01T00-00-00.1.log.gz");
+    let leaked = gz.exists() && text_of(&gz).contains("secret");
+    assert!(
+        !leaked,
+        "the secret was compressed into {gz:?}, mode {:o}",
+        std::fs::metadata(&gz).map(|m| m.permissions().mode()).unwrap_or(0)
+    );
+}
