@@ -539,3 +539,38 @@ fn a_symlink_planted_under_a_rotated_name_is_not_compressed_through() {
         std::fs::metadata(&gz).map(|m| m.permissions().mode()).unwrap_or(0)
     );
 }
+
+// === modes ===
+
+/// The log holds what only its owner may read: the file is `0600` (made
+/// so by the administrator, or by a stricter umask at the time). Rotation
+/// creates the next file, and compression the `.gz`, with the process's
+/// default mode (`0644` under the usual umask): every record after the
+/// first rotation, and every compressed file, is readable by anyone.
+#[test]
+fn rotation_and_compression_keep_the_files_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    std::fs::write(&path, "").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let options = FileOptions::new()
+        .rotation("1 KB".parse().unwrap())
+        .compression("gzip".parse().unwrap());
+    let log = logger("m", &path, options);
+    for seq in 0..20u64 {
+        info!(log, "m", seq = seq, pad = "q".repeat(100).as_str());
+    }
+    assert!(wait_for(10, || names(dir.path()).iter().any(|n| n.ends_with(".gz"))));
+    let wider: Vec<(String, String)> = names(dir.path())
+        .into_iter()
+        .filter(|n| !n.starts_with('.'))
+        .map(|n| {
+            let mode = std::fs::metadata(dir.path().join(&n)).unwrap().permissions().mode() & 0o777;
+            (n, mode)
+        })
+        .filter(|(_, mode)| mode & 0o077 != 0)
+        .map(|(n, mode)| (n, format!("{mode:o}")))
+        .collect();
+    assert!(wider.is_empty(), "readable beyond the owner: {wider:?}");
+}
