@@ -12,8 +12,9 @@
 //! starts [`SETTLE`] after the rotation, and a file that changed while it
 //! was compressed is compressed again.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::mpsc::{channel, Sender};
@@ -114,8 +115,9 @@ fn sender() -> &'static Mutex<Sender<Job>> {
 pub(super) fn compress(path: &Path, how: Compression) -> io::Result<PathBuf> {
     let target = PathBuf::from(format!("{}{}", path.display(), how.suffix()));
     let tmp = PathBuf::from(format!("{}.tmp", target.display()));
-    let done = compress_into(path, &target, &tmp, how);
-    if done.is_err() {
+    let mut created = false;
+    let done = compress_into(path, &target, &tmp, how, &mut created);
+    if done.is_err() && created {
         // The source vanished (retention, another process), the disk is
         // full...: a partial .tmp beside no rotated file is never swept.
         let _ = fs::remove_file(&tmp);
@@ -123,13 +125,42 @@ pub(super) fn compress(path: &Path, how: Compression) -> io::Result<PathBuf> {
     done
 }
 
-fn compress_into(path: &Path, target: &Path, tmp: &Path, how: Compression) -> io::Result<PathBuf> {
+fn compress_into(
+    path: &Path,
+    target: &Path,
+    tmp: &Path,
+    how: Compression,
+    created: &mut bool,
+) -> io::Result<PathBuf> {
     loop {
         let before = stamp(path)?;
         {
-            let mut input = File::open(path)?;
-            let out = BufWriter::new(File::create(tmp)?);
-            let out = encode(&mut input, out, how)?;
+            // Never through a symlink (planted in a directory others can
+            // write to): neither the rotated file nor the .tmp.
+            let mut input = OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)?;
+            let meta = input.metadata()?;
+            if !meta.is_file() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a regular file",
+                ));
+            }
+            match fs::remove_file(tmp) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            // The rotated file's mode: a log only its owner reads stays so.
+            let out = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(meta.mode() & 0o777)
+                .open(tmp)?;
+            *created = true;
+            let out = encode(&mut input, BufWriter::new(out), how)?;
             out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         }
         if stamp(path)? == before {
@@ -143,7 +174,7 @@ fn compress_into(path: &Path, target: &Path, tmp: &Path, how: Compression) -> io
 
 /// Size and modification time: what changes when a file is appended to.
 fn stamp(path: &Path) -> io::Result<(u64, Option<SystemTime>)> {
-    let m = fs::metadata(path)?;
+    let m = fs::symlink_metadata(path)?;
     Ok((m.len(), m.modified().ok()))
 }
 
