@@ -42,7 +42,7 @@ mod rotate;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -120,6 +120,9 @@ pub struct FileWriter {
     file: Option<File>,
     /// Device and inode of `file`.
     identity: (u64, u64),
+    /// The permission bits of `file`: a file this writer creates (after a
+    /// rotation, or a deletion) gets them, so a log kept private stays so.
+    mode: u32,
     options: FileOptions,
     names: Names,
     /// The next time boundary (seconds since the epoch), when rotating by time.
@@ -154,7 +157,7 @@ pub fn file_writer_with(
         source,
     };
     let at = std::path::absolute(&path).map_err(wrap)?;
-    let (file, identity) = open(&at).map_err(wrap)?;
+    let (file, identity, mode) = open(&at, 0o666).map_err(wrap)?;
     let names = Names::of(&at);
     // The sweep first: it removes a crash's .tmp beside each rotated file,
     // which retention may remove next.
@@ -166,6 +169,7 @@ pub fn file_writer_with(
         names,
         file: Some(file),
         identity,
+        mode,
         options,
         next_boundary: None,
         reopened: REOPEN.load(Relaxed),
@@ -177,15 +181,19 @@ pub fn file_writer_with(
     Ok(writer)
 }
 
-/// Opens `path` for appending (creating it and its directory) and reads its
-/// identity.
-fn open(path: &Path) -> io::Result<(File, (u64, u64))> {
+/// Opens `path` for appending (creating it, with `mode` less the umask,
+/// and its directory) and reads its identity and permission bits.
+fn open(path: &Path, mode: u32) -> io::Result<(File, (u64, u64), u32)> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(mode)
+        .open(path)?;
     let meta = file.metadata()?;
-    Ok((file, (meta.dev(), meta.ino())))
+    Ok((file, (meta.dev(), meta.ino()), meta.mode() & 0o777))
 }
 
 fn now_secs() -> u64 {
@@ -207,9 +215,10 @@ impl FileWriter {
     /// The error opening the path; the next batch tries again.
     pub fn reopen(&mut self) -> io::Result<()> {
         self.file = None;
-        let (file, identity) = open(&self.at)?;
+        let (file, identity, mode) = open(&self.at, self.mode)?;
         self.file = Some(file);
         self.identity = identity;
+        self.mode = mode;
         Ok(())
     }
 
