@@ -129,6 +129,9 @@ pub struct FileWriter {
     next_boundary: Option<u64>,
     /// The [`REOPEN`] value last acted on.
     reopened: u64,
+    /// The last try for the rotation lock gave up: another process holds it
+    /// (stopped, or stuck); until it lets go, one try a batch, no waiting.
+    lock_busy: bool,
     last_sync: Instant,
 }
 
@@ -173,6 +176,7 @@ pub fn file_writer_with(
         options,
         next_boundary: None,
         reopened: REOPEN.load(Relaxed),
+        lock_busy: false,
         last_sync: Instant::now(),
         path,
         at,
@@ -289,10 +293,18 @@ impl FileWriter {
     /// Moves the file aside under the rotation lock (unless another process
     /// did already), reopens the path and applies retention.
     fn rotate(&mut self) -> io::Result<()> {
-        let Some(_lock) = self.names.lock(LOCK_PATIENCE)? else {
-            // Held by a stopped or slow process: write on, try after the next batch.
+        let patience = if self.lock_busy {
+            std::time::Duration::ZERO
+        } else {
+            LOCK_PATIENCE
+        };
+        let Some(_lock) = self.names.lock(patience)? else {
+            // Held by a stopped or slow process: write on, try after the next
+            // batch (without waiting again, or every batch would wait).
+            self.lock_busy = true;
             return Ok(());
         };
+        self.lock_busy = false;
         if self.path_is_open_file() {
             if let Some(secs) = self.rotation_due() {
                 let rotated = self.names.move_aside(&self.at, secs)?;
