@@ -18,7 +18,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::mpsc::{channel, Sender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::ConfigError;
@@ -88,26 +88,39 @@ pub(super) fn submit(path: PathBuf, how: Compression, delay: Duration) {
     };
     // If the thread could not be started, the file stays uncompressed, and
     // the next writer made for this path compresses it.
-    let _ = sender().lock().unwrap_or_else(|e| e.into_inner()).send(job);
+    let mut sender = SENDER.lock().unwrap_or_else(|e| e.into_inner());
+    let pid = std::process::id();
+    let current = match sender.take() {
+        Some((of, tx)) if of == pid => tx,
+        Some((_, parents)) => {
+            // A forked child: the parent's thread is not here, and its
+            // channel is the parent's; a fresh thread of its own.
+            std::mem::forget(parents);
+            start()
+        }
+        None => start(),
+    };
+    let _ = current.send(job);
+    *sender = Some((pid, current));
 }
 
-fn sender() -> &'static Mutex<Sender<Job>> {
-    static SENDER: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
-    SENDER.get_or_init(|| {
-        let (tx, rx) = channel::<Job>();
-        let _ = std::thread::Builder::new()
-            .name("kakashi-compress".into())
-            .spawn(move || {
-                for job in rx {
-                    let wait = job.not_before.saturating_duration_since(Instant::now());
-                    std::thread::sleep(wait);
-                    // A failure leaves the rotated file as it was; nothing to report
-                    // to a caller, and the next writer's sweep tries again.
-                    let _ = compress(&job.path, job.how);
-                }
-            });
-        Mutex::new(tx)
-    })
+/// The compression thread's channel, with the process it was started in.
+static SENDER: Mutex<Option<(u32, Sender<Job>)>> = Mutex::new(None);
+
+fn start() -> Sender<Job> {
+    let (tx, rx) = channel::<Job>();
+    let _ = std::thread::Builder::new()
+        .name("kakashi-compress".into())
+        .spawn(move || {
+            for job in rx {
+                let wait = job.not_before.saturating_duration_since(Instant::now());
+                std::thread::sleep(wait);
+                // A failure leaves the rotated file as it was; nothing to report
+                // to a caller, and the next writer's sweep tries again.
+                let _ = compress(&job.path, job.how);
+            }
+        });
+    tx
 }
 
 /// Compresses `path` into `path` + suffix, then removes `path`. Returns the
