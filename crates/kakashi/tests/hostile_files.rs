@@ -574,3 +574,38 @@ fn rotation_and_compression_keep_the_files_mode() {
         .collect();
     assert!(wider.is_empty(), "readable beyond the owner: {wider:?}");
 }
+
+// === retention meets a file it cannot remove ===
+
+/// One old rotated name cannot be removed (kept by an administrator with
+/// `chattr +i`, another user's file in a sticky directory; here a
+/// directory of that name, which `unlink` refuses alike). Retention stops
+/// at the first failure: the writer cannot be made at all (the error
+/// names the log file, which is fine), and at run time nothing after it is
+/// ever pruned.
+#[test]
+fn a_rotated_name_that_cannot_be_removed_does_not_stop_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("app.2026-01-01T00-00-00.1.log")).unwrap();
+    for day in 2..=4 {
+        std::fs::write(
+            dir.path().join(format!("app.2026-01-0{day}T00-00-00.1.log")),
+            "{}\n",
+        )
+        .unwrap();
+    }
+    let options = FileOptions::new()
+        .rotation("1 KB".parse().unwrap())
+        .retention(Retention::count(1));
+    let made = file_writer_with(dir.path().join("app.log"), options);
+    assert!(made.is_ok(), "{:?}", made.err().map(|e| e.to_string()));
+    let left: Vec<String> = names(dir.path())
+        .into_iter()
+        .filter(|n| n.starts_with("app.2026-01"))
+        .collect();
+    assert_eq!(
+        left,
+        ["app.2026-01-01T00-00-00.1.log", "app.2026-01-04T00-00-00.1.log"],
+        "retention stopped at the name it could not remove"
+    );
+}
