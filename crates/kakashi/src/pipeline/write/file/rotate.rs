@@ -198,15 +198,18 @@ impl Names {
             if !(too_many || too_old) {
                 continue;
             }
+            let mut gone = true;
             for file in group {
                 match fs::remove_file(file) {
                     Ok(()) => {}
                     // Another process's retention (or the compressor) got there first.
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e),
+                    // Kept on purpose (immutable, another user's): the
+                    // others are still pruned, and the writer still made.
+                    Err(_) => gone = false,
                 }
             }
-            removed += 1;
+            removed += usize::from(gone);
         }
         Ok(removed)
     }
