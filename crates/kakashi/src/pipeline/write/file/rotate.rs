@@ -158,6 +158,15 @@ impl Names {
         }
         for n in first..=u32::MAX {
             let target = self.rotated(secs, n);
+            // In one step where the OS can: a crash never leaves the file
+            // with two names, and where a name can be added but not removed
+            // (an append-only directory) nothing is added.
+            match crate::sys::rename_noreplace(path, &target) {
+                Ok(true) => return Ok(target),
+                Ok(false) => continue,
+                Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
+                Err(e) => return Err(e),
+            }
             match fs::hard_link(path, &target) {
                 Ok(()) => {
                     fs::remove_file(path)?;
