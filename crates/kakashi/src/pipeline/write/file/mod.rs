@@ -162,6 +162,9 @@ pub fn file_writer_with(
     let at = std::path::absolute(&path).map_err(wrap)?;
     let (file, identity, mode) = open(&at, 0o666).map_err(wrap)?;
     let names = Names::of(&at);
+    if file.metadata().is_ok_and(|m| m.nlink() > 1) {
+        names.forget_half_moves(identity);
+    }
     // The sweep first: it removes a crash's .tmp beside each rotated file,
     // which retention may remove next.
     compress::sweep(&names.rotated_files().map_err(wrap)?, options.compression);

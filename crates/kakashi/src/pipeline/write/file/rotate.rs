@@ -19,6 +19,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -180,6 +181,21 @@ impl Names {
             io::ErrorKind::AlreadyExists,
             "every rotated name is taken",
         ))
+    }
+
+    /// Removes the rotated names of the file `identity` (device, inode): a
+    /// crash between a move's link and unlink left the current file with
+    /// one, which would be compressed, counted and rotated again with it.
+    /// Under the lock, where no move is under way.
+    pub(super) fn forget_half_moves(&self, identity: (u64, u64)) {
+        let Ok(Some(_lock)) = self.lock(LOCK_PATIENCE) else {
+            return;
+        };
+        for file in self.rotated_files().unwrap_or_default() {
+            if fs::symlink_metadata(&file).is_ok_and(|m| (m.dev(), m.ino()) == identity) {
+                let _ = fs::remove_file(&file);
+            }
+        }
     }
 
     /// Removes the rotated files `retention` does not keep; the current file
