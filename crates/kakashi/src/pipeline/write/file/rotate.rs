@@ -19,6 +19,8 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -30,14 +32,15 @@ use crate::pipeline::format::file_stamp;
 /// tries again after its next batch.
 pub(super) const LOCK_PATIENCE: Duration = Duration::from_millis(500);
 
-/// The parts a rotated name is made of.
+/// The parts a rotated name is made of: bytes, as a name need not be
+/// UTF-8 (two names differing only in such bytes keep apart).
 #[derive(Debug)]
 pub(super) struct Names {
     dir: PathBuf,
     /// `app.` for `app.log`.
-    prefix: String,
+    prefix: Vec<u8>,
     /// `.log` for `app.log`, empty for a name without an extension.
-    ext: String,
+    ext: Vec<u8>,
     /// `.app.log.lock`.
     lock: PathBuf,
 }
@@ -48,42 +51,38 @@ impl Names {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let (stem, ext) = match name.rfind('.') {
-            Some(dot) if dot > 0 => (name[..dot].to_owned(), name[dot..].to_owned()),
-            _ => (name.clone(), String::new()),
+        let name: &[u8] = path.file_name().map_or(&[], |n| n.as_bytes());
+        let (stem, ext) = match name.iter().rposition(|&b| b == b'.') {
+            Some(dot) if dot > 0 => name.split_at(dot),
+            _ => (name, &[][..]),
         };
         Names {
-            lock: dir.join(format!(".{name}.lock")),
+            lock: dir.join(OsStr::from_bytes(&[b".", name, b".lock"].concat())),
             dir,
-            prefix: format!("{stem}."),
-            ext,
+            prefix: [stem, b"."].concat(),
+            ext: ext.to_vec(),
         }
     }
 
     /// `<stem>.<stamp>.<n><ext>` in the directory.
     fn rotated(&self, secs: u64, n: u32) -> PathBuf {
-        self.dir.join(format!(
-            "{}{}.{n}{}",
-            self.prefix,
-            file_stamp(secs),
-            self.ext
-        ))
+        let middle = format!("{}.{n}", file_stamp(secs));
+        let name = [&self.prefix[..], middle.as_bytes(), &self.ext[..]].concat();
+        self.dir.join(OsStr::from_bytes(&name))
     }
 
     /// Whether `file_name` is one of this file's rotated names, and its
     /// sort key (stamp, counter).
-    fn parse(&self, file_name: &str) -> Option<(String, u32)> {
-        let file_name = [".gz", ".zst"]
+    fn parse(&self, file_name: &OsStr) -> Option<(String, u32)> {
+        let file_name = file_name.as_bytes();
+        let file_name = [&b".gz"[..], b".zst"]
             .iter()
-            .find_map(|c| file_name.strip_suffix(c))
+            .find_map(|c| file_name.strip_suffix(*c))
             .unwrap_or(file_name);
         let middle = file_name
-            .strip_prefix(&self.prefix)?
-            .strip_suffix(&self.ext)?;
+            .strip_prefix(&self.prefix[..])?
+            .strip_suffix(&self.ext[..])?;
+        let middle = std::str::from_utf8(middle).ok()?;
         let (stamp, n) = middle.rsplit_once('.')?;
         let valid_stamp = stamp.len() == 19
             && stamp.bytes().enumerate().all(|(i, b)| match i {
@@ -107,7 +106,7 @@ impl Names {
         for entry in fs::read_dir(&self.dir)? {
             let entry = entry?;
             let name = entry.file_name();
-            if let Some(key) = name.to_str().and_then(|n| self.parse(n)) {
+            if let Some(key) = self.parse(&name) {
                 found.push((key, entry.path()));
             }
         }
@@ -151,7 +150,7 @@ impl Names {
         let mut first = 1;
         for entry in fs::read_dir(&self.dir)? {
             let name = entry?.file_name();
-            if let Some((s, n)) = name.to_str().and_then(|n| self.parse(n)) {
+            if let Some((s, n)) = self.parse(&name) {
                 if s == stamp {
                     first = first.max(n.saturating_add(1));
                 }
