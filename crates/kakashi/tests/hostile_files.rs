@@ -609,3 +609,53 @@ fn a_rotated_name_that_cannot_be_removed_does_not_stop_retention() {
         "retention stopped at the name it could not remove"
     );
 }
+
+// === making a logger while another process rotates ===
+
+/// `get_high_performance_logger_with` opens the file, then canonicalizes
+/// the path for its registry key: a rotation by another process between
+/// the two (the path is absent from the move until the rotating process
+/// reopens) makes the logger fail to be made, with "No such file or
+/// directory" on a file it has just created. Seen with six processes
+/// starting on a "5 KB, 1 second" file: one of them never logged.
+#[test]
+fn a_logger_is_made_while_another_writer_rotates_the_file() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let stop = Arc::new(AtomicBool::new(false));
+    let rotator = {
+        let (stop, path) = (stop.clone(), path.clone());
+        std::thread::spawn(move || {
+            // Another process's writer: every record rotates the file.
+            let options = FileOptions::new()
+                .rotation("1".parse().unwrap())
+                .retention(Retention::count(3));
+            let log = logger("other", &path, options);
+            while !stop.load(Ordering::Relaxed) {
+                info!(log, "r");
+            }
+        })
+    };
+    let mut failures = Vec::new();
+    let mut kept = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(3) && failures.len() < 3 {
+        let options = kakashi::HighPerformanceOptions {
+            overflow_strategy: kakashi::OverflowStrategy::Block,
+            ..kakashi::HighPerformanceOptions::default()
+        };
+        match kakashi::get_high_performance_logger_with("hp", &path, options) {
+            Ok(l) => {
+                if kept.is_empty() {
+                    kept.push(l);
+                }
+            }
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    rotator.join().unwrap();
+    assert!(failures.is_empty(), "{failures:?}");
+}
