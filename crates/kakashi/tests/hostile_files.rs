@@ -659,3 +659,42 @@ fn a_logger_is_made_while_another_writer_rotates_the_file() {
     rotator.join().unwrap();
     assert!(failures.is_empty(), "{failures:?}");
 }
+
+// === a process starting while others log ===
+
+/// A writer may append its batch to a file just after another process
+/// rotated it (it checked the path just before): that is why compression
+/// waits a second after a rotation. But a process that starts then (a
+/// worker restarted, scaled out) sweeps at once: its writer compresses
+/// every uncompressed rotated file immediately, the one rotated a moment
+/// ago too, and removes it; the late batch then goes to an unlinked file.
+/// Seen as 500 records (one batch) missing from six processes logging to a
+/// "5 KB, 1 second" file while some of them started.
+#[test]
+fn a_late_batch_into_a_just_rotated_file_survives_a_process_starting() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    // A writer of another process: the path checked, its batch on the way.
+    std::fs::write(&path, "{\"seq\":0}\n").unwrap();
+    let mut late = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    // A third process rotates the file (as move_aside does).
+    let rotated = dir.path().join("app.2026-12-03T10-00-00.1.log");
+    std::fs::rename(&path, &rotated).unwrap();
+    // A fourth process starts now.
+    let options = FileOptions::new()
+        .rotation("5 KB".parse().unwrap())
+        .compression("gzip".parse().unwrap());
+    let _starting = file_writer_with(&path, options).unwrap();
+    // The late batch lands well within the second compression waits for.
+    std::thread::sleep(Duration::from_millis(100));
+    late.write_all(b"{\"seq\":1}\n").unwrap();
+    drop(late);
+    let gz = dir.path().join("app.2026-12-03T10-00-00.1.log.gz");
+    assert!(wait_for(10, || gz.exists() && !rotated.exists()));
+    assert_eq!(
+        text_of(&gz),
+        "{\"seq\":0}\n{\"seq\":1}\n",
+        "the late batch was lost with the file compressed under it"
+    );
+}
