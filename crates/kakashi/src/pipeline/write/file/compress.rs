@@ -232,7 +232,9 @@ pub(super) fn sweep(rotated: &[PathBuf], how: Compression) {
             // Compressed, but the crash came before the original was removed.
             let _ = fs::remove_file(path);
         } else {
-            submit(path.clone(), how, Duration::ZERO);
+            // Maybe rotated a moment ago by a process still running, which
+            // another may still append a last batch to: the same wait.
+            submit(path.clone(), how, SETTLE);
         }
     }
 }
