@@ -80,7 +80,8 @@ pub(crate) fn rename_noreplace(
     {
         use std::os::unix::ffi::OsStrExt;
         let unsupported = || std::io::Error::from(std::io::ErrorKind::Unsupported);
-        let from = std::ffi::CString::new(from.as_os_str().as_bytes()).map_err(|_| unsupported())?;
+        let from =
+            std::ffi::CString::new(from.as_os_str().as_bytes()).map_err(|_| unsupported())?;
         let to = std::ffi::CString::new(to.as_os_str().as_bytes()).map_err(|_| unsupported())?;
         loop {
             // SAFETY: renameat2(2) reads two NUL-terminated strings that live

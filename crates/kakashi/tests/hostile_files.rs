@@ -120,13 +120,19 @@ fn compression_cut_short_by_retention_leaves_no_tmp() {
     }
     // The compressor takes its jobs in order: once the second rotated file
     // is compressed, the first job is over.
-    assert!(wait_for(20, || names(dir.path()).iter().any(|n| n.ends_with(".log.gz"))));
+    assert!(wait_for(20, || names(dir.path())
+        .iter()
+        .any(|n| n.ends_with(".log.gz"))));
     let left: Vec<String> = names(dir.path())
         .into_iter()
         .filter(|n| n.ends_with(".tmp"))
         .collect();
     assert!(compressing, "the compressor never started (test setup)");
-    assert!(left.is_empty(), "compression leftovers: {left:?} in {:?}", names(dir.path()));
+    assert!(
+        left.is_empty(),
+        "compression leftovers: {left:?} in {:?}",
+        names(dir.path())
+    );
 }
 
 // === time rotation ===
@@ -175,8 +181,16 @@ fn one_time_boundary_makes_one_rotation_with_two_writers_of_a_path() {
 fn rotated_names_sort_like_their_records_with_an_idle_second_writer() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
-    let idle = logger("idle", &path, FileOptions::new().rotation("1 second".parse().unwrap()));
-    let busy = logger("busy", &path, FileOptions::new().rotation("2 KB".parse().unwrap()));
+    let idle = logger(
+        "idle",
+        &path,
+        FileOptions::new().rotation("1 second".parse().unwrap()),
+    );
+    let busy = logger(
+        "busy",
+        &path,
+        FileOptions::new().rotation("2 KB".parse().unwrap()),
+    );
     let mut seq = 0u64;
     info!(idle, "m", seq = seq);
     let started = Instant::now();
@@ -234,7 +248,11 @@ fn a_log_file_modified_in_the_future_still_rotates_by_time() {
         .unwrap()
         .set_modified(ahead)
         .unwrap();
-    let log = logger("t", &path, FileOptions::new().rotation("1 second".parse().unwrap()));
+    let log = logger(
+        "t",
+        &path,
+        FileOptions::new().rotation("1 second".parse().unwrap()),
+    );
     let started = Instant::now();
     let mut seq = 0u64;
     while started.elapsed() < Duration::from_millis(2_500) {
@@ -268,7 +286,11 @@ fn a_crash_between_link_and_unlink_duplicates_no_record() {
         .collect();
     std::fs::write(&path, before).unwrap();
     std::fs::hard_link(&path, dir.path().join("app.2026-01-01T00-00-00.1.log")).unwrap();
-    let log = logger("after", &path, FileOptions::new().rotation("5 KB".parse().unwrap()));
+    let log = logger(
+        "after",
+        &path,
+        FileOptions::new().rotation("5 KB".parse().unwrap()),
+    );
     for seq in 100..300u64 {
         info!(log, "m", seq = seq);
     }
@@ -287,8 +309,7 @@ fn a_crash_between_link_and_unlink_duplicates_no_record() {
     assert_eq!(seen.len(), 300, "records lost");
     let twice = seen.values().filter(|v| v.len() > 1).count();
     assert_eq!(
-        twice,
-        0,
+        twice, 0,
         "records on disk twice, e.g. seq 0 in {:?}",
         seen[&0]
     );
@@ -416,7 +437,11 @@ fn a_stuck_rotation_lock_does_not_stall_every_batch() {
             .unwrap()
             .success()
     }));
-    let log = logger("stuck", &path, FileOptions::new().rotation("1 KB".parse().unwrap()));
+    let log = logger(
+        "stuck",
+        &path,
+        FileOptions::new().rotation("1 KB".parse().unwrap()),
+    );
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for seq in 0..40u64 {
@@ -446,7 +471,11 @@ fn a_failed_unlink_does_not_leave_a_new_name_of_the_live_file_per_batch() {
         .tempdir_in(std::env::var_os("KAKASHI_EXT4_DIR").unwrap_or_else(|| "/var/tmp".into()))
         .unwrap();
     let path = dir.path().join("app.log");
-    let log = logger("a", &path, FileOptions::new().rotation("1 KB".parse().unwrap()));
+    let log = logger(
+        "a",
+        &path,
+        FileOptions::new().rotation("1 KB".parse().unwrap()),
+    );
     info!(log, "first", seq = 0u64, pad = "z".repeat(2_000).as_str());
     let ok = std::process::Command::new("chattr")
         .arg("+a")
@@ -500,7 +529,9 @@ fn a_symlink_planted_as_the_compression_tmp_clobbers_nothing() {
         }
     }
     assert!(wait_for(10, || {
-        names(dir.path()).iter().all(|n| !(n.starts_with("app.2") && n.ends_with(".log")))
+        names(dir.path())
+            .iter()
+            .all(|n| !(n.starts_with("app.2") && n.ends_with(".log")))
     }));
     std::thread::sleep(Duration::from_millis(500));
     let now = std::fs::read(&victim).unwrap();
@@ -536,7 +567,9 @@ fn a_symlink_planted_under_a_rotated_name_is_not_compressed_through() {
     assert!(
         !leaked,
         "the secret was compressed into {gz:?}, mode {:o}",
-        std::fs::metadata(&gz).map(|m| m.permissions().mode()).unwrap_or(0)
+        std::fs::metadata(&gz)
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0)
     );
 }
 
@@ -561,12 +594,18 @@ fn rotation_and_compression_keep_the_files_mode() {
     for seq in 0..20u64 {
         info!(log, "m", seq = seq, pad = "q".repeat(100).as_str());
     }
-    assert!(wait_for(10, || names(dir.path()).iter().any(|n| n.ends_with(".gz"))));
+    assert!(wait_for(10, || names(dir.path())
+        .iter()
+        .any(|n| n.ends_with(".gz"))));
     let wider: Vec<(String, String)> = names(dir.path())
         .into_iter()
         .filter(|n| !n.starts_with('.'))
         .map(|n| {
-            let mode = std::fs::metadata(dir.path().join(&n)).unwrap().permissions().mode() & 0o777;
+            let mode = std::fs::metadata(dir.path().join(&n))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
             (n, mode)
         })
         .filter(|(_, mode)| mode & 0o077 != 0)
@@ -589,7 +628,8 @@ fn a_rotated_name_that_cannot_be_removed_does_not_stop_retention() {
     std::fs::create_dir(dir.path().join("app.2026-01-01T00-00-00.1.log")).unwrap();
     for day in 2..=4 {
         std::fs::write(
-            dir.path().join(format!("app.2026-01-0{day}T00-00-00.1.log")),
+            dir.path()
+                .join(format!("app.2026-01-0{day}T00-00-00.1.log")),
             "{}\n",
         )
         .unwrap();
@@ -605,7 +645,10 @@ fn a_rotated_name_that_cannot_be_removed_does_not_stop_retention() {
         .collect();
     assert_eq!(
         left,
-        ["app.2026-01-01T00-00-00.1.log", "app.2026-01-04T00-00-00.1.log"],
+        [
+            "app.2026-01-01T00-00-00.1.log",
+            "app.2026-01-04T00-00-00.1.log"
+        ],
         "retention stopped at the name it could not remove"
     );
 }
@@ -677,7 +720,10 @@ fn a_late_batch_into_a_just_rotated_file_survives_a_process_starting() {
     let path = dir.path().join("app.log");
     // A writer of another process: the path checked, its batch on the way.
     std::fs::write(&path, "{\"seq\":0}\n").unwrap();
-    let mut late = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    let mut late = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
     // A third process rotates the file (as move_aside does).
     let rotated = dir.path().join("app.2026-12-03T10-00-00.1.log");
     std::fs::rename(&path, &rotated).unwrap();

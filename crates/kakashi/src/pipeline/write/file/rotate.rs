@@ -17,9 +17,9 @@
 //! processes. The lock is only tried, for up to [`LOCK_PATIENCE`]: a holder
 //! that is stopped delays a rotation to a later batch, never a write.
 
+use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
