@@ -11,6 +11,8 @@
 //!   (`File::try_lock` is newer than the crate's minimum Rust).
 //! - [`lower_thread_priority`]: nice 19 for the compression thread.
 //! - [`on_sighup`]: the opt-in SIGHUP handler that reopens log files.
+//! - [`rename_noreplace`]: `renameat2(RENAME_NOREPLACE)`, the rotation's
+//!   move in one step (no moment where the file has two names).
 //! - [`catch_sigterm`], [`wait_for_sigterm`], [`resend_sigterm`]: the
 //!   opt-in SIGTERM drain (`backend/shutdown.rs`), a handler that only
 //!   writes to a pipe, read by an ordinary thread.
@@ -81,6 +83,52 @@ pub(crate) fn lower_thread_priority() {
             let tid = libc::gettid();
             let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
         }
+    }
+}
+
+/// Renames `from` to `to` in one step unless `to` exists: `Ok(false)` when
+/// it does; an [`std::io::ErrorKind::Unsupported`] error where the OS or the
+/// filesystem cannot (the caller then links and unlinks).
+pub(crate) fn rename_noreplace(
+    from: &std::path::Path,
+    to: &std::path::Path,
+) -> std::io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let unsupported = || std::io::Error::from(std::io::ErrorKind::Unsupported);
+        let from =
+            std::ffi::CString::new(from.as_os_str().as_bytes()).map_err(|_| unsupported())?;
+        let to = std::ffi::CString::new(to.as_os_str().as_bytes()).map_err(|_| unsupported())?;
+        loop {
+            // SAFETY: renameat2(2) reads two NUL-terminated strings that live
+            // across the call; it touches no other memory.
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_renameat2,
+                    libc::AT_FDCWD,
+                    from.as_ptr(),
+                    libc::AT_FDCWD,
+                    to.as_ptr(),
+                    libc::RENAME_NOREPLACE,
+                )
+            };
+            if r == 0 {
+                return Ok(true);
+            }
+            let e = std::io::Error::last_os_error();
+            return match e.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::EEXIST) => Ok(false),
+                Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => Err(unsupported()),
+                _ => Err(e),
+            };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (from, to);
+        Err(std::io::ErrorKind::Unsupported.into())
     }
 }
 

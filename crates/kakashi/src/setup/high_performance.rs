@@ -68,6 +68,25 @@ pub fn get_high_performance_logger(
     get_high_performance_logger_with(name, log_file, HighPerformanceOptions::default())
 }
 
+/// The file's canonical path, for the registry. The file was just opened,
+/// but another process's rotation may have moved it aside since (until it
+/// reopens the path): then the directory's canonical path and the name.
+fn registry_key(log_file: &Path) -> std::io::Result<std::path::PathBuf> {
+    match std::fs::canonicalize(log_file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let Some(name) = log_file.file_name() else {
+                return Err(e);
+            };
+            let dir = log_file
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            Ok(std::fs::canonicalize(dir)?.join(name))
+        }
+        other => other,
+    }
+}
+
 /// [`get_high_performance_logger`] with options.
 ///
 /// # Errors
@@ -82,7 +101,7 @@ pub fn get_high_performance_logger_with(
 ) -> Result<Logger, ConfigError> {
     let log_file = log_file.as_ref();
     let writer = file_writer_with(log_file, options.file)?;
-    let key = std::fs::canonicalize(log_file).map_err(|source| ConfigError::File {
+    let key = registry_key(log_file).map_err(|source| ConfigError::File {
         path: log_file.to_path_buf(),
         source,
     })?;

@@ -14,12 +14,13 @@
 //! starts [`SETTLE`] after the rotation, and a file that changed while it
 //! was compressed is compressed again.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::mpsc::{channel, Sender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::ConfigError;
@@ -90,29 +91,42 @@ pub(super) fn submit(path: PathBuf, how: Compression, delay: Duration) {
     };
     // If the thread could not be started, the file stays uncompressed, and
     // the next writer made for this path compresses it.
-    let _ = sender().lock().unwrap_or_else(|e| e.into_inner()).send(job);
+    let mut sender = SENDER.lock().unwrap_or_else(|e| e.into_inner());
+    let pid = std::process::id();
+    let current = match sender.take() {
+        Some((of, tx)) if of == pid => tx,
+        Some((_, parents)) => {
+            // A forked child: the parent's thread is not here, and its
+            // channel is the parent's; a fresh thread of its own.
+            std::mem::forget(parents);
+            start()
+        }
+        None => start(),
+    };
+    let _ = current.send(job);
+    *sender = Some((pid, current));
 }
 
-fn sender() -> &'static Mutex<Sender<Job>> {
-    static SENDER: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
-    SENDER.get_or_init(|| {
-        let (tx, rx) = channel::<Job>();
-        let _ = std::thread::Builder::new()
-            .name("kakashi-compress".into())
-            .spawn(move || {
-                // Logging first: compression runs on what the workers and
-                // the program leave of the CPU.
-                crate::sys::lower_thread_priority();
-                for job in rx {
-                    let wait = job.not_before.saturating_duration_since(Instant::now());
-                    std::thread::sleep(wait);
-                    // A failure leaves the rotated file as it was; nothing to report
-                    // to a caller, and the next writer's sweep tries again.
-                    let _ = compress(&job.path, job.how);
-                }
-            });
-        Mutex::new(tx)
-    })
+/// The compression thread's channel, with the process it was started in.
+static SENDER: Mutex<Option<(u32, Sender<Job>)>> = Mutex::new(None);
+
+fn start() -> Sender<Job> {
+    let (tx, rx) = channel::<Job>();
+    let _ = std::thread::Builder::new()
+        .name("kakashi-compress".into())
+        .spawn(move || {
+            // Logging first: compression runs on what the workers and the
+            // program leave of the CPU.
+            crate::sys::lower_thread_priority();
+            for job in rx {
+                let wait = job.not_before.saturating_duration_since(Instant::now());
+                std::thread::sleep(wait);
+                // A failure leaves the rotated file as it was; nothing to report
+                // to a caller, and the next writer's sweep tries again.
+                let _ = compress(&job.path, job.how);
+            }
+        });
+    tx
 }
 
 /// Compresses `path` into `path` + suffix, then removes `path`. Returns the
@@ -120,18 +134,58 @@ fn sender() -> &'static Mutex<Sender<Job>> {
 pub(super) fn compress(path: &Path, how: Compression) -> io::Result<PathBuf> {
     let target = PathBuf::from(format!("{}{}", path.display(), how.suffix()));
     let tmp = PathBuf::from(format!("{}.tmp", target.display()));
+    let mut created = false;
+    let done = compress_into(path, &target, &tmp, how, &mut created);
+    if done.is_err() && created {
+        // The source vanished (retention, another process), the disk is
+        // full...: a partial .tmp beside no rotated file is never swept.
+        let _ = fs::remove_file(&tmp);
+    }
+    done
+}
+
+fn compress_into(
+    path: &Path,
+    target: &Path,
+    tmp: &Path,
+    how: Compression,
+    created: &mut bool,
+) -> io::Result<PathBuf> {
     loop {
         let before = stamp(path)?;
         {
-            let mut input = File::open(path)?;
-            let out = BufWriter::new(File::create(&tmp)?);
-            let out = encode(&mut input, out, how)?;
+            // Never through a symlink (planted in a directory others can
+            // write to): neither the rotated file nor the .tmp.
+            let mut input = OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)?;
+            let meta = input.metadata()?;
+            if !meta.is_file() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a regular file",
+                ));
+            }
+            match fs::remove_file(tmp) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            // The rotated file's mode: a log only its owner reads stays so.
+            let out = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(meta.mode() & 0o777)
+                .open(tmp)?;
+            *created = true;
+            let out = encode(&mut input, BufWriter::new(out), how)?;
             out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         }
         if stamp(path)? == before {
-            fs::rename(&tmp, &target)?;
+            fs::rename(tmp, target)?;
             fs::remove_file(path)?;
-            return Ok(target);
+            return Ok(target.to_path_buf());
         }
         // Appended to while compressed (a last batch of another process).
     }
@@ -139,7 +193,7 @@ pub(super) fn compress(path: &Path, how: Compression) -> io::Result<PathBuf> {
 
 /// Size and modification time: what changes when a file is appended to.
 fn stamp(path: &Path) -> io::Result<(u64, Option<SystemTime>)> {
-    let m = fs::metadata(path)?;
+    let m = fs::symlink_metadata(path)?;
     Ok((m.len(), m.modified().ok()))
 }
 
@@ -184,7 +238,9 @@ pub(super) fn sweep(rotated: &[PathBuf], how: Compression) {
             // Compressed, but the crash came before the original was removed.
             let _ = fs::remove_file(path);
         } else {
-            submit(path.clone(), how, Duration::ZERO);
+            // Maybe rotated a moment ago by a process still running, which
+            // another may still append a last batch to: the same wait.
+            submit(path.clone(), how, SETTLE);
         }
     }
 }

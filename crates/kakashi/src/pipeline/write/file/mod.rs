@@ -42,7 +42,7 @@ mod rotate;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -127,10 +127,16 @@ pub fn reopen_files_on_sighup() -> io::Result<()> {
 #[derive(Debug)]
 pub struct FileWriter {
     path: PathBuf,
+    /// `path` made absolute (and a symlink resolved) when the writer was
+    /// made: a later `chdir` of the process must not move the file.
+    at: PathBuf,
     /// `None` after a reopen failed: the next batch tries again.
     file: Option<File>,
     /// Device and inode of `file`.
     identity: (u64, u64),
+    /// The permission bits of `file`: a file this writer creates (after a
+    /// rotation, or a deletion) gets them, so a log kept private stays so.
+    mode: u32,
     options: FileOptions,
     names: Names,
     /// The next time boundary (seconds since the epoch), when rotating by time.
@@ -140,6 +146,8 @@ pub struct FileWriter {
     last_sync: Instant,
     /// After the rotation lock could not be had: no new try before this.
     lock_again_at: Option<Instant>,
+    /// A failed rotation or retention was reported on stderr.
+    said_rotation_failed: bool,
 }
 
 /// Opens `path` for appending, creating it and its parent directories.
@@ -167,36 +175,57 @@ pub fn file_writer_with(
         path: path.clone(),
         source,
     };
-    let (file, identity) = open(&path).map_err(wrap)?;
-    let names = Names::of(&path);
+    let at = std::path::absolute(&path).map_err(wrap)?;
+    let (file, identity, mode) = open(&at, 0o666).map_err(wrap)?;
+    // A symlinked path (`logs/app.log -> data/app.log`): the file is the
+    // target, resolved once, and rotated beside it; the link keeps naming
+    // the current file. (Rotating the link itself moved the link and left
+    // the target's records behind, beside their compressed copy.)
+    let at = match std::fs::symlink_metadata(&at) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&at).map_err(wrap)?,
+        _ => at,
+    };
+    let names = Names::of(&at);
+    if file.metadata().is_ok_and(|m| m.nlink() > 1) {
+        names.forget_half_moves(identity);
+    }
+    // The sweep first: it removes a crash's .tmp beside each rotated file,
+    // which retention may remove next.
+    compress::sweep(&names.rotated_files().map_err(wrap)?, options.compression);
     names
         .apply(options.retention, SystemTime::now())
         .map_err(wrap)?;
-    compress::sweep(&names.rotated_files().map_err(wrap)?, options.compression);
     let mut writer = FileWriter {
         names,
         file: Some(file),
         identity,
+        mode,
         options,
         next_boundary: None,
         reopened: REOPEN.load(Relaxed),
         last_sync: Instant::now(),
         lock_again_at: None,
+        said_rotation_failed: false,
         path,
+        at,
     };
     writer.next_boundary = writer.first_boundary();
     Ok(writer)
 }
 
-/// Opens `path` for appending (creating it and its directory) and reads its
-/// identity.
-fn open(path: &Path) -> io::Result<(File, (u64, u64))> {
+/// Opens `path` for appending (creating it, with `mode` less the umask,
+/// and its directory) and reads its identity and permission bits.
+fn open(path: &Path, mode: u32) -> io::Result<(File, (u64, u64), u32)> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(mode)
+        .open(path)?;
     let meta = file.metadata()?;
-    Ok((file, (meta.dev(), meta.ino())))
+    Ok((file, (meta.dev(), meta.ino()), meta.mode() & 0o777))
 }
 
 fn now_secs() -> u64 {
@@ -218,9 +247,10 @@ impl FileWriter {
     /// The error opening the path; the next batch tries again.
     pub fn reopen(&mut self) -> io::Result<()> {
         self.file = None;
-        let (file, identity) = open(&self.path)?;
+        let (file, identity, mode) = open(&self.at, self.mode)?;
         self.file = Some(file);
         self.identity = identity;
+        self.mode = mode;
         Ok(())
     }
 
@@ -235,7 +265,10 @@ impl FileWriter {
             .filter(|m| m.len() > 0)
             .and_then(|m| m.modified().ok())
             .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
-            .map_or_else(now_secs, |d| d.as_secs());
+            .map_or_else(now_secs, |d| d.as_secs())
+            // A modification time ahead of the clock (set back since, or a
+            // file from another host) must not put the boundary off.
+            .min(now_secs());
         Some(every.next_after(since))
     }
 
@@ -246,6 +279,9 @@ impl FileWriter {
         if asked != self.reopened || self.file.is_none() || !self.path_is_open_file() {
             self.reopened = asked;
             self.reopen()?;
+            // Another writer of the path may have rotated it: the boundary
+            // is the new file's, not the one this writer last computed.
+            self.next_boundary = self.first_boundary();
         }
         if !self.options.rotation.is_never() && self.rotation_due().is_some() {
             if self.is_empty() {
@@ -267,7 +303,7 @@ impl FileWriter {
 
     /// Whether the path still names the open file.
     fn path_is_open_file(&self) -> bool {
-        std::fs::metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.identity)
+        std::fs::metadata(&self.at).is_ok_and(|m| (m.dev(), m.ino()) == self.identity)
     }
 
     /// The second a rotation due now is named by: the boundary passed, or
@@ -297,7 +333,7 @@ impl FileWriter {
         self.lock_again_at = None;
         if self.path_is_open_file() {
             if let Some(secs) = self.rotation_due() {
-                let rotated = self.names.move_aside(&self.path, secs)?;
+                let rotated = self.names.move_aside(&self.at, secs)?;
                 compress::submit(rotated, self.options.compression, compress::SETTLE);
             }
         }
@@ -363,7 +399,17 @@ impl Writer for FileWriter {
                 return Err(WriteError::all(batch.len(), e));
             }
             // A rotation or retention failed: the batch still goes to the
-            // open file (nothing is lost), and the next batch tries again.
+            // open file (nothing is lost), and the next batch tries again;
+            // said once on stderr, so that a file growing past its rotation
+            // is not a mystery.
+            if !self.said_rotation_failed {
+                self.said_rotation_failed = true;
+                eprintln!(
+                    "kakashi: writer file:{}: rotation or retention failed: {e} \
+                     (writing on to the current file; tried again at each batch)",
+                    self.path.display()
+                );
+            }
         }
         let bytes = batch.bytes();
         let mut done = 0;

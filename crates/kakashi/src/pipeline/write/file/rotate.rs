@@ -18,8 +18,11 @@
 //! again for [`LOCK_BACKOFF`]: a holder that is stopped delays a rotation,
 //! and the writes only by that much now and then.
 
+use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -35,14 +38,15 @@ pub(super) const LOCK_PATIENCE: Duration = Duration::from_millis(50);
 /// every batch.
 pub(super) const LOCK_BACKOFF: Duration = Duration::from_secs(1);
 
-/// The parts a rotated name is made of.
+/// The parts a rotated name is made of: bytes, as a name need not be
+/// UTF-8 (two names differing only in such bytes keep apart).
 #[derive(Debug)]
 pub(super) struct Names {
     dir: PathBuf,
     /// `app.` for `app.log`.
-    prefix: String,
+    prefix: Vec<u8>,
     /// `.log` for `app.log`, empty for a name without an extension.
-    ext: String,
+    ext: Vec<u8>,
     /// `.app.log.lock`.
     lock: PathBuf,
 }
@@ -53,42 +57,38 @@ impl Names {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let (stem, ext) = match name.rfind('.') {
-            Some(dot) if dot > 0 => (name[..dot].to_owned(), name[dot..].to_owned()),
-            _ => (name.clone(), String::new()),
+        let name: &[u8] = path.file_name().map_or(&[], |n| n.as_bytes());
+        let (stem, ext) = match name.iter().rposition(|&b| b == b'.') {
+            Some(dot) if dot > 0 => name.split_at(dot),
+            _ => (name, &[][..]),
         };
         Names {
-            lock: dir.join(format!(".{name}.lock")),
+            lock: dir.join(OsStr::from_bytes(&[b".", name, b".lock"].concat())),
             dir,
-            prefix: format!("{stem}."),
-            ext,
+            prefix: [stem, b"."].concat(),
+            ext: ext.to_vec(),
         }
     }
 
     /// `<stem>.<stamp>.<n><ext>` in the directory.
     fn rotated(&self, secs: u64, n: u32) -> PathBuf {
-        self.dir.join(format!(
-            "{}{}.{n}{}",
-            self.prefix,
-            file_stamp(secs),
-            self.ext
-        ))
+        let middle = format!("{}.{n}", file_stamp(secs));
+        let name = [&self.prefix[..], middle.as_bytes(), &self.ext[..]].concat();
+        self.dir.join(OsStr::from_bytes(&name))
     }
 
     /// Whether `file_name` is one of this file's rotated names, and its
     /// sort key (stamp, counter).
-    fn parse(&self, file_name: &str) -> Option<(String, u32)> {
-        let file_name = [".gz", ".zst"]
+    fn parse(&self, file_name: &OsStr) -> Option<(String, u32)> {
+        let file_name = file_name.as_bytes();
+        let file_name = [&b".gz"[..], b".zst"]
             .iter()
-            .find_map(|c| file_name.strip_suffix(c))
+            .find_map(|c| file_name.strip_suffix(*c))
             .unwrap_or(file_name);
         let middle = file_name
-            .strip_prefix(&self.prefix)?
-            .strip_suffix(&self.ext)?;
+            .strip_prefix(&self.prefix[..])?
+            .strip_suffix(&self.ext[..])?;
+        let middle = std::str::from_utf8(middle).ok()?;
         let (stamp, n) = middle.rsplit_once('.')?;
         let valid_stamp = stamp.len() == 19
             && stamp.bytes().enumerate().all(|(i, b)| match i {
@@ -112,7 +112,7 @@ impl Names {
         for entry in fs::read_dir(&self.dir)? {
             let entry = entry?;
             let name = entry.file_name();
-            if let Some(key) = name.to_str().and_then(|n| self.parse(n)) {
+            if let Some(key) = self.parse(&name) {
                 found.push((key, entry.path()));
             }
         }
@@ -156,7 +156,7 @@ impl Names {
         let mut first = 1;
         for entry in fs::read_dir(&self.dir)? {
             let name = entry?.file_name();
-            if let Some((s, n)) = name.to_str().and_then(|n| self.parse(n)) {
+            if let Some((s, n)) = self.parse(&name) {
                 if s == stamp {
                     first = first.max(n.saturating_add(1));
                 }
@@ -164,6 +164,15 @@ impl Names {
         }
         for n in first..=u32::MAX {
             let target = self.rotated(secs, n);
+            // In one step where the OS can: a crash never leaves the file
+            // with two names, and where a name can be added but not removed
+            // (an append-only directory) nothing is added.
+            match crate::sys::rename_noreplace(path, &target) {
+                Ok(true) => return Ok(target),
+                Ok(false) => continue,
+                Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
+                Err(e) => return Err(e),
+            }
             match fs::hard_link(path, &target) {
                 Ok(()) => {
                     fs::remove_file(path)?;
@@ -177,6 +186,21 @@ impl Names {
             io::ErrorKind::AlreadyExists,
             "every rotated name is taken",
         ))
+    }
+
+    /// Removes the rotated names of the file `identity` (device, inode): a
+    /// crash between a move's link and unlink left the current file with
+    /// one, which would be compressed, counted and rotated again with it.
+    /// Under the lock, where no move is under way.
+    pub(super) fn forget_half_moves(&self, identity: (u64, u64)) {
+        let Ok(Some(_lock)) = self.lock(LOCK_PATIENCE) else {
+            return;
+        };
+        for file in self.rotated_files().unwrap_or_default() {
+            if fs::symlink_metadata(&file).is_ok_and(|m| (m.dev(), m.ino()) == identity) {
+                let _ = fs::remove_file(&file);
+            }
+        }
     }
 
     /// Removes the rotated files `retention` does not keep; the current file
@@ -204,15 +228,18 @@ impl Names {
             if !(too_many || too_old) {
                 continue;
             }
+            let mut gone = true;
             for file in group {
                 match fs::remove_file(file) {
                     Ok(()) => {}
                     // Another process's retention (or the compressor) got there first.
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e),
+                    // Kept on purpose (immutable, another user's): the
+                    // others are still pruned, and the writer still made.
+                    Err(_) => gone = false,
                 }
             }
-            removed += 1;
+            removed += usize::from(gone);
         }
         Ok(removed)
     }
