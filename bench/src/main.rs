@@ -36,6 +36,7 @@ const LOGGERS: &[(&str, &str)] = &[
     ("baseline-short", "the baseline of the runs before 2026-11-28: a shorter line (no `datetime`, no `level_value`; 171 bytes instead of 222), for comparison with them; not what the ratios are to"),
     ("kakashi-block", "kakashi `get_high_performance_logger`, `block` (lossless), defaults otherwise"),
     ("kakashi-drop_newest", "kakashi `get_high_performance_logger`, `drop_newest`"),
+    ("kakashi-fulldisk", "kakashi-drop_newest with the disk full after 1 MB (a file size limit, `RLIMIT_FSIZE`, in the run's process): what the callers feel while every batch fails; its `lost` is the failed records"),
     ("kakashi-rotate", "kakashi-block with the file rotated every 10 MB and rotated files gzip-compressed (lines counted across the files, read back once compressed)"),
     ("tracing-lossy", "tracing + tracing-subscriber JSON + tracing-appender `non_blocking` (default: lossy)"),
     ("tracing-lossless", "the same with `lossy(false)`"),
@@ -198,8 +199,21 @@ fn subject(name: &str, out: &str) -> Subject {
                 finish: Box::new(move || f2.lock().unwrap().flush().unwrap()),
             }
         }
-        "kakashi-block" | "kakashi-drop_newest" | "kakashi-rotate" => {
-            let strategy = if name == "kakashi-drop_newest" {
+        "kakashi-block" | "kakashi-drop_newest" | "kakashi-rotate" | "kakashi-fulldisk" => {
+            if name == "kakashi-fulldisk" {
+                // SAFETY: plain libc calls with valid arguments, before any
+                // file of this run is written; SIGXFSZ ignored so that a
+                // write past the limit fails (EFBIG) instead of killing.
+                unsafe {
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    let limit = libc::rlimit {
+                        rlim_cur: 1 << 20,
+                        rlim_max: libc::RLIM_INFINITY,
+                    };
+                    libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+                }
+            }
+            let strategy = if name == "kakashi-drop_newest" || name == "kakashi-fulldisk" {
                 kakashi::OverflowStrategy::DropNewest
             } else {
                 kakashi::OverflowStrategy::Block
