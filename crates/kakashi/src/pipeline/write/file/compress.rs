@@ -16,6 +16,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -39,6 +40,18 @@ pub enum Compression {
     Gzip,
     /// zstd (`.zst`), level 3 (its default: faster and smaller than gzip).
     Zstd,
+}
+
+/// The suffixes of compressed rotated files (what rotated-name matching
+/// strips, and the start-up sweep leaves alone).
+pub(super) const SUFFIXES: [&str; 2] = [".gz", ".zst"];
+
+/// `path` with `suffix` appended to its name, byte for byte (a name need not
+/// be UTF-8).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 impl Compression {
@@ -132,8 +145,8 @@ fn start() -> Sender<Job> {
 /// Compresses `path` into `path` + suffix, then removes `path`. Returns the
 /// compressed file's path.
 pub(super) fn compress(path: &Path, how: Compression) -> io::Result<PathBuf> {
-    let target = PathBuf::from(format!("{}{}", path.display(), how.suffix()));
-    let tmp = PathBuf::from(format!("{}.tmp", target.display()));
+    let target = with_suffix(path, how.suffix());
+    let tmp = with_suffix(&target, ".tmp");
     let mut created = false;
     let done = compress_into(path, &target, &tmp, how, &mut created);
     if done.is_err() && created {
@@ -228,13 +241,13 @@ pub(super) fn sweep(rotated: &[PathBuf], how: Compression) {
         return;
     }
     for path in rotated {
-        let name = path.to_string_lossy();
-        if name.ends_with(".gz") || name.ends_with(".zst") {
+        let name = path.as_os_str().as_bytes();
+        if SUFFIXES.iter().any(|s| name.ends_with(s.as_bytes())) {
             continue;
         }
-        let target = format!("{name}{}", how.suffix());
-        let _ = fs::remove_file(format!("{target}.tmp"));
-        if Path::new(&target).exists() {
+        let target = with_suffix(path, how.suffix());
+        let _ = fs::remove_file(with_suffix(&target, ".tmp"));
+        if target.exists() {
             // Compressed, but the crash came before the original was removed.
             let _ = fs::remove_file(path);
         } else {
@@ -283,6 +296,22 @@ mod tests {
             assert!(fs::metadata(&out).unwrap().len() < text.len() as u64 / 10);
             assert_eq!(decompress(&out).unwrap(), text.as_bytes());
         }
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_keeps_its_bytes() {
+        use std::ffi::OsStr;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir
+            .path()
+            .join(OsStr::from_bytes(b"app\xff.2026-01-01T00-00-00.1.log"));
+        fs::write(&path, "{}\n").unwrap();
+        let out = compress(&path, Compression::Gzip).unwrap();
+        assert_eq!(
+            out.file_name().unwrap().as_bytes(),
+            b"app\xff.2026-01-01T00-00-00.1.log.gz"
+        );
+        assert_eq!(decompress(&out).unwrap(), b"{}\n");
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! (`app.log` -> `app.2026-12-02T13-00-00.1.log`): the second sorts by name,
 //! and `n` is one above the highest of that second still there (compressed
 //! or not), so a rotation never replaces a file and the newest always sorts
-//! last. The move is `link` then `unlink`: `link` fails rather
-//! than replace an existing name, where `rename` would replace it.
+//! last. The move is one `renameat2(RENAME_NOREPLACE)` where Linux and the
+//! filesystem have it, else `link` then `unlink`: both fail rather than
+//! replace an existing name, where a plain `rename` would replace it.
 //!
 //! Several processes: the decision to rotate is taken under an advisory
 //! lock (`flock`) on a sibling file `.<name>.lock`, opened afresh each time
@@ -26,6 +27,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::compress::SUFFIXES;
 use super::policy::Retention;
 use crate::pipeline::format::file_stamp;
 
@@ -81,9 +83,9 @@ impl Names {
     /// sort key (stamp, counter).
     fn parse(&self, file_name: &OsStr) -> Option<(String, u32)> {
         let file_name = file_name.as_bytes();
-        let file_name = [&b".gz"[..], b".zst"]
+        let file_name = SUFFIXES
             .iter()
-            .find_map(|c| file_name.strip_suffix(*c))
+            .find_map(|c| file_name.strip_suffix(c.as_bytes()))
             .unwrap_or(file_name);
         let middle = file_name
             .strip_prefix(&self.prefix[..])?
