@@ -229,7 +229,9 @@ pub use pipeline::enrich::{
 };
 pub use pipeline::filter::{field_filter, level_filter, logger_name_filter};
 pub use pipeline::format::{
-    compact_formatter, default_json_formatter, detailed_formatter, simple_text_formatter,
+    compact_formatter, console_formatter, default_json_formatter, detailed_formatter,
+    ecs_json_formatter, gcp_json_formatter, simple_text_formatter, Colors, ConsoleFormatter,
+    ConsoleStream, JsonProfile, JsonShape,
 };
 pub use pipeline::write::{
     batch_callback_writer, callback_writer, console_writer, file_writer, file_writer_with,
@@ -241,7 +243,7 @@ pub use pipeline::{
     StageScope, WriteError, Writer,
 };
 pub use record::{
-    Context, Exception, Field, Fields, Key, Level, Name, Record, Sections, Source, Text,
+    Context, Exception, Field, Fields, Frame, Key, Level, Name, Record, Sections, Source, Text,
     ThreadInfo, Timestamp, Value, INLINE_FIELDS,
 };
 pub use setup::{

@@ -12,7 +12,8 @@ use crate::pipeline::enrich::{
     context_enricher, exception_enricher, source_enricher, thread_enricher,
 };
 use crate::pipeline::format::{
-    compact_formatter, default_json_formatter, detailed_formatter, simple_text_formatter,
+    compact_formatter, console_formatter, default_json_formatter, detailed_formatter,
+    simple_text_formatter,
 };
 use crate::pipeline::write::{console_writer, file_writer_with, FileOptions};
 use crate::pipeline::{Formatter, OutputConfig, PipelineConfig};
@@ -21,7 +22,8 @@ use crate::record::{Context, Level};
 /// A deployment environment, selecting one of the original's presets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Environment {
-    /// Console DEBUG simple text, file DEBUG JSON, thread and source info.
+    /// Console DEBUG with `console_formatter` (colours on a terminal), file
+    /// DEBUG JSON, thread and source info.
     Development,
     /// Console WARNING compact, file INFO JSON, thread info (the default of
     /// `setup_async_logging`).
@@ -73,6 +75,8 @@ pub enum FormatterKind {
     Compact,
     /// `detailed_formatter`.
     Detailed,
+    /// `console_formatter` for standard output ([`Colors::Auto`](crate::Colors)).
+    Console,
 }
 
 impl FormatterKind {
@@ -83,6 +87,7 @@ impl FormatterKind {
             FormatterKind::SimpleText => Box::new(simple_text_formatter()),
             FormatterKind::Compact => Box::new(compact_formatter()),
             FormatterKind::Detailed => Box::new(detailed_formatter()),
+            FormatterKind::Console => Box::new(console_formatter()),
         }
     }
 }
@@ -170,9 +175,7 @@ impl EnvironmentConfig {
         use FormatterKind::*;
         let (console_level, file_level, dir, console_formatter, source, version) = match environment
         {
-            Environment::Development => {
-                (Level::Debug, Level::Debug, "logs", SimpleText, true, None)
-            }
+            Environment::Development => (Level::Debug, Level::Debug, "logs", Console, true, None),
             Environment::Production => (
                 Level::Warning,
                 Level::Info,
