@@ -2,7 +2,7 @@
 the ``kakashi`` package; use the public modules rather than this one)."""
 
 import os
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union, final
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union, final, overload
 
 from typing_extensions import disjoint_base
 
@@ -40,6 +40,7 @@ __all__ = [
     "field_filter",
     "logger_name_filter",
     "default_json_formatter",
+    "console_formatter",
     "simple_text_formatter",
     "compact_formatter",
     "detailed_formatter",
@@ -293,9 +294,33 @@ class BuiltinFilter(BuiltinStage):
 @final
 class BuiltinFormatter(BuiltinStage):
     """A built-in formatter: in a pipeline it runs in Rust; called, it returns
-    the engine's line for ``record`` (without the newline)."""
+    the engine's line for ``record`` (without the newline).
+    ``default_json_formatter`` and ``console_formatter`` called with keywords
+    only return a new formatter those keywords configure (bad keys and
+    profiles raise ``ConfigError``, wrong types ``TypeError``)."""
 
+    @overload
     def __call__(self, record: LogRecord) -> str: ...
+    @overload
+    def __call__(
+        self,
+        *,
+        profile: str = ...,
+        rename: Dict[str, str] = ...,
+        drop: Iterable[str] = ...,
+        flatten_fields: bool = ...,
+        exception_frames: bool = ...,
+        gcp_project: str = ...,
+        default: Optional[Callable[[Any], Any]] = ...,
+        colors: str = ...,
+    ) -> "BuiltinFormatter": ...
+    @property
+    def default_fallbacks(self) -> int:
+        """Values written as ``repr()`` because the ``default=`` hook raised
+        or returned something that is not JSON."""
+    @property
+    def colored(self) -> bool:
+        """Whether the console formatter colours standard output."""
 
 @final
 class BuiltinWriter(BuiltinStage):
@@ -308,6 +333,7 @@ class BuiltinWriter(BuiltinStage):
 thread_enricher: BuiltinEnricher
 exception_enricher: BuiltinEnricher
 default_json_formatter: BuiltinFormatter
+console_formatter: BuiltinFormatter
 simple_text_formatter: BuiltinFormatter
 compact_formatter: BuiltinFormatter
 detailed_formatter: BuiltinFormatter

@@ -42,6 +42,7 @@ __all__ = [
     "field_filter",
     "logger_name_filter",
     "default_json_formatter",
+    "console_formatter",
     "simple_text_formatter",
     "compact_formatter",
     "detailed_formatter",
@@ -93,7 +94,15 @@ logger_name_filter: Callable[[Iterable[str]], Filter] = _kakashi.logger_name_fil
 #: One JSON object in the original's key order: timestamp, datetime, level,
 #: level_value, logger, message, fields, context, source, threading,
 #: exception. Values that are not JSON are stringified; output is valid UTF-8.
-default_json_formatter: Formatter = _kakashi.default_json_formatter
+#: Called with keywords only, returns a shaped formatter: ``profile="ecs"`` or
+#: ``"gcp"``, ``rename={"level": "severity"}``, ``drop=["threading"]``,
+#: ``flatten_fields=True``, ``exception_frames=True``, ``gcp_project=...``,
+#: ``default=callable`` (README, "What comes out").
+default_json_formatter: _kakashi.BuiltinFormatter = _kakashi.default_json_formatter
+#: The development console line, ``HH:MM:SS.mmm LEVEL    logger: message k=v``,
+#: coloured by level on a terminal only (``NO_COLOR``, ``FORCE_COLOR``);
+#: ``console_formatter(colors="auto"|"always"|"never")``.
+console_formatter: _kakashi.BuiltinFormatter = _kakashi.console_formatter
 #: ``HH:MM:SS.mmm | LEVEL    | logger | context | message | k=v``.
 simple_text_formatter: Formatter = _kakashi.simple_text_formatter
 #: ``HH:MM:SS | L | message``.
