@@ -156,6 +156,13 @@ def test_a_default_hook_encodes_what_json_cannot_and_never_raises(tmp_path):
     assert lines[1]["fields"]["price"] == "Money(-1)"
     assert lines[2]["fields"]["price"] == ["Money(0)", {"cents": 5}]
     assert f.default_fallbacks == 2
+    # A hook that keeps wrapping the object ends at the depth limit.
+    wraps = default_json_formatter(default=lambda obj: [obj])
+    [line] = lines_of(log_through(wraps, tmp_path, lambda log: log.info("w", m=Money(3))))
+    depth, value = 0, line["fields"]["m"]
+    while isinstance(value, list):
+        depth, value = depth + 1, value[0]
+    assert value == "<nested too deeply>" and 20 < depth <= 64
     # Without a hook, the original's str().
     [line] = lines_of(log_through(default_json_formatter, tmp_path, lambda log: log.info("m", price=Money(1))))
     assert line["fields"]["price"] == "Money(1)"
