@@ -5,7 +5,7 @@
 //!
 //! These formatters run on the worker like [`default_json_formatter`]; the
 //! default formatter itself is not touched by any of this, so its output and
-//! its cost stay as they are (G-wire format). A shaped layout is validated
+//! its cost stay as they are (G8). A shaped layout is validated
 //! once, by [`JsonShape::build`]: an unknown key to rename or drop, an empty
 //! or duplicate output name, is a [`ConfigError`] naming it.
 //!
@@ -28,9 +28,9 @@
 //! assert!(err.to_string().starts_with("invalid drop key \"thread\"; expected one of timestamp,"));
 //! ```
 //!
-//! Guarantees: every line is one JSON object with unique keys (a field
-//! flattened onto a key the layout already writes is written as
-//! `fields.<key>` instead); exceptions never carry local variables, only
+//! Guarantees: every line is one valid JSON object on one line; a field
+//! flattened onto a key the layout writes itself never shadows it (it is
+//! written as `fields.<key>`); exceptions never carry local variables, only
 //! type, message, traceback text and frames (file, line, function).
 //!
 //! [`default_json_formatter`]: super::default_json_formatter
