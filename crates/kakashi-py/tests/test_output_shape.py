@@ -17,6 +17,7 @@ import pytest
 import kakashi
 from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
 from kakashi.core.pipeline import (
+    Pipeline,
     PipelineConfig,
     console_formatter,
     console_writer,
@@ -24,6 +25,8 @@ from kakashi.core.pipeline import (
     file_writer,
     simple_text_formatter,
 )
+
+from kakashi.core.records import create_log_record
 
 from conftest import json_lines
 
@@ -156,6 +159,12 @@ def test_a_default_hook_encodes_what_json_cannot_and_never_raises(tmp_path):
     assert lines[1]["fields"]["price"] == "Money(-1)"
     assert lines[2]["fields"]["price"] == ["Money(0)", {"cents": 5}]
     assert f.default_fallbacks == 2
+    # A record built by hand and processed goes through the hook too.
+    out = tmp_path / "processed.log"
+    Pipeline(PipelineConfig(formatter=f, writers=(file_writer(out),))).process(
+        create_log_record("INFO", "app", "p", fields={"price": Money(9)})
+    )
+    assert json_lines(out)[0]["fields"]["price"] == {"cents": 9}
     # A hook that keeps wrapping the object ends at the depth limit.
     wraps = default_json_formatter(default=lambda obj: [obj])
     [line] = lines_of(log_through(wraps, tmp_path, lambda log: log.info("w", m=Money(3))))
