@@ -575,6 +575,13 @@ impl BuiltinFormatter {
         }
     }
 
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        match &self.default {
+            Some(hook) => hook.traverse(&visit),
+            None => Ok(()),
+        }
+    }
+
     /// How many values the `default=` hook could not turn into JSON (it
     /// raised, or returned something unencodable) and were written as their
     /// `repr()` instead; 0 without a hook.

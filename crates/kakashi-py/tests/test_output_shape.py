@@ -177,6 +177,24 @@ def test_a_default_hook_encodes_what_json_cannot_and_never_raises(tmp_path):
     assert line["fields"]["price"] == "Money(1)"
 
 
+def test_a_hook_that_refers_back_to_its_formatter_is_collected():
+    """A formatter holding a bound method of the object that holds the
+    formatter is a reference cycle the garbage collector can see and free."""
+    import gc
+    import weakref
+
+    class Holder:
+        def encode(self, obj):
+            return repr(obj)
+
+    h = Holder()
+    h.formatter = default_json_formatter(default=h.encode)
+    gone = weakref.ref(h)
+    del h
+    gc.collect()
+    assert gone() is None
+
+
 # === exceptions ===
 
 

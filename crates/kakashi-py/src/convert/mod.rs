@@ -230,6 +230,12 @@ impl DefaultHook {
         }
     }
 
+    /// Lets the garbage collector see the callable (a hook that refers back
+    /// to its formatter is a cycle the collector can then break).
+    pub fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        visit.call(&self.callable)
+    }
+
     /// Values written as `repr()` because the hook raised or returned
     /// something unencodable.
     pub fn fallbacks(&self) -> u64 {
