@@ -204,6 +204,7 @@ pub mod binding;
 mod clock;
 mod error;
 mod fork_cell;
+mod levels;
 mod logger;
 mod macros;
 pub mod pipeline;
@@ -221,6 +222,7 @@ pub use backend::{
     DEFAULT_MAX_QUEUE_SIZE,
 };
 pub use error::ConfigError;
+pub use levels::{clear_level, levels, set_level, try_set_level, Directives};
 pub use logger::{Logger, ToValue};
 #[doc(hidden)]
 pub use macros::__private;
