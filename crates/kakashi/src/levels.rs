@@ -327,7 +327,7 @@ pub fn clear_level(name: &str) -> bool {
 }
 
 /// Replaces every rule at once (what applying a configuration does).
-#[allow(dead_code)] // until configuration from data uses it
+#[cfg(feature = "config")]
 pub(crate) fn set_levels(rules: Vec<(String, Level)>) {
     let mut registry = lock(&REGISTRY);
     registry.rules = rules;

@@ -202,6 +202,8 @@ mod async_pipeline;
 pub mod backend;
 pub mod binding;
 mod clock;
+#[cfg(feature = "config")]
+pub mod config;
 mod error;
 mod fork_cell;
 mod levels;

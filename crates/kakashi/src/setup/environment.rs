@@ -76,6 +76,25 @@ pub enum FormatterKind {
 }
 
 impl FormatterKind {
+    /// Every formatter by the name configuration data uses for it
+    /// (`format = "compact"`): the one place where a formatter gets a name.
+    /// A new formatter is added here, in [`build`](FormatterKind::build) and
+    /// in [`FORMAT_NAMES`].
+    pub const NAMES: &'static [(&'static str, FormatterKind)] = &[
+        ("json", FormatterKind::Json),
+        ("text", FormatterKind::SimpleText),
+        ("compact", FormatterKind::Compact),
+        ("detailed", FormatterKind::Detailed),
+    ];
+
+    /// The formatter's name in configuration data.
+    pub fn as_str(self) -> &'static str {
+        FormatterKind::NAMES
+            .iter()
+            .find(|(_, kind)| *kind == self)
+            .map_or("json", |(name, _)| name)
+    }
+
     /// The formatter itself.
     pub fn build(self) -> Box<dyn Formatter> {
         match self {
@@ -84,6 +103,25 @@ impl FormatterKind {
             FormatterKind::Compact => Box::new(compact_formatter()),
             FormatterKind::Detailed => Box::new(detailed_formatter()),
         }
+    }
+}
+
+/// [`FormatterKind::NAMES`] as an error message lists them.
+const FORMAT_NAMES: &str = "json, text, compact or detailed";
+
+impl FromStr for FormatterKind {
+    type Err = ConfigError;
+
+    /// A name of [`FormatterKind::NAMES`], exactly.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for `format`, naming the choices.
+    fn from_str(s: &str) -> Result<FormatterKind, ConfigError> {
+        FormatterKind::NAMES
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|(_, kind)| *kind)
+            .ok_or_else(|| ConfigError::invalid("format", s, FORMAT_NAMES))
     }
 }
 

@@ -46,6 +46,8 @@ pub use network::{
     get_network_batch_logger, get_network_logger, get_network_logger_with, NetworkOptions,
 };
 
+#[cfg(feature = "config")]
+pub(crate) use global::install_config;
 use global::{ENV, GLOBAL};
 use high_performance::FILE_BACKENDS;
 
