@@ -79,7 +79,7 @@ impl FormatterKind {
     /// Every formatter by the name configuration data uses for it
     /// (`format = "compact"`): the one place where a formatter gets a name.
     /// A new formatter is added here, in [`build`](FormatterKind::build) and
-    /// in [`FORMAT_NAMES`].
+    /// in `FORMAT_NAMES` (the list an error message gives).
     pub const NAMES: &'static [(&'static str, FormatterKind)] = &[
         ("json", FormatterKind::Json),
         ("text", FormatterKind::SimpleText),
