@@ -194,6 +194,19 @@ def test_a_bad_environment_variable_is_named(monkeypatch, var, value, message):
     assert str(raised.value) == message
 
 
+def test_an_output_file_that_cannot_be_opened_is_an_os_error_and_changes_nothing(tmp_path):
+    """A file output whose path cannot be opened raises ``OSError`` (with its
+    errno) and leaves the running setup as it was."""
+    log = tmp_path / "app.log"
+    kakashi.config.configure(file_config(log), env=False)
+    with pytest.raises(IsADirectoryError):
+        kakashi.config.configure(file_config(tmp_path, level="debug"), env=False)
+    get_logger("svc").info("still here")
+    get_logger("svc").debug("still INFO")
+    assert kakashi.flush()
+    assert rows(log) == [("svc", "INFO", "still here")]
+
+
 def test_the_wrong_kind_of_argument_is_a_type_error(tmp_path):
     """``configure`` takes a dict; a missing TOML file is an ``OSError``."""
     with pytest.raises(TypeError, match="configure\\(\\) takes a dict, got list"):

@@ -67,6 +67,11 @@ pub(crate) use resolve::Resolved;
 
 /// The configuration shape: every key optional, unknown keys refused. The
 /// README's "Configuration from data" has it as a table.
+///
+/// Built from data ([`deserialize_from`](Config::deserialize_from),
+/// [`from_toml_str`](Config::from_toml_str), [`from_env`](Config::from_env)),
+/// or in code from [`Config::default()`] by setting its fields (it also
+/// carries, privately, which keys the environment set, for error messages).
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
