@@ -24,7 +24,7 @@ Not ``kakashi.core.config``, which holds the original's request context.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Mapping, Union
+from typing import Any, Dict, Union
 
 from kakashi import _kakashi
 
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 
-def configure(config: Mapping[str, Any], *, env: bool = True) -> None:
+def configure(config: Dict[str, Any], *, env: bool = True) -> None:
     """Installs ``config`` (a dict of str, int, float, bool, None, lists and
     dicts; paths may be ``pathlib.Path``) as the global setup. Raises
     ``kakashi.ConfigError`` naming the first bad key (nothing is changed
