@@ -35,6 +35,9 @@ if cargo clippy --version >/dev/null 2>&1; then
 fi
 
 cargo test --workspace
+# Configuration from data (Cargo feature `config`, off by default).
+cargo test -p kakashi --features config --test config_from_data
+cargo test -p kakashi --features config --doc -- config
 
 # Miri checks the crate's unsafe code (the queue's ring, the workers'
 # fork cells, the JSON writer's spare-capacity writes, `Text`'s parts) for undefined

@@ -375,7 +375,7 @@ impl BuiltinFormatter {
         match (&self.shaped, self.kind) {
             (Some(shaped), _) => Box::new(shaped.clone()),
             (None, FormatterKind::Console) => Box::new(ConsoleFormatter::new(self.colors, stream)),
-            (None, kind) => kind.build(),
+            (None, kind) => kind.build(stream),
         }
     }
 
@@ -399,6 +399,8 @@ impl BuiltinFormatter {
             FormatterKind::Compact => "compact_formatter",
             FormatterKind::Detailed => "detailed_formatter",
             FormatterKind::Console => "console_formatter",
+            FormatterKind::Ecs => "ecs_json_formatter",
+            FormatterKind::Gcp => "gcp_json_formatter",
         }
     }
 

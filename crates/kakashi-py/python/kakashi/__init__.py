@@ -42,6 +42,7 @@ from kakashi.core.records import LogContext, LogLevel, LogRecord, create_log_rec
 from kakashi.signals import install_sigterm_handler, reopen_files, reopen_files_on_sighup
 
 from kakashi._logger import Logger  # noqa: E402
+from kakashi import config  # noqa: E402,F401  (kakashi.config.configure, set_level, ...)
 ShutdownReport = _kakashi.ShutdownReport
 
 LOG_LEVEL_DEBUG = 10

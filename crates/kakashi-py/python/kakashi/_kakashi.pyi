@@ -53,6 +53,12 @@ __all__ = [
     "_check_timeout",
     "_check_level",
     "_check_formatter_type",
+    "_configure",
+    "_configure_from_file",
+    "_configure_from_env",
+    "_set_level",
+    "_clear_level",
+    "_levels",
     "_set_context_var",
     "_context_used",
     "_at_exit",
@@ -381,6 +387,24 @@ def _check_level(level: Any) -> int:
 
 def _check_formatter_type(formatter_type: Any) -> None:
     """Checks a ``formatter_type`` with the core; raises ``ConfigError``."""
+
+def _configure(config: Any, env: bool) -> None:
+    """Installs a configuration given as a dict (see ``kakashi.config.configure``)."""
+
+def _configure_from_file(path: Union[str, "os.PathLike[str]"], env: bool) -> None:
+    """Installs the configuration of a TOML file."""
+
+def _configure_from_env() -> None:
+    """Installs the configuration of the ``KAKASHI_*`` variables."""
+
+def _set_level(name: str, level: Any) -> None:
+    """Sets the level of the loggers named ``name`` and below."""
+
+def _clear_level(name: str) -> bool:
+    """Removes the level rule for exactly ``name``."""
+
+def _levels() -> Dict[str, int]:
+    """The level rules in force."""
 
 def _set_context_var(var: Any) -> None: ...
 def _context_used() -> None: ...

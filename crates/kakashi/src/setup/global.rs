@@ -31,12 +31,64 @@ pub(super) struct Global {
 /// Which environment pipeline: a module log file, and the format.
 type EnvKey = (Option<String>, FormatterType);
 
-/// The environment chosen by `setup_async_logging` (survives shutdown, so the
-/// global backend can be rebuilt the same way).
-pub(super) static ENV: Mutex<Option<EnvironmentConfig>> = Mutex::new(None);
+/// What the global backend's outputs are: an environment preset
+/// (`setup_async_logging`) or a configuration from data (`config::configure`).
+pub(super) enum Setup {
+    Environment(EnvironmentConfig),
+    #[cfg(feature = "config")]
+    Config(crate::config::Resolved),
+}
+
+impl Setup {
+    fn async_config(&self) -> &AsyncConfig {
+        match self {
+            Setup::Environment(env) => &env.async_config,
+            #[cfg(feature = "config")]
+            Setup::Config(config) => &config.async_config,
+        }
+    }
+
+    fn set_async_config(&mut self, async_config: AsyncConfig) {
+        match self {
+            Setup::Environment(env) => env.async_config = async_config,
+            #[cfg(feature = "config")]
+            Setup::Config(config) => config.async_config = async_config,
+        }
+    }
+
+    /// The outputs' pipeline; `module` names a module file
+    /// (`<log_directory>/modules/<module>.log` for an environment).
+    fn pipeline(
+        &self,
+        format: FormatterType,
+        module: Option<&str>,
+    ) -> Result<PipelineConfig, ConfigError> {
+        match (self, module) {
+            (Setup::Environment(env), None) => env.pipeline(format),
+            (Setup::Environment(env), Some(file)) => env.pipeline_to(
+                format,
+                env.log_directory
+                    .join("modules")
+                    .join(format!("{file}.log")),
+            ),
+            #[cfg(feature = "config")]
+            (Setup::Config(config), module) => config.pipeline(format, module),
+        }
+    }
+}
+
+/// The setup chosen by `setup_async_logging` or `config::configure`
+/// (survives shutdown, so the global backend can be rebuilt the same way).
+pub(super) static ENV: Mutex<Option<Setup>> = Mutex::new(None);
 pub(super) static GLOBAL: Mutex<Option<Global>> = Mutex::new(None);
 
-fn install(global: &mut Option<Global>, backend: Backend) -> Result<(), ConfigError> {
+/// Makes `backend` the global one, with `prebuilt` as its default pipeline
+/// (or the setup's, built here).
+fn install(
+    global: &mut Option<Global>,
+    backend: Backend,
+    prebuilt: Option<PipelineConfig>,
+) -> Result<(), ConfigError> {
     // What the previous global backend holds is written before the new one
     // is seen (`GLOBAL` is held by the caller, so `get_logger` waits
     // meanwhile): a thread's record queued there must not be overtaken by
@@ -49,9 +101,10 @@ fn install(global: &mut Option<Global>, backend: Backend) -> Result<(), ConfigEr
         let timeout = previous.backend.config().shutdown_timeout;
         previous.backend.shutdown_to_synchronous(timeout);
     }
-    let pipeline = match &*lock(&ENV) {
-        Some(env) => env.pipeline(FormatterType::Default)?,
-        None => PipelineConfig::new(),
+    let pipeline = match (prebuilt, &*lock(&ENV)) {
+        (Some(pipeline), _) => pipeline,
+        (None, Some(setup)) => setup.pipeline(FormatterType::Default, None)?,
+        (None, None) => PipelineConfig::new(),
     };
     let default = backend.add_route(pipeline);
     *global = Some(Global {
@@ -67,9 +120,9 @@ fn with_global<T>(f: impl FnOnce(&mut Global) -> T) -> Result<T, ConfigError> {
     if global.is_none() {
         let config = lock(&ENV)
             .as_ref()
-            .map(|e| e.async_config.clone())
+            .map(|e| e.async_config().clone())
             .unwrap_or_default();
-        install(&mut global, Backend::new(config)?)?;
+        install(&mut global, Backend::new(config)?, None)?;
     }
     match global.as_mut() {
         Some(g) => Ok(f(g)),
@@ -145,8 +198,8 @@ pub fn setup_async_logging(setup: AsyncSetup) -> Result<EnvironmentConfig, Confi
     };
     let backend = Backend::new(env.async_config.clone())?;
     let mut global = lock(&GLOBAL);
-    let previous = lock(&ENV).replace(env.clone());
-    if let Err(e) = install(&mut global, backend) {
+    let previous = lock(&ENV).replace(Setup::Environment(env.clone()));
+    if let Err(e) = install(&mut global, backend, None) {
         *lock(&ENV) = previous;
         return Err(e);
     }
@@ -197,11 +250,32 @@ pub fn configure_async_backend(options: BackendOptions) -> Result<Backend, Confi
     };
     let backend = Backend::new(config.clone())?;
     let mut global = lock(&GLOBAL);
-    install(&mut global, backend.clone())?;
-    if let Some(env) = lock(&ENV).as_mut() {
-        env.async_config = config;
+    install(&mut global, backend.clone(), None)?;
+    if let Some(setup) = lock(&ENV).as_mut() {
+        setup.set_async_config(config);
     }
     Ok(backend)
+}
+
+/// Installs a checked configuration as the global setup (see
+/// `config::Config::apply`): its pipeline and backend are made first, so a
+/// file that cannot be opened leaves the running setup as it was; then the
+/// previous global backend is drained, this one installed, and the level
+/// rules replaced, all under the global backend's lock (a `get_logger`
+/// meanwhile waits, and sees the new rules).
+#[cfg(feature = "config")]
+pub(crate) fn install_config(config: crate::config::Resolved) -> Result<(), ConfigError> {
+    let pipeline = config.pipeline(FormatterType::Default, None)?;
+    let backend = Backend::new(config.async_config.clone())?;
+    let rules = config.rules.clone();
+    let mut global = lock(&GLOBAL);
+    let previous = lock(&ENV).replace(Setup::Config(config));
+    if let Err(e) = install(&mut global, backend, Some(pipeline)) {
+        *lock(&ENV) = previous;
+        return Err(e);
+    }
+    crate::levels::set_levels(rules);
+    Ok(())
 }
 
 /// A logger on the global backend. Before any setup, that backend writes
@@ -284,16 +358,16 @@ pub fn apply_async_config(config: AsyncConfig) -> Result<(), ConfigError> {
         // Rebuilt on first use from the environment's settings.
         None => lock(&ENV)
             .as_ref()
-            .map(|e| e.async_config.clone())
+            .map(|e| e.async_config().clone())
             .unwrap_or_default(),
     };
     if current == config {
         return Ok(());
     }
     let backend = Backend::new(config.clone())?;
-    install(&mut global, backend)?;
-    if let Some(env) = lock(&ENV).as_mut() {
-        env.async_config = config;
+    install(&mut global, backend, None)?;
+    if let Some(setup) = lock(&ENV).as_mut() {
+        setup.set_async_config(config);
     }
     Ok(())
 }
@@ -319,15 +393,9 @@ pub fn get_env_logger(
         if let Some((_, found)) = g.extra.iter().find(|(k, _)| *k == key) {
             return Ok((g.backend.clone(), found.clone()));
         }
-        let config = match (&*lock(&ENV), log_file) {
-            (Some(env), None) => env.pipeline(format)?,
-            (Some(env), Some(file)) => env.pipeline_to(
-                format,
-                env.log_directory
-                    .join("modules")
-                    .join(format!("{file}.log")),
-            )?,
-            (None, _) => PipelineConfig::new(),
+        let config = match &*lock(&ENV) {
+            Some(setup) => setup.pipeline(format, log_file)?,
+            None => PipelineConfig::new(),
         };
         let made = g.backend.add_route(config);
         g.extra.push((key, made.clone()));
