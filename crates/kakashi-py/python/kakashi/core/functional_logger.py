@@ -4,16 +4,15 @@
 
 Both classes are ``Logger``s (``isinstance(x, kakashi.Logger)``), with the
 original's methods (``debug`` ... ``critical``, ``exception``, ``log``,
-``is_enabled_for``, ``with_fields``, ``with_context``) on the engine:
-``log(25, ...)`` logs at 25 instead of raising ``ValueError``, and a record's
-exception is the one passed or, for ``exception()``, the one being handled.
+``is_enabled_for``, ``with_fields``, ``with_context``) on the engine: a record's exception is the one passed or, for
+``exception()``, the one being handled (also without other fields).
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from kakashi._logger import Logger
+from kakashi._logger import Logger, _TeeLogger
 from kakashi.core.config import LoggerConfig
 from kakashi.core.records import LogContext
 
@@ -32,13 +31,22 @@ def _logger_of(config: LoggerConfig) -> Logger:
 
 class FunctionalLogger(Logger):
     """``FunctionalLogger(config)``: a logger named ``config.name`` feeding
-    ``config.pipeline``, its records carrying ``config.base_context``."""
+    ``config.pipeline``, its records carrying ``config.base_context``. Over
+    a dual pipeline it is the dual pipeline's logger (a ``Logger`` whose
+    records go to both pipelines)."""
 
     __slots__ = ()
 
-    def __init__(self, config: LoggerConfig) -> None:  # noqa: super-init-not-called (set up from the pipeline's logger)
+    def __new__(cls, config: LoggerConfig) -> Any:
         logger = _logger_of(config)
-        Logger._setup(self, logger._core, logger._min_level)
+        if isinstance(logger, _TeeLogger):
+            return logger
+        made = object.__new__(cls)
+        Logger._setup(made, logger._core, logger._min_level)
+        return made
+
+    def __init__(self, config: LoggerConfig) -> None:  # noqa: super-init-not-called (made by __new__)
+        pass
 
 
 class BoundLogger(Logger):

@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 from kakashi import _kakashi
 from kakashi._logger import Logger, _min_level_of
+from kakashi.core.pipeline import DualPipeline
 from kakashi.core.records import LogContext, LogLevel
 
 __all__ = [
@@ -55,7 +56,7 @@ class StructuredLogger(Logger):
     """``StructuredLogger(name, pipeline=None, min_level=INFO,
     include_source=False, include_thread_info=True, base_context=None)``.
 
-    With ``pipeline`` (a ``Pipeline``, ``AsyncPipeline`` or dual pipeline),
+    With ``pipeline`` (a ``Pipeline`` or ``AsyncPipeline``),
     records go there; without, they go as JSON through the global backend's
     environment outputs. ``include_source`` and ``include_thread_info`` are
     the pipeline's business here (its enrichers); they are accepted for the
@@ -76,6 +77,8 @@ class StructuredLogger(Logger):
             raise TypeError(f"StructuredLogger name must be a str, got {type(name).__name__}")
         if pipeline is None:
             core = _kakashi.env_logger(name, None, "json")
+        elif isinstance(pipeline, DualPipeline):
+            raise TypeError("a StructuredLogger takes a Pipeline or an AsyncPipeline; for a dual pipeline use create_logger")
         elif callable(getattr(pipeline, "logger", None)):
             core = pipeline.logger(name)._core
         else:
