@@ -124,10 +124,10 @@ fn emit_inner<'py>(
     };
     // The current OpenTelemetry span's ids, over the request context.
     if let Some(trace) = convert::trace_context(py) {
-        record.context = Some(Arc::new(match record.context {
-            Some(c) => c.merge(&trace),
+        record.context = Some(match record.context {
+            Some(c) => Arc::new(c.merge(&trace)),
             None => trace,
-        }));
+        });
     }
     record.exception = exception.map(Box::new);
     // A KeyboardInterrupt or SystemExit raised by a value's `__str__` while

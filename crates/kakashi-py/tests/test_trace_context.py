@@ -139,3 +139,46 @@ def test_an_invalid_span_adds_nothing_and_an_unsampled_one_adds_its_ids(tmp_path
     first, second = json_lines(tmp_path / "t.log")
     assert "context" not in first
     assert second["context"] == _ids(span)
+
+
+def test_another_runtime_context_is_read_through_the_public_api(tmp_path):
+    """With a runtime context that is not OpenTelemetry's contextvars one
+    (as OTEL_PYTHON_CONTEXT can choose), the ids come from
+    trace.get_current_span(): the same ids, and none outside a span."""
+    proc = run_python(
+        """
+        import json
+        import opentelemetry.context as otel_context
+        from opentelemetry.context.context import _RuntimeContext as RuntimeContext
+
+        class Delegating(RuntimeContext):
+            def __init__(self, inner):
+                self.inner = inner
+            def attach(self, context):
+                return self.inner.attach(context)
+            def get_current(self):
+                return self.inner.get_current()
+            def detach(self, token):
+                self.inner.detach(token)
+
+        otel_context._RUNTIME_CONTEXT = Delegating(otel_context._RUNTIME_CONTEXT)
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from kakashi.core.async_interface import get_high_performance_logger
+
+        log = get_high_performance_logger("svc", "t.log", overflow_strategy="block")
+        tracer = TracerProvider().get_tracer("t")
+        with tracer.start_as_current_span("op") as span:
+            log.info("in span")
+            ctx = span.get_span_context()
+        log.info("outside")
+        log.flush()
+        print(json.dumps({"trace_id": format(ctx.trace_id, "032x"), "span_id": format(ctx.span_id, "016x")}))
+        """,
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    expected = json.loads(proc.stdout.strip().splitlines()[-1])
+    first, second = json_lines(tmp_path / "t.log")
+    assert first["context"] == expected
+    assert "context" not in second

@@ -4,31 +4,56 @@
 //! kakashi never imports OpenTelemetry. A call looks `opentelemetry.trace`
 //! up in `sys.modules` (one dictionary lookup): until the program itself
 //! has imported it, that lookup is all a call pays, and records are as
-//! before. Once it is there, a call asks it for the current span
-//! (`trace.get_current_span().get_span_context()`) and, when that context
-//! is valid, adds the ids as OpenTelemetry prints them: `trace_id` as 32 and
-//! `span_id` as 16 lowercase hexadecimal digits. Checked per record rather
-//! than once per logger, because loggers are usually made at import time,
-//! before OpenTelemetry is set up.
+//! before. Once it is there, a call reads the current span and, when its
+//! context is valid, adds the ids as OpenTelemetry prints them: `trace_id`
+//! as 32 and `span_id` as 16 lowercase hexadecimal digits. Checked per
+//! record rather than once per logger, because loggers are usually made at
+//! import time, before OpenTelemetry is set up.
+//!
+//! Reading the span: `trace.get_current_span()` is several Python calls
+//! (about 0.6 µs a record with no span current). Instead, a call reads what
+//! that function reads: the context variable of OpenTelemetry's runtime
+//! context (`opentelemetry.context._RUNTIME_CONTEXT._current_context`,
+//! a `contextvars.ContextVar` holding a dict) at the span's key
+//! (`opentelemetry.trace.propagation._SPAN_KEY`), two C calls. When those
+//! are not there (another runtime context chosen with
+//! `OTEL_PYTHON_CONTEXT`, another version of the API), it calls
+//! `get_current_span()`. The ids of the last span seen are kept with it
+//! (one entry, compared by identity), so records in one span format its
+//! ids once.
+
+use std::sync::{Arc, Mutex};
 
 use kakashi::{Context, Key, Value};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyString};
+
+/// How to read the current span, decided when `opentelemetry.trace` is
+/// first seen in `sys.modules`.
+enum Source {
+    /// `var.get().get(key)`: the runtime context's variable and the span's key.
+    ContextVar { var: Py<PyAny>, key: Py<PyString> },
+    /// `get_current_span()`, the public API.
+    Api { get_current_span: Py<PyAny> },
+}
 
 /// `sys.modules`, read once (a program that replaces the dict itself is not
 /// followed; importing modules only changes its contents).
 static SYS_MODULES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
-/// `opentelemetry.trace.get_current_span`, once the program imported it.
-static GET_CURRENT_SPAN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static SOURCE: PyOnceLock<Source> = PyOnceLock::new();
+/// The last span read and its ids (None: not a valid span).
+type Seen = Option<(Py<PyAny>, Option<Arc<Context>>)>;
+/// [`Seen`], only touched with the interpreter lock held (never contended).
+static LAST: Mutex<Seen> = Mutex::new(None);
 
 /// The current OpenTelemetry span's ids as a context with the custom keys
 /// `trace_id` and `span_id`, or None (OpenTelemetry not imported by the
-/// program, no valid span current, or any error raised while asking it:
+/// program, no valid span current, or any error raised while reading it:
 /// the logging call goes on without the ids).
-pub fn trace_context(py: Python<'_>) -> Option<Context> {
-    let get_current_span = match GET_CURRENT_SPAN.get(py) {
-        Some(f) => f.bind(py).clone(),
+pub fn trace_context(py: Python<'_>) -> Option<Arc<Context>> {
+    let source = match SOURCE.get(py) {
+        Some(source) => source,
         None => {
             let modules = SYS_MODULES
                 .get_or_try_init(py, || -> PyResult<Py<PyDict>> {
@@ -43,16 +68,72 @@ pub fn trace_context(py: Python<'_>) -> Option<Context> {
                 .bind(py)
                 .get_item(pyo3::intern!(py, "opentelemetry.trace"))
                 .ok()??;
-            let f = trace.getattr(pyo3::intern!(py, "get_current_span")).ok()?;
-            GET_CURRENT_SPAN
-                .get_or_init(py, || f.unbind())
-                .bind(py)
-                .clone()
+            let source = source_of(py, &trace)?;
+            SOURCE.get_or_init(py, || source)
         }
     };
-    let span_context = get_current_span
-        .call0()
-        .and_then(|span| span.call_method0(pyo3::intern!(py, "get_span_context")))
+    let span = match source {
+        Source::ContextVar { var, key } => {
+            let context = var.bind(py).call_method0(pyo3::intern!(py, "get")).ok()?;
+            context
+                .cast::<PyDict>()
+                .ok()?
+                .get_item(key.bind(py))
+                .ok()??
+        }
+        Source::Api { get_current_span } => get_current_span.bind(py).call0().ok()?,
+    };
+    if let Some((seen, ids)) = &*lock_last() {
+        if seen.bind(py).is(&span) {
+            return ids.clone();
+        }
+    }
+    // No lock held while Python code runs (it could log, and so come back
+    // here), nor while the previous span is released.
+    let ids = ids_of(&span).map(Arc::new);
+    let previous = lock_last().replace((span.unbind(), ids.clone()));
+    drop(previous);
+    ids
+}
+
+fn lock_last() -> std::sync::MutexGuard<'static, Seen> {
+    LAST.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// How to read the current span (see the module docs); None if
+/// `opentelemetry.trace` has no `get_current_span`.
+fn source_of(py: Python<'_>, trace: &Bound<'_, PyAny>) -> Option<Source> {
+    let fast = || -> PyResult<Source> {
+        let var = py
+            .import("opentelemetry.context")?
+            .getattr("_RUNTIME_CONTEXT")?
+            .getattr("_current_context")?;
+        let context_var = py.import("contextvars")?.getattr("ContextVar")?;
+        if !var.is_instance(&context_var)? {
+            return Err(pyo3::exceptions::PyTypeError::new_err("not a ContextVar"));
+        }
+        let key = py
+            .import("opentelemetry.trace.propagation")?
+            .getattr("_SPAN_KEY")?
+            .cast_into::<PyString>()?;
+        Ok(Source::ContextVar {
+            var: var.unbind(),
+            key: key.unbind(),
+        })
+    };
+    match fast() {
+        Ok(source) => Some(source),
+        Err(_) => Some(Source::Api {
+            get_current_span: trace.getattr("get_current_span").ok()?.unbind(),
+        }),
+    }
+}
+
+/// The ids of `span` (`span.get_span_context()`), if its context is valid.
+fn ids_of(span: &Bound<'_, PyAny>) -> Option<Context> {
+    let py = span.py();
+    let span_context = span
+        .call_method0(pyo3::intern!(py, "get_span_context"))
         .ok()?;
     if !span_context
         .getattr(pyo3::intern!(py, "is_valid"))
