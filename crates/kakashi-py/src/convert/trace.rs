@@ -2,9 +2,10 @@
 //! current on the calling thread or task, added to a record's context.
 //!
 //! kakashi never imports OpenTelemetry. A call looks `opentelemetry.trace`
-//! up in `sys.modules` (one dictionary lookup): until the program itself
-//! has imported it, that lookup is all a call pays, and records are as
-//! before. Once it is there, a call reads the current span and, when its
+//! up in `sys.modules`, and only when the number of modules there changed
+//! since the last lookup (so in a program that imports nothing more, a call
+//! reads one length): until the program itself has imported it, that is all
+//! a call pays, and records are as before. Once it is there, a call reads the current span and, when its
 //! context is valid, adds the ids as OpenTelemetry prints them: `trace_id`
 //! as 32 and `span_id` as 16 lowercase hexadecimal digits. Checked per
 //! record rather than once per logger, because loggers are usually made at
@@ -22,6 +23,7 @@
 //! (one entry, compared by identity), so records in one span format its
 //! ids once.
 
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 use kakashi::{Context, Key, Value};
@@ -41,6 +43,12 @@ enum Source {
 /// `sys.modules`, read once (a program that replaces the dict itself is not
 /// followed; importing modules only changes its contents).
 static SYS_MODULES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+/// How many modules `sys.modules` held when `opentelemetry.trace` was last
+/// looked up and not found: while the count is the same, nothing was
+/// imported since (a program that removes modules and imports as many
+/// others between two records would be looked up again only at the next
+/// import).
+static MODULES_SEEN: AtomicUsize = AtomicUsize::new(usize::MAX);
 static SOURCE: PyOnceLock<Source> = PyOnceLock::new();
 /// The last span read and its ids (None: not a valid span).
 type Seen = Option<(Py<PyAny>, Option<Arc<Context>>)>;
@@ -64,10 +72,20 @@ pub fn trace_context(py: Python<'_>) -> Option<Arc<Context>> {
                         .unbind())
                 })
                 .ok()?;
-            let trace = modules
-                .bind(py)
+            // Looked up again only when modules were imported since.
+            let modules = modules.bind(py);
+            let count = modules.len();
+            if MODULES_SEEN.load(Relaxed) == count {
+                return None;
+            }
+            let Some(trace) = modules
                 .get_item(pyo3::intern!(py, "opentelemetry.trace"))
-                .ok()??;
+                .ok()
+                .flatten()
+            else {
+                MODULES_SEEN.store(count, Relaxed);
+                return None;
+            };
             let source = source_of(py, &trace)?;
             SOURCE.get_or_init(py, || source)
         }
