@@ -58,8 +58,8 @@ class EnvironmentConfig:
     ``setup_logging`` or ``setup_async_logging``. ``enable_async_io`` is
     kept for the original's programs: every kakashi environment is
     asynchronous. ``use_colors``/``bright_colors`` record
-    ``configure_colors``; the built-in console formatters print no colour
-    codes."""
+    ``configure_colors``; they do not change what is written (colour codes
+    follow the terminal and ``NO_COLOR``/``FORCE_COLOR``)."""
 
     environment: str = "development"
     console_level: LogLevel = LogLevel.INFO

@@ -119,8 +119,9 @@ def set_log_level(level: Any) -> None:
 def configure_colors(use_colors: bool = True, bright_colors: bool = False) -> None:
     """Records the colour preference in the installed environment
     (``get_environment_config().use_colors``/``bright_colors``) without
-    touching its outputs. kakashi's built-in console formatters print no
-    colour codes, so output is unchanged."""
+    touching its outputs: whether a console line has colour codes follows
+    the terminal and ``NO_COLOR``/``FORCE_COLOR`` (set ``NO_COLOR=1`` for
+    none)."""
     with _config._lock:
         env = dataclasses.replace(get_environment_config(), use_colors=bool(use_colors), bright_colors=bool(bright_colors))
         if _config._installed is not None:
