@@ -211,6 +211,8 @@ def test_environment_functions(tmp_path):
             assert env.file_level == 10 and env.console_level == 30, env
             assert env.async_config.queue_overflow_strategy == "drop_oldest", env.async_config
             get_logger("a").debug("shown after set_log_level")
+            kakashi.Logger("direct").debug("not shown: Logger's own default min_level is INFO, as in 0.2.2")
+            kakashi.Logger("direct", min_level=10).debug("shown: min_level=10")
             configure_colors(use_colors=False)
             assert get_environment_config().use_colors is False
             assert get_environment_config().async_config.queue_overflow_strategy == "drop_oldest"
@@ -227,7 +229,10 @@ def test_environment_functions(tmp_path):
     )
     assert 'error: unknown environment "staging"; expected development, production or testing' in proc.stdout
     lines = json_lines(tmp_path / "logs" / "app.log")
-    assert [(l["level"], l["message"]) for l in lines] == [("DEBUG", "shown after set_log_level")]
+    assert [(l["logger"], l["level"], l["message"]) for l in lines] == [
+        ("a", "DEBUG", "shown after set_log_level"),
+        ("direct", "DEBUG", "shown: min_level=10"),
+    ]
 
 
 def test_get_request_logger_and_presets(tmp_path):

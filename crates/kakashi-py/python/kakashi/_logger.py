@@ -51,11 +51,12 @@ class Logger:
     callback (those failures are counted in ``get_async_stats()``). Under
     ``block`` with a full queue it waits for room, without holding the GIL.
 
-    ``Logger("name", min_level=20)`` (Kakashi 0.2.2's constructor) makes a
-    logger on the global backend, through the environment's outputs as
-    ``get_logger("name")`` does; its own ``min_level`` is checked before the
-    outputs' levels (a record is written when it passes both). The
-    factories return ``Logger`` objects too.
+    ``Logger("name", min_level=20)`` (Kakashi 0.2.2's constructor, with its
+    default INFO) makes a logger on the global backend, through the
+    environment's outputs as ``get_logger("name")`` does; its own
+    ``min_level`` is checked before the outputs' levels (a record is written
+    when it passes both). The factories return ``Logger`` objects too (with
+    no level of their own: the outputs' levels decide).
     """
 
     __slots__ = (
@@ -81,14 +82,15 @@ class Logger:
     fatal: _LevelMethod
     exception: _LevelMethod
 
-    def __init__(self, name: Any, min_level: Any = 0) -> None:
+    def __init__(self, name: Any, min_level: Any = None) -> None:
         if isinstance(name, _kakashi.Logger):
-            core = name
+            core, default = name, 0
         elif isinstance(name, str):
-            core = _kakashi.env_logger(name, None, "default")
+            # Kakashi 0.2.2's default min_level: INFO.
+            core, default = _kakashi.env_logger(name, None, "default"), 20
         else:
             raise TypeError(f"Logger(name, min_level=20): name must be a str, got {type(name).__name__}")
-        self._setup(core, _min_level_of(min_level))
+        self._setup(core, default if min_level is None else _min_level_of(min_level))
 
     def _setup(self, core: Any, min_level: int) -> None:
         self._core = core
