@@ -19,7 +19,7 @@ import dataclasses
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 from kakashi import _kakashi
 from kakashi.core.async_backend import AsyncConfig
@@ -249,7 +249,7 @@ def testing_config(
     return _preset("testing", log_directory, service_name, version, use_colors=False, bright_colors=False)
 
 
-_PRESETS = {
+_PRESETS: Dict[str, Callable[..., EnvironmentConfig]] = {
     "development": development_config,
     "production": production_config,
     "testing": testing_config,
