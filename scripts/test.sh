@@ -87,7 +87,8 @@ for version in 3.9 3.13; do
     if py=$(find_python "$version"); then
         "$py" -m venv "$wheels/venv-$version"
         "$wheels/venv-$version/bin/python" -m pip install -q --disable-pip-version-check \
-            "$wheels"/kakashi_rs-*.whl "pytest>=7" "pytest-timeout>=2"
+            "$wheels"/kakashi_rs-*.whl "pytest>=7" "pytest-timeout>=2" \
+            -r scripts/test-requirements.txt
         echo "pytest on $("$wheels/venv-$version/bin/python" --version)"
         (cd crates/kakashi-py && "$wheels/venv-$version/bin/python" -m pytest -q -p no:cacheprovider tests)
     else

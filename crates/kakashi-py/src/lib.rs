@@ -81,6 +81,7 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(global::apply_async_config, m)?)?;
     m.add_function(wrap_pyfunction!(factories::async_structured_logger, m)?)?;
     m.add_function(wrap_pyfunction!(global::setup_async_logging, m)?)?;
+    m.add_function(wrap_pyfunction!(global::environment_preset, m)?)?;
     m.add_function(wrap_pyfunction!(global::configure_async_backend, m)?)?;
     m.add_function(wrap_pyfunction!(global::get_async_stats, m)?)?;
     m.add_function(wrap_pyfunction!(global::flush, m)?)?;

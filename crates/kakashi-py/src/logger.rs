@@ -133,6 +133,13 @@ fn emit_inner<'py>(
         (None, Some(b)) => Some(Arc::clone(b)),
         (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
     };
+    // The current OpenTelemetry span's ids, over the request context.
+    if let Some(trace) = convert::trace_context(py) {
+        record.context = Some(match record.context {
+            Some(c) => Arc::new(c.merge(&trace)),
+            None => trace,
+        });
+    }
     record.exception = exception.map(Box::new);
     // A KeyboardInterrupt or SystemExit raised by a value's `__str__` while
     // it was copied belongs to the caller, as with the standard library.

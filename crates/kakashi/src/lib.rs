@@ -260,8 +260,8 @@ pub use setup::{
     apply_async_config, configure_async_backend, flush, flush_timeout, get_async_stats,
     get_async_structured_logger, get_env_logger, get_high_performance_logger,
     get_high_performance_logger_with, get_logger, get_network_batch_logger, get_network_logger,
-    get_network_logger_with, setup_async_logging, shutdown_async_backend, sync, AsyncSetup,
-    BackendOptions, Environment, EnvironmentConfig, FormatterKind, FormatterType,
+    get_network_logger_with, install_environment, setup_async_logging, shutdown_async_backend,
+    sync, AsyncSetup, BackendOptions, Environment, EnvironmentConfig, FormatterKind, FormatterType,
     HighPerformanceOptions, NetworkOptions,
 };
 

@@ -22,6 +22,7 @@ __all__ = [
     "apply_async_config",
     "async_structured_logger",
     "setup_async_logging",
+    "environment_preset",
     "configure_async_backend",
     "get_async_stats",
     "flush",
@@ -243,8 +244,14 @@ def setup_async_logging(
     rotation: _Rotation = None,
     retention: _Retention = None,
     compression: Optional[str] = None,
+    console_level: Optional[_Level] = None,
+    file_level: Optional[_Level] = None,
 ) -> Dict[str, Any]:
-    """Installs an environment; returns its settings."""
+    """Installs an environment (the preset's levels unless ``console_level``
+    or ``file_level`` is given); returns its settings."""
+
+def environment_preset(environment: str) -> Dict[str, Any]:
+    """The settings of the preset ``environment`` (not installed)."""
 
 def configure_async_backend(
     max_queue_size: int,

@@ -20,11 +20,13 @@ mod caller;
 mod interrupts;
 mod remembered;
 mod to_python;
+mod trace;
 
 pub use caller::*;
 pub(crate) use interrupts::*;
 pub use remembered::*;
 pub use to_python::*;
+pub use trace::trace_context;
 
 use std::borrow::Cow;
 use std::sync::Arc;

@@ -167,6 +167,37 @@ impl Default for AsyncSetup {
     }
 }
 
+impl AsyncSetup {
+    /// The environment these options describe: the preset of
+    /// `environment` with the directory, service, version, file options and
+    /// queue settings given here (production `drop_oldest`, the others
+    /// `block`), as [`setup_async_logging`] installs it.
+    pub fn environment_config(&self) -> EnvironmentConfig {
+        let mut env = EnvironmentConfig::preset(self.environment);
+        if let Some(dir) = &self.log_directory {
+            env.log_directory = dir.clone();
+        }
+        env.service_name = self.service_name.clone();
+        env.file = self.file;
+        if self.version.is_some() {
+            env.version = self.version.clone();
+        }
+        env.async_config = AsyncConfig {
+            max_queue_size: self.max_queue_size,
+            worker_count: self.worker_count,
+            batch_size: self.batch_size,
+            enable_batching: true,
+            overflow_strategy: if self.environment == Environment::Production {
+                OverflowStrategy::DropOldest
+            } else {
+                OverflowStrategy::Block
+            },
+            ..AsyncConfig::default()
+        };
+        env
+    }
+}
+
 /// Configures the global backend for an environment: console and
 /// `log_directory/app.log` outputs, a queue of `max_queue_size` drained by
 /// `worker_count` workers. Production uses `drop_oldest` (drops are counted
@@ -175,35 +206,29 @@ impl Default for AsyncSetup {
 /// # Errors
 /// [`ConfigError`] for an invalid setting or an unwritable log file.
 pub fn setup_async_logging(setup: AsyncSetup) -> Result<EnvironmentConfig, ConfigError> {
-    let mut env = EnvironmentConfig::preset(setup.environment);
-    if let Some(dir) = setup.log_directory {
-        env.log_directory = dir;
-    }
-    env.service_name = setup.service_name;
-    env.file = setup.file;
-    if setup.version.is_some() {
-        env.version = setup.version;
-    }
-    env.async_config = AsyncConfig {
-        max_queue_size: setup.max_queue_size,
-        worker_count: setup.worker_count,
-        batch_size: setup.batch_size,
-        enable_batching: true,
-        overflow_strategy: if setup.environment == Environment::Production {
-            OverflowStrategy::DropOldest
-        } else {
-            OverflowStrategy::Block
-        },
-        ..AsyncConfig::default()
-    };
+    let env = setup.environment_config();
+    install_environment(env.clone())?;
+    Ok(env)
+}
+
+/// Installs `env` as the global environment, with a new global backend of
+/// its `async_config`: what [`setup_async_logging`] does with a preset, for
+/// an environment changed field by field (its levels, say, as the
+/// original's `set_log_level` and `set_environment_config` do). The previous
+/// global backend is drained first; if `env` cannot be set up (an
+/// unwritable log file), the previous environment stays.
+///
+/// # Errors
+/// [`ConfigError`] for an invalid setting or an unwritable log file.
+pub fn install_environment(env: EnvironmentConfig) -> Result<(), ConfigError> {
     let backend = Backend::new(env.async_config.clone())?;
     let mut global = lock(&GLOBAL);
-    let previous = lock(&ENV).replace(Setup::Environment(env.clone()));
+    let previous = lock(&ENV).replace(Setup::Environment(env));
     if let Err(e) = install(&mut global, backend, None) {
         *lock(&ENV) = previous;
         return Err(e);
     }
-    Ok(env)
+    Ok(())
 }
 
 /// Options of [`configure_async_backend`], with the original's defaults.

@@ -36,8 +36,8 @@ mod network;
 pub use environment::{Environment, EnvironmentConfig, FormatterKind, FormatterType};
 pub use global::{
     apply_async_config, configure_async_backend, flush, flush_timeout, get_async_stats,
-    get_async_structured_logger, get_env_logger, get_logger, setup_async_logging,
-    shutdown_async_backend, sync, AsyncSetup, BackendOptions,
+    get_async_structured_logger, get_env_logger, get_logger, install_environment,
+    setup_async_logging, shutdown_async_backend, sync, AsyncSetup, BackendOptions,
 };
 pub use high_performance::{
     get_high_performance_logger, get_high_performance_logger_with, HighPerformanceOptions,
