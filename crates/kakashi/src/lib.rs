@@ -201,6 +201,7 @@
 mod async_pipeline;
 pub mod backend;
 pub mod binding;
+pub mod bridge;
 mod clock;
 mod error;
 mod fork_cell;
@@ -220,6 +221,7 @@ pub use backend::{
     OverflowStrategy, ShutdownReport, State, Stats, WriterStats, DEFAULT_BATCH_SIZE,
     DEFAULT_MAX_QUEUE_SIZE,
 };
+pub use bridge::{set_trace_context_hook, TraceContext};
 pub use error::ConfigError;
 pub use logger::{Logger, ToValue};
 #[doc(hidden)]

@@ -1,0 +1,270 @@
+//! Bridges: records that other logging APIs make, fed in at the call-site
+//! end of the record's path, and the trace-context hook every record
+//! consults.
+//!
+//! - `log` (Cargo feature `log`): a `log::Log` whose records become
+//!   kakashi records.
+//! - `tracing` (Cargo feature `tracing`): a
+//!   `tracing_subscriber::Layer` whose events become kakashi records, with
+//!   their spans' fields and path.
+//! - [`set_trace_context_hook`]: a function the user sets once that gives
+//!   the current OpenTelemetry trace and span ids; every record built on a
+//!   logging thread (the macros, [`Logger::log`](crate::Logger::log), both
+//!   bridges) then carries them as the fields `trace_id` and `span_id`.
+//!
+//! A bridge builds a [`Record`] the way the macros do and
+//! hands it to a [`Logger`](crate::Logger): the logger gives the backend,
+//! the pipeline, the level, bound fields and context; the other API gives
+//! the logger name (its target), the message, fields and source. The queue,
+//! workers and writers do not know where a record came from.
+//!
+//! ```
+//! use kakashi::{bridge, info, Backend, PipelineConfig, TraceContext};
+//! use kakashi::testing::MemoryWriter;
+//!
+//! fn current() -> Option<TraceContext> {
+//!     // From OpenTelemetry in a real program (see the README).
+//!     Some(TraceContext { trace_id: 0x4bf92f3577b34da6a3ce929d0e0e4736, span_id: 0x00f067aa0ba902b7 })
+//! }
+//! bridge::set_trace_context_hook(current).unwrap();
+//! let memory = MemoryWriter::new();
+//! let log = Backend::synchronous().logger("api", PipelineConfig::new().writer(memory.clone()));
+//! info!(log, "handled", status = 200);
+//! assert!(memory.lines()[0].contains(
+//!     r#""fields":{"status":200,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#));
+//! ```
+
+#[cfg(any(feature = "log", feature = "tracing"))]
+use std::cell::RefCell;
+#[cfg(any(feature = "log", feature = "tracing"))]
+use std::collections::HashMap;
+use std::fmt;
+#[cfg(any(feature = "log", feature = "tracing"))]
+use std::sync::Mutex;
+use std::sync::OnceLock;
+
+#[cfg(any(feature = "log", feature = "tracing"))]
+use crate::record::Name;
+#[cfg(any(feature = "log", feature = "tracing"))]
+use crate::record::Source;
+#[cfg(feature = "tracing")]
+use crate::record::{put_field, Fields};
+use crate::record::{Record, Text, Value};
+
+
+// === trace context ===
+
+/// The ids of the OpenTelemetry span current on the logging thread, as the
+/// [trace-context hook](set_trace_context_hook) returns them.
+///
+/// Written as the fields `trace_id` (32 lowercase hex digits) and `span_id`
+/// (16), the W3C Trace Context spelling that OpenTelemetry's own exporters
+/// and log backends join on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TraceContext {
+    /// The trace id (`u128::from_be_bytes(trace_id.to_bytes())` from
+    /// OpenTelemetry's `TraceId`).
+    pub trace_id: u128,
+    /// The span id (`u64::from_be_bytes(span_id.to_bytes())` from
+    /// OpenTelemetry's `SpanId`).
+    pub span_id: u64,
+}
+
+/// The function records ask for their trace context.
+pub type TraceContextHook = fn() -> Option<TraceContext>;
+
+static TRACE_CONTEXT_HOOK: OnceLock<TraceContextHook> = OnceLock::new();
+
+/// The error of a second [`set_trace_context_hook`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceContextHookAlreadySet;
+
+impl fmt::Display for TraceContextHookAlreadySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a trace-context hook is already set (it is set once per process)")
+    }
+}
+
+impl std::error::Error for TraceContextHookAlreadySet {}
+
+/// Sets the function that gives the current trace context; set once per
+/// process, like `log::set_logger`.
+///
+/// From then on, every record built on a logging thread (the macros,
+/// [`Logger::log`](crate::Logger::log), the `log` and `tracing` bridges)
+/// calls `hook` on that thread, and when it returns `Some`, gets the fields
+/// `trace_id` and `span_id` after its own (a field of the same name that
+/// the call set itself is kept). Records a binding submits whole
+/// ([`Logger::submit`](crate::Logger::submit)) are not touched.
+///
+/// Without a hook a record costs one load more and is written byte for
+/// byte as before. Set once rather than swappable: a swappable hook would
+/// cost every record a lock or a reference count, and a program has one
+/// tracing setup.
+///
+/// # Errors
+/// [`TraceContextHookAlreadySet`] if a hook is already set (the first one
+/// stays).
+pub fn set_trace_context_hook(hook: TraceContextHook) -> Result<(), TraceContextHookAlreadySet> {
+    TRACE_CONTEXT_HOOK
+        .set(hook)
+        .map_err(|_| TraceContextHookAlreadySet)
+}
+
+/// Adds the trace context to `record` when a hook is set and returns one.
+#[inline(always)]
+pub(crate) fn add_trace_context(record: &mut Record) {
+    if let Some(hook) = TRACE_CONTEXT_HOOK.get() {
+        add_trace_context_from(*hook, record);
+    }
+}
+
+#[cold]
+fn add_trace_context_from(hook: TraceContextHook, record: &mut Record) {
+    // A hook that panics must not reach the logging call (G6): the record
+    // goes without ids.
+    let Ok(Some(cx)) = std::panic::catch_unwind(hook) else {
+        return;
+    };
+    for (key, text) in [
+        (crate::key!("trace_id"), format!("{:032x}", cx.trace_id)),
+        (crate::key!("span_id"), format!("{:016x}", cx.span_id)),
+    ] {
+        if record.field(&key).is_none() {
+            record.fields.push((key, Value::Str(Text::from(text))));
+        }
+    }
+}
+
+// === names and sources for records made by other APIs ===
+
+/// Slots of the per-thread caches below (a power of two).
+#[cfg(any(feature = "log", feature = "tracing"))]
+const CACHE_SLOTS: usize = 256;
+
+/// The [`Name`] of `text` (a target or a field key that another API hands
+/// over as a `&str`), without a lock or an allocation when this thread saw
+/// the same text before.
+///
+/// A per-thread cache indexed by the text's address: macros hand over the
+/// same `&'static str` every time, so the address finds the slot, and the
+/// text is compared in full, so a non-static string at a reused address
+/// cannot get another text's name. A miss asks [`Name::interned`] (a
+/// process-wide lock), which is what every lookup would cost without it.
+#[cfg(any(feature = "log", feature = "tracing"))]
+#[inline]
+pub(crate) fn cached_name(text: &str) -> Name {
+    thread_local! {
+        static NAMES: RefCell<Vec<Option<Name>>> = RefCell::new(vec![None; CACHE_SLOTS]);
+    }
+    let slot = slot_of(text.as_ptr() as usize, text.len());
+    NAMES
+        .try_with(|names| {
+            let mut names = names.try_borrow_mut().ok()?;
+            match &names[slot] {
+                Some(name) if name.as_str() == text => Some(name.clone()),
+                _ => {
+                    let name = Name::interned(text);
+                    names[slot] = Some(name.clone());
+                    Some(name)
+                }
+            }
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Name::interned(text))
+}
+
+#[cfg(any(feature = "log", feature = "tracing"))]
+#[inline]
+fn slot_of(address: usize, extra: usize) -> usize {
+    // Fibonacci hashing of the address (its low bits are alignment).
+    (address
+        .wrapping_add(extra)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        >> 56)
+        % CACHE_SLOTS
+}
+
+/// How many distinct call sites [`cached_source`] keeps.
+#[cfg(any(feature = "log", feature = "tracing"))]
+const SOURCES: usize = 65_536;
+
+/// The `&'static Source` of a call site another API names with static
+/// strings: made once per call site and process (call sites are finite, as
+/// the program's code is; past [`SOURCES`] of them a record goes without),
+/// found again through a per-thread cache indexed by the strings'
+/// addresses, as [`cached_name`] is.
+#[cfg(any(feature = "log", feature = "tracing"))]
+#[inline]
+pub(crate) fn cached_source(
+    module: &'static str,
+    file: &'static str,
+    line: u32,
+) -> Option<&'static Source> {
+    thread_local! {
+        static CACHE: RefCell<Vec<Option<&'static Source>>> = RefCell::new(vec![None; CACHE_SLOTS]);
+    }
+    let same = |s: &'static Source| {
+        std::ptr::eq(s.module, module) && std::ptr::eq(s.file, file) && s.line == line
+    };
+    let slot = slot_of(
+        file.as_ptr() as usize ^ module.as_ptr() as usize,
+        line as usize,
+    );
+    CACHE
+        .try_with(|cache| {
+            let mut cache = cache.try_borrow_mut().ok()?;
+            match cache[slot] {
+                Some(found) if same(found) => Some(found),
+                _ => {
+                    let found = interned_source(module, file, line)?;
+                    cache[slot] = Some(found);
+                    Some(found)
+                }
+            }
+        })
+        .ok()
+        .flatten()
+        .or_else(|| interned_source(module, file, line))
+}
+
+#[cfg(any(feature = "log", feature = "tracing"))]
+#[cold]
+fn interned_source(module: &'static str, file: &'static str, line: u32) -> Option<&'static Source> {
+    type Key = (usize, usize, usize, usize, u32);
+    static ALL: OnceLock<Mutex<HashMap<Key, &'static Source>>> = OnceLock::new();
+    // By address and length: the same text at two addresses is two keys,
+    // which only costs a second `Source`.
+    let key = (
+        module.as_ptr() as usize,
+        module.len(),
+        file.as_ptr() as usize,
+        file.len(),
+        line,
+    );
+    let mut all = ALL
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(found) = all.get(&key) {
+        return Some(*found);
+    }
+    if all.len() >= SOURCES {
+        return None;
+    }
+    // Leaked on purpose: a record holds its source as `&'static`, and
+    // there is one per call site.
+    let source: &'static Source = Box::leak(Box::new(Source { module, file, line }));
+    all.insert(key, source);
+    Some(source)
+}
+
+/// Sets `key` in `fields` unless it is there already (the first one set
+/// wins: the event's own fields over its spans', inner spans over outer).
+#[cfg(feature = "tracing")]
+pub(crate) fn put_field_if_absent(fields: &mut Fields, key: &Name, value: &Value) {
+    if !fields.iter().any(|(k, _)| k == key) {
+        put_field(fields, key.clone(), value.clone());
+    }
+}
