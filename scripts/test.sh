@@ -35,6 +35,9 @@ if cargo clippy --version >/dev/null 2>&1; then
 fi
 
 cargo test --workspace
+# The `log` and `tracing` bridges (Cargo features `log`, `tracing`).
+cargo test -p kakashi --features log,tracing --test bridges
+cargo clippy -p kakashi --all-targets --features log,tracing -- -D warnings
 
 # Miri checks the crate's unsafe code (the queue's ring, the workers'
 # fork cells, the JSON writer's spare-capacity writes, `Text`'s parts) for undefined

@@ -51,6 +51,10 @@ use crate::record::Source;
 use crate::record::{put_field, Fields};
 use crate::record::{Record, Text, Value};
 
+#[cfg(feature = "log")]
+pub mod log;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 
 // === trace context ===
 
