@@ -360,6 +360,57 @@ fn a_literal_log_message_stays_borrowed() {
     assert_eq!(records[1]["fields"]["borrowed"], false);
 }
 
+/// A string value is logged as it was at the call, whatever was logged
+/// before from the same address (a buffer refilled with other text); a
+/// value seen twice in a row at one address (what a literal looks like) is
+/// then kept and no longer copied.
+#[test]
+fn string_values_from_a_reused_buffer_are_logged_as_they_were() {
+    let memory = MemoryWriter::new();
+    let logger = Backend::synchronous().logger(
+        "values",
+        PipelineConfig::new()
+            .enricher(|r: &mut Record| {
+                let kept =
+                    matches!(r.field("v"), Some(kakashi::Value::Str(t)) if t.as_static().is_some());
+                r.fields.push(("kept".into(), kept.into()));
+            })
+            .writer(memory.clone()),
+    );
+    let bridge = bridge::log::KakashiLog::new(logger);
+    let mut buffer = String::with_capacity(8);
+    for text in ["aa", "aa", "aa", "bb", "aa", "bb", "cc"] {
+        buffer.clear();
+        buffer.push_str(text);
+        let kvs = [("v", log::kv::Value::from(buffer.as_str()))];
+        log::Log::log(
+            &bridge,
+            &log::Record::builder()
+                .args(format_args!("value"))
+                .level(log::Level::Info)
+                .target("values")
+                .key_values(&kvs)
+                .build(),
+        );
+    }
+    let seen: Vec<String> = common::parse(&memory.lines())
+        .iter()
+        .map(|r| format!("{} {}", r["fields"]["v"], r["fields"]["kept"]))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            r#""aa" false"#,
+            r#""aa" true"#,
+            r#""aa" true"#,
+            r#""bb" false"#,
+            r#""aa" false"#,
+            r#""bb" false"#,
+            r#""cc" false"#
+        ]
+    );
+}
+
 /// A tracing layer on its own (a scoped subscriber): an event without a
 /// message has an empty one, a span's own `message` field is a field, and
 /// the logger's bound fields come first.

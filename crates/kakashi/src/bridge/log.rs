@@ -251,7 +251,7 @@ impl<'v> ::log::kv::VisitValue<'v> for ValueVisitor<'_> {
         Ok(())
     }
     fn visit_str(&mut self, value: &str) -> Result<(), ::log::kv::Error> {
-        *self.0 = Value::Str(Text::from(value.to_owned()));
+        *self.0 = Value::Str(super::cached_text(value));
         Ok(())
     }
     fn visit_char(&mut self, value: char) -> Result<(), ::log::kv::Error> {

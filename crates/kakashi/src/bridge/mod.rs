@@ -190,6 +190,108 @@ fn slot_of(address: usize, extra: usize) -> usize {
         % CACHE_SLOTS
 }
 
+/// Longest string value [`cached_text`] keeps.
+#[cfg(any(feature = "log", feature = "tracing"))]
+const KEPT_VALUE_LEN: usize = 64;
+
+/// Bytes of string values [`cached_text`] keeps, at most, per process.
+#[cfg(any(feature = "log", feature = "tracing"))]
+const KEPT_VALUE_BYTES: usize = 1 << 20;
+
+#[cfg(any(feature = "log", feature = "tracing"))]
+static KEPT_VALUE_BYTES_USED: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
+/// What a thread last saw at one slot of [`cached_text`]'s cache.
+#[cfg(any(feature = "log", feature = "tracing"))]
+#[derive(Clone, Copy, Default)]
+struct SeenText {
+    address: usize,
+    len: usize,
+    hash: u64,
+    kept: Option<&'static str>,
+}
+
+/// The [`Text`] of a string value another API hands over as a `&str` (a
+/// field's value, a message it formatted): kept for the life of the
+/// process, and then given without an allocation, once this thread has
+/// seen the same text at the same address twice in a row; copied
+/// otherwise.
+///
+/// Why: `log` and `tracing` hand every string as a `&str` of unknown
+/// lifetime, so a literal such as `side = "buy"`, which kakashi's own macros
+/// keep borrowed, would cost an allocation and a free per record; the same
+/// text at the same address again is what a literal looks like (or a
+/// buffer refilled with the same text, where keeping the text is as
+/// right). Only values of at most [`KEPT_VALUE_LEN`] bytes are kept, and at
+/// most [`KEPT_VALUE_BYTES`] in all, so values that change from call to
+/// call (ids, paths) cannot grow the process: past the budget every value
+/// is copied, as without this cache.
+#[cfg(any(feature = "log", feature = "tracing"))]
+#[inline]
+pub(crate) fn cached_text(text: &str) -> Text {
+    thread_local! {
+        static SEEN: RefCell<Vec<SeenText>> = RefCell::new(vec![SeenText::default(); CACHE_SLOTS]);
+    }
+    if text.len() > KEPT_VALUE_LEN {
+        return Text::from(text.to_owned());
+    }
+    let (address, len) = (text.as_ptr() as usize, text.len());
+    let kept = SEEN
+        .try_with(|seen| {
+            let mut seen = seen.try_borrow_mut().ok()?;
+            let slot = &mut seen[slot_of(address, len)];
+            if slot.address == address && slot.len == len {
+                if let Some(kept) = slot.kept {
+                    if kept == text {
+                        return Some(kept);
+                    }
+                } else if slot.hash == text_hash(text) {
+                    let kept = keep(text);
+                    slot.kept = kept;
+                    return kept;
+                }
+            }
+            *slot = SeenText {
+                address,
+                len,
+                hash: text_hash(text),
+                kept: None,
+            };
+            None
+        })
+        .ok()
+        .flatten();
+    match kept {
+        Some(kept) => Text::from_static(kept),
+        None => Text::from(text.to_owned()),
+    }
+}
+
+/// A copy of `text` for the life of the process, within the budget.
+#[cfg(any(feature = "log", feature = "tracing"))]
+#[cold]
+fn keep(text: &str) -> Option<&'static str> {
+    use std::sync::atomic::Ordering::Relaxed;
+    KEPT_VALUE_BYTES_USED
+        .fetch_update(Relaxed, Relaxed, |used| {
+            (used + text.len() <= KEPT_VALUE_BYTES).then_some(used + text.len())
+        })
+        .ok()?;
+    // Leaked on purpose, within the budget: kept text is never freed.
+    Some(Box::leak(text.to_owned().into_boxed_str()))
+}
+
+/// FNV-1a: short texts, no need for a keyed hash (a collision only makes
+/// a text kept that did not repeat, within the budget).
+#[cfg(any(feature = "log", feature = "tracing"))]
+#[inline]
+fn text_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// How many distinct call sites [`cached_source`] keeps.
 #[cfg(any(feature = "log", feature = "tracing"))]
 const SOURCES: usize = 65_536;

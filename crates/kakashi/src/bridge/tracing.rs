@@ -149,7 +149,15 @@ where
         let name = attrs.metadata().name();
         let path = match span.parent() {
             Some(parent) => match parent.extensions().get::<SpanData>() {
-                Some(data) => Text::from(format!("{}:{name}", data.path.as_str())),
+                // Interned (a program has few distinct paths), so that an
+                // event copies a pointer rather than the text.
+                Some(data) => {
+                    let path = crate::record::Name::interned(&format!("{}:{name}", data.path));
+                    match path.as_static() {
+                        Some(path) => Text::from_static(path),
+                        None => Text::from(path.as_str().to_owned()),
+                    }
+                }
                 None => Text::from_static(name),
             },
             None => Text::from_static(name),
@@ -289,8 +297,8 @@ impl Visit for FieldVisitor<'_> {
     }
 
     fn record_str(&mut self, field: &TracingField, value: &str) {
-        if !self.message(field, || Text::from(value.to_owned())) {
-            self.put(field, Value::Str(Text::from(value.to_owned())));
+        if !self.message(field, || super::cached_text(value)) {
+            self.put(field, Value::Str(super::cached_text(value)));
         }
     }
 
@@ -301,10 +309,34 @@ impl Visit for FieldVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &TracingField, value: &dyn fmt::Debug) {
-        if !self.message(field, || Text::from(format!("{value:?}"))) {
-            self.put(field, Value::debug(value));
+        if !self.message(field, || debug_text(value)) {
+            self.put(field, Value::Str(debug_text(value)));
         }
     }
+}
+
+/// `value` by `Debug` (how tracing hands over `?x` and the message),
+/// formatted into a per-thread buffer and then taken as
+/// [`cached_text`](super::cached_text) takes a value: a message without
+/// arguments, formatted again at each call into the same buffer, is kept
+/// once and then costs no allocation.
+fn debug_text(value: &dyn fmt::Debug) -> Text {
+    use std::fmt::Write as _;
+    thread_local! {
+        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUFFER
+        .try_with(|buffer| {
+            // Taken only here; a `Debug` that logs (and so comes back here)
+            // formats into a string of its own instead.
+            let mut buffer = buffer.try_borrow_mut().ok()?;
+            buffer.clear();
+            let _ = write!(buffer, "{value:?}");
+            Some(super::cached_text(&buffer))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Text::from(format!("{value:?}")))
 }
 
 // === the `log` record tracing's `log-always` makes of an event ===
