@@ -203,7 +203,7 @@ impl<'kvs> ::log::kv::VisitSource<'kvs> for FieldVisitor<'_> {
         if value.visit(ValueVisitor(&mut converted)).is_err() {
             converted = Value::display(&value);
         }
-        crate::record::put_field(self.0, super::cached_name(key.as_str()), converted);
+        super::put_cached_field(self.0, super::cached_name(key.as_str()), converted);
         Ok(())
     }
 }

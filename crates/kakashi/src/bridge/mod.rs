@@ -43,12 +43,12 @@ use std::fmt;
 use std::sync::Mutex;
 use std::sync::OnceLock;
 
+#[cfg(feature = "tracing")]
+use crate::record::Fields;
 #[cfg(any(feature = "log", feature = "tracing"))]
 use crate::record::Name;
 #[cfg(any(feature = "log", feature = "tracing"))]
 use crate::record::Source;
-#[cfg(feature = "tracing")]
-use crate::record::{put_field, Fields};
 use crate::record::{Record, Text, Value};
 
 #[cfg(feature = "log")]
@@ -366,11 +366,39 @@ fn interned_source(module: &'static str, file: &'static str, line: u32) -> Optio
     Some(source)
 }
 
-/// Sets `key` in `fields` unless it is there already (the first one set
-/// wins: the event's own fields over its spans', inner spans over outer).
+/// Whether two keys made by [`cached_name`] have the same text. Interned
+/// names are one object per text, so two static ones are equal only if
+/// they are the same object: a pointer comparison instead of comparing
+/// texts (most keys of a record differ, and texts of equal length would be
+/// compared in full). Past the interned set's limit names are counted
+/// objects, compared by text.
+#[cfg(any(feature = "log", feature = "tracing"))]
+#[inline]
+fn same_key(a: &Name, b: &Name) -> bool {
+    a.ptr_eq(b) || ((a.as_static().is_none() || b.as_static().is_none()) && a == b)
+}
+
+/// Sets `key` (made by [`cached_name`]) to `value` with
+/// [`put_field`](crate::binding::put_field)'s meaning: an existing key
+/// takes the new value in its place, a new one is appended.
+#[cfg(any(feature = "log", feature = "tracing"))]
+#[inline]
+pub(crate) fn put_cached_field<C>(fields: &mut C, key: Name, value: Value)
+where
+    C: std::ops::DerefMut<Target = [crate::record::Field]> + Extend<crate::record::Field>,
+{
+    match fields.iter_mut().find(|(k, _)| same_key(k, &key)) {
+        Some(slot) => slot.1 = value,
+        None => fields.extend([(key, value)]),
+    }
+}
+
+/// Sets `key` (made by [`cached_name`]) in `fields` unless it is there
+/// already (the first one set wins: the event's own fields over its
+/// spans', inner spans over outer).
 #[cfg(feature = "tracing")]
 pub(crate) fn put_field_if_absent(fields: &mut Fields, key: &Name, value: &Value) {
-    if !fields.iter().any(|(k, _)| k == key) {
-        put_field(fields, key.clone(), value.clone());
+    if !fields.iter().any(|(k, _)| same_key(k, key)) {
+        fields.push((key.clone(), value.clone()));
     }
 }

@@ -66,7 +66,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::logger::Logger;
-use crate::record::{put_field, Field, Fields, Level, Text, Value};
+use crate::record::{Field, Fields, Level, Text, Value};
 
 /// The key of the span path field.
 pub const SPAN_PATH: &str = "span_path";
@@ -183,7 +183,7 @@ where
                 message: None,
             });
             for (key, value) in fields {
-                put_field(&mut data.fields, key, value);
+                super::put_cached_field(&mut data.fields, key, value);
             }
         }
     }
@@ -254,7 +254,7 @@ struct FieldVisitor<'a> {
 
 impl FieldVisitor<'_> {
     fn put(&mut self, field: &TracingField, value: Value) {
-        put_field(self.fields, super::cached_name(field.name()), value);
+        super::put_cached_field(self.fields, super::cached_name(field.name()), value);
     }
 
     /// Takes the value as the message if `field` is the event's message.
