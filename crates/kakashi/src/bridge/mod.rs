@@ -43,7 +43,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::sync::OnceLock;
 
-#[cfg(feature = "tracing")]
+#[cfg(any(feature = "log", feature = "tracing"))]
 use crate::record::Fields;
 #[cfg(any(feature = "log", feature = "tracing"))]
 use crate::record::Name;
@@ -155,21 +155,42 @@ const CACHE_SLOTS: usize = 256;
 /// text is compared in full, so a non-static string at a reused address
 /// cannot get another text's name. A miss asks [`Name::interned`] (a
 /// process-wide lock), which is what every lookup would cost without it.
-#[cfg(any(feature = "log", feature = "tracing"))]
+#[cfg(feature = "log")]
 #[inline]
 pub(crate) fn cached_name(text: &str) -> Name {
+    name_from_cache(text, false)
+}
+
+/// [`cached_name`] for a `&'static str`: a slot filled from the same
+/// address and length is the same text (static memory never changes, and
+/// no other string lives at its address), so the texts are not compared.
+#[cfg(feature = "tracing")]
+#[inline]
+pub(crate) fn cached_static_name(text: &'static str) -> Name {
+    name_from_cache(text, true)
+}
+
+#[cfg(any(feature = "log", feature = "tracing"))]
+#[inline]
+fn name_from_cache(text: &str, is_static: bool) -> Name {
     thread_local! {
-        static NAMES: RefCell<Vec<Option<Name>>> = RefCell::new(vec![None; CACHE_SLOTS]);
+        static NAMES: RefCell<Vec<(usize, Option<Name>)>> = RefCell::new(vec![(0, None); CACHE_SLOTS]);
     }
-    let slot = slot_of(text.as_ptr() as usize, text.len());
+    let address = text.as_ptr() as usize;
+    let slot = slot_of(address, text.len());
     NAMES
         .try_with(|names| {
             let mut names = names.try_borrow_mut().ok()?;
             match &names[slot] {
-                Some(name) if name.as_str() == text => Some(name.clone()),
+                (at, Some(name))
+                    if (is_static && *at == address && name.len() == text.len())
+                        || name.as_str() == text =>
+                {
+                    Some(name.clone())
+                }
                 _ => {
                     let name = Name::interned(text);
-                    names[slot] = Some(name.clone());
+                    names[slot] = (address, Some(name.clone()));
                     Some(name)
                 }
             }
@@ -374,7 +395,7 @@ fn interned_source(module: &'static str, file: &'static str, line: u32) -> Optio
 /// objects, compared by text.
 #[cfg(any(feature = "log", feature = "tracing"))]
 #[inline]
-fn same_key(a: &Name, b: &Name) -> bool {
+pub(crate) fn same_key(a: &Name, b: &Name) -> bool {
     a.ptr_eq(b) || ((a.as_static().is_none() || b.as_static().is_none()) && a == b)
 }
 
@@ -383,13 +404,10 @@ fn same_key(a: &Name, b: &Name) -> bool {
 /// takes the new value in its place, a new one is appended.
 #[cfg(any(feature = "log", feature = "tracing"))]
 #[inline]
-pub(crate) fn put_cached_field<C>(fields: &mut C, key: Name, value: Value)
-where
-    C: std::ops::DerefMut<Target = [crate::record::Field]> + Extend<crate::record::Field>,
-{
+pub(crate) fn put_cached_field(fields: &mut Fields, key: Name, value: Value) {
     match fields.iter_mut().find(|(k, _)| same_key(k, &key)) {
         Some(slot) => slot.1 = value,
-        None => fields.extend([(key, value)]),
+        None => fields.push((key, value)),
     }
 }
 

@@ -183,7 +183,14 @@ where
                 message: None,
             });
             for (key, value) in fields {
-                super::put_cached_field(&mut data.fields, key, value);
+                match data
+                    .fields
+                    .iter_mut()
+                    .find(|(k, _)| super::same_key(k, &key))
+                {
+                    Some(slot) => slot.1 = value,
+                    None => data.fields.push((key, value)),
+                }
             }
         }
     }
@@ -231,7 +238,7 @@ where
         let mut record = Some(crate::Record {
             timestamp: crate::Timestamp::now(),
             level,
-            logger: super::cached_name(metadata.target()),
+            logger: super::cached_static_name(metadata.target()),
             message: message.unwrap_or(Text::from_static("")),
             fields,
             context: self.logger.context_for_record(),
@@ -254,7 +261,7 @@ struct FieldVisitor<'a> {
 
 impl FieldVisitor<'_> {
     fn put(&mut self, field: &TracingField, value: Value) {
-        super::put_cached_field(self.fields, super::cached_name(field.name()), value);
+        super::put_cached_field(self.fields, super::cached_static_name(field.name()), value);
     }
 
     /// Takes the value as the message if `field` is the event's message.
