@@ -18,6 +18,17 @@
 //! the logger name (its target), the message, fields and source. The queue,
 //! workers and writers do not know where a record came from.
 //!
+//! What the macros know at compile time, a bridge learns per record from a
+//! `&str`, so it keeps per-thread caches indexed by the string's address
+//! (the same literal comes at the same address every time): targets and
+//! field keys become interned [`Name`]s without the interned
+//! set's lock, call sites a `&'static Source` made once per call site, and
+//! a short string value seen twice in a row at one address is kept for the
+//! process and then borrowed, as the macros borrow literals (within a
+//! fixed budget, so values that change per call cannot grow the process).
+//! Without them, each record would take a process-wide lock per name and
+//! an allocation and a free per string value.
+//!
 //! ```
 //! use kakashi::{bridge, info, Backend, PipelineConfig, TraceContext};
 //! use kakashi::testing::MemoryWriter;
