@@ -56,7 +56,9 @@
 //! Never raises into the caller: the record goes through [`Logger`]'s path,
 //! whose failures are counted (G6).
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Mutex, OnceLock};
 
 use tracing_core::field::{Field as TracingField, Visit};
 use tracing_core::span::{Attributes, Id, Record as SpanRecord};
@@ -66,7 +68,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::logger::Logger;
-use crate::record::{Field, Fields, Level, Text, Value};
+use crate::record::{Field, Fields, Level, Name, Source, Text, Value};
 
 /// The key of the span path field.
 pub const SPAN_PATH: &str = "span_path";
@@ -116,6 +118,86 @@ pub fn level_filter(min_level: Level) -> LevelFilter {
     }
 }
 
+/// What every event or span of one call site shares, made once per call
+/// site and process (call sites are static, as the program's code is): the
+/// logger name of its target, its source, and the [`Name`] of each field
+/// by the field's index.
+struct Callsite {
+    target: Name,
+    source: Option<&'static Source>,
+    fields: Box<[(&'static str, Name)]>,
+}
+
+impl Callsite {
+    /// The name of `field` (of this call site: found by index, checked by
+    /// its text's address).
+    #[inline]
+    fn name(&self, field: &TracingField) -> Name {
+        match self.fields.get(field.index()) {
+            Some((text, name)) if std::ptr::eq(*text, field.name()) => name.clone(),
+            _ => super::cached_static_name(field.name()),
+        }
+    }
+}
+
+/// The [`Callsite`] of `metadata`: through a per-thread cache indexed by
+/// the metadata's address, so that an event looks up one thing instead of
+/// a name per field, its target and its source.
+#[inline]
+fn callsite(metadata: &'static Metadata<'static>) -> &'static Callsite {
+    const SLOTS: usize = 64;
+    thread_local! {
+        static CACHE: std::cell::RefCell<[(usize, Option<&'static Callsite>); SLOTS]> =
+            const { std::cell::RefCell::new([(0, None); SLOTS]) };
+    }
+    let address = std::ptr::from_ref(metadata) as usize;
+    let slot = (address.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) % SLOTS;
+    CACHE
+        .try_with(|cache| {
+            let mut cache = cache.try_borrow_mut().ok()?;
+            match cache[slot] {
+                (at, Some(found)) if at == address => Some(found),
+                _ => {
+                    let found = registered_callsite(metadata);
+                    cache[slot] = (address, Some(found));
+                    Some(found)
+                }
+            }
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| registered_callsite(metadata))
+}
+
+/// The process-wide [`Callsite`] of `metadata`, made on first use.
+#[cold]
+fn registered_callsite(metadata: &'static Metadata<'static>) -> &'static Callsite {
+    static ALL: OnceLock<Mutex<HashMap<usize, &'static Callsite>>> = OnceLock::new();
+    let address = std::ptr::from_ref(metadata) as usize;
+    let mut all = ALL
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    all.entry(address).or_insert_with(|| {
+        let source = match (metadata.module_path(), metadata.file()) {
+            (Some(module), Some(file)) => {
+                super::cached_source(module, file, metadata.line().unwrap_or(0))
+            }
+            _ => None,
+        };
+        // Leaked on purpose: one per call site, used for the process's life.
+        Box::leak(Box::new(Callsite {
+            target: Name::interned(metadata.target()),
+            source,
+            fields: metadata
+                .fields()
+                .iter()
+                .map(|f| (f.name(), Name::interned(f.name())))
+                .collect(),
+        }))
+    })
+}
+
 /// What a span keeps in its extensions for the events inside it.
 struct SpanData {
     /// Its own fields, converted.
@@ -129,6 +211,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        registered_callsite(metadata);
         if self.logger.enabled(level(metadata.level())) {
             Interest::always()
         } else {
@@ -166,6 +249,7 @@ where
         attrs.record(&mut FieldVisitor {
             fields: &mut fields,
             message: None,
+            callsite: callsite(attrs.metadata()),
         });
         span.extensions_mut().insert(SpanData {
             fields: fields.into_vec(),
@@ -181,6 +265,7 @@ where
             values.record(&mut FieldVisitor {
                 fields: &mut fields,
                 message: None,
+                callsite: callsite(span.metadata()),
             });
             for (key, value) in fields {
                 match data
@@ -203,11 +288,13 @@ where
         if !self.logger.enabled(level) || self.logger.drop_if_known_full() {
             return;
         }
+        let callsite = callsite(metadata);
         let mut fields = Fields::new();
         let mut message = None;
         event.record(&mut FieldVisitor {
             fields: &mut fields,
             message: Some(&mut message),
+            callsite,
         });
         if let Some(scope) = ctx.event_scope(event) {
             let mut path = None;
@@ -229,21 +316,15 @@ where
                 }
             }
         }
-        let source = match (metadata.module_path(), metadata.file()) {
-            (Some(module), Some(file)) => {
-                super::cached_source(module, file, metadata.line().unwrap_or(0))
-            }
-            _ => None,
-        };
         let mut record = Some(crate::Record {
             timestamp: crate::Timestamp::now(),
             level,
-            logger: super::cached_static_name(metadata.target()),
+            logger: callsite.target.clone(),
             message: message.unwrap_or(Text::from_static("")),
             fields,
             context: self.logger.context_for_record(),
             exception: None,
-            source,
+            source: callsite.source,
             thread: crate::ThreadInfo::current(),
             sections: crate::record::Sections::NONE,
         });
@@ -257,11 +338,13 @@ struct FieldVisitor<'a> {
     fields: &'a mut Fields,
     /// `None` for a span: its `message` field is a field like any other.
     message: Option<&'a mut Option<Text>>,
+    /// The call site whose fields these are.
+    callsite: &'static Callsite,
 }
 
 impl FieldVisitor<'_> {
     fn put(&mut self, field: &TracingField, value: Value) {
-        super::put_cached_field(self.fields, super::cached_static_name(field.name()), value);
+        super::put_cached_field(self.fields, self.callsite.name(field), value);
     }
 
     /// Takes the value as the message if `field` is the event's message.
