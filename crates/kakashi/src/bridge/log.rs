@@ -168,7 +168,10 @@ impl ::log::Log for KakashiLog {
         if let Some(built) = &mut built {
             let kvs = record.key_values();
             if kvs.count() > 0 {
-                let _ = kvs.visit(&mut FieldVisitor(&mut built.fields));
+                let _ = kvs.visit(&mut FieldVisitor {
+                    fields: &mut built.fields,
+                    all_static: true,
+                });
             }
         }
         self.logger.submit_record(&mut built);
@@ -191,7 +194,11 @@ fn repeats_tracing(record: &::log::Record<'_>) -> bool {
 }
 
 /// Turns `log` key-values into fields.
-struct FieldVisitor<'a>(&'a mut Fields);
+struct FieldVisitor<'a> {
+    fields: &'a mut Fields,
+    /// See [`put_cached_field`](super::put_cached_field).
+    all_static: bool,
+}
 
 impl<'kvs> ::log::kv::VisitSource<'kvs> for FieldVisitor<'_> {
     fn visit_pair(
@@ -203,7 +210,12 @@ impl<'kvs> ::log::kv::VisitSource<'kvs> for FieldVisitor<'_> {
         if value.visit(ValueVisitor(&mut converted)).is_err() {
             converted = Value::display(&value);
         }
-        super::put_cached_field(self.0, super::cached_name(key.as_str()), converted);
+        super::put_cached_field(
+            self.fields,
+            &mut self.all_static,
+            super::cached_name(key.as_str()),
+            converted,
+        );
         Ok(())
     }
 }

@@ -404,21 +404,40 @@ fn interned_source(module: &'static str, file: &'static str, line: u32) -> Optio
 /// texts (most keys of a record differ, and texts of equal length would be
 /// compared in full). Past the interned set's limit names are counted
 /// objects, compared by text.
-#[cfg(any(feature = "log", feature = "tracing"))]
+#[cfg(feature = "tracing")]
 #[inline]
 pub(crate) fn same_key(a: &Name, b: &Name) -> bool {
     a.ptr_eq(b) || ((a.as_static().is_none() || b.as_static().is_none()) && a == b)
 }
 
-/// Sets `key` (made by [`cached_name`]) to `value` with
+/// Sets `key` (an interned name, as [`cached_name`] makes) to `value` with
 /// [`put_field`](crate::binding::put_field)'s meaning: an existing key
 /// takes the new value in its place, a new one is appended.
+///
+/// `all_static` says whether every key in `fields` is a static interned
+/// name (start with `true` and empty fields, and keep passing the same
+/// flag): while it holds, keys are compared by pointer only, without
+/// reading each name's header to ask [`same_key`]'s question per pair.
 #[cfg(any(feature = "log", feature = "tracing"))]
 #[inline]
-pub(crate) fn put_cached_field(fields: &mut Fields, key: Name, value: Value) {
-    match fields.iter_mut().find(|(k, _)| same_key(k, &key)) {
+pub(crate) fn put_cached_field(
+    fields: &mut Fields,
+    all_static: &mut bool,
+    key: Name,
+    value: Value,
+) {
+    let key_static = key.as_static().is_some();
+    let found = if *all_static && key_static {
+        fields.iter_mut().find(|(k, _)| k.ptr_eq(&key))
+    } else {
+        fields.iter_mut().find(|(k, _)| *k == key)
+    };
+    match found {
         Some(slot) => slot.1 = value,
-        None => fields.push((key, value)),
+        None => {
+            *all_static &= key_static;
+            fields.push((key, value));
+        }
     }
 }
 

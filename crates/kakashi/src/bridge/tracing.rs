@@ -250,6 +250,7 @@ where
             fields: &mut fields,
             message: None,
             callsite: callsite(attrs.metadata()),
+            all_static: true,
         });
         span.extensions_mut().insert(SpanData {
             fields: fields.into_vec(),
@@ -266,6 +267,7 @@ where
                 fields: &mut fields,
                 message: None,
                 callsite: callsite(span.metadata()),
+                all_static: true,
             });
             for (key, value) in fields {
                 match data
@@ -295,6 +297,7 @@ where
             fields: &mut fields,
             message: Some(&mut message),
             callsite,
+            all_static: true,
         });
         if let Some(scope) = ctx.event_scope(event) {
             let mut path = None;
@@ -340,11 +343,18 @@ struct FieldVisitor<'a> {
     message: Option<&'a mut Option<Text>>,
     /// The call site whose fields these are.
     callsite: &'static Callsite,
+    /// See [`put_cached_field`](super::put_cached_field).
+    all_static: bool,
 }
 
 impl FieldVisitor<'_> {
     fn put(&mut self, field: &TracingField, value: Value) {
-        super::put_cached_field(self.fields, self.callsite.name(field), value);
+        super::put_cached_field(
+            self.fields,
+            &mut self.all_static,
+            self.callsite.name(field),
+            value,
+        );
     }
 
     /// Takes the value as the message if `field` is the event's message.
