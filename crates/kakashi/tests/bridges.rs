@@ -379,36 +379,44 @@ fn string_values_from_a_reused_buffer_are_logged_as_they_were() {
     );
     let bridge = bridge::log::KakashiLog::new(logger);
     let mut buffer = String::with_capacity(8);
-    for text in ["aa", "aa", "aa", "bb", "aa", "bb", "cc"] {
-        buffer.clear();
-        buffer.push_str(text);
-        let kvs = [("v", log::kv::Value::from(buffer.as_str()))];
-        log::Log::log(
-            &bridge,
-            &log::Record::builder()
-                .args(format_args!("value"))
-                .level(log::Level::Info)
-                .target("values")
-                .key_values(&kvs)
-                .build(),
+    // Without a static file (a record built by hand) and with one (as
+    // `log`'s macros make: then the call site's own cache is used).
+    for file in [None, Some(file!())] {
+        memory.clear();
+        for text in ["aa", "aa", "aa", "bb", "aa", "bb", "cc"] {
+            buffer.clear();
+            buffer.push_str(text);
+            let kvs = [("v", log::kv::Value::from(buffer.as_str()))];
+            log::Log::log(
+                &bridge,
+                &log::Record::builder()
+                    .args(format_args!("value"))
+                    .level(log::Level::Info)
+                    .target("values")
+                    .file_static(file)
+                    .line(Some(line!()))
+                    .key_values(&kvs)
+                    .build(),
+            );
+        }
+        let seen: Vec<String> = common::parse(&memory.lines())
+            .iter()
+            .map(|r| format!("{} {}", r["fields"]["v"], r["fields"]["kept"]))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                r#""aa" false"#,
+                r#""aa" true"#,
+                r#""aa" true"#,
+                r#""bb" false"#,
+                r#""aa" false"#,
+                r#""bb" false"#,
+                r#""cc" false"#
+            ],
+            "file {file:?}"
         );
     }
-    let seen: Vec<String> = common::parse(&memory.lines())
-        .iter()
-        .map(|r| format!("{} {}", r["fields"]["v"], r["fields"]["kept"]))
-        .collect();
-    assert_eq!(
-        seen,
-        [
-            r#""aa" false"#,
-            r#""aa" true"#,
-            r#""aa" true"#,
-            r#""bb" false"#,
-            r#""aa" false"#,
-            r#""bb" false"#,
-            r#""cc" false"#
-        ]
-    );
 }
 
 /// A tracing layer on its own (a scoped subscriber): an event without a
@@ -431,5 +439,50 @@ fn a_scoped_layer_keeps_bound_fields_and_odd_messages() {
     assert_eq!(
         records[0]["fields"].to_string(),
         r#"{"service":"api","k":1,"message":"span text","span_path":"outer"}"#
+    );
+}
+
+/// Records from one call site (file and line) with other keys each time
+/// (built by hand, as a `log` adapter may) get their own keys and values.
+#[test]
+fn one_call_site_with_changing_keys_logs_each_records_own() {
+    let memory = MemoryWriter::new();
+    let logger =
+        Backend::synchronous().logger("site", PipelineConfig::new().writer(memory.clone()));
+    let bridge = bridge::log::KakashiLog::new(logger);
+    let keys = [String::from("alpha"), String::from("betaa")];
+    let calls: [&[(&str, i64)]; 3] = [
+        &[(keys[0].as_str(), 1)],
+        &[(keys[1].as_str(), 2), (keys[0].as_str(), 3)],
+        &[(keys[0].as_str(), 4), (keys[0].as_str(), 5)],
+    ];
+    for (i, kvs) in calls.iter().enumerate() {
+        let kvs: Vec<(&str, log::kv::Value)> = kvs
+            .iter()
+            .map(|(k, v)| (*k, log::kv::Value::from(*v)))
+            .collect();
+        log::Log::log(
+            &bridge,
+            &log::Record::builder()
+                .args(format_args!("call"))
+                .level(log::Level::Info)
+                .target(if i == 1 { "site::b" } else { "site::a" })
+                .file_static(Some(file!()))
+                .line(Some(7))
+                .key_values(&kvs)
+                .build(),
+        );
+    }
+    let seen: Vec<String> = common::parse(&memory.lines())
+        .iter()
+        .map(|r| format!("{} {}", r["logger"], r["fields"]))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            r#""site::a" {"alpha":1}"#,
+            r#""site::b" {"betaa":2,"alpha":3}"#,
+            r#""site::a" {"alpha":5}"#
+        ]
     );
 }

@@ -46,10 +46,12 @@
 //! Never raises into the caller: the record goes through
 //! [`Logger`]'s path, whose failures are counted (G6).
 
+use std::cell::RefCell;
 use std::fmt;
 
+use super::SeenText;
 use crate::logger::Logger;
-use crate::record::{Fields, Level, Text, Value};
+use crate::record::{Fields, Level, Name, Source, Text, Value};
 
 /// The `log::Log` that [`init`] installs; public so that it can be
 /// installed by hand (inside a `log` multiplexer, say) with [`KakashiLog::new`].
@@ -147,31 +149,72 @@ impl ::log::Log for KakashiLog {
             Some(text) => Text::from_static(text),
             None => Text::from(fmt::format(*args)),
         };
-        let source = match (record.module_path_static(), record.file_static()) {
-            (Some(module), Some(file)) => {
-                super::cached_source(module, file, record.line().unwrap_or(0))
-            }
-            _ => None,
-        };
         let mut built = Some(crate::Record {
             timestamp: crate::Timestamp::now(),
             level,
-            logger: super::cached_name(record.target()),
+            logger: Name::default(),
             message,
             fields: Fields::new(),
             context: self.logger.context_for_record(),
             exception: None,
-            source,
+            source: None,
             thread: crate::ThreadInfo::current(),
             sections: crate::record::Sections::NONE,
         });
         if let Some(built) = &mut built {
-            let kvs = record.key_values();
-            if kvs.count() > 0 {
-                let _ = kvs.visit(&mut FieldVisitor {
-                    fields: &mut built.fields,
-                    all_static: true,
-                });
+            // One cache borrowed for the whole record: a `Display` of a
+            // value that logs itself comes back here and finds it taken,
+            // and takes the per-name caches instead.
+            let done = SITES
+                .try_with(|sites| {
+                    let mut sites = sites.try_borrow_mut().ok()?;
+                    let file = record.file_static()?;
+                    let line = record.line().unwrap_or(0);
+                    let slot = super::slot_of(file.as_ptr() as usize, line as usize) % SITE_SLOTS;
+                    let site = &mut sites[slot];
+                    if site.file != file.as_ptr() as usize || site.line != line {
+                        *site = Site {
+                            file: file.as_ptr() as usize,
+                            line,
+                            source: record
+                                .module_path_static()
+                                .and_then(|module| super::cached_source(module, file, line)),
+                            ..Site::default()
+                        };
+                    }
+                    built.source = site.source;
+                    built.logger = site.target.name(record.target());
+                    let kvs = record.key_values();
+                    if kvs.count() > 0 {
+                        let _ = kvs.visit(&mut FieldVisitor {
+                            fields: &mut built.fields,
+                            all_static: true,
+                            site: Some(site),
+                            index: 0,
+                        });
+                    }
+                    Some(())
+                })
+                .ok()
+                .flatten();
+            if done.is_none() {
+                built.fields.clear();
+                built.source = match (record.module_path_static(), record.file_static()) {
+                    (Some(module), Some(file)) => {
+                        super::cached_source(module, file, record.line().unwrap_or(0))
+                    }
+                    _ => None,
+                };
+                built.logger = super::cached_name(record.target());
+                let kvs = record.key_values();
+                if kvs.count() > 0 {
+                    let _ = kvs.visit(&mut FieldVisitor {
+                        fields: &mut built.fields,
+                        all_static: true,
+                        site: None,
+                        index: 0,
+                    });
+                }
             }
         }
         self.logger.submit_record(&mut built);
@@ -193,11 +236,69 @@ fn repeats_tracing(record: &::log::Record<'_>) -> bool {
     record.target().starts_with("tracing::span")
 }
 
+// === per call site ===
+
+/// Slots of the per-thread call-site cache.
+const SITE_SLOTS: usize = 64;
+
+thread_local! {
+    /// What each recent `log` call site (by file and line) had last time on
+    /// this thread: a call's target, source, keys and repeated string
+    /// values are found with one lookup per call instead of one per name
+    /// and per value, and its keys and values compared with the ones at
+    /// the same position last time.
+    static SITES: RefCell<Vec<Site>> = RefCell::new((0..SITE_SLOTS).map(|_| Site::default()).collect());
+}
+
+/// One call site's entry (see [`SITES`]).
+#[derive(Default)]
+struct Site {
+    file: usize,
+    line: u32,
+    source: Option<&'static Source>,
+    target: SeenName,
+    /// By position among the call's key-values.
+    keys: Vec<SeenName>,
+    values: Vec<SeenText>,
+}
+
+/// A name and the address and length of the text it was made from.
+#[derive(Default)]
+struct SeenName {
+    address: usize,
+    name: Option<Name>,
+}
+
+impl SeenName {
+    /// The name of `text`: the one kept if `text` is the same text at the
+    /// same address (compared in full: the address alone may hold another
+    /// text now), else made and kept.
+    #[inline]
+    fn name(&mut self, text: &str) -> Name {
+        let address = text.as_ptr() as usize;
+        match &self.name {
+            Some(name) if self.address == address && name.as_str() == text => name.clone(),
+            _ => {
+                let name = super::cached_name(text);
+                *self = SeenName {
+                    address,
+                    name: Some(name.clone()),
+                };
+                name
+            }
+        }
+    }
+}
+
 /// Turns `log` key-values into fields.
 struct FieldVisitor<'a> {
     fields: &'a mut Fields,
     /// See [`put_cached_field`](super::put_cached_field).
     all_static: bool,
+    /// The call site's cache, if this thread's was free.
+    site: Option<&'a mut Site>,
+    /// The position of the next pair.
+    index: usize,
 }
 
 impl<'kvs> ::log::kv::VisitSource<'kvs> for FieldVisitor<'_> {
@@ -206,22 +307,34 @@ impl<'kvs> ::log::kv::VisitSource<'kvs> for FieldVisitor<'_> {
         key: ::log::kv::Key<'kvs>,
         value: ::log::kv::Value<'kvs>,
     ) -> Result<(), ::log::kv::Error> {
+        let index = self.index;
+        self.index += 1;
+        let (name, seen) = match self.site.as_deref_mut() {
+            Some(site) => {
+                if site.keys.len() <= index {
+                    site.keys.resize_with(index + 1, SeenName::default);
+                    site.values.resize_with(index + 1, SeenText::default);
+                }
+                (
+                    site.keys[index].name(key.as_str()),
+                    Some(&mut site.values[index]),
+                )
+            }
+            None => (super::cached_name(key.as_str()), None),
+        };
         let mut converted = Value::Null;
-        if value.visit(ValueVisitor(&mut converted)).is_err() {
+        if value.visit(ValueVisitor(&mut converted, seen)).is_err() {
             converted = Value::display(&value);
         }
-        super::put_cached_field(
-            self.fields,
-            &mut self.all_static,
-            super::cached_name(key.as_str()),
-            converted,
-        );
+        super::put_cached_field(self.fields, &mut self.all_static, name, converted);
         Ok(())
     }
 }
 
-/// Turns one `log` value into a [`Value`], keeping its type.
-struct ValueVisitor<'a>(&'a mut Value);
+/// Turns one `log` value into a [`Value`], keeping its type; a string is
+/// kept by the call site's slot for its position when there is one (see
+/// [`cached_text`](super::cached_text)).
+struct ValueVisitor<'a>(&'a mut Value, Option<&'a mut SeenText>);
 
 impl<'v> ::log::kv::VisitValue<'v> for ValueVisitor<'_> {
     fn visit_any(&mut self, value: ::log::kv::Value<'_>) -> Result<(), ::log::kv::Error> {
@@ -263,7 +376,12 @@ impl<'v> ::log::kv::VisitValue<'v> for ValueVisitor<'_> {
         Ok(())
     }
     fn visit_str(&mut self, value: &str) -> Result<(), ::log::kv::Error> {
-        *self.0 = Value::Str(super::cached_text(value));
+        let text = match self.1.as_deref_mut().and_then(|seen| seen.kept_text(value)) {
+            Some(kept) => Text::from_static(kept),
+            None if self.1.is_some() => Text::from(value.to_owned()),
+            None => super::cached_text(value),
+        };
+        *self.0 = Value::Str(text);
         Ok(())
     }
     fn visit_char(&mut self, value: char) -> Result<(), ::log::kv::Error> {

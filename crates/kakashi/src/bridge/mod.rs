@@ -237,7 +237,7 @@ static KEPT_VALUE_BYTES_USED: std::sync::atomic::AtomicUsize =
 /// What a thread last saw at one slot of [`cached_text`]'s cache.
 #[cfg(any(feature = "log", feature = "tracing"))]
 #[derive(Clone, Copy, Default)]
-struct SeenText {
+pub(crate) struct SeenText {
     address: usize,
     len: usize,
     hash: u64,
@@ -272,31 +272,44 @@ pub(crate) fn cached_text(text: &str) -> Text {
     let kept = SEEN
         .try_with(|seen| {
             let mut seen = seen.try_borrow_mut().ok()?;
-            let slot = &mut seen[slot_of(address, len)];
-            if slot.address == address && slot.len == len {
-                if let Some(kept) = slot.kept {
-                    if kept == text {
-                        return Some(kept);
-                    }
-                } else if slot.hash == text_hash(text) {
-                    let kept = keep(text);
-                    slot.kept = kept;
-                    return kept;
-                }
-            }
-            *slot = SeenText {
-                address,
-                len,
-                hash: text_hash(text),
-                kept: None,
-            };
-            None
+            seen[slot_of(address, len)].kept_text(text)
         })
         .ok()
         .flatten();
     match kept {
         Some(kept) => Text::from_static(kept),
         None => Text::from(text.to_owned()),
+    }
+}
+
+#[cfg(any(feature = "log", feature = "tracing"))]
+impl SeenText {
+    /// The kept copy of `text` if this slot saw it at the same address
+    /// last time (kept now if it was seen once before), else `None`
+    /// after noting `text` (see [`cached_text`]).
+    #[inline]
+    pub(crate) fn kept_text(&mut self, text: &str) -> Option<&'static str> {
+        if text.len() > KEPT_VALUE_LEN {
+            return None;
+        }
+        let (address, len) = (text.as_ptr() as usize, text.len());
+        if self.address == address && self.len == len {
+            if let Some(kept) = self.kept {
+                if kept == text {
+                    return Some(kept);
+                }
+            } else if self.hash == text_hash(text) {
+                self.kept = keep(text);
+                return self.kept;
+            }
+        }
+        *self = SeenText {
+            address,
+            len,
+            hash: text_hash(text),
+            kept: None,
+        };
+        None
     }
 }
 
