@@ -293,7 +293,7 @@ impl SeenName {
 /// Turns `log` key-values into fields.
 struct FieldVisitor<'a> {
     fields: &'a mut Fields,
-    /// See [`put_cached_field`](super::put_cached_field).
+    /// See [`field_slot`](super::field_slot).
     all_static: bool,
     /// The call site's cache, if this thread's was free.
     site: Option<&'a mut Site>,
@@ -322,11 +322,10 @@ impl<'kvs> ::log::kv::VisitSource<'kvs> for FieldVisitor<'_> {
             }
             None => (super::cached_name(key.as_str()), None),
         };
-        let mut converted = Value::Null;
-        if value.visit(ValueVisitor(&mut converted, seen)).is_err() {
-            converted = Value::display(&value);
+        let slot = super::field_slot(self.fields, &mut self.all_static, name);
+        if value.visit(ValueVisitor(slot, seen)).is_err() {
+            *slot = Value::display(&value);
         }
-        super::put_cached_field(self.fields, &mut self.all_static, name, converted);
         Ok(())
     }
 }

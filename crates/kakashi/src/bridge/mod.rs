@@ -423,35 +423,43 @@ pub(crate) fn same_key(a: &Name, b: &Name) -> bool {
     a.ptr_eq(b) || ((a.as_static().is_none() || b.as_static().is_none()) && a == b)
 }
 
-/// Sets `key` (an interned name, as [`cached_name`] makes) to `value` with
-/// [`put_field`](crate::binding::put_field)'s meaning: an existing key
-/// takes the new value in its place, a new one is appended.
+/// The value slot of `key` (an interned name, as [`cached_name`] makes)
+/// in `fields`, with [`put_field`](crate::binding::put_field)'s meaning:
+/// an existing key's slot, to be overwritten in place, or a new field
+/// appended (holding `Null` until the caller writes it).
+///
+/// A slot rather than a `put(key, value)`: the caller writes the value
+/// straight into the record, where a value built first and then moved in
+/// would be written on the stack and read back by a wider load than the
+/// stores that wrote it (a store-forwarding stall per field, as the
+/// macros' `__kakashi_fields` explains).
 ///
 /// `all_static` says whether every key in `fields` is a static interned
 /// name (start with `true` and empty fields, and keep passing the same
 /// flag): while it holds, keys are compared by pointer only, without
-/// reading each name's header to ask [`same_key`]'s question per pair.
+/// reading each name's header per pair.
 #[cfg(any(feature = "log", feature = "tracing"))]
 #[inline]
-pub(crate) fn put_cached_field(
-    fields: &mut Fields,
+pub(crate) fn field_slot<'f>(
+    fields: &'f mut Fields,
     all_static: &mut bool,
     key: Name,
-    value: Value,
-) {
+) -> &'f mut Value {
     let key_static = key.as_static().is_some();
     let found = if *all_static && key_static {
-        fields.iter_mut().find(|(k, _)| k.ptr_eq(&key))
+        fields.iter().position(|(k, _)| k.ptr_eq(&key))
     } else {
-        fields.iter_mut().find(|(k, _)| *k == key)
+        fields.iter().position(|(k, _)| *k == key)
     };
-    match found {
-        Some(slot) => slot.1 = value,
+    let index = match found {
+        Some(index) => index,
         None => {
             *all_static &= key_static;
-            fields.push((key, value));
+            fields.push((key, Value::Null));
+            fields.len() - 1
         }
-    }
+    };
+    &mut fields[index].1
 }
 
 /// Sets `key` (made by [`cached_name`]) in `fields` unless it is there

@@ -343,18 +343,16 @@ struct FieldVisitor<'a> {
     message: Option<&'a mut Option<Text>>,
     /// The call site whose fields these are.
     callsite: &'static Callsite,
-    /// See [`put_cached_field`](super::put_cached_field).
+    /// See [`field_slot`](super::field_slot).
     all_static: bool,
 }
 
 impl FieldVisitor<'_> {
-    fn put(&mut self, field: &TracingField, value: Value) {
-        super::put_cached_field(
-            self.fields,
-            &mut self.all_static,
-            self.callsite.name(field),
-            value,
-        );
+    /// Where `field`'s value goes (written in place: see
+    /// [`field_slot`](super::field_slot)).
+    #[inline]
+    fn slot(&mut self, field: &TracingField) -> &mut Value {
+        super::field_slot(self.fields, &mut self.all_static, self.callsite.name(field))
     }
 
     /// Takes the value as the message if `field` is the event's message.
@@ -371,46 +369,46 @@ impl FieldVisitor<'_> {
 
 impl Visit for FieldVisitor<'_> {
     fn record_f64(&mut self, field: &TracingField, value: f64) {
-        self.put(field, Value::F64(value));
+        *self.slot(field) = Value::F64(value);
     }
 
     fn record_i64(&mut self, field: &TracingField, value: i64) {
-        self.put(field, Value::I64(value));
+        *self.slot(field) = Value::I64(value);
     }
 
     fn record_u64(&mut self, field: &TracingField, value: u64) {
-        self.put(field, Value::from(value));
+        *self.slot(field) = Value::from(value);
     }
 
     fn record_i128(&mut self, field: &TracingField, value: i128) {
         let value = i64::try_from(value).map_or_else(|_| Value::display(value), Value::I64);
-        self.put(field, value);
+        *self.slot(field) = value;
     }
 
     fn record_u128(&mut self, field: &TracingField, value: u128) {
         let value = u64::try_from(value).map_or_else(|_| Value::display(value), Value::from);
-        self.put(field, value);
+        *self.slot(field) = value;
     }
 
     fn record_bool(&mut self, field: &TracingField, value: bool) {
-        self.put(field, Value::Bool(value));
+        *self.slot(field) = Value::Bool(value);
     }
 
     fn record_str(&mut self, field: &TracingField, value: &str) {
         if !self.message(field, || super::cached_text(value)) {
-            self.put(field, Value::Str(super::cached_text(value)));
+            *self.slot(field) = Value::Str(super::cached_text(value));
         }
     }
 
     fn record_error(&mut self, field: &TracingField, value: &(dyn std::error::Error + 'static)) {
         if !self.message(field, || Text::from(value.to_string())) {
-            self.put(field, Value::error(value));
+            *self.slot(field) = Value::error(value);
         }
     }
 
     fn record_debug(&mut self, field: &TracingField, value: &dyn fmt::Debug) {
         if !self.message(field, || debug_text(value)) {
-            self.put(field, Value::Str(debug_text(value)));
+            *self.slot(field) = Value::Str(debug_text(value));
         }
     }
 }
