@@ -35,7 +35,8 @@ impl Name {
     }
 
     /// Whether the two are the same name object (then their texts are
-    /// equal; two objects may hold equal texts).
+    /// equal; two objects may hold equal texts). Used by the bridges.
+    #[cfg(any(feature = "log", feature = "tracing"))]
     #[inline]
     pub(crate) fn ptr_eq(&self, other: &Name) -> bool {
         arcstr::ArcStr::ptr_eq(&self.0, &other.0)
