@@ -32,12 +32,17 @@ if cargo fmt --version >/dev/null 2>&1; then
 fi
 if cargo clippy --version >/dev/null 2>&1; then
     cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy -p kakashi --all-targets --features log,tracing -- -D warnings
 fi
 
 cargo test --workspace
 # Configuration from data (Cargo feature `config`, off by default).
 cargo test -p kakashi --features config --test config_from_data
 cargo test -p kakashi --features config --doc -- config
+# The `log` and `tracing` bridges (Cargo features `log`, `tracing`): their
+# test and doc examples.
+cargo test -p kakashi --features log,tracing --test bridges
+cargo test -p kakashi --features log,tracing --doc bridge
 
 # Miri checks the crate's unsafe code (the queue's ring, the workers'
 # fork cells, the JSON writer's spare-capacity writes, `Text`'s parts) for undefined

@@ -38,6 +38,8 @@ const LOGGERS: &[(&str, &str)] = &[
     ("kakashi-drop_newest", "kakashi `get_high_performance_logger`, `drop_newest`"),
     ("kakashi-fulldisk", "kakashi-drop_newest with the disk full after 1 MB (a file size limit, `RLIMIT_FSIZE`, in the run's process): what the callers feel while every batch fails; its `lost` is the failed records"),
     ("kakashi-rotate", "kakashi-block with the file rotated every 10 MB and rotated files gzip-compressed (lines counted across the files, read back once compressed)"),
+    ("kakashi-tracing", "`tracing::info!` (target `trading`) through kakashi's `bridge::tracing` layer into kakashi-block's logger (`block`, lossless)"),
+    ("kakashi-log", "`log::info!` with key-values (target `trading`) through kakashi's `bridge::log` into kakashi-block's logger (`block`, lossless)"),
     ("tracing-lossy", "tracing + tracing-subscriber JSON + tracing-appender `non_blocking` (default: lossy)"),
     ("tracing-lossless", "the same with `lossy(false)`"),
     ("slog-drop", "slog + slog-json + slog-async (default: drop and report)"),
@@ -247,6 +249,53 @@ fn subject(name: &str, out: &str) -> Subject {
                         side = "buy"
                     );
                 }),
+                finish: Box::new(|| {
+                    kakashi::shutdown_async_backend(Duration::from_secs(120));
+                }),
+            }
+        }
+        "kakashi-tracing" | "kakashi-log" => {
+            let logger = kakashi::get_high_performance_logger_with(
+                "trading",
+                out,
+                kakashi::HighPerformanceOptions {
+                    overflow_strategy: kakashi::OverflowStrategy::Block,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            let log: Box<dyn Fn(u64) + Send + Sync> = if name == "kakashi-tracing" {
+                use tracing_subscriber::layer::SubscriberExt;
+                let subscriber =
+                    tracing_subscriber::registry().with(kakashi::bridge::tracing::layer(logger));
+                tracing::subscriber::set_global_default(subscriber).unwrap();
+                Box::new(|i| {
+                    tracing::info!(
+                        target: "trading",
+                        seq = i,
+                        symbol = "AAPL",
+                        price = price(i),
+                        qty = qty(i),
+                        side = "buy",
+                        "Trade executed"
+                    );
+                })
+            } else {
+                kakashi::bridge::log::init(logger).unwrap();
+                Box::new(|i| {
+                    log::info!(
+                        target: "trading",
+                        seq = i,
+                        symbol = "AAPL",
+                        price = price(i),
+                        qty = qty(i),
+                        side = "buy";
+                        "Trade executed"
+                    );
+                })
+            };
+            Subject {
+                log,
                 finish: Box::new(|| {
                     kakashi::shutdown_async_backend(Duration::from_secs(120));
                 }),

@@ -207,6 +207,7 @@
 mod async_pipeline;
 pub mod backend;
 pub mod binding;
+pub mod bridge;
 mod clock;
 #[cfg(feature = "config")]
 pub mod config;
@@ -229,6 +230,7 @@ pub use backend::{
     OverflowStrategy, ShutdownReport, State, Stats, WriterStats, DEFAULT_BATCH_SIZE,
     DEFAULT_MAX_QUEUE_SIZE,
 };
+pub use bridge::{set_trace_context_hook, TraceContext};
 pub use error::ConfigError;
 pub use levels::{clear_level, levels, set_level, try_set_level, Directives};
 pub use logger::{Logger, ToValue};

@@ -277,13 +277,16 @@ impl Logger {
         self.inner.context.clone()
     }
 
-    /// Adds the bound fields (the call's own win) and submits.
+    /// Adds the bound fields (the call's own win) and the trace context (if
+    /// a hook is set: see [`set_trace_context_hook`](crate::set_trace_context_hook)),
+    /// and submits.
     #[inline]
     pub(crate) fn submit_record(&self, record: &mut Option<Record>) {
-        if !self.inner.bound.is_empty() {
-            if let Some(record) = record {
+        if let Some(record) = record {
+            if !self.inner.bound.is_empty() {
                 self.merge_bound(record);
             }
+            crate::bridge::add_trace_context(record);
         }
         let inner = &*self.inner;
         inner.backend.shared.submit(&inner.route, record);

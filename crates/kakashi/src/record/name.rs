@@ -34,6 +34,14 @@ impl Name {
         &self.0
     }
 
+    /// Whether the two are the same name object (then their texts are
+    /// equal; two objects may hold equal texts). Used by the bridges.
+    #[cfg(any(feature = "log", feature = "tracing"))]
+    #[inline]
+    pub(crate) fn ptr_eq(&self, other: &Name) -> bool {
+        arcstr::ArcStr::ptr_eq(&self.0, &other.0)
+    }
+
     /// The text for the life of the process, if the name is static.
     pub fn as_static(&self) -> Option<&'static str> {
         arcstr::ArcStr::as_static(&self.0)

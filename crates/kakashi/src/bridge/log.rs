@@ -1,0 +1,390 @@
+//! The `log` facade's records as kakashi records (Cargo feature `log`).
+//!
+//! [`init`] installs a `log::Log` that hands every `log` record to a
+//! kakashi [`Logger`]: the logger gives the backend, pipeline, level, bound
+//! fields and context; the `log` record gives the rest.
+//!
+//! | `log`                         | kakashi record                                  |
+//! |-------------------------------|-------------------------------------------------|
+//! | `Trace`, `Debug`              | `DEBUG` (kakashi has no level below it)         |
+//! | `Info`, `Warn`, `Error`       | `INFO`, `WARNING`, `ERROR` (`CRITICAL` is never made) |
+//! | target                        | logger name (`"myapp::db"`)                     |
+//! | `args()`                      | message: a literal stays borrowed, else formatted once |
+//! | key-values (`kv`)             | fields, in order: integers, floats, bools and strings as themselves, anything else by `Display` |
+//! | module path, file, line       | source (the `source` object with [`source_enricher`](crate::source_enricher)) |
+//!
+//! ```
+//! use kakashi::{bridge, Backend, PipelineConfig};
+//! use kakashi::testing::MemoryWriter;
+//!
+//! let memory = MemoryWriter::new();
+//! let logger = Backend::synchronous().logger("app", PipelineConfig::new().writer(memory.clone()));
+//! bridge::log::init(logger)?;
+//! log::info!(target: "myapp::db", rows = 3; "query done");
+//! assert!(memory.lines()[0].contains(r#""logger":"myapp::db","message":"query done","fields":{"rows":3}"#));
+//! # Ok::<(), bridge::log::InitError>(())
+//! ```
+//!
+//! **Level.** [`init`] sets `log`'s maximum level from the logger's
+//! minimum level, so a disabled `log::debug!` is skipped by `log`'s own
+//! macro before anything reaches kakashi. Each record is checked against
+//! the logger's level again, so raising the logger's level later
+//! ([`Logger::set_min_level`]) takes effect at once; lowering it lets more
+//! records through only after [`sync_max_level`] (or `log::set_max_level`)
+//! tells `log`.
+//!
+//! **`tracing` too.** With tracing's `log-always` feature, every `tracing`
+//! event is also sent to `log`. When the `bridge::tracing` layer
+//! took the event, the `log` record that repeats it is skipped, so one call
+//! makes one line; the `log` records tracing makes for span entries and
+//! exits (targets `tracing::span` and `tracing::span::active`) are skipped
+//! too. Without a tracing subscriber, tracing's `log` feature sends its
+//! events to `log` and this bridge logs them. `tracing-log`'s `LogTracer`
+//! is the other way round (log into tracing): it cannot be installed with
+//! this bridge (`log` takes one logger per process), and is not needed.
+//!
+//! Never raises into the caller: the record goes through
+//! [`Logger`]'s path, whose failures are counted (G6).
+
+use std::cell::RefCell;
+use std::fmt;
+
+use super::SeenText;
+use crate::logger::Logger;
+use crate::record::{Fields, Level, Name, Source, Text, Value};
+
+/// The `log::Log` that [`init`] installs; public so that it can be
+/// installed by hand (inside a `log` multiplexer, say) with [`KakashiLog::new`].
+#[derive(Debug)]
+pub struct KakashiLog {
+    logger: Logger,
+}
+
+/// Why [`init`] failed: `log` already has a logger (it takes one per
+/// process).
+#[derive(Debug)]
+pub struct InitError(::log::SetLoggerError);
+
+impl fmt::Display for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot install the kakashi log bridge: {} (log takes one logger per process)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for InitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// Installs the bridge as `log`'s logger, with `log`'s maximum level set
+/// from `logger`'s minimum level (see the module docs).
+///
+/// # Errors
+/// [`InitError`] if `log` already has a logger.
+pub fn init(logger: Logger) -> Result<(), InitError> {
+    let level = logger.min_level();
+    ::log::set_boxed_logger(Box::new(KakashiLog::new(logger))).map_err(InitError)?;
+    ::log::set_max_level(level_filter(level));
+    Ok(())
+}
+
+/// Sets `log`'s maximum level from `logger`'s minimum level: call it after
+/// lowering the level of the logger given to [`init`] (raising it needs
+/// nothing).
+pub fn sync_max_level(logger: &Logger) {
+    ::log::set_max_level(level_filter(logger.min_level()));
+}
+
+/// The kakashi level of a `log` level: `Trace` and `Debug` are `DEBUG`.
+pub fn level(level: ::log::Level) -> Level {
+    match level {
+        ::log::Level::Error => Level::Error,
+        ::log::Level::Warn => Level::Warning,
+        ::log::Level::Info => Level::Info,
+        ::log::Level::Debug | ::log::Level::Trace => Level::Debug,
+    }
+}
+
+/// The most verbose `log` level a kakashi minimum level lets through
+/// (`DEBUG` lets `Trace` through; `CRITICAL` lets nothing through, as
+/// `log` has no level above `Error`).
+pub fn level_filter(min_level: Level) -> ::log::LevelFilter {
+    match min_level {
+        Level::Debug => ::log::LevelFilter::Trace,
+        Level::Info => ::log::LevelFilter::Info,
+        Level::Warning => ::log::LevelFilter::Warn,
+        Level::Error => ::log::LevelFilter::Error,
+        Level::Critical => ::log::LevelFilter::Off,
+    }
+}
+
+impl KakashiLog {
+    /// A `log::Log` that logs through `logger` (which [`init`] installs).
+    pub fn new(logger: Logger) -> KakashiLog {
+        KakashiLog { logger }
+    }
+}
+
+impl ::log::Log for KakashiLog {
+    #[inline]
+    fn enabled(&self, metadata: &::log::Metadata<'_>) -> bool {
+        self.logger.enabled(level(metadata.level()))
+    }
+
+    fn log(&self, record: &::log::Record<'_>) {
+        let level = level(record.level());
+        if !self.logger.enabled(level) || repeats_tracing(record) {
+            return;
+        }
+        if self.logger.drop_if_known_full() {
+            return;
+        }
+        let args = record.args();
+        let message = match args.as_str() {
+            Some(text) => Text::from_static(text),
+            None => Text::from(fmt::format(*args)),
+        };
+        let mut built = Some(crate::Record {
+            timestamp: crate::Timestamp::now(),
+            level,
+            logger: Name::default(),
+            message,
+            fields: Fields::new(),
+            context: self.logger.context_for_record(),
+            exception: None,
+            source: None,
+            thread: crate::ThreadInfo::current(),
+            sections: crate::record::Sections::NONE,
+        });
+        if let Some(built) = &mut built {
+            // One cache borrowed for the whole record: a `Display` of a
+            // value that logs itself comes back here and finds it taken,
+            // and takes the per-name caches instead.
+            let done = SITES
+                .try_with(|sites| {
+                    let mut sites = sites.try_borrow_mut().ok()?;
+                    let file = record.file_static()?;
+                    let line = record.line().unwrap_or(0);
+                    let slot = super::slot_of(file.as_ptr() as usize, line as usize) % SITE_SLOTS;
+                    let site = &mut sites[slot];
+                    if site.file != file.as_ptr() as usize || site.line != line {
+                        *site = Site {
+                            file: file.as_ptr() as usize,
+                            line,
+                            source: record
+                                .module_path_static()
+                                .and_then(|module| super::cached_source(module, file, line)),
+                            ..Site::default()
+                        };
+                    }
+                    built.source = site.source;
+                    built.logger = site.target.name(record.target());
+                    let kvs = record.key_values();
+                    if kvs.count() > 0 {
+                        let _ = kvs.visit(&mut FieldVisitor {
+                            fields: &mut built.fields,
+                            all_static: true,
+                            site: Some(site),
+                            index: 0,
+                        });
+                    }
+                    Some(())
+                })
+                .ok()
+                .flatten();
+            if done.is_none() {
+                built.fields.clear();
+                built.source = match (record.module_path_static(), record.file_static()) {
+                    (Some(module), Some(file)) => {
+                        super::cached_source(module, file, record.line().unwrap_or(0))
+                    }
+                    _ => None,
+                };
+                built.logger = super::cached_name(record.target());
+                let kvs = record.key_values();
+                if kvs.count() > 0 {
+                    let _ = kvs.visit(&mut FieldVisitor {
+                        fields: &mut built.fields,
+                        all_static: true,
+                        site: None,
+                        index: 0,
+                    });
+                }
+            }
+        }
+        self.logger.submit_record(&mut built);
+    }
+
+    fn flush(&self) {
+        self.logger.flush();
+    }
+}
+
+/// Whether `record` is one that tracing's `log` compatibility made for an
+/// event the tracing layer already logged, or for a span's lifecycle.
+#[inline]
+fn repeats_tracing(record: &::log::Record<'_>) -> bool {
+    #[cfg(feature = "tracing")]
+    if super::tracing::is_echo_of_last_event(record) {
+        return true;
+    }
+    record.target().starts_with("tracing::span")
+}
+
+// === per call site ===
+
+/// Slots of the per-thread call-site cache.
+const SITE_SLOTS: usize = 64;
+
+thread_local! {
+    /// What each recent `log` call site (by file and line) had last time on
+    /// this thread: a call's target, source, keys and repeated string
+    /// values are found with one lookup per call instead of one per name
+    /// and per value, and its keys and values compared with the ones at
+    /// the same position last time.
+    static SITES: RefCell<Vec<Site>> = RefCell::new((0..SITE_SLOTS).map(|_| Site::default()).collect());
+}
+
+/// One call site's entry (see [`SITES`]).
+#[derive(Default)]
+struct Site {
+    file: usize,
+    line: u32,
+    source: Option<&'static Source>,
+    target: SeenName,
+    /// By position among the call's key-values.
+    keys: Vec<SeenName>,
+    values: Vec<SeenText>,
+}
+
+/// A name and the address and length of the text it was made from.
+#[derive(Default)]
+struct SeenName {
+    address: usize,
+    name: Option<Name>,
+}
+
+impl SeenName {
+    /// The name of `text`: the one kept if `text` is the same text at the
+    /// same address (compared in full: the address alone may hold another
+    /// text now), else made and kept.
+    #[inline]
+    fn name(&mut self, text: &str) -> Name {
+        let address = text.as_ptr() as usize;
+        match &self.name {
+            Some(name) if self.address == address && name.as_str() == text => name.clone(),
+            _ => {
+                let name = super::cached_name(text);
+                *self = SeenName {
+                    address,
+                    name: Some(name.clone()),
+                };
+                name
+            }
+        }
+    }
+}
+
+/// Turns `log` key-values into fields.
+struct FieldVisitor<'a> {
+    fields: &'a mut Fields,
+    /// See [`field_slot`](super::field_slot).
+    all_static: bool,
+    /// The call site's cache, if this thread's was free.
+    site: Option<&'a mut Site>,
+    /// The position of the next pair.
+    index: usize,
+}
+
+impl<'kvs> ::log::kv::VisitSource<'kvs> for FieldVisitor<'_> {
+    fn visit_pair(
+        &mut self,
+        key: ::log::kv::Key<'kvs>,
+        value: ::log::kv::Value<'kvs>,
+    ) -> Result<(), ::log::kv::Error> {
+        let index = self.index;
+        self.index += 1;
+        let (name, seen) = match self.site.as_deref_mut() {
+            Some(site) => {
+                if site.keys.len() <= index {
+                    site.keys.resize_with(index + 1, SeenName::default);
+                    site.values.resize_with(index + 1, SeenText::default);
+                }
+                (
+                    site.keys[index].name(key.as_str()),
+                    Some(&mut site.values[index]),
+                )
+            }
+            None => (super::cached_name(key.as_str()), None),
+        };
+        let slot = super::field_slot(self.fields, &mut self.all_static, name);
+        if value.visit(ValueVisitor(slot, seen)).is_err() {
+            *slot = Value::display(&value);
+        }
+        Ok(())
+    }
+}
+
+/// Turns one `log` value into a [`Value`], keeping its type; a string is
+/// kept by the call site's slot for its position when there is one (see
+/// [`cached_text`](super::cached_text)).
+struct ValueVisitor<'a>(&'a mut Value, Option<&'a mut SeenText>);
+
+impl<'v> ::log::kv::VisitValue<'v> for ValueVisitor<'_> {
+    fn visit_any(&mut self, value: ::log::kv::Value<'_>) -> Result<(), ::log::kv::Error> {
+        *self.0 = Value::display(value);
+        Ok(())
+    }
+    fn visit_null(&mut self) -> Result<(), ::log::kv::Error> {
+        *self.0 = Value::Null;
+        Ok(())
+    }
+    fn visit_u64(&mut self, value: u64) -> Result<(), ::log::kv::Error> {
+        *self.0 = Value::from(value);
+        Ok(())
+    }
+    fn visit_i64(&mut self, value: i64) -> Result<(), ::log::kv::Error> {
+        *self.0 = Value::I64(value);
+        Ok(())
+    }
+    fn visit_u128(&mut self, value: u128) -> Result<(), ::log::kv::Error> {
+        *self.0 = match u64::try_from(value) {
+            Ok(v) => Value::from(v),
+            Err(_) => Value::display(value),
+        };
+        Ok(())
+    }
+    fn visit_i128(&mut self, value: i128) -> Result<(), ::log::kv::Error> {
+        *self.0 = match i64::try_from(value) {
+            Ok(v) => Value::I64(v),
+            Err(_) => Value::display(value),
+        };
+        Ok(())
+    }
+    fn visit_f64(&mut self, value: f64) -> Result<(), ::log::kv::Error> {
+        *self.0 = Value::F64(value);
+        Ok(())
+    }
+    fn visit_bool(&mut self, value: bool) -> Result<(), ::log::kv::Error> {
+        *self.0 = Value::Bool(value);
+        Ok(())
+    }
+    fn visit_str(&mut self, value: &str) -> Result<(), ::log::kv::Error> {
+        let text = match self.1.as_deref_mut().and_then(|seen| seen.kept_text(value)) {
+            Some(kept) => Text::from_static(kept),
+            None if self.1.is_some() => Text::from(value.to_owned()),
+            None => super::cached_text(value),
+        };
+        *self.0 = Value::Str(text);
+        Ok(())
+    }
+    fn visit_char(&mut self, value: char) -> Result<(), ::log::kv::Error> {
+        *self.0 = Value::from(value);
+        Ok(())
+    }
+}

@@ -1,0 +1,485 @@
+//! `tracing` events as kakashi records (Cargo feature `tracing`).
+//!
+//! [`layer`] returns a `tracing_subscriber::Layer` that hands every event
+//! to a kakashi [`Logger`]: the logger gives the backend, pipeline, level,
+//! bound fields and context; the event and its spans give the rest.
+//!
+//! | `tracing`                     | kakashi record                                   |
+//! |-------------------------------|--------------------------------------------------|
+//! | `TRACE`, `DEBUG`              | `DEBUG` (kakashi has no level below it)          |
+//! | `INFO`, `WARN`, `ERROR`       | `INFO`, `WARNING`, `ERROR` (`CRITICAL` is never made) |
+//! | target                        | logger name (`"myapp::db"`)                      |
+//! | the `message` field           | message (empty when the event has none)          |
+//! | other event fields            | fields, in order, with their types: `i64`, `u64`, `f64`, `bool`, `str`; anything else by `Debug`, errors by `Display` with their causes |
+//! | fields of the event's spans   | fields after the event's own, innermost span first; a key the event (or an inner span) has already set is not repeated |
+//! | the spans' names              | the field `span_path`, root first, joined by `:` (`"request:db_query"`) |
+//! | module path, file, line       | source (the `source` object with [`source_enricher`](crate::source_enricher)) |
+//!
+//! ```
+//! use kakashi::{bridge, Backend, PipelineConfig};
+//! use kakashi::testing::MemoryWriter;
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! let memory = MemoryWriter::new();
+//! let logger = Backend::synchronous().logger("app", PipelineConfig::new().writer(memory.clone()));
+//! let subscriber = tracing_subscriber::registry().with(bridge::tracing::layer(logger));
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let _request = tracing::info_span!("request", user = 7).entered();
+//!     tracing::info!(target: "myapp::db", rows = 3, "query done");
+//! });
+//! assert!(memory.lines()[0].contains(
+//!     r#""logger":"myapp::db","message":"query done","fields":{"rows":3,"user":7,"span_path":"request"}"#));
+//! ```
+//!
+//! **Span fields** are converted once, when the span is made (and again
+//! for a field its `record` call sets), and kept in the span's extensions
+//! with the span's path; an event reads them from there instead of visiting
+//! its spans' values again. Flattened rather than nested under the span's
+//! name, as tracing users ask (tracing#2670): a query on `user` finds it
+//! whichever span set it.
+//!
+//! **Level.** The layer disables, at each call site's registration, the
+//! events and spans the logger's level leaves out, and gives `tracing` the
+//! logger's level as its maximum, so a disabled `tracing::debug!` costs
+//! what it costs with no subscriber. Each event is checked against the
+//! logger's level again, so raising the logger's level later
+//! ([`Logger::set_min_level`]) takes effect at once; lowering it enables
+//! more call sites only after [`sync_interest`]. The layer decides for the
+//! whole subscriber: a layer beside it that wants `DEBUG` while kakashi
+//! wants `INFO` needs one of them behind a per-layer filter
+//! (`Layer::with_filter`).
+//!
+//! **`log` too.** See `bridge::log`: a `tracing` event that
+//! tracing's `log-always` feature repeats as a `log` record is logged
+//! once, by this layer.
+//!
+//! Never raises into the caller: the record goes through [`Logger`]'s path,
+//! whose failures are counted (G6).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Mutex, OnceLock};
+
+use tracing_core::field::{Field as TracingField, Visit};
+use tracing_core::span::{Attributes, Id, Record as SpanRecord};
+use tracing_core::subscriber::Interest;
+use tracing_core::{Event, LevelFilter, Metadata, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::logger::Logger;
+use crate::record::{Field, Fields, Level, Name, Source, Text, Value};
+
+/// The key of the span path field.
+pub const SPAN_PATH: &str = "span_path";
+
+/// The `tracing_subscriber::Layer` that [`layer`] returns.
+#[derive(Debug)]
+pub struct KakashiLayer {
+    logger: Logger,
+}
+
+/// A layer that logs `tracing` events through `logger` (see the module
+/// docs); put it on a `tracing_subscriber::registry()`.
+pub fn layer(logger: Logger) -> KakashiLayer {
+    KakashiLayer { logger }
+}
+
+/// Makes `tracing` ask every call site again whether it is enabled: call it
+/// after lowering the level of a logger given to [`layer`] (raising it
+/// needs nothing). It is `tracing_core::callsite::rebuild_interest_cache`.
+pub fn sync_interest() {
+    tracing_core::callsite::rebuild_interest_cache();
+}
+
+/// The kakashi level of a `tracing` level: `TRACE` and `DEBUG` are `DEBUG`.
+pub fn level(level: &tracing_core::Level) -> Level {
+    if *level == tracing_core::Level::ERROR {
+        Level::Error
+    } else if *level == tracing_core::Level::WARN {
+        Level::Warning
+    } else if *level == tracing_core::Level::INFO {
+        Level::Info
+    } else {
+        Level::Debug
+    }
+}
+
+/// The most verbose `tracing` level a kakashi minimum level lets through
+/// (`DEBUG` lets `TRACE` through; `CRITICAL` lets nothing through, as
+/// `tracing` has no level above `ERROR`).
+pub fn level_filter(min_level: Level) -> LevelFilter {
+    match min_level {
+        Level::Debug => LevelFilter::TRACE,
+        Level::Info => LevelFilter::INFO,
+        Level::Warning => LevelFilter::WARN,
+        Level::Error => LevelFilter::ERROR,
+        Level::Critical => LevelFilter::OFF,
+    }
+}
+
+/// What every event or span of one call site shares, made once per call
+/// site and process (call sites are static, as the program's code is): the
+/// logger name of its target, its source, and the [`Name`] of each field
+/// by the field's index.
+struct Callsite {
+    target: Name,
+    source: Option<&'static Source>,
+    fields: Box<[(&'static str, Name)]>,
+}
+
+impl Callsite {
+    /// The name of `field` (of this call site: found by index, checked by
+    /// its text's address).
+    #[inline]
+    fn name(&self, field: &TracingField) -> Name {
+        match self.fields.get(field.index()) {
+            Some((text, name)) if std::ptr::eq(*text, field.name()) => name.clone(),
+            _ => super::cached_static_name(field.name()),
+        }
+    }
+}
+
+/// The [`Callsite`] of `metadata`: through a per-thread cache indexed by
+/// the metadata's address, so that an event looks up one thing instead of
+/// a name per field, its target and its source.
+#[inline]
+fn callsite(metadata: &'static Metadata<'static>) -> &'static Callsite {
+    const SLOTS: usize = 64;
+    thread_local! {
+        static CACHE: std::cell::RefCell<[(usize, Option<&'static Callsite>); SLOTS]> =
+            const { std::cell::RefCell::new([(0, None); SLOTS]) };
+    }
+    let address = std::ptr::from_ref(metadata) as usize;
+    let slot = (address.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) % SLOTS;
+    CACHE
+        .try_with(|cache| {
+            let mut cache = cache.try_borrow_mut().ok()?;
+            match cache[slot] {
+                (at, Some(found)) if at == address => Some(found),
+                _ => {
+                    let found = registered_callsite(metadata);
+                    cache[slot] = (address, Some(found));
+                    Some(found)
+                }
+            }
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| registered_callsite(metadata))
+}
+
+/// The process-wide [`Callsite`] of `metadata`, made on first use.
+#[cold]
+fn registered_callsite(metadata: &'static Metadata<'static>) -> &'static Callsite {
+    static ALL: OnceLock<Mutex<HashMap<usize, &'static Callsite>>> = OnceLock::new();
+    let address = std::ptr::from_ref(metadata) as usize;
+    let mut all = ALL
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    all.entry(address).or_insert_with(|| {
+        let source = match (metadata.module_path(), metadata.file()) {
+            (Some(module), Some(file)) => {
+                super::cached_source(module, file, metadata.line().unwrap_or(0))
+            }
+            _ => None,
+        };
+        // Leaked on purpose: one per call site, used for the process's life.
+        Box::leak(Box::new(Callsite {
+            target: Name::interned(metadata.target()),
+            source,
+            fields: metadata
+                .fields()
+                .iter()
+                .map(|f| (f.name(), Name::interned(f.name())))
+                .collect(),
+        }))
+    })
+}
+
+/// What a span keeps in its extensions for the events inside it.
+struct SpanData {
+    /// Its own fields, converted.
+    fields: Vec<Field>,
+    /// Its path, root first, joined by `:`.
+    path: Text,
+}
+
+impl<S> tracing_subscriber::Layer<S> for KakashiLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        registered_callsite(metadata);
+        if self.logger.enabled(level(metadata.level())) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        self.logger.enabled(level(metadata.level()))
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(level_filter(self.logger.min_level()))
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let name = attrs.metadata().name();
+        let path = match span.parent() {
+            Some(parent) => match parent.extensions().get::<SpanData>() {
+                // Interned (a program has few distinct paths), so that an
+                // event copies a pointer rather than the text.
+                Some(data) => {
+                    let path = crate::record::Name::interned(&format!("{}:{name}", data.path));
+                    match path.as_static() {
+                        Some(path) => Text::from_static(path),
+                        None => Text::from(path.as_str().to_owned()),
+                    }
+                }
+                None => Text::from_static(name),
+            },
+            None => Text::from_static(name),
+        };
+        let mut fields = Fields::new();
+        attrs.record(&mut FieldVisitor {
+            fields: &mut fields,
+            message: None,
+            callsite: callsite(attrs.metadata()),
+            all_static: true,
+        });
+        span.extensions_mut().insert(SpanData {
+            fields: fields.into_vec(),
+            path,
+        });
+    }
+
+    fn on_record(&self, id: &Id, values: &SpanRecord<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        if let Some(data) = extensions.get_mut::<SpanData>() {
+            let mut fields = Fields::new();
+            values.record(&mut FieldVisitor {
+                fields: &mut fields,
+                message: None,
+                callsite: callsite(span.metadata()),
+                all_static: true,
+            });
+            for (key, value) in fields {
+                match data
+                    .fields
+                    .iter_mut()
+                    .find(|(k, _)| super::same_key(k, &key))
+                {
+                    Some(slot) => slot.1 = value,
+                    None => data.fields.push((key, value)),
+                }
+            }
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let metadata = event.metadata();
+        #[cfg(feature = "log")]
+        mark_event(metadata);
+        let level = level(metadata.level());
+        if !self.logger.enabled(level) || self.logger.drop_if_known_full() {
+            return;
+        }
+        let callsite = callsite(metadata);
+        let mut fields = Fields::new();
+        let mut message = None;
+        event.record(&mut FieldVisitor {
+            fields: &mut fields,
+            message: Some(&mut message),
+            callsite,
+            all_static: true,
+        });
+        if let Some(scope) = ctx.event_scope(event) {
+            let mut path = None;
+            for span in scope {
+                let extensions = span.extensions();
+                if let Some(data) = extensions.get::<SpanData>() {
+                    for (key, value) in &data.fields {
+                        super::put_field_if_absent(&mut fields, key, value);
+                    }
+                    if path.is_none() {
+                        path = Some(data.path.clone());
+                    }
+                }
+            }
+            if let Some(path) = path {
+                let key = crate::key!("span_path");
+                if !fields.iter().any(|(k, _)| *k == key) {
+                    fields.push((key, Value::Str(path)));
+                }
+            }
+        }
+        let mut record = Some(crate::Record {
+            timestamp: crate::Timestamp::now(),
+            level,
+            logger: callsite.target.clone(),
+            message: message.unwrap_or(Text::from_static("")),
+            fields,
+            context: self.logger.context_for_record(),
+            exception: None,
+            source: callsite.source,
+            thread: crate::ThreadInfo::current(),
+            sections: crate::record::Sections::NONE,
+        });
+        self.logger.submit_record(&mut record);
+    }
+}
+
+/// Converts an event's or a span's fields, keeping their types; the
+/// `message` field of an event becomes its message.
+struct FieldVisitor<'a> {
+    fields: &'a mut Fields,
+    /// `None` for a span: its `message` field is a field like any other.
+    message: Option<&'a mut Option<Text>>,
+    /// The call site whose fields these are.
+    callsite: &'static Callsite,
+    /// See [`field_slot`](super::field_slot).
+    all_static: bool,
+}
+
+impl FieldVisitor<'_> {
+    /// Where `field`'s value goes (written in place: see
+    /// [`field_slot`](super::field_slot)).
+    #[inline]
+    fn slot(&mut self, field: &TracingField) -> &mut Value {
+        super::field_slot(self.fields, &mut self.all_static, self.callsite.name(field))
+    }
+
+    /// Takes the value as the message if `field` is the event's message.
+    fn message(&mut self, field: &TracingField, text: impl FnOnce() -> Text) -> bool {
+        match &mut self.message {
+            Some(message) if field.name() == "message" => {
+                **message = Some(text());
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Visit for FieldVisitor<'_> {
+    fn record_f64(&mut self, field: &TracingField, value: f64) {
+        *self.slot(field) = Value::F64(value);
+    }
+
+    fn record_i64(&mut self, field: &TracingField, value: i64) {
+        *self.slot(field) = Value::I64(value);
+    }
+
+    fn record_u64(&mut self, field: &TracingField, value: u64) {
+        *self.slot(field) = Value::from(value);
+    }
+
+    fn record_i128(&mut self, field: &TracingField, value: i128) {
+        let value = i64::try_from(value).map_or_else(|_| Value::display(value), Value::I64);
+        *self.slot(field) = value;
+    }
+
+    fn record_u128(&mut self, field: &TracingField, value: u128) {
+        let value = u64::try_from(value).map_or_else(|_| Value::display(value), Value::from);
+        *self.slot(field) = value;
+    }
+
+    fn record_bool(&mut self, field: &TracingField, value: bool) {
+        *self.slot(field) = Value::Bool(value);
+    }
+
+    fn record_str(&mut self, field: &TracingField, value: &str) {
+        if !self.message(field, || super::cached_text(value)) {
+            *self.slot(field) = Value::Str(super::cached_text(value));
+        }
+    }
+
+    fn record_error(&mut self, field: &TracingField, value: &(dyn std::error::Error + 'static)) {
+        if !self.message(field, || Text::from(value.to_string())) {
+            *self.slot(field) = Value::error(value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &TracingField, value: &dyn fmt::Debug) {
+        if !self.message(field, || debug_text(value)) {
+            *self.slot(field) = Value::Str(debug_text(value));
+        }
+    }
+}
+
+/// `value` by `Debug` (how tracing hands over `?x` and the message),
+/// formatted into a per-thread buffer and then taken as
+/// [`cached_text`](super::cached_text) takes a value: a message without
+/// arguments, formatted again at each call into the same buffer, is kept
+/// once and then costs no allocation.
+fn debug_text(value: &dyn fmt::Debug) -> Text {
+    use std::fmt::Write as _;
+    thread_local! {
+        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUFFER
+        .try_with(|buffer| {
+            // Taken only here; a `Debug` that logs (and so comes back here)
+            // formats into a string of its own instead.
+            let mut buffer = buffer.try_borrow_mut().ok()?;
+            buffer.clear();
+            let _ = write!(buffer, "{value:?}");
+            Some(super::cached_text(&buffer))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Text::from(format!("{value:?}")))
+}
+
+// === the `log` record tracing's `log-always` makes of an event ===
+
+#[cfg(feature = "log")]
+thread_local! {
+    /// The call site of the last event this thread gave the layer: tracing
+    /// sends an event to its subscriber, then (with `log-always`) the same
+    /// event to `log`, on the same thread, with the same file and line.
+    static LAST_EVENT: std::cell::Cell<(usize, u32)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+#[cfg(feature = "log")]
+#[inline]
+fn mark_event(metadata: &Metadata<'_>) {
+    let file = metadata.file().map_or(0, |f| f.as_ptr() as usize);
+    let _ = LAST_EVENT.try_with(|last| last.set((file, metadata.line().unwrap_or(0))));
+}
+
+/// Whether `record` is the `log` record tracing made of the event this
+/// thread gave the layer last (then forgotten, so that a `log` call on
+/// the same line is logged).
+///
+/// By the call site's file (its address: the same `&'static str` tracing
+/// put in both) and line, not by content: a `log` record of an event
+/// carries no mark of where it came from, except that its file is not
+/// `file_static` as a `log` macro's is. Without a layer nothing is marked
+/// and every `log` record is logged.
+#[cfg(feature = "log")]
+#[inline]
+pub(crate) fn is_echo_of_last_event(record: &::log::Record<'_>) -> bool {
+    // `log`'s own macros give their file as `file_static`; tracing's
+    // `log` records give it as a plain `file`.
+    let (None, Some(file)) = (record.file_static(), record.file()) else {
+        return false;
+    };
+    let here = (file.as_ptr() as usize, record.line().unwrap_or(0));
+    LAST_EVENT
+        .try_with(|last| {
+            if last.get() == here {
+                last.set((0, 0));
+                true
+            } else {
+                false
+            }
+        })
+        .unwrap_or(false)
+}

@@ -1,0 +1,488 @@
+//! The `log` and `tracing` bridges bring those facades' records to a
+//! kakashi file: levels, logger names (targets), messages, fields with
+//! their types, span fields flattened with the span path, source; from
+//! several threads, in each thread's order; both bridges on at once and
+//! tracing's `log-always` on, one call makes one line; the logger's level
+//! filters both; the trace-context hook adds its ids to both.
+//!
+//! `log` and the global tracing dispatcher take one setup per process, so
+//! everything that needs them is one test, in named steps. Run with
+//! `cargo test -p kakashi --features log,tracing --test bridges`.
+#![cfg(all(feature = "log", feature = "tracing"))]
+
+mod common;
+
+use std::cell::Cell;
+use std::path::Path;
+
+use kakashi::testing::MemoryWriter;
+use kakashi::{
+    bridge, file_writer, source_enricher, AsyncConfig, Backend, Level, Logger, PipelineConfig,
+    Record, TraceContext,
+};
+use serde_json::{json, Value as Json};
+use tracing_subscriber::layer::SubscriberExt;
+
+const THREADS: u64 = 4;
+const CALLS: u64 = 300;
+
+/// The records of `path` whose logger is `target`.
+fn of(records: &[Json], target: &str) -> Vec<Json> {
+    records
+        .iter()
+        .filter(|r| r["logger"] == target)
+        .cloned()
+        .collect()
+}
+
+thread_local! {
+    static IN_OTEL_SPAN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A trace-context hook with fixed ids, current only while a test says so.
+fn fixed_trace_context() -> Option<TraceContext> {
+    IN_OTEL_SPAN.get().then_some(TraceContext {
+        trace_id: 0x0af7651916cd43dd8448eb211c80319c,
+        span_id: 0xb7ad6b7169203331,
+    })
+}
+
+fn logged(path: &Path, logger: &Logger) -> Vec<Json> {
+    assert!(logger.flush());
+    common::json_lines(path)
+}
+
+#[test]
+fn log_and_tracing_records_reach_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bridges.log");
+    let backend = Backend::new(AsyncConfig {
+        worker_count: 2,
+        batch_size: 64,
+        ..AsyncConfig::default()
+    })
+    .unwrap();
+    let logger = backend.logger(
+        "bridges",
+        PipelineConfig::new()
+            .min_level(Level::Info)
+            .enricher(source_enricher())
+            .writer(file_writer(&path).unwrap()),
+    );
+    bridge::log::init(logger.clone()).unwrap();
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(bridge::tracing::layer(logger.clone())),
+    )
+    .unwrap();
+
+    from_threads_in_nested_spans(&path, &logger);
+    one_call_makes_one_line(&path, &logger);
+    field_types_are_kept(&path, &logger);
+    a_span_field_recorded_later_is_carried(&path, &logger);
+    levels_map_and_filter(&path, &logger);
+    the_trace_context_hook_reaches_both_bridges(&path, &logger);
+
+    let second = bridge::log::init(logger.clone()).unwrap_err();
+    assert!(
+        second
+            .to_string()
+            .contains("log takes one logger per process"),
+        "{second}"
+    );
+    drop(dir);
+}
+
+/// `tracing::info!` in two nested spans and `log::info!` with key-values,
+/// from 4 threads: every call is one line with its level, logger name,
+/// message, fields (event's, then inner span's, then outer's, then the
+/// path) and source; each thread's lines are in its order.
+fn from_threads_in_nested_spans(path: &Path, logger: &Logger) {
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            s.spawn(move || {
+                for i in 0..CALLS {
+                    let request = tracing::info_span!("request", req = i, user = "outer");
+                    let _request = request.enter();
+                    let db = tracing::info_span!("db_query", table = "trades", user = t);
+                    let _db = db.enter();
+                    tracing::info!(target: "app::db", rows = i, "query {} done", i);
+                    log::info!(target: "app::legacy", thread = t, i = i; "legacy call");
+                    tracing::debug!(target: "app::db", "not logged");
+                    log::debug!(target: "app::legacy", "not logged");
+                }
+            });
+        }
+    });
+    let records = logged(path, logger);
+    let db = of(&records, "app::db");
+    let legacy = of(&records, "app::legacy");
+    assert_eq!(
+        db.len() as u64,
+        THREADS * CALLS,
+        "one line per tracing call"
+    );
+    assert_eq!(
+        legacy.len() as u64,
+        THREADS * CALLS,
+        "one line per log call"
+    );
+    for t in 0..THREADS {
+        let mine: Vec<&Json> = db.iter().filter(|r| r["fields"]["user"] == t).collect();
+        assert_eq!(mine.len() as u64, CALLS);
+        for (i, r) in mine.iter().enumerate() {
+            assert_eq!(r["level"], "INFO");
+            assert_eq!(r["message"], format!("query {i} done"));
+            // Event first; the inner span's `user` wins over the outer's.
+            assert_eq!(
+                r["fields"].to_string(),
+                json!({"rows": i, "table": "trades", "user": t, "req": i,
+                       "span_path": "request:db_query"})
+                .to_string()
+            );
+            assert_eq!(r["source"]["module"], "bridges");
+        }
+        let mine: Vec<&Json> = legacy
+            .iter()
+            .filter(|r| r["fields"]["thread"] == t)
+            .collect();
+        assert_eq!(mine.len() as u64, CALLS);
+        for (i, r) in mine.iter().enumerate() {
+            assert_eq!(r["level"], "INFO");
+            assert_eq!(r["message"], "legacy call");
+            assert_eq!(r["fields"], json!({"thread": t, "i": i}));
+            assert_eq!(r["source"]["module"], "bridges");
+            assert!(r["source"]["line"].as_u64().unwrap() > 0);
+        }
+    }
+    assert!(!records.iter().any(|r| r["message"] == "not logged"));
+}
+
+/// Tracing's `log-always` (on in this test) sends each event to `log` as
+/// well: with both bridges on, one call is still one line, and tracing's
+/// span-lifecycle `log` records are not logged.
+fn one_call_makes_one_line(path: &Path, logger: &Logger) {
+    tracing::info!(target: "once", "tracing once");
+    {
+        let _span = tracing::info_span!("lifecycle").entered();
+        tracing::warn!(target: "once", "tracing in a span");
+    }
+    log::info!(target: "once", "log once");
+    let records = logged(path, logger);
+    let once: Vec<String> = of(&records, "once")
+        .iter()
+        .map(|r| format!("{} {}", r["level"], r["message"]))
+        .collect();
+    assert_eq!(
+        once,
+        [
+            r#""INFO" "tracing once""#,
+            r#""WARNING" "tracing in a span""#,
+            r#""INFO" "log once""#
+        ]
+    );
+    assert!(!records
+        .iter()
+        .any(|r| r["logger"].as_str().unwrap().starts_with("tracing::span")));
+}
+
+/// Event fields and `log` key-values keep their types; what has none is
+/// written by `Debug` (tracing, log's `:?`) or `Display` (`%`, `:%`).
+fn field_types_are_kept(path: &Path, logger: &Logger) {
+    let err = std::io::Error::other("disk full");
+    tracing::info!(
+        target: "types::tracing",
+        i = -3_i64, u = u64::MAX, f = 1.5, b = true, s = "text",
+        d = ?vec![1, 2], shown = %'x', e = &err as &dyn std::error::Error,
+        "typed"
+    );
+    log::info!(
+        target: "types::log",
+        i = -3, u = u64::MAX, f = 1.5, b = true, s = "text", d:? = vec![1, 2], shown:% = 'x';
+        "typed"
+    );
+    let records = logged(path, logger);
+    let expected = json!({"i": -3, "u": u64::MAX, "f": 1.5, "b": true, "s": "text",
+                          "d": "[1, 2]", "shown": "x"});
+    let mut with_error = expected.clone();
+    with_error["e"] = json!("disk full");
+    assert_eq!(
+        of(&records, "types::tracing")[0]["fields"].to_string(),
+        with_error.to_string()
+    );
+    assert_eq!(
+        of(&records, "types::log")[0]["fields"].to_string(),
+        expected.to_string()
+    );
+}
+
+/// A span field set after the span was made (`Span::record`) is carried
+/// by the events inside it from then on.
+fn a_span_field_recorded_later_is_carried(path: &Path, logger: &Logger) {
+    let job = tracing::info_span!("job", id = 9, state = tracing::field::Empty);
+    let _job = job.enter();
+    tracing::info!(target: "job", "started");
+    job.record("state", "done");
+    tracing::info!(target: "job", "finished");
+    let fields: Vec<String> = of(&logged(path, logger), "job")
+        .iter()
+        .map(|r| r["fields"].to_string())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            r#"{"id":9,"span_path":"job"}"#,
+            r#"{"id":9,"state":"done","span_path":"job"}"#
+        ]
+    );
+}
+
+/// TRACE and DEBUG are DEBUG; the logger's level filters both bridges,
+/// raised at once, lowered after the sync calls.
+fn levels_map_and_filter(path: &Path, logger: &Logger) {
+    let all_levels = |n: u32| {
+        tracing::trace!(target: "levels", n, "t-trace");
+        tracing::debug!(target: "levels", n, "t-debug");
+        tracing::info!(target: "levels", n, "t-info");
+        tracing::warn!(target: "levels", n, "t-warn");
+        tracing::error!(target: "levels", n, "t-error");
+        log::trace!(target: "levels", n; "l-trace");
+        log::debug!(target: "levels", n; "l-debug");
+        log::info!(target: "levels", n; "l-info");
+        log::warn!(target: "levels", n; "l-warn");
+        log::error!(target: "levels", n; "l-error");
+    };
+    all_levels(1); // INFO
+    logger.set_min_level(Level::Error);
+    all_levels(2);
+    logger.set_min_level(Level::Debug);
+    bridge::log::sync_max_level(logger);
+    bridge::tracing::sync_interest();
+    all_levels(3);
+    logger.set_min_level(Level::Info);
+    let seen: Vec<String> = of(&logged(path, logger), "levels")
+        .iter()
+        .map(|r| format!("{} {} {}", r["fields"]["n"], r["level"], r["message"]))
+        .collect();
+    let expected = [
+        "1 INFO t-info",
+        "1 WARNING t-warn",
+        "1 ERROR t-error",
+        "1 INFO l-info",
+        "1 WARNING l-warn",
+        "1 ERROR l-error",
+        "2 ERROR t-error",
+        "2 ERROR l-error",
+        "3 DEBUG t-trace",
+        "3 DEBUG t-debug",
+        "3 INFO t-info",
+        "3 WARNING t-warn",
+        "3 ERROR t-error",
+        "3 DEBUG l-trace",
+        "3 DEBUG l-debug",
+        "3 INFO l-info",
+        "3 WARNING l-warn",
+        "3 ERROR l-error",
+    ];
+    let expected: Vec<String> = expected
+        .iter()
+        .map(|e| {
+            let mut parts = e.splitn(3, ' ');
+            let (n, level, message) = (
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+            );
+            format!("{n} \"{level}\" \"{message}\"")
+        })
+        .collect();
+    assert_eq!(seen, expected);
+}
+
+/// With a hook set, records of both bridges (and kakashi's own macros)
+/// carry the hook's ids while it returns some, and nothing when it
+/// returns none.
+fn the_trace_context_hook_reaches_both_bridges(path: &Path, logger: &Logger) {
+    bridge::set_trace_context_hook(fixed_trace_context).unwrap();
+    IN_OTEL_SPAN.set(true);
+    tracing::info!(target: "otel", "from tracing");
+    log::info!(target: "otel", "from log");
+    kakashi::info!(logger, "from kakashi");
+    IN_OTEL_SPAN.set(false);
+    tracing::info!(target: "otel", "outside");
+    let ids =
+        json!({"trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": "b7ad6b7169203331"});
+    let records = logged(path, logger);
+    let otel = of(&records, "otel");
+    assert_eq!(otel.len(), 3);
+    assert_eq!(otel[0]["fields"], ids);
+    assert_eq!(otel[1]["fields"], ids);
+    assert!(otel[2].get("fields").is_none(), "{}", otel[2]);
+    let own = records
+        .iter()
+        .find(|r| r["message"] == "from kakashi")
+        .unwrap();
+    assert_eq!(own["fields"], ids);
+    assert!(bridge::set_trace_context_hook(fixed_trace_context).is_err());
+}
+
+/// A `log` message without arguments reaches the record as the borrowed
+/// `&'static str` it is: no copy, no formatting.
+#[test]
+fn a_literal_log_message_stays_borrowed() {
+    let memory = MemoryWriter::new();
+    let logger = Backend::synchronous().logger(
+        "borrowed",
+        PipelineConfig::new()
+            .enricher(|r: &mut Record| {
+                let borrowed = r.message.as_static().is_some();
+                r.fields.push(("borrowed".into(), borrowed.into()));
+            })
+            .writer(memory.clone()),
+    );
+    let bridge = bridge::log::KakashiLog::new(logger);
+    let n = 7;
+    for args in [format_args!("a literal"), format_args!("formatted {n}")] {
+        log::Log::log(
+            &bridge,
+            &log::Record::builder()
+                .args(args)
+                .level(log::Level::Warn)
+                .target("direct")
+                .build(),
+        );
+    }
+    let records = common::parse(&memory.lines());
+    assert_eq!(records[0]["message"], "a literal");
+    assert_eq!(records[0]["fields"]["borrowed"], true);
+    assert_eq!(records[0]["level"], "WARNING");
+    assert_eq!(records[0]["logger"], "direct");
+    assert_eq!(records[1]["message"], "formatted 7");
+    assert_eq!(records[1]["fields"]["borrowed"], false);
+}
+
+/// A string value is logged as it was at the call, whatever was logged
+/// before from the same address (a buffer refilled with other text); a
+/// value seen twice in a row at one address (what a literal looks like) is
+/// then kept and no longer copied.
+#[test]
+fn string_values_from_a_reused_buffer_are_logged_as_they_were() {
+    let memory = MemoryWriter::new();
+    let logger = Backend::synchronous().logger(
+        "values",
+        PipelineConfig::new()
+            .enricher(|r: &mut Record| {
+                let kept =
+                    matches!(r.field("v"), Some(kakashi::Value::Str(t)) if t.as_static().is_some());
+                r.fields.push(("kept".into(), kept.into()));
+            })
+            .writer(memory.clone()),
+    );
+    let bridge = bridge::log::KakashiLog::new(logger);
+    let mut buffer = String::with_capacity(8);
+    // Without a static file (a record built by hand) and with one (as
+    // `log`'s macros make: then the call site's own cache is used).
+    for file in [None, Some(file!())] {
+        memory.clear();
+        for text in ["aa", "aa", "aa", "bb", "aa", "bb", "cc"] {
+            buffer.clear();
+            buffer.push_str(text);
+            let kvs = [("v", log::kv::Value::from(buffer.as_str()))];
+            log::Log::log(
+                &bridge,
+                &log::Record::builder()
+                    .args(format_args!("value"))
+                    .level(log::Level::Info)
+                    .target("values")
+                    .file_static(file)
+                    .line(Some(line!()))
+                    .key_values(&kvs)
+                    .build(),
+            );
+        }
+        let seen: Vec<String> = common::parse(&memory.lines())
+            .iter()
+            .map(|r| format!("{} {}", r["fields"]["v"], r["fields"]["kept"]))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                r#""aa" false"#,
+                r#""aa" true"#,
+                r#""aa" true"#,
+                r#""bb" false"#,
+                r#""aa" false"#,
+                r#""bb" false"#,
+                r#""cc" false"#
+            ],
+            "file {file:?}"
+        );
+    }
+}
+
+/// A tracing layer on its own (a scoped subscriber): an event without a
+/// message has an empty one, a span's own `message` field is a field, and
+/// the logger's bound fields come first.
+#[test]
+fn a_scoped_layer_keeps_bound_fields_and_odd_messages() {
+    let memory = MemoryWriter::new();
+    let logger = Backend::synchronous()
+        .logger("scoped", PipelineConfig::new().writer(memory.clone()))
+        .bind("service", "api");
+    let subscriber = tracing_subscriber::registry().with(bridge::tracing::layer(logger));
+    tracing::subscriber::with_default(subscriber, || {
+        let _span = tracing::info_span!("outer", message = "span text").entered();
+        tracing::info!(target: "scoped::t", k = 1);
+    });
+    let records = common::parse(&memory.lines());
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["message"], "");
+    assert_eq!(
+        records[0]["fields"].to_string(),
+        r#"{"service":"api","k":1,"message":"span text","span_path":"outer"}"#
+    );
+}
+
+/// Records from one call site (file and line) with other keys each time
+/// (built by hand, as a `log` adapter may) get their own keys and values.
+#[test]
+fn one_call_site_with_changing_keys_logs_each_records_own() {
+    let memory = MemoryWriter::new();
+    let logger =
+        Backend::synchronous().logger("site", PipelineConfig::new().writer(memory.clone()));
+    let bridge = bridge::log::KakashiLog::new(logger);
+    let keys = [String::from("alpha"), String::from("betaa")];
+    let calls: [&[(&str, i64)]; 3] = [
+        &[(keys[0].as_str(), 1)],
+        &[(keys[1].as_str(), 2), (keys[0].as_str(), 3)],
+        &[(keys[0].as_str(), 4), (keys[0].as_str(), 5)],
+    ];
+    for (i, kvs) in calls.iter().enumerate() {
+        let kvs: Vec<(&str, log::kv::Value)> = kvs
+            .iter()
+            .map(|(k, v)| (*k, log::kv::Value::from(*v)))
+            .collect();
+        log::Log::log(
+            &bridge,
+            &log::Record::builder()
+                .args(format_args!("call"))
+                .level(log::Level::Info)
+                .target(if i == 1 { "site::b" } else { "site::a" })
+                .file_static(Some(file!()))
+                .line(Some(7))
+                .key_values(&kvs)
+                .build(),
+        );
+    }
+    let seen: Vec<String> = common::parse(&memory.lines())
+        .iter()
+        .map(|r| format!("{} {}", r["logger"], r["fields"]))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            r#""site::a" {"alpha":1}"#,
+            r#""site::b" {"betaa":2,"alpha":3}"#,
+            r#""site::a" {"alpha":5}"#
+        ]
+    );
+}
