@@ -133,12 +133,15 @@ fn emit_inner<'py>(
         (None, Some(b)) => Some(Arc::clone(b)),
         (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
     };
-    // The current OpenTelemetry span's ids, over the request context.
-    if let Some(trace) = convert::trace_context(py) {
-        record.context = Some(match record.context {
-            Some(c) => Arc::new(c.merge(&trace)),
-            None => trace,
-        });
+    // The current OpenTelemetry span's ids, after the call's own fields (a
+    // field of the same name the call set is kept), as the Rust crate's
+    // trace-context hook adds them.
+    if let Some(ids) = convert::trace_context(py) {
+        for (key, value) in ids.iter() {
+            if !record.fields.iter().any(|(k, _)| k == key) {
+                record.fields.push((key.clone(), value.clone()));
+            }
+        }
     }
     record.exception = exception.map(Box::new);
     // A KeyboardInterrupt or SystemExit raised by a value's `__str__` while

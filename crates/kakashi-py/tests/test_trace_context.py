@@ -1,6 +1,7 @@
 """Trace context: with an OpenTelemetry span current, records carry its
-``trace_id`` and ``span_id`` (32 and 16 lowercase hex digits) in their
-context; without OpenTelemetry nothing is imported and lines are as before.
+``trace_id`` and ``span_id`` (32 and 16 lowercase hex digits) as fields,
+after the call's own (as the Rust crate's trace-context hook adds them);
+without OpenTelemetry nothing is imported and lines are as before.
 Uses the real ``opentelemetry-api`` and ``opentelemetry-sdk`` (installed
 into the test environment by ``scripts/python-env.sh``)."""
 
@@ -72,7 +73,7 @@ def test_without_opentelemetry_nothing_is_imported_and_lines_are_unchanged(tmp_p
 
 def test_records_in_a_span_carry_its_ids(tmp_path, tracer):
     """Inside a span: its ids; in a nested span: the inner one's; after it:
-    the outer one's again; outside any span: no context at all."""
+    the outer one's again; outside any span: no ids."""
     log = get_high_performance_logger("svc", "t.log", overflow_strategy="block")
     log.info("before")
     with tracer.start_as_current_span("outer") as outer:
@@ -84,25 +85,28 @@ def test_records_in_a_span_carry_its_ids(tmp_path, tracer):
     log.flush()
     lines = json_lines(tmp_path / "t.log")
     assert [l["message"] for l in lines] == ["before", "outer", "inner", "outer again", "after"]
-    assert "context" not in lines[0] and "context" not in lines[4]
-    assert lines[1]["context"] == _ids(outer) == lines[3]["context"]
-    assert lines[2]["context"] == _ids(inner)
+    assert "fields" not in lines[0] and "fields" not in lines[4]
+    assert "context" not in lines[1]
+    assert lines[1]["fields"] == _ids(outer) == lines[3]["fields"]
+    assert lines[2]["fields"] == {"k": 1, **_ids(inner)}
+    assert list(lines[2]["fields"]) == ["k", "trace_id", "span_id"]
     assert _ids(inner)["trace_id"] == _ids(outer)["trace_id"]
     for line in lines[1:4]:
-        assert len(line["context"]["trace_id"]) == 32 and len(line["context"]["span_id"]) == 16
-        assert line["context"]["trace_id"] == line["context"]["trace_id"].lower()
+        assert len(line["fields"]["trace_id"]) == 32 and len(line["fields"]["span_id"]) == 16
+        assert line["fields"]["trace_id"] == line["fields"]["trace_id"].lower()
 
 
-def test_ids_join_the_request_and_bound_context(tmp_path, tracer):
-    """The ids are added after the request context and the bound one."""
+def test_ids_leave_the_context_alone_and_a_field_of_the_call_wins(tmp_path, tracer):
+    """The request and bound context are as without a span; a ``trace_id``
+    the call sets itself is kept (the span's ``span_id`` is still added)."""
     log = get_high_performance_logger("svc", "t.log", overflow_strategy="block")
     with tracer.start_as_current_span("op") as span:
         with context_scope(LogContext(ip="10.0.0.1", custom={"tenant": "t1"})):
-            log.with_context(LogContext(request_id="r-1")).info("both")
+            log.with_context(LogContext(request_id="r-1")).info("both", trace_id="mine")
     log.flush()
     (line,) = json_lines(tmp_path / "t.log")
-    assert line["context"] == {"ip": "10.0.0.1", "request_id": "r-1", "tenant": "t1", **_ids(span)}
-    assert list(line["context"])[-2:] == ["trace_id", "span_id"]
+    assert line["context"] == {"ip": "10.0.0.1", "request_id": "r-1", "tenant": "t1"}
+    assert line["fields"] == {"trace_id": "mine", "span_id": _ids(span)["span_id"]}
 
 
 def test_ids_follow_threads_and_tasks(tmp_path, tracer):
@@ -120,8 +124,8 @@ def test_ids_follow_threads_and_tasks(tmp_path, tracer):
         t.join()
     log.flush()
     by_message = {l["message"]: l for l in json_lines(tmp_path / "t.log")}
-    assert by_message["task"]["context"] == _ids(span)
-    assert "context" not in by_message["thread"]
+    assert by_message["task"]["fields"] == _ids(span)
+    assert "fields" not in by_message["thread"]
 
 
 def test_an_invalid_span_adds_nothing_and_an_unsampled_one_adds_its_ids(tmp_path):
@@ -137,8 +141,8 @@ def test_an_invalid_span_adds_nothing_and_an_unsampled_one_adds_its_ids(tmp_path
         log.info("unsampled")
     log.flush()
     first, second = json_lines(tmp_path / "t.log")
-    assert "context" not in first
-    assert second["context"] == _ids(span)
+    assert "fields" not in first
+    assert second["fields"] == _ids(span)
 
 
 def test_another_runtime_context_is_read_through_the_public_api(tmp_path):
@@ -180,5 +184,5 @@ def test_another_runtime_context_is_read_through_the_public_api(tmp_path):
     assert proc.returncode == 0, proc.stderr
     expected = json.loads(proc.stdout.strip().splitlines()[-1])
     first, second = json_lines(tmp_path / "t.log")
-    assert first["context"] == expected
-    assert "context" not in second
+    assert first["fields"] == expected
+    assert "fields" not in second

@@ -1,5 +1,6 @@
 //! OpenTelemetry trace context: the `trace_id` and `span_id` of the span
-//! current on the calling thread or task, added to a record's context.
+//! current on the calling thread or task, added to a record's fields (as
+//! the Rust crate's trace-context hook adds them).
 //!
 //! kakashi never imports OpenTelemetry. A call looks `opentelemetry.trace`
 //! up in `sys.modules`, and only when the number of modules there changed
@@ -26,7 +27,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
-use kakashi::{Context, Key, Value};
+use kakashi::{Field, Key, Value};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
@@ -51,15 +52,15 @@ static SYS_MODULES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
 static MODULES_SEEN: AtomicUsize = AtomicUsize::new(usize::MAX);
 static SOURCE: PyOnceLock<Source> = PyOnceLock::new();
 /// The last span read and its ids (None: not a valid span).
-type Seen = Option<(Py<PyAny>, Option<Arc<Context>>)>;
+type Seen = Option<(Py<PyAny>, Option<Arc<[Field; 2]>>)>;
 /// [`Seen`], only touched with the interpreter lock held (never contended).
 static LAST: Mutex<Seen> = Mutex::new(None);
 
-/// The current OpenTelemetry span's ids as a context with the custom keys
-/// `trace_id` and `span_id`, or None (OpenTelemetry not imported by the
+/// The current OpenTelemetry span's ids as the fields `trace_id` and
+/// `span_id`, or None (OpenTelemetry not imported by the
 /// program, no valid span current, or any error raised while reading it:
 /// the logging call goes on without the ids).
-pub fn trace_context(py: Python<'_>) -> Option<Arc<Context>> {
+pub fn trace_context(py: Python<'_>) -> Option<Arc<[Field; 2]>> {
     let source = match SOURCE.get(py) {
         Some(source) => source,
         None => {
@@ -148,7 +149,7 @@ fn source_of(py: Python<'_>, trace: &Bound<'_, PyAny>) -> Option<Source> {
 }
 
 /// The ids of `span` (`span.get_span_context()`), if its context is valid.
-fn ids_of(span: &Bound<'_, PyAny>) -> Option<Context> {
+fn ids_of(span: &Bound<'_, PyAny>) -> Option<[Field; 2]> {
     let py = span.py();
     let span_context = span
         .call_method0(pyo3::intern!(py, "get_span_context"))
@@ -168,14 +169,11 @@ fn ids_of(span: &Bound<'_, PyAny>) -> Option<Context> {
         .getattr(pyo3::intern!(py, "span_id"))
         .and_then(|v| v.extract())
         .ok()?;
-    Some(Context {
-        custom: vec![
-            (
-                Key::from("trace_id"),
-                Value::from(format!("{trace_id:032x}")),
-            ),
-            (Key::from("span_id"), Value::from(format!("{span_id:016x}"))),
-        ],
-        ..Context::default()
-    })
+    Some([
+        (
+            Key::from("trace_id"),
+            Value::from(format!("{trace_id:032x}")),
+        ),
+        (Key::from("span_id"), Value::from(format!("{span_id:016x}"))),
+    ])
 }
