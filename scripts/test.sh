@@ -42,6 +42,8 @@ cargo test -p kakashi --features config --doc -- config
 # The `log` and `tracing` bridges (Cargo features `log`, `tracing`): their
 # test and doc examples.
 cargo test -p kakashi --features log,tracing --test bridges
+# Per-logger levels (directives, `set_level`) applied to bridged targets.
+cargo test -p kakashi --features log,tracing,config --test bridge_levels
 cargo test -p kakashi --features log,tracing --doc bridge
 
 # Miri checks the crate's unsafe code (the queue's ring, the workers'

@@ -192,7 +192,9 @@ fn rule_for(rules: &[(String, Level)], name: &str) -> Option<Level> {
 // === Gates and their registry ===
 
 /// The level check of the loggers of one name on one pipeline: what
-/// [`Logger::enabled`](crate::Logger::enabled) loads.
+/// [`Logger::enabled`](crate::Logger::enabled) loads. A bridge's gate for a
+/// target also names the bridge's own gate as its fallback (see
+/// [`bridge_gate`]).
 pub(crate) struct Gate {
     /// The level in force (a [`Level`]'s value).
     pub(crate) level: AtomicU8,
@@ -200,21 +202,50 @@ pub(crate) struct Gate {
     name: String,
     /// The pipeline whose level applies when no rule matches.
     stages: Arc<Stages>,
+    /// For a bridged target: the gate of the bridge's logger, whose rule
+    /// applies when no rule matches the target (before the pipeline's
+    /// level). Held, so that its address identifies the bridge for as long
+    /// as this gate lives.
+    fallback: Option<Arc<Gate>>,
 }
 
 impl Gate {
     fn refresh(&self, rules: &[(String, Level)]) {
         let level = rule_for(rules, &self.name)
+            .or_else(|| {
+                self.fallback
+                    .as_ref()
+                    .and_then(|f| rule_for(rules, &f.name))
+            })
             .map_or_else(|| self.stages.min_level.load(Relaxed), Level::value);
         self.level.store(level, Relaxed);
     }
+
+    /// Whether a record at `level` passes (one relaxed load).
+    #[cfg(any(feature = "log", feature = "tracing"))]
+    #[inline]
+    pub(crate) fn enabled(&self, level: Level) -> bool {
+        level as u8 >= self.level.load(Relaxed)
+    }
+
+    /// Whether this is a gate that [`bridge_gate`] made for `bridge`.
+    #[cfg(any(feature = "log", feature = "tracing"))]
+    #[inline]
+    pub(crate) fn follows(&self, bridge: &Arc<Gate>) -> bool {
+        self.fallback
+            .as_ref()
+            .is_some_and(|f| Arc::ptr_eq(f, bridge))
+    }
 }
 
-/// The rules and every live gate. `gates` is keyed by (pipeline address,
-/// name): a pipeline's address cannot be reused while a gate holds it.
+/// A gate's key: pipeline address, normalised name, fallback gate address
+/// (0 for none). An address cannot be reused while a gate holds it.
+type GateKey = (usize, String, usize);
+
+/// The rules and every live gate.
 struct Registry {
     rules: Vec<(String, Level)>,
-    gates: Option<HashMap<(usize, String), Weak<Gate>>>,
+    gates: Option<HashMap<GateKey, Weak<Gate>>>,
     /// Gates alive at the last sweep of dead entries.
     live_at_sweep: usize,
 }
@@ -247,10 +278,33 @@ impl Registry {
 /// The gate for a logger `name` on `stages`: the one its other loggers
 /// share, or a new one set from the rules.
 pub(crate) fn gate(name: &str, stages: &Arc<Stages>) -> Arc<Gate> {
+    gate_with(name, stages, None)
+}
+
+/// The gate of records named `target` that a bridge hands to the logger
+/// whose gate is `bridge` (a `log` or `tracing` target): the level of the
+/// most specific rule for `target`, else that of the bridge logger's own
+/// rule, else the pipeline's. Shared by the bridge's call sites of one
+/// target and rewritten by every change, like a logger's.
+///
+/// Why the bridge logger's rule before the pipeline's level: a bridge
+/// logger's level was, before targets had rules, the level of everything
+/// it bridged (`set_level("bridge", Debug)` let every target's DEBUG
+/// through); it stays the default of the targets no rule names.
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub(crate) fn bridge_gate(target: &str, bridge: &Arc<Gate>) -> Arc<Gate> {
+    gate_with(target, &bridge.stages, Some(bridge))
+}
+
+fn gate_with(name: &str, stages: &Arc<Stages>, fallback: Option<&Arc<Gate>>) -> Arc<Gate> {
     let mut registry = lock(&REGISTRY);
     let registry = &mut *registry;
     let name = normalise_name(name).into_owned();
-    let key = (Arc::as_ptr(stages) as usize, name);
+    let key = (
+        Arc::as_ptr(stages) as usize,
+        name,
+        fallback.map_or(0, |f| Arc::as_ptr(f) as usize),
+    );
     let gates = registry.gates.get_or_insert_with(HashMap::new);
     if let Some(found) = gates.get(&key).and_then(Weak::upgrade) {
         return found;
@@ -259,6 +313,7 @@ pub(crate) fn gate(name: &str, stages: &Arc<Stages>) -> Arc<Gate> {
         level: AtomicU8::new(0),
         name: key.1.clone(),
         stages: stages.clone(),
+        fallback: fallback.cloned(),
     });
     made.refresh(&registry.rules);
     gates.insert(key, Arc::downgrade(&made));
@@ -271,6 +326,55 @@ pub(crate) fn gate(name: &str, stages: &Arc<Stages>) -> Arc<Gate> {
     made
 }
 
+/// The lowest level any [`bridge_gate`] of `bridge` can have now: that of
+/// `bridge` (the targets no rule names) or of any rule (one may name a
+/// target). What a facade's own maximum level is set to, so that its
+/// macros skip only what every target leaves out. Rules are few: a scan.
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub(crate) fn lowest_level(bridge: &Gate) -> Level {
+    let registry = lock(&REGISTRY);
+    let lowest = registry
+        .rules
+        .iter()
+        .map(|(_, level)| level.value())
+        .fold(bridge.level.load(Relaxed), u8::min);
+    Level::from_u8_lossy(lowest)
+}
+
+// === change listeners ===
+
+/// What to call after the rules or a pipeline's level changed.
+static LISTENERS: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
+
+/// Calls `listener` now, and after every later change of the rules or of
+/// a pipeline's level, once per change (once however often it is added).
+///
+/// Listeners run on the changing thread, after the change is visible to
+/// every gate and outside the registry's lock (a listener may make gates),
+/// one at a time: the last one to run reads the state after every change
+/// that notified before it, so a listener that recomputes something from
+/// the current state cannot leave a stale result behind.
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub(crate) fn on_change(listener: fn()) {
+    let mut listeners = lock(&LISTENERS);
+    if !listeners.iter().any(|l| *l as usize == listener as usize) {
+        listeners.push(listener);
+    }
+    // Under the lock, as a change's call is: a change made meanwhile runs
+    // it again after this.
+    let _ = std::panic::catch_unwind(listener);
+}
+
+/// Runs the listeners (see [`on_change`]); called with no lock held.
+fn notify() {
+    let listeners = lock(&LISTENERS);
+    for listener in listeners.iter() {
+        // A listener that panics must not reach the caller that changed a
+        // level (`set_level` does not fail).
+        let _ = std::panic::catch_unwind(*listener);
+    }
+}
+
 /// Sets a pipeline's level and the gates that follow it.
 pub(crate) fn set_pipeline_level(stages: &Arc<Stages>, level: Level) {
     let registry = lock(&REGISTRY);
@@ -278,6 +382,7 @@ pub(crate) fn set_pipeline_level(stages: &Arc<Stages>, level: Level) {
     let live = registry.refresh(|g| Arc::ptr_eq(&g.stages, stages));
     drop(registry);
     drop(live);
+    notify();
 }
 
 /// Sets the level of the loggers named `name`, and of those below it
@@ -300,6 +405,7 @@ pub fn try_set_level(name: &str, level: Level) -> Result<(), ConfigError> {
     let live = registry.refresh(|_| true);
     drop(registry);
     drop(live);
+    notify();
     Ok(())
 }
 
@@ -323,6 +429,9 @@ pub fn clear_level(name: &str) -> bool {
     let live = registry.refresh(|_| removed);
     drop(registry);
     drop(live);
+    if removed {
+        notify();
+    }
     removed
 }
 
@@ -334,6 +443,7 @@ pub(crate) fn set_levels(rules: Vec<(String, Level)>) {
     let live = registry.refresh(|_| true);
     drop(registry);
     drop(live);
+    notify();
 }
 
 /// The rules in force, `(target, level)`, targets normalised.
@@ -344,6 +454,12 @@ pub fn levels() -> Vec<(String, Level)> {
 /// For `fork()`: the registry's lock, so the child never inherits it held.
 pub(crate) fn registry_for_fork() -> &'static Mutex<impl Sized> {
     &REGISTRY
+}
+
+/// For `fork()`: the listeners' lock (taken before the registry's: a
+/// listener reads the registry), so the child never inherits it held.
+pub(crate) fn listeners_for_fork() -> &'static Mutex<impl Sized> {
+    &LISTENERS
 }
 
 #[cfg(test)]

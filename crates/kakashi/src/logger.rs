@@ -184,6 +184,13 @@ impl Logger {
         Level::from_u8_lossy(self.inner.gate.level.load(Relaxed))
     }
 
+    /// The logger's gate: what a bridge's target gates fall back to.
+    #[cfg(any(feature = "log", feature = "tracing"))]
+    #[inline]
+    pub(crate) fn gate(&self) -> &Arc<Gate> {
+        &self.inner.gate
+    }
+
     /// Changes the minimum level of this logger's pipeline, effective for
     /// the next call of every logger sharing the pipeline, but for loggers
     /// whose name has a [`set_level`](crate::set_level) rule (the rule

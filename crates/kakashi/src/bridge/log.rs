@@ -48,8 +48,10 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use super::SeenText;
+use crate::levels::{self, Gate};
 use crate::logger::Logger;
 use crate::record::{Fields, Level, Name, Source, Text, Value};
 
@@ -81,23 +83,40 @@ impl std::error::Error for InitError {
     }
 }
 
-/// Installs the bridge as `log`'s logger, with `log`'s maximum level set
-/// from `logger`'s minimum level (see the module docs).
+/// Installs the bridge as `log`'s logger, and keeps `log`'s maximum level
+/// at the lowest level any target can have on `logger`'s pipeline, from
+/// now on and after every level change (see the module docs).
 ///
 /// # Errors
 /// [`InitError`] if `log` already has a logger.
 pub fn init(logger: Logger) -> Result<(), InitError> {
-    let level = logger.min_level();
+    let bridge = logger.gate().clone();
     ::log::set_boxed_logger(Box::new(KakashiLog::new(logger))).map_err(InitError)?;
-    ::log::set_max_level(level_filter(level));
+    // `log` took this logger, so this is the first and only `init` that
+    // gets here.
+    let _ = INSTALLED.set(bridge);
+    levels::on_change(sync_installed);
     Ok(())
 }
 
-/// Sets `log`'s maximum level from `logger`'s minimum level: call it after
-/// lowering the level of the logger given to [`init`] (raising it needs
-/// nothing).
+/// The gate of the logger [`init`] installed.
+static INSTALLED: OnceLock<Arc<Gate>> = OnceLock::new();
+
+/// Sets `log`'s maximum level for the logger [`init`] installed.
+fn sync_installed() {
+    if let Some(bridge) = INSTALLED.get() {
+        ::log::set_max_level(level_filter(levels::lowest_level(bridge)));
+    }
+}
+
+/// Sets `log`'s maximum level to the lowest level any target can have on
+/// `logger`'s pipeline (its own level, or any rule's).
+///
+/// Not needed after [`init`], which keeps it up to date; for a
+/// [`KakashiLog`] installed by hand (in a `log` multiplexer, which owns
+/// the maximum level).
 pub fn sync_max_level(logger: &Logger) {
-    ::log::set_max_level(level_filter(logger.min_level()));
+    ::log::set_max_level(level_filter(levels::lowest_level(logger.gate())));
 }
 
 /// The kakashi level of a `log` level: `Trace` and `Debug` are `DEBUG`.
@@ -128,17 +147,62 @@ impl KakashiLog {
     pub fn new(logger: Logger) -> KakashiLog {
         KakashiLog { logger }
     }
+
+    /// Whether the level in force for `target` on this bridge's pipeline
+    /// lets `level` through: one relaxed load of the target's gate, found
+    /// through a per-thread cache by the target's address (the text is
+    /// compared in full: a `log` target need not be static).
+    #[inline]
+    fn target_enabled(&self, target: &str, level: Level) -> bool {
+        let bridge = self.logger.gate();
+        let address = target.as_ptr() as usize;
+        TARGETS
+            .try_with(|targets| {
+                let mut targets = targets.try_borrow_mut().ok()?;
+                let slot = &mut targets[super::slot_of(address, target.len()) % TARGET_SLOTS];
+                let hit = slot.as_ref().is_some_and(|seen| {
+                    seen.address == address && seen.gate.follows(bridge) && *seen.text == *target
+                });
+                if !hit {
+                    *slot = Some(SeenTarget {
+                        address,
+                        text: target.into(),
+                        gate: levels::bridge_gate(target, bridge),
+                    });
+                }
+                Some(slot.as_ref()?.gate.enabled(level))
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| levels::bridge_gate(target, bridge).enabled(level))
+    }
+}
+
+/// Slots of the per-thread target cache.
+const TARGET_SLOTS: usize = 64;
+
+thread_local! {
+    /// The gates of the targets this thread logged to recently (see
+    /// [`KakashiLog::target_enabled`]).
+    static TARGETS: RefCell<Vec<Option<SeenTarget>>> = RefCell::new((0..TARGET_SLOTS).map(|_| None).collect());
+}
+
+/// A target, where its text was, and its gate on one bridge.
+struct SeenTarget {
+    address: usize,
+    text: Box<str>,
+    gate: Arc<Gate>,
 }
 
 impl ::log::Log for KakashiLog {
     #[inline]
     fn enabled(&self, metadata: &::log::Metadata<'_>) -> bool {
-        self.logger.enabled(level(metadata.level()))
+        self.target_enabled(metadata.target(), level(metadata.level()))
     }
 
     fn log(&self, record: &::log::Record<'_>) {
         let level = level(record.level());
-        if !self.logger.enabled(level) || repeats_tracing(record) {
+        if !self.target_enabled(record.target(), level) || repeats_tracing(record) {
             return;
         }
         if self.logger.drop_if_known_full() {

@@ -58,7 +58,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing_core::field::{Field as TracingField, Visit};
 use tracing_core::span::{Attributes, Id, Record as SpanRecord};
@@ -67,6 +67,7 @@ use tracing_core::{Event, LevelFilter, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::levels::{self, Gate};
 use crate::logger::Logger;
 use crate::record::{Field, Fields, Level, Name, Source, Text, Value};
 
@@ -81,13 +82,19 @@ pub struct KakashiLayer {
 
 /// A layer that logs `tracing` events through `logger` (see the module
 /// docs); put it on a `tracing_subscriber::registry()`.
+///
+/// From now on, every level change ([`set_level`](crate::set_level),
+/// [`clear_level`](crate::clear_level), a configuration's directives,
+/// [`Logger::set_min_level`]) makes `tracing` ask every call site again
+/// whether it is enabled.
 pub fn layer(logger: Logger) -> KakashiLayer {
+    levels::on_change(sync_interest);
     KakashiLayer { logger }
 }
 
-/// Makes `tracing` ask every call site again whether it is enabled: call it
-/// after lowering the level of a logger given to [`layer`] (raising it
-/// needs nothing). It is `tracing_core::callsite::rebuild_interest_cache`.
+/// Makes `tracing` ask every call site again whether it is enabled; it is
+/// `tracing_core::callsite::rebuild_interest_cache`. Not needed since a
+/// level change does it (see [`layer`]); kept for programs that call it.
 pub fn sync_interest() {
     tracing_core::callsite::rebuild_interest_cache();
 }
@@ -140,45 +147,114 @@ impl Callsite {
     }
 }
 
-/// The [`Callsite`] of `metadata`: through a per-thread cache indexed by
-/// the metadata's address, so that an event looks up one thing instead of
-/// a name per field, its target and its source.
+/// One slot of the per-thread call-site cache: a call site (by its
+/// metadata's address) and its target's gate on the last layer that asked.
+struct Seen {
+    address: usize,
+    callsite: &'static Callsite,
+    gate: Arc<Gate>,
+}
+
+/// Slots of the per-thread call-site cache.
+const SLOTS: usize = 64;
+
+thread_local! {
+    /// See [`Seen`].
+    static SEEN: std::cell::RefCell<Vec<Option<Seen>>> =
+        std::cell::RefCell::new((0..SLOTS).map(|_| None).collect());
+}
+
+/// The slot of a metadata's address in [`SEEN`].
 #[inline]
-fn callsite(metadata: &'static Metadata<'static>) -> &'static Callsite {
-    const SLOTS: usize = 64;
-    thread_local! {
-        static CACHE: std::cell::RefCell<[(usize, Option<&'static Callsite>); SLOTS]> =
-            const { std::cell::RefCell::new([(0, None); SLOTS]) };
-    }
+fn seen_slot(address: usize) -> usize {
+    (address.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) % SLOTS
+}
+
+/// The [`Callsite`] of `metadata`, and whether the level in force for its
+/// target on `bridge`'s pipeline lets `level` through: through a
+/// per-thread cache indexed by the metadata's address, so that an event
+/// looks up one thing (then loads its target's gate) instead of a name per
+/// field, its target, its source and its target's level.
+#[inline]
+fn callsite(
+    metadata: &'static Metadata<'static>,
+    bridge: &Arc<Gate>,
+    level: Level,
+) -> (&'static Callsite, bool) {
     let address = std::ptr::from_ref(metadata) as usize;
-    let slot = (address.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) % SLOTS;
-    CACHE
-        .try_with(|cache| {
-            let mut cache = cache.try_borrow_mut().ok()?;
-            match cache[slot] {
-                (at, Some(found)) if at == address => Some(found),
-                _ => {
-                    let found = registered_callsite(metadata);
-                    cache[slot] = (address, Some(found));
-                    Some(found)
-                }
+    SEEN.try_with(|seen| {
+        let mut seen = seen.try_borrow_mut().ok()?;
+        let slot = &mut seen[seen_slot(address)];
+        match slot {
+            Some(found) if found.address == address && found.gate.follows(bridge) => {}
+            _ => {
+                let callsite = registered_callsite(metadata);
+                *slot = Some(Seen {
+                    address,
+                    callsite,
+                    gate: levels::bridge_gate(metadata.target(), bridge),
+                });
             }
-        })
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| registered_callsite(metadata))
+        }
+        let found = slot.as_ref()?;
+        Some((found.callsite, found.gate.enabled(level)))
+    })
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| {
+        (
+            registered_callsite(metadata),
+            levels::bridge_gate(metadata.target(), bridge).enabled(level),
+        )
+    })
+}
+
+/// Whether the level in force for `metadata`'s target on `bridge`'s
+/// pipeline lets its level through, where `tracing` asks (`enabled`) with
+/// metadata that is not typed `'static`: found in the per-thread cache by
+/// its address, and on a miss in the registered call sites (every call
+/// site is registered before it is asked about), whose entry then fills
+/// the cache; metadata that is not a registered call site's reads its
+/// target's gate from the level registry.
+fn metadata_enabled(metadata: &Metadata<'_>, bridge: &Arc<Gate>) -> bool {
+    let level = level(metadata.level());
+    let address = std::ptr::from_ref(metadata) as usize;
+    SEEN.try_with(|seen| {
+        let mut seen = seen.try_borrow_mut().ok()?;
+        let slot = &mut seen[seen_slot(address)];
+        match slot {
+            // A hit is the call site registered at that address: static
+            // memory is never another's.
+            Some(found) if found.address == address && found.gate.follows(bridge) => {}
+            _ => {
+                let callsite = *lock_callsites().get(&address)?;
+                *slot = Some(Seen {
+                    address,
+                    callsite,
+                    gate: levels::bridge_gate(metadata.target(), bridge),
+                });
+            }
+        }
+        Some(slot.as_ref()?.gate.enabled(level))
+    })
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| levels::bridge_gate(metadata.target(), bridge).enabled(level))
+}
+
+/// Every registered call site's [`Callsite`], by its metadata's address.
+fn lock_callsites() -> std::sync::MutexGuard<'static, HashMap<usize, &'static Callsite>> {
+    static ALL: OnceLock<Mutex<HashMap<usize, &'static Callsite>>> = OnceLock::new();
+    ALL.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 /// The process-wide [`Callsite`] of `metadata`, made on first use.
 #[cold]
 fn registered_callsite(metadata: &'static Metadata<'static>) -> &'static Callsite {
-    static ALL: OnceLock<Mutex<HashMap<usize, &'static Callsite>>> = OnceLock::new();
     let address = std::ptr::from_ref(metadata) as usize;
-    let mut all = ALL
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    all.entry(address).or_insert_with(|| {
+    lock_callsites().entry(address).or_insert_with(|| {
         let source = match (metadata.module_path(), metadata.file()) {
             (Some(module), Some(file)) => {
                 super::cached_source(module, file, metadata.line().unwrap_or(0))
@@ -212,7 +288,8 @@ where
 {
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
         registered_callsite(metadata);
-        if self.logger.enabled(level(metadata.level())) {
+        let gate = levels::bridge_gate(metadata.target(), self.logger.gate());
+        if gate.enabled(level(metadata.level())) {
             Interest::always()
         } else {
             Interest::never()
@@ -220,11 +297,11 @@ where
     }
 
     fn enabled(&self, metadata: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        self.logger.enabled(level(metadata.level()))
+        metadata_enabled(metadata, self.logger.gate())
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(level_filter(self.logger.min_level()))
+        Some(level_filter(levels::lowest_level(self.logger.gate())))
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
@@ -249,7 +326,7 @@ where
         attrs.record(&mut FieldVisitor {
             fields: &mut fields,
             message: None,
-            callsite: callsite(attrs.metadata()),
+            callsite: callsite(attrs.metadata(), self.logger.gate(), Level::Critical).0,
             all_static: true,
         });
         span.extensions_mut().insert(SpanData {
@@ -266,7 +343,7 @@ where
             values.record(&mut FieldVisitor {
                 fields: &mut fields,
                 message: None,
-                callsite: callsite(span.metadata()),
+                callsite: callsite(span.metadata(), self.logger.gate(), Level::Critical).0,
                 all_static: true,
             });
             for (key, value) in fields {
@@ -287,10 +364,10 @@ where
         #[cfg(feature = "log")]
         mark_event(metadata);
         let level = level(metadata.level());
-        if !self.logger.enabled(level) || self.logger.drop_if_known_full() {
+        let (callsite, enabled) = callsite(metadata, self.logger.gate(), level);
+        if !enabled || self.logger.drop_if_known_full() {
             return;
         }
-        let callsite = callsite(metadata);
         let mut fields = Fields::new();
         let mut message = None;
         event.record(&mut FieldVisitor {

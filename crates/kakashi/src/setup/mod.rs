@@ -53,7 +53,8 @@ use high_performance::FILE_BACKENDS;
 
 /// Before `fork()` (see `prepare_fork`): this module's registries, taken in
 /// the order the rest of the module takes them (`GLOBAL`, `ENV`,
-/// `FILE_BACKENDS`, then the level registry; see `lock_for_fork`).
+/// `FILE_BACKENDS`, then the level listeners and registry; see
+/// `lock_for_fork`).
 pub(crate) fn hold_registries_for_fork(deadline: Instant) -> Vec<Box<dyn std::any::Any>> {
     let mut held: Vec<Box<dyn std::any::Any>> = Vec::new();
     if let Some(g) = lock_for_fork(&GLOBAL, deadline) {
@@ -63,6 +64,11 @@ pub(crate) fn hold_registries_for_fork(deadline: Instant) -> Vec<Box<dyn std::an
         held.push(Box::new(g));
     }
     if let Some(g) = lock_for_fork(&FILE_BACKENDS, deadline) {
+        held.push(Box::new(g));
+    }
+    // Taken under `GLOBAL` (applying a configuration notifies), and takes
+    // the level registry.
+    if let Some(g) = lock_for_fork(crate::levels::listeners_for_fork(), deadline) {
         held.push(Box::new(g));
     }
     // A leaf (taken under the others, never the other way round): last.
