@@ -42,6 +42,12 @@
 //!   on the global backend does. An output's own level
 //!   ([`OutputConfig::min_level`](crate::OutputConfig)) still applies after
 //!   the logger's.
+//! - **Bridged targets.** A record the `log` or `tracing` bridge brings in
+//!   is named by its target, and follows the rules by that name: the most
+//!   specific rule for the target, else the bridge logger's own level
+//!   (its rule, else its pipeline's). Each change is passed on to the
+//!   facades (`log`'s maximum level, `tracing`'s interest cache) before
+//!   the changing call returns.
 //!
 //! Why gates rather than a lookup per call: a name lookup (a map under a
 //! lock, or an `ArcSwap` of the rules) on every call would make the level

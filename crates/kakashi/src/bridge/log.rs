@@ -22,16 +22,35 @@
 //! bridge::log::init(logger)?;
 //! log::info!(target: "myapp::db", rows = 3; "query done");
 //! assert!(memory.lines()[0].contains(r#""logger":"myapp::db","message":"query done","fields":{"rows":3}"#));
+//!
+//! // Levels by target, as `RUST_LOG=info,myapp::db=warn`:
+//! kakashi::set_level("myapp::db", kakashi::Level::Warning);
+//! log::info!(target: "myapp::db::pool", "not written: myapp::db is at WARNING");
+//! log::info!(target: "myapp::web", "written: the logger's INFO");
+//! assert_eq!(memory.lines().len(), 2);
+//! assert!(memory.lines()[1].contains(r#""logger":"myapp::web""#));
 //! # Ok::<(), bridge::log::InitError>(())
 //! ```
 //!
-//! **Level.** [`init`] sets `log`'s maximum level from the logger's
-//! minimum level, so a disabled `log::debug!` is skipped by `log`'s own
-//! macro before anything reaches kakashi. Each record is checked against
-//! the logger's level again, so raising the logger's level later
-//! ([`Logger::set_min_level`]) takes effect at once; lowering it lets more
-//! records through only after [`sync_max_level`] (or `log::set_max_level`)
-//! tells `log`.
+//! **Level.** Each record is checked against the level in force for its
+//! *target* on the logger's pipeline, as `RUST_LOG` filters: the most
+//! specific [`set_level`](crate::set_level) rule (or configuration
+//! directive, `"info,hyper=warn,myapp::db=debug"`) for the target or a
+//! name above it (`myapp::db::pool` is below `myapp::db`; `.` and `::` are
+//! one separator), else the logger's own level (the rule for the logger's
+//! name, else its pipeline's, [`Logger::set_min_level`]). The check is one
+//! relaxed load of the target's gate, found through a per-thread cache by
+//! the target's address; a change of rules rewrites the gates, so it
+//! applies at the next call.
+//!
+//! [`init`] also keeps `log`'s maximum level at the lowest level any
+//! target can have (the logger's own, or any rule's), so that a
+//! `log::debug!` no target lets through is skipped by `log`'s own macro
+//! before anything reaches kakashi: set when installed, and again after
+//! every level change (rules, directives applied by a configuration,
+//! `set_min_level`), with no call from the program. [`sync_max_level`] is
+//! only for a [`KakashiLog`] installed by hand, where whoever installed
+//! it owns `log`'s maximum level.
 //!
 //! **`tracing` too.** With tracing's `log-always` feature, every `tracing`
 //! event is also sent to `log`. When the `bridge::tracing` layer

@@ -26,9 +26,15 @@
 //! tracing::subscriber::with_default(subscriber, || {
 //!     let _request = tracing::info_span!("request", user = 7).entered();
 //!     tracing::info!(target: "myapp::db", rows = 3, "query done");
+//!     // Levels by target, as `RUST_LOG=info,myapp::db=debug`:
+//!     tracing::debug!(target: "myapp::db", "not written: the logger's INFO");
+//!     kakashi::set_level("myapp::db", kakashi::Level::Debug);
+//!     tracing::debug!(target: "myapp::db::pool", "written: myapp::db is at DEBUG");
 //! });
 //! assert!(memory.lines()[0].contains(
 //!     r#""logger":"myapp::db","message":"query done","fields":{"rows":3,"user":7,"span_path":"request"}"#));
+//! assert_eq!(memory.lines().len(), 2);
+//! assert!(memory.lines()[1].contains(r#""message":"written: myapp::db is at DEBUG""#));
 //! ```
 //!
 //! **Span fields** are converted once, when the span is made (and again
@@ -38,15 +44,27 @@
 //! name, as tracing users ask (tracing#2670): a query on `user` finds it
 //! whichever span set it.
 //!
-//! **Level.** The layer disables, at each call site's registration, the
-//! events and spans the logger's level leaves out, and gives `tracing` the
-//! logger's level as its maximum, so a disabled `tracing::debug!` costs
-//! what it costs with no subscriber. Each event is checked against the
-//! logger's level again, so raising the logger's level later
-//! ([`Logger::set_min_level`]) takes effect at once; lowering it enables
-//! more call sites only after [`sync_interest`]. The layer decides for the
-//! whole subscriber: a layer beside it that wants `DEBUG` while kakashi
-//! wants `INFO` needs one of them behind a per-layer filter
+//! **Level.** Each event and span is checked against the level in force
+//! for its call site's *target* on the logger's pipeline, as `RUST_LOG`
+//! (or tracing-subscriber's `EnvFilter`) filters: the most specific
+//! [`set_level`](crate::set_level) rule (or configuration directive,
+//! `"info,hyper=warn,myapp::db=debug"`) for the target or a name above it
+//! (`myapp::db::pool` is below `myapp::db`; `.` and `::` are one
+//! separator), else the logger's own level (the rule for the logger's
+//! name, else its pipeline's, [`Logger::set_min_level`]). A call site's
+//! target gate is kept with the call site in a per-thread cache, so an
+//! event's check is one relaxed load.
+//!
+//! The layer answers each call site's registration from its target's
+//! level (`Interest::always` or `never`, so a disabled `tracing::debug!`
+//! costs what it costs with no subscriber) and gives `tracing` the lowest
+//! level any target can have as its maximum. After every level change
+//! (rules, directives applied by a configuration, `set_min_level`) it has
+//! `tracing` rebuild its interest cache, so a call site disabled at first
+//! is enabled by a rule that lowers its target's level, with no call from
+//! the program ([`sync_interest`] is no longer needed). The layer decides
+//! for the whole subscriber: a layer beside it that wants `DEBUG` while
+//! kakashi wants `INFO` needs one of them behind a per-layer filter
 //! (`Layer::with_filter`).
 //!
 //! **`log` too.** See `bridge::log`: a `tracing` event that
