@@ -4,7 +4,8 @@
 //! no sync call, both lowering and raising; a `tracing` call site disabled
 //! at first is enabled by a later rule; the bridge logger's own rule and
 //! its pipeline's level are the default of the targets no rule names;
-//! nothing is lost or repeated while levels change.
+//! nothing is lost or repeated while levels change; two bridges on
+//! pipelines at different levels keep their own.
 //!
 //! `log`, the global tracing dispatcher and the level rules are one per
 //! process, so everything is one test, in named steps. Run with
@@ -69,6 +70,7 @@ fn per_logger_levels_filter_both_bridges_by_target() {
     rules_set_later_apply_without_a_sync(&path);
     an_unruled_target_follows_the_bridge_logger(&path, &logger);
     nothing_is_lost_or_repeated_while_levels_change(&path);
+    two_bridges_on_one_thread_keep_their_own_levels();
     kakashi::shutdown_async_backend(std::time::Duration::from_secs(5));
     drop(dir);
 }
@@ -279,4 +281,95 @@ fn nothing_is_lost_or_repeated_while_levels_change(path: &Path) {
             assert_eq!(seq, (0..CALLS).collect::<Vec<_>>(), "thread {t}, {message}");
         }
     }
+}
+
+/// The same call sites through two bridges on pipelines at different
+/// levels, one after the other on one thread: each bridge applies its own
+/// pipeline's level and the rules, whatever the other did before (the
+/// per-thread caches are per bridge). Tracing's scoped dispatchers beside
+/// the global one make `tracing` ask the layers per event (`enabled`).
+fn two_bridges_on_one_thread_keep_their_own_levels() {
+    use kakashi::testing::MemoryWriter;
+    use kakashi::{Backend, PipelineConfig};
+    let (loud, quiet) = (MemoryWriter::new(), MemoryWriter::new());
+    let backend = Backend::synchronous();
+    let loud_logger = backend.logger(
+        "loud",
+        PipelineConfig::new()
+            .min_level(Level::Debug)
+            .writer(loud.clone()),
+    );
+    let quiet_logger = backend.logger(
+        "quiet",
+        PipelineConfig::new()
+            .min_level(Level::Warning)
+            .writer(quiet.clone()),
+    );
+    let loud_log = bridge::log::KakashiLog::new(loud_logger.clone());
+    let quiet_log = bridge::log::KakashiLog::new(quiet_logger.clone());
+    let calls = |log: &dyn log::Log, round: u32| {
+        for level in [log::Level::Debug, log::Level::Info, log::Level::Warn] {
+            log.log(
+                &log::Record::builder()
+                    .target("scoped::log")
+                    .level(level)
+                    .args(format_args!("log {round} {level}"))
+                    .file_static(Some(file!()))
+                    .line(Some(line!()))
+                    .build(),
+            );
+        }
+        tracing::debug!(target: "scoped::tracing", "tracing {round} DEBUG");
+        tracing::info!(target: "scoped::tracing", "tracing {round} INFO");
+        tracing::warn!(target: "scoped::tracing", "tracing {round} WARN");
+    };
+    let loud_layer =
+        || tracing_subscriber::registry().with(bridge::tracing::layer(loud_logger.clone()));
+    let quiet_layer =
+        || tracing_subscriber::registry().with(bridge::tracing::layer(quiet_logger.clone()));
+    tracing::subscriber::with_default(loud_layer(), || calls(&loud_log, 1));
+    tracing::subscriber::with_default(quiet_layer(), || calls(&quiet_log, 1));
+    tracing::subscriber::with_default(loud_layer(), || calls(&loud_log, 2));
+    set_level("scoped::tracing", Level::Error);
+    tracing::subscriber::with_default(quiet_layer(), || calls(&quiet_log, 2));
+    tracing::subscriber::with_default(loud_layer(), || calls(&loud_log, 3));
+    clear_level("scoped::tracing");
+    tracing::subscriber::with_default(quiet_layer(), || calls(&quiet_log, 3));
+
+    let messages = |memory: &MemoryWriter| -> Vec<String> {
+        common::parse(&memory.lines())
+            .iter()
+            .map(|r| r["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        messages(&loud),
+        owned(&[
+            "log 1 DEBUG",
+            "log 1 INFO",
+            "log 1 WARN",
+            "tracing 1 DEBUG",
+            "tracing 1 INFO",
+            "tracing 1 WARN",
+            "log 2 DEBUG",
+            "log 2 INFO",
+            "log 2 WARN",
+            "tracing 2 DEBUG",
+            "tracing 2 INFO",
+            "tracing 2 WARN",
+            "log 3 DEBUG",
+            "log 3 INFO",
+            "log 3 WARN",
+        ])
+    );
+    assert_eq!(
+        messages(&quiet),
+        owned(&[
+            "log 1 WARN",
+            "tracing 1 WARN",
+            "log 2 WARN",
+            "log 3 WARN",
+            "tracing 3 WARN"
+        ])
+    );
 }
