@@ -39,9 +39,10 @@
 //! name above it (`myapp::db::pool` is below `myapp::db`; `.` and `::` are
 //! one separator), else the logger's own level (the rule for the logger's
 //! name, else its pipeline's, [`Logger::set_min_level`]). The check is one
-//! relaxed load of the target's gate, found through a per-thread cache by
-//! the target's address; a change of rules rewrites the gates, so it
-//! applies at the next call.
+//! relaxed load of the target's gate, kept with the call site's target in
+//! the bridge's per-thread call-site cache (for `Log::enabled` and records
+//! without a static file, in a per-thread cache by the target's address);
+//! a change of rules rewrites the gates, so it applies at the next call.
 //!
 //! [`init`] also keeps `log`'s maximum level at the lowest level any
 //! target can have (the logger's own, or any rule's), so that a
@@ -197,6 +198,36 @@ impl KakashiLog {
     }
 }
 
+impl KakashiLog {
+    /// A record of `record` without its key-values.
+    #[inline]
+    fn record(
+        &self,
+        record: &::log::Record<'_>,
+        level: Level,
+        logger: Name,
+        source: Option<&'static Source>,
+    ) -> crate::Record {
+        let args = record.args();
+        let message = match args.as_str() {
+            Some(text) => Text::from_static(text),
+            None => Text::from(fmt::format(*args)),
+        };
+        crate::Record {
+            timestamp: crate::Timestamp::now(),
+            level,
+            logger,
+            message,
+            fields: Fields::new(),
+            context: self.logger.context_for_record(),
+            exception: None,
+            source,
+            thread: crate::ThreadInfo::current(),
+            sections: crate::record::Sections::NONE,
+        }
+    }
+}
+
 /// Slots of the per-thread target cache.
 const TARGET_SLOTS: usize = 64;
 
@@ -221,86 +252,80 @@ impl ::log::Log for KakashiLog {
 
     fn log(&self, record: &::log::Record<'_>) {
         let level = level(record.level());
-        if !self.target_enabled(record.target(), level) || repeats_tracing(record) {
-            return;
-        }
-        if self.logger.drop_if_known_full() {
-            return;
-        }
-        let args = record.args();
-        let message = match args.as_str() {
-            Some(text) => Text::from_static(text),
-            None => Text::from(fmt::format(*args)),
-        };
-        let mut built = Some(crate::Record {
-            timestamp: crate::Timestamp::now(),
-            level,
-            logger: Name::default(),
-            message,
-            fields: Fields::new(),
-            context: self.logger.context_for_record(),
-            exception: None,
-            source: None,
-            thread: crate::ThreadInfo::current(),
-            sections: crate::record::Sections::NONE,
-        });
-        if let Some(built) = &mut built {
-            // One cache borrowed for the whole record: a `Display` of a
-            // value that logs itself comes back here and finds it taken,
-            // and takes the per-name caches instead.
-            let done = SITES
-                .try_with(|sites| {
-                    let mut sites = sites.try_borrow_mut().ok()?;
-                    let file = record.file_static()?;
-                    let line = record.line().unwrap_or(0);
-                    let slot = super::slot_of(file.as_ptr() as usize, line as usize) % SITE_SLOTS;
-                    let site = &mut sites[slot];
-                    if site.file != file.as_ptr() as usize || site.line != line {
-                        *site = Site {
-                            file: file.as_ptr() as usize,
-                            line,
-                            source: record
-                                .module_path_static()
-                                .and_then(|module| super::cached_source(module, file, line)),
-                            ..Site::default()
-                        };
-                    }
-                    built.source = site.source;
-                    built.logger = site.target.name(record.target());
-                    let kvs = record.key_values();
-                    if kvs.count() > 0 {
-                        let _ = kvs.visit(&mut FieldVisitor {
-                            fields: &mut built.fields,
-                            all_static: true,
-                            site: Some(site),
-                            index: 0,
-                        });
-                    }
-                    Some(())
-                })
-                .ok()
-                .flatten();
-            if done.is_none() {
-                built.fields.clear();
-                built.source = match (record.module_path_static(), record.file_static()) {
-                    (Some(module), Some(file)) => {
-                        super::cached_source(module, file, record.line().unwrap_or(0))
-                    }
-                    _ => None,
-                };
-                built.logger = super::cached_name(record.target());
+        let bridge = self.logger.gate();
+        let mut built = None;
+        // One cache borrowed for the whole record: it gives the call site's
+        // target, its level cell, source, keys and kept values. A record it
+        // cannot take (no static file: made by hand, or tracing's `log`
+        // record of an event) or a `Display` of a value that logs itself,
+        // which comes back here and finds it taken, goes the other way.
+        let done = SITES
+            .try_with(|sites| {
+                let mut sites = sites.try_borrow_mut().ok()?;
+                let file = record.file_static()?;
+                let line = record.line().unwrap_or(0);
+                let slot = super::slot_of(file.as_ptr() as usize, line as usize) % SITE_SLOTS;
+                let site = &mut sites[slot];
+                if site.file != file.as_ptr() as usize || site.line != line {
+                    *site = Site {
+                        file: file.as_ptr() as usize,
+                        line,
+                        source: record
+                            .module_path_static()
+                            .and_then(|module| super::cached_source(module, file, line)),
+                        ..Site::default()
+                    };
+                }
+                let (logger, gate) = site.target(record.target(), bridge)?;
+                if !gate.enabled(level)
+                    || repeats_tracing(record)
+                    || self.logger.drop_if_known_full()
+                {
+                    return Some(());
+                }
+                let mut made = self.record(record, level, logger.clone(), site.source);
                 let kvs = record.key_values();
                 if kvs.count() > 0 {
                     let _ = kvs.visit(&mut FieldVisitor {
-                        fields: &mut built.fields,
+                        fields: &mut made.fields,
                         all_static: true,
-                        site: None,
+                        site: Some(site),
                         index: 0,
                     });
                 }
+                built = Some(made);
+                Some(())
+            })
+            .ok()
+            .flatten();
+        if done.is_none() {
+            if !self.target_enabled(record.target(), level)
+                || repeats_tracing(record)
+                || self.logger.drop_if_known_full()
+            {
+                return;
             }
+            let source = match (record.module_path_static(), record.file_static()) {
+                (Some(module), Some(file)) => {
+                    super::cached_source(module, file, record.line().unwrap_or(0))
+                }
+                _ => None,
+            };
+            let mut made = self.record(record, level, super::cached_name(record.target()), source);
+            let kvs = record.key_values();
+            if kvs.count() > 0 {
+                let _ = kvs.visit(&mut FieldVisitor {
+                    fields: &mut made.fields,
+                    all_static: true,
+                    site: None,
+                    index: 0,
+                });
+            }
+            built = Some(made);
         }
-        self.logger.submit_record(&mut built);
+        if built.is_some() {
+            self.logger.submit_record(&mut built);
+        }
     }
 
     fn flush(&self) {
@@ -340,9 +365,29 @@ struct Site {
     line: u32,
     source: Option<&'static Source>,
     target: SeenName,
+    /// The level cell of `target` on the bridge that logged it last.
+    gate: Option<Arc<Gate>>,
     /// By position among the call's key-values.
     keys: Vec<SeenName>,
     values: Vec<SeenText>,
+}
+
+impl Site {
+    /// The name of the call's target `text` and its level cell on the
+    /// bridge whose logger's cell is `bridge`: those kept if the target
+    /// and the bridge are the ones of last time, else looked up and kept.
+    /// Borrowed: a disabled call copies nothing.
+    #[inline]
+    fn target(&mut self, text: &str, bridge: &Arc<Gate>) -> Option<(&Name, &Gate)> {
+        let same = self.target.update(text);
+        if !same || !self.gate.as_ref().is_some_and(|g| g.follows(bridge)) {
+            self.gate = None;
+        }
+        let gate = self
+            .gate
+            .get_or_insert_with(|| levels::bridge_gate(text, bridge));
+        Some((self.target.name.as_ref()?, gate))
+    }
 }
 
 /// A name and the address and length of the text it was made from.
@@ -358,16 +403,26 @@ impl SeenName {
     /// text now), else made and kept.
     #[inline]
     fn name(&mut self, text: &str) -> Name {
+        self.update(text);
+        match &self.name {
+            Some(name) => name.clone(),
+            None => super::cached_name(text),
+        }
+    }
+
+    /// Keeps the name of `text` (see [`name`](SeenName::name)); whether
+    /// the one kept was already its.
+    #[inline]
+    fn update(&mut self, text: &str) -> bool {
         let address = text.as_ptr() as usize;
         match &self.name {
-            Some(name) if self.address == address && name.as_str() == text => name.clone(),
+            Some(name) if self.address == address && name.as_str() == text => true,
             _ => {
-                let name = super::cached_name(text);
                 *self = SeenName {
                     address,
-                    name: Some(name.clone()),
+                    name: Some(super::cached_name(text)),
                 };
-                name
+                false
             }
         }
     }
