@@ -178,8 +178,8 @@ const SLOTS: usize = 64;
 
 thread_local! {
     /// See [`Seen`].
-    static SEEN: std::cell::RefCell<Vec<Option<Seen>>> =
-        std::cell::RefCell::new((0..SLOTS).map(|_| None).collect());
+    static SEEN: std::cell::RefCell<[Option<Seen>; SLOTS]> =
+        const { std::cell::RefCell::new([const { None }; SLOTS]) };
 }
 
 /// The slot of a metadata's address in [`SEEN`].
