@@ -200,7 +200,7 @@ impl KakashiLog {
 
 impl KakashiLog {
     /// A record of `record` without its key-values.
-    #[inline]
+    #[inline(always)]
     fn record(
         &self,
         record: &::log::Record<'_>,
@@ -283,7 +283,8 @@ impl ::log::Log for KakashiLog {
                 {
                     return Some(());
                 }
-                let mut made = self.record(record, level, logger.clone(), site.source);
+                // Made in place, where it is submitted from.
+                let made = built.insert(self.record(record, level, logger.clone(), site.source));
                 let kvs = record.key_values();
                 if kvs.count() > 0 {
                     let _ = kvs.visit(&mut FieldVisitor {
@@ -293,7 +294,6 @@ impl ::log::Log for KakashiLog {
                         index: 0,
                     });
                 }
-                built = Some(made);
                 Some(())
             })
             .ok()
@@ -311,7 +311,12 @@ impl ::log::Log for KakashiLog {
                 }
                 _ => None,
             };
-            let mut made = self.record(record, level, super::cached_name(record.target()), source);
+            let made = built.insert(self.record(
+                record,
+                level,
+                super::cached_name(record.target()),
+                source,
+            ));
             let kvs = record.key_values();
             if kvs.count() > 0 {
                 let _ = kvs.visit(&mut FieldVisitor {
@@ -321,7 +326,6 @@ impl ::log::Log for KakashiLog {
                     index: 0,
                 });
             }
-            built = Some(made);
         }
         if built.is_some() {
             self.logger.submit_record(&mut built);
