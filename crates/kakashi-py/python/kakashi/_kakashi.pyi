@@ -246,9 +246,11 @@ def setup_async_logging(
     compression: Optional[str] = None,
     console_level: Optional[_Level] = None,
     file_level: Optional[_Level] = None,
+    console_colors: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Installs an environment (the preset's levels unless ``console_level``
-    or ``file_level`` is given); returns its settings."""
+    or ``file_level`` is given; ``console_colors``: ``"auto"``, ``"always"``
+    or ``"never"`` for a development console); returns its settings."""
 
 def environment_preset(environment: str) -> Dict[str, Any]:
     """The settings of the preset ``environment`` (not installed)."""
