@@ -301,6 +301,23 @@ impl PyLogger {
         emit(&self.inner, py, level, message, all.iter(), false)
     }
 
+    /// Logs a `logging.LogRecord` (`kakashi.stdlib.KakashiHandler`'s
+    /// call; see `stdlib.rs`). `skip`: the attribute names that are not
+    /// `extra` fields; `order`: a fresh `LogRecord`'s, in `__dict__` order.
+    /// With `follow_global`, returns False without logging once this
+    /// logger's backend has stopped (the handler then takes the current
+    /// default logger); otherwise True.
+    #[pyo3(signature = (record, skip, order, follow_global=false))]
+    fn _emit_stdlib(
+        &self,
+        record: &Bound<'_, PyAny>,
+        skip: &Bound<'_, pyo3::types::PyFrozenSet>,
+        order: &Bound<'_, PyTuple>,
+        follow_global: bool,
+    ) -> PyResult<bool> {
+        crate::stdlib::emit(&self.inner, record, skip, order, follow_global)
+    }
+
     /// A logger like this one with `fields` added to every record.
     #[pyo3(signature = (**fields))]
     fn bind(&self, fields: Option<&Bound<'_, PyDict>>) -> PyLogger {

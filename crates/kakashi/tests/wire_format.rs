@@ -13,6 +13,7 @@ static SRC: Source = Source {
     module: "m",
     file: "m.rs",
     line: 7,
+    function: None,
 };
 
 fn sample() -> Record {

@@ -1,0 +1,364 @@
+//! The standard library bridge's call: a `logging.LogRecord` made into an
+//! engine record in one call (`Logger._emit_stdlib`), for
+//! `kakashi.stdlib.KakashiHandler`.
+//!
+//! The record is built from the `LogRecord`'s own data, not from the
+//! handler's thread or frame: its level, `name`, `getMessage()`, the
+//! `extra` keys (every instance attribute that is not a standard one) as
+//! fields, `exc_info` (or, when only the text is left, `exc_text`) as the
+//! exception, `stack_info` as a field, `module`/`funcName`/`lineno`/`pathname`
+//! as the source, `thread`/`threadName`/`process` as the thread, and
+//! `created` as the timestamp. A `QueueListener` thread that hands records
+//! on so writes them as their callers made them.
+//!
+//! Like a level method, the call never raises because of the data (values
+//! are copied as a level method copies them); it raises what `getMessage()`
+//! raises (a bad `%` argument: the handler's `handleError` takes it) and the
+//! caller's interrupts (`KeyboardInterrupt` while `block` waits).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+
+use kakashi::{Exception, Level, Name, PipelineConfig, Record, Source, Text, Timestamp};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFrozenSet, PyInt, PyString, PyTuple};
+
+use crate::convert::{self, current_context, str_of};
+use crate::logger::PyLogger;
+
+/// A standard library level number as an engine level: the nearest engine
+/// level at or below it (`25` is INFO, `35` WARNING), and DEBUG for
+/// anything below 20 (`NOTSET`, a `TRACE` of 5).
+pub(crate) fn level_of(levelno: i64) -> Level {
+    match levelno {
+        i64::MIN..=19 => Level::Debug,
+        20..=29 => Level::Info,
+        30..=39 => Level::Warning,
+        40..=49 => Level::Error,
+        _ => Level::Critical,
+    }
+}
+
+/// Logs the `logging.LogRecord` `rec` through `logger`. `skip` holds the
+/// attribute names that are not `extra` fields (the standard ones); `order`
+/// is a fresh `LogRecord`'s attribute names in the order its `__dict__`
+/// holds them, which lets the usual record's standard attributes be passed
+/// over by identity instead of a set lookup each.
+///
+/// With `follow_global`, returns false without logging when `logger`'s
+/// backend no longer runs (the global backend was reconfigured or shut
+/// down) while the interpreter is not exiting: the handler then takes the
+/// current default logger and calls again. Otherwise returns true.
+pub(crate) fn emit(
+    logger: &kakashi::Logger,
+    rec: &Bound<'_, PyAny>,
+    skip: &Bound<'_, PyFrozenSet>,
+    order: &Bound<'_, PyTuple>,
+    follow_global: bool,
+) -> PyResult<bool> {
+    if follow_global && !logger.backend().is_running() && !exiting() {
+        return Ok(false);
+    }
+    let call = std::panic::AssertUnwindSafe(|| emit_inner(logger, rec, skip, order));
+    match std::panic::catch_unwind(call) {
+        Ok(result) => result.map(|()| true),
+        Err(panic) => {
+            static REPORTED: std::sync::atomic::AtomicBool =
+                std::sync::atomic::AtomicBool::new(false);
+            if !REPORTED.swap(true, Relaxed) {
+                eprintln!(
+                    "kakashi: a logging.LogRecord failed inside kakashi and was lost: {} (reported once)",
+                    panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default()
+                );
+            }
+            Ok(true)
+        }
+    }
+}
+
+/// The interpreter is exiting: a default logger is not looked up again
+/// (that would start a global backend while the interpreter ends).
+fn exiting() -> bool {
+    crate::stages::PYTHON_GONE.load(Relaxed) || crate::lifecycle::EXIT_DEADLINE.get().is_some()
+}
+
+fn emit_inner(
+    logger: &kakashi::Logger,
+    rec: &Bound<'_, PyAny>,
+    skip: &Bound<'_, PyFrozenSet>,
+    order: &Bound<'_, PyTuple>,
+) -> PyResult<()> {
+    let py = rec.py();
+    let levelno: i64 = rec.getattr(pyo3::intern!(py, "levelno"))?.extract()?;
+    let level = level_of(levelno);
+    // A disabled level, or `drop_newest` with the queue full (counted):
+    // nothing is converted, `getMessage()` is not called.
+    if !logger.enabled(level) || kakashi::binding::drop_if_known_full(logger) {
+        return Ok(());
+    }
+    let message = rec.call_method0(pyo3::intern!(py, "getMessage"))?;
+    let message = match message.cast_exact::<PyString>() {
+        Ok(s) => convert::str_arg(s),
+        Err(_) => Text::from(str_of(&message)),
+    };
+    let name = rec.getattr(pyo3::intern!(py, "name"))?;
+    let mut record = Record::new(level, convert::key(&name), message);
+    // The caller's thread as the record names it; the handler's thread
+    // where the record does not (`logging.logThreads = False`).
+    record.thread = convert::thread_info(py);
+    if let Ok(id) = rec.getattr(pyo3::intern!(py, "thread")) {
+        if let Ok(id) = id.extract::<u64>() {
+            record.thread.thread_id = id;
+            if let Ok(thread_name) = rec.getattr(pyo3::intern!(py, "threadName")) {
+                record.thread.thread_name = thread_name
+                    .cast_exact::<PyString>()
+                    .ok()
+                    .map(|s| convert::key(s.as_any()));
+            }
+        }
+    }
+    if let Ok(pid) = rec.getattr(pyo3::intern!(py, "process")) {
+        if let Ok(pid) = pid.extract::<u32>() {
+            record.thread.process_id = pid;
+        }
+    }
+    if let Ok(created) = rec.getattr(pyo3::intern!(py, "created")) {
+        if let Ok(secs) = created.extract::<f64>() {
+            // To the microsecond, as the formatters print it (a float of
+            // epoch seconds has about a quarter of one to spare).
+            if secs.is_finite() && secs > 0.0 && secs < 1.0e11 {
+                record.timestamp = Timestamp((secs * 1e6).round() as u64 * 1000);
+            }
+        }
+    }
+    record.source = source_of(rec);
+
+    let bound = logger.bound_fields();
+    record.fields.extend(bound.iter().cloned());
+    let dict = rec.getattr(pyo3::intern!(py, "__dict__"))?;
+    let dict = dict.cast::<PyDict>()?;
+    let mut position = 0;
+    for (k, v) in convert::items(dict) {
+        // Standard attributes first, in `order`, on every record `logging`
+        // makes: one pointer comparison each. Anything after them (the
+        // `extra` keys, attributes a formatter or filter added) is looked up.
+        if position < order.len() {
+            let expected = order.get_borrowed_item(position)?;
+            position += 1;
+            if expected.is(&k) {
+                continue;
+            }
+            position = order.len();
+        }
+        if skip.contains(&k)? {
+            continue;
+        }
+        kakashi::binding::put_field(&mut record.fields, convert::key(&k), convert::value(&v));
+    }
+    if let Ok(stack) = rec.getattr(pyo3::intern!(py, "stack_info")) {
+        if let Ok(stack) = stack.cast::<PyString>() {
+            let stack = Text::from(convert::text(stack));
+            kakashi::binding::put_field(
+                &mut record.fields,
+                Name::interned("stack_info"),
+                kakashi::Value::Str(stack),
+            );
+        }
+    }
+    record.exception = exception_of(rec)?.map(Box::new);
+    record.context = match (current_context(py), logger.bound_context()) {
+        (None, None) => None,
+        (Some(c), None) => Some(c),
+        (None, Some(b)) => Some(Arc::clone(b)),
+        (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
+    };
+    // A KeyboardInterrupt or SystemExit raised by a value's `__str__` while
+    // it was copied belongs to the caller, as with a level method.
+    if let Some(err) = convert::take_pending_interrupt(py) {
+        return Err(err);
+    }
+    crate::logger::submit(py, logger, record)
+}
+
+/// The record's exception: `exc_info`'s, with its traceback; else the text
+/// a `Formatter` left in `exc_text` (a record that crossed a process or a
+/// `QueueHandler` without its exception object), its type and message read
+/// from the text's last line when that line has the shape `Type: message`.
+fn exception_of(rec: &Bound<'_, PyAny>) -> PyResult<Option<Exception>> {
+    let py = rec.py();
+    if let Ok(info) = rec.getattr(pyo3::intern!(py, "exc_info")) {
+        if let Ok(info) = info.cast::<PyTuple>() {
+            if info.len() >= 2 {
+                let exc = info.get_item(1)?;
+                if !exc.is_none() {
+                    return Ok(Some(convert::exception(py, &exc)));
+                }
+            }
+        }
+    }
+    let Ok(text) = rec.getattr(pyo3::intern!(py, "exc_text")) else {
+        return Ok(None);
+    };
+    let Ok(text) = text.cast::<PyString>() else {
+        return Ok(None);
+    };
+    let text = convert::text(text);
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(exception_from_text(text)))
+}
+
+/// An exception known only by its formatted traceback.
+pub(crate) fn exception_from_text(text: String) -> Exception {
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let (type_name, message) = match last.split_once(": ") {
+        Some((t, m)) if is_type_name(t) => (t.to_owned(), m.to_owned()),
+        _ if is_type_name(last) => (last.to_owned(), String::new()),
+        _ => ("Exception".to_owned(), String::new()),
+    };
+    Exception {
+        type_name: type_name.into(),
+        message,
+        chain: Vec::new(),
+        traceback: Some(text.trim_end_matches('\n').to_owned()),
+    }
+}
+
+/// A dotted Python name (`ValueError`, `json.decoder.JSONDecodeError`).
+fn is_type_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && chars.all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
+
+/// How many distinct call sites [`source_of`] keeps for the life of the
+/// process; records from call sites past them carry no source.
+pub const SOURCES: usize = 16_384;
+
+type SiteKey = (usize, usize, i64);
+
+/// Call sites seen, by the identity of their `pathname` and `funcName`
+/// strings (the code object's, the same from call to call) and their line.
+static SITES: std::sync::LazyLock<Mutex<HashMap<SiteKey, &'static Source>>> =
+    std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The record's call site as a static [`Source`] (the engine's records
+/// point at one): made once per site, kept for the life of the process,
+/// so that a record costs a lookup, not a copy of three strings. The key
+/// strings are kept alive too, so that their addresses are never another
+/// string's. None when the record has no usable location.
+fn source_of(rec: &Bound<'_, PyAny>) -> Option<&'static Source> {
+    let py = rec.py();
+    let path = rec.getattr(pyo3::intern!(py, "pathname")).ok()?;
+    let path = path.cast_exact::<PyString>().ok()?;
+    let function = rec.getattr(pyo3::intern!(py, "funcName")).ok()?;
+    let line = rec.getattr(pyo3::intern!(py, "lineno")).ok()?;
+    let line = line.cast::<PyInt>().ok()?.extract::<i64>().ok()?;
+    let key = (path.as_ptr() as usize, function.as_ptr() as usize, line);
+    if let Some(found) = sites().get(&key) {
+        return Some(found);
+    }
+    // Made without the lock held: reading attributes may run Python code
+    // (a `LogRecord` subclass), which may log.
+    let module = rec
+        .getattr(pyo3::intern!(py, "module"))
+        .ok()
+        .filter(|m| m.is_instance_of::<PyString>())
+        .map(|m| str_of(&m))
+        .unwrap_or_default();
+    let function_text = function.cast_exact::<PyString>().ok().map(convert::text);
+    let file = convert::text(path);
+    let mut sites = sites();
+    if let Some(found) = sites.get(&key) {
+        return Some(found);
+    }
+    if sites.len() >= SOURCES {
+        return None;
+    }
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let source: &'static Source = Box::leak(Box::new(Source {
+        module: leak(module),
+        file: leak(file),
+        line: u32::try_from(line).unwrap_or(0),
+        function: function_text.map(leak),
+    }));
+    // Kept alive on purpose (see above): never decremented.
+    std::mem::forget(path.clone().unbind());
+    std::mem::forget(function.clone().unbind());
+    sites.insert(key, source);
+    Some(source)
+}
+
+fn sites() -> std::sync::MutexGuard<'static, HashMap<SiteKey, &'static Source>> {
+    SITES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The logger a `KakashiHandler` made without one uses: the global
+/// backend's, through the outputs `setup_async_logging` installed; before
+/// any setup, JSON lines to standard error (where `logging` itself writes
+/// when nothing is configured), on the same global backend.
+#[pyfunction]
+pub(crate) fn _stdlib_logger(py: Python<'_>) -> PyLogger {
+    let logger = crate::gil::detach(py, || {
+        let global = kakashi::get_logger("stdlib");
+        if kakashi::binding::environment_is_set() {
+            global
+        } else {
+            global.backend().logger(
+                "stdlib",
+                PipelineConfig::new()
+                    .min_level(Level::Debug)
+                    .writer(kakashi::stderr_writer()),
+            )
+        }
+    });
+    PyLogger::new(logger)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_map_to_the_nearest_lower_engine_level() {
+        assert_eq!(level_of(0), Level::Debug);
+        assert_eq!(level_of(5), Level::Debug);
+        assert_eq!(level_of(10), Level::Debug);
+        assert_eq!(level_of(25), Level::Info);
+        assert_eq!(level_of(30), Level::Warning);
+        assert_eq!(level_of(45), Level::Error);
+        assert_eq!(level_of(50), Level::Critical);
+        assert_eq!(level_of(99), Level::Critical);
+    }
+
+    #[test]
+    fn exception_text_gives_type_and_message_from_its_last_line() {
+        let e = exception_from_text(
+            "Traceback (most recent call last):\n  File \"m.py\", line 3, in f\nValueError: bad: value\n"
+                .into(),
+        );
+        assert_eq!(e.type_name, "ValueError");
+        assert_eq!(e.message, "bad: value");
+        assert!(e.traceback.unwrap().ends_with("ValueError: bad: value"));
+        let e = exception_from_text("Traceback ...\nKeyboardInterrupt".into());
+        assert_eq!(
+            (e.type_name.as_ref(), e.message.as_str()),
+            ("KeyboardInterrupt", "")
+        );
+        let e = exception_from_text("something else happened here".into());
+        assert_eq!(e.type_name, "Exception");
+    }
+}
