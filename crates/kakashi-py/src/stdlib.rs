@@ -7,7 +7,8 @@
 //! `extra` keys (every instance attribute that is not a standard one) as
 //! fields, `exc_info` (or, when only the text is left, `exc_text`) as the
 //! exception, `stack_info` as a field, `module`/`funcName`/`lineno`/`pathname`
-//! as the source, `thread`/`threadName`/`process` as the thread, and
+//! as the source (shown in the `source` object whatever the pipeline's
+//! enrichers), `thread`/`threadName`/`process` as the thread, and
 //! `created` as the timestamp. A `QueueListener` thread that hands records
 //! on so writes them as their callers made them.
 //!
@@ -20,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 
-use kakashi::{Exception, Level, Name, PipelineConfig, Record, Source, Text, Timestamp};
+use kakashi::{Exception, Level, Name, PipelineConfig, Record, Sections, Source, Text, Timestamp};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyInt, PyString, PyTuple};
 
@@ -137,6 +138,13 @@ fn emit_inner(
         }
     }
     record.source = source_of(rec);
+    if record.source.is_some() {
+        // Shown whatever the pipeline's enrichers: the record carries its
+        // call site, as the original's records did (its `source` object is
+        // there whenever the record has one); kakashi's own Python calls
+        // carry none.
+        record.sections.insert(Sections::SOURCE);
+    }
 
     let bound = logger.bound_fields();
     record.fields.extend(bound.iter().cloned());
@@ -171,6 +179,9 @@ fn emit_inner(
         }
     }
     record.exception = exception_of(rec)?.map(Box::new);
+    if record.exception.is_none() && record.message.contains('\n') {
+        split_formatted(&mut record);
+    }
     record.context = match (current_context(py), logger.bound_context()) {
         (None, None) => None,
         (Some(c), None) => Some(c),
@@ -212,6 +223,53 @@ fn exception_of(rec: &Bound<'_, PyAny>) -> PyResult<Option<Exception>> {
         return Ok(None);
     }
     Ok(Some(exception_from_text(text)))
+}
+
+/// The start of a traceback `logging.Formatter` appends to a message.
+const TRACEBACK: &str = "\nTraceback (most recent call last):\n";
+/// The start of a stack `logging.Formatter` appends to a message.
+const STACK: &str = "\nStack (most recent call last):\n";
+
+/// A message that a `logging.Formatter` has already formatted, with the
+/// record's traceback and stack appended to it, split back: what
+/// `QueueHandler.prepare` hands on (it formats the record into its message
+/// and drops `exc_info`, `exc_text` and, from 3.12, `stack_info`). The
+/// stack becomes the `stack_info` field, the traceback the exception; the
+/// message keeps what is before them. A traceback is split off only when
+/// its last line reads `Type: message` (or `Type`), so a message that
+/// merely mentions one is left whole.
+fn split_formatted(record: &mut Record) {
+    let mut message = record.message.as_str();
+    let mut stack = None;
+    if let Some(at) = message.find(STACK) {
+        // Before 3.12 the record keeps its `stack_info` too (already a field).
+        if record.field("stack_info").is_none() {
+            stack = Some(message[at + 1..].to_owned());
+        }
+        message = &message[..at];
+    }
+    let mut exception = None;
+    if let Some(at) = message.find(TRACEBACK) {
+        let text = &message[at + 1..];
+        let last = text.lines().next_back().unwrap_or("");
+        let type_part = last.split_once(": ").map_or(last, |(t, _)| t);
+        if is_type_name(type_part) {
+            exception = Some(exception_from_text(text.to_owned()));
+            message = &message[..at];
+        }
+    }
+    if message.len() == record.message.len() {
+        return;
+    }
+    record.message = Text::from(message.to_owned());
+    record.exception = exception.map(Box::new);
+    if let Some(stack) = stack {
+        kakashi::binding::put_field(
+            &mut record.fields,
+            Name::interned("stack_info"),
+            kakashi::Value::Str(Text::from(stack)),
+        );
+    }
 }
 
 /// An exception known only by its formatted traceback.
@@ -342,6 +400,32 @@ mod tests {
         assert_eq!(level_of(45), Level::Error);
         assert_eq!(level_of(50), Level::Critical);
         assert_eq!(level_of(99), Level::Critical);
+    }
+
+    #[test]
+    fn a_formatted_message_is_split_into_message_traceback_and_stack() {
+        let tb =
+            "Traceback (most recent call last):\n  File \"m.py\", line 3, in f\nValueError: bad";
+        let stack = "Stack (most recent call last):\n  File \"m.py\", line 9, in g";
+        let mut r = Record::new(
+            Level::Error,
+            "app",
+            format!("payment failed\n{tb}\n{stack}"),
+        );
+        split_formatted(&mut r);
+        assert_eq!(r.message, *"payment failed");
+        let e = r.exception.as_deref().unwrap();
+        assert_eq!(
+            (e.type_name.as_ref(), e.message.as_str()),
+            ("ValueError", "bad")
+        );
+        assert_eq!(e.traceback.as_deref(), Some(tb));
+        assert_eq!(r.field("stack_info"), Some(&kakashi::Value::from(stack)));
+
+        let text = "see\nTraceback (most recent call last):\n  in the docs, it says";
+        let mut r = Record::new(Level::Info, "app", text);
+        split_formatted(&mut r);
+        assert_eq!((r.message.as_str(), r.exception.is_none()), (text, true));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 """Type stubs of the Rust extension ``kakashi._kakashi`` (the engine behind
 the ``kakashi`` package; use the public modules rather than this one)."""
 
+import logging
 import os
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union, final
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union, final
 
 from typing_extensions import disjoint_base
 
@@ -26,6 +27,7 @@ __all__ = [
     "get_async_stats",
     "flush",
     "reopen_files",
+    "_stdlib_logger",
     "sync",
     "shutdown_async_backend",
     "BuiltinStage",
@@ -107,6 +109,16 @@ class Logger:
         """A logger whose records carry ``context`` (over the current one)."""
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Waits until everything logged before is written and flushed."""
+    def _emit_stdlib(
+        self,
+        record: logging.LogRecord,
+        skip: FrozenSet[str],
+        order: Tuple[str, ...],
+        follow_global: bool = False,
+    ) -> bool:
+        """Logs a ``logging.LogRecord`` (``kakashi.stdlib.KakashiHandler``'s
+        call); with ``follow_global``, False without logging once this
+        logger's backend has stopped."""
 
 @final
 class Context:
@@ -259,6 +271,10 @@ def sync(timeout: Optional[float] = None) -> bool:
 
 def reopen_files() -> None:
     """Every file writer reopens its path before its next batch."""
+
+def _stdlib_logger() -> Logger:
+    """The logger a ``KakashiHandler`` made without one uses (the global
+    backend's; JSON to stderr before any setup)."""
 
 def shutdown_async_backend(timeout: float = 5.0) -> ShutdownReport:
     """Drains, flushes and joins every backend."""

@@ -28,7 +28,7 @@ import logging
 import sys
 import threading
 import warnings
-from typing import Any, Optional, Tuple, Union
+from typing import Any, FrozenSet, Optional, Tuple, Union
 
 from kakashi import _kakashi
 from kakashi._logger import Logger
@@ -36,7 +36,7 @@ from kakashi._logger import Logger
 __all__ = ["KakashiHandler", "install", "STANDARD_ATTRIBUTES"]
 
 
-def _standard_attributes() -> Tuple[Tuple[str, ...], frozenset]:
+def _standard_attributes() -> Tuple[Tuple[str, ...], FrozenSet[str]]:
     # A fresh record's attributes, in the order its __dict__ holds them
     # (every record `logging` makes starts with these, in this order), plus
     # what formatters and handlers add later.
@@ -108,6 +108,7 @@ class KakashiHandler(logging.Handler):
     def handle(self, record: logging.LogRecord) -> Any:
         """Filters, then emits ``record`` without taking the handler's lock
         (``logging.Handler.handle`` takes it around every ``emit``)."""
+        rv: Any
         if self.filters:
             rv = self.filter(record)
             if not rv:
