@@ -87,6 +87,7 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(global::reopen_files, m)?)?;
     m.add_function(wrap_pyfunction!(global::sync, m)?)?;
     m.add_function(wrap_pyfunction!(stdlib::_stdlib_logger, m)?)?;
+    m.add_function(wrap_pyfunction!(stdlib::_stdlib_setup, m)?)?;
     builtins::register(m)?;
     m.add_function(wrap_pyfunction!(convert::_set_context_var, m)?)?;
     m.add_function(wrap_pyfunction!(convert::_context_used, m)?)?;

@@ -318,6 +318,24 @@ impl PyLogger {
         crate::stdlib::emit(&self.inner, record, skip, order, follow_global)
     }
 
+    /// `logging.Logger._log(level, msg, args, extra=extra)` logged without
+    /// a `LogRecord` (`kakashi.stdlib`'s fast path; see `stdlib.rs`).
+    /// Returns False, having done nothing, when the call must take the
+    /// usual path instead; raises what `msg % args` raises.
+    #[pyo3(signature = (name, levelno, msg, args, extra, follow_global=false))]
+    fn _log_stdlib(
+        &self,
+        name: &Bound<'_, PyAny>,
+        levelno: i64,
+        msg: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyAny>,
+        extra: Option<&Bound<'_, PyDict>>,
+        follow_global: bool,
+    ) -> PyResult<bool> {
+        crate::stdlib::log_call(&self.inner, name, levelno, msg, args, extra, follow_global)
+            .map(|done| matches!(done, crate::stdlib::Fast::Done))
+    }
+
     /// A logger like this one with `fields` added to every record.
     #[pyo3(signature = (**fields))]
     fn bind(&self, fields: Option<&Bound<'_, PyDict>>) -> PyLogger {

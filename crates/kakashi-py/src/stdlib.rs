@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use kakashi::{Exception, Level, Name, PipelineConfig, Record, Sections, Source, Text, Timestamp};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFrozenSet, PyInt, PyString, PyTuple};
 
 use crate::convert::{self, current_context, str_of};
@@ -65,20 +66,25 @@ pub(crate) fn emit(
     match std::panic::catch_unwind(call) {
         Ok(result) => result.map(|()| true),
         Err(panic) => {
-            static REPORTED: std::sync::atomic::AtomicBool =
-                std::sync::atomic::AtomicBool::new(false);
-            if !REPORTED.swap(true, Relaxed) {
-                eprintln!(
-                    "kakashi: a logging.LogRecord failed inside kakashi and was lost: {} (reported once)",
-                    panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_default()
-                );
-            }
+            report_panic(&*panic);
             Ok(true)
         }
+    }
+}
+
+/// A failure inside kakashi lost a record: said once on stderr, never
+/// raised into the logging call.
+fn report_panic(panic: &(dyn std::any::Any + Send)) {
+    static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !REPORTED.swap(true, Relaxed) {
+        eprintln!(
+            "kakashi: a logging record failed inside kakashi and was lost: {} (reported once)",
+            panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default()
+        );
     }
 }
 
@@ -194,6 +200,204 @@ fn emit_inner(
         return Err(err);
     }
     crate::logger::submit(py, logger, record)
+}
+
+// === the call without a LogRecord ===
+
+/// What the fast path needs from `kakashi.stdlib`, registered once
+/// (`_stdlib_setup`): the attribute names an `extra` key may not take, and
+/// the files whose frames are `logging`'s own (and the bridge's) rather
+/// than the caller's.
+struct Setup {
+    reserved: Py<PyFrozenSet>,
+    internal: Vec<Py<PyString>>,
+}
+
+static SETUP: PyOnceLock<Setup> = PyOnceLock::new();
+
+/// Registers the fast path's settings (see [`Setup`]); once per process.
+#[pyfunction]
+pub(crate) fn _stdlib_setup(
+    py: Python<'_>,
+    reserved: Bound<'_, PyFrozenSet>,
+    internal: Vec<Bound<'_, PyString>>,
+) -> PyResult<()> {
+    let setup = Setup {
+        reserved: reserved.unbind(),
+        internal: internal.into_iter().map(Bound::unbind).collect(),
+    };
+    SETUP
+        .set(py, setup)
+        .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("already set up"))
+}
+
+/// What the fast path did with a call.
+pub(crate) enum Fast {
+    /// Logged (or below the level, or dropped and counted).
+    Done,
+    /// Not taken, nothing done: the caller builds a `LogRecord` and takes
+    /// the handler's usual path (a reserved `extra` key, which `logging`
+    /// raises for; arguments of a shape only `LogRecord` sorts out; a
+    /// stopped default logger).
+    Declined,
+}
+
+/// A `logging.Logger._log(level, msg, args, extra=extra)` call made into an
+/// engine record without the `LogRecord` `logging` would build: the same
+/// level, name, message (`str(msg) % args`), `extra` fields, the caller's
+/// source (the first frame outside `logging` and the bridge, as
+/// `Logger.findCaller` finds it), thread, process and time. Used only when
+/// the record would reach nothing but this one handler (see
+/// `kakashi/stdlib.py`), so nothing else could see the difference.
+///
+/// Raises what `msg % args` raises, before anything is logged (the caller
+/// then takes the usual path, whose `handleError` reports it).
+pub(crate) fn log_call(
+    logger: &kakashi::Logger,
+    name: &Bound<'_, PyAny>,
+    levelno: i64,
+    msg: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyAny>,
+    extra: Option<&Bound<'_, PyDict>>,
+    follow_global: bool,
+) -> PyResult<Fast> {
+    let call = std::panic::AssertUnwindSafe(|| {
+        log_call_inner(logger, name, levelno, msg, args, extra, follow_global)
+    });
+    std::panic::catch_unwind(call).unwrap_or_else(|panic| {
+        report_panic(&*panic);
+        Ok(Fast::Done)
+    })
+}
+
+fn log_call_inner(
+    logger: &kakashi::Logger,
+    name: &Bound<'_, PyAny>,
+    levelno: i64,
+    msg: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyAny>,
+    extra: Option<&Bound<'_, PyDict>>,
+    follow_global: bool,
+) -> PyResult<Fast> {
+    let py = name.py();
+    if follow_global && !logger.backend().is_running() && !exiting() {
+        return Ok(Fast::Declined);
+    }
+    let Some(setup) = SETUP.get(py) else {
+        return Ok(Fast::Declined);
+    };
+    let level = level_of(levelno);
+    if !logger.enabled(level) {
+        return Ok(Fast::Done);
+    }
+    // `LogRecord` turns `(mapping,)` into the mapping, and `str()`s a
+    // message that is not a string: left to it.
+    let Ok(msg) = msg.cast_exact::<PyString>() else {
+        return Ok(Fast::Declined);
+    };
+    let args = match args.cast_exact::<PyTuple>() {
+        Ok(t) if t.len() == 1 && !plain(&t.get_item(0)?) => return Ok(Fast::Declined),
+        Ok(t) => Some(t.clone()).filter(|t| !t.is_empty()),
+        Err(_) if args.is_none() => None,
+        Err(_) => return Ok(Fast::Declined),
+    };
+    if let Some(extra) = extra {
+        let reserved = setup.reserved.bind(py);
+        for key in extra.keys() {
+            if reserved.contains(&key)? {
+                return Ok(Fast::Declined);
+            }
+        }
+    }
+    let message = match &args {
+        None => convert::str_arg(msg),
+        Some(args) => {
+            let formatted = msg.rem(args)?;
+            match formatted.cast_exact::<PyString>() {
+                Ok(s) => convert::str_arg(s),
+                Err(_) => Text::from(str_of(&formatted)),
+            }
+        }
+    };
+    if kakashi::binding::drop_if_known_full(logger) {
+        return Ok(Fast::Done);
+    }
+    let mut record = Record::new(level, convert::key(name), message);
+    record.thread = convert::thread_info(py);
+    record.source = caller_source(py, setup);
+    if record.source.is_some() {
+        record.sections.insert(Sections::SOURCE);
+    }
+    let bound = logger.bound_fields();
+    record.fields.extend(bound.iter().cloned());
+    if let Some(extra) = extra {
+        for (k, v) in convert::items(extra) {
+            kakashi::binding::put_field(&mut record.fields, convert::key(&k), convert::value(&v));
+        }
+    }
+    record.context = match (current_context(py), logger.bound_context()) {
+        (None, None) => None,
+        (Some(c), None) => Some(c),
+        (None, Some(b)) => Some(Arc::clone(b)),
+        (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
+    };
+    if let Some(err) = convert::take_pending_interrupt(py) {
+        return Err(err);
+    }
+    crate::logger::submit(py, logger, record)?;
+    Ok(Fast::Done)
+}
+
+/// A `%` argument `LogRecord` passes on as it is (not a mapping it would
+/// unwrap).
+fn plain(arg: &Bound<'_, PyAny>) -> bool {
+    arg.is_exact_instance_of::<PyString>()
+        || arg.is_exact_instance_of::<PyInt>()
+        || arg.is_exact_instance_of::<pyo3::types::PyFloat>()
+        || arg.is_none()
+        || arg.is_instance_of::<pyo3::types::PyBool>()
+}
+
+/// The caller's call site: the innermost frame whose file is not one of
+/// `setup.internal` (`logging`'s, the bridge's), as a static [`Source`].
+fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
+    static GETFRAME: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let getframe = GETFRAME
+        .get_or_try_init(py, || -> PyResult<_> {
+            Ok(py.import("sys")?.getattr("_getframe")?.unbind())
+        })
+        .ok()?;
+    let mut frame = getframe.bind(py).call1((0,)).ok()?;
+    for _ in 0..64 {
+        let code = frame.getattr(pyo3::intern!(py, "f_code")).ok()?;
+        let file = code.getattr(pyo3::intern!(py, "co_filename")).ok()?;
+        let file = file.cast_into_exact::<PyString>().ok()?;
+        let internal = setup
+            .internal
+            .iter()
+            .any(|f| f.bind(py).is(&file) || f.bind(py).as_any().eq(&file).unwrap_or(false));
+        if !internal {
+            let function = code.getattr(pyo3::intern!(py, "co_name")).ok()?;
+            let line = frame.getattr(pyo3::intern!(py, "f_lineno")).ok()?;
+            let line = line.cast::<PyInt>().ok()?.extract::<i64>().ok()?;
+            return site(&file, &function, line, || module_of(&file));
+        }
+        frame = frame.getattr(pyo3::intern!(py, "f_back")).ok()?;
+        if frame.is_none() {
+            return None;
+        }
+    }
+    None
+}
+
+/// `LogRecord.module`: the file's name without its directory and extension.
+fn module_of(path: &Bound<'_, PyString>) -> String {
+    let path = convert::text(path);
+    let name = path.rsplit(['/', '\\']).next().unwrap_or("");
+    match name.rfind('.') {
+        Some(dot) if dot > 0 => name[..dot].to_owned(),
+        _ => name.to_owned(),
+    }
 }
 
 /// The record's exception: `exc_info`'s, with its traceback; else the text
@@ -321,22 +525,34 @@ static SITES: std::sync::LazyLock<Mutex<HashMap<SiteKey, &'static Source>>> =
 fn source_of(rec: &Bound<'_, PyAny>) -> Option<&'static Source> {
     let py = rec.py();
     let path = rec.getattr(pyo3::intern!(py, "pathname")).ok()?;
-    let path = path.cast_exact::<PyString>().ok()?;
+    let path = path.cast_into_exact::<PyString>().ok()?;
     let function = rec.getattr(pyo3::intern!(py, "funcName")).ok()?;
     let line = rec.getattr(pyo3::intern!(py, "lineno")).ok()?;
     let line = line.cast::<PyInt>().ok()?.extract::<i64>().ok()?;
+    site(&path, &function, line, || {
+        rec.getattr(pyo3::intern!(py, "module"))
+            .ok()
+            .filter(|m| m.is_instance_of::<PyString>())
+            .map(|m| str_of(&m))
+            .unwrap_or_default()
+    })
+}
+
+/// The static [`Source`] of the call site `path`, `function`, `line`
+/// (`module` gives its module's name the first time); see [`source_of`].
+fn site(
+    path: &Bound<'_, PyString>,
+    function: &Bound<'_, PyAny>,
+    line: i64,
+    module: impl FnOnce() -> String,
+) -> Option<&'static Source> {
     let key = (path.as_ptr() as usize, function.as_ptr() as usize, line);
     if let Some(found) = sites().get(&key) {
         return Some(found);
     }
     // Made without the lock held: reading attributes may run Python code
     // (a `LogRecord` subclass), which may log.
-    let module = rec
-        .getattr(pyo3::intern!(py, "module"))
-        .ok()
-        .filter(|m| m.is_instance_of::<PyString>())
-        .map(|m| str_of(&m))
-        .unwrap_or_default();
+    let module = module();
     let function_text = function.cast_exact::<PyString>().ok().map(convert::text);
     let file = convert::text(path);
     let mut sites = sites();

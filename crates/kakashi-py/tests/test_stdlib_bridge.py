@@ -494,3 +494,51 @@ def test_a_bad_logger_argument_is_a_clear_error():
         KakashiHandler(logging.getLogger("stdlib"))
     with pytest.raises(ValueError):
         KakashiHandler(level="LOUD")
+
+
+def test_the_fast_path_and_the_logrecord_path_write_the_same_record(tmp_path, monkeypatch):
+    """A call whose record reaches only the KakashiHandler skips building the
+    ``LogRecord``; with ``FAST_PATH`` off (or a filter, another handler, an
+    exception...) it is built: both give the same line but for the time,
+    and ``stacklevel`` still names the caller it asks for."""
+    logger, path = file_logger(tmp_path)
+    log = logging.getLogger("same")
+    log.addHandler(KakashiHandler(logger))
+    log.propagate = False
+    log.setLevel(logging.INFO)
+
+    def helper(n):
+        log.info("via helper %d", n, stacklevel=2)
+
+    def user():
+        for fast in (True, False):
+            monkeypatch.setattr(kakashi.stdlib, "FAST_PATH", fast)
+            log.info("trade %s at %.1f", "t-1", 187.5, extra={"qty": 100, "side": "buy"})
+        helper(3)
+
+    user()
+    assert logger.flush()
+    fast, slow, helped = json_lines(path)
+    for line in (fast, slow):
+        del line["timestamp"], line["datetime"]
+    assert fast == slow
+    assert fast["message"] == "trade t-1 at 187.5"
+    assert fast["fields"] == {"qty": 100, "side": "buy"}
+    assert fast["source"]["function"] == "user"
+    assert (helped["message"], helped["source"]["function"]) == ("via helper 3", "user")
+    log.handlers.clear()
+
+
+def test_a_reserved_extra_key_raises_as_logging_does(tmp_path):
+    """``extra`` may not overwrite a ``LogRecord`` attribute: ``logging``
+    raises ``KeyError`` at the call, with a KakashiHandler as without."""
+    logger, path = file_logger(tmp_path)
+    log = logging.getLogger("reserved")
+    log.addHandler(KakashiHandler(logger))
+    log.propagate = False
+    with pytest.raises(KeyError, match="Attempt to overwrite 'lineno'"):
+        log.warning("x", extra={"lineno": 3})
+    log.warning("y", extra={"line": 3})
+    assert logger.flush()
+    assert [(line["message"], line["fields"]) for line in json_lines(path)] == [("y", {"line": 3})]
+    log.handlers.clear()

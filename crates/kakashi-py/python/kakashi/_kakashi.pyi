@@ -28,6 +28,7 @@ __all__ = [
     "flush",
     "reopen_files",
     "_stdlib_logger",
+    "_stdlib_setup",
     "sync",
     "shutdown_async_backend",
     "BuiltinStage",
@@ -119,6 +120,19 @@ class Logger:
         """Logs a ``logging.LogRecord`` (``kakashi.stdlib.KakashiHandler``'s
         call); with ``follow_global``, False without logging once this
         logger's backend has stopped."""
+
+    def _log_stdlib(
+        self,
+        name: str,
+        levelno: int,
+        msg: object,
+        args: Any,
+        extra: Optional[Dict[str, Any]],
+        follow_global: bool = False,
+    ) -> bool:
+        """``logging.Logger._log`` without a ``LogRecord`` (``kakashi.stdlib``'s
+        fast path); False, having done nothing, when the call must take the
+        usual path."""
 
 @final
 class Context:
@@ -271,6 +285,10 @@ def sync(timeout: Optional[float] = None) -> bool:
 
 def reopen_files() -> None:
     """Every file writer reopens its path before its next batch."""
+
+def _stdlib_setup(reserved: FrozenSet[str], internal: List[str]) -> None:
+    """Registers ``kakashi.stdlib``'s fast path: the names an ``extra`` key
+    may not take, and the files whose frames are not the caller's."""
 
 def _stdlib_logger() -> Logger:
     """The logger a ``KakashiHandler`` made without one uses (the global

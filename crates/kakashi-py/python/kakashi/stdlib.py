@@ -96,6 +96,8 @@ class KakashiHandler(logging.Handler):
         self._resolving = threading.Lock()
         #: Records that failed (each went to ``handleError``).
         self.errors = 0
+        if not _patched:
+            _enable_fast_path()
 
     def _default_core(self) -> Any:
         # Taken on first use (a handler made by dictConfig before
@@ -149,6 +151,92 @@ class KakashiHandler(logging.Handler):
     def __repr__(self) -> str:
         target = "default" if self._follow_global else repr(self._core)
         return f"<KakashiHandler {logging.getLevelName(self.level)} -> {target}>"
+
+
+# === the call without a LogRecord ===
+
+#: Whether a ``logging`` call whose record would reach nothing but one
+#: ``KakashiHandler`` skips building the ``LogRecord`` (see ``_log``).
+#: ``False`` sends every record through ``LogRecord`` and ``handle``.
+FAST_PATH = True
+
+_LOG = logging.Logger._log
+# `logging`'s findCaller must not take `_log`'s frame for the caller's. From
+# 3.11 it counts `stacklevel` over the frames outside `logging`, which
+# `_log`'s is: one more skips it. Before, it skips `logging`'s own frames
+# after counting `stacklevel` over every frame from `Logger.info`'s on,
+# which `_log` shifts by one: one more when `stacklevel` > 1.
+_COUNTS_OUTSIDE_FRAMES = sys.version_info >= (3, 11)
+_MAKE_RECORD = logging.Logger.makeRecord
+_patched = False
+_patching = threading.Lock()
+
+
+def _log(
+    self: logging.Logger,
+    level: int,
+    msg: Any,
+    args: Any,
+    exc_info: Any = None,
+    extra: Any = None,
+    stack_info: bool = False,
+    stacklevel: int = 1,
+) -> None:
+    # ``logging.Logger._log`` once a KakashiHandler exists. When the record
+    # would reach exactly one handler, a KakashiHandler of that exact class
+    # without filters, on a logger without filters, with the default record
+    # factory and ``makeRecord``, and the call has no exception, stack or
+    # stacklevel, no one but that handler would see the LogRecord: the
+    # call goes to the engine without it (the same record comes out; the
+    # LogRecord's own construction is most of a logging call's cost).
+    # Anything else, or anything the engine declines (a reserved extra key,
+    # which logging raises for; a bad % argument, which handleError reports),
+    # takes logging's own path.
+    if (
+        FAST_PATH
+        and not exc_info
+        and not stack_info
+        and stacklevel == 1
+        and (extra is None or type(extra) is dict)
+        and not self.disabled
+        and not self.filters
+        and type(self).makeRecord is _MAKE_RECORD
+        and getattr(logging, "_logRecordFactory", None) is logging.LogRecord
+    ):
+        target = None
+        c: Optional[logging.Logger] = self
+        while c is not None:
+            for h in c.handlers:
+                if level >= h.level:
+                    if target is not None or type(h) is not KakashiHandler or h.filters:
+                        target = None
+                        c = None
+                        break
+                    target = h
+            if c is None or not c.propagate:
+                break
+            c = c.parent
+        if target is not None:
+            core = target._core
+            try:
+                if core is not None and core._log_stdlib(self.name, level, msg, args, extra, target._follow_global):
+                    return
+            except Exception:
+                pass
+    if _COUNTS_OUTSIDE_FRAMES or stacklevel > 1:
+        stacklevel += 1
+    return _LOG(self, level, msg, args, exc_info, extra, stack_info, stacklevel)
+
+
+def _enable_fast_path() -> None:
+    global _patched
+    with _patching:
+        if not _patched:
+            _kakashi._stdlib_setup(
+                STANDARD_ATTRIBUTES, [logging.Logger.info.__code__.co_filename, _log.__code__.co_filename]
+            )
+            logging.Logger._log = _log  # type: ignore[method-assign]
+            _patched = True
 
 
 def _show_warning(
