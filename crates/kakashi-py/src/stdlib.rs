@@ -360,6 +360,12 @@ fn plain(arg: &Bound<'_, PyAny>) -> bool {
 
 /// The caller's call site: the innermost frame whose file is not one of
 /// `setup.internal` (`logging`'s, the bridge's), as a static [`Source`].
+///
+/// Frames are known by their code object and instruction (`f_lasti`, an
+/// int), not by their line: `f_lineno` makes the interpreter scan the code's
+/// line table, which costs more than the rest of the call. Each (code,
+/// instruction) is looked at once, whether it is internal or the site it
+/// is; the code objects are kept alive so that their addresses stay theirs.
 fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
     static GETFRAME: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let getframe = GETFRAME
@@ -370,17 +376,25 @@ fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
     let mut frame = getframe.bind(py).call1((0,)).ok()?;
     for _ in 0..64 {
         let code = frame.getattr(pyo3::intern!(py, "f_code")).ok()?;
-        let file = code.getattr(pyo3::intern!(py, "co_filename")).ok()?;
-        let file = file.cast_into_exact::<PyString>().ok()?;
-        let internal = setup
-            .internal
-            .iter()
-            .any(|f| f.bind(py).is(&file) || f.bind(py).as_any().eq(&file).unwrap_or(false));
-        if !internal {
-            let function = code.getattr(pyo3::intern!(py, "co_name")).ok()?;
-            let line = frame.getattr(pyo3::intern!(py, "f_lineno")).ok()?;
-            let line = line.cast::<PyInt>().ok()?.extract::<i64>().ok()?;
-            return site(&file, &function, line, || module_of(&file));
+        let lasti = frame.getattr(pyo3::intern!(py, "f_lasti")).ok()?;
+        let key = (code.as_ptr() as usize, lasti.extract::<i64>().ok()?);
+        let known = frames().get(&key).copied();
+        let known = match known {
+            Some(known) => known,
+            None => {
+                // A frame outside `internal` whose site cannot be made
+                // (past `SOURCES` sites): no source, and nothing kept.
+                let found = frame_site(py, setup, &frame, &code)?;
+                let mut frames = frames();
+                if frames.len() >= SOURCES {
+                    return found;
+                }
+                std::mem::forget(code.clone().unbind());
+                *frames.entry(key).or_insert(found)
+            }
+        };
+        if let Some(source) = known {
+            return Some(source);
         }
         frame = frame.getattr(pyo3::intern!(py, "f_back")).ok()?;
         if frame.is_none() {
@@ -388,6 +402,39 @@ fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
         }
     }
     None
+}
+
+/// A frame's call site, `Some(None)` for a frame of `setup.internal`'s
+/// files, None when it cannot be told.
+fn frame_site(
+    py: Python<'_>,
+    setup: &Setup,
+    frame: &Bound<'_, PyAny>,
+    code: &Bound<'_, PyAny>,
+) -> Option<Option<&'static Source>> {
+    let file = code.getattr(pyo3::intern!(py, "co_filename")).ok()?;
+    let file = file.cast_into_exact::<PyString>().ok()?;
+    let internal = setup
+        .internal
+        .iter()
+        .any(|f| f.bind(py).as_any().eq(&file).unwrap_or(false));
+    if internal {
+        return Some(None);
+    }
+    let function = code.getattr(pyo3::intern!(py, "co_name")).ok()?;
+    let line = frame.getattr(pyo3::intern!(py, "f_lineno")).ok()?;
+    let line = line.cast::<PyInt>().ok()?.extract::<i64>().ok()?;
+    site(&file, &function, line, || module_of(&file)).map(Some)
+}
+
+/// Frames seen by [`caller_source`]: (code object, instruction) to the call
+/// site, or None for an internal frame.
+#[allow(clippy::type_complexity)]
+static FRAMES: std::sync::LazyLock<Mutex<HashMap<(usize, i64), Option<&'static Source>>>> =
+    std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn frames() -> std::sync::MutexGuard<'static, HashMap<(usize, i64), Option<&'static Source>>> {
+    FRAMES.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `LogRecord.module`: the file's name without its directory and extension.

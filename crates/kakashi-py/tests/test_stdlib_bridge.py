@@ -542,3 +542,23 @@ def test_a_reserved_extra_key_raises_as_logging_does(tmp_path):
     assert logger.flush()
     assert [(line["message"], line["fields"]) for line in json_lines(path)] == [("y", {"line": 3})]
     log.handlers.clear()
+
+
+def test_a_logger_class_that_handles_records_itself_still_sees_them(tmp_path):
+    """A ``Logger`` subclass overriding ``handle`` gets every ``LogRecord``
+    (the fast path is only for records no one else would see), and the
+    record still reaches the kakashi file."""
+    seen = []
+
+    class Seeing(logging.Logger):
+        def handle(self, record):
+            seen.append(record.getMessage())
+            super().handle(record)
+
+    logger, path = file_logger(tmp_path)
+    log = Seeing("seeing")
+    log.addHandler(KakashiHandler(logger))
+    log.info("watched %d", 1)
+    assert logger.flush()
+    assert seen == ["watched 1"]
+    assert [line["message"] for line in json_lines(path)] == ["watched 1"]

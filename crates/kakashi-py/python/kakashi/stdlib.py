@@ -28,7 +28,7 @@ import logging
 import sys
 import threading
 import warnings
-from typing import Any, FrozenSet, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, Optional, Tuple, Union
 
 from kakashi import _kakashi
 from kakashi._logger import Logger
@@ -167,7 +167,18 @@ _LOG = logging.Logger._log
 # after counting `stacklevel` over every frame from `Logger.info`'s on,
 # which `_log` shifts by one: one more when `stacklevel` > 1.
 _COUNTS_OUTSIDE_FRAMES = sys.version_info >= (3, 11)
-_MAKE_RECORD = logging.Logger.makeRecord
+_PLAIN_TYPES: Dict[type, bool] = {}
+
+
+def _plain(cls: type) -> bool:
+    # A Logger class that builds and dispatches records as logging.Logger does.
+    plain = _PLAIN_TYPES.get(cls)
+    if plain is None:
+        plain = _PLAIN_TYPES[cls] = all(
+            getattr(cls, name) is getattr(logging.Logger, name) for name in ("makeRecord", "handle", "callHandlers")
+        )
+    return plain
+
 _patched = False
 _patching = threading.Lock()
 
@@ -184,8 +195,9 @@ def _log(
 ) -> None:
     # ``logging.Logger._log`` once a KakashiHandler exists. When the record
     # would reach exactly one handler, a KakashiHandler of that exact class
-    # without filters, on a logger without filters, with the default record
-    # factory and ``makeRecord``, and the call has no exception, stack or
+    # without filters, on a logger without filters whose class makes and
+    # dispatches records as logging.Logger does, with the default record
+    # factory, and the call has no exception, stack or
     # stacklevel, no one but that handler would see the LogRecord: the
     # call goes to the engine without it (the same record comes out; the
     # LogRecord's own construction is most of a logging call's cost).
@@ -200,7 +212,7 @@ def _log(
         and (extra is None or type(extra) is dict)
         and not self.disabled
         and not self.filters
-        and type(self).makeRecord is _MAKE_RECORD
+        and _plain(type(self))
         and getattr(logging, "_logRecordFactory", None) is logging.LogRecord
     ):
         target = None
