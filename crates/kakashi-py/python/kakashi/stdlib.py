@@ -28,7 +28,7 @@ import logging
 import sys
 import threading
 import warnings
-from typing import Any, Dict, FrozenSet, Optional, Tuple, Union
+from typing import Any, FrozenSet, Optional, Set, Tuple, Union
 
 from kakashi import _kakashi
 from kakashi._logger import Logger
@@ -158,7 +158,7 @@ class KakashiHandler(logging.Handler):
 #: Whether a ``logging`` call whose record would reach nothing but one
 #: ``KakashiHandler`` skips building the ``LogRecord`` (see ``_log``).
 #: ``False`` sends every record through ``LogRecord`` and ``handle``.
-FAST_PATH = True
+FAST_PATH = hasattr(logging, "_logRecordFactory")
 
 _LOG = logging.Logger._log
 # `logging`'s findCaller must not take `_log`'s frame for the caller's. From
@@ -167,17 +167,20 @@ _LOG = logging.Logger._log
 # after counting `stacklevel` over every frame from `Logger.info`'s on,
 # which `_log` shifts by one: one more when `stacklevel` > 1.
 _COUNTS_OUTSIDE_FRAMES = sys.version_info >= (3, 11)
-_PLAIN_TYPES: Dict[type, bool] = {}
+# Logger classes known to build and dispatch records as logging.Logger does
+# (a set: one membership test per call), and those known not to.
+_PLAIN_TYPES: Set[type] = {logging.Logger, logging.RootLogger}
+_OTHER_TYPES: Set[type] = set()
 
 
 def _plain(cls: type) -> bool:
-    # A Logger class that builds and dispatches records as logging.Logger does.
-    plain = _PLAIN_TYPES.get(cls)
-    if plain is None:
-        plain = _PLAIN_TYPES[cls] = all(
-            getattr(cls, name) is getattr(logging.Logger, name) for name in ("makeRecord", "handle", "callHandlers")
-        )
-    return plain
+    if cls in _OTHER_TYPES:
+        return False
+    if all(getattr(cls, name) is getattr(logging.Logger, name) for name in ("makeRecord", "handle", "callHandlers")):
+        _PLAIN_TYPES.add(cls)
+        return True
+    _OTHER_TYPES.add(cls)
+    return False
 
 _patched = False
 _patching = threading.Lock()
@@ -212,8 +215,8 @@ def _log(
         and (extra is None or type(extra) is dict)
         and not self.disabled
         and not self.filters
-        and _plain(type(self))
-        and getattr(logging, "_logRecordFactory", None) is logging.LogRecord
+        and (type(self) in _PLAIN_TYPES or _plain(type(self)))
+        and logging._logRecordFactory is logging.LogRecord  # type: ignore[attr-defined]
     ):
         target = None
         c: Optional[logging.Logger] = self
