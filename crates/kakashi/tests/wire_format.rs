@@ -56,6 +56,26 @@ fn json_matches_the_original_key_order_and_shapes() {
 }
 
 #[test]
+fn json_source_names_the_function_when_known_as_the_original_did() {
+    // A record bridged from Python's `logging` knows its function; the
+    // original's source object is `{module, function, line}`.
+    static WITH_FUNCTION: Source = Source {
+        module: "m",
+        file: "m.py",
+        line: 7,
+        function: Some("f"),
+    };
+    let mut r = sample();
+    r.source = Some(&WITH_FUNCTION);
+    source_enricher().enrich(&mut r);
+    let line = format(&default_json_formatter(), &r);
+    assert!(
+        line.contains(r#","source":{"module":"m","function":"f","line":7}}"#),
+        "{line}"
+    );
+}
+
+#[test]
 fn json_without_enrichment_is_the_high_performance_shape() {
     let mut r = Record::new(Level::Info, "trading", "Trade executed");
     r.timestamp = Timestamp(1_795_797_667_876_645_000);
