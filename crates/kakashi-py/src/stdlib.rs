@@ -1,6 +1,11 @@
-//! The standard library bridge's call: a `logging.LogRecord` made into an
-//! engine record in one call (`Logger._emit_stdlib`), for
-//! `kakashi.stdlib.KakashiHandler`.
+//! The standard library bridge's calls, for `kakashi/stdlib.py`: a
+//! `logging.LogRecord` made into an engine record in one call
+//! (`Logger._emit_stdlib`, `KakashiHandler.emit`'s), and a `logging` call
+//! made into one without the `LogRecord` (`Logger._log_stdlib`, the fast
+//! path `logging.Logger._log` takes when no one else would see that
+//! object; see [`log_call`]). Both sit at the call-site end of the
+//! record's path: they build a `Record` and submit it as a level method
+//! does.
 //!
 //! The record is built from the `LogRecord`'s own data, not from the
 //! handler's thread or frame: its level, `name`, `getMessage()`, the

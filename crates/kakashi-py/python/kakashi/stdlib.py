@@ -20,6 +20,13 @@ is left), ``stack_info`` as a field, and the record's own source
 (``module``, ``funcName``, ``lineno``, ``pathname``), thread, process and
 time. The logger's pipeline formats it: ``logging`` formatters are not
 applied.
+
+A call whose record would reach nothing but one ``KakashiHandler`` skips
+the ``LogRecord`` altogether (building it is most of a ``logging`` call's
+cost): the first handler made puts ``_log`` in place of
+``logging.Logger._log``, which takes that path when no one else could see
+the record and calls the original otherwise (``FAST_PATH = False`` turns
+it off). The same line comes out either way.
 """
 
 from __future__ import annotations
