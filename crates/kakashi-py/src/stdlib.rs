@@ -433,7 +433,9 @@ fn frame_site(
 }
 
 /// Frames seen by [`caller_source`]: (code object, instruction) to the call
-/// site, or None for an internal frame.
+/// site, or None for an internal frame. Like [`SITES`], locked only with
+/// the interpreter lock held and never across a call into Python, so a
+/// `fork()` from Python (which holds that lock) never finds it held.
 #[allow(clippy::type_complexity)]
 static FRAMES: std::sync::LazyLock<Mutex<HashMap<(usize, i64), Option<&'static Source>>>> =
     std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
