@@ -13,7 +13,8 @@ if [ ! -x .venv/bin/python ]; then
     fi
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check \
-    "maturin>=1.9.2,<2" "pytest>=8" "pytest-timeout>=2" "mypy>=1.18"
+    "maturin>=1.9.2,<2" "pytest>=8" "pytest-timeout>=2" "mypy>=1.18" \
+    -r scripts/test-requirements.txt
 export VIRTUAL_ENV="$PWD/.venv"
 if [ "${PROFILE:-dev}" = release ]; then
     (cd crates/kakashi-py && ../../.venv/bin/maturin develop -q --release)

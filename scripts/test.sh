@@ -35,6 +35,9 @@ if cargo clippy --version >/dev/null 2>&1; then
 fi
 
 cargo test --workspace
+# Configuration from data (Cargo feature `config`, off by default).
+cargo test -p kakashi --features config --test config_from_data
+cargo test -p kakashi --features config --doc -- config
 
 # Miri checks the crate's unsafe code (the queue's ring, the workers'
 # fork cells, the JSON writer's spare-capacity writes, `Text`'s parts) for undefined
@@ -84,7 +87,8 @@ for version in 3.9 3.13; do
     if py=$(find_python "$version"); then
         "$py" -m venv "$wheels/venv-$version"
         "$wheels/venv-$version/bin/python" -m pip install -q --disable-pip-version-check \
-            "$wheels"/kakashi_rs-*.whl "pytest>=7" "pytest-timeout>=2"
+            "$wheels"/kakashi_rs-*.whl "pytest>=7" "pytest-timeout>=2" \
+            -r scripts/test-requirements.txt
         echo "pytest on $("$wheels/venv-$version/bin/python" --version)"
         (cd crates/kakashi-py && "$wheels/venv-$version/bin/python" -m pytest -q -p no:cacheprovider tests)
     else

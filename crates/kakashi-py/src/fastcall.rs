@@ -21,6 +21,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyTuple};
 
+use crate::convert::DefaultScope;
 use crate::logger::{emit, LevelFunctions, PyLogger, LEVEL_METHODS as METHODS};
 
 /// `METH_FASTCALL` (Include/methodobject.h; in the stable ABI since 3.10).
@@ -177,6 +178,7 @@ unsafe fn call(
                 (name, value)
             })
         });
+        let _hook = DefaultScope::enter(logger.get().default_hook.as_ref());
         emit(
             &logger.get().inner,
             py,

@@ -47,7 +47,7 @@ fn env_dict<'py>(py: Python<'py>, env: &EnvironmentConfig) -> PyResult<Bound<'py
 }
 
 #[pyfunction]
-#[pyo3(signature = (environment, service_name, version, log_directory, max_queue_size, worker_count, batch_size, rotation=None, retention=None, compression=None))]
+#[pyo3(signature = (environment, service_name, version, log_directory, max_queue_size, worker_count, batch_size, rotation=None, retention=None, compression=None, console_level=None, file_level=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn setup_async_logging<'py>(
     py: Python<'py>,
@@ -61,7 +61,11 @@ pub(crate) fn setup_async_logging<'py>(
     rotation: Option<&Bound<'py, PyAny>>,
     retention: Option<&Bound<'py, PyAny>>,
     compression: Option<&Bound<'py, PyAny>>,
+    console_level: Option<&Bound<'py, PyAny>>,
+    file_level: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let console_level = console_level.map(crate::convert::level).transpose()?;
+    let file_level = file_level.map(crate::convert::level).transpose()?;
     let file = crate::config::file_options(rotation, retention, compression)?;
     let max_queue_size = count(
         "max_queue_size",
@@ -80,8 +84,26 @@ pub(crate) fn setup_async_logging<'py>(
         batch_size,
         file,
     };
-    let env = gil::detach(py, move || kakashi::setup_async_logging(setup)).map_err(config_error)?;
+    let mut env = setup.environment_config();
+    // The original's `set_log_level` and `set_environment_config` change
+    // the preset's levels.
+    env.console_level = console_level.unwrap_or(env.console_level);
+    env.file_level = file_level.unwrap_or(env.file_level);
+    let installed = env.clone();
+    gil::detach(py, move || kakashi::install_environment(installed)).map_err(config_error)?;
     env_dict(py, &env)
+}
+
+/// The preset of `environment` (not installed), as `setup_async_logging`
+/// returns an installed one: the original's `development_config()` and
+/// the other presets.
+#[pyfunction]
+pub(crate) fn environment_preset<'py>(
+    py: Python<'py>,
+    environment: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let environment: Environment = environment.parse().map_err(config_error)?;
+    env_dict(py, &EnvironmentConfig::preset(environment))
 }
 
 #[pyfunction]

@@ -8,7 +8,8 @@
 //! wrapped as stages ([`stages`]), and everything else is the `kakashi` crate.
 //!
 //! The rest: the logging call ([`logger`], [`fastcall`]); settings read from
-//! Python ([`config`]); the `Backend`, `AsyncPipeline` and `ShutdownReport`
+//! Python ([`config`]); configuration from data and per-logger levels
+//! ([`configure`]); the `Backend`, `AsyncPipeline` and `ShutdownReport`
 //! classes ([`backend`], [`pipeline`], [`report`]) and the backend handle
 //! held by Python objects ([`handle`]); the page's factories ([`factories`])
 //! and the global backend ([`global`]); the interpreter's exit and fork
@@ -25,6 +26,7 @@
 mod backend;
 mod builtins;
 mod config;
+mod configure;
 mod convert;
 mod errors;
 mod factories;
@@ -80,6 +82,7 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(global::apply_async_config, m)?)?;
     m.add_function(wrap_pyfunction!(factories::async_structured_logger, m)?)?;
     m.add_function(wrap_pyfunction!(global::setup_async_logging, m)?)?;
+    m.add_function(wrap_pyfunction!(global::environment_preset, m)?)?;
     m.add_function(wrap_pyfunction!(global::configure_async_backend, m)?)?;
     m.add_function(wrap_pyfunction!(global::get_async_stats, m)?)?;
     m.add_function(wrap_pyfunction!(global::flush, m)?)?;
@@ -91,6 +94,12 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     builtins::register(m)?;
     m.add_function(wrap_pyfunction!(convert::_set_context_var, m)?)?;
     m.add_function(wrap_pyfunction!(convert::_context_used, m)?)?;
+    m.add_function(wrap_pyfunction!(configure::_configure, m)?)?;
+    m.add_function(wrap_pyfunction!(configure::_configure_from_file, m)?)?;
+    m.add_function(wrap_pyfunction!(configure::_configure_from_env, m)?)?;
+    m.add_function(wrap_pyfunction!(configure::_set_level, m)?)?;
+    m.add_function(wrap_pyfunction!(configure::_clear_level, m)?)?;
+    m.add_function(wrap_pyfunction!(configure::_levels, m)?)?;
     m.add_function(wrap_pyfunction!(lifecycle::_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(lifecycle::_exiting, m)?)?;
     m.add_function(wrap_pyfunction!(lifecycle::_before_fork, m)?)?;

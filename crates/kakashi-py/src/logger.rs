@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyBaseException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyString, PyTuple};
 
-use crate::convert::{self, context_of, current_context, str_of};
+use crate::convert::{self, context_of, current_context, str_of, DefaultHook, DefaultScope};
 
 /// A named logger feeding one pipeline. `info("msg", **fields)` and the other
 /// level methods never raise because of a writer, enricher, filter or
@@ -18,17 +18,28 @@ use crate::convert::{self, context_of, current_context, str_of};
 #[pyclass(module = "kakashi._kakashi", name = "Logger", frozen)]
 pub struct PyLogger {
     pub(crate) inner: crate::handle::Held<kakashi::Logger>,
+    /// Its pipeline formatter's `default=` hook (usually none).
+    pub(crate) default_hook: Option<Arc<DefaultHook>>,
 }
 
 impl PyLogger {
     pub(crate) fn new(inner: kakashi::Logger) -> PyLogger {
+        PyLogger::with_default(inner, None)
+    }
+
+    /// A logger whose calls copy values through `default_hook`.
+    pub(crate) fn with_default(
+        inner: kakashi::Logger,
+        default_hook: Option<Arc<DefaultHook>>,
+    ) -> PyLogger {
         PyLogger {
             inner: crate::handle::Held::new(inner),
+            default_hook,
         }
     }
 
     fn derive(&self, inner: kakashi::Logger) -> PyLogger {
-        PyLogger::new(inner)
+        PyLogger::with_default(inner, self.default_hook.clone())
     }
 }
 
@@ -122,6 +133,13 @@ fn emit_inner<'py>(
         (None, Some(b)) => Some(Arc::clone(b)),
         (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
     };
+    // The current OpenTelemetry span's ids, over the request context.
+    if let Some(trace) = convert::trace_context(py) {
+        record.context = Some(match record.context {
+            Some(c) => Arc::new(c.merge(&trace)),
+            None => trace,
+        });
+    }
     record.exception = exception.map(Box::new);
     // A KeyboardInterrupt or SystemExit raised by a value's `__str__` while
     // it was copied belongs to the caller, as with the standard library.
@@ -211,12 +229,14 @@ pub(crate) const LEVEL_METHODS: [(&std::ffi::CStr, Level, bool); 8] = [
 pub fn level_functions<'py>(
     py: Python<'py>,
     logger: &kakashi::Logger,
+    default_hook: Option<&Arc<DefaultHook>>,
 ) -> PyResult<LevelFunctions<'py>> {
     LEVEL_METHODS
         .iter()
         .map(|&(cname, level, active_exception)| {
             let name = cname.to_str().unwrap_or("log");
             let logger = logger.clone();
+            let default_hook = default_hook.cloned();
             let f = PyCFunction::new_closure(
                 py,
                 Some(cname),
@@ -231,6 +251,7 @@ pub fn level_functions<'py>(
                         )));
                     }
                     let message = args.get_item(0)?;
+                    let _hook = DefaultScope::enter(default_hook.as_ref());
                     emit(
                         &logger,
                         args.py(),
@@ -253,7 +274,7 @@ impl PyLogger {
     fn _level_functions<'py>(slf: &Bound<'py, Self>) -> PyResult<LevelFunctions<'py>> {
         match crate::fastcall::level_functions(slf)? {
             Some(functions) => Ok(functions),
-            None => level_functions(slf.py(), &slf.get().inner),
+            None => level_functions(slf.py(), &slf.get().inner, slf.get().default_hook.as_ref()),
         }
     }
 
@@ -298,6 +319,7 @@ impl PyLogger {
         if let Some(e) = exception.filter(|e| !e.is_none()) {
             all.set_item("exception", e)?;
         }
+        let _hook = DefaultScope::enter(self.default_hook.as_ref());
         emit(&self.inner, py, level, message, all.iter(), false)
     }
 

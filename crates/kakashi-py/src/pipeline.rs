@@ -2,11 +2,13 @@
 //! which builds one from the page's `PipelineConfig` and `AsyncConfig`.
 
 use kakashi::{AsyncPipeline, AsyncPipelineConfig};
+use std::sync::Arc;
+
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::config::async_config;
-use crate::convert;
+use crate::convert::{self, DefaultHook};
 use crate::errors::{config_error, seconds};
 use crate::handle::{flush_detached, shutdown_detached, Held};
 use crate::logger::{self, PyLogger};
@@ -21,17 +23,20 @@ pub(crate) struct PyAsyncPipeline {
     inner: Held<AsyncPipeline>,
     /// Feeds `process(record)`.
     logger: Held<kakashi::Logger>,
+    /// The formatter's `default=` hook, for the loggers it makes.
+    default_hook: Option<Arc<DefaultHook>>,
 }
 
 #[pymethods]
 impl PyAsyncPipeline {
     /// A logger named `name` feeding this pipeline.
     fn logger(&self, name: &str) -> PyLogger {
-        PyLogger::new(self.inner.logger(name))
+        PyLogger::with_default(self.inner.logger(name), self.default_hook.clone())
     }
 
     /// Processes a `LogRecord` built by hand.
     fn process(&self, py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<()> {
+        let _hook = convert::DefaultScope::enter(self.default_hook.as_ref());
         let record = stages::record_from_py(record)?;
         if self.logger.enabled(record.level) {
             logger::submit(py, &self.logger, record)?;
@@ -72,7 +77,7 @@ pub(crate) fn async_pipeline(
     let (config, retries) = self::async_config(async_config)?;
     let p = pipeline_config;
     let formatter = p.getattr("formatter")?;
-    let pipeline = build_pipeline(
+    let (pipeline, default_hook) = build_pipeline(
         convert::level(&p.getattr("min_level")?)?,
         &p.getattr("enrichers")?,
         &p.getattr("filters")?,
@@ -91,5 +96,6 @@ pub(crate) fn async_pipeline(
     Ok(PyAsyncPipeline {
         inner: Held::new(inner),
         logger: Held::new(logger),
+        default_hook,
     })
 }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use kakashi::pipeline::{Batch, Enricher, Filter, Formatter, WriteError, Writer};
-use kakashi::{Level, PipelineConfig, Record, StageScope};
+use kakashi::{ConsoleStream, Level, PipelineConfig, Record, StageScope};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -21,7 +21,7 @@ use pyo3::types::PyString;
 use crate::builtins::{
     BuiltinEnricher, BuiltinFilter, BuiltinFormatter, BuiltinWriter, StageThread,
 };
-use crate::convert::{self, record_to_py, repr_of, str_of};
+use crate::convert::{self, record_to_py, repr_of, str_of, DefaultHook};
 
 /// Set by the interpreter's exit hook: from then on Python stages are not run
 /// (the interpreter may be gone), and their records count as failed.
@@ -313,7 +313,8 @@ fn need_callable(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<()> {
 
 /// Builds the engine pipeline for the page's `PipelineConfig(min_level,
 /// enrichers, filters, formatter, writers)`. Built-ins run in Rust; Python
-/// callables run on the workers.
+/// callables run on the workers. Also returns the formatter's `default=`
+/// hook, which the pipeline's loggers apply while copying values.
 pub fn build_pipeline(
     min_level: Level,
     enrichers: &Bound<'_, PyAny>,
@@ -321,7 +322,7 @@ pub fn build_pipeline(
     formatter: Option<&Bound<'_, PyAny>>,
     writers: &Bound<'_, PyAny>,
     retries: WriterRetries,
-) -> PyResult<PipelineConfig> {
+) -> PyResult<(PipelineConfig, Option<Arc<DefaultHook>>)> {
     let mut config = PipelineConfig::new().min_level(min_level);
     let mut has_python = false;
     for e in enrichers.try_iter()? {
@@ -344,9 +345,12 @@ pub fn build_pipeline(
             config = config.filter(PyFilter(Callable::new(f.unbind())));
         }
     }
+    let mut default_hook = None;
     if let Some(f) = formatter.filter(|f| !f.is_none()) {
         if let Ok(builtin) = f.cast::<BuiltinFormatter>() {
-            config = config.formatter(builtin.get().stage());
+            let stream = writers_stream(writers)?;
+            config = config.formatter(builtin.get().stage_for(stream));
+            default_hook = builtin.get().default_hook();
         } else {
             need_callable(f, "the formatter")?;
             has_python = true;
@@ -371,7 +375,26 @@ pub fn build_pipeline(
     if has_python {
         config = config.stage_scope(python_scope());
     }
-    Ok(config)
+    Ok((config, default_hook))
+}
+
+/// Where a pipeline's writers all write: standard output or standard error
+/// when every one is that console writer, else [`ConsoleStream::Other`] (a
+/// file, a Python callable, a mix), which a console formatter on `auto`
+/// never colours.
+fn writers_stream(writers: &Bound<'_, PyAny>) -> PyResult<ConsoleStream> {
+    let mut stream = None;
+    for w in writers.try_iter()? {
+        let this = match w?.cast::<BuiltinWriter>() {
+            Ok(builtin) => builtin.get().console_stream(),
+            Err(_) => ConsoleStream::Other,
+        };
+        if stream.is_some_and(|s| s != this) {
+            return Ok(ConsoleStream::Other);
+        }
+        stream = Some(this);
+    }
+    Ok(stream.unwrap_or(ConsoleStream::Other))
 }
 
 /// Holds the interpreter lock around a whole batch of Python stages.

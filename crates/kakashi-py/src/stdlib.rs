@@ -26,7 +26,9 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 
-use kakashi::{Exception, Level, Name, PipelineConfig, Record, Sections, Source, Text, Timestamp};
+use kakashi::{
+    Exception, Frame, Level, Name, PipelineConfig, Record, Sections, Source, Text, Timestamp,
+};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFrozenSet, PyInt, PyString, PyTuple};
@@ -530,7 +532,9 @@ fn split_formatted(record: &mut Record) {
     }
 }
 
-/// An exception known only by its formatted traceback.
+/// An exception known only by its formatted traceback: the type and
+/// message from its last line, the frames from its `File "...", line N, in
+/// f` lines (those of the last exception of a chain).
 pub(crate) fn exception_from_text(text: String) -> Exception {
     let last = text
         .lines()
@@ -542,12 +546,35 @@ pub(crate) fn exception_from_text(text: String) -> Exception {
         _ if is_type_name(last) => (last.to_owned(), String::new()),
         _ => ("Exception".to_owned(), String::new()),
     };
+    let innermost = text
+        .rfind("Traceback (most recent call last):")
+        .map_or(text.as_str(), |at| &text[at..]);
+    let mut frames: Vec<Frame> = innermost.lines().filter_map(frame_of_line).collect();
+    if frames.len() > kakashi::record::MAX_FRAMES {
+        frames.drain(..frames.len() - kakashi::record::MAX_FRAMES);
+    }
     Exception {
         type_name: type_name.into(),
         message,
         chain: Vec::new(),
         traceback: Some(text.trim_end_matches('\n').to_owned()),
+        frames,
     }
+}
+
+/// A traceback line `  File "m.py", line 3, in f` as a [`Frame`].
+fn frame_of_line(line: &str) -> Option<Frame> {
+    let rest = line.trim_start().strip_prefix("File \"")?;
+    let (file, rest) = rest.split_once("\", line ")?;
+    let (number, function) = match rest.split_once(", in ") {
+        Some((n, f)) => (n, f.trim_end()),
+        None => (rest.trim_end(), ""),
+    };
+    Some(Frame {
+        file: file.to_owned(),
+        line: number.parse().ok()?,
+        function: function.to_owned(),
+    })
 }
 
 /// A dotted Python name (`ValueError`, `json.decoder.JSONDecodeError`).
@@ -707,6 +734,14 @@ mod tests {
         assert_eq!(e.type_name, "ValueError");
         assert_eq!(e.message, "bad: value");
         assert!(e.traceback.unwrap().ends_with("ValueError: bad: value"));
+        assert_eq!(
+            e.frames,
+            vec![Frame {
+                file: "m.py".into(),
+                line: 3,
+                function: "f".into()
+            }]
+        );
         let e = exception_from_text("Traceback ...\nKeyboardInterrupt".into());
         assert_eq!(
             (e.type_name.as_ref(), e.message.as_str()),

@@ -33,3 +33,7 @@ def test_the_readme_python_examples_run_as_written(tmp_path):
     assert proc.stdout.count("shipping") == 1
     shipped = [json.JSONDecoder().raw_decode(proc.stdout, m.start())[0] for m in re.finditer(r'\{"timestamp"', proc.stdout)]
     assert [r["fields"] for r in shipped] == [{"endpoint": "/users", "response_time": 45}]
+    # Configuration from data: the directives and set_level decided which
+    # debug records reached the configured file.
+    service = [(r["logger"], r["message"]) for r in json_lines(tmp_path / "logs" / "service.log")]
+    assert service == [("myapp.db", "query"), ("myapp.web", "request")]

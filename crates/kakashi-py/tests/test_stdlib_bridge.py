@@ -562,3 +562,51 @@ def test_a_logger_class_that_handles_records_itself_still_sees_them(tmp_path):
     assert logger.flush()
     assert seen == ["watched 1"]
     assert [line["message"] for line in json_lines(path)] == ["watched 1"]
+
+
+def test_the_ecs_and_gcp_profiles_name_the_callers_function(tmp_path):
+    """A bridged record knows its caller's function: the ECS profile's
+    ``log.origin`` and GCP's ``sourceLocation`` carry it, and a text-only
+    exception gives its frames to ``exception_frames``."""
+    from kakashi.core.pipeline import default_json_formatter as shaped
+
+    outputs = {}
+    for name, formatter in (
+        ("ecs", shaped(profile="ecs")),
+        ("gcp", shaped(profile="gcp")),
+        ("frames", shaped(exception_frames=True)),
+    ):
+        path = tmp_path / f"{name}.log"
+        pipeline = AsyncPipeline(
+            AsyncPipelineConfig(
+                PipelineConfig(min_level=kakashi.LogLevel.DEBUG, formatter=formatter, writers=(file_writer(str(path)),)),
+                AsyncConfig(queue_overflow_strategy="block"),
+            )
+        )
+        log = logging.getLogger(f"profiles.{name}")
+        log.addHandler(KakashiHandler(pipeline.logger("profiles")))
+        log.propagate = False
+
+        def settle_payment():
+            log.warning("payment slow")
+
+        settle_payment()
+        log.handle(
+            logging.makeLogRecord(
+                {
+                    "name": "worker",
+                    "levelno": logging.ERROR,
+                    "msg": "task failed",
+                    "exc_text": 'Traceback (most recent call last):\n  File "w.py", line 3, in run\n    go()\nValueError: bad',
+                }
+            )
+        )
+        assert pipeline.flush()
+        pipeline.shutdown()
+        log.handlers.clear()
+        outputs[name] = json_lines(path)
+    assert outputs["ecs"][0]["log"]["origin"]["function"] == "settle_payment"
+    assert outputs["ecs"][0]["log"]["origin"]["file"]["name"] == __file__
+    location = outputs["gcp"][0]["logging.googleapis.com/sourceLocation"]
+    assert (location["function"], location["file"]) == ("settle_payment", __file__)
+    assert outputs["frames"][1]["exception"]["frames"] == [{"file": "w.py", "line": 3, "function": "run"}]

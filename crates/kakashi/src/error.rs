@@ -56,6 +56,23 @@ pub enum ConfigError {
     },
     /// A worker thread could not be started.
     Spawn(io::Error),
+    /// A level directive (`"hyper=warn"` in `"info,hyper=warn"`) that cannot
+    /// be read.
+    InvalidDirective {
+        /// The directive as given.
+        directive: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A configuration given as data (a map, a TOML file, the environment)
+    /// with a bad value or key at `key`: a path such as `async.batch_size` or
+    /// `outputs[0].rotation`, or an environment variable (`KAKASHI_WORKERS`).
+    Key {
+        /// Where: the key's path, or the variable's name.
+        key: String,
+        /// What is wrong, in the words of the check that refused it.
+        message: String,
+    },
     /// A high-performance logger asked for a file that already has one with
     /// other queue settings (loggers of one file share its queue).
     ConflictingSettings {
@@ -128,6 +145,10 @@ impl fmt::Display for ConfigError {
                 "cannot open log file {} for appending: {source}",
                 path.display()
             ),
+            ConfigError::InvalidDirective { directive, reason } => {
+                write!(f, "invalid directive {directive:?}: {reason}")
+            }
+            ConfigError::Key { key, message } => write!(f, "{key}: {message}"),
             ConfigError::Spawn(e) => write!(f, "cannot start a logging worker thread: {e}"),
             ConfigError::ConflictingSettings { path, detail } => write!(
                 f,

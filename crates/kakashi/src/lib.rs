@@ -64,6 +64,9 @@
 //! # Ok::<(), kakashi::ConfigError>(())
 //! ```
 //!
+//! Configuration from data (a serde map, a TOML file, `KAKASHI_*`
+//! variables) is `kakashi::config`, behind the Cargo feature `config`.
+//!
 //! ## Guarantees
 //!
 //! Numbered as in the README's "Guarantees", which says each in full; the
@@ -107,7 +110,10 @@
 //!
 //! **Level check.** A logging macro first loads the logger's level with one
 //! relaxed atomic load; when the level is disabled nothing else is
-//! evaluated, so a disabled call costs about as much as a branch.
+//! evaluated, so a disabled call costs about as much as a branch. The level
+//! is a cell shared by the loggers of one name on one pipeline, which
+//! [`set_level`] and [`Logger::set_min_level`] rewrite (module `levels`):
+//! per-logger levels at run time without a lookup per call.
 //!
 //! **Building the record.** An enabled call builds the [`Record`] in place:
 //! the message and field values are moved in, never formatted (string
@@ -202,8 +208,11 @@ mod async_pipeline;
 pub mod backend;
 pub mod binding;
 mod clock;
+#[cfg(feature = "config")]
+pub mod config;
 mod error;
 mod fork_cell;
+mod levels;
 mod logger;
 mod macros;
 pub mod pipeline;
@@ -221,6 +230,7 @@ pub use backend::{
     DEFAULT_MAX_QUEUE_SIZE,
 };
 pub use error::ConfigError;
+pub use levels::{clear_level, levels, set_level, try_set_level, Directives};
 pub use logger::{Logger, ToValue};
 #[doc(hidden)]
 pub use macros::__private;
@@ -229,7 +239,9 @@ pub use pipeline::enrich::{
 };
 pub use pipeline::filter::{field_filter, level_filter, logger_name_filter};
 pub use pipeline::format::{
-    compact_formatter, default_json_formatter, detailed_formatter, simple_text_formatter,
+    compact_formatter, console_formatter, default_json_formatter, detailed_formatter,
+    ecs_json_formatter, gcp_json_formatter, simple_text_formatter, Colors, ConsoleFormatter,
+    ConsoleStream, JsonProfile, JsonShape,
 };
 pub use pipeline::write::{
     batch_callback_writer, callback_writer, console_writer, file_writer, file_writer_with,
@@ -241,15 +253,15 @@ pub use pipeline::{
     StageScope, WriteError, Writer,
 };
 pub use record::{
-    Context, Exception, Field, Fields, Key, Level, Name, Record, Sections, Source, Text,
+    Context, Exception, Field, Fields, Frame, Key, Level, Name, Record, Sections, Source, Text,
     ThreadInfo, Timestamp, Value, INLINE_FIELDS,
 };
 pub use setup::{
     apply_async_config, configure_async_backend, flush, flush_timeout, get_async_stats,
     get_async_structured_logger, get_env_logger, get_high_performance_logger,
     get_high_performance_logger_with, get_logger, get_network_batch_logger, get_network_logger,
-    get_network_logger_with, setup_async_logging, shutdown_async_backend, sync, AsyncSetup,
-    BackendOptions, Environment, EnvironmentConfig, FormatterKind, FormatterType,
+    get_network_logger_with, install_environment, setup_async_logging, shutdown_async_backend,
+    sync, AsyncSetup, BackendOptions, Environment, EnvironmentConfig, FormatterKind, FormatterType,
     HighPerformanceOptions, NetworkOptions,
 };
 

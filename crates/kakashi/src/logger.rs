@@ -35,6 +35,7 @@ use std::sync::Arc;
 
 use crate::backend::stages::Route;
 use crate::backend::Backend;
+use crate::levels::{self, Gate};
 use crate::record::{
     put_field, Context, Exception, Field, Fields, Key, Level, Name, Record, Source, Text, Value,
 };
@@ -115,6 +116,9 @@ impl<T: ToValue + ?Sized> ToValue for &T {
 
 struct Inner {
     name: Name,
+    /// The level check: shared by the loggers of this name on this pipeline,
+    /// rewritten by `set_level` and `set_min_level` (see `levels.rs`).
+    gate: Arc<Gate>,
     backend: Backend,
     route: Route,
     bound: Vec<Field>,
@@ -142,6 +146,7 @@ impl Logger {
         Logger {
             inner: Arc::new(Inner {
                 name: Name::interned(name),
+                gate: levels::gate(name, &route.stages),
                 backend,
                 route,
                 bound: Vec::new(),
@@ -169,22 +174,22 @@ impl Logger {
     /// Whether a record at `level` would be kept (one relaxed atomic load).
     #[inline]
     pub fn enabled(&self, level: Level) -> bool {
-        level as u8 >= self.inner.route.stages.min_level.load(Relaxed)
+        level as u8 >= self.inner.gate.level.load(Relaxed)
     }
 
-    /// The pipeline's minimum level.
+    /// The logger's level: that of the most specific
+    /// [`set_level`](crate::set_level) rule for its name, or else its
+    /// pipeline's.
     pub fn min_level(&self) -> Level {
-        Level::from_u8_lossy(self.inner.route.stages.min_level.load(Relaxed))
+        Level::from_u8_lossy(self.inner.gate.level.load(Relaxed))
     }
 
-    /// Changes the minimum level of this logger's pipeline (and so of every
-    /// logger sharing it), effective for the next call.
+    /// Changes the minimum level of this logger's pipeline, effective for
+    /// the next call of every logger sharing the pipeline, but for loggers
+    /// whose name has a [`set_level`](crate::set_level) rule (the rule
+    /// wins, as a more specific setting).
     pub fn set_min_level(&self, level: Level) {
-        self.inner
-            .route
-            .stages
-            .min_level
-            .store(level.value(), Relaxed);
+        levels::set_pipeline_level(&self.inner.route.stages, level);
     }
 
     /// A logger like this one with `key = value` added to every record.
@@ -219,6 +224,7 @@ impl Logger {
         Logger {
             inner: Arc::new(Inner {
                 name: self.inner.name.clone(),
+                gate: self.inner.gate.clone(),
                 backend: self.inner.backend.clone(),
                 route: self.inner.route.clone(),
                 bound,

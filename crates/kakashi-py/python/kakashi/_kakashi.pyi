@@ -3,7 +3,7 @@ the ``kakashi`` package; use the public modules rather than this one)."""
 
 import logging
 import os
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union, final
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union, final, overload
 
 from typing_extensions import disjoint_base
 
@@ -23,6 +23,7 @@ __all__ = [
     "apply_async_config",
     "async_structured_logger",
     "setup_async_logging",
+    "environment_preset",
     "configure_async_backend",
     "get_async_stats",
     "flush",
@@ -43,6 +44,7 @@ __all__ = [
     "field_filter",
     "logger_name_filter",
     "default_json_formatter",
+    "console_formatter",
     "simple_text_formatter",
     "compact_formatter",
     "detailed_formatter",
@@ -55,6 +57,12 @@ __all__ = [
     "_check_timeout",
     "_check_level",
     "_check_formatter_type",
+    "_configure",
+    "_configure_from_file",
+    "_configure_from_env",
+    "_set_level",
+    "_clear_level",
+    "_levels",
     "_set_context_var",
     "_context_used",
     "_at_exit",
@@ -262,8 +270,14 @@ def setup_async_logging(
     rotation: _Rotation = None,
     retention: _Retention = None,
     compression: Optional[str] = None,
+    console_level: Optional[_Level] = None,
+    file_level: Optional[_Level] = None,
 ) -> Dict[str, Any]:
-    """Installs an environment; returns its settings."""
+    """Installs an environment (the preset's levels unless ``console_level``
+    or ``file_level`` is given); returns its settings."""
+
+def environment_preset(environment: str) -> Dict[str, Any]:
+    """The settings of the preset ``environment`` (not installed)."""
 
 def configure_async_backend(
     max_queue_size: int,
@@ -327,9 +341,33 @@ class BuiltinFilter(BuiltinStage):
 @final
 class BuiltinFormatter(BuiltinStage):
     """A built-in formatter: in a pipeline it runs in Rust; called, it returns
-    the engine's line for ``record`` (without the newline)."""
+    the engine's line for ``record`` (without the newline).
+    ``default_json_formatter`` and ``console_formatter`` called with keywords
+    only return a new formatter those keywords configure (bad keys and
+    profiles raise ``ConfigError``, wrong types ``TypeError``)."""
 
+    @overload
     def __call__(self, record: LogRecord) -> str: ...
+    @overload
+    def __call__(
+        self,
+        *,
+        profile: str = ...,
+        rename: Dict[str, str] = ...,
+        drop: Iterable[str] = ...,
+        flatten_fields: bool = ...,
+        exception_frames: bool = ...,
+        gcp_project: str = ...,
+        default: Optional[Callable[[Any], Any]] = ...,
+        colors: str = ...,
+    ) -> "BuiltinFormatter": ...
+    @property
+    def default_fallbacks(self) -> int:
+        """Values written as ``repr()`` because the ``default=`` hook raised
+        or returned something that is not JSON."""
+    @property
+    def colored(self) -> bool:
+        """Whether the console formatter colours standard output."""
 
 @final
 class BuiltinWriter(BuiltinStage):
@@ -342,6 +380,7 @@ class BuiltinWriter(BuiltinStage):
 thread_enricher: BuiltinEnricher
 exception_enricher: BuiltinEnricher
 default_json_formatter: BuiltinFormatter
+console_formatter: BuiltinFormatter
 simple_text_formatter: BuiltinFormatter
 compact_formatter: BuiltinFormatter
 detailed_formatter: BuiltinFormatter
@@ -389,6 +428,24 @@ def _check_level(level: Any) -> int:
 
 def _check_formatter_type(formatter_type: Any) -> None:
     """Checks a ``formatter_type`` with the core; raises ``ConfigError``."""
+
+def _configure(config: Any, env: bool) -> None:
+    """Installs a configuration given as a dict (see ``kakashi.config.configure``)."""
+
+def _configure_from_file(path: Union[str, "os.PathLike[str]"], env: bool) -> None:
+    """Installs the configuration of a TOML file."""
+
+def _configure_from_env() -> None:
+    """Installs the configuration of the ``KAKASHI_*`` variables."""
+
+def _set_level(name: str, level: Any) -> None:
+    """Sets the level of the loggers named ``name`` and below."""
+
+def _clear_level(name: str) -> bool:
+    """Removes the level rule for exactly ``name``."""
+
+def _levels() -> Dict[str, int]:
+    """The level rules in force."""
 
 def _set_context_var(var: Any) -> None: ...
 def _context_used() -> None: ...

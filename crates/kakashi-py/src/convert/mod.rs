@@ -20,15 +20,18 @@ mod caller;
 mod interrupts;
 mod remembered;
 mod to_python;
+mod trace;
 
 pub use caller::*;
 pub(crate) use interrupts::*;
 pub use remembered::*;
 pub use to_python::*;
+pub use trace::trace_context;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
-use kakashi::{Exception, Field, Level, Text, Value};
+use kakashi::{Exception, Field, Frame, Level, Text, Value};
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -200,7 +203,108 @@ fn value_at(obj: &Bound<'_, PyAny>, depth: u32) -> Value {
     if let Ok(t) = obj.cast::<PyTuple>() {
         return Value::list(t.iter().map(|v| value_at(&v, depth + 1)));
     }
+    if let Some(hook) = DefaultScope::current() {
+        return hook.convert(obj, depth);
+    }
     Value::Str(Text::from(str_of(obj)))
+}
+
+// === the `default=` hook of a JSON formatter ===
+
+/// The `default=` callable of `default_json_formatter(default=...)`: what a
+/// value JSON cannot carry becomes. Called on the logging call's thread,
+/// with the object, while its value is copied (the only moment the object
+/// exists: records hold copies). It never raises into the caller: if it
+/// raises, or returns something that is itself not JSON (not `str`, `int`,
+/// `float`, `bool`, `None`, `dict`, `list`, `tuple`), the value is
+/// `repr(obj)` and [`fallbacks`](DefaultHook::fallbacks) counts it.
+pub struct DefaultHook {
+    callable: Py<PyAny>,
+    fallbacks: std::sync::atomic::AtomicU64,
+}
+
+impl DefaultHook {
+    /// A hook calling `callable`.
+    pub fn new(callable: Py<PyAny>) -> DefaultHook {
+        DefaultHook {
+            callable,
+            fallbacks: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Lets the garbage collector see the callable (a hook that refers back
+    /// to its formatter is a cycle the collector can then break).
+    pub fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        visit.call(&self.callable)
+    }
+
+    /// Values written as `repr()` because the hook raised or returned
+    /// something unencodable.
+    pub fn fallbacks(&self) -> u64 {
+        self.fallbacks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn convert(&self, obj: &Bound<'_, PyAny>, depth: u32) -> Value {
+        let py = obj.py();
+        let encodable = |v: &Bound<'_, PyAny>| {
+            v.is_none()
+                || v.is_instance_of::<PyString>()
+                || v.is_instance_of::<PyInt>()
+                || v.is_instance_of::<PyFloat>()
+                || v.is_instance_of::<PyDict>()
+                || v.is_instance_of::<PyList>()
+                || v.is_instance_of::<PyTuple>()
+        };
+        match self.callable.bind(py).call1((obj,)) {
+            Ok(made) if encodable(&made) => return value_at(&made, depth + 1),
+            Ok(_) => {}
+            Err(e) => {
+                interrupted_by(py, e);
+            }
+        }
+        self.fallbacks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Value::Str(Text::from(repr_of(obj)))
+    }
+}
+
+thread_local! {
+    static DEFAULT_HOOK: std::cell::RefCell<Option<Arc<DefaultHook>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// While alive, values copied on this thread go through a `default=` hook
+/// (set by a logger whose pipeline's formatter has one, around its call).
+/// Restores the previous hook on drop, so a hook that logs nests correctly.
+pub struct DefaultScope(Option<Arc<DefaultHook>>);
+
+impl DefaultScope {
+    /// Enters `hook`'s scope; `None` (no hook, the usual case) does nothing.
+    pub fn enter(hook: Option<&Arc<DefaultHook>>) -> Option<DefaultScope> {
+        let hook = hook?;
+        DEFAULT_HOOK
+            .try_with(|h| h.replace(Some(Arc::clone(hook))))
+            .ok()
+            .map(DefaultScope)
+    }
+
+    fn current() -> Option<Arc<DefaultHook>> {
+        DEFAULT_HOOK
+            .try_with(|h| h.try_borrow().ok().and_then(|h| h.clone()))
+            .ok()
+            .flatten()
+    }
+}
+
+impl Drop for DefaultScope {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        let _ = DEFAULT_HOOK.try_with(|h| {
+            if let Ok(mut h) = h.try_borrow_mut() {
+                *h = previous;
+            }
+        });
+    }
 }
 
 /// The fields of a dict, in order.
@@ -263,7 +367,61 @@ pub fn exception(py: Python<'_>, exc: &Bound<'_, PyAny>) -> Exception {
         message,
         chain,
         traceback,
+        frames: frames(exc),
     }
+}
+
+/// The frames of `exc.__traceback__`, outermost first, at most
+/// [`MAX_FRAMES`](kakashi::record::MAX_FRAMES) (the innermost ones): file,
+/// line and function of each, read from the code objects; never the
+/// frame's locals (`f_locals` is not touched, so nothing a local holds can
+/// reach the log, loguru#954).
+fn frames(exc: &Bound<'_, PyAny>) -> Vec<Frame> {
+    let py = exc.py();
+    let mut kept = std::collections::VecDeque::with_capacity(16);
+    let Ok(mut tb) = exc.getattr(pyo3::intern!(py, "__traceback__")) else {
+        return Vec::new();
+    };
+    // A traceback is a finite chain; the cap only bounds the walk's time.
+    for _ in 0..100_000 {
+        if tb.is_none() {
+            break;
+        }
+        let frame = (|| -> PyResult<Frame> {
+            let code = tb
+                .getattr(pyo3::intern!(py, "tb_frame"))?
+                .getattr(pyo3::intern!(py, "f_code"))?;
+            let line = tb
+                .getattr(pyo3::intern!(py, "tb_lineno"))?
+                .extract::<u32>()
+                .unwrap_or(0);
+            Ok(Frame {
+                file: str_of(&code.getattr(pyo3::intern!(py, "co_filename"))?),
+                line,
+                function: str_of(&code.getattr(pyo3::intern!(py, "co_name"))?),
+            })
+        })();
+        match frame {
+            Ok(f) => {
+                if kept.len() == kakashi::record::MAX_FRAMES {
+                    kept.pop_front();
+                }
+                kept.push_back(f);
+            }
+            Err(e) => {
+                interrupted_by(py, e);
+                break;
+            }
+        }
+        tb = match tb.getattr(pyo3::intern!(py, "tb_next")) {
+            Ok(next) => next,
+            Err(e) => {
+                interrupted_by(py, e);
+                break;
+            }
+        };
+    }
+    kept.into()
 }
 
 fn format_traceback(py: Python<'_>, exc: &Bound<'_, PyAny>) -> Option<String> {

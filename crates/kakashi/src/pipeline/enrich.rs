@@ -113,6 +113,7 @@ mod tests {
             message: "save failed".into(),
             chain: vec!["disk full".into()],
             traceback: None,
+            frames: Vec::new(),
         }));
         exception_enricher().enrich(&mut r);
         let tb = r.exception.as_ref().unwrap().traceback.clone().unwrap();

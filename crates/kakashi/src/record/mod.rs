@@ -24,7 +24,7 @@ mod timestamp;
 mod value;
 
 pub use context::Context;
-pub use exception::Exception;
+pub use exception::{Exception, Frame, MAX_FRAMES};
 pub use level::Level;
 pub(crate) use name::after_fork_in_child;
 pub use name::{Name, INTERNED_NAMES, INTERNED_NAME_LEN};

@@ -12,7 +12,8 @@ use crate::pipeline::enrich::{
     context_enricher, exception_enricher, source_enricher, thread_enricher,
 };
 use crate::pipeline::format::{
-    compact_formatter, default_json_formatter, detailed_formatter, simple_text_formatter,
+    compact_formatter, default_json_formatter, detailed_formatter, ecs_json_formatter,
+    gcp_json_formatter, simple_text_formatter, Colors, ConsoleFormatter, ConsoleStream,
 };
 use crate::pipeline::write::{console_writer, file_writer_with, FileOptions};
 use crate::pipeline::{Formatter, OutputConfig, PipelineConfig};
@@ -21,7 +22,8 @@ use crate::record::{Context, Level};
 /// A deployment environment, selecting one of the original's presets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Environment {
-    /// Console DEBUG simple text, file DEBUG JSON, thread and source info.
+    /// Console DEBUG with `console_formatter` (colours on a terminal), file
+    /// DEBUG JSON, thread and source info.
     Development,
     /// Console WARNING compact, file INFO JSON, thread info (the default of
     /// `setup_async_logging`).
@@ -73,17 +75,69 @@ pub enum FormatterKind {
     Compact,
     /// `detailed_formatter`.
     Detailed,
+    /// `console_formatter` with [`Colors::Auto`](crate::Colors), for the
+    /// stream its output writes to (a file is never coloured).
+    Console,
+    /// `ecs_json_formatter`: Elastic Common Schema.
+    Ecs,
+    /// `gcp_json_formatter`: Google Cloud Logging.
+    Gcp,
 }
 
 impl FormatterKind {
-    /// The formatter itself.
-    pub fn build(self) -> Box<dyn Formatter> {
+    /// Every formatter by the name configuration data uses for it
+    /// (`format = "compact"`): the one place where a formatter gets a name.
+    /// A new formatter is added here, in [`build`](FormatterKind::build) and
+    /// in `FORMAT_NAMES` (the list an error message gives).
+    pub const NAMES: &'static [(&'static str, FormatterKind)] = &[
+        ("json", FormatterKind::Json),
+        ("text", FormatterKind::SimpleText),
+        ("compact", FormatterKind::Compact),
+        ("detailed", FormatterKind::Detailed),
+        ("console", FormatterKind::Console),
+        ("ecs", FormatterKind::Ecs),
+        ("gcp", FormatterKind::Gcp),
+    ];
+
+    /// The formatter's name in configuration data.
+    pub fn as_str(self) -> &'static str {
+        FormatterKind::NAMES
+            .iter()
+            .find(|(_, kind)| *kind == self)
+            .map_or("json", |(name, _)| name)
+    }
+
+    /// The formatter itself, for an output writing to `stream` (which only
+    /// the console formatter's colours depend on).
+    pub fn build(self, stream: ConsoleStream) -> Box<dyn Formatter> {
         match self {
             FormatterKind::Json => Box::new(default_json_formatter()),
             FormatterKind::SimpleText => Box::new(simple_text_formatter()),
             FormatterKind::Compact => Box::new(compact_formatter()),
             FormatterKind::Detailed => Box::new(detailed_formatter()),
+            FormatterKind::Console => Box::new(ConsoleFormatter::new(Colors::Auto, stream)),
+            FormatterKind::Ecs => Box::new(ecs_json_formatter()),
+            FormatterKind::Gcp => Box::new(gcp_json_formatter()),
         }
+    }
+}
+
+/// [`FormatterKind::NAMES`] as an error message lists them.
+const FORMAT_NAMES: &str = "json, text, compact, detailed, console, ecs or gcp";
+
+impl FromStr for FormatterKind {
+    type Err = ConfigError;
+
+    /// A name of [`FormatterKind::NAMES`], exactly.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for `format`, naming the choices.
+    fn from_str(s: &str) -> Result<FormatterKind, ConfigError> {
+        FormatterKind::NAMES
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|(_, kind)| *kind)
+            .ok_or_else(|| ConfigError::invalid("format", s, FORMAT_NAMES))
     }
 }
 
@@ -170,9 +224,7 @@ impl EnvironmentConfig {
         use FormatterKind::*;
         let (console_level, file_level, dir, console_formatter, source, version) = match environment
         {
-            Environment::Development => {
-                (Level::Debug, Level::Debug, "logs", SimpleText, true, None)
-            }
+            Environment::Development => (Level::Debug, Level::Debug, "logs", Console, true, None),
             Environment::Production => (
                 Level::Warning,
                 Level::Info,
@@ -253,12 +305,12 @@ impl EnvironmentConfig {
         Ok(config
             .output(OutputConfig {
                 min_level: self.console_level,
-                formatter: pick(self.console_formatter).build(),
+                formatter: pick(self.console_formatter).build(ConsoleStream::Stdout),
                 writers: vec![Box::new(console_writer())],
             })
             .output(OutputConfig {
                 min_level: self.file_level,
-                formatter: pick(self.file_formatter).build(),
+                formatter: pick(self.file_formatter).build(ConsoleStream::Other),
                 writers: vec![Box::new(file_writer_with(file, self.file)?)],
             }))
     }

@@ -31,12 +31,64 @@ pub(super) struct Global {
 /// Which environment pipeline: a module log file, and the format.
 type EnvKey = (Option<String>, FormatterType);
 
-/// The environment chosen by `setup_async_logging` (survives shutdown, so the
-/// global backend can be rebuilt the same way).
-pub(super) static ENV: Mutex<Option<EnvironmentConfig>> = Mutex::new(None);
+/// What the global backend's outputs are: an environment preset
+/// (`setup_async_logging`) or a configuration from data (`config::configure`).
+pub(super) enum Setup {
+    Environment(EnvironmentConfig),
+    #[cfg(feature = "config")]
+    Config(crate::config::Resolved),
+}
+
+impl Setup {
+    fn async_config(&self) -> &AsyncConfig {
+        match self {
+            Setup::Environment(env) => &env.async_config,
+            #[cfg(feature = "config")]
+            Setup::Config(config) => &config.async_config,
+        }
+    }
+
+    fn set_async_config(&mut self, async_config: AsyncConfig) {
+        match self {
+            Setup::Environment(env) => env.async_config = async_config,
+            #[cfg(feature = "config")]
+            Setup::Config(config) => config.async_config = async_config,
+        }
+    }
+
+    /// The outputs' pipeline; `module` names a module file
+    /// (`<log_directory>/modules/<module>.log` for an environment).
+    fn pipeline(
+        &self,
+        format: FormatterType,
+        module: Option<&str>,
+    ) -> Result<PipelineConfig, ConfigError> {
+        match (self, module) {
+            (Setup::Environment(env), None) => env.pipeline(format),
+            (Setup::Environment(env), Some(file)) => env.pipeline_to(
+                format,
+                env.log_directory
+                    .join("modules")
+                    .join(format!("{file}.log")),
+            ),
+            #[cfg(feature = "config")]
+            (Setup::Config(config), module) => config.pipeline(format, module),
+        }
+    }
+}
+
+/// The setup chosen by `setup_async_logging` or `config::configure`
+/// (survives shutdown, so the global backend can be rebuilt the same way).
+pub(super) static ENV: Mutex<Option<Setup>> = Mutex::new(None);
 pub(super) static GLOBAL: Mutex<Option<Global>> = Mutex::new(None);
 
-fn install(global: &mut Option<Global>, backend: Backend) -> Result<(), ConfigError> {
+/// Makes `backend` the global one, with `prebuilt` as its default pipeline
+/// (or the setup's, built here).
+fn install(
+    global: &mut Option<Global>,
+    backend: Backend,
+    prebuilt: Option<PipelineConfig>,
+) -> Result<(), ConfigError> {
     // What the previous global backend holds is written before the new one
     // is seen (`GLOBAL` is held by the caller, so `get_logger` waits
     // meanwhile): a thread's record queued there must not be overtaken by
@@ -49,9 +101,10 @@ fn install(global: &mut Option<Global>, backend: Backend) -> Result<(), ConfigEr
         let timeout = previous.backend.config().shutdown_timeout;
         previous.backend.shutdown_to_synchronous(timeout);
     }
-    let pipeline = match &*lock(&ENV) {
-        Some(env) => env.pipeline(FormatterType::Default)?,
-        None => PipelineConfig::new(),
+    let pipeline = match (prebuilt, &*lock(&ENV)) {
+        (Some(pipeline), _) => pipeline,
+        (None, Some(setup)) => setup.pipeline(FormatterType::Default, None)?,
+        (None, None) => PipelineConfig::new(),
     };
     let default = backend.add_route(pipeline);
     *global = Some(Global {
@@ -67,9 +120,9 @@ fn with_global<T>(f: impl FnOnce(&mut Global) -> T) -> Result<T, ConfigError> {
     if global.is_none() {
         let config = lock(&ENV)
             .as_ref()
-            .map(|e| e.async_config.clone())
+            .map(|e| e.async_config().clone())
             .unwrap_or_default();
-        install(&mut global, Backend::new(config)?)?;
+        install(&mut global, Backend::new(config)?, None)?;
     }
     match global.as_mut() {
         Some(g) => Ok(f(g)),
@@ -114,6 +167,37 @@ impl Default for AsyncSetup {
     }
 }
 
+impl AsyncSetup {
+    /// The environment these options describe: the preset of
+    /// `environment` with the directory, service, version, file options and
+    /// queue settings given here (production `drop_oldest`, the others
+    /// `block`), as [`setup_async_logging`] installs it.
+    pub fn environment_config(&self) -> EnvironmentConfig {
+        let mut env = EnvironmentConfig::preset(self.environment);
+        if let Some(dir) = &self.log_directory {
+            env.log_directory = dir.clone();
+        }
+        env.service_name = self.service_name.clone();
+        env.file = self.file;
+        if self.version.is_some() {
+            env.version = self.version.clone();
+        }
+        env.async_config = AsyncConfig {
+            max_queue_size: self.max_queue_size,
+            worker_count: self.worker_count,
+            batch_size: self.batch_size,
+            enable_batching: true,
+            overflow_strategy: if self.environment == Environment::Production {
+                OverflowStrategy::DropOldest
+            } else {
+                OverflowStrategy::Block
+            },
+            ..AsyncConfig::default()
+        };
+        env
+    }
+}
+
 /// Configures the global backend for an environment: console and
 /// `log_directory/app.log` outputs, a queue of `max_queue_size` drained by
 /// `worker_count` workers. Production uses `drop_oldest` (drops are counted
@@ -122,35 +206,29 @@ impl Default for AsyncSetup {
 /// # Errors
 /// [`ConfigError`] for an invalid setting or an unwritable log file.
 pub fn setup_async_logging(setup: AsyncSetup) -> Result<EnvironmentConfig, ConfigError> {
-    let mut env = EnvironmentConfig::preset(setup.environment);
-    if let Some(dir) = setup.log_directory {
-        env.log_directory = dir;
-    }
-    env.service_name = setup.service_name;
-    env.file = setup.file;
-    if setup.version.is_some() {
-        env.version = setup.version;
-    }
-    env.async_config = AsyncConfig {
-        max_queue_size: setup.max_queue_size,
-        worker_count: setup.worker_count,
-        batch_size: setup.batch_size,
-        enable_batching: true,
-        overflow_strategy: if setup.environment == Environment::Production {
-            OverflowStrategy::DropOldest
-        } else {
-            OverflowStrategy::Block
-        },
-        ..AsyncConfig::default()
-    };
+    let env = setup.environment_config();
+    install_environment(env.clone())?;
+    Ok(env)
+}
+
+/// Installs `env` as the global environment, with a new global backend of
+/// its `async_config`: what [`setup_async_logging`] does with a preset, for
+/// an environment changed field by field (its levels, say, as the
+/// original's `set_log_level` and `set_environment_config` do). The previous
+/// global backend is drained first; if `env` cannot be set up (an
+/// unwritable log file), the previous environment stays.
+///
+/// # Errors
+/// [`ConfigError`] for an invalid setting or an unwritable log file.
+pub fn install_environment(env: EnvironmentConfig) -> Result<(), ConfigError> {
     let backend = Backend::new(env.async_config.clone())?;
     let mut global = lock(&GLOBAL);
-    let previous = lock(&ENV).replace(env.clone());
-    if let Err(e) = install(&mut global, backend) {
+    let previous = lock(&ENV).replace(Setup::Environment(env));
+    if let Err(e) = install(&mut global, backend, None) {
         *lock(&ENV) = previous;
         return Err(e);
     }
-    Ok(env)
+    Ok(())
 }
 
 /// Options of [`configure_async_backend`], with the original's defaults.
@@ -197,11 +275,32 @@ pub fn configure_async_backend(options: BackendOptions) -> Result<Backend, Confi
     };
     let backend = Backend::new(config.clone())?;
     let mut global = lock(&GLOBAL);
-    install(&mut global, backend.clone())?;
-    if let Some(env) = lock(&ENV).as_mut() {
-        env.async_config = config;
+    install(&mut global, backend.clone(), None)?;
+    if let Some(setup) = lock(&ENV).as_mut() {
+        setup.set_async_config(config);
     }
     Ok(backend)
+}
+
+/// Installs a checked configuration as the global setup (see
+/// `config::Config::apply`): its pipeline and backend are made first, so a
+/// file that cannot be opened leaves the running setup as it was; then the
+/// previous global backend is drained, this one installed, and the level
+/// rules replaced, all under the global backend's lock (a `get_logger`
+/// meanwhile waits, and sees the new rules).
+#[cfg(feature = "config")]
+pub(crate) fn install_config(config: crate::config::Resolved) -> Result<(), ConfigError> {
+    let pipeline = config.pipeline(FormatterType::Default, None)?;
+    let backend = Backend::new(config.async_config.clone())?;
+    let rules = config.rules.clone();
+    let mut global = lock(&GLOBAL);
+    let previous = lock(&ENV).replace(Setup::Config(config));
+    if let Err(e) = install(&mut global, backend, Some(pipeline)) {
+        *lock(&ENV) = previous;
+        return Err(e);
+    }
+    crate::levels::set_levels(rules);
+    Ok(())
 }
 
 /// A logger on the global backend. Before any setup, that backend writes
@@ -284,16 +383,16 @@ pub fn apply_async_config(config: AsyncConfig) -> Result<(), ConfigError> {
         // Rebuilt on first use from the environment's settings.
         None => lock(&ENV)
             .as_ref()
-            .map(|e| e.async_config.clone())
+            .map(|e| e.async_config().clone())
             .unwrap_or_default(),
     };
     if current == config {
         return Ok(());
     }
     let backend = Backend::new(config.clone())?;
-    install(&mut global, backend)?;
-    if let Some(env) = lock(&ENV).as_mut() {
-        env.async_config = config;
+    install(&mut global, backend, None)?;
+    if let Some(setup) = lock(&ENV).as_mut() {
+        setup.set_async_config(config);
     }
     Ok(())
 }
@@ -319,15 +418,9 @@ pub fn get_env_logger(
         if let Some((_, found)) = g.extra.iter().find(|(k, _)| *k == key) {
             return Ok((g.backend.clone(), found.clone()));
         }
-        let config = match (&*lock(&ENV), log_file) {
-            (Some(env), None) => env.pipeline(format)?,
-            (Some(env), Some(file)) => env.pipeline_to(
-                format,
-                env.log_directory
-                    .join("modules")
-                    .join(format!("{file}.log")),
-            )?,
-            (None, _) => PipelineConfig::new(),
+        let config = match &*lock(&ENV) {
+            Some(setup) => setup.pipeline(format, log_file)?,
+            None => PipelineConfig::new(),
         };
         let made = g.backend.add_route(config);
         g.extra.push((key, made.clone()));

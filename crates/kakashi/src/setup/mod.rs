@@ -38,8 +38,8 @@ pub(crate) use global::environment_is_set;
 pub use environment::{Environment, EnvironmentConfig, FormatterKind, FormatterType};
 pub use global::{
     apply_async_config, configure_async_backend, flush, flush_timeout, get_async_stats,
-    get_async_structured_logger, get_env_logger, get_logger, setup_async_logging,
-    shutdown_async_backend, sync, AsyncSetup, BackendOptions,
+    get_async_structured_logger, get_env_logger, get_logger, install_environment,
+    setup_async_logging, shutdown_async_backend, sync, AsyncSetup, BackendOptions,
 };
 pub use high_performance::{
     get_high_performance_logger, get_high_performance_logger_with, HighPerformanceOptions,
@@ -48,12 +48,14 @@ pub use network::{
     get_network_batch_logger, get_network_logger, get_network_logger_with, NetworkOptions,
 };
 
+#[cfg(feature = "config")]
+pub(crate) use global::install_config;
 use global::{ENV, GLOBAL};
 use high_performance::FILE_BACKENDS;
 
 /// Before `fork()` (see `prepare_fork`): this module's registries, taken in
 /// the order the rest of the module takes them (`GLOBAL`, `ENV`,
-/// `FILE_BACKENDS`; see `lock_for_fork`).
+/// `FILE_BACKENDS`, then the level registry; see `lock_for_fork`).
 pub(crate) fn hold_registries_for_fork(deadline: Instant) -> Vec<Box<dyn std::any::Any>> {
     let mut held: Vec<Box<dyn std::any::Any>> = Vec::new();
     if let Some(g) = lock_for_fork(&GLOBAL, deadline) {
@@ -63,6 +65,10 @@ pub(crate) fn hold_registries_for_fork(deadline: Instant) -> Vec<Box<dyn std::an
         held.push(Box::new(g));
     }
     if let Some(g) = lock_for_fork(&FILE_BACKENDS, deadline) {
+        held.push(Box::new(g));
+    }
+    // A leaf (taken under the others, never the other way round): last.
+    if let Some(g) = lock_for_fork(crate::levels::registry_for_fork(), deadline) {
         held.push(Box::new(g));
     }
     held

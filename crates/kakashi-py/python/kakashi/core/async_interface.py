@@ -15,7 +15,7 @@ from kakashi import _kakashi
 from kakashi._logger import Logger
 from kakashi.core._global_backend import get_async_stats, shutdown_async_backend
 from kakashi.core.async_backend import AsyncConfig, configure_async_backend
-from kakashi.core.config import EnvironmentConfig
+from kakashi.core.config import EnvironmentConfig, _install
 from kakashi.core.records import LogLevel
 
 __all__ = [
@@ -53,37 +53,17 @@ def setup_async_logging(
     ``rotation``, ``retention`` and ``compression`` manage the preset's files
     (as for ``get_high_performance_logger``). Returns the installed
     ``EnvironmentConfig``."""
-    env = _kakashi.setup_async_logging(
-        str(environment),
+    return _install(
+        environment,
         service_name,
         version,
-        os.fspath(log_directory) if log_directory is not None else None,
+        log_directory,
         max_queue_size,
         worker_count,
         batch_size,
-        rotation,
-        retention,
-        compression,
-    )
-    return EnvironmentConfig(
-        environment=env["environment"],
-        console_level=LogLevel(env["console_level"]),
-        file_level=LogLevel(env["file_level"]),
-        log_directory=env["log_directory"],
-        include_thread_info=env["include_thread_info"],
-        include_source_location=env["include_source_location"],
-        service_name=env["service_name"],
-        version=env["version"],
-        enable_async_io=True,
-        async_config=AsyncConfig(
-            max_queue_size=env["max_queue_size"],
-            queue_overflow_strategy=env["queue_overflow_strategy"],
-            worker_count=env["worker_count"],
-            batch_size=env["batch_size"],
-            batch_timeout=env["batch_timeout"],
-            shutdown_timeout=env["shutdown_timeout"],
-            enable_batching=env["enable_batching"],
-        ),
+        rotation=rotation,
+        retention=retention,
+        compression=compression,
     )
 
 

@@ -8,6 +8,7 @@ thread; ``fallback_to_sync`` decides what happens to records logged after
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional
@@ -16,6 +17,7 @@ from kakashi import _kakashi
 from kakashi._logger import Logger
 from kakashi.core.async_backend import AsyncConfig
 from kakashi.core.pipeline import (
+    DualPipeline,
     PipelineConfig,
     _default_enrichers,
     default_json_formatter,
@@ -32,6 +34,7 @@ __all__ = [
     "AsyncPipeline",
     "create_async_console_pipeline",
     "create_async_file_pipeline",
+    "create_async_dual_pipeline",
     "create_high_performance_pipeline",
     "create_network_pipeline",
 ]
@@ -84,6 +87,26 @@ class AsyncPipeline:
     def process(self, record: LogRecord) -> None:
         """Accepts a ``LogRecord`` (the original's entry point)."""
         self._engine.process(record)
+
+    def with_enricher(self, enricher: Callable[[LogRecord], LogRecord]) -> "AsyncPipeline":
+        """A new asynchronous pipeline (with its own workers) with
+        ``enricher`` appended."""
+        stages = self.config.pipeline_config
+        return AsyncPipeline(
+            dataclasses.replace(
+                self.config, pipeline_config=dataclasses.replace(stages, enrichers=stages.enrichers + (enricher,))
+            )
+        )
+
+    def with_filter(self, filter: Callable[[LogRecord], bool]) -> "AsyncPipeline":
+        """A new asynchronous pipeline (with its own workers) with ``filter``
+        appended."""
+        stages = self.config.pipeline_config
+        return AsyncPipeline(
+            dataclasses.replace(
+                self.config, pipeline_config=dataclasses.replace(stages, filters=stages.filters + (filter,))
+            )
+        )
 
     def get_stats(self) -> Dict[str, Any]:
         """This pipeline's backend counters."""
@@ -141,6 +164,22 @@ def create_async_file_pipeline(
             PipelineConfig(min_level, enrichers, (), formatter, (file_writer(file_path),)),
             async_config or AsyncConfig(),
         )
+    )
+
+
+def create_async_dual_pipeline(
+    file_path: Any,
+    console_level: LogLevel = LogLevel.INFO,
+    file_level: LogLevel = LogLevel.DEBUG,
+    console_formatter: Callable[[LogRecord], str] = simple_text_formatter,
+    file_formatter: Callable[[LogRecord], str] = default_json_formatter,
+    async_config: Optional[AsyncConfig] = None,
+) -> DualPipeline:
+    """Asynchronous console and file pipelines, each with its own level and
+    formatter (the original gave both the file's formatter and level)."""
+    return DualPipeline(
+        create_async_console_pipeline(console_level, console_formatter, True, async_config),
+        create_async_file_pipeline(file_path, file_level, file_formatter, True, async_config),
     )
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "field_filter",
     "logger_name_filter",
     "default_json_formatter",
+    "console_formatter",
     "simple_text_formatter",
     "compact_formatter",
     "detailed_formatter",
@@ -51,6 +52,8 @@ __all__ = [
     "null_writer",
     "create_console_pipeline",
     "create_file_pipeline",
+    "create_dual_pipeline",
+    "DualPipeline",
 ]
 
 Enricher = Callable[[LogRecord], LogRecord]
@@ -93,7 +96,15 @@ logger_name_filter: Callable[[Iterable[str]], Filter] = _kakashi.logger_name_fil
 #: One JSON object in the original's key order: timestamp, datetime, level,
 #: level_value, logger, message, fields, context, source, threading,
 #: exception. Values that are not JSON are stringified; output is valid UTF-8.
-default_json_formatter: Formatter = _kakashi.default_json_formatter
+#: Called with keywords only, returns a shaped formatter: ``profile="ecs"`` or
+#: ``"gcp"``, ``rename={"level": "severity"}``, ``drop=["threading"]``,
+#: ``flatten_fields=True``, ``exception_frames=True``, ``gcp_project=...``,
+#: ``default=callable`` (README, "What comes out").
+default_json_formatter: _kakashi.BuiltinFormatter = _kakashi.default_json_formatter
+#: The development console line, ``HH:MM:SS.mmm LEVEL    logger: message k=v``,
+#: coloured by level on a terminal only (``NO_COLOR``, ``FORCE_COLOR``);
+#: ``console_formatter(colors="auto"|"always"|"never")``.
+console_formatter: _kakashi.BuiltinFormatter = _kakashi.console_formatter
 #: ``HH:MM:SS.mmm | LEVEL    | logger | context | message | k=v``.
 simple_text_formatter: Formatter = _kakashi.simple_text_formatter
 #: ``HH:MM:SS | L | message``.
@@ -137,7 +148,9 @@ class PipelineConfig:
             stages = getattr(self, name)
             if callable(stages) or isinstance(stages, (str, bytes)):
                 raise TypeError(f"{name} must be a sequence of callables, got {stages!r}")
-            stages = tuple(stages)
+            # A Kakashi 0.2.2 sink (kakashi.core.sinks) runs as the engine's
+            # writer it wraps.
+            stages = tuple(getattr(stage, "_kakashi_writer", stage) for stage in stages)
             for stage in stages:
                 if not callable(stage):
                     raise TypeError(f"every item of {name} must be callable, got {stage!r}")
@@ -216,4 +229,67 @@ def create_file_pipeline(
         PipelineConfig(
             min_level, _default_enrichers(include_thread_info), (), formatter, (file_writer(file_path),)
         )
+    )
+
+
+# === dual pipelines ===
+
+
+class DualPipeline:
+    """Kakashi 0.2.2's dual pipeline: a console pipeline and a file pipeline,
+    each with its own level and formatter (``create_dual_pipeline``,
+    ``create_async_dual_pipeline``). ``with_enricher``/``with_filter`` add
+    the stage to both (the original rebuilt a console-only JSON pipeline and
+    lost the file); ``logger(name)`` gives a logger whose records go to
+    both."""
+
+    def __init__(self, console_pipeline: Any, file_pipeline: Any) -> None:
+        self.console_pipeline = console_pipeline
+        self.file_pipeline = file_pipeline
+        levels = (console_pipeline.config, file_pipeline.config)
+        first = getattr(levels[0], "pipeline_config", levels[0])
+        second = getattr(levels[1], "pipeline_config", levels[1])
+        #: The original's ``.config``: the lower of the two levels.
+        self.config = PipelineConfig(min_level=min(first.min_level, second.min_level))
+
+    def process(self, record: LogRecord) -> None:
+        """Runs ``record`` through both pipelines (each keeps its level)."""
+        self.console_pipeline.process(record)
+        self.file_pipeline.process(record)
+
+    def logger(self, name: str) -> "Logger":
+        """A logger named ``name`` whose records go to both pipelines."""
+        from kakashi._logger import _TeeLogger
+
+        return _TeeLogger(self.console_pipeline.logger(name), self.file_pipeline.logger(name))
+
+    def with_enricher(self, enricher: Enricher) -> "DualPipeline":
+        """A new dual pipeline with ``enricher`` appended to both."""
+        return DualPipeline(self.console_pipeline.with_enricher(enricher), self.file_pipeline.with_enricher(enricher))
+
+    def with_filter(self, filter: Filter) -> "DualPipeline":
+        """A new dual pipeline with ``filter`` appended to both."""
+        return DualPipeline(self.console_pipeline.with_filter(filter), self.file_pipeline.with_filter(filter))
+
+    def flush(self) -> bool:
+        """Flushes both (for asynchronous ones; a ``Pipeline`` writes at once)."""
+        done = True
+        for p in (self.console_pipeline, self.file_pipeline):
+            if hasattr(p, "flush"):
+                done = p.flush() and done
+        return done
+
+
+def create_dual_pipeline(
+    file_path: Union[str, "os.PathLike[str]"],
+    console_level: LogLevel = LogLevel.INFO,
+    file_level: LogLevel = LogLevel.DEBUG,
+    console_formatter: Formatter = simple_text_formatter,
+    file_formatter: Formatter = default_json_formatter,
+) -> DualPipeline:
+    """Synchronous console and file pipelines, each with its own level and
+    formatter (thread and exception enrichers on both)."""
+    return DualPipeline(
+        create_console_pipeline(console_level, console_formatter),
+        create_file_pipeline(file_path, file_level, file_formatter),
     )

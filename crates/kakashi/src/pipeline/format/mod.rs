@@ -1,5 +1,6 @@
-//! Formatters: JSON (the original's wire format) and three text layouts, plus
-//! the encoding helpers they share.
+//! Formatters: JSON (the original's wire format, shaped variants and the
+//! ECS and GCP profiles), the original's three text layouts, the
+//! development console line, and the encoding helpers they share.
 //!
 //! Formatting happens on the worker, into one reusable buffer per batch.
 //! Every formatter is infallible: strings are escaped per RFC 8259 section 7,
@@ -18,14 +19,21 @@
 //! assert!(text.contains(r#""fields":{"price":"NaN"}"#));
 //! ```
 
+mod console;
 mod escape;
 mod json;
 mod repr;
+mod shape;
 mod spare;
 mod text;
 mod time;
 
+pub use console::{console_formatter, Colors, ConsoleFormatter, ConsoleStream};
 pub use json::{default_json_formatter, JsonFormatter};
+pub use shape::{
+    ecs_json_formatter, gcp_json_formatter, JsonProfile, JsonShape, ShapedJsonFormatter,
+    ECS_VERSION, JSON_KEYS,
+};
 pub use text::{
     compact_formatter, detailed_formatter, simple_text_formatter, CompactFormatter,
     DetailedFormatter, SimpleTextFormatter,
