@@ -326,6 +326,41 @@ impl PyLogger {
         emit(&self.inner, py, level, message, all.iter(), false)
     }
 
+    /// Logs a `logging.LogRecord` (`kakashi.stdlib.KakashiHandler`'s
+    /// call; see `stdlib.rs`). `skip`: the attribute names that are not
+    /// `extra` fields; `order`: a fresh `LogRecord`'s, in `__dict__` order.
+    /// With `follow_global`, returns False without logging once this
+    /// logger's backend has stopped (the handler then takes the current
+    /// default logger); otherwise True.
+    #[pyo3(signature = (record, skip, order, follow_global=false))]
+    fn _emit_stdlib(
+        &self,
+        record: &Bound<'_, PyAny>,
+        skip: &Bound<'_, pyo3::types::PyFrozenSet>,
+        order: &Bound<'_, PyTuple>,
+        follow_global: bool,
+    ) -> PyResult<bool> {
+        crate::stdlib::emit(&self.inner, record, skip, order, follow_global)
+    }
+
+    /// `logging.Logger._log(level, msg, args, extra=extra)` logged without
+    /// a `LogRecord` (`kakashi.stdlib`'s fast path; see `stdlib.rs`).
+    /// Returns False, having done nothing, when the call must take the
+    /// usual path instead; raises what `msg % args` raises.
+    #[pyo3(signature = (name, levelno, msg, args, extra, follow_global=false))]
+    fn _log_stdlib(
+        &self,
+        name: &Bound<'_, PyAny>,
+        levelno: i64,
+        msg: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyAny>,
+        extra: Option<&Bound<'_, PyDict>>,
+        follow_global: bool,
+    ) -> PyResult<bool> {
+        crate::stdlib::log_call(&self.inner, name, levelno, msg, args, extra, follow_global)
+            .map(|done| matches!(done, crate::stdlib::Fast::Done))
+    }
+
     /// A logger like this one with `fields` added to every record.
     #[pyo3(signature = (**fields))]
     fn bind(&self, fields: Option<&Bound<'_, PyDict>>) -> PyLogger {

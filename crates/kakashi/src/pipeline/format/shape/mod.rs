@@ -491,6 +491,10 @@ impl ShapedJsonFormatter {
                 if self.key(out, &mut sep, 8) {
                     out.extend_from_slice(b"{\"module\":");
                     write_json_str(out, src.module);
+                    if let Some(function) = src.function {
+                        out.extend_from_slice(b",\"function\":");
+                        write_json_str(out, function);
+                    }
                     out.extend_from_slice(b",\"line\":");
                     write_int(out, src.line);
                     out.push(b'}');

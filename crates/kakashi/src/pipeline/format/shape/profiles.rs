@@ -80,7 +80,7 @@ impl ShapedJsonFormatter {
             out.extend_from_slice(b",\"line\":");
             write_int(out, src.line);
             out.extend_from_slice(b"},\"function\":");
-            write_json_str(out, src.module);
+            write_json_str(out, src.function.unwrap_or(src.module));
             out.push(b'}');
         }
         out.extend_from_slice(b"},\"process\":{\"pid\":");
@@ -140,7 +140,7 @@ impl ShapedJsonFormatter {
             out.extend_from_slice(b",\"line\":");
             write_int(out, src.line);
             out.extend_from_slice(b",\"function\":");
-            write_json_str(out, src.module);
+            write_json_str(out, src.function.unwrap_or(src.module));
             out.push(b'}');
         } else if let Some(f) = frame {
             out.extend_from_slice(b",\"logging.googleapis.com/sourceLocation\":{\"file\":");
