@@ -564,6 +564,46 @@ def test_a_logger_class_that_handles_records_itself_still_sees_them(tmp_path):
     assert [line["message"] for line in json_lines(path)] == ["watched 1"]
 
 
+def test_a_library_replacing_logging_functions_later_still_sees_every_record(tmp_path, monkeypatch):
+    """Sentry replaces ``logging.Logger.callHandlers`` and ddtrace
+    ``makeRecord``, often after logging is configured: from then on every
+    call goes through them (the fast path checks at each call), and the
+    records still reach the kakashi file."""
+    logger, path = file_logger(tmp_path)
+    log = logging.getLogger("patched.lib")
+    log.propagate = False
+    log.setLevel(logging.DEBUG)
+    handler = KakashiHandler(logger)
+    log.addHandler(handler)
+    log.info("before %d", 1)  # no one else listening: may take the fast path
+
+    seen = []
+    original_call_handlers = logging.Logger.callHandlers
+    original_make_record = logging.Logger.makeRecord
+
+    def call_handlers(self, record):  # as sentry_sdk's LoggingIntegration does
+        seen.append(("callHandlers", record.getMessage()))
+        return original_call_handlers(self, record)
+
+    def make_record(self, *args, **kwargs):  # as ddtrace's log injection does
+        record = original_make_record(self, *args, **kwargs)
+        record.dd_trace_id = "t-1"
+        return record
+
+    monkeypatch.setattr(logging.Logger, "callHandlers", call_handlers)
+    log.info("during %d", 2)
+    monkeypatch.setattr(logging.Logger, "makeRecord", make_record)
+    log.warning("both %d", 3)
+    monkeypatch.undo()
+    log.info("after %d", 4)
+    assert logger.flush()
+    log.removeHandler(handler)
+    assert seen == [("callHandlers", "during 2"), ("callHandlers", "both 3")]
+    lines = json_lines(path)
+    assert [line["message"] for line in lines] == ["before 1", "during 2", "both 3", "after 4"]
+    assert lines[2]["fields"] == {"dd_trace_id": "t-1"}
+
+
 def test_the_ecs_and_gcp_profiles_name_the_callers_function(tmp_path):
     """A bridged record knows its caller's function: the ECS profile's
     ``log.origin`` and GCP's ``sourceLocation`` carry it, and a text-only

@@ -35,7 +35,7 @@ import logging
 import sys
 import threading
 import warnings
-from typing import Any, FrozenSet, Optional, Set, Tuple, Union
+from typing import Any, FrozenSet, Optional, Tuple, Union
 
 from kakashi import _kakashi
 from kakashi._logger import Logger
@@ -167,27 +167,37 @@ class KakashiHandler(logging.Handler):
 #: ``False`` sends every record through ``LogRecord`` and ``handle``.
 FAST_PATH = hasattr(logging, "_logRecordFactory")
 
+
+def _logging_own(name: str) -> Any:
+    """``logging.Logger.<name>`` if it is still ``logging``'s own function
+    (not replaced by another library: Sentry replaces ``callHandlers``,
+    ddtrace ``makeRecord``), else None."""
+    f = getattr(logging.Logger, name, None)
+    return f if getattr(f, "__module__", None) == "logging" else None
+
+
+# What a plain logging.Logger builds and dispatches records with. A call
+# takes the fast path only while its logger's class still has these very
+# functions (checked per call: a library may replace one at any time, and
+# then sees every record again).
+_MAKE_RECORD = _logging_own("makeRecord")
+_HANDLE = _logging_own("handle")
+_CALL_HANDLERS = _logging_own("callHandlers")
+if _MAKE_RECORD is None or _HANDLE is None or _CALL_HANDLERS is None:
+    FAST_PATH = False
+
+#: ``logging.Logger._log`` as it was when the first KakashiHandler was
+#: made: what every call that does not take the fast path runs.
 _LOG = logging.Logger._log
+#: Whether that ``_log`` was ``logging``'s own: if another library had
+#: replaced it, no call skips it.
+_LOG_IS_LOGGINGS = False
 # `logging`'s findCaller must not take `_log`'s frame for the caller's. From
 # 3.11 it counts `stacklevel` over the frames outside `logging`, which
 # `_log`'s is: one more skips it. Before, it skips `logging`'s own frames
 # after counting `stacklevel` over every frame from `Logger.info`'s on,
 # which `_log` shifts by one: one more when `stacklevel` > 1.
 _COUNTS_OUTSIDE_FRAMES = sys.version_info >= (3, 11)
-# Logger classes known to build and dispatch records as logging.Logger does
-# (a set: one membership test per call), and those known not to.
-_PLAIN_TYPES: Set[type] = {logging.Logger, logging.RootLogger}
-_OTHER_TYPES: Set[type] = set()
-
-
-def _plain(cls: type) -> bool:
-    if cls in _OTHER_TYPES:
-        return False
-    if all(getattr(cls, name) is getattr(logging.Logger, name) for name in ("makeRecord", "handle", "callHandlers")):
-        _PLAIN_TYPES.add(cls)
-        return True
-    _OTHER_TYPES.add(cls)
-    return False
 
 _patched = False
 _patching = threading.Lock()
@@ -216,13 +226,16 @@ def _log(
     # takes logging's own path.
     if (
         FAST_PATH
+        and _LOG_IS_LOGGINGS
         and not exc_info
         and not stack_info
         and stacklevel == 1
         and (extra is None or type(extra) is dict)
         and not self.disabled
         and not self.filters
-        and (type(self) in _PLAIN_TYPES or _plain(type(self)))
+        and type(self).callHandlers is _CALL_HANDLERS
+        and type(self).makeRecord is _MAKE_RECORD
+        and type(self).handle is _HANDLE
         and logging._logRecordFactory is logging.LogRecord  # type: ignore[attr-defined]
     ):
         target = None
@@ -251,9 +264,13 @@ def _log(
 
 
 def _enable_fast_path() -> None:
-    global _patched
+    global _patched, _LOG, _LOG_IS_LOGGINGS
     with _patching:
         if not _patched:
+            # The `_log` in place now (another library's replacement, if
+            # one was made since this module was imported, keeps running).
+            _LOG = logging.Logger._log
+            _LOG_IS_LOGGINGS = getattr(_LOG, "__module__", None) == "logging"
             _kakashi._stdlib_setup(
                 STANDARD_ATTRIBUTES, [logging.Logger.info.__code__.co_filename, _log.__code__.co_filename]
             )
