@@ -136,13 +136,7 @@ fn emit_inner<'py>(
     // The current OpenTelemetry span's ids, after the call's own fields (a
     // field of the same name the call set is kept), as the Rust crate's
     // trace-context hook adds them.
-    if let Some(ids) = convert::trace_context(py) {
-        for (key, value) in ids.iter() {
-            if !record.fields.iter().any(|(k, _)| k == key) {
-                record.fields.push((key.clone(), value.clone()));
-            }
-        }
-    }
+    convert::add_trace_ids(py, &mut record.fields);
     record.exception = exception.map(Box::new);
     // A KeyboardInterrupt or SystemExit raised by a value's `__str__` while
     // it was copied belongs to the caller, as with the standard library.

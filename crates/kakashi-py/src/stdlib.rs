@@ -195,6 +195,8 @@ fn emit_inner(
     if record.exception.is_none() && record.message.contains('\n') {
         split_formatted(&mut record);
     }
+    // The current OpenTelemetry span's ids, as for kakashi's own calls.
+    convert::add_trace_ids(py, &mut record.fields);
     record.context = match (current_context(py), logger.bound_context()) {
         (None, None) => None,
         (Some(c), None) => Some(c),
@@ -342,6 +344,8 @@ fn log_call_inner(
             kakashi::binding::put_field(&mut record.fields, convert::key(&k), convert::value(&v));
         }
     }
+    // The current OpenTelemetry span's ids, as for kakashi's own calls.
+    convert::add_trace_ids(py, &mut record.fields);
     record.context = match (current_context(py), logger.bound_context()) {
         (None, None) => None,
         (Some(c), None) => Some(c),
