@@ -26,7 +26,7 @@ pub use caller::*;
 pub(crate) use interrupts::*;
 pub use remembered::*;
 pub use to_python::*;
-pub use trace::{add_trace_ids, trace_context};
+pub use trace::add_trace_ids;
 
 use std::borrow::Cow;
 use std::sync::Arc;
