@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyBaseException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyString, PyTuple};
 
-use crate::convert::{self, context_of, current_context, str_of, DefaultHook, DefaultScope};
+use crate::convert::{self, context_of, str_of, DefaultHook, DefaultScope};
 
 /// A named logger feeding one pipeline. `info("msg", **fields)` and the other
 /// level methods never raise because of a writer, enricher, filter or
@@ -127,12 +127,7 @@ fn emit_inner<'py>(
             exception = Some(convert::exception(py, &exc));
         }
     }
-    record.context = match (current_context(py), logger.bound_context()) {
-        (None, None) => None,
-        (Some(c), None) => Some(c),
-        (None, Some(b)) => Some(Arc::clone(b)),
-        (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
-    };
+    record.context = convert::call_context(py, logger);
     // The current OpenTelemetry span's ids, after the call's own fields (a
     // field of the same name the call set is kept), as the Rust crate's
     // trace-context hook adds them.

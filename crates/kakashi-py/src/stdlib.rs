@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use kakashi::{
     Exception, Frame, Level, Name, PipelineConfig, Record, Sections, Source, Text, Timestamp,
@@ -33,7 +33,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFrozenSet, PyInt, PyString, PyTuple};
 
-use crate::convert::{self, current_context, str_of};
+use crate::convert::{self, str_of};
 use crate::logger::PyLogger;
 
 /// A standard library level number as an engine level: the nearest engine
@@ -197,12 +197,7 @@ fn emit_inner(
     }
     // The current OpenTelemetry span's ids, as for kakashi's own calls.
     convert::add_trace_ids(py, &mut record.fields);
-    record.context = match (current_context(py), logger.bound_context()) {
-        (None, None) => None,
-        (Some(c), None) => Some(c),
-        (None, Some(b)) => Some(Arc::clone(b)),
-        (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
-    };
+    record.context = convert::call_context(py, logger);
     // A KeyboardInterrupt or SystemExit raised by a value's `__str__` while
     // it was copied belongs to the caller, as with a level method.
     if let Some(err) = convert::take_pending_interrupt(py) {
@@ -346,12 +341,7 @@ fn log_call_inner(
     }
     // The current OpenTelemetry span's ids, as for kakashi's own calls.
     convert::add_trace_ids(py, &mut record.fields);
-    record.context = match (current_context(py), logger.bound_context()) {
-        (None, None) => None,
-        (Some(c), None) => Some(c),
-        (None, Some(b)) => Some(Arc::clone(b)),
-        (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
-    };
+    record.context = convert::call_context(py, logger);
     if let Some(err) = convert::take_pending_interrupt(py) {
         return Err(err);
     }

@@ -449,3 +449,14 @@ fn format_traceback(py: Python<'_>, exc: &Bound<'_, PyAny>) -> Option<String> {
     }
     Some(out.trim_end_matches('\n').to_owned())
 }
+
+/// A call's context: the request context current on the calling thread or
+/// task, merged with what `logger` has bound (the bound one wins).
+pub fn call_context(py: Python<'_>, logger: &kakashi::Logger) -> Option<Arc<kakashi::Context>> {
+    match (current_context(py), logger.bound_context()) {
+        (None, None) => None,
+        (Some(c), None) => Some(c),
+        (None, Some(b)) => Some(Arc::clone(b)),
+        (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
+    }
+}
