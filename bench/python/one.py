@@ -173,6 +173,31 @@ def setup_kakashi(strategy):
     return call, finish
 
 
+def setup_kakashi_stdlib():
+    # Python's standard logging, the call a program or library already
+    # makes, through kakashi.stdlib.KakashiHandler into the same kakashi
+    # file logger as kakashi-block (end to end: until every record is on disk).
+    import logging
+
+    import kakashi
+    import kakashi.stdlib
+    from kakashi.core.async_interface import get_high_performance_logger
+
+    target = get_high_performance_logger("trading", OUT, overflow_strategy="block")
+    log = logging.getLogger("trading")
+    log.addHandler(kakashi.stdlib.KakashiHandler(target))
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+    def call(i):
+        log.info("Trade executed %s", i, extra=fields(i))
+
+    def finish():
+        kakashi.shutdown_async_backend(timeout=60.0)
+
+    return call, finish
+
+
 def setup_kakashi_022():
     # The original's one JSON-to-file path that works: a sync file pipeline
     # under a FunctionalLogger (its async factories raise at construction).
@@ -202,6 +227,7 @@ SETUPS = {
     "picologging": setup_picologging,
     "kakashi-block": lambda: setup_kakashi("block"),
     "kakashi-drop_oldest": lambda: setup_kakashi("drop_oldest"),
+    "kakashi-stdlib": setup_kakashi_stdlib,
     "kakashi-0.2.2": setup_kakashi_022,
 }
 

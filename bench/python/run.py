@@ -34,6 +34,7 @@ LOGGERS = [
     ("kakashi-0.2.2", "original kakashi 0.2.2, sync file pipeline (its async factories crash)"),
     ("kakashi-block", "kakashi (this package), get_high_performance_logger, block"),
     ("kakashi-drop_oldest", "kakashi (this package), get_high_performance_logger, drop_oldest (default)"),
+    ("kakashi-stdlib", "stdlib logging calls, kakashi.stdlib.KakashiHandler into the kakashi-block logger"),
 ]
 
 

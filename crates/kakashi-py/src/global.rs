@@ -47,7 +47,7 @@ fn env_dict<'py>(py: Python<'py>, env: &EnvironmentConfig) -> PyResult<Bound<'py
 }
 
 #[pyfunction]
-#[pyo3(signature = (environment, service_name, version, log_directory, max_queue_size, worker_count, batch_size, rotation=None, retention=None, compression=None, console_level=None, file_level=None))]
+#[pyo3(signature = (environment, service_name, version, log_directory, max_queue_size, worker_count, batch_size, rotation=None, retention=None, compression=None, console_level=None, file_level=None, console_colors=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn setup_async_logging<'py>(
     py: Python<'py>,
@@ -63,7 +63,12 @@ pub(crate) fn setup_async_logging<'py>(
     compression: Option<&Bound<'py, PyAny>>,
     console_level: Option<&Bound<'py, PyAny>>,
     file_level: Option<&Bound<'py, PyAny>>,
+    console_colors: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let console_colors: Option<kakashi::Colors> = console_colors
+        .map(str::parse)
+        .transpose()
+        .map_err(config_error)?;
     let console_level = console_level.map(crate::convert::level).transpose()?;
     let file_level = file_level.map(crate::convert::level).transpose()?;
     let file = crate::config::file_options(rotation, retention, compression)?;
@@ -89,6 +94,7 @@ pub(crate) fn setup_async_logging<'py>(
     // the preset's levels.
     env.console_level = console_level.unwrap_or(env.console_level);
     env.file_level = file_level.unwrap_or(env.file_level);
+    env.console_colors = console_colors.unwrap_or(env.console_colors);
     let installed = env.clone();
     gil::detach(py, move || kakashi::install_environment(installed)).map_err(config_error)?;
     env_dict(py, &env)

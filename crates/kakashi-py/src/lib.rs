@@ -39,6 +39,7 @@ mod logger;
 mod pipeline;
 mod report;
 mod stages;
+mod stdlib;
 
 use kakashi::Level;
 use pyo3::prelude::*;
@@ -88,6 +89,8 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(global::shutdown_async_backend, m)?)?;
     m.add_function(wrap_pyfunction!(global::reopen_files, m)?)?;
     m.add_function(wrap_pyfunction!(global::sync, m)?)?;
+    m.add_function(wrap_pyfunction!(stdlib::_stdlib_logger, m)?)?;
+    m.add_function(wrap_pyfunction!(stdlib::_stdlib_setup, m)?)?;
     builtins::register(m)?;
     m.add_function(wrap_pyfunction!(convert::_set_context_var, m)?)?;
     m.add_function(wrap_pyfunction!(convert::_context_used, m)?)?;

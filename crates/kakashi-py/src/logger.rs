@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyBaseException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyString, PyTuple};
 
-use crate::convert::{self, context_of, current_context, str_of, DefaultHook, DefaultScope};
+use crate::convert::{self, context_of, str_of, DefaultHook, DefaultScope};
 
 /// A named logger feeding one pipeline. `info("msg", **fields)` and the other
 /// level methods never raise because of a writer, enricher, filter or
@@ -127,22 +127,11 @@ fn emit_inner<'py>(
             exception = Some(convert::exception(py, &exc));
         }
     }
-    record.context = match (current_context(py), logger.bound_context()) {
-        (None, None) => None,
-        (Some(c), None) => Some(c),
-        (None, Some(b)) => Some(Arc::clone(b)),
-        (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
-    };
+    record.context = convert::call_context(py, logger);
     // The current OpenTelemetry span's ids, after the call's own fields (a
     // field of the same name the call set is kept), as the Rust crate's
     // trace-context hook adds them.
-    if let Some(ids) = convert::trace_context(py) {
-        for (key, value) in ids.iter() {
-            if !record.fields.iter().any(|(k, _)| k == key) {
-                record.fields.push((key.clone(), value.clone()));
-            }
-        }
-    }
+    convert::add_trace_ids(py, &mut record.fields);
     record.exception = exception.map(Box::new);
     // A KeyboardInterrupt or SystemExit raised by a value's `__str__` while
     // it was copied belongs to the caller, as with the standard library.
@@ -324,6 +313,41 @@ impl PyLogger {
         }
         let _hook = DefaultScope::enter(self.default_hook.as_ref());
         emit(&self.inner, py, level, message, all.iter(), false)
+    }
+
+    /// Logs a `logging.LogRecord` (`kakashi.stdlib.KakashiHandler`'s
+    /// call; see `stdlib.rs`). `skip`: the attribute names that are not
+    /// `extra` fields; `order`: a fresh `LogRecord`'s, in `__dict__` order.
+    /// With `follow_global`, returns False without logging once this
+    /// logger's backend has stopped (the handler then takes the current
+    /// default logger); otherwise True.
+    #[pyo3(signature = (record, skip, order, follow_global=false))]
+    fn _emit_stdlib(
+        &self,
+        record: &Bound<'_, PyAny>,
+        skip: &Bound<'_, pyo3::types::PyFrozenSet>,
+        order: &Bound<'_, PyTuple>,
+        follow_global: bool,
+    ) -> PyResult<bool> {
+        crate::stdlib::emit(&self.inner, record, skip, order, follow_global)
+    }
+
+    /// `logging.Logger._log(level, msg, args, extra=extra)` logged without
+    /// a `LogRecord` (`kakashi.stdlib`'s fast path; see `stdlib.rs`).
+    /// Returns False, having done nothing, when the call must take the
+    /// usual path instead; raises what `msg % args` raises.
+    #[pyo3(signature = (name, levelno, msg, args, extra, follow_global=false))]
+    fn _log_stdlib(
+        &self,
+        name: &Bound<'_, PyAny>,
+        levelno: i64,
+        msg: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyAny>,
+        extra: Option<&Bound<'_, PyDict>>,
+        follow_global: bool,
+    ) -> PyResult<bool> {
+        crate::stdlib::log_call(&self.inner, name, levelno, msg, args, extra, follow_global)
+            .map(|done| matches!(done, crate::stdlib::Fast::Done))
     }
 
     /// A logger like this one with `fields` added to every record.

@@ -421,3 +421,54 @@ def test_clear_logger_cache_and_log_formatter():
     stamp, rest = line.split(" ", 1)
     assert stamp.isdigit() and rest == "[WARNING] mon: disk low free=2%"
     assert kakashi.LogFormatter().format_message(25, "x", "n").endswith("[UNKNOWN] n: x")
+
+
+def test_disable_colors_takes_the_colour_codes_off_the_development_console(tmp_path):
+    """FORCE_COLOR colours the development console even on a pipe;
+    disable_colors() (installed environment: again at once; before any: the
+    next one) takes the codes off; configure_colors() puts them back."""
+    proc = _ran(
+        run_python(
+            """
+            import sys
+            from kakashi import setup_logging, get_logger, flush, disable_colors, configure_colors
+            setup_logging("development", log_directory="logs")
+            get_logger("c").warning("coloured")
+            flush(); sys.stdout.flush()
+            disable_colors()
+            get_logger("c").warning("plain")
+            flush(); sys.stdout.flush()
+            configure_colors(use_colors=True)
+            get_logger("c").warning("coloured again")
+            flush(); sys.stdout.flush()
+            """,
+            tmp_path,
+            env={"FORCE_COLOR": "1", "NO_COLOR": ""},
+        )
+    )
+    by_message = {}
+    for line in proc.stdout.splitlines():
+        for message in ("coloured again", "coloured", "plain"):
+            if message in line:
+                by_message.setdefault(message, line)
+                break
+    assert set(by_message) == {"coloured", "plain", "coloured again"}, proc.stdout
+    assert "\x1b[" in by_message["coloured"], by_message
+    assert "\x1b[" not in by_message["plain"], by_message
+    assert "\x1b[" in by_message["coloured again"], by_message
+
+    before_setup = _ran(
+        run_python(
+            """
+            from kakashi import setup_logging, get_logger, flush, disable_colors
+            disable_colors()
+            setup_logging("development", log_directory="logs")
+            get_logger("c").warning("plain from the start")
+            flush()
+            """,
+            tmp_path,
+            env={"FORCE_COLOR": "1", "NO_COLOR": ""},
+        )
+    )
+    assert "plain from the start" in before_setup.stdout
+    assert "\x1b[" not in before_setup.stdout, before_setup.stdout

@@ -23,6 +23,9 @@ def test_the_readme_python_examples_run_as_written(tmp_path):
     (started,) = [r for r in json_lines(tmp_path / "logs" / "app.log") if r["message"] == "started"]
     assert started["fields"] == {"port": 8080}
     assert started["context"]["service_name"] == "my-api"
+    # "From stdlib logging": a logging call reaches the same app.log.
+    (slow,) = [r for r in json_lines(tmp_path / "logs" / "app.log") if r["logger"] == "app.db"]
+    assert (slow["level"], slow["message"], slow["fields"]) == ("WARNING", "slow query q1", {"ms": 812})
     (trade,) = json_lines(tmp_path / "trades.log")
     assert trade["fields"] == {"symbol": "AAPL", "qty": 100, "price": 187.5}
     # The network example's callback printed the record on a worker (its

@@ -186,3 +186,35 @@ def test_another_runtime_context_is_read_through_the_public_api(tmp_path):
     first, second = json_lines(tmp_path / "t.log")
     assert first["fields"] == expected
     assert "fields" not in second
+
+
+def test_stdlib_logging_through_the_bridge_carries_the_ids(tmp_path, tracer):
+    """A ``logging`` call reaching a ``KakashiHandler`` inside a span
+    carries its ids, on the fast path (the handler alone) and on the
+    ``LogRecord`` path (another handler listening too)."""
+    import logging
+
+    from kakashi.stdlib import KakashiHandler
+
+    kakashi_logger = get_high_performance_logger("svc", "t.log", overflow_strategy="block")
+    log = logging.getLogger("traced.stdlib")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    handler = KakashiHandler(kakashi_logger)
+    other = logging.NullHandler()
+    log.addHandler(handler)
+    try:
+        with tracer.start_as_current_span("op") as span:
+            log.info("alone %s", 1, extra={"k": 1})
+            log.addHandler(other)
+            log.info("with another handler %s", 2)
+        log.info("outside")
+    finally:
+        log.removeHandler(handler)
+        log.removeHandler(other)
+    kakashi_logger.flush()
+    lines = json_lines(tmp_path / "t.log")
+    assert [l["message"] for l in lines] == ["alone 1", "with another handler 2", "outside"]
+    assert lines[0]["fields"] == {"k": 1, **_ids(span)}
+    assert lines[1]["fields"] == _ids(span)
+    assert "fields" not in lines[2]

@@ -89,3 +89,18 @@ where
 pub fn fork_generation() -> u64 {
     crate::record::fork_generation()
 }
+
+/// Whether [`setup_async_logging`](crate::setup_async_logging) has
+/// installed an environment (its outputs stay installed across shutdowns,
+/// until the next setup).
+///
+/// Invariant: none; a read of the current setting, which another thread
+/// may change right after.
+///
+/// Why: before any setup, [`get_logger`](crate::get_logger) writes to
+/// standard output; a bridge that takes another library's records (Python's
+/// `logging`) writes them to standard error instead until the program sets
+/// kakashi up, as that library itself does, so that it needs to know which.
+pub fn environment_is_set() -> bool {
+    crate::setup::environment_is_set()
+}

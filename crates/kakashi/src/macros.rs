@@ -201,7 +201,7 @@ macro_rules! log {
         let logger = &$logger;
         let level: $crate::Level = $level;
         if logger.enabled(level) && !$crate::__private::drop_if_known_full(logger) {
-            static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!() };
+            static SOURCE: $crate::Source = $crate::Source { module: module_path!(), file: file!(), line: line!(), function: None };
             // Built in an `Option`, handed on by reference and moved out
             // only into its queue slot: each move of a record is a copy.
             let mut record = ::std::option::Option::Some($crate::__kakashi_record!(

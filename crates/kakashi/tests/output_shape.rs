@@ -18,6 +18,7 @@ static SRC: Source = Source {
     module: "shop::checkout",
     file: "src/checkout.rs",
     line: 42,
+    function: None,
 };
 
 /// A record with everything: fields, context, source, thread, an exception

@@ -13,6 +13,7 @@ static SRC: Source = Source {
     module: "m",
     file: "m.rs",
     line: 7,
+    function: None,
 };
 
 fn sample() -> Record {
@@ -51,6 +52,26 @@ fn json_matches_the_original_key_order_and_shapes() {
     assert_eq!(
         format(&default_json_formatter(), &r),
         r#"{"timestamp":1767225600.123456,"datetime":"2026-01-01T00:00:00.123456+00:00","level":"WARNING","level_value":30,"logger":"app.mod","message":"héllo","fields":{"a":1},"context":{"ip":"10.0.0.1","access":"GET /x","request_id":"r1","user_id":"u1","service_name":"svc","version":"1.2","environment":"production","tenant":"t1"},"source":{"module":"m","line":7},"threading":{"thread_id":11,"thread_name":"T","process_id":99}}"#
+    );
+}
+
+#[test]
+fn json_source_names_the_function_when_known_as_the_original_did() {
+    // A record bridged from Python's `logging` knows its function; the
+    // original's source object is `{module, function, line}`.
+    static WITH_FUNCTION: Source = Source {
+        module: "m",
+        file: "m.py",
+        line: 7,
+        function: Some("f"),
+    };
+    let mut r = sample();
+    r.source = Some(&WITH_FUNCTION);
+    source_enricher().enrich(&mut r);
+    let line = format(&default_json_formatter(), &r);
+    assert!(
+        line.contains(r#","source":{"module":"m","function":"f","line":7}}"#),
+        "{line}"
     );
 }
 

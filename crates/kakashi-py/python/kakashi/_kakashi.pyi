@@ -1,8 +1,9 @@
 """Type stubs of the Rust extension ``kakashi._kakashi`` (the engine behind
 the ``kakashi`` package; use the public modules rather than this one)."""
 
+import logging
 import os
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union, final, overload
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union, final, overload
 
 from typing_extensions import disjoint_base
 
@@ -27,6 +28,8 @@ __all__ = [
     "get_async_stats",
     "flush",
     "reopen_files",
+    "_stdlib_logger",
+    "_stdlib_setup",
     "sync",
     "shutdown_async_backend",
     "BuiltinStage",
@@ -115,6 +118,29 @@ class Logger:
         """A logger whose records carry ``context`` (over the current one)."""
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Waits until everything logged before is written and flushed."""
+    def _emit_stdlib(
+        self,
+        record: logging.LogRecord,
+        skip: FrozenSet[str],
+        order: Tuple[str, ...],
+        follow_global: bool = False,
+    ) -> bool:
+        """Logs a ``logging.LogRecord`` (``kakashi.stdlib.KakashiHandler``'s
+        call); with ``follow_global``, False without logging once this
+        logger's backend has stopped."""
+
+    def _log_stdlib(
+        self,
+        name: str,
+        levelno: int,
+        msg: object,
+        args: Any,
+        extra: Optional[Dict[str, Any]],
+        follow_global: bool = False,
+    ) -> bool:
+        """``logging.Logger._log`` without a ``LogRecord`` (``kakashi.stdlib``'s
+        fast path); False, having done nothing, when the call must take the
+        usual path."""
 
 @final
 class Context:
@@ -246,9 +272,11 @@ def setup_async_logging(
     compression: Optional[str] = None,
     console_level: Optional[_Level] = None,
     file_level: Optional[_Level] = None,
+    console_colors: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Installs an environment (the preset's levels unless ``console_level``
-    or ``file_level`` is given); returns its settings."""
+    or ``file_level`` is given; ``console_colors``: ``"auto"``, ``"always"``
+    or ``"never"`` for a development console); returns its settings."""
 
 def environment_preset(environment: str) -> Dict[str, Any]:
     """The settings of the preset ``environment`` (not installed)."""
@@ -273,6 +301,14 @@ def sync(timeout: Optional[float] = None) -> bool:
 
 def reopen_files() -> None:
     """Every file writer reopens its path before its next batch."""
+
+def _stdlib_setup(reserved: FrozenSet[str], internal: List[str]) -> None:
+    """Registers ``kakashi.stdlib``'s fast path: the names an ``extra`` key
+    may not take, and the files whose frames are not the caller's."""
+
+def _stdlib_logger() -> Logger:
+    """The logger a ``KakashiHandler`` made without one uses (the global
+    backend's; JSON to stderr before any setup)."""
 
 def shutdown_async_backend(timeout: float = 5.0) -> ShutdownReport:
     """Drains, flushes and joins every backend."""

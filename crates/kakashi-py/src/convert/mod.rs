@@ -26,7 +26,7 @@ pub use caller::*;
 pub(crate) use interrupts::*;
 pub use remembered::*;
 pub use to_python::*;
-pub use trace::trace_context;
+pub use trace::add_trace_ids;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -448,4 +448,15 @@ fn format_traceback(py: Python<'_>, exc: &Bound<'_, PyAny>) -> Option<String> {
         out.push_str(&str_of(&line.ok()?));
     }
     Some(out.trim_end_matches('\n').to_owned())
+}
+
+/// A call's context: the request context current on the calling thread or
+/// task, merged with what `logger` has bound (the bound one wins).
+pub fn call_context(py: Python<'_>, logger: &kakashi::Logger) -> Option<Arc<kakashi::Context>> {
+    match (current_context(py), logger.bound_context()) {
+        (None, None) => None,
+        (Some(c), None) => Some(c),
+        (None, Some(b)) => Some(Arc::clone(b)),
+        (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
+    }
 }

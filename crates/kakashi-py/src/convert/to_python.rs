@@ -123,6 +123,9 @@ pub fn record_to_py<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, PyA
     if r.sections.contains(Sections::SOURCE) {
         if let Some(s) = r.source {
             kw.set_item("module", s.module)?;
+            if let Some(function) = s.function {
+                kw.set_item("function", function)?;
+            }
             kw.set_item("line_number", s.line)?;
         }
     }

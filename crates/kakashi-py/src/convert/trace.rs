@@ -177,3 +177,15 @@ fn ids_of(span: &Bound<'_, PyAny>) -> Option<[Field; 2]> {
         (Key::from("span_id"), Value::from(format!("{span_id:016x}"))),
     ])
 }
+
+/// Adds the current span's `trace_id` and `span_id` (see [`trace_context`])
+/// after `fields`, keeping a field of the same name the call set itself.
+pub fn add_trace_ids(py: Python<'_>, fields: &mut kakashi::Fields) {
+    if let Some(ids) = trace_context(py) {
+        for (key, value) in ids.iter() {
+            if !fields.iter().any(|(k, _)| k == key) {
+                fields.push((key.clone(), value.clone()));
+            }
+        }
+    }
+}

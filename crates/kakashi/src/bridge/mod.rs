@@ -406,7 +406,12 @@ fn interned_source(module: &'static str, file: &'static str, line: u32) -> Optio
     }
     // Leaked on purpose: a record holds its source as `&'static`, and
     // there is one per call site.
-    let source: &'static Source = Box::leak(Box::new(Source { module, file, line }));
+    let source: &'static Source = Box::leak(Box::new(Source {
+        module,
+        file,
+        line,
+        function: None,
+    }));
     all.insert(key, source);
     Some(source)
 }

@@ -11,6 +11,10 @@ pub struct Source {
     pub file: &'static str,
     /// `line!()` of the call site.
     pub line: u32,
+    /// The calling function, when known: Rust has no name for it at the
+    /// call site (the macros leave it `None`); a record bridged from
+    /// Python's `logging` carries its `funcName`.
+    pub function: Option<&'static str>,
 }
 
 /// The thread that made a record: its OS thread id, its name, the process id.

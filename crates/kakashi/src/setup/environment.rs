@@ -201,6 +201,10 @@ pub struct EnvironmentConfig {
     pub log_directory: PathBuf,
     /// Console layout.
     pub console_formatter: FormatterKind,
+    /// Colours of a [`FormatterKind::Console`] console (default
+    /// [`Colors::Auto`]: a terminal only, as `NO_COLOR`/`FORCE_COLOR` say);
+    /// the original's `disable_colors()` sets [`Colors::Never`].
+    pub console_colors: Colors,
     /// File layout.
     pub file_formatter: FormatterKind,
     /// Add the `threading` object.
@@ -248,6 +252,7 @@ impl EnvironmentConfig {
             file_level,
             log_directory: PathBuf::from(dir),
             console_formatter,
+            console_colors: Colors::Auto,
             file_formatter: Json,
             include_thread_info: environment != Environment::Testing,
             include_source_location: source,
@@ -305,7 +310,13 @@ impl EnvironmentConfig {
         Ok(config
             .output(OutputConfig {
                 min_level: self.console_level,
-                formatter: pick(self.console_formatter).build(ConsoleStream::Stdout),
+                formatter: match pick(self.console_formatter) {
+                    FormatterKind::Console => Box::new(ConsoleFormatter::new(
+                        self.console_colors,
+                        ConsoleStream::Stdout,
+                    )),
+                    kind => kind.build(ConsoleStream::Stdout),
+                },
                 writers: vec![Box::new(console_writer())],
             })
             .output(OutputConfig {

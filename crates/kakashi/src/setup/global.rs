@@ -429,6 +429,13 @@ pub fn get_env_logger(
     Ok(Logger::new(name, backend, pipeline))
 }
 
+/// Whether [`setup_async_logging`] has installed an environment (it stays
+/// installed across shutdowns). See
+/// [`binding::environment_is_set`](crate::binding::environment_is_set).
+pub(crate) fn environment_is_set() -> bool {
+    lock(&ENV).is_some()
+}
+
 /// The counters of every backend, summed (`writers` lists each live
 /// writer). Backends that are gone keep their totals here, so no counter
 /// ever goes backwards.

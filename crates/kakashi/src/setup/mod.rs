@@ -33,6 +33,8 @@ mod global;
 mod high_performance;
 mod network;
 
+pub(crate) use global::environment_is_set;
+
 pub use environment::{Environment, EnvironmentConfig, FormatterKind, FormatterType};
 pub use global::{
     apply_async_config, configure_async_backend, flush, flush_timeout, get_async_stats,

@@ -174,8 +174,11 @@ def _install(
 ) -> EnvironmentConfig:
     """Installs an environment (a new global backend with its outputs) and
     returns it as an ``EnvironmentConfig``."""
-    global _installed
+    global _installed, _colors_before_setup
     with _lock:
+        if _colors_before_setup is not None:
+            # configure_colors before any environment: the first one takes it.
+            use_colors, bright_colors = _colors_before_setup
         env = _kakashi.setup_async_logging(
             str(environment),
             service_name,
@@ -189,6 +192,9 @@ def _install(
             compression,
             console_level,
             file_level,
+            # The original's disable_colors(): a development console without
+            # colour codes; otherwise they follow the terminal.
+            "never" if use_colors is False else None,
         )
         colors = {}
         if use_colors is not None:
@@ -196,6 +202,7 @@ def _install(
         if bright_colors is not None:
             colors["bright_colors"] = bool(bright_colors)
         _installed = _from_engine(env, **colors)
+        _colors_before_setup = None
         return _installed
 
 

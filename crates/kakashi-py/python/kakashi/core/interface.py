@@ -117,15 +117,17 @@ def set_log_level(level: Any) -> None:
 
 
 def configure_colors(use_colors: bool = True, bright_colors: bool = False) -> None:
-    """Records the colour preference in the installed environment
-    (``get_environment_config().use_colors``/``bright_colors``) without
-    touching its outputs: whether a console line has colour codes follows
-    the terminal and ``NO_COLOR``/``FORCE_COLOR`` (set ``NO_COLOR=1`` for
-    none)."""
+    """Sets the colour preference of the environment: with ``use_colors``
+    false the development console writes no colour codes; with it true they
+    follow the terminal and ``NO_COLOR``/``FORCE_COLOR`` (only a terminal is
+    coloured). An installed environment is installed again with it (as
+    ``set_log_level`` does); before any, it applies to the next one.
+    ``bright_colors`` is recorded (``get_environment_config().bright_colors``):
+    the console has one palette."""
     with _config._lock:
         env = dataclasses.replace(get_environment_config(), use_colors=bool(use_colors), bright_colors=bool(bright_colors))
         if _config._installed is not None:
-            _config._installed = env
+            _config.set_environment_config(env)
         else:
             _config._colors_before_setup = (env.use_colors, env.bright_colors)
 

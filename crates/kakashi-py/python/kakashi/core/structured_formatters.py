@@ -12,21 +12,10 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Dict
 
-from kakashi.core.records import LogRecord
+from kakashi.core.records import _CONTEXT_FIELDS, LogRecord
 
 __all__ = ["optimized_json_formatter"]
 
-_CONTEXT_FIELDS = (
-    "ip",
-    "access",
-    "user_agent",
-    "request_id",
-    "user_id",
-    "session_id",
-    "service_name",
-    "version",
-    "environment",
-)
 
 
 def optimized_json_formatter(record: LogRecord) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Optional
 from kakashi import _kakashi
 from kakashi._logger import Logger, _min_level_of
 from kakashi.core.pipeline import DualPipeline
-from kakashi.core.records import LogContext, LogLevel
+from kakashi.core.records import _CONTEXT_FIELDS, LogContext, LogLevel
 
 __all__ = [
     "StructuredLogger",
@@ -26,17 +26,6 @@ __all__ = [
     "create_high_performance_structured_logger",
 ]
 
-_CONTEXT_FIELDS = (
-    "ip",
-    "access",
-    "user_agent",
-    "request_id",
-    "user_id",
-    "session_id",
-    "service_name",
-    "version",
-    "environment",
-)
 
 _SECURITY_LEVELS = {
     "debug": LogLevel.DEBUG,

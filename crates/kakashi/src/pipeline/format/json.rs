@@ -98,6 +98,11 @@ impl Formatter for JsonFormatter {
             if let Some(src) = r.source {
                 out.extend_from_slice(b",\"source\":{\"module\":");
                 write_json_str(out, src.module);
+                // The original's `{module, function, line}`, function when known.
+                if let Some(function) = src.function {
+                    out.extend_from_slice(b",\"function\":");
+                    write_json_str(out, function);
+                }
                 out.extend_from_slice(b",\"line\":");
                 write_int(out, src.line);
                 out.push(b'}');

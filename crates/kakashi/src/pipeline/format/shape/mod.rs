@@ -44,7 +44,7 @@ use super::{
 };
 use crate::error::ConfigError;
 use crate::pipeline::Formatter;
-use crate::record::{Context, Exception, Record, Sections};
+use crate::record::{Context, Exception, Record, Sections, ThreadInfo};
 
 mod profiles;
 use profiles::{ECS_KEYS, GCP_KEYS};
@@ -381,6 +381,20 @@ fn write_rfc3339_z(out: &mut Vec<u8>, r: &Record) {
     out.extend_from_slice(b"Z\"");
 }
 
+/// The default layout's `threading` object: `{"thread_id":..,
+/// "thread_name":.., "process_id":..}` (no name when the thread has none).
+fn write_threading_object(out: &mut Vec<u8>, t: &ThreadInfo) {
+    out.extend_from_slice(b"{\"thread_id\":");
+    write_int(out, t.thread_id);
+    if let Some(name) = &t.thread_name {
+        out.extend_from_slice(b",\"thread_name\":");
+        write_json_str(out, name);
+    }
+    out.extend_from_slice(b",\"process_id\":");
+    write_int(out, t.process_id);
+    out.push(b'}');
+}
+
 /// The context object of the default layout: named keys that are set, then
 /// custom ones.
 fn write_context_object(out: &mut Vec<u8>, ctx: &Context) {
@@ -491,6 +505,10 @@ impl ShapedJsonFormatter {
                 if self.key(out, &mut sep, 8) {
                     out.extend_from_slice(b"{\"module\":");
                     write_json_str(out, src.module);
+                    if let Some(function) = src.function {
+                        out.extend_from_slice(b",\"function\":");
+                        write_json_str(out, function);
+                    }
                     out.extend_from_slice(b",\"line\":");
                     write_int(out, src.line);
                     out.push(b'}');
@@ -498,16 +516,7 @@ impl ShapedJsonFormatter {
             }
         }
         if r.sections.contains(Sections::THREADING) && self.key(out, &mut sep, 9) {
-            let t = &r.thread;
-            out.extend_from_slice(b"{\"thread_id\":");
-            write_int(out, t.thread_id);
-            if let Some(name) = &t.thread_name {
-                out.extend_from_slice(b",\"thread_name\":");
-                write_json_str(out, name);
-            }
-            out.extend_from_slice(b",\"process_id\":");
-            write_int(out, t.process_id);
-            out.push(b'}');
+            write_threading_object(out, &r.thread);
         }
         if let Some(ex) = r.exception.as_deref() {
             if self.key(out, &mut sep, 10) {

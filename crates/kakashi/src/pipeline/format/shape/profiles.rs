@@ -3,7 +3,9 @@
 //! structured JSON (the fields its agents and Error Reporting read).
 
 use super::super::{write_int, write_json_str, write_json_value, write_text_value};
-use super::{write_frames, write_rfc3339_z, Sep, ShapedJsonFormatter, ECS_VERSION};
+use super::{
+    write_frames, write_rfc3339_z, write_threading_object, Sep, ShapedJsonFormatter, ECS_VERSION,
+};
 use crate::record::{Context, Level, Record, Sections, Value};
 
 /// The top-level keys the ECS layout may write (a flattened field with one
@@ -80,7 +82,7 @@ impl ShapedJsonFormatter {
             out.extend_from_slice(b",\"line\":");
             write_int(out, src.line);
             out.extend_from_slice(b"},\"function\":");
-            write_json_str(out, src.module);
+            write_json_str(out, src.function.unwrap_or(src.module));
             out.push(b'}');
         }
         out.extend_from_slice(b"},\"process\":{\"pid\":");
@@ -140,7 +142,7 @@ impl ShapedJsonFormatter {
             out.extend_from_slice(b",\"line\":");
             write_int(out, src.line);
             out.extend_from_slice(b",\"function\":");
-            write_json_str(out, src.module);
+            write_json_str(out, src.function.unwrap_or(src.module));
             out.push(b'}');
         } else if let Some(f) = frame {
             out.extend_from_slice(b",\"logging.googleapis.com/sourceLocation\":{\"file\":");
@@ -186,16 +188,8 @@ impl ShapedJsonFormatter {
             write_label(out, id);
         }
         if r.sections.contains(Sections::THREADING) {
-            let t = &r.thread;
-            out.extend_from_slice(b",\"threading\":{\"thread_id\":");
-            write_int(out, t.thread_id);
-            if let Some(name) = &t.thread_name {
-                out.extend_from_slice(b",\"thread_name\":");
-                write_json_str(out, name);
-            }
-            out.extend_from_slice(b",\"process_id\":");
-            write_int(out, t.process_id);
-            out.push(b'}');
+            out.extend_from_slice(b",\"threading\":");
+            write_threading_object(out, &r.thread);
         }
         if let Some(ex) = r.exception.as_deref() {
             out.extend_from_slice(b",\"exception\":{\"type\":");

@@ -1,0 +1,747 @@
+//! The standard library bridge's calls, for `kakashi/stdlib.py`: a
+//! `logging.LogRecord` made into an engine record in one call
+//! (`Logger._emit_stdlib`, `KakashiHandler.emit`'s), and a `logging` call
+//! made into one without the `LogRecord` (`Logger._log_stdlib`, the fast
+//! path `logging.Logger._log` takes when no one else would see that
+//! object; see [`log_call`]). Both sit at the call-site end of the
+//! record's path: they build a `Record` and submit it as a level method
+//! does.
+//!
+//! The record is built from the `LogRecord`'s own data, not from the
+//! handler's thread or frame: its level, `name`, `getMessage()`, the
+//! `extra` keys (every instance attribute that is not a standard one) as
+//! fields, `exc_info` (or, when only the text is left, `exc_text`) as the
+//! exception, `stack_info` as a field, `module`/`funcName`/`lineno`/`pathname`
+//! as the source (shown in the `source` object whatever the pipeline's
+//! enrichers), `thread`/`threadName`/`process` as the thread, and
+//! `created` as the timestamp. A `QueueListener` thread that hands records
+//! on so writes them as their callers made them.
+//!
+//! Like a level method, the call never raises because of the data (values
+//! are copied as a level method copies them); it raises what `getMessage()`
+//! raises (a bad `%` argument: the handler's `handleError` takes it) and the
+//! caller's interrupts (`KeyboardInterrupt` while `block` waits).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Mutex;
+
+use kakashi::{
+    Exception, Frame, Level, Name, PipelineConfig, Record, Sections, Source, Text, Timestamp,
+};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyFrozenSet, PyInt, PyString, PyTuple};
+
+use crate::convert::{self, str_of};
+use crate::logger::PyLogger;
+
+/// A standard library level number as an engine level: the nearest engine
+/// level at or below it (`25` is INFO, `35` WARNING), and DEBUG for
+/// anything below 20 (`NOTSET`, a `TRACE` of 5).
+pub(crate) fn level_of(levelno: i64) -> Level {
+    match levelno {
+        i64::MIN..=19 => Level::Debug,
+        20..=29 => Level::Info,
+        30..=39 => Level::Warning,
+        40..=49 => Level::Error,
+        _ => Level::Critical,
+    }
+}
+
+/// Logs the `logging.LogRecord` `rec` through `logger`. `skip` holds the
+/// attribute names that are not `extra` fields (the standard ones); `order`
+/// is a fresh `LogRecord`'s attribute names in the order its `__dict__`
+/// holds them, which lets the usual record's standard attributes be passed
+/// over by identity instead of a set lookup each.
+///
+/// With `follow_global`, returns false without logging when `logger`'s
+/// backend no longer runs (the global backend was reconfigured or shut
+/// down) while the interpreter is not exiting: the handler then takes the
+/// current default logger and calls again. Otherwise returns true.
+pub(crate) fn emit(
+    logger: &kakashi::Logger,
+    rec: &Bound<'_, PyAny>,
+    skip: &Bound<'_, PyFrozenSet>,
+    order: &Bound<'_, PyTuple>,
+    follow_global: bool,
+) -> PyResult<bool> {
+    if follow_global && !logger.backend().is_running() && !exiting() {
+        return Ok(false);
+    }
+    let call = std::panic::AssertUnwindSafe(|| emit_inner(logger, rec, skip, order));
+    match std::panic::catch_unwind(call) {
+        Ok(result) => result.map(|()| true),
+        Err(panic) => {
+            report_panic(&*panic);
+            Ok(true)
+        }
+    }
+}
+
+/// A failure inside kakashi lost a record: said once on stderr, never
+/// raised into the logging call.
+fn report_panic(panic: &(dyn std::any::Any + Send)) {
+    static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !REPORTED.swap(true, Relaxed) {
+        eprintln!(
+            "kakashi: a logging record failed inside kakashi and was lost: {} (reported once)",
+            panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default()
+        );
+    }
+}
+
+/// The interpreter is exiting: a default logger is not looked up again
+/// (that would start a global backend while the interpreter ends).
+fn exiting() -> bool {
+    crate::stages::PYTHON_GONE.load(Relaxed) || crate::lifecycle::EXIT_DEADLINE.get().is_some()
+}
+
+fn emit_inner(
+    logger: &kakashi::Logger,
+    rec: &Bound<'_, PyAny>,
+    skip: &Bound<'_, PyFrozenSet>,
+    order: &Bound<'_, PyTuple>,
+) -> PyResult<()> {
+    let py = rec.py();
+    let levelno: i64 = rec.getattr(pyo3::intern!(py, "levelno"))?.extract()?;
+    let level = level_of(levelno);
+    // A disabled level, or `drop_newest` with the queue full (counted):
+    // nothing is converted, `getMessage()` is not called.
+    if !logger.enabled(level) || kakashi::binding::drop_if_known_full(logger) {
+        return Ok(());
+    }
+    let message = rec.call_method0(pyo3::intern!(py, "getMessage"))?;
+    let message = match message.cast_exact::<PyString>() {
+        Ok(s) => convert::str_arg(s),
+        Err(_) => Text::from(str_of(&message)),
+    };
+    let name = rec.getattr(pyo3::intern!(py, "name"))?;
+    let mut record = Record::new(level, convert::key(&name), message);
+    // The caller's thread as the record names it; the handler's thread
+    // where the record does not (`logging.logThreads = False`).
+    record.thread = convert::thread_info(py);
+    if let Ok(id) = rec.getattr(pyo3::intern!(py, "thread")) {
+        if let Ok(id) = id.extract::<u64>() {
+            record.thread.thread_id = id;
+            if let Ok(thread_name) = rec.getattr(pyo3::intern!(py, "threadName")) {
+                record.thread.thread_name = thread_name
+                    .cast_exact::<PyString>()
+                    .ok()
+                    .map(|s| convert::key(s.as_any()));
+            }
+        }
+    }
+    if let Ok(pid) = rec.getattr(pyo3::intern!(py, "process")) {
+        if let Ok(pid) = pid.extract::<u32>() {
+            record.thread.process_id = pid;
+        }
+    }
+    if let Ok(created) = rec.getattr(pyo3::intern!(py, "created")) {
+        if let Ok(secs) = created.extract::<f64>() {
+            // To the microsecond, as the formatters print it (a float of
+            // epoch seconds has about a quarter of one to spare).
+            if secs.is_finite() && secs > 0.0 && secs < 1.0e11 {
+                record.timestamp = Timestamp((secs * 1e6).round() as u64 * 1000);
+            }
+        }
+    }
+    record.source = source_of(rec);
+    if record.source.is_some() {
+        // Shown whatever the pipeline's enrichers: the record carries its
+        // call site, as the original's records did (its `source` object is
+        // there whenever the record has one); kakashi's own Python calls
+        // carry none.
+        record.sections.insert(Sections::SOURCE);
+    }
+
+    let bound = logger.bound_fields();
+    record.fields.extend(bound.iter().cloned());
+    let dict = rec.getattr(pyo3::intern!(py, "__dict__"))?;
+    let dict = dict.cast::<PyDict>()?;
+    let mut position = 0;
+    for (k, v) in convert::items(dict) {
+        // Standard attributes first, in `order`, on every record `logging`
+        // makes: one pointer comparison each. Anything after them (the
+        // `extra` keys, attributes a formatter or filter added) is looked up.
+        if position < order.len() {
+            let expected = order.get_borrowed_item(position)?;
+            position += 1;
+            if expected.is(&k) {
+                continue;
+            }
+            position = order.len();
+        }
+        if skip.contains(&k)? {
+            continue;
+        }
+        kakashi::binding::put_field(&mut record.fields, convert::key(&k), convert::value(&v));
+    }
+    if let Ok(stack) = rec.getattr(pyo3::intern!(py, "stack_info")) {
+        if let Ok(stack) = stack.cast::<PyString>() {
+            let stack = Text::from(convert::text(stack));
+            kakashi::binding::put_field(
+                &mut record.fields,
+                Name::interned("stack_info"),
+                kakashi::Value::Str(stack),
+            );
+        }
+    }
+    record.exception = exception_of(rec)?.map(Box::new);
+    if record.exception.is_none() && record.message.contains('\n') {
+        split_formatted(&mut record);
+    }
+    // The current OpenTelemetry span's ids, as for kakashi's own calls.
+    convert::add_trace_ids(py, &mut record.fields);
+    record.context = convert::call_context(py, logger);
+    // A KeyboardInterrupt or SystemExit raised by a value's `__str__` while
+    // it was copied belongs to the caller, as with a level method.
+    if let Some(err) = convert::take_pending_interrupt(py) {
+        return Err(err);
+    }
+    crate::logger::submit(py, logger, record)
+}
+
+// === the call without a LogRecord ===
+
+/// What the fast path needs from `kakashi.stdlib`, registered once
+/// (`_stdlib_setup`): the attribute names an `extra` key may not take, and
+/// the files whose frames are `logging`'s own (and the bridge's) rather
+/// than the caller's.
+struct Setup {
+    reserved: Py<PyFrozenSet>,
+    internal: Vec<Py<PyString>>,
+}
+
+static SETUP: PyOnceLock<Setup> = PyOnceLock::new();
+
+/// Registers the fast path's settings (see [`Setup`]); once per process.
+#[pyfunction]
+pub(crate) fn _stdlib_setup(
+    py: Python<'_>,
+    reserved: Bound<'_, PyFrozenSet>,
+    internal: Vec<Bound<'_, PyString>>,
+) -> PyResult<()> {
+    let setup = Setup {
+        reserved: reserved.unbind(),
+        internal: internal.into_iter().map(Bound::unbind).collect(),
+    };
+    SETUP
+        .set(py, setup)
+        .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("already set up"))
+}
+
+/// What the fast path did with a call.
+pub(crate) enum Fast {
+    /// Logged (or below the level, or dropped and counted).
+    Done,
+    /// Not taken, nothing done: the caller builds a `LogRecord` and takes
+    /// the handler's usual path (a reserved `extra` key, which `logging`
+    /// raises for; arguments of a shape only `LogRecord` sorts out; a
+    /// stopped default logger).
+    Declined,
+}
+
+/// A `logging.Logger._log(level, msg, args, extra=extra)` call made into an
+/// engine record without the `LogRecord` `logging` would build: the same
+/// level, name, message (`str(msg) % args`), `extra` fields, the caller's
+/// source (the first frame outside `logging` and the bridge, as
+/// `Logger.findCaller` finds it), thread, process and time. Used only when
+/// the record would reach nothing but this one handler (see
+/// `kakashi/stdlib.py`), so nothing else could see the difference.
+///
+/// Raises what `msg % args` raises, before anything is logged (the caller
+/// then takes the usual path, whose `handleError` reports it).
+pub(crate) fn log_call(
+    logger: &kakashi::Logger,
+    name: &Bound<'_, PyAny>,
+    levelno: i64,
+    msg: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyAny>,
+    extra: Option<&Bound<'_, PyDict>>,
+    follow_global: bool,
+) -> PyResult<Fast> {
+    let call = std::panic::AssertUnwindSafe(|| {
+        log_call_inner(logger, name, levelno, msg, args, extra, follow_global)
+    });
+    std::panic::catch_unwind(call).unwrap_or_else(|panic| {
+        report_panic(&*panic);
+        Ok(Fast::Done)
+    })
+}
+
+fn log_call_inner(
+    logger: &kakashi::Logger,
+    name: &Bound<'_, PyAny>,
+    levelno: i64,
+    msg: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyAny>,
+    extra: Option<&Bound<'_, PyDict>>,
+    follow_global: bool,
+) -> PyResult<Fast> {
+    let py = name.py();
+    if follow_global && !logger.backend().is_running() && !exiting() {
+        return Ok(Fast::Declined);
+    }
+    let Some(setup) = SETUP.get(py) else {
+        return Ok(Fast::Declined);
+    };
+    let level = level_of(levelno);
+    if !logger.enabled(level) {
+        return Ok(Fast::Done);
+    }
+    // `LogRecord` turns `(mapping,)` into the mapping, and `str()`s a
+    // message that is not a string: left to it.
+    let Ok(msg) = msg.cast_exact::<PyString>() else {
+        return Ok(Fast::Declined);
+    };
+    let args = match args.cast_exact::<PyTuple>() {
+        Ok(t) if t.len() == 1 && !plain(&t.get_item(0)?) => return Ok(Fast::Declined),
+        Ok(t) => Some(t.clone()).filter(|t| !t.is_empty()),
+        Err(_) if args.is_none() => None,
+        Err(_) => return Ok(Fast::Declined),
+    };
+    if let Some(extra) = extra {
+        let reserved = setup.reserved.bind(py);
+        for key in extra.keys() {
+            if reserved.contains(&key)? {
+                return Ok(Fast::Declined);
+            }
+        }
+    }
+    let message = match &args {
+        None => convert::str_arg(msg),
+        Some(args) => {
+            let formatted = msg.rem(args)?;
+            match formatted.cast_exact::<PyString>() {
+                Ok(s) => convert::str_arg(s),
+                Err(_) => Text::from(str_of(&formatted)),
+            }
+        }
+    };
+    if kakashi::binding::drop_if_known_full(logger) {
+        return Ok(Fast::Done);
+    }
+    let mut record = Record::new(level, convert::key(name), message);
+    record.thread = convert::thread_info(py);
+    record.source = caller_source(py, setup);
+    if record.source.is_some() {
+        record.sections.insert(Sections::SOURCE);
+    }
+    let bound = logger.bound_fields();
+    record.fields.extend(bound.iter().cloned());
+    if let Some(extra) = extra {
+        for (k, v) in convert::items(extra) {
+            kakashi::binding::put_field(&mut record.fields, convert::key(&k), convert::value(&v));
+        }
+    }
+    // The current OpenTelemetry span's ids, as for kakashi's own calls.
+    convert::add_trace_ids(py, &mut record.fields);
+    record.context = convert::call_context(py, logger);
+    if let Some(err) = convert::take_pending_interrupt(py) {
+        return Err(err);
+    }
+    crate::logger::submit(py, logger, record)?;
+    Ok(Fast::Done)
+}
+
+/// A `%` argument `LogRecord` passes on as it is (not a mapping it would
+/// unwrap).
+fn plain(arg: &Bound<'_, PyAny>) -> bool {
+    arg.is_exact_instance_of::<PyString>()
+        || arg.is_exact_instance_of::<PyInt>()
+        || arg.is_exact_instance_of::<pyo3::types::PyFloat>()
+        || arg.is_none()
+        || arg.is_instance_of::<pyo3::types::PyBool>()
+}
+
+/// The caller's call site: the innermost frame whose file is not one of
+/// `setup.internal` (`logging`'s, the bridge's), as a static [`Source`].
+///
+/// Frames are known by their code object and instruction (`f_lasti`, an
+/// int), not by their line: `f_lineno` makes the interpreter scan the code's
+/// line table, which costs more than the rest of the call. Each (code,
+/// instruction) is looked at once, whether it is internal or the site it
+/// is; the code objects are kept alive so that their addresses stay theirs.
+fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
+    static GETFRAME: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let getframe = GETFRAME
+        .get_or_try_init(py, || -> PyResult<_> {
+            Ok(py.import("sys")?.getattr("_getframe")?.unbind())
+        })
+        .ok()?;
+    let mut frame = getframe.bind(py).call1((0,)).ok()?;
+    for _ in 0..64 {
+        let code = frame.getattr(pyo3::intern!(py, "f_code")).ok()?;
+        let lasti = frame.getattr(pyo3::intern!(py, "f_lasti")).ok()?;
+        let key = (code.as_ptr() as usize, lasti.extract::<i64>().ok()?);
+        let known = frames().get(&key).copied();
+        let known = match known {
+            Some(known) => known,
+            None => {
+                // A frame outside `internal` whose site cannot be made
+                // (past `SOURCES` sites): no source, and nothing kept.
+                let found = frame_site(py, setup, &frame, &code)?;
+                let mut frames = frames();
+                if frames.len() >= SOURCES {
+                    return found;
+                }
+                std::mem::forget(code.clone().unbind());
+                *frames.entry(key).or_insert(found)
+            }
+        };
+        if let Some(source) = known {
+            return Some(source);
+        }
+        frame = frame.getattr(pyo3::intern!(py, "f_back")).ok()?;
+        if frame.is_none() {
+            return None;
+        }
+    }
+    None
+}
+
+/// A frame's call site, `Some(None)` for a frame of `setup.internal`'s
+/// files, None when it cannot be told.
+fn frame_site(
+    py: Python<'_>,
+    setup: &Setup,
+    frame: &Bound<'_, PyAny>,
+    code: &Bound<'_, PyAny>,
+) -> Option<Option<&'static Source>> {
+    let file = code.getattr(pyo3::intern!(py, "co_filename")).ok()?;
+    let file = file.cast_into_exact::<PyString>().ok()?;
+    let internal = setup
+        .internal
+        .iter()
+        .any(|f| f.bind(py).as_any().eq(&file).unwrap_or(false));
+    if internal {
+        return Some(None);
+    }
+    let function = code.getattr(pyo3::intern!(py, "co_name")).ok()?;
+    let line = frame.getattr(pyo3::intern!(py, "f_lineno")).ok()?;
+    let line = line.cast::<PyInt>().ok()?.extract::<i64>().ok()?;
+    site(&file, &function, line, || module_of(&file)).map(Some)
+}
+
+/// Frames seen by [`caller_source`]: (code object, instruction) to the call
+/// site, or None for an internal frame. Like [`SITES`], locked only with
+/// the interpreter lock held and never across a call into Python, so a
+/// `fork()` from Python (which holds that lock) never finds it held.
+#[allow(clippy::type_complexity)]
+static FRAMES: std::sync::LazyLock<Mutex<HashMap<(usize, i64), Option<&'static Source>>>> =
+    std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn frames() -> std::sync::MutexGuard<'static, HashMap<(usize, i64), Option<&'static Source>>> {
+    FRAMES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `LogRecord.module`: the file's name without its directory and extension.
+fn module_of(path: &Bound<'_, PyString>) -> String {
+    let path = convert::text(path);
+    let name = path.rsplit(['/', '\\']).next().unwrap_or("");
+    match name.rfind('.') {
+        Some(dot) if dot > 0 => name[..dot].to_owned(),
+        _ => name.to_owned(),
+    }
+}
+
+/// The record's exception: `exc_info`'s, with its traceback; else the text
+/// a `Formatter` left in `exc_text` (a record that crossed a process or a
+/// `QueueHandler` without its exception object), its type and message read
+/// from the text's last line when that line has the shape `Type: message`.
+fn exception_of(rec: &Bound<'_, PyAny>) -> PyResult<Option<Exception>> {
+    let py = rec.py();
+    if let Ok(info) = rec.getattr(pyo3::intern!(py, "exc_info")) {
+        if let Ok(info) = info.cast::<PyTuple>() {
+            if info.len() >= 2 {
+                let exc = info.get_item(1)?;
+                if !exc.is_none() {
+                    return Ok(Some(convert::exception(py, &exc)));
+                }
+            }
+        }
+    }
+    let Ok(text) = rec.getattr(pyo3::intern!(py, "exc_text")) else {
+        return Ok(None);
+    };
+    let Ok(text) = text.cast::<PyString>() else {
+        return Ok(None);
+    };
+    let text = convert::text(text);
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(exception_from_text(text)))
+}
+
+/// The start of a traceback `logging.Formatter` appends to a message.
+const TRACEBACK: &str = "\nTraceback (most recent call last):\n";
+/// The start of a stack `logging.Formatter` appends to a message.
+const STACK: &str = "\nStack (most recent call last):\n";
+
+/// A message that a `logging.Formatter` has already formatted, with the
+/// record's traceback and stack appended to it, split back: what
+/// `QueueHandler.prepare` hands on (it formats the record into its message
+/// and drops `exc_info`, `exc_text` and, from 3.12, `stack_info`). The
+/// stack becomes the `stack_info` field, the traceback the exception; the
+/// message keeps what is before them. A traceback is split off only when
+/// its last line reads `Type: message` (or `Type`), so a message that
+/// merely mentions one is left whole.
+fn split_formatted(record: &mut Record) {
+    let mut message = record.message.as_str();
+    let mut stack = None;
+    if let Some(at) = message.find(STACK) {
+        // Before 3.12 the record keeps its `stack_info` too (already a field).
+        if record.field("stack_info").is_none() {
+            stack = Some(message[at + 1..].to_owned());
+        }
+        message = &message[..at];
+    }
+    let mut exception = None;
+    if let Some(at) = message.find(TRACEBACK) {
+        let text = &message[at + 1..];
+        let last = text.lines().next_back().unwrap_or("");
+        let type_part = last.split_once(": ").map_or(last, |(t, _)| t);
+        if is_type_name(type_part) {
+            exception = Some(exception_from_text(text.to_owned()));
+            message = &message[..at];
+        }
+    }
+    if message.len() == record.message.len() {
+        return;
+    }
+    record.message = Text::from(message.to_owned());
+    record.exception = exception.map(Box::new);
+    if let Some(stack) = stack {
+        kakashi::binding::put_field(
+            &mut record.fields,
+            Name::interned("stack_info"),
+            kakashi::Value::Str(Text::from(stack)),
+        );
+    }
+}
+
+/// An exception known only by its formatted traceback: the type and
+/// message from its last line, the frames from its `File "...", line N, in
+/// f` lines (those of the last exception of a chain).
+pub(crate) fn exception_from_text(text: String) -> Exception {
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let (type_name, message) = match last.split_once(": ") {
+        Some((t, m)) if is_type_name(t) => (t.to_owned(), m.to_owned()),
+        _ if is_type_name(last) => (last.to_owned(), String::new()),
+        _ => ("Exception".to_owned(), String::new()),
+    };
+    let innermost = text
+        .rfind("Traceback (most recent call last):")
+        .map_or(text.as_str(), |at| &text[at..]);
+    let mut frames: Vec<Frame> = innermost.lines().filter_map(frame_of_line).collect();
+    if frames.len() > kakashi::record::MAX_FRAMES {
+        frames.drain(..frames.len() - kakashi::record::MAX_FRAMES);
+    }
+    Exception {
+        type_name: type_name.into(),
+        message,
+        chain: Vec::new(),
+        traceback: Some(text.trim_end_matches('\n').to_owned()),
+        frames,
+    }
+}
+
+/// A traceback line `  File "m.py", line 3, in f` as a [`Frame`].
+fn frame_of_line(line: &str) -> Option<Frame> {
+    let rest = line.trim_start().strip_prefix("File \"")?;
+    let (file, rest) = rest.split_once("\", line ")?;
+    let (number, function) = match rest.split_once(", in ") {
+        Some((n, f)) => (n, f.trim_end()),
+        None => (rest.trim_end(), ""),
+    };
+    Some(Frame {
+        file: file.to_owned(),
+        line: number.parse().ok()?,
+        function: function.to_owned(),
+    })
+}
+
+/// A dotted Python name (`ValueError`, `json.decoder.JSONDecodeError`).
+fn is_type_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && chars.all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
+
+/// How many distinct call sites [`source_of`] keeps for the life of the
+/// process; records from call sites past them carry no source.
+pub const SOURCES: usize = 16_384;
+
+type SiteKey = (usize, usize, i64);
+
+/// Call sites seen, by the identity of their `pathname` and `funcName`
+/// strings (the code object's, the same from call to call) and their line.
+static SITES: std::sync::LazyLock<Mutex<HashMap<SiteKey, &'static Source>>> =
+    std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The record's call site as a static [`Source`] (the engine's records
+/// point at one): made once per site, kept for the life of the process,
+/// so that a record costs a lookup, not a copy of three strings. The key
+/// strings are kept alive too, so that their addresses are never another
+/// string's. None when the record has no usable location.
+fn source_of(rec: &Bound<'_, PyAny>) -> Option<&'static Source> {
+    let py = rec.py();
+    let path = rec.getattr(pyo3::intern!(py, "pathname")).ok()?;
+    let path = path.cast_into_exact::<PyString>().ok()?;
+    let function = rec.getattr(pyo3::intern!(py, "funcName")).ok()?;
+    let line = rec.getattr(pyo3::intern!(py, "lineno")).ok()?;
+    let line = line.cast::<PyInt>().ok()?.extract::<i64>().ok()?;
+    site(&path, &function, line, || {
+        rec.getattr(pyo3::intern!(py, "module"))
+            .ok()
+            .filter(|m| m.is_instance_of::<PyString>())
+            .map(|m| str_of(&m))
+            .unwrap_or_default()
+    })
+}
+
+/// The static [`Source`] of the call site `path`, `function`, `line`
+/// (`module` gives its module's name the first time); see [`source_of`].
+fn site(
+    path: &Bound<'_, PyString>,
+    function: &Bound<'_, PyAny>,
+    line: i64,
+    module: impl FnOnce() -> String,
+) -> Option<&'static Source> {
+    let key = (path.as_ptr() as usize, function.as_ptr() as usize, line);
+    if let Some(found) = sites().get(&key) {
+        return Some(found);
+    }
+    // Made without the lock held: reading attributes may run Python code
+    // (a `LogRecord` subclass), which may log.
+    let module = module();
+    let function_text = function.cast_exact::<PyString>().ok().map(convert::text);
+    let file = convert::text(path);
+    let mut sites = sites();
+    if let Some(found) = sites.get(&key) {
+        return Some(found);
+    }
+    if sites.len() >= SOURCES {
+        return None;
+    }
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let source: &'static Source = Box::leak(Box::new(Source {
+        module: leak(module),
+        file: leak(file),
+        line: u32::try_from(line).unwrap_or(0),
+        function: function_text.map(leak),
+    }));
+    // Kept alive on purpose (see above): never decremented.
+    std::mem::forget(path.clone().unbind());
+    std::mem::forget(function.clone().unbind());
+    sites.insert(key, source);
+    Some(source)
+}
+
+fn sites() -> std::sync::MutexGuard<'static, HashMap<SiteKey, &'static Source>> {
+    SITES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The logger a `KakashiHandler` made without one uses: the global
+/// backend's, through the outputs `setup_async_logging` installed; before
+/// any setup, JSON lines to standard error (where `logging` itself writes
+/// when nothing is configured), on the same global backend.
+#[pyfunction]
+pub(crate) fn _stdlib_logger(py: Python<'_>) -> PyLogger {
+    let logger = crate::gil::detach(py, || {
+        let global = kakashi::get_logger("stdlib");
+        if kakashi::binding::environment_is_set() {
+            global
+        } else {
+            global.backend().logger(
+                "stdlib",
+                PipelineConfig::new()
+                    .min_level(Level::Debug)
+                    .writer(kakashi::stderr_writer()),
+            )
+        }
+    });
+    PyLogger::new(logger)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_map_to_the_nearest_lower_engine_level() {
+        assert_eq!(level_of(0), Level::Debug);
+        assert_eq!(level_of(5), Level::Debug);
+        assert_eq!(level_of(10), Level::Debug);
+        assert_eq!(level_of(25), Level::Info);
+        assert_eq!(level_of(30), Level::Warning);
+        assert_eq!(level_of(45), Level::Error);
+        assert_eq!(level_of(50), Level::Critical);
+        assert_eq!(level_of(99), Level::Critical);
+    }
+
+    #[test]
+    fn a_formatted_message_is_split_into_message_traceback_and_stack() {
+        let tb =
+            "Traceback (most recent call last):\n  File \"m.py\", line 3, in f\nValueError: bad";
+        let stack = "Stack (most recent call last):\n  File \"m.py\", line 9, in g";
+        let mut r = Record::new(
+            Level::Error,
+            "app",
+            format!("payment failed\n{tb}\n{stack}"),
+        );
+        split_formatted(&mut r);
+        assert_eq!(r.message, *"payment failed");
+        let e = r.exception.as_deref().unwrap();
+        assert_eq!(
+            (e.type_name.as_ref(), e.message.as_str()),
+            ("ValueError", "bad")
+        );
+        assert_eq!(e.traceback.as_deref(), Some(tb));
+        assert_eq!(r.field("stack_info"), Some(&kakashi::Value::from(stack)));
+
+        let text = "see\nTraceback (most recent call last):\n  in the docs, it says";
+        let mut r = Record::new(Level::Info, "app", text);
+        split_formatted(&mut r);
+        assert_eq!((r.message.as_str(), r.exception.is_none()), (text, true));
+    }
+
+    #[test]
+    fn exception_text_gives_type_and_message_from_its_last_line() {
+        let e = exception_from_text(
+            "Traceback (most recent call last):\n  File \"m.py\", line 3, in f\nValueError: bad: value\n"
+                .into(),
+        );
+        assert_eq!(e.type_name, "ValueError");
+        assert_eq!(e.message, "bad: value");
+        assert!(e.traceback.unwrap().ends_with("ValueError: bad: value"));
+        assert_eq!(
+            e.frames,
+            vec![Frame {
+                file: "m.py".into(),
+                line: 3,
+                function: "f".into()
+            }]
+        );
+        let e = exception_from_text("Traceback ...\nKeyboardInterrupt".into());
+        assert_eq!(
+            (e.type_name.as_ref(), e.message.as_str()),
+            ("KeyboardInterrupt", "")
+        );
+        let e = exception_from_text("something else happened here".into());
+        assert_eq!(e.type_name, "Exception");
+    }
+}

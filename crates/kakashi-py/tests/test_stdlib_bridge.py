@@ -1,0 +1,652 @@
+"""Python's standard ``logging`` into kakashi (``kakashi.stdlib``): what a
+program and its libraries log through ``logging.getLogger(__name__)`` comes
+out in the kakashi file, whole, in order, never raising into the caller."""
+
+import importlib
+import json
+import logging
+import logging.config
+import logging.handlers
+import queue
+import sys
+import threading
+import types
+import warnings
+
+import pytest
+
+import kakashi
+import kakashi.stdlib
+from conftest import json_lines, run_python, since
+from kakashi.core.async_interface import get_high_performance_logger
+from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+from kakashi.core.async_backend import AsyncConfig
+from kakashi.core.pipeline import PipelineConfig, default_json_formatter, exception_enricher, file_writer, thread_enricher
+from kakashi.stdlib import KakashiHandler
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """Each test gets the root logger, warnings capture and
+    ``raiseExceptions`` back as they were."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    showwarning, raise_exceptions = warnings.showwarning, logging.raiseExceptions
+    yield
+    for h in list(root.handlers):
+        if h not in handlers:
+            root.removeHandler(h)
+    for h in handlers:
+        if h not in root.handlers:
+            root.addHandler(h)
+    root.setLevel(level)
+    logging.captureWarnings(False)
+    warnings.showwarning = showwarning
+    logging.raiseExceptions = raise_exceptions
+
+
+def file_logger(tmp_path, name="app.log", **kw):
+    """A kakashi JSON file logger under ``block`` (nothing dropped), DEBUG and up."""
+    kw.setdefault("overflow_strategy", "block")
+    kw.setdefault("min_level", "DEBUG")
+    path = tmp_path / name
+    return get_high_performance_logger("bridge", str(path), **kw), path
+
+
+def line_of(source, text):
+    """The 1-based line number of the line of ``source`` containing ``text``."""
+    return next(i for i, line in enumerate(source.splitlines(), 1) if text in line)
+
+
+THIRD_PARTY = '''\
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def charge(user, amount):
+    log.info("charging %s for %.2f", user, amount, extra={"user_id": 42, "currency": "EUR"})
+
+
+def lookup(table):
+    try:
+        return table["missing"]
+    except KeyError:
+        log.error("lookup failed in %s", "orders", exc_info=True)
+
+
+def trace():
+    log.debug("where am I", stack_info=True)
+'''
+
+
+def test_a_third_party_module_reaches_the_kakashi_file(tmp_path, monkeypatch):
+    """A library logging through ``logging.getLogger(__name__)`` with ``%s``
+    arguments, ``extra``, ``exc_info=True`` and ``stack_info=True``: each
+    record is in the kakashi file with its level, the module's logger name,
+    the formatted message, the extra keys as fields, its own source (module,
+    function, line) and the structured exception."""
+    (tmp_path / "payments_lib.py").write_text(THIRD_PARTY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "payments_lib", raising=False)
+    lib = importlib.import_module("payments_lib")
+    logger, path = file_logger(tmp_path)
+    handler = kakashi.stdlib.install(logger, level=logging.DEBUG)
+
+    lib.charge("alice", 12.5)
+    lib.lookup({})
+    lib.trace()
+    assert logger.flush()
+
+    charge, failure, trace = json_lines(path)
+    assert (charge["level"], charge["logger"], charge["message"]) == ("INFO", "payments_lib", "charging alice for 12.50")
+    assert charge["fields"] == {"user_id": 42, "currency": "EUR"}
+    assert charge["source"] == {
+        "module": "payments_lib",
+        "function": "charge",
+        "line": line_of(THIRD_PARTY, "log.info("),
+    }
+    assert (failure["level"], failure["message"]) == ("ERROR", "lookup failed in orders")
+    assert failure["exception"]["type"] == "KeyError"
+    assert failure["exception"]["message"] == "'missing'"
+    tb = failure["exception"]["traceback"]
+    assert tb.startswith("Traceback (most recent call last):")
+    assert f'payments_lib.py", line {line_of(THIRD_PARTY, "return table")}, in lookup' in tb
+    assert tb.endswith("KeyError: 'missing'")
+    assert failure["source"]["function"] == "lookup"
+    assert (trace["level"], trace["message"]) == ("DEBUG", "where am I")
+    stack = trace["fields"]["stack_info"]
+    assert stack.startswith("Stack (most recent call last):")
+    assert f'payments_lib.py", line {line_of(THIRD_PARTY, "stack_info=True")}, in trace' in stack
+    assert handler.errors == 0
+
+
+def test_dictconfig_switches_by_class_path(tmp_path):
+    """An existing ``dictConfig`` switches with one line: the handler by its
+    class path, its kakashi logger by ``ext://``, its level as for any
+    handler; a ``logging`` formatter named there is not applied (kakashi's
+    formatter is)."""
+    logger, path = file_logger(tmp_path)
+    targets = types.ModuleType("kakashi_bridge_targets")
+    targets.trades = logger
+    sys.modules["kakashi_bridge_targets"] = targets
+    try:
+        logging.config.dictConfig(
+            {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "formatters": {"plain": {"format": "%(levelname)s %(message)s"}},
+                "handlers": {
+                    "kakashi": {
+                        "class": "kakashi.stdlib.KakashiHandler",
+                        "logger": "ext://kakashi_bridge_targets.trades",
+                        "level": "INFO",
+                        "formatter": "plain",
+                    }
+                },
+                "loggers": {"svc": {"handlers": ["kakashi"], "level": "DEBUG", "propagate": False}},
+            }
+        )
+    finally:
+        del sys.modules["kakashi_bridge_targets"]
+    svc = logging.getLogger("svc")
+    svc.debug("below the handler's level")
+    svc.warning("disk at %d%%", 91, extra={"mount": "/data"})
+    assert logger.flush()
+    (line,) = json_lines(path)
+    assert (line["level"], line["logger"], line["message"]) == ("WARNING", "svc", "disk at 91%")
+    assert line["fields"] == {"mount": "/data"}
+    (handler,) = svc.handlers
+    assert isinstance(handler, KakashiHandler)
+    svc.removeHandler(handler)
+
+
+def test_dictconfig_with_a_bad_logger_fails_at_configuration():
+    """A ``logger`` that is not a kakashi logger is an error when the
+    configuration is applied, naming what was expected."""
+    with pytest.raises(ValueError) as err:
+        logging.config.dictConfig(
+            {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "handlers": {"k": {"class": "kakashi.stdlib.KakashiHandler", "logger": "trading"}},
+            }
+        )
+    assert "takes a kakashi Logger" in str(err.value.__cause__ or err.value)
+
+
+def test_warnings_are_captured_with_category_and_location(tmp_path):
+    """``install()`` routes ``warnings``: each is a WARNING record of
+    ``py.warnings`` whose message is the warning's text, with its category,
+    file and line as fields and its file and line as the source."""
+    logger, path = file_logger(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        kakashi.stdlib.install(logger)
+        warnings.warn("old api, use v2", DeprecationWarning)
+        here = sys._getframe().f_lineno - 1
+    assert logger.flush()
+    (line,) = json_lines(path)
+    assert (line["level"], line["logger"], line["message"]) == ("WARNING", "py.warnings", "old api, use v2")
+    assert line["fields"] == {"category": "DeprecationWarning", "warning_filename": __file__, "warning_lineno": here}
+    assert line["source"]["line"] == here
+    assert line["source"]["module"] == "test_stdlib_bridge"
+
+
+def test_four_threads_lose_nothing_and_keep_each_threads_order(tmp_path):
+    """4 threads x 50,000 stdlib calls under ``block`` through a small queue
+    (callers wait for room): every record is in the file once, and each
+    thread's records are in the order it made them."""
+    per_thread = 50_000
+    logger, path = file_logger(tmp_path, max_queue_size=1000, worker_count=2, batch_size=200)
+    before = kakashi.get_async_stats()
+    handler = KakashiHandler(logger)
+    log = logging.getLogger("load")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+    def produce(t):
+        for i in range(per_thread):
+            log.info("order %s", i, extra={"t": t, "seq": i})
+
+    threads = [threading.Thread(target=produce, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert logger.flush()
+    log.removeHandler(handler)
+
+    seqs = {t: [] for t in range(4)}
+    with open(path, encoding="utf-8") as f:
+        for raw in f:
+            fields = json.loads(raw)["fields"]
+            seqs[fields["t"]].append(fields["seq"])
+    for t in range(4):
+        assert seqs[t] == list(range(per_thread)), f"thread {t}"
+    stats = since(before, kakashi.get_async_stats())
+    assert stats["messages_dropped"] == 0
+    assert handler.errors == 0
+
+
+def test_a_stopped_backend_writes_on_the_callers_thread_and_never_raises(tmp_path):
+    """After the backend is shut down, a record through the handler is
+    written by the caller, in order after everything before, and counted as
+    written, as for any kakashi logger after shutdown; the call does not
+    raise and nothing counts as an error."""
+    logger, path = file_logger(tmp_path)
+    handler = KakashiHandler(logger)
+    log = logging.getLogger("late")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    log.info("before shutdown")
+    kakashi.shutdown_async_backend(timeout=10.0)
+    before = kakashi.get_async_stats()
+    log.info("after shutdown %d", 1)
+    after = since(before, kakashi.get_async_stats())
+    assert [line["message"] for line in json_lines(path)] == ["before shutdown", "after shutdown 1"]
+    assert (after["messages_submitted"], after["messages_written"]) == (1, 1)
+    assert handler.errors == 0
+    log.removeHandler(handler)
+
+
+def test_the_default_handler_writes_json_to_stderr_then_follows_setup(tmp_path):
+    """Without a logger, before any setup, records are JSON lines on
+    standard error; once ``setup_async_logging`` runs, the same handler
+    writes to the environment's file instead."""
+    proc = run_python(
+        """
+        import json, logging, sys
+        import kakashi, kakashi.stdlib
+        handler = kakashi.stdlib.install()
+        logging.getLogger("early").warning("before setup %s", 1)
+        kakashi.flush()
+        kakashi.setup_async_logging("production", log_directory="logs")
+        logging.getLogger("late").warning("after setup %s", 2)
+        kakashi.flush()
+        print("errors", handler.errors)
+        """,
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (line,) = [json.loads(l) for l in proc.stderr.splitlines() if l.startswith("{")]
+    assert (line["level"], line["logger"], line["message"]) == ("WARNING", "early", "before setup 1")
+    assert "after setup 2" in (tmp_path / "logs" / "app.log").read_text()
+    assert "after setup" not in proc.stderr
+    assert "errors 0" in proc.stdout
+
+
+class Unprintable:
+    def __str__(self):
+        raise RuntimeError("no str")
+
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+def test_bad_input_never_raises(tmp_path, capsys):
+    """An extra value that cannot be printed is logged as a marker; a
+    ``logging`` formatter that raises is not applied; a bad ``%`` argument
+    goes to ``handleError`` (a report on stderr, counted in ``errors``,
+    printed no more once ``logging.raiseExceptions`` is false): no call
+    raises, and the good records are all there."""
+
+    class Raising(logging.Formatter):
+        def format(self, record):
+            raise ValueError("formatter failed")
+
+    logger, path = file_logger(tmp_path)
+    handler = KakashiHandler(logger)
+    handler.setFormatter(Raising())
+    log = logging.getLogger("bad")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+
+    log.info("odd value", extra={"obj": Unprintable(), "nested": {"deep": [1, {2, 3}]}})
+    log.info("bad %d", "not a number")
+    logging.raiseExceptions = False
+    log.info("bad %s %s", "only one")
+    log.info("still fine")
+    assert logger.flush()
+    log.removeHandler(handler)
+
+    lines = json_lines(path)
+    assert [line["message"] for line in lines] == ["odd value", "still fine"]
+    assert lines[0]["fields"] == {"obj": "<unprintable object>", "nested": {"deep": [1, "{2, 3}"]}}
+    assert handler.errors == 2
+    err = capsys.readouterr().err
+    assert err.count("--- Logging error ---") == 1
+    assert "Message: 'bad %d'" in err
+
+
+def test_a_queue_listener_in_front_keeps_the_exception_and_the_callers_thread(tmp_path):
+    """``QueueHandler`` + ``QueueListener(KakashiHandler)``: the record
+    written on the listener's thread keeps the producer's thread name, its
+    message, the exception (type, message, traceback text) and the stack."""
+    path = tmp_path / "queued.log"
+    pipeline = AsyncPipeline(
+        AsyncPipelineConfig(
+            PipelineConfig(
+                min_level=kakashi.LogLevel.DEBUG,
+                enrichers=(thread_enricher, exception_enricher),
+                formatter=default_json_formatter,
+                writers=(file_writer(str(path)),),
+            ),
+            AsyncConfig(queue_overflow_strategy="block"),
+        )
+    )
+    logger = pipeline.logger("queued")
+    q = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(q, KakashiHandler(logger))
+    listener.start()
+    log = logging.getLogger("queued.app")
+    queue_handler = logging.handlers.QueueHandler(q)
+    log.addHandler(queue_handler)
+    log.propagate = False
+
+    def produce():
+        try:
+            raise ValueError("bad value")
+        except ValueError:
+            log.exception("payment %s failed", "p-7", stack_info=True)
+
+    producer = threading.Thread(target=produce, name="producer-1")
+    producer.start()
+    producer.join()
+    listener.stop()
+    log.removeHandler(queue_handler)
+    assert pipeline.flush()
+    (line,) = json_lines(path)
+    assert line["logger"] == "queued.app"
+    assert line["level"] == "ERROR"
+    # QueueHandler.prepare formats the traceback and stack into the message
+    # and drops the exception: they are split back out.
+    assert line["message"] == "payment p-7 failed"
+    assert (line["exception"]["type"], line["exception"]["message"]) == ("ValueError", "bad value")
+    assert line["exception"]["traceback"].startswith("Traceback (most recent call last):")
+    assert line["exception"]["traceback"].endswith("ValueError: bad value")
+    assert line["fields"]["stack_info"].startswith("Stack (most recent call last):")
+    assert "in produce" in line["fields"]["stack_info"]
+    assert line["threading"]["thread_name"] == "producer-1"
+    pipeline.shutdown()
+
+
+def test_a_record_with_only_exception_text_keeps_it(tmp_path):
+    """A record rebuilt from its dict (as ``SocketHandler`` and
+    multiprocessing queues carry it: no exception object, ``exc_text`` left)
+    keeps the text as the traceback, with the type and message from its
+    last line; its own time and thread are kept."""
+    logger, path = file_logger(tmp_path)
+    handler = KakashiHandler(logger)
+    text = 'Traceback (most recent call last):\n  File "w.py", line 3, in run\nValueError: bad value'
+    record = logging.makeLogRecord(
+        {
+            "name": "worker.3",
+            "levelno": logging.ERROR,
+            "levelname": "ERROR",
+            "msg": "task %s failed",
+            "args": ("t-9",),
+            "exc_text": text,
+            "created": 1767225600.123456,
+            "thread": 777,
+            "threadName": "Worker-3",
+            "process": 4242,
+            "pathname": "/srv/w.py",
+            "module": "w",
+            "funcName": "run",
+            "lineno": 3,
+            "job": "nightly",
+        }
+    )
+    handler.handle(record)
+    assert logger.flush()
+    (line,) = json_lines(path)
+    assert line["message"] == "task t-9 failed"
+    assert line["exception"] == {"type": "ValueError", "message": "bad value", "traceback": text}
+    assert line["fields"] == {"job": "nightly"}
+    assert line["timestamp"] == 1767225600.123456
+    assert line["datetime"] == "2026-01-01T00:00:00.123456+00:00"
+    assert line["source"] == {"module": "w", "function": "run", "line": 3}
+
+
+def test_custom_levels_map_to_the_nearest_lower_kakashi_level(tmp_path):
+    """Levels between kakashi's map to the one at or below them; below
+    DEBUG (a TRACE of 5) is DEBUG, above CRITICAL is CRITICAL."""
+    logger, path = file_logger(tmp_path)
+    log = logging.getLogger("levels")
+    log.addHandler(KakashiHandler(logger))
+    log.propagate = False
+    log.setLevel(1)
+    for n in (5, 15, 25, 35, 45, 55):
+        log.log(n, "level %d", n)
+    assert logger.flush()
+    got = [(line["message"], line["level"]) for line in json_lines(path)]
+    assert got == [
+        ("level 5", "DEBUG"),
+        ("level 15", "DEBUG"),
+        ("level 25", "INFO"),
+        ("level 35", "WARNING"),
+        ("level 45", "ERROR"),
+        ("level 55", "CRITICAL"),
+    ]
+    log.handlers.clear()
+
+
+def test_filters_apply_and_the_handler_lock_is_not_taken(tmp_path):
+    """Handler filters drop records as usual; the handler's lock, held by
+    another thread, does not stop a record (kakashi's logger is
+    thread-safe, so ``handle`` does not take it)."""
+    logger, path = file_logger(tmp_path)
+    handler = KakashiHandler(logger)
+    handler.addFilter(lambda r: r.getMessage() != "noise")
+    log = logging.getLogger("filtered")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with handler.lock:
+            holding.set()
+            release.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait()
+    log.info("noise")
+    log.info("signal")
+    release.set()
+    holder.join()
+    assert logger.flush()
+    assert [line["message"] for line in json_lines(path)] == ["signal"]
+    log.removeHandler(handler)
+
+
+def test_install_twice_adds_one_handler_and_replace_removes_the_others(tmp_path):
+    """``install()`` again reuses the handler (retargeted to a new logger),
+    keeps other root handlers unless ``replace=True``, and sets the root
+    level."""
+    root = logging.getLogger()
+    other = logging.StreamHandler(sys.stderr)
+    root.addHandler(other)
+    first_logger, first_path = file_logger(tmp_path, "first.log")
+    second_logger, second_path = file_logger(tmp_path, "second.log")
+    h1 = kakashi.stdlib.install(first_logger, level=logging.WARNING)
+    h2 = kakashi.stdlib.install(second_logger, level="ERROR")
+    assert h1 is h2
+    assert [h for h in root.handlers if isinstance(h, KakashiHandler)] == [h1]
+    assert other in root.handlers
+    assert root.level == logging.ERROR
+    kakashi.stdlib.install(replace=True)
+    assert root.handlers == [h1]
+    logging.getLogger("x").error("to the second")
+    assert second_logger.flush()
+    assert [line["message"] for line in json_lines(second_path)] == ["to the second"]
+    assert not first_path.read_text()
+
+
+def test_a_bad_logger_argument_is_a_clear_error():
+    """``KakashiHandler(logger=...)`` checks its argument when made."""
+    with pytest.raises(TypeError, match="takes a kakashi Logger"):
+        KakashiHandler(logging.getLogger("stdlib"))
+    with pytest.raises(ValueError):
+        KakashiHandler(level="LOUD")
+
+
+def test_the_fast_path_and_the_logrecord_path_write_the_same_record(tmp_path, monkeypatch):
+    """A call whose record reaches only the KakashiHandler skips building the
+    ``LogRecord``; with ``FAST_PATH`` off (or a filter, another handler, an
+    exception...) it is built: both give the same line but for the time,
+    and ``stacklevel`` still names the caller it asks for."""
+    logger, path = file_logger(tmp_path)
+    log = logging.getLogger("same")
+    log.addHandler(KakashiHandler(logger))
+    log.propagate = False
+    log.setLevel(logging.INFO)
+
+    def helper(n):
+        log.info("via helper %d", n, stacklevel=2)
+
+    def user():
+        for fast in (True, False):
+            monkeypatch.setattr(kakashi.stdlib, "FAST_PATH", fast)
+            log.info("trade %s at %.1f", "t-1", 187.5, extra={"qty": 100, "side": "buy"})
+        helper(3)
+
+    user()
+    assert logger.flush()
+    fast, slow, helped = json_lines(path)
+    for line in (fast, slow):
+        del line["timestamp"], line["datetime"]
+    assert fast == slow
+    assert fast["message"] == "trade t-1 at 187.5"
+    assert fast["fields"] == {"qty": 100, "side": "buy"}
+    assert fast["source"]["function"] == "user"
+    assert (helped["message"], helped["source"]["function"]) == ("via helper 3", "user")
+    log.handlers.clear()
+
+
+def test_a_reserved_extra_key_raises_as_logging_does(tmp_path):
+    """``extra`` may not overwrite a ``LogRecord`` attribute: ``logging``
+    raises ``KeyError`` at the call, with a KakashiHandler as without."""
+    logger, path = file_logger(tmp_path)
+    log = logging.getLogger("reserved")
+    log.addHandler(KakashiHandler(logger))
+    log.propagate = False
+    with pytest.raises(KeyError, match="Attempt to overwrite 'lineno'"):
+        log.warning("x", extra={"lineno": 3})
+    log.warning("y", extra={"line": 3})
+    assert logger.flush()
+    assert [(line["message"], line["fields"]) for line in json_lines(path)] == [("y", {"line": 3})]
+    log.handlers.clear()
+
+
+def test_a_logger_class_that_handles_records_itself_still_sees_them(tmp_path):
+    """A ``Logger`` subclass overriding ``handle`` gets every ``LogRecord``
+    (the fast path is only for records no one else would see), and the
+    record still reaches the kakashi file."""
+    seen = []
+
+    class Seeing(logging.Logger):
+        def handle(self, record):
+            seen.append(record.getMessage())
+            super().handle(record)
+
+    logger, path = file_logger(tmp_path)
+    log = Seeing("seeing")
+    log.addHandler(KakashiHandler(logger))
+    log.info("watched %d", 1)
+    assert logger.flush()
+    assert seen == ["watched 1"]
+    assert [line["message"] for line in json_lines(path)] == ["watched 1"]
+
+
+def test_a_library_replacing_logging_functions_later_still_sees_every_record(tmp_path, monkeypatch):
+    """Sentry replaces ``logging.Logger.callHandlers`` and ddtrace
+    ``makeRecord``, often after logging is configured: from then on every
+    call goes through them (the fast path checks at each call), and the
+    records still reach the kakashi file."""
+    logger, path = file_logger(tmp_path)
+    log = logging.getLogger("patched.lib")
+    log.propagate = False
+    log.setLevel(logging.DEBUG)
+    handler = KakashiHandler(logger)
+    log.addHandler(handler)
+    log.info("before %d", 1)  # no one else listening: may take the fast path
+
+    seen = []
+    original_call_handlers = logging.Logger.callHandlers
+    original_make_record = logging.Logger.makeRecord
+
+    def call_handlers(self, record):  # as sentry_sdk's LoggingIntegration does
+        seen.append(("callHandlers", record.getMessage()))
+        return original_call_handlers(self, record)
+
+    def make_record(self, *args, **kwargs):  # as ddtrace's log injection does
+        record = original_make_record(self, *args, **kwargs)
+        record.dd_trace_id = "t-1"
+        return record
+
+    monkeypatch.setattr(logging.Logger, "callHandlers", call_handlers)
+    log.info("during %d", 2)
+    monkeypatch.setattr(logging.Logger, "makeRecord", make_record)
+    log.warning("both %d", 3)
+    monkeypatch.undo()
+    log.info("after %d", 4)
+    assert logger.flush()
+    log.removeHandler(handler)
+    assert seen == [("callHandlers", "during 2"), ("callHandlers", "both 3")]
+    lines = json_lines(path)
+    assert [line["message"] for line in lines] == ["before 1", "during 2", "both 3", "after 4"]
+    assert lines[2]["fields"] == {"dd_trace_id": "t-1"}
+
+
+def test_the_ecs_and_gcp_profiles_name_the_callers_function(tmp_path):
+    """A bridged record knows its caller's function: the ECS profile's
+    ``log.origin`` and GCP's ``sourceLocation`` carry it, and a text-only
+    exception gives its frames to ``exception_frames``."""
+    from kakashi.core.pipeline import default_json_formatter as shaped
+
+    outputs = {}
+    for name, formatter in (
+        ("ecs", shaped(profile="ecs")),
+        ("gcp", shaped(profile="gcp")),
+        ("frames", shaped(exception_frames=True)),
+    ):
+        path = tmp_path / f"{name}.log"
+        pipeline = AsyncPipeline(
+            AsyncPipelineConfig(
+                PipelineConfig(min_level=kakashi.LogLevel.DEBUG, formatter=formatter, writers=(file_writer(str(path)),)),
+                AsyncConfig(queue_overflow_strategy="block"),
+            )
+        )
+        log = logging.getLogger(f"profiles.{name}")
+        log.addHandler(KakashiHandler(pipeline.logger("profiles")))
+        log.propagate = False
+
+        def settle_payment():
+            log.warning("payment slow")
+
+        settle_payment()
+        log.handle(
+            logging.makeLogRecord(
+                {
+                    "name": "worker",
+                    "levelno": logging.ERROR,
+                    "msg": "task failed",
+                    "exc_text": 'Traceback (most recent call last):\n  File "w.py", line 3, in run\n    go()\nValueError: bad',
+                }
+            )
+        )
+        assert pipeline.flush()
+        pipeline.shutdown()
+        log.handlers.clear()
+        outputs[name] = json_lines(path)
+    assert outputs["ecs"][0]["log"]["origin"]["function"] == "settle_payment"
+    assert outputs["ecs"][0]["log"]["origin"]["file"]["name"] == __file__
+    location = outputs["gcp"][0]["logging.googleapis.com/sourceLocation"]
+    assert (location["function"], location["file"]) == ("settle_payment", __file__)
+    assert outputs["frames"][1]["exception"]["frames"] == [{"file": "w.py", "line": 3, "function": "run"}]
