@@ -100,7 +100,6 @@ class KakashiHandler(logging.Handler):
         super().__init__(level)
         self._core = core
         self._follow_global = logger is None
-        self._resolving = threading.Lock()
         #: Records that failed (each went to ``handleError``).
         self.errors = 0
         if not _patched:
@@ -109,8 +108,12 @@ class KakashiHandler(logging.Handler):
     def _default_core(self) -> Any:
         # Taken on first use (a handler made by dictConfig before
         # setup_async_logging follows the setup), and again once the global
-        # backend it used has stopped.
-        with self._resolving:
+        # backend it used has stopped. Under the handler's own lock, which
+        # `logging` makes anew in a forked child: a lock of our own, held by
+        # another thread while it made the logger (which lets go of the
+        # interpreter lock) when the process forked, would stay held in the
+        # child for ever, and its first record would hang.
+        with self.lock:  # type: ignore[union-attr]
             self._core = _kakashi._stdlib_logger()
             return self._core
 

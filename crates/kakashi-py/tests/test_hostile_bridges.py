@@ -1,0 +1,67 @@
+"""Hostile but realistic uses of the Python-facing bridges (``kakashi.stdlib``,
+``kakashi.config``, the 0.2.2 layer): threads, forks, re-entrancy and odd
+input that once hung, crashed, raised into a logging call or lost records.
+Anything that can hang runs in a subprocess with a timeout."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import json_lines, run_python
+
+
+def _run(code, tmp_path, timeout=30):
+    """Runs ``code`` in a fresh interpreter; a hang is a failure, not a stuck suite."""
+    try:
+        return run_python(code, tmp_path, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"hung for {timeout} s")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_while_another_thread_makes_the_default_logger_does_not_hang_the_child(tmp_path):
+    # A thread's first record makes the handler's default logger, letting go
+    # of the interpreter lock meanwhile; the main thread forks then (a
+    # preforking server starting its workers while a background thread
+    # logs). The child's own records must not wait for a lock whose holder
+    # does not exist in the child.
+    proc = _run(
+        """
+        import logging, os, threading, time
+        import kakashi, kakashi.config, kakashi.stdlib
+        from kakashi import _kakashi
+
+        kakashi.config.configure({"level": "info",
+            "outputs": [{"type": "file", "path": "app.log"}],
+            "async": {"overflow_strategy": "block"}})
+        make = _kakashi._stdlib_logger
+        inside = threading.Event()
+        def slow_make():
+            inside.set()
+            time.sleep(0.5)          # still making it when the main thread forks
+            return make()
+        _kakashi._stdlib_logger = slow_make
+
+        handler = kakashi.stdlib.install(level=logging.INFO)
+        t = threading.Thread(target=lambda: logging.getLogger("bg").info("first"))
+        t.start()
+        inside.wait(10)
+        pid = os.fork()
+        if pid == 0:
+            logging.getLogger("child").info("from the child")
+            handler.flush(10)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        t.join()
+        print("child exit", os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status)
+        """,
+        tmp_path,
+        timeout=20,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "child exit 0" in proc.stdout
+    messages = sorted(r["message"] for r in json_lines(tmp_path / "app.log"))
+    assert messages == ["first", "from the child"]
