@@ -65,3 +65,35 @@ def test_a_fork_while_another_thread_makes_the_default_logger_does_not_hang_the_
     assert "child exit 0" in proc.stdout
     messages = sorted(r["message"] for r in json_lines(tmp_path / "app.log"))
     assert messages == ["first", "from the child"]
+
+
+def test_a_logger_class_with_its_own_find_caller_names_the_call_site(tmp_path):
+    # absl's ABSLLogger, and wrappers that skip their own frames, override
+    # findCaller: the record's source is what it says, on every path.
+    proc = _run(
+        """
+        import logging
+        import kakashi.stdlib
+        from kakashi.core.async_interface import get_high_performance_logger
+
+        out = get_high_performance_logger("bridge", "app.log", overflow_strategy="block", min_level="DEBUG")
+        handler = kakashi.stdlib.install(logger=out, level=logging.DEBUG)
+
+        class Wrapped(logging.Logger):
+            def findCaller(self, stack_info=False, stacklevel=1):
+                return ("/srv/app/views.py", 42, "checkout", None)
+
+        logging.setLoggerClass(Wrapped)
+        log = logging.getLogger("wrapped")
+        logging.setLoggerClass(logging.Logger)
+        log.info("plain call")
+        log.warning("with extra %s", 1, extra={"order": 7})
+        handler.flush(10)
+        """,
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    records = json_lines(tmp_path / "app.log")
+    assert [r["message"] for r in records] == ["plain call", "with extra 1"]
+    for r in records:
+        assert r["source"] == {"module": "views", "function": "checkout", "line": 42}
