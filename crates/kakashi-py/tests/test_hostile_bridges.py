@@ -97,3 +97,48 @@ def test_a_logger_class_with_its_own_find_caller_names_the_call_site(tmp_path):
     assert [r["message"] for r in records] == ["plain call", "with extra 1"]
     for r in records:
         assert r["source"] == {"module": "views", "function": "checkout", "line": 42}
+
+
+def test_the_formatters_default_hook_applies_to_extra_values_from_logging(tmp_path):
+    # A program moving from stdlib keeps `extra={"user": obj}` and gives
+    # the formatter a `default=` for such objects: the bridged record's
+    # values go through it (fast path and LogRecord path), as a kakashi
+    # call's do, not silently through str().
+    import logging
+
+    import kakashi.stdlib
+    from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+    from kakashi.core.pipeline import PipelineConfig, default_json_formatter, file_writer
+
+    class User:
+        def __init__(self, uid):
+            self.uid = uid
+
+    def default(obj):
+        if isinstance(obj, User):
+            return {"uid": obj.uid}
+        raise TypeError(type(obj).__name__)
+
+    formatter = default_json_formatter(default=default, flatten_fields=True)
+    path = tmp_path / "app.log"
+    pipeline = AsyncPipeline(AsyncPipelineConfig(PipelineConfig(formatter=formatter, writers=(file_writer(str(path)),))))
+    handler = kakashi.stdlib.KakashiHandler(pipeline.logger("bridge"))
+    log = logging.getLogger("hostile.default_hook")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    try:
+        log.info("fast path", extra={"user": User(7)})
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            log.exception("logrecord path", extra={"user": User(8)})
+    finally:
+        log.removeHandler(handler)
+        pipeline.shutdown()
+    records = json_lines(path)
+    assert [(r["message"], r["user"]) for r in records] == [
+        ("fast path", {"uid": 7}),
+        ("logrecord path", {"uid": 8}),
+    ]
+    assert formatter.default_fallbacks == 0
