@@ -142,3 +142,46 @@ def test_the_formatters_default_hook_applies_to_extra_values_from_logging(tmp_pa
         ("logrecord path", {"uid": 8}),
     ]
     assert formatter.default_fallbacks == 0
+
+
+def test_structured_helpers_take_a_field_named_like_their_own_without_raising(tmp_path):
+    # 0.2.2 programs pass their own metric_type, event_name, audit_timestamp,
+    # http_status_code...: the call logs (the caller's value wins, as the
+    # original's dict merge did) instead of raising TypeError into the caller.
+    from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+    from kakashi.core.pipeline import PipelineConfig, default_json_formatter, file_writer
+    from kakashi.core.structured_logger import StructuredLogger
+
+    path = tmp_path / "app.log"
+    pipeline = AsyncPipeline(
+        AsyncPipelineConfig(PipelineConfig(formatter=default_json_formatter(), writers=(file_writer(str(path)),)))
+    )
+    log = StructuredLogger("metrics", pipeline=pipeline)
+    log.metric("latency", 3, metric_type="histogram")
+    log.counter("hits", metric_type="rate")
+    log.timer("db", 12, metric_type="span")
+    log.event("signup", event_name="user.signup")
+    log.audit("delete", "user", audit_timestamp="2026-01-01T00:00:00Z")
+    log.request("GET", "/x", 500, 3, http_status_code=503)
+    log.security("login", "warning", security_severity="high")
+    pipeline.shutdown()
+    got = [(r["message"], r["level"], r["fields"]) for r in json_lines(path)]
+    assert got == [
+        ("Metric: latency", "INFO", {"metric_name": "latency", "metric_value": 3, "metric_type": "histogram"}),
+        ("Counter: hits", "INFO", {"counter_name": "hits", "counter_increment": 1, "metric_type": "rate"}),
+        ("Timer: db", "INFO", {"operation": "db", "duration_ms": 12, "metric_type": "span"}),
+        ("Event: signup", "INFO", {"event_name": "user.signup", "event_type": "custom"}),
+        (
+            "Audit: delete on user",
+            "INFO",
+            {"audit_action": "delete", "audit_resource": "user", "audit_timestamp": "2026-01-01T00:00:00Z"},
+        ),
+        (
+            "GET /x 500",
+            "ERROR",
+            {"http_method": "GET", "http_path": "/x", "http_status_code": 503, "http_duration_ms": 3},
+        ),
+        ("Security: login", "WARNING", got[6][2]),
+    ]
+    assert list(got[6][2]) == ["security_event_type", "security_severity", "security_timestamp"]
+    assert (got[6][2]["security_event_type"], got[6][2]["security_severity"]) == ("login", "high")
