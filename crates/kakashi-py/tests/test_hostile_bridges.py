@@ -217,13 +217,14 @@ def test_exit_with_daemon_threads_logging_objects_through_logging_ends_cleanly(t
                 log.info("handled %s #%d", Order(), i, extra={"order": Order()})
                 i += 1
 
-        for t in range(3):
+        for t in range(8):
             threading.Thread(target=serve, args=(t,), daemon=True).start()
         time.sleep(0.3)
         """
-    # Each run crashes most of the time; six runs make a clean pass by luck
-    # vanishingly rare. The first crash ends the loop.
-    for run in range(6):
+    # A run crashes about every time on 3.11 and 3.13, one in two on 3.9:
+    # sixteen runs make a clean pass by luck vanishingly rare. The first
+    # crash ends the loop.
+    for run in range(16):
         proc = _run(code, tmp_path, timeout=60)
         assert proc.returncode == 0, f"run {run + 1}: exit code {proc.returncode}, stderr: {proc.stderr[-500:]}"
         lines = json_lines(tmp_path / "app.log")
