@@ -201,6 +201,7 @@ fn emit_inner(
         (None, Some(b)) => Some(Arc::clone(b)),
         (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
     };
+    add_trace_ids(py, &mut record);
     // A KeyboardInterrupt or SystemExit raised by a value's `__str__` while
     // it was copied belongs to the caller, as with a level method.
     if let Some(err) = convert::take_pending_interrupt(py) {
@@ -348,11 +349,28 @@ fn log_call_inner(
         (None, Some(b)) => Some(Arc::clone(b)),
         (Some(c), Some(b)) => Some(Arc::new(c.merge(b))),
     };
+    add_trace_ids(py, &mut record);
     if let Some(err) = convert::take_pending_interrupt(py) {
         return Err(err);
     }
     crate::logger::submit(py, logger, record)?;
     Ok(Fast::Done)
+}
+
+/// The current OpenTelemetry span's ids as the fields `trace_id` and
+/// `span_id`, after the record's own (an `extra` key of the same name is
+/// kept), as a level method adds them. The span is the current one of the
+/// thread that hands the record over: the logging call's, unless a
+/// `QueueListener` in front hands it over from its own thread (which has
+/// none, so the record has no ids).
+fn add_trace_ids(py: Python<'_>, record: &mut Record) {
+    if let Some(ids) = convert::trace_context(py) {
+        for (key, value) in ids.iter() {
+            if !record.fields.iter().any(|(k, _)| k == key) {
+                record.fields.push((key.clone(), value.clone()));
+            }
+        }
+    }
 }
 
 /// A `%` argument `LogRecord` passes on as it is (not a mapping it would

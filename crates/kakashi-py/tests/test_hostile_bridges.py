@@ -230,3 +230,41 @@ def test_exit_with_daemon_threads_logging_objects_through_logging_ends_cleanly(t
         lines = json_lines(tmp_path / "app.log")
         assert lines and all(r["message"].startswith("handled order-17 #") for r in lines)
         os.remove(tmp_path / "app.log")
+
+
+def test_records_from_logging_inside_a_span_carry_its_trace_ids(tmp_path):
+    # A program moving from stdlib under OpenTelemetry: its `logging` calls
+    # inside a span carry the span's ids as kakashi's own calls do, on the
+    # fast path and on the LogRecord path; an `extra` trace_id is kept.
+    import logging
+
+    trace = pytest.importorskip("opentelemetry.trace")
+    sdk = pytest.importorskip("opentelemetry.sdk.trace")
+    import kakashi.stdlib
+    from kakashi.core.async_interface import get_high_performance_logger
+
+    path = tmp_path / "app.log"
+    out = get_high_performance_logger("bridge", str(path), overflow_strategy="block", min_level="DEBUG")
+    handler = kakashi.stdlib.KakashiHandler(out)
+    log = logging.getLogger("hostile.trace")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    tracer = sdk.TracerProvider().get_tracer("checkout")
+    try:
+        with tracer.start_as_current_span("place-order") as span:
+            ctx = span.get_span_context()
+            ids = {"trace_id": format(ctx.trace_id, "032x"), "span_id": format(ctx.span_id, "016x")}
+            log.info("fast path %s", 1)
+            log.info("logrecord path", stack_info=True)
+            log.info("own id", extra={"trace_id": "mine"})
+        log.info("outside")
+        assert trace.get_current_span().get_span_context().is_valid is False
+        handler.flush(10)
+    finally:
+        log.removeHandler(handler)
+    got = {r["message"]: r.get("fields", {}) for r in json_lines(path)}
+    assert {k: got["fast path 1"].get(k) for k in ids} == ids
+    assert {k: got["logrecord path"].get(k) for k in ids} == ids
+    assert (got["own id"]["trace_id"], got["own id"]["span_id"]) == ("mine", ids["span_id"])
+    assert "trace_id" not in got["outside"]
