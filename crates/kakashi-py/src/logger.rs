@@ -329,6 +329,9 @@ impl PyLogger {
         order: &Bound<'_, PyTuple>,
         follow_global: bool,
     ) -> PyResult<bool> {
+        // `extra` values JSON cannot carry go through the formatter's
+        // `default=`, as a level method's fields do.
+        let _hook = DefaultScope::enter(self.default_hook.as_ref());
         crate::stdlib::emit(&self.inner, record, skip, order, follow_global)
     }
 
@@ -346,6 +349,7 @@ impl PyLogger {
         extra: Option<&Bound<'_, PyDict>>,
         follow_global: bool,
     ) -> PyResult<bool> {
+        let _hook = DefaultScope::enter(self.default_hook.as_ref());
         crate::stdlib::log_call(&self.inner, name, levelno, msg, args, extra, follow_global)
             .map(|done| matches!(done, crate::stdlib::Fast::Done))
     }

@@ -195,7 +195,9 @@ fn emit_inner(
     if record.exception.is_none() && record.message.contains('\n') {
         split_formatted(&mut record);
     }
-    // The current OpenTelemetry span's ids, as for kakashi's own calls.
+    // The current OpenTelemetry span's ids, as for kakashi's own calls: the
+    // span of the thread handing the record over (a `QueueListener`'s
+    // thread has none).
     convert::add_trace_ids(py, &mut record.fields);
     record.context = convert::call_context(py, logger);
     // A KeyboardInterrupt or SystemExit raised by a value's `__str__` while

@@ -100,7 +100,6 @@ class KakashiHandler(logging.Handler):
         super().__init__(level)
         self._core = core
         self._follow_global = logger is None
-        self._resolving = threading.Lock()
         #: Records that failed (each went to ``handleError``).
         self.errors = 0
         if not _patched:
@@ -109,8 +108,12 @@ class KakashiHandler(logging.Handler):
     def _default_core(self) -> Any:
         # Taken on first use (a handler made by dictConfig before
         # setup_async_logging follows the setup), and again once the global
-        # backend it used has stopped.
-        with self._resolving:
+        # backend it used has stopped. Under the handler's own lock, which
+        # `logging` makes anew in a forked child: a lock of our own, held by
+        # another thread while it made the logger (which lets go of the
+        # interpreter lock) when the process forked, would stay held in the
+        # child for ever, and its first record would hang.
+        with self.lock:  # type: ignore[union-attr]
             self._core = _kakashi._stdlib_logger()
             return self._core
 
@@ -183,7 +186,11 @@ def _logging_own(name: str) -> Any:
 _MAKE_RECORD = _logging_own("makeRecord")
 _HANDLE = _logging_own("handle")
 _CALL_HANDLERS = _logging_own("callHandlers")
-if _MAKE_RECORD is None or _HANDLE is None or _CALL_HANDLERS is None:
+# A class with a findCaller of its own (absl's ABSLLogger, wrappers that
+# skip their own frames) names the call site itself: its records take
+# logging's path, which asks it.
+_FIND_CALLER = _logging_own("findCaller")
+if _MAKE_RECORD is None or _HANDLE is None or _CALL_HANDLERS is None or _FIND_CALLER is None:
     FAST_PATH = False
 
 #: ``logging.Logger._log`` as it was when the first KakashiHandler was
@@ -215,9 +222,9 @@ def _log(
 ) -> None:
     # ``logging.Logger._log`` once a KakashiHandler exists. When the record
     # would reach exactly one handler, a KakashiHandler of that exact class
-    # without filters, on a logger without filters whose class makes and
-    # dispatches records as logging.Logger does, with the default record
-    # factory, and the call has no exception, stack or
+    # without filters, on a logger without filters whose class finds the
+    # caller, makes and dispatches records as logging.Logger does, with the
+    # default record factory, and the call has no exception, stack or
     # stacklevel, no one but that handler would see the LogRecord: the
     # call goes to the engine without it (the same record comes out; the
     # LogRecord's own construction is most of a logging call's cost).
@@ -236,6 +243,7 @@ def _log(
         and type(self).callHandlers is _CALL_HANDLERS
         and type(self).makeRecord is _MAKE_RECORD
         and type(self).handle is _HANDLE
+        and type(self).findCaller is _FIND_CALLER
         and logging._logRecordFactory is logging.LogRecord  # type: ignore[attr-defined]
     ):
         target = None

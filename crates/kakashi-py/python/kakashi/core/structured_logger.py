@@ -78,28 +78,34 @@ class StructuredLogger(Logger):
             core = core.with_context(base_context)
         Logger._setup(self, core, _min_level_of(min_level))
 
-    # === helpers (the original's field names, before the caller's) ===
+    # === helpers (the original's field names, before the caller's; a caller's
+    # field of the same name wins, as in the original's dict merge, never a
+    # TypeError into the logging call) ===
 
     def metric(self, name: str, value: Any, **fields: Any) -> None:
         """``"Metric: <name>"`` at INFO with ``metric_name``,
         ``metric_value`` and ``metric_type="gauge"``."""
-        self.info(f"Metric: {name}", metric_name=name, metric_value=value, metric_type="gauge", **fields)
+        self.info(f"Metric: {name}", **{"metric_name": name, "metric_value": value, "metric_type": "gauge", **fields})
 
     def counter(self, name: str, increment: Any = 1, **fields: Any) -> None:
         """``"Counter: <name>"`` at INFO with ``counter_name``,
         ``counter_increment`` and ``metric_type="counter"``."""
-        self.info(f"Counter: {name}", counter_name=name, counter_increment=increment, metric_type="counter", **fields)
+        self.info(
+            f"Counter: {name}",
+            **{"counter_name": name, "counter_increment": increment, "metric_type": "counter", **fields},
+        )
 
     def timer(self, operation: str, duration_ms: Any, **fields: Any) -> None:
         """``"Timer: <operation>"`` at INFO with ``operation``,
         ``duration_ms`` and ``metric_type="timer"``."""
-        self.info(f"Timer: {operation}", operation=operation, duration_ms=duration_ms, metric_type="timer", **fields)
+        self.info(
+            f"Timer: {operation}", **{"operation": operation, "duration_ms": duration_ms, "metric_type": "timer", **fields}
+        )
 
     def event(self, name: str, **fields: Any) -> None:
         """``"Event: <name>"`` at INFO with ``event_name`` and
         ``event_type="custom"`` (a caller's ``event_type`` wins)."""
-        fields.setdefault("event_type", "custom")
-        self.info(f"Event: {name}", event_name=name, **fields)
+        self.info(f"Event: {name}", **{"event_name": name, "event_type": "custom", **fields})
 
     def audit(self, action: str, resource: str, **fields: Any) -> None:
         """``"Audit: <action> on <resource>"`` at INFO with
@@ -107,10 +113,7 @@ class StructuredLogger(Logger):
         8601, UTC)."""
         self.info(
             f"Audit: {action} on {resource}",
-            audit_action=action,
-            audit_resource=resource,
-            audit_timestamp=_now_iso(),
-            **fields,
+            **{"audit_action": action, "audit_resource": resource, "audit_timestamp": _now_iso(), **fields},
         )
 
     def request(self, method: str, path: str, status_code: int, duration_ms: Any, **fields: Any) -> None:
@@ -120,11 +123,13 @@ class StructuredLogger(Logger):
         log = self.error if status_code >= 400 else self.info
         log(
             f"{method} {path} {status_code}",
-            http_method=method,
-            http_path=path,
-            http_status_code=status_code,
-            http_duration_ms=duration_ms,
-            **fields,
+            **{
+                "http_method": method,
+                "http_path": path,
+                "http_status_code": status_code,
+                "http_duration_ms": duration_ms,
+                **fields,
+            },
         )
 
     def security(self, event_type: str, severity: str = "info", **fields: Any) -> None:
@@ -136,10 +141,12 @@ class StructuredLogger(Logger):
         self.log(
             level,
             f"Security: {event_type}",
-            security_event_type=event_type,
-            security_severity=severity,
-            security_timestamp=_now_iso(),
-            **fields,
+            **{
+                "security_event_type": event_type,
+                "security_severity": severity,
+                "security_timestamp": _now_iso(),
+                **fields,
+            },
         )
 
     # === context (the original's signatures; its versions raised) ===
