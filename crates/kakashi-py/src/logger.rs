@@ -316,7 +316,7 @@ impl PyLogger {
     }
 
     /// Logs a `logging.LogRecord` (`kakashi.stdlib.KakashiHandler`'s
-    /// call; see `stdlib.rs`). `skip`: the attribute names that are not
+    /// call; see `stdlib/`). `skip`: the attribute names that are not
     /// `extra` fields; `order`: a fresh `LogRecord`'s, in `__dict__` order.
     /// With `follow_global`, returns False without logging once this
     /// logger's backend has stopped (the handler then takes the current
@@ -336,7 +336,7 @@ impl PyLogger {
     }
 
     /// `logging.Logger._log(level, msg, args, extra=extra)` logged without
-    /// a `LogRecord` (`kakashi.stdlib`'s fast path; see `stdlib.rs`).
+    /// a `LogRecord` (`kakashi.stdlib`'s fast path; see `stdlib/`).
     /// Returns False, having done nothing, when the call must take the
     /// usual path instead; raises what `msg % args` raises.
     #[pyo3(signature = (name, levelno, msg, args, extra, follow_global=false))]

@@ -1,5 +1,5 @@
 //! Pipeline stages from Python: the built-ins (native objects, see
-//! `builtins.rs`, recognised here and run in Rust without the interpreter
+//! `builtins/`, recognised here and run in Rust without the interpreter
 //! lock) and any Python callable (run on a worker, holding the lock only
 //! while it runs).
 //!
