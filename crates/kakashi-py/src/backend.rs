@@ -27,9 +27,7 @@ impl PyBackend {
             Some(c) if !c.is_none() => async_config(c)?.0,
             _ => AsyncConfig::default(),
         };
-        let inner = py
-            .detach(move || Backend::new(config))
-            .map_err(config_error)?;
+        let inner = crate::gil::detach(py, move || Backend::new(config)).map_err(config_error)?;
         Ok(PyBackend {
             inner: Held::new(inner),
         })

@@ -146,6 +146,7 @@ unsafe fn call(
 ) -> *mut ffi::PyObject {
     // SAFETY: the interpreter holds the GIL while it calls a C function.
     let py = unsafe { Python::assume_attached() };
+    let _call = crate::gil::Call::enter(py);
     let outcome = catch_unwind(AssertUnwindSafe(|| -> PyResult<()> {
         let (name, level, active_exception) = METHODS[method];
         if nargs != 1 {

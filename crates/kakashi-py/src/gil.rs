@@ -3,23 +3,38 @@
 //!
 //! CPython before 3.14 ends any thread that takes the interpreter lock once
 //! finalisation has begun with `pthread_exit`; the forced unwind through Rust
-//! frames aborts the process. Two rules keep our threads, and the user's
-//! threads inside our code, out of that:
+//! frames aborts the process. A daemon thread can meet that inside our code
+//! in two ways: taking the lock back after a wait of ours, or running Python
+//! code from inside a logging call (a value's `__str__`, `getMessage`, a
+//! `default=` hook), which lets go of the lock and takes it back whenever
+//! the interpreter switches threads. Three rules keep every thread out:
 //!
-//! - A caller's wait ([`detach`]) is counted while it runs. At exit,
-//!   `_at_exit` drains every backend, sets [`PYTHON_GONE`](crate::stages::PYTHON_GONE),
-//!   then waits ([`wait_for_detached`], at most 10 s) until every such wait
-//!   has taken the lock back, before the interpreter starts finalising; from
-//!   then on no logging call lets go of the lock (there is no worker left
-//!   that needs it: Python stages no longer run). Not covered: a wait that
-//!   lasts longer than that (a daemon thread's own `flush` or `shutdown`
-//!   with a longer timeout), which can still meet finalisation.
+//! - **Logging calls are counted** ([`Call`]) and **a wait of ours**
+//!   ([`detach`]) too. At exit, `_at_exit` drains every backend, then closes
+//!   the gate ([`close_gate`]): it waits, without the lock and for at most
+//!   10 s, until every call and wait of another thread has returned, before
+//!   the interpreter starts finalising.
+//! - **Past the gate**, another thread entering a logging call lets go of
+//!   the lock and parks for good (the way CPython 3.14 treats such
+//!   threads): its record is not written; once the hook has stopped
+//!   waiting, so does a thread coming back from a wait of ours. Only
+//!   daemon threads run then, and CPython ends each at its next switch
+//!   anyway; the thread that runs the exit hook (and every later `atexit`
+//!   handler) logs as before. Why not a gate that turns values into text
+//!   without Python code: every Python object would need a path that runs
+//!   none (`__eq__` of a dict key, a property of an exception), and one
+//!   missed is the abort this exists to prevent.
 //! - A worker calls a Python stage through [`call`], whose frame catches the
 //!   forced unwind and parks the thread for good instead: a worker still
 //!   inside a stuck Python writer when the interpreter finalises is left
-//!   parked, not killed (the way CPython 3.14 treats such threads).
+//!   parked, not killed.
+//!
+//! Not covered: a call that has not returned 10 s after the gate closed (a
+//! `__str__` that never ends), which can still meet finalisation.
 #![allow(unsafe_code)]
 
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -49,27 +64,104 @@ pub(crate) fn detach<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Send) -> T
         }
     }
     let back = Back;
-    let result = py.detach(f);
+    let result = py.detach(|| {
+        let result = f();
+        if SEALED.load(Relaxed) && gate_closed_for_this_thread() {
+            count(-1);
+            park_for_good();
+        }
+        result
+    });
     drop(back);
     result
 }
 
-/// At exit, after the drain: waits (without the lock, so they can take it)
-/// until every [`detach`] of another thread has returned, or `timeout`.
-pub(crate) fn wait_for_detached(py: Python<'_>, timeout: Duration) {
+/// Logging calls in progress, on every thread. Changed only by a thread
+/// that holds the interpreter lock, which orders the changes: a load and a
+/// store, not a read-modify-write, on every call.
+static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// The exit hook's thread once it has closed the gate; 0 while it is open.
+static GATE: AtomicUsize = AtomicUsize::new(0);
+
+/// Set once the exit hook has stopped waiting: from then on a wait of
+/// another thread does not take the lock back.
+static SEALED: AtomicBool = AtomicBool::new(false);
+
+/// An identity of the calling thread, unique among live threads (the
+/// address of a thread-local; never 0).
+fn this_thread() -> usize {
+    thread_local! {
+        static ME: u8 = const { 0 };
+    }
+    ME.with(|me| me as *const u8 as usize)
+}
+
+fn gate_closed_for_this_thread() -> bool {
+    let exiting = GATE.load(Relaxed);
+    exiting != 0 && exiting != this_thread()
+}
+
+fn park_for_good() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// A logging call made from Python on this thread, counted while alive (see
+/// the module docs). Made first thing in every entry point that turns
+/// Python values into a record, with the interpreter lock held.
+pub(crate) struct Call(());
+
+impl Call {
+    /// Enters a logging call; past the exit gate, on any thread but the
+    /// exit hook's, lets go of the interpreter lock and never returns.
+    #[inline]
+    pub(crate) fn enter(py: Python<'_>) -> Call {
+        if GATE.load(Relaxed) != 0 && gate_closed_for_this_thread() {
+            py.detach(|| park_for_good());
+        }
+        CALLS.store(CALLS.load(Relaxed) + 1, Relaxed);
+        Call(())
+    }
+}
+
+impl Drop for Call {
+    #[inline]
+    fn drop(&mut self) {
+        // Saturating: a child forked inside a call starts from 0.
+        CALLS.store(CALLS.load(Relaxed).saturating_sub(1), Relaxed);
+    }
+}
+
+/// A forked child has only the forking thread: no other call or wait of
+/// ours is in progress there.
+pub(crate) fn after_fork_in_child() {
+    CALLS.store(0, Relaxed);
+    *DETACHED.lock().unwrap_or_else(|e| e.into_inner()) = 0;
+}
+
+/// At exit, after the drain, on the exit hook's thread: closes the gate
+/// and waits (without the lock, so that they can take it) until every
+/// logging call and every [`detach`] of another thread has returned, or
+/// `timeout`.
+pub(crate) fn close_gate(py: Python<'_>, timeout: Duration) {
+    GATE.store(this_thread(), Relaxed);
     let deadline = Instant::now() + timeout;
     py.detach(|| {
         let mut n = DETACHED.lock().unwrap_or_else(|e| e.into_inner());
-        while *n > 0 {
+        while *n > 0 || CALLS.load(Relaxed) > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
+            // Calls end without a signal: look again every millisecond.
             n = RETURNED
-                .wait_timeout(n, left)
+                .wait_timeout(n, left.min(Duration::from_millis(1)))
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+        SEALED.store(true, Relaxed);
     });
 }
 
@@ -94,9 +186,7 @@ struct Park;
 
 impl Drop for Park {
     fn drop(&mut self) {
-        loop {
-            std::thread::park();
-        }
+        park_for_good();
     }
 }
 

@@ -11,16 +11,17 @@ use crate::gil;
 use crate::stages::{self, PYTHON_GONE};
 
 /// The interpreter is exiting: drain and stop every backend while Python
-/// stages can still run, then stop running them, and wait for every other
-/// thread inside a wait of ours to take the interpreter lock back before
-/// finalisation begins (see `gil.rs`).
+/// stages can still run, then stop running them, and close the gate: wait
+/// for every other thread inside a logging call or a wait of ours to
+/// return before finalisation begins, and keep them out from then on (see
+/// `gil.rs`).
 #[pyfunction]
 pub(crate) fn _at_exit(py: Python<'_>) {
     gil::detach(py, || {
         kakashi::shutdown_async_backend(Duration::from_secs(10));
     });
     PYTHON_GONE.store(true, Relaxed);
-    gil::wait_for_detached(py, Duration::from_secs(10));
+    gil::close_gate(py, Duration::from_secs(10));
     stages::release_all(py);
 }
 
@@ -57,5 +58,6 @@ pub(crate) fn _after_fork_in_parent() {
 /// `os.register_at_fork(after_in_child=...)`: fresh workers in the child.
 #[pyfunction]
 pub(crate) fn _after_fork_in_child() {
+    gil::after_fork_in_child();
     kakashi::after_fork_in_child();
 }

@@ -242,6 +242,7 @@ pub fn level_functions<'py>(
                             args.len()
                         )));
                     }
+                    let _call = crate::gil::Call::enter(args.py());
                     let message = args.get_item(0)?;
                     let _hook = DefaultScope::enter(default_hook.as_ref());
                     emit(
@@ -300,6 +301,7 @@ impl PyLogger {
         exception: Option<&Bound<'_, PyAny>>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
+        let _call = crate::gil::Call::enter(py);
         let level = convert::level(level)?;
         let all = PyDict::new(py);
         if let Some(f) = fields {
@@ -329,6 +331,7 @@ impl PyLogger {
         order: &Bound<'_, PyTuple>,
         follow_global: bool,
     ) -> PyResult<bool> {
+        let _call = crate::gil::Call::enter(record.py());
         // `extra` values JSON cannot carry go through the formatter's
         // `default=`, as a level method's fields do.
         let _hook = DefaultScope::enter(self.default_hook.as_ref());
@@ -349,6 +352,7 @@ impl PyLogger {
         extra: Option<&Bound<'_, PyDict>>,
         follow_global: bool,
     ) -> PyResult<bool> {
+        let _call = crate::gil::Call::enter(name.py());
         let _hook = DefaultScope::enter(self.default_hook.as_ref());
         crate::stdlib::log_call(&self.inner, name, levelno, msg, args, extra, follow_global)
             .map(|done| matches!(done, crate::stdlib::Fast::Done))
@@ -356,7 +360,8 @@ impl PyLogger {
 
     /// A logger like this one with `fields` added to every record.
     #[pyo3(signature = (**fields))]
-    fn bind(&self, fields: Option<&Bound<'_, PyDict>>) -> PyLogger {
+    fn bind(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyLogger {
+        let _call = crate::gil::Call::enter(py);
         let fields = fields.map(convert::fields_of).unwrap_or_default();
         self.derive(self.inner.with_fields(fields))
     }

@@ -36,6 +36,7 @@ impl PyAsyncPipeline {
 
     /// Processes a `LogRecord` built by hand.
     fn process(&self, py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<()> {
+        let _call = crate::gil::Call::enter(py);
         let _hook = convert::DefaultScope::enter(self.default_hook.as_ref());
         let record = stages::record_from_py(record)?;
         if self.logger.enabled(record.level) {

@@ -193,15 +193,6 @@ def test_structured_helpers_take_a_field_named_like_their_own_without_raising(tm
     assert (got[6][2]["security_event_type"], got[6][2]["security_severity"]) == ("login", "high")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a daemon thread inside a kakashi call that runs Python code (a %-argument's or a "
-        "field's __str__, LogRecord.getMessage) when the interpreter finalises is ended by "
-        "CPython (<3.14) with pthread_exit; the forced unwind meets a catch_unwind in the "
-        "Rust frames and the process aborts ('FATAL: exception not rethrown') or segfaults"
-    ),
-)
 def test_exit_with_daemon_threads_logging_objects_through_logging_ends_cleanly(tmp_path):
     # A web server's daemon worker threads log through `logging` with an
     # object argument and an object in `extra` while the main thread returns.

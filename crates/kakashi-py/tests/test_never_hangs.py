@@ -622,6 +622,47 @@ step("exiting")
     expect_clean_exit(proc, what)
 
 
+def test_exit_with_daemon_threads_logging_objects_ten_times(tmp_path):
+    """G5: daemon threads log values whose ``__str__`` is Python code (and
+    one JSON cannot carry, through a ``default=`` hook) while the
+    interpreter exits. CPython before 3.14 ends such a thread with
+    ``pthread_exit`` when it takes the interpreter lock back during
+    finalisation; inside a logging call that aborted the process. Ten runs,
+    none may abort; every line written is whole."""
+    for run in range(10):
+        what = f"exit with daemon threads logging objects (run {run + 1} of 10)"
+        proc = run_bounded(
+            """
+import threading, time
+from kakashi.core.async_interface import get_high_performance_logger
+
+log = get_high_performance_logger("exit", "exit.log", overflow_strategy="block", max_queue_size=64)
+
+class Order:
+    def __str__(self):
+        return "-".join(str(i) for i in range(20))
+
+def spin(t):
+    i = 0
+    while True:
+        log.info("spin", order=Order(), t=t, i=i)
+        i += 1
+
+for t in range(6):
+    threading.Thread(target=spin, args=(t,), daemon=True).start()
+time.sleep(0.2)
+step("exiting")
+""",
+            tmp_path,
+            60,
+            what,
+        )
+        expect_clean_exit(proc, what)
+        lines = (tmp_path / "exit.log").read_text().splitlines()
+        assert lines and all(json.loads(line)["fields"]["order"].startswith("0-1-2") for line in lines), what
+        os.remove(tmp_path / "exit.log")
+
+
 def test_exit_with_a_daemon_heartbeat_ten_times(tmp_path):
     """G5: a daemon thread logging every 1 ms (through a Python writer) while
     the interpreter exits; ten runs, none may abort or hang."""

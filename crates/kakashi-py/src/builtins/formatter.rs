@@ -204,6 +204,7 @@ impl BuiltinFormatter {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
+        let _call = crate::gil::Call::enter(py);
         let this = slf.get();
         let kwargs = kwargs.filter(|k| !k.is_empty());
         match (record, kwargs) {

@@ -220,6 +220,7 @@ impl BuiltinEnricher {
     /// what the enricher added (thread, traceback or context).
     fn __call__<'py>(&self, record: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = record.py();
+        let _call = crate::gil::Call::enter(py);
         let mut r = engine_record(record)?;
         self.stage().enrich(&mut r);
         let changes = PyDict::new(py);
@@ -309,6 +310,7 @@ impl BuiltinFilter {
 impl BuiltinFilter {
     /// Whether the engine's filter keeps `record`.
     fn __call__(&self, record: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let _call = crate::gil::Call::enter(record.py());
         let r = engine_record(record)?;
         Ok(self.stage().allows(&r))
     }

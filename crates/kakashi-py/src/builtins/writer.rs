@@ -74,6 +74,7 @@ impl BuiltinWriter {
     /// flush Python's `sys.stdout`/`sys.stderr`, so earlier `print` output
     /// stays before this line.
     fn __call__(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<()> {
+        let _call = crate::gil::Call::enter(py);
         let line = match message.cast::<PyString>() {
             Ok(s) => convert::text(s),
             Err(_) => {
@@ -94,7 +95,7 @@ impl BuiltinWriter {
         let ends = [bytes.len()];
         let mut writer = self.stage();
         // The write (a system call) runs without the interpreter lock.
-        py.detach(|| writer.write_batch(&Batch::new(&bytes, &ends)))
+        crate::gil::detach(py, || writer.write_batch(&Batch::new(&bytes, &ends)))
             .map_err(|e| PyOSError::new_err(e.error.to_string()))
     }
 }
@@ -143,8 +144,7 @@ pub fn py_file_writer(
     let options = crate::config::file_options(rotation, retention, compression)?;
     let shown = PyString::new(py, &file_path.display().to_string());
     let repr = format!("file_writer({})", repr_of(shown.as_any()));
-    let writer = py
-        .detach(|| kakashi::file_writer_with(&file_path, options))
+    let writer = crate::gil::detach(py, || kakashi::file_writer_with(&file_path, options))
         .map_err(config_error)?;
     BuiltinWriter::new(
         py,
