@@ -479,41 +479,43 @@ struct ValueVisitor<'a>(&'a mut Value, Option<&'a mut SeenText>);
 
 impl<'v> ::log::kv::VisitValue<'v> for ValueVisitor<'_> {
     fn visit_any(&mut self, value: ::log::kv::Value<'_>) -> Result<(), ::log::kv::Error> {
-        *self.0 = Value::display(value);
+        super::write_value(self.0, Value::display(value));
         Ok(())
     }
     fn visit_null(&mut self) -> Result<(), ::log::kv::Error> {
-        *self.0 = Value::Null;
+        super::write_value(self.0, Value::Null);
         Ok(())
     }
     fn visit_u64(&mut self, value: u64) -> Result<(), ::log::kv::Error> {
-        *self.0 = Value::from(value);
+        super::write_value(self.0, Value::from(value));
         Ok(())
     }
     fn visit_i64(&mut self, value: i64) -> Result<(), ::log::kv::Error> {
-        *self.0 = Value::I64(value);
+        super::write_value(self.0, Value::I64(value));
         Ok(())
     }
     fn visit_u128(&mut self, value: u128) -> Result<(), ::log::kv::Error> {
-        *self.0 = match u64::try_from(value) {
+        let value = match u64::try_from(value) {
             Ok(v) => Value::from(v),
             Err(_) => Value::display(value),
         };
+        super::write_value(self.0, value);
         Ok(())
     }
     fn visit_i128(&mut self, value: i128) -> Result<(), ::log::kv::Error> {
-        *self.0 = match i64::try_from(value) {
+        let value = match i64::try_from(value) {
             Ok(v) => Value::I64(v),
             Err(_) => Value::display(value),
         };
+        super::write_value(self.0, value);
         Ok(())
     }
     fn visit_f64(&mut self, value: f64) -> Result<(), ::log::kv::Error> {
-        *self.0 = Value::F64(value);
+        super::write_value(self.0, Value::F64(value));
         Ok(())
     }
     fn visit_bool(&mut self, value: bool) -> Result<(), ::log::kv::Error> {
-        *self.0 = Value::Bool(value);
+        super::write_value(self.0, Value::Bool(value));
         Ok(())
     }
     fn visit_str(&mut self, value: &str) -> Result<(), ::log::kv::Error> {
@@ -522,11 +524,11 @@ impl<'v> ::log::kv::VisitValue<'v> for ValueVisitor<'_> {
             None if self.1.is_some() => Text::from(value.to_owned()),
             None => super::cached_text(value),
         };
-        *self.0 = Value::Str(text);
+        super::write_value(self.0, Value::Str(text));
         Ok(())
     }
     fn visit_char(&mut self, value: char) -> Result<(), ::log::kv::Error> {
-        *self.0 = Value::from(value);
+        super::write_value(self.0, Value::from(value));
         Ok(())
     }
 }

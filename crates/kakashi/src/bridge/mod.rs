@@ -460,11 +460,36 @@ pub(crate) fn field_slot<'f>(
         Some(index) => index,
         None => {
             *all_static &= key_static;
-            fields.push((key, Value::Null));
-            fields.len() - 1
+            // A constant pushed, then its key set: `push((key, Value::Null))`
+            // built the pair on the stack (`Null` with a one-byte store) and
+            // copied it with a 16-byte load, the stall again.
+            // `NEW_FIELD`'s key is the static empty name, which needs no drop.
+            fields.push(NEW_FIELD);
+            let index = fields.len() - 1;
+            std::mem::forget(std::mem::replace(&mut fields[index].0, key));
+            index
         }
     };
     &mut fields[index].1
+}
+
+/// What [`field_slot`] appends before setting its key.
+#[cfg(any(feature = "log", feature = "tracing"))]
+const NEW_FIELD: crate::Field = (Name::from_literal(arcstr::ArcStr::new()), Value::Null);
+
+/// Writes `value` into `slot`, which [`field_slot`] gave. A slot it has
+/// just appended holds `Null`, which needs no drop: the value is then
+/// stored in place, where `*slot = value` calls `Value`'s drop glue first
+/// and so builds the value on the stack and copies it after the call (the
+/// stall again, per field).
+#[cfg(any(feature = "log", feature = "tracing"))]
+#[inline(always)]
+pub(crate) fn write_value(slot: &mut Value, value: Value) {
+    if matches!(slot, Value::Null) {
+        std::mem::forget(std::mem::replace(slot, value));
+    } else {
+        *slot = value;
+    }
 }
 
 /// Sets `key` (made by [`cached_name`]) in `fields` unless it is there

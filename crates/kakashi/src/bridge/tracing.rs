@@ -464,46 +464,46 @@ impl FieldVisitor<'_> {
 
 impl Visit for FieldVisitor<'_> {
     fn record_f64(&mut self, field: &TracingField, value: f64) {
-        *self.slot(field) = Value::F64(value);
+        super::write_value(self.slot(field), Value::F64(value));
     }
 
     fn record_i64(&mut self, field: &TracingField, value: i64) {
-        *self.slot(field) = Value::I64(value);
+        super::write_value(self.slot(field), Value::I64(value));
     }
 
     fn record_u64(&mut self, field: &TracingField, value: u64) {
-        *self.slot(field) = Value::from(value);
+        super::write_value(self.slot(field), Value::from(value));
     }
 
     fn record_i128(&mut self, field: &TracingField, value: i128) {
         let value = i64::try_from(value).map_or_else(|_| Value::display(value), Value::I64);
-        *self.slot(field) = value;
+        super::write_value(self.slot(field), value);
     }
 
     fn record_u128(&mut self, field: &TracingField, value: u128) {
         let value = u64::try_from(value).map_or_else(|_| Value::display(value), Value::from);
-        *self.slot(field) = value;
+        super::write_value(self.slot(field), value);
     }
 
     fn record_bool(&mut self, field: &TracingField, value: bool) {
-        *self.slot(field) = Value::Bool(value);
+        super::write_value(self.slot(field), Value::Bool(value));
     }
 
     fn record_str(&mut self, field: &TracingField, value: &str) {
         if !self.message(field, || super::cached_text(value)) {
-            *self.slot(field) = Value::Str(super::cached_text(value));
+            super::write_value(self.slot(field), Value::Str(super::cached_text(value)));
         }
     }
 
     fn record_error(&mut self, field: &TracingField, value: &(dyn std::error::Error + 'static)) {
         if !self.message(field, || Text::from(value.to_string())) {
-            *self.slot(field) = Value::error(value);
+            super::write_value(self.slot(field), Value::error(value));
         }
     }
 
     fn record_debug(&mut self, field: &TracingField, value: &dyn fmt::Debug) {
         if !self.message(field, || debug_text(value)) {
-            *self.slot(field) = Value::Str(debug_text(value));
+            super::write_value(self.slot(field), Value::Str(debug_text(value)));
         }
     }
 }
