@@ -519,10 +519,16 @@ impl<'v> ::log::kv::VisitValue<'v> for ValueVisitor<'_> {
         Ok(())
     }
     fn visit_str(&mut self, value: &str) -> Result<(), ::log::kv::Error> {
-        let text = match self.1.as_deref_mut().and_then(|seen| seen.kept_text(value)) {
-            Some(kept) => Text::from_static(kept),
-            None if self.1.is_some() => Text::from(value.to_owned()),
-            None => super::cached_text(value),
+        // The kept text written on its own path: one shared with the copies
+        // built the value on the stack and read it back wider (a stall).
+        if let Some(kept) = self.1.as_deref_mut().and_then(|seen| seen.kept_text(value)) {
+            super::write_value(self.0, Value::Str(Text::from_static(kept)));
+            return Ok(());
+        }
+        let text = if self.1.is_some() {
+            Text::from(value.to_owned())
+        } else {
+            super::cached_text(value)
         };
         super::write_value(self.0, Value::Str(text));
         Ok(())
