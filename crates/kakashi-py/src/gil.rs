@@ -10,17 +10,23 @@
 //! the interpreter switches threads. Three rules keep every thread out:
 //!
 //! - **Logging calls are counted** ([`Call`]) and **a wait of ours**
-//!   ([`detach`]) too. At exit, `_at_exit` drains every backend, then closes
-//!   the gate ([`close_gate`]): it waits, without the lock and for at most
-//!   10 s, until every call and wait of another thread has returned, before
-//!   the interpreter starts finalising.
-//! - **Past the gate**, another thread entering a logging call lets go of
-//!   the lock and parks for good (the way CPython 3.14 treats such
-//!   threads): its record is not written; once the hook has stopped
-//!   waiting, so does a thread coming back from a wait of ours. Only
-//!   daemon threads run then, and CPython ends each at its next switch
-//!   anyway; the thread that runs the exit hook (and every later `atexit`
-//!   handler) logs as before. Why not a gate that turns values into text
+//!   ([`detach`]) too. The gate closes ([`close_gate`]) when the `atexit`
+//!   registry is cleared, after every `atexit` handler has run (kakashi's
+//!   own drain among them) and before the interpreter starts finalising:
+//!   `_lifecycle.py` registers its handler with an object only the
+//!   registry holds, whose `__del__` calls `_close_gate`. It waits, without
+//!   the lock and for at most 10 s, until every call and wait of another
+//!   thread has returned.
+//! - **Past the gate**, another thread entering a logging call (not one
+//!   nested in a call it is finishing) lets go of the lock and parks for
+//!   good, the way CPython 3.14 treats such threads: its record is not
+//!   written. Once the hook has stopped waiting, so does a thread coming
+//!   back from a wait of ours. By then only daemon threads are left, which
+//!   CPython would end at their next switch; the exiting thread logs as
+//!   before. Not earlier (at kakashi's own `atexit` handler): handlers that
+//!   run after it (`logging.shutdown`, a `QueueListener`'s `stop`, a
+//!   `multiprocessing` pool's) wait for threads that log, and a parked one
+//!   would hang them for ever. Why not a gate that turns values into text
 //!   without Python code: every Python object would need a path that runs
 //!   none (`__eq__` of a dict key, a property of an exception), and one
 //!   missed is the abort this exists to prevent.
@@ -33,7 +39,7 @@
 //! `__str__` that never ends), which can still meet finalisation.
 #![allow(unsafe_code)]
 
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -66,7 +72,7 @@ pub(crate) fn detach<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Send) -> T
     let back = Back;
     let result = py.detach(|| {
         let result = f();
-        if SEALED.load(Relaxed) && gate_closed_for_this_thread() {
+        if SEALED.load(Acquire) && gate_closed_for_this_thread() {
             count(-1);
             park_for_good();
         }
@@ -118,7 +124,8 @@ impl Call {
     /// exit hook's, lets go of the interpreter lock and never returns.
     #[inline]
     pub(crate) fn enter(py: Python<'_>) -> Call {
-        if GATE.load(Relaxed) != 0 && gate_closed_for_this_thread() {
+        let depth = DEPTH.with(|d| d.replace(d.get() + 1));
+        if GATE.load(Relaxed) != 0 && depth == 0 && gate_closed_for_this_thread() {
             py.detach(|| park_for_good());
         }
         CALLS.store(CALLS.load(Relaxed) + 1, Relaxed);
@@ -129,19 +136,30 @@ impl Call {
 impl Drop for Call {
     #[inline]
     fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
         // Saturating: a child forked inside a call starts from 0.
         CALLS.store(CALLS.load(Relaxed).saturating_sub(1), Relaxed);
     }
 }
 
+thread_local! {
+    /// This thread's logging calls in progress: a call nested in one (a
+    /// value's `__str__` that logs) finishes its work past the gate, which
+    /// is waiting for the outer one.
+    static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 /// A forked child has only the forking thread: no other call or wait of
-/// ours is in progress there.
+/// ours is in progress there, and the gate is open (the child of a fork
+/// made while the parent exited runs on).
 pub(crate) fn after_fork_in_child() {
+    GATE.store(0, Relaxed);
+    SEALED.store(false, Relaxed);
     CALLS.store(0, Relaxed);
     *DETACHED.lock().unwrap_or_else(|e| e.into_inner()) = 0;
 }
 
-/// At exit, after the drain, on the exit hook's thread: closes the gate
+/// After every `atexit` handler, on the exiting thread: closes the gate
 /// and waits (without the lock, so that they can take it) until every
 /// logging call and every [`detach`] of another thread has returned, or
 /// `timeout`.
@@ -161,7 +179,7 @@ pub(crate) fn close_gate(py: Python<'_>, timeout: Duration) {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        SEALED.store(true, Relaxed);
+        SEALED.store(true, Release);
     });
 }
 

@@ -101,6 +101,7 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(configure::_clear_level, m)?)?;
     m.add_function(wrap_pyfunction!(configure::_levels, m)?)?;
     m.add_function(wrap_pyfunction!(lifecycle::_at_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(lifecycle::_close_gate, m)?)?;
     m.add_function(wrap_pyfunction!(lifecycle::_exiting, m)?)?;
     m.add_function(wrap_pyfunction!(lifecycle::_before_fork, m)?)?;
     m.add_function(wrap_pyfunction!(lifecycle::_after_fork_in_parent, m)?)?;

@@ -10,18 +10,30 @@ use pyo3::prelude::*;
 use crate::gil;
 use crate::stages::{self, PYTHON_GONE};
 
-/// The interpreter is exiting: drain and stop every backend while Python
-/// stages can still run, then stop running them, and close the gate: wait
-/// for every other thread inside a logging call or a wait of ours to
-/// return before finalisation begins, and keep them out from then on (see
-/// `gil.rs`).
+/// The interpreter is exiting (kakashi's `atexit` handler): drain and stop
+/// every backend while Python stages can still run. Records logged after
+/// it (by later `atexit` handlers: `logging.shutdown` flushing a
+/// `MemoryHandler`) are written on the caller's thread.
 #[pyfunction]
 pub(crate) fn _at_exit(py: Python<'_>) {
     gil::detach(py, || {
         kakashi::shutdown_async_backend(Duration::from_secs(10));
     });
-    PYTHON_GONE.store(true, Relaxed);
+}
+
+/// Every `atexit` handler has run and finalisation is next: close the gate
+/// (wait for every other thread inside a logging call or a wait of ours to
+/// return, and keep them out from then on; see `gil.rs`), then stop
+/// running Python stages and writers. Only once the interpreter is
+/// exiting ([`_exiting`] was called): a program that clears the `atexit`
+/// registry itself (`atexit._clear()`) runs on with its threads.
+#[pyfunction]
+pub(crate) fn _close_gate(py: Python<'_>) {
+    if EXIT_DEADLINE.get().is_none() {
+        return;
+    }
     gil::close_gate(py, Duration::from_secs(10));
+    PYTHON_GONE.store(true, Relaxed);
     stages::release_all(py);
 }
 

@@ -285,6 +285,7 @@ impl PyLogger {
 
     /// Whether a record at `level` would be kept.
     fn is_enabled_for(&self, level: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let _call = crate::gil::Call::enter(level.py());
         Ok(self.inner.enabled(convert::level(level)?))
     }
 
@@ -369,6 +370,7 @@ impl PyLogger {
     /// A logger like this one whose records carry `context` (a `LogContext`),
     /// merged over the current request context (the bound one wins).
     fn with_context(&self, context: &Bound<'_, PyAny>) -> PyResult<PyLogger> {
+        let _call = crate::gil::Call::enter(context.py());
         let ctx: Arc<Context> = context_of(context).ok_or_else(|| {
             pyo3::exceptions::PyTypeError::new_err("with_context expects a LogContext")
         })?;

@@ -663,6 +663,180 @@ step("exiting")
         os.remove(tmp_path / "exit.log")
 
 
+# Threads other `atexit` handlers wait for must not be stopped by kakashi's
+# exit: each scenario hung for ever when kakashi parked threads that logged
+# from its own `atexit` handler on (the others run after it).
+EXIT_WAITS_FOR_LOGGING_THREADS = {
+    # logging.shutdown takes the lock of a handler a daemon thread holds
+    # while it logs to kakashi.
+    "logging-shutdown-handler-lock": """
+import logging, threading, time
+from kakashi.core.async_interface import get_high_performance_logger
+klog = get_high_performance_logger("fwd", "exit.log")
+class Fwd(logging.Handler):
+    def emit(self, record):
+        klog.info(record.getMessage())
+root = logging.getLogger(); root.addHandler(Fwd()); root.setLevel(logging.INFO)
+def spin():
+    while True:
+        logging.info("x %s", 1)
+threading.Thread(target=spin, daemon=True).start()
+time.sleep(0.2)
+""",
+    # An atexit handler registered before kakashi starts a thread that logs
+    # and joins it.
+    "atexit-handler-joins-a-logging-thread": """
+import atexit, threading
+def final():
+    t = threading.Thread(target=lambda: log.info("bye")); t.start(); t.join()
+atexit.register(final)
+from kakashi.core.async_interface import get_high_performance_logger
+log = get_high_performance_logger("a", "exit.log")
+log.info("main")
+""",
+    # multiprocessing's exit function waits for a pool's result thread,
+    # whose callback logs.
+    "pool-callback-logs": """
+import multiprocessing as mp, time
+from kakashi.core.async_interface import get_high_performance_logger
+log = get_high_performance_logger("p", "exit.log")
+def work(i):
+    return i
+def cb(r):
+    log.info("done", r=r)
+pool = mp.get_context("fork").Pool(2)
+for i in range(20000):
+    pool.apply_async(work, (i,), callback=cb)
+time.sleep(0.3)
+""",
+    # A value's __str__ that logs itself, on daemon threads: the nested call
+    # finishes while the exit waits for the outer one.
+    "nested-call-in-str": """
+import threading, time
+from kakashi.core.async_interface import get_high_performance_logger
+log = get_high_performance_logger("n", "exit.log")
+class Obj:
+    def __str__(self):
+        time.sleep(0.001); log.info("inner"); return "obj"
+def spin():
+    while True:
+        log.info(Obj())
+for _ in range(2):
+    threading.Thread(target=spin, daemon=True).start()
+time.sleep(0.2)
+""",
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(EXIT_WAITS_FOR_LOGGING_THREADS))
+def test_exit_never_stops_a_thread_another_exit_handler_waits_for(tmp_path, scenario):
+    """G5: three runs of each scenario exit with code 0 (a hang is killed
+    after 60 s and fails)."""
+    for run in range(3):
+        what = f"{scenario} (run {run + 1} of 3)"
+        proc = run_bounded(EXIT_WAITS_FOR_LOGGING_THREADS[scenario] + "\nstep('exiting')\n", tmp_path, 60, what)
+        expect_clean_exit(proc, what)
+
+
+def test_a_program_that_clears_the_atexit_registry_keeps_logging_from_threads(tmp_path):
+    """G5: kakashi keeps threads out of its code only once the interpreter
+    is exiting; `atexit._clear()` in a running program changes nothing."""
+    proc = run_bounded(
+        """
+import atexit, threading
+from kakashi.core.async_interface import get_high_performance_logger
+log = get_high_performance_logger("c", "clear.log")
+atexit._clear()
+th = threading.Thread(target=lambda: log.info("from a thread")); th.start(); th.join(20)
+step(f"thread alive: {th.is_alive()}")
+log.flush()
+""",
+        tmp_path,
+        60,
+        "atexit._clear() then log from a thread",
+    )
+    expect_clean_exit(proc, "atexit._clear()")
+    assert "thread alive: False" in proc.stdout + proc.stderr, proc.stdout[-300:]
+    assert [r["message"] for r in json_lines(tmp_path / "clear.log")] == ["from a thread"]
+
+
+def test_records_a_later_exit_handler_logs_reach_a_python_writer(tmp_path):
+    """G4: `logging.shutdown` (an atexit handler that runs after kakashi's)
+    flushes a MemoryHandler into a KakashiHandler whose logger writes through
+    a Python writer: every buffered record is written."""
+    proc = run_bounded(
+        """
+import logging, logging.handlers
+import kakashi.stdlib
+from kakashi.core.async_interface import get_network_logger
+out = open("net.out", "w")
+log = get_network_logger("n", lambda s: (out.write(s + "\\n"), out.flush()))
+mh = logging.handlers.MemoryHandler(100, logging.CRITICAL, kakashi.stdlib.KakashiHandler(log))
+logging.getLogger().addHandler(mh); logging.getLogger().setLevel(logging.INFO)
+for i in range(10):
+    logging.warning("buffered %d", i)
+""",
+        tmp_path,
+        60,
+        "MemoryHandler flushed at exit",
+    )
+    expect_clean_exit(proc, "MemoryHandler flushed at exit")
+    lines = [json.loads(line) for line in (tmp_path / "net.out").read_text().splitlines()]
+    assert [r["message"] for r in lines] == [f"buffered {i}" for i in range(10)], proc.stderr[-500:]
+
+
+def test_a_child_forked_while_the_parent_exits_runs_to_its_end(tmp_path):
+    """G5: a daemon thread forks children in a loop while the parent exits
+    and another thread holds the exit's wait open (a slow __str__); every
+    child logs and ends (none is left parked by the parent's exit)."""
+    proc = run_bounded(
+        """
+import os, threading, time
+from kakashi.core.async_interface import get_high_performance_logger
+log = get_high_performance_logger("f", "fork.log")
+class Slow:
+    def __str__(self):
+        time.sleep(0.5); return "slow"
+def slow_logger():
+    while True:
+        log.info(Slow())
+def forker():
+    while True:
+        pid = os.fork()
+        if pid == 0:
+            with open("child.pids", "a") as f:
+                f.write(f"{os.getpid()}\\n")
+            log.info("child")
+            os._exit(0)
+        os.waitpid(pid, 0)
+threading.Thread(target=slow_logger, daemon=True).start()
+threading.Thread(target=forker, daemon=True).start()
+time.sleep(0.3)
+""",
+        tmp_path,
+        60,
+        "fork while exiting",
+        stacks=False,
+    )
+    expect_clean_exit(proc, "fork while exiting")
+
+    def alive(pid):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                return "\tZ" not in next(line for line in f if line.startswith("State:"))
+        except (FileNotFoundError, StopIteration):
+            return False
+
+    pids = [int(p) for p in (tmp_path / "child.pids").read_text().split()]
+    deadline = time.monotonic() + 20
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [p for p in pids if alive(p)]
+    for p in left:
+        os.kill(p, 9)
+    assert not left, f"{len(left)} of {len(pids)} forked children never ended"
+
+
 def test_exit_with_a_daemon_heartbeat_ten_times(tmp_path):
     """G5: a daemon thread logging every 1 ms (through a Python writer) while
     the interpreter exits; ten runs, none may abort or hang."""

@@ -16,7 +16,24 @@ import sys
 
 from kakashi import _kakashi
 
-atexit.register(_kakashi._at_exit)
+class _ExitGate:
+    """Held only by the ``atexit`` registry, which drops it once every
+    handler has run, just before the interpreter starts finalising: then
+    kakashi waits for logging calls in progress on other threads and keeps
+    daemon threads out of its code from then on (see ``gil.rs``)."""
+
+    __slots__ = ()
+
+    def __del__(self) -> None:
+        _kakashi._close_gate()
+
+
+def _at_exit(gate: _ExitGate) -> None:
+    # ``gate`` is here to be held by the registry.
+    _kakashi._at_exit()
+
+
+atexit.register(_at_exit, _ExitGate())
 
 # Earlier than any atexit handler: from interpreter exit on, a `block` wait
 # for room ends within 10 s (a writer stuck for ever cannot hold the exit).

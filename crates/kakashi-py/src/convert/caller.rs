@@ -85,6 +85,7 @@ impl PyContext {
         environment: Option<&Bound<'_, PyAny>>,
         custom: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyContext> {
+        let _call = crate::gil::Call::enter(py);
         let s = |v: Option<&Bound<'_, PyAny>>| v.filter(|v| !v.is_none()).map(str_of);
         let context = Context {
             ip: s(ip),
