@@ -39,24 +39,20 @@
 //! `__str__` that never ends), which can still meet finalisation.
 #![allow(unsafe_code)]
 
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
-use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-/// Waits of ours running without the interpreter lock, right now.
-static DETACHED: Mutex<usize> = Mutex::new(0);
-static RETURNED: Condvar = Condvar::new();
+/// Waits of ours running without the interpreter lock, right now. An
+/// atomic, not a mutex: a forked child resets it, and a mutex another
+/// thread held at the fork would stay locked in the child for ever.
+static DETACHED: AtomicUsize = AtomicUsize::new(0);
 
 fn count(delta: isize) {
-    let mut n = DETACHED.lock().unwrap_or_else(|e| e.into_inner());
-    *n = n.saturating_add_signed(delta);
-    if *n == 0 {
-        RETURNED.notify_all();
-    }
+    let _ = DETACHED.fetch_update(AcqRel, Acquire, |n| Some(n.saturating_add_signed(delta)));
 }
 
 /// Runs `f` without the interpreter lock (PyO3's `detach`), counted so that
@@ -72,7 +68,7 @@ pub(crate) fn detach<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Send) -> T
     let back = Back;
     let result = py.detach(|| {
         let result = f();
-        if SEALED.load(Acquire) && gate_closed_for_this_thread() {
+        if sealed_for_this_thread() {
             count(-1);
             park_for_good();
         }
@@ -101,6 +97,12 @@ fn this_thread() -> usize {
         static ME: u8 = const { 0 };
     }
     ME.with(|me| me as *const u8 as usize)
+}
+
+/// Whether a wait of this thread that ends now parks instead of taking the
+/// interpreter lock back (the exit hook has stopped waiting for it).
+pub(crate) fn sealed_for_this_thread() -> bool {
+    SEALED.load(Acquire) && gate_closed_for_this_thread()
 }
 
 fn gate_closed_for_this_thread() -> bool {
@@ -156,7 +158,7 @@ pub(crate) fn after_fork_in_child() {
     GATE.store(0, Relaxed);
     SEALED.store(false, Relaxed);
     CALLS.store(0, Relaxed);
-    *DETACHED.lock().unwrap_or_else(|e| e.into_inner()) = 0;
+    DETACHED.store(0, Relaxed);
 }
 
 /// After every `atexit` handler, on the exiting thread: closes the gate
@@ -167,17 +169,9 @@ pub(crate) fn close_gate(py: Python<'_>, timeout: Duration) {
     GATE.store(this_thread(), Relaxed);
     let deadline = Instant::now() + timeout;
     py.detach(|| {
-        let mut n = DETACHED.lock().unwrap_or_else(|e| e.into_inner());
-        while *n > 0 || CALLS.load(Relaxed) > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            // Calls end without a signal: look again every millisecond.
-            n = RETURNED
-                .wait_timeout(n, left.min(Duration::from_millis(1)))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+        // Calls and waits end without a signal: look again every millisecond.
+        while (DETACHED.load(Acquire) > 0 || CALLS.load(Relaxed) > 0) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
         }
         SEALED.store(true, Release);
     });

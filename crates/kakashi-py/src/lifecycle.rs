@@ -58,6 +58,13 @@ pub(crate) fn _exiting() {
 /// at most a second in all (a writer busy longer is abandoned by the child).
 #[pyfunction]
 pub(crate) fn _before_fork(py: Python<'_>) {
+    // A daemon thread forking once the exit gate is sealed: its wait would
+    // park holding the registries `prepare_fork` takes across the fork
+    // (and the process's exit would wait for them for ever). The backends
+    // are stopped by then; the fork goes ahead without parking workers.
+    if gil::sealed_for_this_thread() {
+        return;
+    }
     gil::detach(py, || kakashi::prepare_fork(Duration::from_secs(1)));
 }
 

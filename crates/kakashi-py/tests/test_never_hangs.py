@@ -812,6 +812,8 @@ def forker():
 threading.Thread(target=slow_logger, daemon=True).start()
 threading.Thread(target=forker, daemon=True).start()
 time.sleep(0.3)
+while not os.path.exists("child.pids"):  # at least one child, on a loaded machine
+    time.sleep(0.01)
 """,
         tmp_path,
         60,
