@@ -10,14 +10,16 @@ use pyo3::prelude::*;
 use crate::gil;
 use crate::stages::{self, PYTHON_GONE};
 
-/// The interpreter is exiting (kakashi's `atexit` handler): drain and stop
-/// every backend while Python stages can still run. Records logged after
-/// it (by later `atexit` handlers: `logging.shutdown` flushing a
-/// `MemoryHandler`) are written on the caller's thread.
+/// The interpreter is exiting (kakashi's `atexit` handler), or a
+/// `multiprocessing` child is about to `os._exit`: drain and stop every
+/// backend while Python stages can still run, within the longest
+/// configured `shutdown_timeout` (as a Rust program's exit does). Records
+/// logged after it (by later `atexit` handlers: `logging.shutdown` flushing
+/// a `MemoryHandler`) are written on the caller's thread.
 #[pyfunction]
 pub(crate) fn _at_exit(py: Python<'_>) {
     gil::detach(py, || {
-        kakashi::shutdown_async_backend(Duration::from_secs(10));
+        kakashi::shutdown_async_backend(kakashi::binding::exit_drain_timeout());
     });
 }
 
@@ -37,21 +39,20 @@ pub(crate) fn _close_gate(py: Python<'_>) {
     stages::release_all(py);
 }
 
-/// How long a `block` wait may still go on once the interpreter is exiting.
-const EXIT_WAIT: Duration = Duration::from_secs(10);
-
 /// When `block` waits stop waiting: set when the interpreter starts exiting.
 pub(crate) static EXIT_DEADLINE: std::sync::OnceLock<std::time::Instant> =
     std::sync::OnceLock::new();
 
 /// `threading._register_atexit`: the interpreter is exiting (non-daemon
 /// threads are joined, `atexit` handlers are next). From now on a `block`
-/// wait for room ends within [`EXIT_WAIT`] (the record counted as
-/// `interrupted`), so that a writer stuck for ever cannot keep an `atexit`
-/// handler that logs, and so the process, from exiting.
+/// wait for room ends within the longest configured `shutdown_timeout`, the
+/// exit drain's own bound (the record counted as `interrupted`), so that a
+/// writer stuck for ever cannot keep an `atexit` handler that logs, and so
+/// the process, from exiting.
 #[pyfunction]
 pub(crate) fn _exiting() {
-    let _ = EXIT_DEADLINE.set(std::time::Instant::now() + EXIT_WAIT);
+    let wait = kakashi::binding::exit_drain_timeout();
+    let _ = EXIT_DEADLINE.set(std::time::Instant::now() + wait);
 }
 
 /// `os.register_at_fork(before=...)`: park the workers between batches, for

@@ -869,8 +869,8 @@ step("exiting")
 
 def test_exit_while_a_worker_is_inside_a_python_writer_slower_than_the_drain(tmp_path):
     """G5: the worker is inside a Python writer that sleeps 15 s (longer than
-    the 10 s exit drain) when the interpreter exits: exit code 0, no abort,
-    no hang."""
+    the exit drain, 5 s by default) when the interpreter exits: exit code 0,
+    no abort, no hang."""
     what = "exit while a 15 s Python writer runs"
     proc = run_bounded(
         """

@@ -104,3 +104,16 @@ pub fn fork_generation() -> u64 {
 pub fn environment_is_set() -> bool {
     crate::setup::environment_is_set()
 }
+
+/// The longest `shutdown_timeout` of every live backend (zero when there
+/// is none): how long the drain at process exit may take, as the Rust exit
+/// hook computes it.
+///
+/// Invariant: none; backends made or dropped afterwards are not counted.
+///
+/// Why: a binding drains at its own interpreter's exit, while its writers
+/// can still run, instead of in the Rust exit hook; with this its exit
+/// honours the timeout the program configured, as a Rust program's does.
+pub fn exit_drain_timeout() -> std::time::Duration {
+    crate::backend::longest_shutdown_timeout(&crate::backend::all_backends())
+}

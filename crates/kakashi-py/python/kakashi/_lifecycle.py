@@ -36,7 +36,8 @@ def _at_exit(gate: _ExitGate) -> None:
 atexit.register(_at_exit, _ExitGate())
 
 # Earlier than any atexit handler: from interpreter exit on, a `block` wait
-# for room ends within 10 s (a writer stuck for ever cannot hold the exit).
+# for room ends within the longest configured shutdown_timeout (a writer
+# stuck for ever cannot hold the exit).
 try:
     import threading
 
@@ -44,8 +45,6 @@ try:
 except (AttributeError, RuntimeError):  # before 3.9, or already exiting
     pass
 
-# Seconds a multiprocessing child waits for its backends to drain (as at exit).
-_CHILD_DRAIN_TIMEOUT = 10.0
 # Above every priority the standard library uses (15, Pool), so a child drains
 # before multiprocessing closes its queues, pools and manager connections that
 # a Python writer or callback may use, and before it joins its own children.
@@ -62,8 +61,9 @@ def _drain_child():
     """Drains every backend before a multiprocessing child's ``os._exit``.
 
     Not ``_at_exit``: finalizers of lower priority may still log, and a backend
-    that is shut down writes such records on the calling thread."""
-    _kakashi.shutdown_async_backend(_CHILD_DRAIN_TIMEOUT)
+    that is shut down writes such records on the calling thread. Within the
+    longest configured ``shutdown_timeout``, as at interpreter exit."""
+    _kakashi._at_exit()
 
 
 def _register_child_drain(_token=None):

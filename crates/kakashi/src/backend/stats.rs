@@ -182,7 +182,8 @@ counters! {
     dropped_reentrant,
     /// The caller gave up waiting for room (`block`) because of a signal
     /// (Python: `KeyboardInterrupt` raised from the wait) or because the
-    /// interpreter is exiting and the wait had lasted 10 s.
+    /// interpreter is exiting and the wait had lasted the exit drain's
+    /// deadline (the longest configured `shutdown_timeout`).
     dropped_interrupted,
     /// Failed writer calls.
     write_errors,
