@@ -30,16 +30,23 @@
 //!   without Python code: every Python object would need a path that runs
 //!   none (`__eq__` of a dict key, a property of an exception), and one
 //!   missed is the abort this exists to prevent.
-//! - A worker calls a Python stage through [`call`], whose frame catches the
+//! - **Python stages are sections** ([`Section`]): a worker's batch of
+//!   Python stages (or a single stage) is counted while it runs outside a
+//!   stage's own call, where it runs Python code of ours (reading the
+//!   record an enricher returned, a filter's `__bool__`, printing a
+//!   stage's error). The gate waits for those too. Past the gate a worker
+//!   does not enter a section (its Python stages fail, counted, as after
+//!   exit), and one coming back from a stage's call parks for good.
+//! - A stage's own call goes through [`call`], whose frame catches the
 //!   forced unwind and parks the thread for good instead: a worker still
 //!   inside a stuck Python writer when the interpreter finalises is left
-//!   parked, not killed.
+//!   parked, not killed, and the gate does not wait for it.
 //!
-//! Not covered: a call that has not returned 10 s after the gate closed (a
-//! `__str__` that never ends), which can still meet finalisation.
+//! Not covered: a call or section that has not returned 10 s after the gate
+//! closed (a `__str__` that never ends), which can still meet finalisation.
 #![allow(unsafe_code)]
 
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::time::{Duration, Instant};
 
@@ -151,26 +158,89 @@ thread_local! {
     static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
-/// A forked child has only the forking thread: no other call or wait of
-/// ours is in progress there, and the gate is open (the child of a fork
-/// made while the parent exited runs on).
+/// Sections of Python stages running outside a stage's own [`call`], on
+/// every thread. Changed by workers before they take the interpreter lock:
+/// a read-modify-write, sequentially consistent with the gate's closing
+/// (a section either sees the gate closed or is seen by it).
+static SECTIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's nested sections (a batch's, then each stage's).
+    static SECTION_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Python stages running on this thread, counted while alive (see the
+/// module docs). Taken before the interpreter lock.
+pub(crate) struct Section(());
+
+impl Section {
+    /// Enters a section, or `None` when Python stages must not run on this
+    /// thread any more: the interpreter is gone, or the gate is closed and
+    /// this is neither the exiting thread nor one inside a logging call.
+    pub(crate) fn enter() -> Option<Section> {
+        let depth = SECTION_DEPTH.with(|d| d.get());
+        if depth > 0 {
+            SECTION_DEPTH.with(|d| d.set(depth + 1));
+            return Some(Section(()));
+        }
+        if closed_to_stages() {
+            return None;
+        }
+        SECTIONS.fetch_add(1, SeqCst);
+        if closed_to_stages() {
+            SECTIONS.fetch_sub(1, SeqCst);
+            return None;
+        }
+        SECTION_DEPTH.with(|d| d.set(1));
+        Some(Section(()))
+    }
+}
+
+impl Drop for Section {
+    fn drop(&mut self) {
+        let depth = SECTION_DEPTH.with(|d| d.replace(d.get().saturating_sub(1)));
+        if depth == 1 {
+            leave_section();
+        }
+    }
+}
+
+/// Saturating: a child forked inside a section starts from 0.
+fn leave_section() {
+    let _ = SECTIONS.fetch_update(SeqCst, SeqCst, |n| Some(n.saturating_sub(1)));
+}
+
+/// Whether Python stages stay out of this thread: the interpreter is gone,
+/// or the gate is closed to it and it is not finishing a logging call.
+fn closed_to_stages() -> bool {
+    crate::stages::PYTHON_GONE.load(SeqCst)
+        || (GATE.load(SeqCst) != 0 && DEPTH.with(|d| d.get()) == 0 && gate_closed_for_this_thread())
+}
+
+/// A forked child has only the forking thread: no other call, wait or
+/// section of ours is in progress there, and the gate is open (the child of
+/// a fork made while the parent exited runs on).
 pub(crate) fn after_fork_in_child() {
     GATE.store(0, Relaxed);
     SEALED.store(false, Relaxed);
     CALLS.store(0, Relaxed);
     DETACHED.store(0, Relaxed);
+    SECTIONS.store(0, Relaxed);
+    SECTION_DEPTH.with(|d| d.set(0));
 }
 
 /// After every `atexit` handler, on the exiting thread: closes the gate
 /// and waits (without the lock, so that they can take it) until every
-/// logging call and every [`detach`] of another thread has returned, or
-/// `timeout`.
+/// logging call, every [`detach`] and every [`Section`] of another thread
+/// has returned, or `timeout`.
 pub(crate) fn close_gate(py: Python<'_>, timeout: Duration) {
-    GATE.store(this_thread(), Relaxed);
+    GATE.store(this_thread(), SeqCst);
     let deadline = Instant::now() + timeout;
     py.detach(|| {
         // Calls and waits end without a signal: look again every millisecond.
-        while (DETACHED.load(Acquire) > 0 || CALLS.load(Relaxed) > 0) && Instant::now() < deadline {
+        while (DETACHED.load(Acquire) > 0 || CALLS.load(Relaxed) > 0 || SECTIONS.load(SeqCst) > 0)
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(1));
         }
         SEALED.store(true, Release);
@@ -211,6 +281,11 @@ pub(crate) fn call<'py>(
     arg: Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let args = PyTuple::new(py, [arg])?;
+    // Inside a section, the call is guarded: the gate need not wait for it.
+    let counted = SECTION_DEPTH.with(|d| d.get()) > 0;
+    if counted {
+        leave_section();
+    }
     let park = Park;
     // SAFETY: the interpreter lock is held (`py`); `f` and `args` are live
     // objects borrowed for the call; a null `kwargs` means none. The call
@@ -218,6 +293,15 @@ pub(crate) fn call<'py>(
     // `from_owned_ptr_or_err` takes over.
     let result = unsafe { raw::PyObject_Call(f.as_ptr(), args.as_ptr(), std::ptr::null_mut()) };
     std::mem::forget(park);
+    if counted {
+        SECTIONS.fetch_add(1, SeqCst);
+        if closed_to_stages() {
+            // The gate closed during the call and may be past waiting: run
+            // no more Python code here (not even the result's `__del__`).
+            leave_section();
+            py.detach(|| park_for_good());
+        }
+    }
     // SAFETY: see above: a new (owned) reference, or null with an error set.
     unsafe { Bound::from_owned_ptr_or_err(py, result) }
 }

@@ -22,6 +22,7 @@ use crate::builtins::{
     BuiltinEnricher, BuiltinFilter, BuiltinFormatter, BuiltinWriter, StageThread,
 };
 use crate::convert::{self, record_to_py, repr_of, str_of, DefaultHook};
+use crate::gil::Section;
 
 /// Set by the interpreter's exit hook: from then on Python stages are not run
 /// (the interpreter may be gone), and their records count as failed.
@@ -89,9 +90,9 @@ pub struct PyEnricher(pub Callable);
 impl Enricher for PyEnricher {
     fn enrich(&self, record: &mut Record) {
         static REPORTED: AtomicBool = AtomicBool::new(false);
-        if PYTHON_GONE.load(Relaxed) {
+        let Some(_section) = Section::enter() else {
             return;
-        }
+        };
         let failed = Python::attach(|py| {
             let Some(f) = self.0.get(py) else {
                 return false;
@@ -122,9 +123,9 @@ pub struct PyFilter(pub Callable);
 impl Filter for PyFilter {
     fn allows(&self, record: &Record) -> bool {
         static REPORTED: AtomicBool = AtomicBool::new(false);
-        if PYTHON_GONE.load(Relaxed) {
+        let Some(_section) = Section::enter() else {
             return true;
-        }
+        };
         let result = Python::attach(|py| {
             let Some(f) = self.0.get(py) else {
                 return Ok(true);
@@ -149,9 +150,9 @@ pub struct PyFormatter(pub Callable);
 impl Formatter for PyFormatter {
     fn format(&self, record: &Record, out: &mut Vec<u8>) {
         static REPORTED: AtomicBool = AtomicBool::new(false);
-        if PYTHON_GONE.load(Relaxed) {
+        let Some(_section) = Section::enter() else {
             fail()
-        }
+        };
         let ok = Python::attach(|py| {
             let Some(f) = self.0.get(py) else {
                 return false;
@@ -220,13 +221,13 @@ impl Writer for PyWriter {
         let mut attempt = 0;
         let mut delay = self.retry_delay;
         while next < lines.len() {
-            if PYTHON_GONE.load(Relaxed) {
+            let Some(section) = Section::enter() else {
                 return Err(WriteError {
                     written: next,
                     failed: lines.len() - next,
                     error: gone(),
                 });
-            }
+            };
             // The lock is held while lines go out, and let go of (the
             // attach ends) while a retry waits, so a worker never sleeps,
             // nor wakes, holding or re-taking it in a detached section.
@@ -246,6 +247,7 @@ impl Writer for PyWriter {
                 }
                 None
             });
+            drop(section);
             let Some(error) = failed else {
                 if next < lines.len() {
                     // Released at exit: the callable is gone.
@@ -399,12 +401,9 @@ fn writers_stream(writers: &Bound<'_, PyAny>) -> PyResult<ConsoleStream> {
 
 /// Holds the interpreter lock around a whole batch of Python stages.
 pub fn python_scope() -> StageScope {
-    Arc::new(|run: &mut dyn FnMut()| {
-        if PYTHON_GONE.load(Relaxed) {
-            run()
-        } else {
-            Python::attach(|_| run())
-        }
+    Arc::new(|run: &mut dyn FnMut()| match Section::enter() {
+        Some(_section) => Python::attach(|_| run()),
+        None => run(),
     })
 }
 

@@ -895,6 +895,60 @@ def test_exit_while_a_worker_is_inside_a_python_writer_slower_than_the_drain(tmp
     expect_clean_exit(proc, what)
 
 
+SLOW_OBJECT_STAGES = {
+    # The engine reads the attributes of the object an enricher returns.
+    "enricher-result": """
+class Slow:
+    def __init__(self, rec):
+        self._rec = rec
+    def __getattr__(self, name):
+        time.sleep(0.05)
+        return getattr(self._rec, name)
+stages = dict(enrichers=[lambda rec: Slow(rec)])
+""",
+    # The engine asks a filter's result whether it is true.
+    "filter-result": """
+class Slow:
+    def __bool__(self):
+        time.sleep(0.05)
+        return True
+stages = dict(filters=[lambda rec: Slow()])
+""",
+}
+
+
+@pytest.mark.parametrize("stage", sorted(SLOW_OBJECT_STAGES))
+def test_exit_while_a_worker_runs_python_code_around_a_stage_three_times(tmp_path, stage):
+    """G5: after an exit drain that timed out, a worker is still running
+    Python code of a stage's result (not the stage's own call: reading an
+    enricher's returned object, a filter result's ``__bool__``) when the
+    interpreter finalises. That aborted ("FATAL: exception not rethrown",
+    3 of 3 runs): the exit now waits for such code and keeps workers out of
+    Python from then on."""
+    for run in range(3):
+        what = f"exit while a worker reads a slow {stage} (run {run + 1} of 3)"
+        proc = run_bounded(
+            "import time\n"
+            + SLOW_OBJECT_STAGES[stage]
+            + """
+from kakashi.core.async_backend import AsyncConfig
+from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+from kakashi.core.pipeline import PipelineConfig, default_json_formatter, file_writer
+config = PipelineConfig(formatter=default_json_formatter, writers=[file_writer("slow.log")], **stages)
+log = AsyncPipeline(AsyncPipelineConfig(config, AsyncConfig(shutdown_timeout=0.3))).logger("slow")
+for i in range(200):
+    log.info("m", i=i)
+time.sleep(0.2)
+step("exiting while a worker runs the stage's Python code")
+""",
+            tmp_path,
+            60,
+            what,
+        )
+        expect_clean_exit(proc, what)
+        assert "shutdown timed out" in proc.stderr, f"{what}: the drain was expected to time out: {describe(proc)}"
+
+
 # === a formatter returning a non-string is a formatter error (G6) ===
 
 
