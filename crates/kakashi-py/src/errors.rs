@@ -117,3 +117,20 @@ pub fn seconds_setting(setting: &'static str, value: &Bound<'_, PyAny>) -> PyRes
     let s: f64 = value.extract()?;
     kakashi::backend::seconds_setting(setting, s).map_err(|e| as_given(e, || repr_of(value)))
 }
+
+/// A failure inside kakashi (a panic) lost a record: said once on stderr,
+/// with the panic's message, and never raised into the logging call, which
+/// a logging failure must not break.
+pub fn report_lost_record(panic: &(dyn std::any::Any + Send)) {
+    static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !REPORTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        let text = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!(
+            "kakashi: a logging call failed inside kakashi and its record was lost: {text} (reported once)"
+        );
+    }
+}

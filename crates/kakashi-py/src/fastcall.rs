@@ -16,7 +16,7 @@ use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
-use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyTuple};
@@ -196,14 +196,8 @@ unsafe fn call(
             std::ptr::null_mut()
         }
         Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
-            PyRuntimeError::new_err(format!("kakashi: a logging call panicked: {what}"))
-                .restore(py);
-            std::ptr::null_mut()
+            crate::errors::report_lost_record(&*panic);
+            py.None().into_ptr()
         }
     }
 }

@@ -59,17 +59,7 @@ pub(crate) fn emit<'py>(
         emit_inner(logger, py, level, message, kwargs, active_exception)
     });
     std::panic::catch_unwind(call).unwrap_or_else(|panic| {
-        static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        if !REPORTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            eprintln!(
-                "kakashi: a logging call failed inside kakashi and its record was lost: {} (reported once)",
-                panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default()
-            );
-        }
+        crate::errors::report_lost_record(&*panic);
         Ok(())
     })
 }

@@ -79,25 +79,9 @@ pub(crate) fn emit(
     match std::panic::catch_unwind(call) {
         Ok(result) => result.map(|()| true),
         Err(panic) => {
-            report_panic(&*panic);
+            crate::errors::report_lost_record(&*panic);
             Ok(true)
         }
-    }
-}
-
-/// A failure inside kakashi lost a record: said once on stderr, never
-/// raised into the logging call.
-fn report_panic(panic: &(dyn std::any::Any + Send)) {
-    static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if !REPORTED.swap(true, Relaxed) {
-        eprintln!(
-            "kakashi: a logging record failed inside kakashi and was lost: {} (reported once)",
-            panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default()
-        );
     }
 }
 
@@ -277,7 +261,7 @@ pub(crate) fn log_call(
         log_call_inner(logger, name, levelno, msg, args, extra, follow_global)
     });
     std::panic::catch_unwind(call).unwrap_or_else(|panic| {
-        report_panic(&*panic);
+        crate::errors::report_lost_record(&*panic);
         Ok(Fast::Done)
     })
 }

@@ -200,31 +200,49 @@ fn callsite(
     level: Level,
 ) -> (&'static Callsite, bool) {
     let address = std::ptr::from_ref(metadata) as usize;
-    SEEN.try_with(|seen| {
-        let mut seen = seen.try_borrow_mut().ok()?;
-        let slot = &mut seen[seen_slot(address)];
-        match slot {
-            Some(found) if found.address == address && found.gate.follows(bridge) => {}
-            _ => {
-                let callsite = registered_callsite(metadata);
-                *slot = Some(Seen {
-                    address,
-                    callsite,
-                    gate: levels::bridge_gate(metadata.target(), bridge),
-                });
-            }
-        }
-        let found = slot.as_ref()?;
-        Some((found.callsite, found.gate.enabled(level)))
+    let find = || Some(registered_callsite(metadata));
+    with_seen(address, metadata.target(), bridge, find, |found| {
+        (found.callsite, found.gate.enabled(level))
     })
-    .ok()
-    .flatten()
     .unwrap_or_else(|| {
         (
             registered_callsite(metadata),
             levels::bridge_gate(metadata.target(), bridge).enabled(level),
         )
     })
+}
+
+/// Reads `address`'s entry in this thread's call-site cache, filling its
+/// slot on a miss (with the call site `find` gives and its target's gate);
+/// `None` when the cache cannot be used (the thread is ending, or an event
+/// logged while reading it) or `find` has no call site.
+#[inline]
+fn with_seen<R>(
+    address: usize,
+    target: &str,
+    bridge: &Arc<Gate>,
+    find: impl FnOnce() -> Option<&'static Callsite>,
+    read: impl FnOnce(&Seen) -> R,
+) -> Option<R> {
+    SEEN.try_with(|seen| {
+        let mut seen = seen.try_borrow_mut().ok()?;
+        let slot = &mut seen[seen_slot(address)];
+        match slot {
+            // A hit is the call site registered at that address: static
+            // memory is never another's.
+            Some(found) if found.address == address && found.gate.follows(bridge) => {}
+            _ => {
+                *slot = Some(Seen {
+                    address,
+                    callsite: find()?,
+                    gate: levels::bridge_gate(target, bridge),
+                });
+            }
+        }
+        slot.as_ref().map(read)
+    })
+    .ok()
+    .flatten()
 }
 
 /// Whether the level in force for `metadata`'s target on `bridge`'s
@@ -237,26 +255,10 @@ fn callsite(
 fn metadata_enabled(metadata: &Metadata<'_>, bridge: &Arc<Gate>) -> bool {
     let level = level(metadata.level());
     let address = std::ptr::from_ref(metadata) as usize;
-    SEEN.try_with(|seen| {
-        let mut seen = seen.try_borrow_mut().ok()?;
-        let slot = &mut seen[seen_slot(address)];
-        match slot {
-            // A hit is the call site registered at that address: static
-            // memory is never another's.
-            Some(found) if found.address == address && found.gate.follows(bridge) => {}
-            _ => {
-                let callsite = *lock_callsites().get(&address)?;
-                *slot = Some(Seen {
-                    address,
-                    callsite,
-                    gate: levels::bridge_gate(metadata.target(), bridge),
-                });
-            }
-        }
-        Some(slot.as_ref()?.gate.enabled(level))
+    let find = || lock_callsites().get(&address).copied();
+    with_seen(address, metadata.target(), bridge, find, |found| {
+        found.gate.enabled(level)
     })
-    .ok()
-    .flatten()
     .unwrap_or_else(|| levels::bridge_gate(metadata.target(), bridge).enabled(level))
 }
 

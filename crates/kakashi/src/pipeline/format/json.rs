@@ -9,7 +9,9 @@ use super::{
     write_json_value, SecondText,
 };
 use crate::pipeline::Formatter;
-use crate::record::{Level, Record, Sections};
+use crate::record::{
+    Context, Exception, Field, Level, Record, Sections, Source, ThreadInfo, Value,
+};
 
 /// The original's JSON line. Built by [`default_json_formatter`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -71,66 +73,104 @@ impl Formatter for JsonFormatter {
             write_json_object(out, &r.fields);
         }
         if let Some(ctx) = r.context.as_deref().filter(|c| !c.is_empty()) {
-            out.extend_from_slice(b",\"context\":{");
-            let mut first = true;
-            let mut sep = |out: &mut Vec<u8>| {
-                if !std::mem::take(&mut first) {
-                    out.push(b',');
-                }
-            };
-            for (key, value) in ctx.named() {
-                if let Some(value) = value {
-                    sep(out);
-                    write_json_str(out, key);
-                    out.push(b':');
-                    write_json_str(out, value);
-                }
-            }
-            for (key, value) in &ctx.custom {
-                sep(out);
-                write_json_str(out, key);
-                out.push(b':');
-                write_json_value(out, value);
-            }
-            out.push(b'}');
+            out.extend_from_slice(b",\"context\":");
+            write_context_object(out, ctx);
         }
         if r.sections.contains(Sections::SOURCE) {
             if let Some(src) = r.source {
-                out.extend_from_slice(b",\"source\":{\"module\":");
-                write_json_str(out, src.module);
-                // The original's `{module, function, line}`, function when known.
-                if let Some(function) = src.function {
-                    out.extend_from_slice(b",\"function\":");
-                    write_json_str(out, function);
-                }
-                out.extend_from_slice(b",\"line\":");
-                write_int(out, src.line);
-                out.push(b'}');
+                out.extend_from_slice(b",\"source\":");
+                write_source_object(out, src);
             }
         }
         if r.sections.contains(Sections::THREADING) {
-            let t = &r.thread;
-            out.extend_from_slice(b",\"threading\":{\"thread_id\":");
-            write_int(out, t.thread_id);
-            if let Some(name) = &t.thread_name {
-                out.extend_from_slice(b",\"thread_name\":");
-                write_json_str(out, name);
-            }
-            out.extend_from_slice(b",\"process_id\":");
-            write_int(out, t.process_id);
-            out.push(b'}');
+            out.extend_from_slice(b",\"threading\":");
+            write_threading_object(out, &r.thread);
         }
         if let Some(ex) = r.exception.as_deref() {
-            out.extend_from_slice(b",\"exception\":{\"type\":");
-            write_json_str(out, &ex.type_name);
-            out.extend_from_slice(b",\"message\":");
-            write_json_str(out, &ex.message);
-            if let Some(tb) = &ex.traceback {
-                out.extend_from_slice(b",\"traceback\":");
-                write_json_str(out, tb);
-            }
+            out.extend_from_slice(b",\"exception\":");
+            write_exception_head(out, ex);
             out.push(b'}');
         }
         out.push(b'}');
+    }
+}
+
+// The sections after `fields`, as the original writes them; the shaped
+// layouts (`shape/`) write the same objects under their own keys.
+
+/// The context object: the named keys that are set, then custom ones.
+pub(super) fn write_context_object(out: &mut Vec<u8>, ctx: &Context) {
+    write_string_object(out, ctx.named(), &ctx.custom, write_json_value);
+}
+
+/// A JSON object of `named` string entries that are set, then `custom`
+/// ones, each value written by `write_custom`: the context object, and the
+/// shaped layouts' label objects (which take fewer named keys, and may turn
+/// custom values into strings).
+pub(super) fn write_string_object<'a>(
+    out: &mut Vec<u8>,
+    named: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    custom: &[Field],
+    write_custom: fn(&mut Vec<u8>, &Value),
+) {
+    out.push(b'{');
+    let mut first = true;
+    let mut key = |out: &mut Vec<u8>, key: &str| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        write_json_str(out, key);
+        out.push(b':');
+    };
+    for (name, value) in named {
+        if let Some(value) = value {
+            key(out, name);
+            write_json_str(out, value);
+        }
+    }
+    for (name, value) in custom {
+        key(out, name);
+        write_custom(out, value);
+    }
+    out.push(b'}');
+}
+
+/// `{"module", "function" (when known), "line"}`, the original's shape.
+pub(super) fn write_source_object(out: &mut Vec<u8>, src: &Source) {
+    out.extend_from_slice(b"{\"module\":");
+    write_json_str(out, src.module);
+    if let Some(function) = src.function {
+        out.extend_from_slice(b",\"function\":");
+        write_json_str(out, function);
+    }
+    out.extend_from_slice(b",\"line\":");
+    write_int(out, src.line);
+    out.push(b'}');
+}
+
+/// `{"thread_id", "thread_name" (when known), "process_id"}`.
+pub(super) fn write_threading_object(out: &mut Vec<u8>, t: &ThreadInfo) {
+    out.extend_from_slice(b"{\"thread_id\":");
+    write_int(out, t.thread_id);
+    if let Some(name) = &t.thread_name {
+        out.extend_from_slice(b",\"thread_name\":");
+        write_json_str(out, name);
+    }
+    out.extend_from_slice(b",\"process_id\":");
+    write_int(out, t.process_id);
+    out.push(b'}');
+}
+
+/// The exception object without its closing brace: `{"type", "message",
+/// "traceback" (when known)`; a shaped layout may add `frames` before
+/// closing it.
+pub(super) fn write_exception_head(out: &mut Vec<u8>, ex: &Exception) {
+    out.extend_from_slice(b"{\"type\":");
+    write_json_str(out, &ex.type_name);
+    out.extend_from_slice(b",\"message\":");
+    write_json_str(out, &ex.message);
+    if let Some(tb) = &ex.traceback {
+        out.extend_from_slice(b",\"traceback\":");
+        write_json_str(out, tb);
     }
 }

@@ -38,13 +38,16 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::json::{
+    write_context_object, write_exception_head, write_source_object, write_threading_object,
+};
 use super::{
     write_epoch_secs, write_int, write_iso_utc, write_json_object, write_json_str,
     write_json_value, JsonFormatter,
 };
 use crate::error::ConfigError;
 use crate::pipeline::Formatter;
-use crate::record::{Context, Exception, Record, Sections, ThreadInfo};
+use crate::record::{Exception, Record, Sections};
 
 mod profiles;
 use profiles::{ECS_KEYS, GCP_KEYS};
@@ -381,38 +384,6 @@ fn write_rfc3339_z(out: &mut Vec<u8>, r: &Record) {
     out.extend_from_slice(b"Z\"");
 }
 
-/// The default layout's `threading` object: `{"thread_id":..,
-/// "thread_name":.., "process_id":..}` (no name when the thread has none).
-fn write_threading_object(out: &mut Vec<u8>, t: &ThreadInfo) {
-    out.extend_from_slice(b"{\"thread_id\":");
-    write_int(out, t.thread_id);
-    if let Some(name) = &t.thread_name {
-        out.extend_from_slice(b",\"thread_name\":");
-        write_json_str(out, name);
-    }
-    out.extend_from_slice(b",\"process_id\":");
-    write_int(out, t.process_id);
-    out.push(b'}');
-}
-
-/// The context object of the default layout: named keys that are set, then
-/// custom ones.
-fn write_context_object(out: &mut Vec<u8>, ctx: &Context) {
-    out.push(b'{');
-    let mut sep = Sep::new();
-    for (key, value) in ctx.named() {
-        if let Some(value) = value {
-            sep.key(out, key);
-            write_json_str(out, value);
-        }
-    }
-    for (key, value) in &ctx.custom {
-        sep.key(out, key);
-        write_json_value(out, value);
-    }
-    out.push(b'}');
-}
-
 fn write_frames(out: &mut Vec<u8>, ex: &Exception) {
     out.push(b'[');
     for (i, f) in ex.frames.iter().enumerate() {
@@ -503,15 +474,7 @@ impl ShapedJsonFormatter {
         if r.sections.contains(Sections::SOURCE) {
             if let Some(src) = r.source {
                 if self.key(out, &mut sep, 8) {
-                    out.extend_from_slice(b"{\"module\":");
-                    write_json_str(out, src.module);
-                    if let Some(function) = src.function {
-                        out.extend_from_slice(b",\"function\":");
-                        write_json_str(out, function);
-                    }
-                    out.extend_from_slice(b",\"line\":");
-                    write_int(out, src.line);
-                    out.push(b'}');
+                    write_source_object(out, src);
                 }
             }
         }
@@ -520,14 +483,7 @@ impl ShapedJsonFormatter {
         }
         if let Some(ex) = r.exception.as_deref() {
             if self.key(out, &mut sep, 10) {
-                out.extend_from_slice(b"{\"type\":");
-                write_json_str(out, &ex.type_name);
-                out.extend_from_slice(b",\"message\":");
-                write_json_str(out, &ex.message);
-                if let Some(tb) = &ex.traceback {
-                    out.extend_from_slice(b",\"traceback\":");
-                    write_json_str(out, tb);
-                }
+                write_exception_head(out, ex);
                 if self.exception_frames {
                     out.extend_from_slice(b",\"frames\":");
                     write_frames(out, ex);

@@ -2,6 +2,7 @@
 //! (as the ecs-logging libraries write it) and Google Cloud Logging's
 //! structured JSON (the fields its agents and Error Reporting read).
 
+use super::super::json::write_string_object;
 use super::super::{write_int, write_json_str, write_json_value, write_text_value};
 use super::{
     write_frames, write_rfc3339_z, write_threading_object, Sep, ShapedJsonFormatter, ECS_VERSION,
@@ -155,19 +156,8 @@ impl ShapedJsonFormatter {
         }
         if let Some(ctx) = r.context.as_deref().filter(|c| !c.is_empty()) {
             // Labels are string to string.
-            out.extend_from_slice(b",\"logging.googleapis.com/labels\":{");
-            let mut sep = Sep::new();
-            for (key, value) in ctx.named() {
-                if let Some(value) = value {
-                    sep.key(out, key);
-                    write_json_str(out, value);
-                }
-            }
-            for (key, value) in &ctx.custom {
-                sep.key(out, key);
-                write_label(out, value);
-            }
-            out.push(b'}');
+            out.extend_from_slice(b",\"logging.googleapis.com/labels\":");
+            write_string_object(out, ctx.named(), &ctx.custom, write_label);
         }
         if let Some(id) = r.field("trace_id") {
             out.extend_from_slice(b",\"logging.googleapis.com/trace\":");
@@ -277,18 +267,7 @@ fn write_ecs_context(out: &mut Vec<u8>, ctx: &Context) {
         ("session_id", ctx.session_id.as_deref()),
     ];
     if named.iter().any(|(_, v)| v.is_some()) || !ctx.custom.is_empty() {
-        out.extend_from_slice(b",\"labels\":{");
-        let mut sep = Sep::new();
-        for (k, v) in named {
-            if let Some(v) = v {
-                sep.key(out, k);
-                write_json_str(out, v);
-            }
-        }
-        for (k, v) in &ctx.custom {
-            sep.key(out, k);
-            write_json_value(out, v);
-        }
-        out.push(b'}');
+        out.extend_from_slice(b",\"labels\":");
+        write_string_object(out, named, &ctx.custom, write_json_value);
     }
 }
