@@ -293,7 +293,8 @@ pub(crate) fn call<'py>(
     // `from_owned_ptr_or_err` takes over.
     let result = unsafe { raw::PyObject_Call(f.as_ptr(), args.as_ptr(), std::ptr::null_mut()) };
     std::mem::forget(park);
-    if counted {
+    // Looked at again: a child forked during the call starts with none.
+    if counted && SECTION_DEPTH.with(|d| d.get()) > 0 {
         SECTIONS.fetch_add(1, SeqCst);
         if closed_to_stages() {
             // The gate closed during the call and may be past waiting: run
