@@ -152,21 +152,24 @@ pub(crate) fn _configure_from_env(py: Python<'_>) -> PyResult<()> {
 /// `kakashi.config.set_level(name, level)`.
 #[pyfunction]
 pub(crate) fn _set_level(name: &str, level: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = level.py();
     let level = convert::level(level)?;
-    kakashi::try_set_level(name, level).map_err(config_error)
+    // The level registry is taken without the interpreter lock: a thread
+    // preparing a fork holds it, and needs the lock back to fork.
+    gil::detach(py, || kakashi::try_set_level(name, level)).map_err(config_error)
 }
 
 /// `kakashi.config.clear_level(name)`.
 #[pyfunction]
-pub(crate) fn _clear_level(name: &str) -> bool {
-    kakashi::clear_level(name)
+pub(crate) fn _clear_level(py: Python<'_>, name: &str) -> bool {
+    gil::detach(py, || kakashi::clear_level(name))
 }
 
 /// `kakashi.config.levels()`: `{target: level value}`.
 #[pyfunction]
 pub(crate) fn _levels(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let d = PyDict::new(py);
-    for (target, level) in kakashi::levels() {
+    for (target, level) in gil::detach(py, kakashi::levels) {
         d.set_item(target, level.value())?;
     }
     Ok(d)

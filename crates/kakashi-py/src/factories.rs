@@ -78,7 +78,9 @@ pub(crate) fn network_logger(
     };
     let max_retries = retries("max_retries", max_retries)?;
     let delay = seconds("retry_delay", retry_delay)?;
-    let backend = Backend::new(config).map_err(config_error)?;
+    let py = send.py();
+    // Registered without the interpreter lock (see `PyAsyncPipeline::logger`).
+    let backend = gil::detach(py, move || Backend::new(config)).map_err(config_error)?;
     // The network pipeline of the core's `get_network_logger`, with a Python
     // writer called once per record.
     let pipeline = PipelineConfig::new()
@@ -92,7 +94,8 @@ pub(crate) fn network_logger(
             max_retries,
             delay,
         ));
-    Ok(PyLogger::new(backend.logger(name, pipeline)))
+    let logger = gil::detach(py, move || backend.logger(name, pipeline));
+    Ok(PyLogger::new(logger))
 }
 
 /// The page's `get_async_structured_logger(name, log_file, async_config,

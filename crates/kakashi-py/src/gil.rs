@@ -18,7 +18,7 @@
 //!   the lock and for at most 10 s, until every call and wait of another
 //!   thread has returned.
 //! - **Past the gate**, another thread entering a logging call (not one
-//!   nested in a call it is finishing) lets go of the lock and parks for
+//!   nested in a call or a [`Section`] it is finishing) lets go of the lock and parks for
 //!   good, the way CPython 3.14 treats such threads: its record is not
 //!   written. Once the hook has stopped waiting, so does a thread coming
 //!   back from a wait of ours. By then only daemon threads are left, which
@@ -134,7 +134,13 @@ impl Call {
     #[inline]
     pub(crate) fn enter(py: Python<'_>) -> Call {
         let depth = DEPTH.with(|d| d.replace(d.get() + 1));
-        if GATE.load(Relaxed) != 0 && depth == 0 && gate_closed_for_this_thread() {
+        // Not a worker inside a section (a `__del__` of a stage's result
+        // that logs): the gate is waiting for that section to end.
+        if GATE.load(Relaxed) != 0
+            && depth == 0
+            && SECTION_DEPTH.with(|d| d.get()) == 0
+            && gate_closed_for_this_thread()
+        {
             py.detach(|| park_for_good());
         }
         CALLS.store(CALLS.load(Relaxed) + 1, Relaxed);

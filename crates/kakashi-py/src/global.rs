@@ -142,7 +142,10 @@ pub(crate) fn configure_async_backend(
 /// Counters summed over every live backend, with the original's keys first.
 #[pyfunction]
 pub(crate) fn get_async_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-    stats_dict(py, &kakashi::get_async_stats())
+    // Without the lock: the backends' registry is also held by a thread
+    // preparing a fork, which needs the interpreter lock back to fork.
+    let stats = gil::detach(py, kakashi::get_async_stats);
+    stats_dict(py, &stats)
 }
 
 /// Waits until everything logged so far, on every backend, is written and

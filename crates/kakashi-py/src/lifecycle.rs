@@ -2,8 +2,9 @@
 //! (drain every backend, bound `block` waits) and fork (park the workers,
 //! fresh ones in the child).
 
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 
@@ -27,11 +28,12 @@ pub(crate) fn _at_exit(py: Python<'_>) {
 /// (wait for every other thread inside a logging call or a wait of ours to
 /// return, and keep them out from then on; see `gil.rs`), then stop
 /// running Python stages and writers. Only once the interpreter is
-/// exiting ([`_exiting`] was called): a program that clears the `atexit`
+/// exiting ([`_exiting`] was called, or `by_the_exit`: the registry is
+/// being cleared by the exit itself): a program that clears the `atexit`
 /// registry itself (`atexit._clear()`) runs on with its threads.
 #[pyfunction]
-pub(crate) fn _close_gate(py: Python<'_>) {
-    if EXIT_DEADLINE.get().is_none() {
+pub(crate) fn _close_gate(py: Python<'_>, by_the_exit: bool) {
+    if !exiting() && !by_the_exit {
         return;
     }
     gil::close_gate(py, Duration::from_secs(10));
@@ -39,20 +41,52 @@ pub(crate) fn _close_gate(py: Python<'_>) {
     stages::release_all(py);
 }
 
-/// When `block` waits stop waiting: set when the interpreter starts exiting.
-pub(crate) static EXIT_DEADLINE: std::sync::OnceLock<std::time::Instant> =
-    std::sync::OnceLock::new();
+/// When the interpreter started exiting, and how long a `block` wait may
+/// then go on without room (the longest configured `shutdown_timeout`).
+static EXIT: std::sync::OnceLock<(Instant, Duration)> = std::sync::OnceLock::new();
+
+/// Set once a `block` wait has had its time at exit: a writer is stuck, and
+/// every later wait ends at once.
+static EXIT_STUCK: AtomicBool = AtomicBool::new(false);
+
+/// Whether the interpreter is exiting ([`_exiting`] was called).
+pub(crate) fn exiting() -> bool {
+    EXIT.get().is_some()
+}
+
+/// Whether a `block` wait that began at `began` is to end now: the
+/// interpreter is exiting and the wait has had no room for the allowance
+/// since the later of its start and the exit's, or an earlier wait has.
+/// Time, not progress: a writer that is slow but writes keeps each wait
+/// short, and loses nothing; one stuck for ever cannot hold the exit.
+pub(crate) fn exit_wait_over(began: Instant) -> bool {
+    let Some((at, allowed)) = EXIT.get() else {
+        return false;
+    };
+    if EXIT_STUCK.load(Relaxed) {
+        return true;
+    }
+    let over = Instant::now().saturating_duration_since(began.max(*at)) >= *allowed;
+    if over {
+        EXIT_STUCK.store(true, Relaxed);
+    }
+    over
+}
 
 /// `threading._register_atexit`: the interpreter is exiting (non-daemon
-/// threads are joined, `atexit` handlers are next). From now on a `block`
-/// wait for room ends within the longest configured `shutdown_timeout`, the
-/// exit drain's own bound (the record counted as `interrupted`), so that a
-/// writer stuck for ever cannot keep an `atexit` handler that logs, and so
-/// the process, from exiting.
+/// threads are joined next, then `atexit` handlers run). From now on a
+/// `block` wait ends once it has waited the longest configured
+/// `shutdown_timeout` (the record counted as `interrupted`; see
+/// [`exit_wait_over`]), so that a writer stuck for ever cannot keep a
+/// thread or an `atexit` handler that logs, and so the process, from
+/// exiting. Called at import instead when kakashi is first imported while
+/// the interpreter exits.
 #[pyfunction]
-pub(crate) fn _exiting() {
-    let wait = kakashi::binding::exit_drain_timeout();
-    let _ = EXIT_DEADLINE.set(std::time::Instant::now() + wait);
+pub(crate) fn _exiting(py: Python<'_>) {
+    // The backends' registry without the interpreter lock: a thread
+    // preparing a fork holds it, and needs the lock back to fork.
+    let allowed = gil::detach(py, kakashi::binding::exit_drain_timeout);
+    let _ = EXIT.set((Instant::now(), allowed));
 }
 
 /// `os.register_at_fork(before=...)`: park the workers between batches, for

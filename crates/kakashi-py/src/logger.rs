@@ -151,16 +151,15 @@ pub(crate) fn submit(py: Python<'_>, logger: &kakashi::Logger, record: Record) -
         static CHECKING_SIGNALS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
     let mut raised = None;
+    let mut began = None;
     logger.submit_with(record, &mut |wait| {
         if crate::stages::PYTHON_GONE.load(std::sync::atomic::Ordering::Relaxed) {
             wait();
             return true;
         }
+        let began = *began.get_or_insert_with(std::time::Instant::now);
         crate::gil::detach(py, &mut *wait);
-        if crate::lifecycle::EXIT_DEADLINE
-            .get()
-            .is_some_and(|d| std::time::Instant::now() >= *d)
-        {
+        if crate::lifecycle::exit_wait_over(began) {
             // The interpreter is exiting and this wait has had its time.
             return false;
         }

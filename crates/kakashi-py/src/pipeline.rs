@@ -30,8 +30,13 @@ pub(crate) struct PyAsyncPipeline {
 #[pymethods]
 impl PyAsyncPipeline {
     /// A logger named `name` feeding this pipeline.
-    fn logger(&self, name: &str) -> PyLogger {
-        PyLogger::with_default(self.inner.logger(name), self.default_hook.clone())
+    fn logger(&self, py: Python<'_>, name: &str) -> PyLogger {
+        // A logger is registered by name (its level) without the
+        // interpreter lock: a thread preparing a fork holds that registry,
+        // and needs the lock back to fork.
+        let inner = &self.inner;
+        let logger = crate::gil::detach(py, || inner.logger(name));
+        PyLogger::with_default(logger, self.default_hook.clone())
     }
 
     /// Processes a `LogRecord` built by hand.
@@ -86,14 +91,20 @@ pub(crate) fn async_pipeline(
         &p.getattr("writers")?,
         retries,
     )?;
-    let inner = AsyncPipeline::new(AsyncPipelineConfig {
+    // The backend and the logger are registered without the interpreter
+    // lock (see `PyAsyncPipeline::logger`).
+    let config = AsyncPipelineConfig {
         pipeline_config: pipeline,
         async_config: config,
         enable_async,
         fallback_to_sync,
+    };
+    let (inner, logger) = crate::gil::detach(p.py(), move || {
+        let inner = AsyncPipeline::new(config)?;
+        let logger = inner.logger("kakashi.pipeline");
+        Ok((inner, logger))
     })
     .map_err(config_error)?;
-    let logger = inner.logger("kakashi.pipeline");
     Ok(PyAsyncPipeline {
         inner: Held::new(inner),
         logger: Held::new(logger),

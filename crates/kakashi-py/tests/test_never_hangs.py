@@ -949,6 +949,172 @@ step("exiting while a worker runs the stage's Python code")
         assert "shutdown timed out" in proc.stderr, f"{what}: the drain was expected to time out: {describe(proc)}"
 
 
+SLOW_ENRICHER_PIPELINE = """
+    from kakashi.core.async_backend import AsyncConfig
+    from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+    from kakashi.core.pipeline import PipelineConfig, default_json_formatter, file_writer
+    class Slow:
+        def __init__(self, rec):
+            self._rec = rec
+        def __getattr__(self, name):
+            time.sleep(0.05)
+            return getattr(self._rec, name)
+    config = PipelineConfig(enrichers=[lambda r: Slow(r)], formatter=default_json_formatter,
+                            writers=[file_writer("slow.log")])
+    log = AsyncPipeline(AsyncPipelineConfig(config, AsyncConfig(shutdown_timeout=0.3))).logger("slow")
+    for i in range(200):
+        log.info("m", i=i)
+    time.sleep(0.2)
+"""
+
+IMPORTED_WHILE_EXITING = {
+    # `threading` is first imported here, so its exit hook never runs.
+    "in-an-atexit-handler": "import atexit, time\ndef late():" + SLOW_ENRICHER_PIPELINE + "atexit.register(late)\n",
+    # Main has returned: `threading` is already shutting down.
+    "in-a-thread-after-main-returned": (
+        "import threading, time\ndef late():\n    time.sleep(0.3)" + SLOW_ENRICHER_PIPELINE
+        + "threading.Thread(target=late).start()\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("where", sorted(IMPORTED_WHILE_EXITING))
+def test_exit_when_kakashi_is_first_imported_while_the_interpreter_exits(tmp_path, where):
+    """G5: kakashi first imported, and its workers busy in Python code around
+    a stage, once the interpreter has begun to exit. Its exit hooks could
+    not register (or never ran), so the gate never closed and the worker
+    met finalisation: "FATAL: exception not rethrown", 5 of 5 runs on 3.11
+    and 3.13 (found by a hostile pass). Three runs each."""
+    for run in range(3):
+        what = f"kakashi imported {where} (run {run + 1} of 3)"
+        proc = run_bounded(IMPORTED_WHILE_EXITING[where], tmp_path, 60, what)
+        expect_clean_exit(proc, what)
+
+
+def test_a_thread_still_logging_after_main_returns_loses_nothing_under_block(tmp_path):
+    """G2, G5: a non-daemon thread logs under `block` through a slow but
+    working writer after the main thread has returned. The interpreter is
+    exiting (threading's hook ran) but joins that thread first: its waits
+    for room must not end at the exit's timeout while the writer makes
+    progress. Found: 570-586 of 600 written, 'interrupted' counted, flush
+    True (a hostile pass, 3.9-3.13). Two runs."""
+    for run in range(2):
+        what = f"a thread logging after main returned (run {run + 1} of 2)"
+        proc = run_bounded(
+            """
+            import json, threading, time
+            from kakashi.core.async_backend import AsyncConfig
+            from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+            from kakashi.core.pipeline import PipelineConfig, default_json_formatter
+
+            out = open("w.log", "w")
+
+            def writer(line):
+                time.sleep(0.002)
+                out.write(line + "\\n")
+                out.flush()
+
+            p = AsyncPipeline(AsyncPipelineConfig(
+                PipelineConfig(formatter=default_json_formatter, writers=[writer]),
+                AsyncConfig(shutdown_timeout=0.5, max_queue_size=10, batch_size=5, queue_overflow_strategy="block")))
+            log = p.logger("nd")
+
+            def work():
+                time.sleep(0.2)  # main has returned by now
+                for i in range(600):
+                    log.info("m", i=i)
+                ok = p.flush()
+                s = p.get_stats()
+                print("RESULT " + json.dumps(dict(flushed=ok, written=s["messages_written"],
+                                                  dropped=s["messages_dropped"])), flush=True)
+
+            threading.Thread(target=work).start()
+            """,
+            tmp_path,
+            60,
+            what,
+        )
+        expect_clean_exit(proc, what)
+        out = result(proc, what)
+        lines = (tmp_path / "w.log").read_text().splitlines()
+        assert out == {"flushed": True, "written": 600, "dropped": 0}, f"{what}: {out}"
+        assert [json.loads(line)["fields"]["i"] for line in lines] == list(range(600)), what
+
+
+FORKER_BESIDE = """
+import os, sys, time, threading
+from kakashi.core import get_async_stats
+from kakashi.core.async_interface import get_network_logger
+busy = threading.Event()
+def send(line):
+    busy.set()
+    time.sleep(0.8)
+log = get_network_logger("net", send, overflow_strategy="block")
+log.info("slow")
+busy.wait(5)
+def forker():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+threading.Thread(target=forker, daemon=True).start()
+time.sleep(0.1)  # the forker is preparing the fork: waiting for the busy worker
+"""
+
+
+@pytest.mark.parametrize("then", ["get_async_stats", "exit"])
+def test_a_fork_being_prepared_never_deadlocks_another_thread(tmp_path, then):
+    """G5: while a thread prepares a fork (it holds kakashi's registries and
+    waits, without the interpreter lock, for a busy worker), the main thread
+    reads the stats or exits. Both took a registry holding the interpreter
+    lock, which the forker needed back: a deadlock, every run (a hostile
+    pass). Registries are now taken without the interpreter lock."""
+    code = FORKER_BESIDE + ("get_async_stats()\nprint('RESULT {}', flush=True)\n" if then == "get_async_stats" else "")
+    what = f"{then} while another thread prepares a fork"
+    proc = run_bounded(code, tmp_path, 60, what, stacks=False)
+    expect_clean_exit(proc, what)
+
+
+def test_a_stage_that_forks_never_hangs_the_exit(tmp_path):
+    """G5: an enricher calls os.fork() (the child exits at once); the main
+    thread then flushes and exits. The exit's hook took the backends'
+    registry, held by the forking worker, holding the interpreter lock the
+    worker needed back: a hang (2 of 3 runs, a hostile pass)."""
+    what = "exit after a stage forked"
+    proc = run_bounded(
+        """
+        import os
+        from kakashi.core.async_backend import AsyncConfig
+        from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+        from kakashi.core.pipeline import PipelineConfig, default_json_formatter, file_writer
+
+        done = []
+
+        def enrich(r):
+            if not done:
+                done.append(1)
+                pid = os.fork()
+                if pid == 0:
+                    os._exit(0)
+                os.waitpid(pid, 0)
+            return None
+
+        p = AsyncPipeline(AsyncPipelineConfig(
+            PipelineConfig(enrichers=[enrich], formatter=default_json_formatter, writers=[file_writer("f.log")]),
+            AsyncConfig(shutdown_timeout=1.0)))
+        log = p.logger("fk")
+        log.info("m")
+        p.flush()
+        """,
+        tmp_path,
+        60,
+        what,
+        stacks=False,
+    )
+    expect_clean_exit(proc, what)
+    assert len(json_lines(tmp_path / "f.log")) == 1, f"{what}: {describe(proc)}"
+
+
 # === a formatter returning a non-string is a formatter error (G6) ===
 
 

@@ -25,7 +25,16 @@ class _ExitGate:
     __slots__ = ()
 
     def __del__(self) -> None:
-        _kakashi._close_gate()
+        # The interpreter's own exit clears the registry with no Python frame
+        # below this one; a program calling ``atexit._clear()`` is one. (The
+        # exit is also known from threading's hook, which does not run when
+        # ``threading`` was first imported by an atexit handler.)
+        try:
+            sys._getframe(1)
+            by_the_exit = False
+        except ValueError:
+            by_the_exit = True
+        _kakashi._close_gate(by_the_exit)
 
 
 def _at_exit(gate: _ExitGate) -> None:
@@ -36,14 +45,17 @@ def _at_exit(gate: _ExitGate) -> None:
 atexit.register(_at_exit, _ExitGate())
 
 # Earlier than any atexit handler: from interpreter exit on, a `block` wait
-# for room ends within the longest configured shutdown_timeout (a writer
-# stuck for ever cannot hold the exit).
+# that has had no room for the longest configured shutdown_timeout ends (a
+# writer stuck for ever cannot hold the exit), and the exit gate closes once
+# every atexit handler has run.
 try:
     import threading
 
     threading._register_atexit(_kakashi._exiting)
-except (AttributeError, RuntimeError):  # before 3.9, or already exiting
+except AttributeError:  # before 3.9
     pass
+except RuntimeError:  # imported while the interpreter exits: it is exiting now
+    _kakashi._exiting()
 
 # Above every priority the standard library uses (15, Pool), so a child drains
 # before multiprocessing closes its queues, pools and manager connections that

@@ -88,7 +88,7 @@ pub(crate) fn emit(
 /// The interpreter is exiting: a default logger is not looked up again
 /// (that would start a global backend while the interpreter ends).
 fn exiting() -> bool {
-    crate::stages::PYTHON_GONE.load(Relaxed) || crate::lifecycle::EXIT_DEADLINE.get().is_some()
+    crate::stages::PYTHON_GONE.load(Relaxed) || crate::lifecycle::exiting()
 }
 
 fn emit_inner(
