@@ -529,6 +529,67 @@ def test_the_fast_path_and_the_logrecord_path_write_the_same_record(tmp_path, mo
     log.handlers.clear()
 
 
+def test_every_call_site_is_named_by_its_own_line_on_every_thread(tmp_path):
+    """Call sites are remembered per thread by code object and instruction:
+    two sites of one function alternating, the same sites on another
+    thread, and another function each name their own line, every time."""
+    logger, path = file_logger(tmp_path)
+    log = logging.getLogger("sites")
+    log.addHandler(KakashiHandler(logger))
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    first = second = other_line = 0
+
+    def alternate(tag):
+        nonlocal first, second
+        for i in range(50):
+            first = sys._getframe().f_lineno + 1
+            log.info("a %s %d", tag, i)
+            second = sys._getframe().f_lineno + 1
+            log.info("b %s %d", tag, i)
+
+    def other():
+        nonlocal other_line
+        other_line = sys._getframe().f_lineno + 1
+        log.info("c")
+
+    alternate("main")
+    t = threading.Thread(target=alternate, args=("thread",))
+    t.start()
+    t.join()
+    other()
+    alternate("again")
+    assert logger.flush()
+    lines = json_lines(path)
+    assert len(lines) == 301
+    expected = {"a": ("alternate", first), "b": ("alternate", second), "c": ("other", other_line)}
+    for line in lines:
+        source = line["source"]
+        assert (source["function"], source["line"]) == expected[line["message"][0]], line
+    log.handlers.clear()
+
+
+def test_an_extra_key_that_is_not_a_string_takes_loggings_path_with_the_same_result(tmp_path, monkeypatch):
+    """A key that is not a ``str`` could run Python code to hash or compare:
+    the call takes ``logging``'s own path, whose line is the one the fast
+    path would have written."""
+    logger, path = file_logger(tmp_path)
+    log = logging.getLogger("keys")
+    log.addHandler(KakashiHandler(logger))
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    for fast in (True, False):
+        monkeypatch.setattr(kakashi.stdlib, "FAST_PATH", fast)
+        log.info("odd keys", extra={7: "seven", "qty": 1})
+    assert logger.flush()
+    fast, slow = json_lines(path)
+    for line in (fast, slow):
+        del line["timestamp"], line["datetime"]
+    assert fast == slow
+    assert fast["fields"]["qty"] == 1
+    log.handlers.clear()
+
+
 def test_a_reserved_extra_key_raises_as_logging_does(tmp_path):
     """``extra`` may not overwrite a ``LogRecord`` attribute: ``logging``
     raises ``KeyError`` at the call, with a KakashiHandler as without."""

@@ -231,6 +231,7 @@ def _log(
     # Anything else, or anything the engine declines (a reserved extra key,
     # which logging raises for; a bad % argument, which handleError reports),
     # takes logging's own path.
+    cls = type(self)
     if (
         FAST_PATH
         and _LOG_IS_LOGGINGS
@@ -240,10 +241,10 @@ def _log(
         and (extra is None or type(extra) is dict)
         and not self.disabled
         and not self.filters
-        and type(self).callHandlers is _CALL_HANDLERS
-        and type(self).makeRecord is _MAKE_RECORD
-        and type(self).handle is _HANDLE
-        and type(self).findCaller is _FIND_CALLER
+        and cls.callHandlers is _CALL_HANDLERS
+        and cls.makeRecord is _MAKE_RECORD
+        and cls.handle is _HANDLE
+        and cls.findCaller is _FIND_CALLER
         and logging._logRecordFactory is logging.LogRecord  # type: ignore[attr-defined]
     ):
         target = None

@@ -23,6 +23,7 @@
 //! caller's interrupts (`KeyboardInterrupt` while `block` waits).
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Mutex;
 
@@ -298,9 +299,12 @@ fn log_call_inner(
         Err(_) => return Ok(Fast::Declined),
     };
     if let Some(extra) = extra {
+        // In place (`keys()` would make a list). A key that is not a `str`
+        // could run Python code to hash or compare, and change the dict
+        // under the iteration: `logging`'s own path takes it.
         let reserved = setup.reserved.bind(py);
-        for key in extra.keys() {
-            if reserved.contains(&key)? {
+        for (key, _) in extra.iter() {
+            if !key.is_exact_instance_of::<PyString>() || reserved.contains(&key)? {
                 return Ok(Fast::Declined);
             }
         }
@@ -359,6 +363,9 @@ fn plain(arg: &Bound<'_, PyAny>) -> bool {
 /// line table, which costs more than the rest of the call. Each (code,
 /// instruction) is looked at once, whether it is internal or the site it
 /// is; the code objects are kept alive so that their addresses stay theirs.
+/// An internal code object is then skipped by its address alone, and a
+/// site is found in a per-thread cache before the shared map (whose lock
+/// and hash cost more than the rest of the lookup).
 fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
     static GETFRAME: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let getframe = GETFRAME
@@ -369,25 +376,29 @@ fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
     let mut frame = getframe.bind(py).call1((0,)).ok()?;
     for _ in 0..64 {
         let code = frame.getattr(pyo3::intern!(py, "f_code")).ok()?;
-        let lasti = frame.getattr(pyo3::intern!(py, "f_lasti")).ok()?;
-        let key = (code.as_ptr() as usize, lasti.extract::<i64>().ok()?);
-        let known = frames().get(&key).copied();
-        let known = match known {
-            Some(known) => known,
-            None => {
-                // A frame outside `internal` whose site cannot be made
-                // (past `SOURCES` sites): no source, and nothing kept.
-                let found = frame_site(py, setup, &frame, &code)?;
-                let mut frames = frames();
-                if frames.len() >= SOURCES {
-                    return found;
+        let address = code.as_ptr() as usize;
+        if !INTERNAL_CODE.iter().any(|c| c.load(Relaxed) == address) {
+            let lasti = frame.getattr(pyo3::intern!(py, "f_lasti")).ok()?;
+            let key = (address, lasti.extract::<i64>().ok()?);
+            let known = match SEEN_FRAMES.with(|seen| seen[seen_slot(key)].get()) {
+                (a, i, known) if (a, i) == key => known,
+                _ => {
+                    let known = frame_known(py, setup, &frame, &code, key)?;
+                    // Only what the shared map keeps (its code object kept
+                    // alive): the address of a code that may be freed is
+                    // never remembered.
+                    if frames().contains_key(&key) {
+                        if known.is_none() {
+                            remember_internal(address);
+                        }
+                        SEEN_FRAMES.with(|seen| seen[seen_slot(key)].set((key.0, key.1, known)));
+                    }
+                    known
                 }
-                std::mem::forget(code.clone().unbind());
-                *frames.entry(key).or_insert(found)
+            };
+            if let Some(source) = known {
+                return Some(source);
             }
-        };
-        if let Some(source) = known {
-            return Some(source);
         }
         frame = frame.getattr(pyo3::intern!(py, "f_back")).ok()?;
         if frame.is_none() {
@@ -395,6 +406,67 @@ fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
         }
     }
     None
+}
+
+/// A frame's entry in [`FRAMES`], made on first sight: its call site, or
+/// None for an internal frame.
+fn frame_known(
+    py: Python<'_>,
+    setup: &Setup,
+    frame: &Bound<'_, PyAny>,
+    code: &Bound<'_, PyAny>,
+    key: (usize, i64),
+) -> Option<Option<&'static Source>> {
+    if let Some(known) = frames().get(&key).copied() {
+        return Some(known);
+    }
+    // A frame outside `internal` whose site cannot be made (past `SOURCES`
+    // sites): no source, and nothing kept.
+    let found = frame_site(py, setup, frame, code)?;
+    let mut frames = frames();
+    if frames.len() >= SOURCES {
+        return Some(found);
+    }
+    std::mem::forget(code.clone().unbind());
+    Some(*frames.entry(key).or_insert(found))
+}
+
+/// Code objects of internal frames (`logging`'s level methods and `_log`,
+/// the bridge's `_log`), kept alive by [`FRAMES`]: skipped by address.
+static INTERNAL_CODE: [AtomicUsize; 16] = [const { AtomicUsize::new(0) }; 16];
+
+/// Adds an internal code object to [`INTERNAL_CODE`] if there is room
+/// (under the interpreter lock: no two threads at once).
+fn remember_internal(address: usize) {
+    for slot in &INTERNAL_CODE {
+        match slot.load(Relaxed) {
+            0 => return slot.store(address, Relaxed),
+            a if a == address => return,
+            _ => {}
+        }
+    }
+}
+
+/// Slots of [`SEEN_FRAMES`].
+const SEEN_SLOTS: usize = 64;
+
+/// A [`SEEN_FRAMES`] entry: (code, instruction, site); (0, 0, None) is empty.
+type SeenFrame = std::cell::Cell<(usize, i64, Option<&'static Source>)>;
+
+thread_local! {
+    /// Recent (code, instruction) -> site lookups of this thread's calls,
+    /// direct-mapped. Boxed: the extension's thread-locals take the
+    /// process's static TLS, of which a library loaded at run time gets
+    /// little (past it, `import` fails: "cannot allocate memory in static
+    /// TLS block").
+    static SEEN_FRAMES: Box<[SeenFrame; SEEN_SLOTS]> =
+        Box::new([const { std::cell::Cell::new((0, 0, None)) }; SEEN_SLOTS]);
+}
+
+fn seen_slot((address, lasti): (usize, i64)) -> usize {
+    (address ^ (lasti as usize).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        >> 58
 }
 
 /// A frame's call site, `Some(None)` for a frame of `setup.internal`'s
