@@ -70,11 +70,11 @@ _child_drain = None
 
 
 def _drain_child():
-    """Drains every backend before a multiprocessing child's ``os._exit``.
-
-    Not ``_at_exit``: finalizers of lower priority may still log, and a backend
-    that is shut down writes such records on the calling thread. Within the
-    longest configured ``shutdown_timeout``, as at interpreter exit."""
+    """Drains every backend before a multiprocessing child's ``os._exit``
+    (which skips ``atexit``), with the drain interpreter exit runs: within
+    the longest configured ``shutdown_timeout``. Finalizers of lower
+    priority may still log after it: a backend that is shut down writes
+    such records on the calling thread."""
     _kakashi._at_exit()
 
 
