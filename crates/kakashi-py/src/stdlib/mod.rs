@@ -380,8 +380,10 @@ fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
         if !INTERNAL_CODE.iter().any(|c| c.load(Relaxed) == address) {
             let lasti = frame.getattr(pyo3::intern!(py, "f_lasti")).ok()?;
             let key = (address, lasti.extract::<i64>().ok()?);
-            let known = match SEEN_FRAMES.with(|seen| seen[seen_slot(key)].get()) {
-                (a, i, known) if (a, i) == key => known,
+            // `try_with`: a thread's last calls may come after its cache is gone.
+            let seen = SEEN_FRAMES.try_with(|seen| seen[seen_slot(key)].get());
+            let known = match seen {
+                Ok((a, i, known)) if (a, i) == key => known,
                 _ => {
                     let known = frame_known(py, setup, &frame, &code, key)?;
                     // Only what the shared map keeps (its code object kept
@@ -391,7 +393,8 @@ fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
                         if known.is_none() {
                             remember_internal(address);
                         }
-                        SEEN_FRAMES.with(|seen| seen[seen_slot(key)].set((key.0, key.1, known)));
+                        let _ = SEEN_FRAMES
+                            .try_with(|seen| seen[seen_slot(key)].set((key.0, key.1, known)));
                     }
                     known
                 }
