@@ -2,8 +2,8 @@
 //! (drain every backend, bound `block` waits) and fork (park the workers,
 //! fresh ones in the child).
 
-use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
@@ -54,11 +54,23 @@ pub(crate) fn exiting() -> bool {
     EXIT.get().is_some()
 }
 
+/// When, since the exit began (nanoseconds), a wait last ended with room.
+static LAST_ROOM: AtomicU64 = AtomicU64::new(0);
+
+/// A `block` wait ended with room: the writers are moving.
+pub(crate) fn note_room() {
+    if let Some((at, _)) = EXIT.get() {
+        let since = u64::try_from(at.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        LAST_ROOM.fetch_max(since, Relaxed);
+    }
+}
+
 /// Whether a `block` wait that began at `began` is to end now: the
-/// interpreter is exiting and the wait has had no room for the allowance
-/// since the later of its start and the exit's, or an earlier wait has.
-/// Time, not progress: a writer that is slow but writes keeps each wait
-/// short, and loses nothing; one stuck for ever cannot hold the exit.
+/// interpreter is exiting and, for the allowance, neither this wait nor
+/// any other has had room since the later of its start and the exit's; or
+/// an earlier wait has ended so. A writer that is slow but writes keeps
+/// giving room (to some thread), and loses nothing; one stuck for ever
+/// cannot hold the exit, and after the first wait none waits again.
 pub(crate) fn exit_wait_over(began: Instant) -> bool {
     let Some((at, allowed)) = EXIT.get() else {
         return false;
@@ -66,7 +78,9 @@ pub(crate) fn exit_wait_over(began: Instant) -> bool {
     if EXIT_STUCK.load(Relaxed) {
         return true;
     }
-    let over = Instant::now().saturating_duration_since(began.max(*at)) >= *allowed;
+    let last_room = *at + Duration::from_nanos(LAST_ROOM.load(Relaxed));
+    let from = began.max(*at).max(last_room);
+    let over = Instant::now().saturating_duration_since(from) >= *allowed;
     if over {
         EXIT_STUCK.store(true, Relaxed);
     }

@@ -152,15 +152,23 @@ pub(crate) fn submit(py: Python<'_>, logger: &kakashi::Logger, record: Record) -
     }
     let mut raised = None;
     let mut began = None;
+    let mut gave_up = false;
     logger.submit_with(record, &mut |wait| {
         if crate::stages::PYTHON_GONE.load(std::sync::atomic::Ordering::Relaxed) {
             wait();
             return true;
         }
         let began = *began.get_or_insert_with(std::time::Instant::now);
+        // Before the wait too: once a writer is known stuck at exit, not
+        // even one more slice of waiting.
+        if crate::lifecycle::exit_wait_over(began) {
+            gave_up = true;
+            return false;
+        }
         crate::gil::detach(py, &mut *wait);
         if crate::lifecycle::exit_wait_over(began) {
             // The interpreter is exiting and this wait has had its time.
+            gave_up = true;
             return false;
         }
         if CHECKING_SIGNALS.with(|c| c.replace(true)) {
@@ -177,6 +185,10 @@ pub(crate) fn submit(py: Python<'_>, logger: &kakashi::Logger, record: Record) -
             }
         }
     });
+    if began.is_some() && !gave_up && raised.is_none() {
+        // Room came after a wait: the writers are moving.
+        crate::lifecycle::note_room();
+    }
     match raised {
         Some(e) => Err(e),
         None => Ok(()),

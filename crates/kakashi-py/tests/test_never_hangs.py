@@ -1115,6 +1115,121 @@ def test_a_stage_that_forks_never_hangs_the_exit(tmp_path):
     assert len(json_lines(tmp_path / "f.log")) == 1, f"{what}: {describe(proc)}"
 
 
+def test_atexit_cleared_from_a_thread_without_frames_leaves_the_program_running(tmp_path):
+    """A program clears the atexit registry from a thread with no Python
+    frame (`_thread.start_new_thread(atexit._clear, ())`): the exit gate
+    took that for the interpreter's own exit and parked the main thread at
+    its next logging call for ever (3 of 3 runs on 3.9, 3.11, 3.13: a
+    hostile pass). The program runs on and every record is written."""
+    what = "atexit._clear() from a frameless thread"
+    proc = run_bounded(
+        """
+        import _thread, atexit, threading, time
+        from kakashi.core.async_backend import AsyncConfig
+        from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+        from kakashi.core.pipeline import PipelineConfig, default_json_formatter, file_writer
+
+        p = AsyncPipeline(AsyncPipelineConfig(
+            PipelineConfig(formatter=default_json_formatter, writers=[file_writer("a.log")]),
+            AsyncConfig(shutdown_timeout=0.5)))
+        log = p.logger("a")
+        log.info("before")
+        _thread.start_new_thread(atexit._clear, ())
+        time.sleep(0.5)
+        for i in range(5):
+            log.info("after", i=i)
+        t = threading.Thread(target=lambda: [log.info("thread", i=i) for i in range(5)])
+        t.start()
+        t.join()
+        p.flush()
+        """,
+        tmp_path,
+        60,
+        what,
+    )
+    expect_clean_exit(proc, what)
+    assert len(json_lines(tmp_path / "a.log")) == 11, f"{what}: {describe(proc)}"
+
+
+def test_threads_contending_for_a_slow_writer_after_main_returns_lose_nothing(tmp_path):
+    """G2, G5: four non-daemon threads log under `block` into a two-record
+    queue whose Python writer takes 40 ms a line, after main returned. A
+    starved thread's wait passed the exit's timeout while the others kept
+    getting room, and every later record was dropped (11-18 of 40 in 5 of
+    6 runs: a hostile pass). A wait at exit ends only when no thread has
+    had room for the timeout. Two runs."""
+    for run in range(2):
+        what = f"four threads contending after main returned (run {run + 1} of 2)"
+        proc = run_bounded(
+            """
+            import threading, time
+            from kakashi.core.async_backend import AsyncConfig
+            from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+            from kakashi.core.pipeline import PipelineConfig, default_json_formatter
+
+            out = open("c.log", "w")
+
+            def slow(line):
+                time.sleep(0.04)
+                out.write(line + "\\n")
+                out.flush()
+
+            log = AsyncPipeline(AsyncPipelineConfig(
+                PipelineConfig(formatter=default_json_formatter, writers=(slow,)),
+                AsyncConfig(shutdown_timeout=0.5, queue_overflow_strategy="block", max_queue_size=2,
+                            batch_size=1))).logger("c")
+
+            def work(k):
+                time.sleep(0.2)  # main has returned by now
+                for i in range(10):
+                    log.info("rec", t=k, i=i)
+
+            for k in range(4):
+                threading.Thread(target=work, args=(k,)).start()
+            """,
+            tmp_path,
+            60,
+            what,
+        )
+        expect_clean_exit(proc, what)
+        lines = json_lines(tmp_path / "c.log")
+        assert len(lines) == 40, f"{what}: {len(lines)} of 40 written; {describe(proc)}"
+
+
+def test_exit_with_many_records_behind_a_stuck_writer_is_bounded(tmp_path):
+    """G5: a non-daemon thread logs 700 records under `block` into a
+    one-record queue whose writer is stuck for ever, after main returned.
+    Once a wait has had its timeout at exit, each later one still waited a
+    100 ms slice: 70 s (a hang at 60 s: a hostile pass). Now every later
+    wait ends at once."""
+    what = "700 records behind a stuck writer at exit"
+    proc = run_bounded(
+        """
+        import threading, time
+        from kakashi.core.async_backend import AsyncConfig
+        from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+        from kakashi.core.pipeline import PipelineConfig, default_json_formatter
+
+        stop = threading.Event()
+        log = AsyncPipeline(AsyncPipelineConfig(
+            PipelineConfig(formatter=default_json_formatter, writers=(lambda line: stop.wait(),)),
+            AsyncConfig(shutdown_timeout=0.5, queue_overflow_strategy="block", max_queue_size=1,
+                        batch_size=1))).logger("f")
+
+        def work():
+            for i in range(700):
+                log.info("x", i=i)
+
+        threading.Thread(target=work).start()
+        time.sleep(0.2)
+        """,
+        tmp_path,
+        60,
+        what,
+    )
+    expect_clean_exit(proc, what)
+
+
 # === a formatter returning a non-string is a formatter error (G6) ===
 
 

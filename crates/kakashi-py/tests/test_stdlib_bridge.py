@@ -590,6 +590,37 @@ def test_an_extra_key_that_is_not_a_string_takes_loggings_path_with_the_same_res
     log.handlers.clear()
 
 
+def test_the_fast_path_skips_the_frames_logging_skips(tmp_path, monkeypatch):
+    """From 3.11 `logging` also skips frames of importlib's bootstrap files
+    (a path with "importlib" and "_bootstrap" in it) when it names the
+    caller; the fast path names the same call site (it named the helper in
+    such a file: a hostile pass)."""
+    helpers = tmp_path / "importlib_x"
+    helpers.mkdir()
+    (helpers / "_bootstrap_helpers_k.py").write_text(
+        "import logging\n\ndef helper():\n    logging.getLogger('boot').info('from a bootstrap-named file')\n"
+    )
+    monkeypatch.syspath_prepend(str(helpers))
+    import _bootstrap_helpers_k
+
+    logger, path = file_logger(tmp_path)
+    log = logging.getLogger("boot")
+    log.addHandler(KakashiHandler(logger))
+    log.propagate = False
+    log.setLevel(logging.INFO)
+
+    def caller():
+        _bootstrap_helpers_k.helper()
+
+    for fast in (True, False):
+        monkeypatch.setattr(kakashi.stdlib, "FAST_PATH", fast)
+        caller()
+    assert logger.flush()
+    fast, slow = json_lines(path)
+    assert fast["source"] == slow["source"], (fast["source"], slow["source"])
+    log.handlers.clear()
+
+
 def test_a_reserved_extra_key_raises_as_logging_does(tmp_path):
     """``extra`` may not overwrite a ``LogRecord`` attribute: ``logging``
     raises ``KeyError`` at the call, with a KakashiHandler as without."""

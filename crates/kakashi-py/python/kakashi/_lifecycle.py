@@ -25,15 +25,19 @@ class _ExitGate:
     __slots__ = ()
 
     def __del__(self) -> None:
-        # The interpreter's own exit clears the registry with no Python frame
-        # below this one; a program calling ``atexit._clear()`` is one. (The
-        # exit is also known from threading's hook, which does not run when
+        # The interpreter's own exit clears the registry on the main thread
+        # with no Python frame below this one; a program calling
+        # ``atexit._clear()`` has a frame there, or is another thread
+        # (``_thread.start_new_thread(atexit._clear, ())``). (The exit is
+        # also known from threading's hook, which does not run when
         # ``threading`` was first imported by an atexit handler.)
         try:
             sys._getframe(1)
             by_the_exit = False
         except ValueError:
-            by_the_exit = True
+            import threading
+
+            by_the_exit = threading.get_ident() == threading.main_thread().ident
         _kakashi._close_gate(by_the_exit)
 
 

@@ -472,6 +472,17 @@ fn seen_slot((address, lasti): (usize, i64)) -> usize {
         >> 58
 }
 
+/// Whether `logging` itself skips frames of `file` when it finds the
+/// caller: from 3.11 it also skips importlib's bootstrap files (any path
+/// with both "importlib" and "_bootstrap" in it).
+fn importlib_bootstrap(py: Python<'_>, file: &Bound<'_, PyString>) -> bool {
+    if py.version_info() < (3, 11) {
+        return false;
+    }
+    let file = convert::text(file);
+    file.contains("importlib") && file.contains("_bootstrap")
+}
+
 /// A frame's call site, `Some(None)` for a frame of `setup.internal`'s
 /// files, None when it cannot be told.
 fn frame_site(
@@ -486,7 +497,7 @@ fn frame_site(
         .internal
         .iter()
         .any(|f| f.bind(py).as_any().eq(&file).unwrap_or(false));
-    if internal {
+    if internal || importlib_bootstrap(py, &file) {
         return Some(None);
     }
     let function = code.getattr(pyo3::intern!(py, "co_name")).ok()?;
