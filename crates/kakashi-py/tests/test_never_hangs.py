@@ -917,6 +917,23 @@ stages = dict(filters=[lambda rec: Slow()])
 }
 
 
+def slow_stage_pipeline(stage):
+    """Code (at column 0, needing `time`) that logs 200 records through a
+    file pipeline with the slow `stage` of `SLOW_OBJECT_STAGES` and a 0.3 s
+    `shutdown_timeout`, then sleeps 0.2 s: the exit drain times out with a
+    worker inside that stage's Python code."""
+    return SLOW_OBJECT_STAGES[stage] + """
+from kakashi.core.async_backend import AsyncConfig
+from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+from kakashi.core.pipeline import PipelineConfig, default_json_formatter, file_writer
+config = PipelineConfig(formatter=default_json_formatter, writers=[file_writer("slow.log")], **stages)
+log = AsyncPipeline(AsyncPipelineConfig(config, AsyncConfig(shutdown_timeout=0.3))).logger("slow")
+for i in range(200):
+    log.info("m", i=i)
+time.sleep(0.2)
+"""
+
+
 @pytest.mark.parametrize("stage", sorted(SLOW_OBJECT_STAGES))
 def test_exit_while_a_worker_runs_python_code_around_a_stage_three_times(tmp_path, stage):
     """G5: after an exit drain that timed out, a worker is still running
@@ -927,52 +944,23 @@ def test_exit_while_a_worker_runs_python_code_around_a_stage_three_times(tmp_pat
     Python from then on."""
     for run in range(3):
         what = f"exit while a worker reads a slow {stage} (run {run + 1} of 3)"
-        proc = run_bounded(
-            "import time\n"
-            + SLOW_OBJECT_STAGES[stage]
-            + """
-from kakashi.core.async_backend import AsyncConfig
-from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
-from kakashi.core.pipeline import PipelineConfig, default_json_formatter, file_writer
-config = PipelineConfig(formatter=default_json_formatter, writers=[file_writer("slow.log")], **stages)
-log = AsyncPipeline(AsyncPipelineConfig(config, AsyncConfig(shutdown_timeout=0.3))).logger("slow")
-for i in range(200):
-    log.info("m", i=i)
-time.sleep(0.2)
-step("exiting while a worker runs the stage's Python code")
-""",
-            tmp_path,
-            60,
-            what,
-        )
+        code = "import time\n" + slow_stage_pipeline(stage) + "step(\"exiting while a worker runs the stage's Python code\")\n"
+        proc = run_bounded(code, tmp_path, 60, what)
         expect_clean_exit(proc, what)
         assert "shutdown timed out" in proc.stderr, f"{what}: the drain was expected to time out: {describe(proc)}"
 
 
-SLOW_ENRICHER_PIPELINE = """
-    from kakashi.core.async_backend import AsyncConfig
-    from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
-    from kakashi.core.pipeline import PipelineConfig, default_json_formatter, file_writer
-    class Slow:
-        def __init__(self, rec):
-            self._rec = rec
-        def __getattr__(self, name):
-            time.sleep(0.05)
-            return getattr(self._rec, name)
-    config = PipelineConfig(enrichers=[lambda r: Slow(r)], formatter=default_json_formatter,
-                            writers=[file_writer("slow.log")])
-    log = AsyncPipeline(AsyncPipelineConfig(config, AsyncConfig(shutdown_timeout=0.3))).logger("slow")
-    for i in range(200):
-        log.info("m", i=i)
-    time.sleep(0.2)
-"""
-
 IMPORTED_WHILE_EXITING = {
     # `threading` is first imported here, so its exit hook never runs.
-    "in-an-atexit-handler": "import atexit, time\ndef late():" + SLOW_ENRICHER_PIPELINE + "atexit.register(late)\n",
+    "in-an-atexit-handler": (
+        "import atexit, time\ndef late():\n"
+        + textwrap.indent(slow_stage_pipeline("enricher-result"), "    ")
+        + "atexit.register(late)\n"
+    ),
     # Main has returned: `threading` is already shutting down.
     "in-a-thread-after-main-returned": (
-        "import threading, time\ndef late():\n    time.sleep(0.3)" + SLOW_ENRICHER_PIPELINE
+        "import threading, time\ndef late():\n    time.sleep(0.3)\n"
+        + textwrap.indent(slow_stage_pipeline("enricher-result"), "    ")
         + "threading.Thread(target=late).start()\n"
     ),
 }
@@ -991,55 +979,75 @@ def test_exit_when_kakashi_is_first_imported_while_the_interpreter_exits(tmp_pat
         expect_clean_exit(proc, what)
 
 
-def test_a_thread_still_logging_after_main_returns_loses_nothing_under_block(tmp_path):
-    """G2, G5: a non-daemon thread logs under `block` through a slow but
-    working writer after the main thread has returned. The interpreter is
-    exiting (threading's hook ran) but joins that thread first: its waits
-    for room must not end at the exit's timeout while the writer makes
-    progress. Found: 570-586 of 600 written, 'interrupted' counted, flush
-    True (a hostile pass, 3.9-3.13). Two runs."""
+# Non-daemon threads that log under `block` through a slow but working
+# Python writer after the main thread has returned.
+AFTER_MAIN = {
+    # Found: 570-586 of 600 written, 'interrupted' counted, flush True:
+    # threading's exit hook runs before such threads are joined.
+    "one-thread": dict(threads=1, records=600, per_line=0.002, queue=10, batch=5),
+    # Found: 11-18 of 40 dropped in 5 of 6 runs: a starved thread's wait
+    # passed the exit's timeout while the others kept getting room.
+    "four-threads-contending": dict(threads=4, records=10, per_line=0.04, queue=2, batch=1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AFTER_MAIN))
+def test_threads_still_logging_after_main_returns_lose_nothing_under_block(tmp_path, case):
+    """G2, G5: the interpreter is exiting (threading's hook ran) but joins
+    these threads first: their waits for room must not end at the exit's
+    timeout while the writer gives room to some thread (both cases found
+    by hostile passes, 3.9-3.13). Every record is written, each thread's in
+    order, and flush says so. Two runs each."""
+    c = AFTER_MAIN[case]
+    code = f"""
+        import json, threading, time
+        from kakashi.core.async_backend import AsyncConfig
+        from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+        from kakashi.core.pipeline import PipelineConfig, default_json_formatter
+
+        out = open("w.log", "w")
+
+        def writer(line):
+            time.sleep({c["per_line"]})
+            out.write(line + "\\n")
+            out.flush()
+
+        p = AsyncPipeline(AsyncPipelineConfig(
+            PipelineConfig(formatter=default_json_formatter, writers=[writer]),
+            AsyncConfig(shutdown_timeout=0.5, max_queue_size={c["queue"]}, batch_size={c["batch"]},
+                        queue_overflow_strategy="block")))
+        log = p.logger("after")
+
+        def work(k):
+            time.sleep(0.2)  # main has returned by now
+            for i in range({c["records"]}):
+                log.info("m", t=k, i=i)
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range({c["threads"]})]
+        for t in threads:
+            t.start()
+
+        def report():
+            for t in threads:
+                t.join()
+            ok = p.flush()
+            s = p.get_stats()
+            print("RESULT " + json.dumps(dict(flushed=ok, written=s["messages_written"],
+                                              dropped=s["messages_dropped"])), flush=True)
+
+        threading.Thread(target=report).start()
+        """
+    total = c["threads"] * c["records"]
     for run in range(2):
-        what = f"a thread logging after main returned (run {run + 1} of 2)"
-        proc = run_bounded(
-            """
-            import json, threading, time
-            from kakashi.core.async_backend import AsyncConfig
-            from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
-            from kakashi.core.pipeline import PipelineConfig, default_json_formatter
-
-            out = open("w.log", "w")
-
-            def writer(line):
-                time.sleep(0.002)
-                out.write(line + "\\n")
-                out.flush()
-
-            p = AsyncPipeline(AsyncPipelineConfig(
-                PipelineConfig(formatter=default_json_formatter, writers=[writer]),
-                AsyncConfig(shutdown_timeout=0.5, max_queue_size=10, batch_size=5, queue_overflow_strategy="block")))
-            log = p.logger("nd")
-
-            def work():
-                time.sleep(0.2)  # main has returned by now
-                for i in range(600):
-                    log.info("m", i=i)
-                ok = p.flush()
-                s = p.get_stats()
-                print("RESULT " + json.dumps(dict(flushed=ok, written=s["messages_written"],
-                                                  dropped=s["messages_dropped"])), flush=True)
-
-            threading.Thread(target=work).start()
-            """,
-            tmp_path,
-            60,
-            what,
-        )
+        what = f"{case} logging after main returned (run {run + 1} of 2)"
+        proc = run_bounded(code, tmp_path, 60, what)
         expect_clean_exit(proc, what)
         out = result(proc, what)
-        lines = (tmp_path / "w.log").read_text().splitlines()
-        assert out == {"flushed": True, "written": 600, "dropped": 0}, f"{what}: {out}"
-        assert [json.loads(line)["fields"]["i"] for line in lines] == list(range(600)), what
-
+        assert out == {"flushed": True, "written": total, "dropped": 0}, f"{what}: {out}"
+        lines = [json.loads(line)["fields"] for line in (tmp_path / "w.log").read_text().splitlines()]
+        for k in range(c["threads"]):
+            mine = [f["i"] for f in lines if f["t"] == k]
+            assert mine == list(range(c["records"])), f"{what}: thread {k} wrote {mine}"
 
 FORKER_BESIDE = """
 import os, sys, time, threading
@@ -1149,51 +1157,6 @@ def test_atexit_cleared_from_a_thread_without_frames_leaves_the_program_running(
     )
     expect_clean_exit(proc, what)
     assert len(json_lines(tmp_path / "a.log")) == 11, f"{what}: {describe(proc)}"
-
-
-def test_threads_contending_for_a_slow_writer_after_main_returns_lose_nothing(tmp_path):
-    """G2, G5: four non-daemon threads log under `block` into a two-record
-    queue whose Python writer takes 40 ms a line, after main returned. A
-    starved thread's wait passed the exit's timeout while the others kept
-    getting room, and every later record was dropped (11-18 of 40 in 5 of
-    6 runs: a hostile pass). A wait at exit ends only when no thread has
-    had room for the timeout. Two runs."""
-    for run in range(2):
-        what = f"four threads contending after main returned (run {run + 1} of 2)"
-        proc = run_bounded(
-            """
-            import threading, time
-            from kakashi.core.async_backend import AsyncConfig
-            from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
-            from kakashi.core.pipeline import PipelineConfig, default_json_formatter
-
-            out = open("c.log", "w")
-
-            def slow(line):
-                time.sleep(0.04)
-                out.write(line + "\\n")
-                out.flush()
-
-            log = AsyncPipeline(AsyncPipelineConfig(
-                PipelineConfig(formatter=default_json_formatter, writers=(slow,)),
-                AsyncConfig(shutdown_timeout=0.5, queue_overflow_strategy="block", max_queue_size=2,
-                            batch_size=1))).logger("c")
-
-            def work(k):
-                time.sleep(0.2)  # main has returned by now
-                for i in range(10):
-                    log.info("rec", t=k, i=i)
-
-            for k in range(4):
-                threading.Thread(target=work, args=(k,)).start()
-            """,
-            tmp_path,
-            60,
-            what,
-        )
-        expect_clean_exit(proc, what)
-        lines = json_lines(tmp_path / "c.log")
-        assert len(lines) == 40, f"{what}: {len(lines)} of 40 written; {describe(proc)}"
 
 
 def test_exit_with_many_records_behind_a_stuck_writer_is_bounded(tmp_path):
