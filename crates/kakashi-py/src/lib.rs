@@ -13,7 +13,7 @@
 //! classes ([`backend`], [`pipeline`], [`report`]) and the backend handle
 //! held by Python objects ([`handle`]); the page's factories ([`factories`])
 //! and the global backend ([`global`]); the interpreter's exit and fork
-//! ([`lifecycle`], [`gil`]); the exceptions ([`errors`]). This file only
+//! ([`lifecycle`], [`gil`], [`fork_child`]); the exceptions ([`errors`]). This file only
 //! registers their names in the module, and sets the extension's allocator.
 //!
 //! Interpreter lock discipline: a logging call holds it while it copies its
@@ -21,7 +21,8 @@
 //! `flush`, `shutdown` and fork preparation let go of it while they wait;
 //! workers take it once per batch, and only for Python stages.
 #![deny(unsafe_code)]
-// The one exception: `fastcall.rs` (vectorcall level methods), justified there.
+// The exceptions: `fastcall.rs` (vectorcall level methods) and
+// `fork_child.rs` (a forked child's thread state), each justified there.
 
 mod backend;
 mod builtins;
@@ -31,6 +32,7 @@ mod convert;
 mod errors;
 mod factories;
 mod fastcall;
+mod fork_child;
 mod gil;
 mod global;
 mod handle;

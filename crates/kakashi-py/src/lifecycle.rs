@@ -125,7 +125,8 @@ pub(crate) fn _after_fork_in_parent() {
 
 /// `os.register_at_fork(after_in_child=...)`: fresh workers in the child.
 #[pyfunction]
-pub(crate) fn _after_fork_in_child() {
+pub(crate) fn _after_fork_in_child(py: Python<'_>) {
     gil::after_fork_in_child();
     kakashi::after_fork_in_child();
+    crate::fork_child::keep_a_thread_state(py);
 }

@@ -511,6 +511,75 @@ def test_fork_while_a_writer_is_busy_returns_and_the_child_logs(tmp_path):
     expect_clean_exit(proc, what)
 
 
+@pytest.mark.parametrize("records", [300, 0], ids=["child-logs", "child-silent"])
+@pytest.mark.parametrize("writer", ["file", "python"])
+def test_a_child_forked_off_another_thread_ends_when_that_thread_does(tmp_path, records, writer):
+    """G5: a child forked from a thread other than the main one has no main
+    to return from; its thread ending (``sys.exit`` there) runs no exit hook,
+    and the process ends only once its last thread has. Found: the child's
+    kakashi workers kept it alive for ever. Now the thread's end drains the
+    backends, whose workers leave, and the child exits with its records
+    written, in order."""
+    what = "a child forked off another thread"
+    proc = run_bounded(
+        f"""
+        import json, os, sys, threading, time
+        from kakashi.core.async_interface import get_high_performance_logger, get_network_logger
+
+        RECORDS = {records}
+        if {writer!r} == "file":
+            log = get_high_performance_logger(
+                "forked", "forked.log", worker_count=2, batch_size=50, overflow_strategy="block"
+            )
+        else:
+            out = open("forked.log", "a")
+
+            def send(line):
+                out.write(line + "\\n")
+                out.flush()
+
+            log = get_network_logger("forked", send, overflow_strategy="block")
+        log.info("parent before the fork")
+        assert log.flush(timeout=10)
+        kids = []
+
+        def forker():
+            pid = os.fork()
+            if pid == 0:
+                for seq in range(RECORDS):
+                    log.info("in the child", seq=seq)
+                sys.exit(0)  # ends this thread, the child's only one
+            kids.append(pid)
+
+        t = threading.Thread(target=forker)
+        t.start()
+        t.join()
+        deadline = time.monotonic() + 30
+        code = "hung"
+        while True:
+            done, status = os.waitpid(kids[0], os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+                break
+            if time.monotonic() > deadline:
+                os.kill(kids[0], 9)
+                os.waitpid(kids[0], 0)
+                break
+            time.sleep(0.05)
+        print("RESULT " + json.dumps(dict(child=code)), flush=True)
+        """,
+        tmp_path,
+        90,
+        what,
+        stacks=False,
+    )
+    expect_clean_exit(proc, what)
+    out = result(proc, what)
+    assert out["child"] == 0, f"the child: {out['child']} (hung = killed after 30 s)\n{describe(proc)}"
+    seqs = [r["fields"]["seq"] for r in json_lines(tmp_path / "forked.log") if r["message"] == "in the child"]
+    assert seqs == list(range(records)), f"the child's records: {len(seqs)} of {records}, in order: {seqs[:20]}"
+
+
 # === after shutdown nothing is stranded; per-thread order across it (G3, G4) ===
 
 STRANDED = """

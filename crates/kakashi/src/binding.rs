@@ -117,3 +117,20 @@ pub fn environment_is_set() -> bool {
 pub fn exit_drain_timeout() -> std::time::Duration {
     crate::backend::longest_shutdown_timeout(&crate::backend::all_backends())
 }
+
+/// In a forked child: whether the thread that forked it does not run the
+/// program's `main` (a fork from another thread of the parent, made between
+/// [`prepare_fork`](crate::prepare_fork) and
+/// [`after_fork_in_child`](crate::after_fork_in_child)).
+///
+/// Invariant: fixed for the child's life once `after_fork_in_child` ran on
+/// the forking thread; false in a process that is not such a child.
+///
+/// Why: such a child ends when that thread does, with no exit hook
+/// (`after_fork_in_child` drains the backends then); a binding whose
+/// interpreter keeps per-thread state may have to prepare for the backends'
+/// threads running its code after that thread is gone (CPython 3.11 and
+/// 3.12 do: `kakashi-py`'s `fork_child.rs`).
+pub fn forked_off_main_thread() -> bool {
+    crate::backend::forked_off_main_thread()
+}

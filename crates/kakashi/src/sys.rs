@@ -3,6 +3,10 @@
 //!
 //! - [`thread_id`]: the OS thread id (`gettid`), the number `ps -L` and
 //!   debuggers show, cached per thread by the caller.
+//! - [`is_first_thread`]: whether the calling thread is the process's
+//!   first one (`gettid() == getpid()`), for fork (`backend/fork.rs`).
+//! - [`is_calling_thread`]: whether a `JoinHandle` is the calling thread's
+//!   own (`pthread_self`), which must not be joined.
 //! - [`at_exit`]: registers a function with C `atexit`, which runs when `main`
 //!   returns and on `std::process::exit`, so the global backend can be flushed
 //!   without the user holding a guard (Rust runs no destructors for statics).
@@ -48,6 +52,32 @@ pub(crate) fn thread_id() -> u64 {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         NEXT.fetch_add(1, Ordering::Relaxed)
     }
+}
+
+/// Whether the calling thread is the process's first thread (its thread id
+/// is the process id). True where that cannot be told.
+pub(crate) fn is_first_thread() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getpid(2) takes no arguments, cannot fail and touches no memory.
+        let pid = unsafe { libc::getpid() };
+        thread_id() == pid as u64
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        true
+    }
+}
+
+/// Whether `handle` is the calling thread's own: joining it would fail
+/// (`EDEADLK`, which std turns into a panic). Compared by `pthread_t`, which
+/// holds while the thread is being torn down, when std's own idea of the
+/// current thread may already be gone.
+pub(crate) fn is_calling_thread<T>(handle: &std::thread::JoinHandle<T>) -> bool {
+    use std::os::unix::thread::JoinHandleExt;
+    // SAFETY: pthread_self(3) takes no arguments and cannot fail.
+    let me = unsafe { libc::pthread_self() };
+    handle.as_pthread_t() == me
 }
 
 /// Tries once to take an exclusive advisory lock (`flock(2)`) on `file`:

@@ -744,3 +744,88 @@ fn counters_never_go_backwards_when_a_backend_is_dropped() {
         },
     );
 }
+
+// === a child forked off another thread than main's ends (G5) ===
+
+/// A child forked from a thread other than `main`'s has no `main` to return
+/// from: when that thread ends, no exit hook runs, and the process ends only
+/// once its last thread has. Found (from Python, `sys.exit` in such a
+/// child's thread): the child's fresh workers kept it alive for ever. Now
+/// the thread's end drains the backends, whose workers then leave, and the
+/// child ends with its records written.
+#[test]
+fn a_child_forked_off_another_thread_ends_when_that_thread_does() {
+    const CHILD_RECORDS: u64 = 500;
+    isolated(
+        "a_child_forked_off_another_thread_ends_when_that_thread_does",
+        Duration::from_secs(60),
+        || {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("forked.log");
+            let backend = Backend::new(AsyncConfig {
+                worker_count: 2,
+                batch_size: 50,
+                ..AsyncConfig::default()
+            })
+            .unwrap();
+            let logger = backend.logger(
+                "forked",
+                PipelineConfig::new().writer(file_writer(&path).unwrap()),
+            );
+            info!(logger, "parent before the fork");
+            let forker = std::thread::spawn(move || {
+                kakashi::prepare_fork(Duration::from_secs(5));
+                // SAFETY: the child runs only this thread, which makes no
+                // lock of another thread's its own (the fork hooks around
+                // it take care of kakashi's); it ends by returning.
+                let pid = unsafe { libc::fork() };
+                assert!(pid >= 0, "fork failed");
+                if pid == 0 {
+                    kakashi::after_fork_in_child();
+                    for seq in 0..CHILD_RECORDS {
+                        info!(logger, "in the child", seq = seq);
+                    }
+                    // The thread ends here, as the child's program does.
+                    return None;
+                }
+                kakashi::after_fork_in_parent();
+                Some(pid)
+            });
+            let pid = forker.join().unwrap().expect("the parent's side");
+            let started = Instant::now();
+            let mut status = 0;
+            loop {
+                // SAFETY: a plain waitpid(2) on our own child, into a local.
+                let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+                if done == pid {
+                    break;
+                }
+                if started.elapsed() > Duration::from_secs(30) {
+                    // SAFETY: kill(2) and waitpid(2) on our own child.
+                    unsafe {
+                        libc::kill(pid, libc::SIGKILL);
+                        libc::waitpid(pid, &mut status, 0);
+                    }
+                    panic!("the child was still alive 30 s after its only thread of its own ended");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                "the child did not exit cleanly: wait status {status}"
+            );
+            assert!(backend.flush());
+            let written = common::json_lines(&path);
+            let seqs: Vec<u64> = written
+                .iter()
+                .filter(|r| r["message"] == "in the child")
+                .filter_map(|r| r["fields"]["seq"].as_u64())
+                .collect();
+            assert_eq!(
+                seqs,
+                (0..CHILD_RECORDS).collect::<Vec<_>>(),
+                "the child's records, in order"
+            );
+        },
+    );
+}

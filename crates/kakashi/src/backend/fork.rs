@@ -30,13 +30,20 @@
 //!   claimed but not filled), the turns restart, writers a parent's thread
 //!   held are abandoned (`Pipeline::abandon_writers_held_at_fork`, through
 //!   `TimedLock::held_at_fork`), counters start from zero
-//!   (`Counters::reset`) and fresh workers start.
+//!   (`Counters::reset`) and fresh workers start;
+//! - last, on a thread that does not run the program's `main` (a fork from
+//!   another thread of the parent), an [`EndOfChild`] guard: when that
+//!   thread ends, the child has no `main` to return from, hence no exit
+//!   hook, and its workers alone would keep it alive for ever; the guard
+//!   drains every backend and lets the workers go, so the child ends.
 //!
 //! Those component resets stay next to the data they touch (a ring's slots,
 //! a lock's flag, the counters' list): they are sound only where that
 //! data's invariants are argued. This module is the one place that says
 //! when each runs.
 
+use std::cell::Cell;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::*;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -58,6 +65,14 @@ use super::{on_worker_thread, Shared, RUNNING, STOPPING, SYNCHRONOUS};
 /// [`after_fork_in_child`]: make no logger in between.
 pub fn prepare_fork(timeout: Duration) {
     let deadline = Instant::now() + timeout;
+    // Known from the first fork on: a child's thread keeps its parent's
+    // answer (thread-locals are copied by `fork()`), although it is the
+    // child's first thread.
+    let _ = RUNS_MAIN.try_with(|m| {
+        if m.get().is_none() {
+            m.set(Some(crate::sys::is_first_thread()));
+        }
+    });
     // The process-wide registries, taken by this thread across the fork (in
     // the order every other path takes them) so that the child never
     // inherits one held by a thread it lacks. Their holders' work is
@@ -80,6 +95,64 @@ thread_local! {
     /// The registries' guards, held by the forking thread across `fork()`.
     static FORK_HELD: std::cell::RefCell<Vec<Box<dyn std::any::Any>>> =
         const { std::cell::RefCell::new(Vec::new()) };
+    /// Whether this thread runs the program's `main` (the process's first
+    /// thread, or a forked copy of the one that did): set by this thread's
+    /// first [`prepare_fork`], unknown before.
+    static RUNS_MAIN: Cell<Option<bool>> = const { Cell::new(None) };
+    /// In a child forked off a thread that does not run `main`: ends the
+    /// child's backends when this thread ends.
+    static END_OF_CHILD: std::cell::RefCell<Option<EndOfChild>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// In a child forked off a thread that does not run `main` (see
+/// [`crate::binding::forked_off_main_thread`]).
+pub(crate) fn forked_off_main_thread() -> bool {
+    FORKED_OFF_MAIN.load(Relaxed)
+}
+
+/// See [`forked_off_main_thread`]: set in the child by [`after_fork_in_child`].
+static FORKED_OFF_MAIN: AtomicBool = AtomicBool::new(false);
+
+/// Dropped when the thread that forked a child ends, in a child whose
+/// program does not run on `main`'s thread (a fork from another thread of
+/// the parent).
+///
+/// Such a child has no `main` to return from: when its thread ends (Python's
+/// `sys.exit` there, or its function returning), nothing runs the exit hook,
+/// and the process ends only once its last thread has, so the backends'
+/// workers would keep it alive for ever. This guard drains every backend
+/// within the longest `shutdown_timeout`, as the exit hook would, and leaves
+/// it synchronous (a thread the child started still logs, on its own
+/// thread): then no kakashi thread is left and the child ends. The drain
+/// runs on a thread of its own: this one is being torn down (its
+/// thread-locals, a binding's interpreter state) and may be a worker, which
+/// cannot wait for the workers.
+struct EndOfChild;
+
+impl Drop for EndOfChild {
+    fn drop(&mut self) {
+        let drained = std::panic::catch_unwind(|| {
+            std::thread::Builder::new()
+                .name("kakashi-child-end".into())
+                .spawn(end_backends_in_child)
+                .map(|drain| drain.join().is_ok())
+        });
+        if !matches!(drained, Ok(Ok(true))) {
+            let _ = std::panic::catch_unwind(end_backends_in_child);
+        }
+    }
+}
+
+/// [`EndOfChild`]'s work: every backend drained and synchronous, the
+/// compression thread let go.
+fn end_backends_in_child() {
+    let backends = all_backends();
+    let deadline = Instant::now() + shutdown::longest_shutdown_timeout(&backends);
+    for backend in backends {
+        backend.shutdown_to_synchronous(deadline.saturating_duration_since(Instant::now()));
+    }
+    crate::pipeline::release_compression_thread();
 }
 
 /// Lets go of what [`prepare_fork`] held, last taken first.
@@ -140,6 +213,20 @@ pub fn after_fork_in_child() {
     }
     for backend in all_backends() {
         backend.restart_in_child();
+    }
+    // After the workers started: a thread's destructors run last
+    // registered first, so this one runs before those of what starting
+    // them set up on this thread.
+    let off_main = RUNS_MAIN.try_with(Cell::get).ok().flatten() == Some(false);
+    FORKED_OFF_MAIN.store(off_main, Relaxed);
+    if off_main {
+        let _ = END_OF_CHILD.try_with(|end| {
+            // A child of a child keeps the guard it inherited: replacing it
+            // would run it.
+            if let Ok(mut end) = end.try_borrow_mut() {
+                end.get_or_insert(EndOfChild);
+            }
+        });
     }
 }
 

@@ -210,10 +210,15 @@ impl Shared {
         }
         self.queue.wake_all_producers();
         // Only workers that have ended are joined: one still inside a stuck
-        // writer is left behind rather than waited for.
+        // writer is left behind rather than waited for. Nor is this thread
+        // itself: a worker that is a process's last thread calls `exit`,
+        // whose hook shuts the backends down (a forked child off another
+        // thread than main's, `fork.rs`), after its own work has ended.
         let finished: Vec<JoinHandle<()>> = {
             let mut handles = lock(&self.lifecycle.get().handles);
-            let (done, running) = handles.drain(..).partition(JoinHandle::is_finished);
+            let (done, running) = handles
+                .drain(..)
+                .partition(|h| h.is_finished() && !crate::sys::is_calling_thread(h));
             *handles = running;
             done
         };

@@ -30,6 +30,8 @@ pub mod filter;
 pub mod format;
 pub mod write;
 
+pub(crate) use write::release_compression_thread;
+
 use std::fmt;
 use std::io;
 

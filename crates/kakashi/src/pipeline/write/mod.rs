@@ -9,6 +9,8 @@ mod callback;
 mod console;
 mod file;
 
+pub(crate) use file::release_compression_thread;
+
 pub use callback::{
     batch_callback_writer, callback_writer, BatchCallbackWriter, CallbackWriter, RetryPolicy,
 };

@@ -120,6 +120,16 @@ pub(super) fn submit(path: PathBuf, how: Compression, delay: Duration) {
     *sender = Some((pid, current));
 }
 
+/// Lets this process's compression thread end once it has compressed what
+/// it was given (a forked child whose program has ended: the thread would
+/// keep it alive). A later rotation starts another.
+pub(crate) fn release_thread() {
+    let mut sender = SENDER.lock().unwrap_or_else(|e| e.into_inner());
+    if matches!(&*sender, Some((of, _)) if *of == std::process::id()) {
+        *sender = None;
+    }
+}
+
 /// The compression thread's channel, with the process it was started in.
 static SENDER: Mutex<Option<(u32, Sender<Job>)>> = Mutex::new(None);
 

@@ -47,6 +47,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+pub(crate) use compress::release_thread as release_compression_thread;
 pub use compress::Compression;
 pub use policy::{Boundary, Fsync, Retention, Rotation};
 use rotate::{Names, LOCK_BACKOFF, LOCK_PATIENCE};
