@@ -380,13 +380,42 @@ pub(crate) fn cached_source(
         .or_else(|| interned_source(module, file, line))
 }
 
+/// A call site's key in [`SOURCES`]: its module's and file's text by
+/// address and length (the same text at two addresses is two keys, which
+/// only costs a second `Source`), and its line.
+#[cfg(any(feature = "log", feature = "tracing"))]
+type SourceKey = (usize, usize, usize, usize, u32);
+
+/// Every call site's [`Source`] the bridges made, process-wide.
+#[cfg(any(feature = "log", feature = "tracing"))]
+static SOURCES_SEEN: OnceLock<Mutex<HashMap<SourceKey, &'static Source>>> = OnceLock::new();
+
+/// The bridges' process-wide maps, locked by the thread preparing a
+/// `fork()` (`backend/fork.rs`), in the order a call takes them (a tracing
+/// call site's map, then the sources): a child must not inherit one that
+/// another thread held for a moment.
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub(crate) fn hold_for_fork(deadline: std::time::Instant) -> Vec<Box<dyn std::any::Any>> {
+    let mut held: Vec<Box<dyn std::any::Any>> = Vec::new();
+    #[cfg(feature = "tracing")]
+    held.extend(tracing::hold_callsites_for_fork(deadline));
+    if let Some(g) =
+        crate::backend::lock_for_fork(SOURCES_SEEN.get_or_init(Default::default), deadline)
+    {
+        held.push(Box::new(g));
+    }
+    held
+}
+
+/// [`hold_for_fork`] without the bridges: nothing to hold.
+#[cfg(not(any(feature = "log", feature = "tracing")))]
+pub(crate) fn hold_for_fork(_deadline: std::time::Instant) -> Vec<Box<dyn std::any::Any>> {
+    Vec::new()
+}
+
 #[cfg(any(feature = "log", feature = "tracing"))]
 #[cold]
 fn interned_source(module: &'static str, file: &'static str, line: u32) -> Option<&'static Source> {
-    type Key = (usize, usize, usize, usize, u32);
-    static ALL: OnceLock<Mutex<HashMap<Key, &'static Source>>> = OnceLock::new();
-    // By address and length: the same text at two addresses is two keys,
-    // which only costs a second `Source`.
     let key = (
         module.as_ptr() as usize,
         module.len(),
@@ -394,7 +423,7 @@ fn interned_source(module: &'static str, file: &'static str, line: u32) -> Optio
         file.len(),
         line,
     );
-    let mut all = ALL
+    let mut all = SOURCES_SEEN
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner());

@@ -263,11 +263,26 @@ fn metadata_enabled(metadata: &Metadata<'_>, bridge: &Arc<Gate>) -> bool {
 }
 
 /// Every registered call site's [`Callsite`], by its metadata's address.
+type Callsites = Mutex<HashMap<usize, &'static Callsite>>;
+
+static CALLSITES: OnceLock<Callsites> = OnceLock::new();
+
+/// [`CALLSITES`], made on first use.
+fn callsites() -> &'static Callsites {
+    CALLSITES.get_or_init(Default::default)
+}
+
+/// [`CALLSITES`] locked for the thread preparing a fork
+/// (`bridge::hold_for_fork`).
+pub(super) fn hold_callsites_for_fork(
+    deadline: std::time::Instant,
+) -> Option<Box<dyn std::any::Any>> {
+    crate::backend::lock_for_fork(callsites(), deadline)
+        .map(|g| Box::new(g) as Box<dyn std::any::Any>)
+}
+
 fn lock_callsites() -> std::sync::MutexGuard<'static, HashMap<usize, &'static Callsite>> {
-    static ALL: OnceLock<Mutex<HashMap<usize, &'static Callsite>>> = OnceLock::new();
-    ALL.get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+    callsites().lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The process-wide [`Callsite`] of `metadata`, made on first use.

@@ -30,7 +30,7 @@ pub mod filter;
 pub mod format;
 pub mod write;
 
-pub(crate) use write::release_compression_thread;
+pub(crate) use write::{hold_compression_for_fork, release_compression_thread};
 
 use std::fmt;
 use std::io;

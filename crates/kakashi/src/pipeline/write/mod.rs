@@ -9,7 +9,7 @@ mod callback;
 mod console;
 mod file;
 
-pub(crate) use file::release_compression_thread;
+pub(crate) use file::{hold_compression_for_fork, release_compression_thread};
 
 pub use callback::{
     batch_callback_writer, callback_writer, BatchCallbackWriter, CallbackWriter, RetryPolicy,

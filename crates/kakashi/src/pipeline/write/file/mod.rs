@@ -47,8 +47,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-pub(crate) use compress::release_thread as release_compression_thread;
 pub use compress::Compression;
+pub(crate) use compress::{
+    hold_for_fork as hold_compression_for_fork, release_thread as release_compression_thread,
+};
 pub use policy::{Boundary, Fsync, Retention, Rotation};
 use rotate::{Names, LOCK_BACKOFF, LOCK_PATIENCE};
 
