@@ -451,10 +451,15 @@ fn one_call_site_with_changing_keys_logs_each_records_own() {
         Backend::synchronous().logger("site", PipelineConfig::new().writer(memory.clone()));
     let bridge = bridge::log::KakashiLog::new(logger);
     let keys = [String::from("alpha"), String::from("betaa")];
-    let calls: [&[(&str, i64)]; 3] = [
+    // The last three: the same keys twice (appended without a lookup the
+    // second time), then one repeated where the other was.
+    let calls: [&[(&str, i64)]; 6] = [
         &[(keys[0].as_str(), 1)],
         &[(keys[1].as_str(), 2), (keys[0].as_str(), 3)],
         &[(keys[0].as_str(), 4), (keys[0].as_str(), 5)],
+        &[(keys[0].as_str(), 6), (keys[1].as_str(), 7)],
+        &[(keys[0].as_str(), 8), (keys[1].as_str(), 9)],
+        &[(keys[0].as_str(), 10), (keys[0].as_str(), 11)],
     ];
     for (i, kvs) in calls.iter().enumerate() {
         let kvs: Vec<(&str, log::kv::Value)> = kvs
@@ -482,7 +487,37 @@ fn one_call_site_with_changing_keys_logs_each_records_own() {
         [
             r#""site::a" {"alpha":1}"#,
             r#""site::b" {"betaa":2,"alpha":3}"#,
-            r#""site::a" {"alpha":5}"#
+            r#""site::a" {"alpha":5}"#,
+            r#""site::a" {"alpha":6,"betaa":7}"#,
+            r#""site::a" {"alpha":8,"betaa":9}"#,
+            r#""site::a" {"alpha":11}"#
+        ]
+    );
+}
+
+/// A tracing call site that names a field twice logs it once, with the
+/// last value, every time (its fields are looked up, not appended).
+#[test]
+fn a_tracing_field_named_twice_is_logged_once() {
+    let memory = MemoryWriter::new();
+    let logger =
+        Backend::synchronous().logger("twice", PipelineConfig::new().writer(memory.clone()));
+    let subscriber = tracing_subscriber::registry().with(bridge::tracing::layer(logger));
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..3 {
+            tracing::info!(target: "twice", a = i, b = "x", a = i + 10, "m");
+        }
+    });
+    let fields: Vec<String> = common::parse(&memory.lines())
+        .iter()
+        .map(|r| r["fields"].to_string())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            r#"{"a":10,"b":"x"}"#,
+            r#"{"a":11,"b":"x"}"#,
+            r#"{"a":12,"b":"x"}"#
         ]
     );
 }
