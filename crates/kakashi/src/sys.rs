@@ -59,9 +59,7 @@ pub(crate) fn thread_id() -> u64 {
 pub(crate) fn is_first_thread() -> bool {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: getpid(2) takes no arguments, cannot fail and touches no memory.
-        let pid = unsafe { libc::getpid() };
-        thread_id() == pid as u64
+        thread_id() == u64::from(std::process::id())
     }
     #[cfg(not(target_os = "linux"))]
     {
