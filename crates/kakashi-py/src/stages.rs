@@ -217,6 +217,8 @@ impl Writer for PyWriter {
     fn write_batch(&mut self, batch: &Batch<'_>) -> Result<(), WriteError> {
         let gone = || std::io::Error::other("the Python interpreter has exited");
         let lines: Vec<&[u8]> = batch.records().collect();
+        let generation = kakashi::binding::fork_generation();
+        let mut forked = false;
         let mut next = 0;
         let mut attempt = 0;
         let mut delay = self.retry_delay;
@@ -244,10 +246,19 @@ impl Writer for PyWriter {
                     next += 1;
                     attempt = 0;
                     delay = self.retry_delay;
+                    if kakashi::binding::fork_generation() != generation {
+                        // The callable forked and this is the child: the
+                        // rest of the batch is the parent's to write.
+                        forked = true;
+                        return None;
+                    }
                 }
                 None
             });
             drop(section);
+            if forked {
+                return Ok(());
+            }
             let Some(error) = failed else {
                 if next < lines.len() {
                     // Released at exit: the callable is gone.

@@ -580,6 +580,171 @@ def test_a_child_forked_off_another_thread_ends_when_that_thread_does(tmp_path, 
     assert seqs == list(range(records)), f"the child's records: {len(seqs)} of {records}, in order: {seqs[:20]}"
 
 
+@pytest.mark.parametrize("after", ["rotation", "new-backend"])
+def test_a_thread_a_child_started_keeps_logging_after_the_forking_thread_ended(tmp_path, after):
+    """G5, found by a hostile pass: in a child forked off another thread
+    than main, a thread the child started (U) logs after the forking thread
+    (T) ended. Its rotations started a compression thread, or its new backend
+    started workers, after the end drain had run, and either kept the child
+    alive for ever. Now the compression thread ends when idle and a backend
+    made after T ended writes on the caller's thread: the child exits with
+    every record written."""
+    what = "a child's thread logging after the forking thread ended"
+    proc = run_bounded(
+        f"""
+        import glob, gzip, json, os, sys, threading, time
+        from kakashi.core.async_interface import get_high_performance_logger
+
+        AFTER = {after!r}
+        log = get_high_performance_logger(
+            "main", "app.log", worker_count=2, batch_size=50, overflow_strategy="block",
+            rotation=4000, compression="gzip",
+        )
+        log.info("parent"); assert log.flush(timeout=10)
+        kids = []
+
+        def u(t):
+            t.join()
+            time.sleep(0.5)  # past T's end drain, which runs as its thread exits
+            lg = log
+            if AFTER == "new-backend":
+                lg = get_high_performance_logger("late", "late.log", worker_count=2, overflow_strategy="block")
+                globals()["kept"] = lg
+            for i in range(300):
+                lg.info("u", i=i, pad="x" * 50)
+
+        def forker():
+            pid = os.fork()
+            if pid == 0:
+                threading.Thread(target=u, args=(threading.current_thread(),)).start()
+                for i in range(100):
+                    log.info("t", i=i)
+                sys.exit(0)
+            kids.append(pid)
+
+        t = threading.Thread(target=forker)
+        t.start()
+        t.join()
+        deadline = time.monotonic() + 40
+        code = "hung"
+        while True:
+            done, status = os.waitpid(kids[0], os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+                break
+            if time.monotonic() > deadline:
+                os.kill(kids[0], 9)
+                os.waitpid(kids[0], 0)
+                break
+            time.sleep(0.05)
+        lines = []
+        for fn in glob.glob("*.log*"):
+            if fn.endswith(".tmp"):
+                continue
+            opener = gzip.open if fn.endswith(".gz") else open
+            with opener(fn, "rt") as f:
+                lines += [json.loads(line) for line in f]
+        us = sorted(r["fields"]["i"] for r in lines if r["message"] == "u")
+        print("RESULT " + json.dumps(dict(child=code, u=us)), flush=True)
+        """,
+        tmp_path,
+        90,
+        what,
+        stacks=False,
+    )
+    expect_clean_exit(proc, what)
+    out = result(proc, what)
+    assert out["child"] == 0, f"the child: {out['child']} (hung = killed after 40 s)\n{describe(proc)}"
+    assert out["u"] == list(range(300)), f"U's records: {len(out['u'])} of 300"
+
+
+def test_a_python_writer_that_forks_mid_batch_writes_each_record_once(tmp_path):
+    """G2/G5, found by a hostile pass: a Python writer forks on the 11th
+    line of a 60-record batch and the child returns from the writer. The
+    child went on writing the rest of the parent's batch (49 lines twice).
+    Now the child stops at the fork: the rest is the parent's."""
+    what = "a Python writer forking mid-batch"
+    proc = run_bounded(
+        """
+        import json, os, sys, threading, time
+        from kakashi.core.async_interface import get_network_logger
+
+        out = open("out.log", "a")
+        kids = []
+
+        def send(line):
+            out.write(line + "\\n")
+            out.flush()
+            if '"i":10}' in line and not kids:
+                pid = os.fork()
+                if pid == 0:
+                    return  # the child returns from the writer
+                kids.append(pid)
+
+        log = get_network_logger("w", send, batch_size=100, overflow_strategy="block")
+        for i in range(60):
+            log.info("r", i=i)
+        assert log.flush(timeout=10)
+        deadline = time.monotonic() + 30
+        code = "hung"
+        while True:
+            done, status = os.waitpid(kids[0], os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+                break
+            if time.monotonic() > deadline:
+                os.kill(kids[0], 9)
+                os.waitpid(kids[0], 0)
+                break
+            time.sleep(0.05)
+        print("RESULT " + json.dumps(dict(child=code)), flush=True)
+        """,
+        tmp_path,
+        90,
+        what,
+        stacks=False,
+    )
+    expect_clean_exit(proc, what)
+    assert result(proc, what)["child"] == 0
+    seen = [r["fields"]["i"] for r in json_lines(tmp_path / "out.log")]
+    assert sorted(seen) == list(range(60)), f"{len(seen)} lines for 60 records: {sorted(seen)}"
+
+
+def test_records_a_writer_logs_into_an_earlier_backend_at_exit_are_written(tmp_path):
+    """G1/G5, found by a hostile pass: at exit, backends are drained oldest
+    first; a Python writer of a later one logging into an earlier one, which
+    had already stopped, left its records queued there (11 of 200), neither
+    written nor counted. The exit now drains again what is left queued."""
+    what = "a writer logging into an earlier backend at exit"
+    proc = run_bounded(
+        """
+        import time
+        from kakashi.core.async_interface import get_high_performance_logger, get_network_logger
+
+        side = get_high_performance_logger("side", "side.log", worker_count=2, batch_size=50, overflow_strategy="block")
+        out = open("out.log", "a")
+
+        def send(line):
+            out.write(line + "\\n")
+            out.flush()
+            side.info("side", l=len(line))
+            time.sleep(0.001)
+
+        log = get_network_logger("e", send, max_queue_size=8, batch_size=4, overflow_strategy="block")
+        for i in range(200):
+            log.info("t", i=i)
+        # no flush: the exit drains both
+        """,
+        tmp_path,
+        90,
+        what,
+    )
+    expect_clean_exit(proc, what)
+    assert len(json_lines(tmp_path / "out.log")) == 200
+    side = json_lines(tmp_path / "side.log")
+    assert len(side) == 200, f"{len(side)} of the writer's 200 records reached the earlier backend's file"
+
+
 # === after shutdown nothing is stranded; per-thread order across it (G3, G4) ===
 
 STRANDED = """

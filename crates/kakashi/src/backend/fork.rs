@@ -126,6 +126,18 @@ pub(crate) fn forked_off_main_thread() -> bool {
 /// See [`forked_off_main_thread`]: set in the child by [`after_fork_in_child`].
 static FORKED_OFF_MAIN: AtomicBool = AtomicBool::new(false);
 
+/// In a child forked off a thread that does not run `main`: that thread
+/// has ended ([`EndOfChild`]). A backend made from then on starts no
+/// workers (they would keep the child alive for ever); it writes on the
+/// caller's thread.
+pub(crate) fn program_has_ended() -> bool {
+    PROGRAM_ENDED.load(SeqCst)
+}
+
+/// See [`program_has_ended`]; a child forked again starts with it clear
+/// (its forking thread is its program).
+static PROGRAM_ENDED: AtomicBool = AtomicBool::new(false);
+
 /// Dropped when the thread that forked a child ends, in a child whose
 /// program does not run on `main`'s thread (a fork from another thread of
 /// the parent).
@@ -157,13 +169,12 @@ impl Drop for EndOfChild {
 }
 
 /// [`EndOfChild`]'s work: every backend drained and synchronous, the
-/// compression thread let go.
+/// compression thread let go; and from now on, a backend made (by a thread
+/// the child started) is synchronous too ([`program_has_ended`]).
 fn end_backends_in_child() {
-    let backends = all_backends();
-    let deadline = Instant::now() + shutdown::longest_shutdown_timeout(&backends);
-    for backend in backends {
-        backend.shutdown_to_synchronous(deadline.saturating_duration_since(Instant::now()));
-    }
+    PROGRAM_ENDED.store(true, SeqCst);
+    let deadline = Instant::now() + shutdown::longest_shutdown_timeout(&all_backends());
+    shutdown::stop_all(deadline, true);
     crate::pipeline::release_compression_thread();
 }
 
@@ -231,6 +242,7 @@ pub fn after_fork_in_child() {
     // them set up on this thread.
     let off_main = RUNS_MAIN.try_with(Cell::get).ok().flatten() == Some(false);
     FORKED_OFF_MAIN.store(off_main, Relaxed);
+    PROGRAM_ENDED.store(false, SeqCst);
     if off_main {
         let _ = END_OF_CHILD.try_with(|end| {
             // A child of a child keeps the guard it inherited: replacing it

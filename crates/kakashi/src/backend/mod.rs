@@ -135,8 +135,8 @@ pub use shutdown::install_sigterm_handler;
 pub use shutdown::ShutdownReport;
 pub use stats::{State, Stats, WriterStats};
 
-pub(crate) use fork::{forked_off_main_thread, lock_for_fork};
-pub(crate) use shutdown::{all_backends, longest_shutdown_timeout, register, retired};
+pub(crate) use fork::{forked_off_main_thread, lock_for_fork, program_has_ended};
+pub(crate) use shutdown::{all_backends, longest_shutdown_timeout, register, retired, stop_all};
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::*};
@@ -405,6 +405,9 @@ impl Backend {
         // of it and wait for itself.
         crate::clock::now_nanos();
         crate::record::ThreadInfo::current();
+        // In a forked child whose program has ended, workers would keep it
+        // alive for ever (`fork.rs`'s `EndOfChild`).
+        let enable_async = enable_async && !program_has_ended();
         let capacity = if enable_async {
             config.max_queue_size
         } else {
@@ -440,6 +443,11 @@ impl Backend {
             }
         }
         register(&shared);
+        if enable_async && program_has_ended() {
+            // The child's program ended while this was being made: the end
+            // may not have seen it in the registry.
+            shared.shutdown_to_synchronous(shared.config.shutdown_timeout);
+        }
         Ok(Backend {
             shutdown_on_drop: Arc::new(ShutdownOnDrop(Arc::clone(&shared))),
             shared,

@@ -181,6 +181,12 @@ impl Shared {
         }
         drop(guard);
         let still_running = self.active_workers.load(SeqCst);
+        if still_running == 0 && may_wait && !draining() && !self.queue.is_empty() {
+            // Records that a stage of another backend (a writer that logs)
+            // queued after this one had stopped: that stage could not
+            // write them on its own thread. Written here, in ticket order.
+            self.drain_if_no_workers();
+        }
         // Workers still counted, but with nothing queued and nothing being
         // written, are only on their way out (asleep, or a timeout of 0):
         // nothing is left behind, and nothing needs stopping.
@@ -312,12 +318,47 @@ pub(crate) fn longest_shutdown_timeout(backends: &[Arc<Shared>]) -> Duration {
         .unwrap_or_default()
 }
 
-extern "C" fn at_exit() {
-    let backends = all_backends();
-    let deadline = Instant::now() + longest_shutdown_timeout(&backends);
-    for backend in backends {
-        backend.shutdown(deadline.saturating_duration_since(Instant::now()));
+/// Shuts every backend down by `deadline` (ending synchronous, when
+/// `to_synchronous` and it drained; see [`Shared::shutdown_to_synchronous`]),
+/// oldest first; then, again, any left with records queued: a stage of a
+/// later backend (a writer that logs into another backend) may have logged
+/// into one already stopped, and only a shutdown from outside any stage can
+/// write those. Two more passes at most: each is caused by a stage logging
+/// while the previous pass drained another backend.
+pub(crate) fn stop_all(deadline: Instant, to_synchronous: bool) -> ShutdownReport {
+    let mut report = ShutdownReport {
+        drained: true,
+        ..ShutdownReport::default()
+    };
+    let stop = |backend: &Arc<Shared>| {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if to_synchronous {
+            backend.shutdown_to_synchronous(left)
+        } else {
+            backend.shutdown(left)
+        }
+    };
+    for backend in all_backends() {
+        report.merge(&stop(&backend));
     }
+    for _ in 0..2 {
+        let left: Vec<Arc<Shared>> = all_backends()
+            .into_iter()
+            .filter(|b| !b.queue.is_empty())
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        for backend in left {
+            report.merge(&stop(&backend));
+        }
+    }
+    report
+}
+
+extern "C" fn at_exit() {
+    let deadline = Instant::now() + longest_shutdown_timeout(&all_backends());
+    stop_all(deadline, false);
 }
 
 fn install_hooks() {
@@ -387,10 +428,7 @@ pub fn install_sigterm_handler(timeout: Duration) -> std::io::Result<()> {
         .spawn(move || {
             crate::sys::wait_for_sigterm(fd);
             let timeout = lock(&TIMEOUT).unwrap_or_default();
-            let deadline = Instant::now() + timeout;
-            for backend in all_backends() {
-                backend.shutdown(deadline.saturating_duration_since(Instant::now()));
-            }
+            stop_all(Instant::now() + timeout, false);
             crate::sys::resend_sigterm();
         })?;
     Ok(())

@@ -483,15 +483,7 @@ pub fn sync(timeout: Duration) -> bool {
 /// what was left. The global backend is rebuilt (with the same environment) by
 /// the next [`get_logger`]; loggers made before keep working synchronously.
 pub fn shutdown_async_backend(timeout: Duration) -> ShutdownReport {
-    let deadline = Instant::now() + timeout;
-    let mut report = ShutdownReport {
-        drained: true,
-        ..ShutdownReport::default()
-    };
-    for backend in all_backends() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        report.merge(&backend.shutdown(left));
-    }
+    let report = crate::backend::stop_all(Instant::now() + timeout, false);
     // The next get_logger builds a fresh global backend from the same environment.
     *lock(&GLOBAL) = None;
     report

@@ -53,6 +53,11 @@ pub(crate) fn commit(
                 stages,
                 persist,
             );
+            if crate::record::fork_generation() != generation {
+                // The child of a writer that forked: the other writers'
+                // share of this batch is the parent's to write.
+                return 0;
+            }
         }
         counters.batches_written.fetch_add(1, Relaxed);
         counters

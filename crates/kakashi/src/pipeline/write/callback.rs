@@ -140,6 +140,7 @@ where
     E: Display,
 {
     fn write_batch(&mut self, batch: &Batch<'_>) -> Result<(), WriteError> {
+        let generation = crate::record::fork_generation();
         for (i, record) in batch.records().enumerate() {
             let line = text(record);
             let send = &mut self.send;
@@ -151,6 +152,11 @@ where
                     failed: 1,
                     error,
                 });
+            }
+            if crate::record::fork_generation() != generation {
+                // `send` forked and this is the child: the rest of the
+                // batch is the parent's to write.
+                break;
             }
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! Compression of rotated files, on one background thread per process at
-//! the lowest priority (nice 19), never on a worker's write path: when the
+//! the lowest priority (nice 19; started by a rotation, ended after
+//! [`IDLE`] without a job), never on a worker's write path: when the
 //! program logs faster than the CPU it leaves can compress, rotated files
 //! wait uncompressed rather than slow the logging.
 //!
@@ -20,7 +21,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::mpsc::{channel, Sender};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -104,29 +106,32 @@ pub(super) fn submit(path: PathBuf, how: Compression, delay: Duration) {
     };
     // If the thread could not be started, the file stays uncompressed, and
     // the next writer made for this path compresses it.
-    let mut sender = SENDER.lock().unwrap_or_else(|e| e.into_inner());
+    let mut current = SENDER.lock().unwrap_or_else(|e| e.into_inner());
     let pid = std::process::id();
-    let current = match sender.take() {
-        Some((of, tx)) if of == pid => tx,
-        Some((_, parents)) => {
+    let thread = match current.take() {
+        Some(thread) if thread.pid == pid => thread,
+        Some(parents) => {
             // A forked child: the parent's thread is not here, and its
             // channel is the parent's; a fresh thread of its own.
             std::mem::forget(parents);
-            start()
+            start(pid)
         }
-        None => start(),
+        None => start(pid),
     };
-    let _ = current.send(job);
-    *sender = Some((pid, current));
+    let _ = thread.jobs.send(job);
+    *current = Some(thread);
 }
 
 /// Lets this process's compression thread end once it has compressed what
 /// it was given (a forked child whose program has ended: the thread would
 /// keep it alive). A later rotation starts another.
 pub(crate) fn release_thread() {
-    let mut sender = SENDER.lock().unwrap_or_else(|e| e.into_inner());
-    if matches!(&*sender, Some((of, _)) if *of == std::process::id()) {
-        *sender = None;
+    let mut current = SENDER.lock().unwrap_or_else(|e| e.into_inner());
+    if current
+        .as_ref()
+        .is_some_and(|t| t.pid == std::process::id())
+    {
+        *current = None;
     }
 }
 
@@ -137,18 +142,34 @@ pub(crate) fn hold_for_fork(deadline: Instant) -> Option<Box<dyn std::any::Any>>
     crate::backend::lock_for_fork(&SENDER, deadline).map(|g| Box::new(g) as Box<dyn std::any::Any>)
 }
 
-/// The compression thread's channel, with the process it was started in.
-static SENDER: Mutex<Option<(u32, Sender<Job>)>> = Mutex::new(None);
+/// The compression thread jobs are sent to (jobs are sent holding the lock).
+static SENDER: Mutex<Option<CompressionThread>> = Mutex::new(None);
 
-fn start() -> Sender<Job> {
-    let (tx, rx) = channel::<Job>();
+/// A compression thread's channel, the process it was started in, and
+/// which of the process's compression threads it is.
+struct CompressionThread {
+    pid: u32,
+    id: u64,
+    jobs: Sender<Job>,
+}
+
+/// How long the compression thread waits for a job before it ends (the
+/// next rotation starts another): a thread left waiting would keep a
+/// process alive that ends when its last thread does (a child forked off a
+/// thread other than main's, `backend/fork.rs`).
+const IDLE: Duration = Duration::from_secs(2);
+
+fn start(pid: u32) -> CompressionThread {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+    let id = NEXT_ID.fetch_add(1, Relaxed);
+    let (jobs, rx) = channel::<Job>();
     let _ = std::thread::Builder::new()
         .name("kakashi-compress".into())
         .spawn(move || {
             // Logging first: compression runs on what the workers and the
             // program leave of the CPU.
             crate::sys::lower_thread_priority();
-            for job in rx {
+            while let Some(job) = next_job(&rx, id) {
                 let wait = job.not_before.saturating_duration_since(Instant::now());
                 std::thread::sleep(wait);
                 // A failure leaves the rotated file as it was; nothing to report
@@ -156,7 +177,27 @@ fn start() -> Sender<Job> {
                 let _ = compress(&job.path, job.how);
             }
         });
-    tx
+    CompressionThread { pid, id, jobs }
+}
+
+/// The compression thread `id`'s next job; None when it is to end: its
+/// channel was let go of, or no job came for [`IDLE`]. Then, under the
+/// lock jobs are sent with, it is no longer the thread jobs go to.
+fn next_job(rx: &Receiver<Job>, id: u64) -> Option<Job> {
+    match rx.recv_timeout(IDLE) {
+        Ok(job) => Some(job),
+        Err(RecvTimeoutError::Disconnected) => None,
+        Err(RecvTimeoutError::Timeout) => {
+            let mut current = SENDER.lock().unwrap_or_else(|e| e.into_inner());
+            if let Ok(job) = rx.try_recv() {
+                return Some(job);
+            }
+            if current.as_ref().is_some_and(|t| t.id == id) {
+                *current = None;
+            }
+            None
+        }
+    }
 }
 
 /// Compresses `path` into `path` + suffix, then removes `path`. Returns the
