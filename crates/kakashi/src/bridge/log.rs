@@ -287,15 +287,12 @@ impl ::log::Log for KakashiLog {
                 let made = built.insert(self.record(record, level, logger.clone(), site.source));
                 let kvs = record.key_values();
                 if kvs.count() > 0 {
-                    let mut visitor = FieldVisitor {
+                    let _ = kvs.visit(&mut FieldVisitor {
                         fields: &mut made.fields,
                         all_static: true,
                         site: Some(site),
                         index: 0,
-                        same_keys: true,
-                    };
-                    let _ = kvs.visit(&mut visitor);
-                    visitor.finish();
+                    });
                 }
                 Some(())
             })
@@ -327,7 +324,6 @@ impl ::log::Log for KakashiLog {
                     all_static: true,
                     site: None,
                     index: 0,
-                    same_keys: false,
                 });
             }
         }
@@ -378,10 +374,6 @@ struct Site {
     /// By position among the call's key-values.
     keys: Vec<SeenName>,
     values: Vec<SeenText>,
-    /// How many of `keys`, from the first, have pairwise distinct texts: a
-    /// call whose keys are those of last time up to there cannot repeat
-    /// one, so its fields are appended without looking for the key.
-    distinct: usize,
 }
 
 impl Site {
@@ -412,13 +404,13 @@ struct SeenName {
 impl SeenName {
     /// The name of `text`: the one kept if `text` is the same text at the
     /// same address (compared in full: the address alone may hold another
-    /// text now), else made and kept; and whether it was the one kept.
+    /// text now), else made and kept.
     #[inline]
-    fn name(&mut self, text: &str) -> (Name, bool) {
-        let same = self.update(text);
+    fn name(&mut self, text: &str) -> Name {
+        self.update(text);
         match &self.name {
-            Some(name) => (name.clone(), same),
-            None => (super::cached_name(text), false),
+            Some(name) => name.clone(),
+            None => super::cached_name(text),
         }
     }
 
@@ -449,33 +441,6 @@ struct FieldVisitor<'a> {
     site: Option<&'a mut Site>,
     /// The position of the next pair.
     index: usize,
-    /// Every key so far was the site's key at its position last time.
-    same_keys: bool,
-}
-
-impl FieldVisitor<'_> {
-    /// After the last pair: if a key differed from last time's, how many
-    /// of the site's keys are distinct now (see [`Site::distinct`]).
-    fn finish(self) {
-        if self.same_keys {
-            return;
-        }
-        if let Some(site) = self.site {
-            let keys = &site.keys[..self.index.min(site.keys.len())];
-            site.distinct = (0..keys.len())
-                .find(|&i| {
-                    keys[..i]
-                        .iter()
-                        .any(|earlier| same_text(&earlier.name, &keys[i].name))
-                })
-                .unwrap_or(keys.len());
-        }
-    }
-}
-
-/// Whether two kept names have the same text (an absent one is like no other).
-fn same_text(a: &Option<Name>, b: &Option<Name>) -> bool {
-    matches!((a, b), (Some(a), Some(b)) if a.as_str() == b.as_str())
 }
 
 impl<'kvs> ::log::kv::VisitSource<'kvs> for FieldVisitor<'_> {
@@ -486,24 +451,20 @@ impl<'kvs> ::log::kv::VisitSource<'kvs> for FieldVisitor<'_> {
     ) -> Result<(), ::log::kv::Error> {
         let index = self.index;
         self.index += 1;
-        let (name, seen, new) = match self.site.as_deref_mut() {
+        let (name, seen) = match self.site.as_deref_mut() {
             Some(site) => {
                 if site.keys.len() <= index {
                     site.keys.resize_with(index + 1, SeenName::default);
                     site.values.resize_with(index + 1, SeenText::default);
                 }
-                let (name, same) = site.keys[index].name(key.as_str());
-                self.same_keys &= same;
-                let new = self.same_keys && index < site.distinct;
-                (name, Some(&mut site.values[index]), new)
+                (
+                    site.keys[index].name(key.as_str()),
+                    Some(&mut site.values[index]),
+                )
             }
-            None => (super::cached_name(key.as_str()), None, false),
+            None => (super::cached_name(key.as_str()), None),
         };
-        let slot = if new {
-            super::new_field_slot(self.fields, &mut self.all_static, name)
-        } else {
-            super::field_slot(self.fields, &mut self.all_static, name)
-        };
+        let slot = super::field_slot(self.fields, &mut self.all_static, name);
         if value.visit(ValueVisitor(slot, seen)).is_err() {
             *slot = Value::display(&value);
         }

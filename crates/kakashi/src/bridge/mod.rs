@@ -485,31 +485,20 @@ pub(crate) fn field_slot<'f>(
     } else {
         fields.iter().position(|(k, _)| *k == key)
     };
-    match found {
-        Some(index) => &mut fields[index].1,
-        None => new_field_slot(fields, all_static, key),
-    }
-}
-
-/// [`field_slot`] for a key the caller knows is not in `fields` (a call
-/// site whose keys are distinct, and `fields` holding only this call's
-/// earlier ones): appended without looking for it, which for a record's
-/// handful of fields is most of [`field_slot`]'s cost.
-#[cfg(any(feature = "log", feature = "tracing"))]
-#[inline]
-pub(crate) fn new_field_slot<'f>(
-    fields: &'f mut Fields,
-    all_static: &mut bool,
-    key: Name,
-) -> &'f mut Value {
-    *all_static &= key.as_static().is_some();
-    // A constant pushed, then its key set: `push((key, Value::Null))`
-    // built the pair on the stack (`Null` with a one-byte store) and
-    // copied it with a 16-byte load, the stall again.
-    // `NEW_FIELD`'s key is the static empty name, which needs no drop.
-    fields.push(NEW_FIELD);
-    let index = fields.len() - 1;
-    std::mem::forget(std::mem::replace(&mut fields[index].0, key));
+    let index = match found {
+        Some(index) => index,
+        None => {
+            *all_static &= key_static;
+            // A constant pushed, then its key set: `push((key, Value::Null))`
+            // built the pair on the stack (`Null` with a one-byte store) and
+            // copied it with a 16-byte load, the stall again.
+            // `NEW_FIELD`'s key is the static empty name, which needs no drop.
+            fields.push(NEW_FIELD);
+            let index = fields.len() - 1;
+            std::mem::forget(std::mem::replace(&mut fields[index].0, key));
+            index
+        }
+    };
     &mut fields[index].1
 }
 

@@ -151,9 +151,6 @@ struct Callsite {
     target: Name,
     source: Option<&'static Source>,
     fields: Box<[(&'static str, Name)]>,
-    /// Its fields' names are pairwise distinct: a visit that records each
-    /// field once appends them without looking for the name.
-    distinct: bool,
 }
 
 impl Callsite {
@@ -300,16 +297,14 @@ fn registered_callsite(metadata: &'static Metadata<'static>) -> &'static Callsit
             _ => None,
         };
         // Leaked on purpose: one per call site, used for the process's life.
-        let names: Vec<&'static str> = metadata.fields().iter().map(|f| f.name()).collect();
-        let distinct = names
-            .iter()
-            .enumerate()
-            .all(|(i, name)| !names[..i].contains(name));
         Box::leak(Box::new(Callsite {
             target: Name::interned(metadata.target()),
             source,
-            fields: names.iter().map(|&n| (n, Name::interned(n))).collect(),
-            distinct,
+            fields: metadata
+                .fields()
+                .iter()
+                .map(|f| (f.name(), Name::interned(f.name())))
+                .collect(),
         }))
     })
 }
@@ -368,7 +363,6 @@ where
             message: None,
             callsite: callsite(attrs.metadata(), self.logger.gate(), Level::Critical).0,
             all_static: true,
-            recorded: 0,
         });
         span.extensions_mut().insert(SpanData {
             fields: fields.into_vec(),
@@ -386,7 +380,6 @@ where
                 message: None,
                 callsite: callsite(span.metadata(), self.logger.gate(), Level::Critical).0,
                 all_static: true,
-                recorded: 0,
             });
             for (key, value) in fields {
                 match data
@@ -417,7 +410,6 @@ where
             message: Some(&mut message),
             callsite,
             all_static: true,
-            recorded: 0,
         });
         if let Some(scope) = ctx.event_scope(event) {
             let mut path = None;
@@ -465,24 +457,14 @@ struct FieldVisitor<'a> {
     callsite: &'static Callsite,
     /// See [`field_slot`](super::field_slot).
     all_static: bool,
-    /// The fields (by index, below 64) recorded so far in this visit.
-    recorded: u64,
 }
 
 impl FieldVisitor<'_> {
     /// Where `field`'s value goes (written in place: see
-    /// [`field_slot`](super::field_slot)). The visitor's `fields` start
-    /// empty, so a field of a call site with distinct names, recorded for
-    /// the first time in this visit, is not there yet.
+    /// [`field_slot`](super::field_slot)).
     #[inline]
     fn slot(&mut self, field: &TracingField) -> &mut Value {
-        let name = self.callsite.name(field);
-        let bit = 1u64.checked_shl(field.index() as u32).unwrap_or(0);
-        if self.callsite.distinct && bit != 0 && self.recorded & bit == 0 {
-            self.recorded |= bit;
-            return super::new_field_slot(self.fields, &mut self.all_static, name);
-        }
-        super::field_slot(self.fields, &mut self.all_static, name)
+        super::field_slot(self.fields, &mut self.all_static, self.callsite.name(field))
     }
 
     /// Takes the value as the message if `field` is the event's message.
