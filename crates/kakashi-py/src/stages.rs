@@ -256,7 +256,9 @@ impl Writer for PyWriter {
                 None
             });
             drop(section);
-            if forked {
+            if forked || kakashi::binding::fork_generation() != generation {
+                // The callable forked (and then failed, or returned) and this
+                // is the child: the rest of the batch is the parent's.
                 return Ok(());
             }
             let Some(error) = failed else {

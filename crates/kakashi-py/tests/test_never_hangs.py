@@ -658,26 +658,32 @@ def test_a_thread_a_child_started_keeps_logging_after_the_forking_thread_ended(t
     assert out["u"] == list(range(300)), f"U's records: {len(out['u'])} of 300"
 
 
-def test_a_python_writer_that_forks_mid_batch_writes_each_record_once(tmp_path):
-    """G2/G5, found by a hostile pass: a Python writer forks on the 11th
-    line of a 60-record batch and the child returns from the writer. The
-    child went on writing the rest of the parent's batch (49 lines twice).
-    Now the child stops at the fork: the rest is the parent's."""
+@pytest.mark.parametrize("child", ["returns", "raises"])
+def test_a_python_writer_that_forks_mid_batch_writes_each_record_once(tmp_path, child):
+    """G2/G5, found by hostile passes: a Python writer forks on the 11th
+    line of a 60-record batch and the child returns from the writer (or
+    raises, as a failed exec does). The child went on writing the rest of
+    the parent's batch (49 lines twice), or retried the failed line; and a
+    child whose last thread was a worker could abort in the exit hook. Now
+    the child stops at the fork: the rest is the parent's."""
     what = "a Python writer forking mid-batch"
     proc = run_bounded(
-        """
+        f"""
         import json, os, sys, threading, time
         from kakashi.core.async_interface import get_network_logger
 
+        CHILD = {child!r}
         out = open("out.log", "a")
         kids = []
 
         def send(line):
             out.write(line + "\\n")
             out.flush()
-            if '"i":10}' in line and not kids:
+            if '"i":10}}' in line and not kids:
                 pid = os.fork()
                 if pid == 0:
+                    if CHILD == "raises":
+                        raise OSError("exec failed")
                     return  # the child returns from the writer
                 kids.append(pid)
 
@@ -710,39 +716,99 @@ def test_a_python_writer_that_forks_mid_batch_writes_each_record_once(tmp_path):
     assert sorted(seen) == list(range(60)), f"{len(seen)} lines for 60 records: {sorted(seen)}"
 
 
-def test_records_a_writer_logs_into_an_earlier_backend_at_exit_are_written(tmp_path):
-    """G1/G5, found by a hostile pass: at exit, backends are drained oldest
-    first; a Python writer of a later one logging into an earlier one, which
-    had already stopped, left its records queued there (11 of 200), neither
-    written nor counted. The exit now drains again what is left queued."""
-    what = "a writer logging into an earlier backend at exit"
+@pytest.mark.parametrize("backends", [2, 4])
+def test_records_a_writer_logs_into_an_earlier_backend_at_exit_are_written(tmp_path, backends):
+    """G1/G5, found by hostile passes: at exit, a Python writer of a later
+    backend logging into an earlier one, already drained, left its records
+    queued there, neither written nor counted (11 of 200); with a chain of
+    four (each writer logging into the previous backend), a whole backend's
+    100. The exit now drains newest first, and again what is left queued."""
+    what = "writers logging into earlier backends at exit"
     proc = run_bounded(
-        """
+        f"""
         import time
-        from kakashi.core.async_interface import get_high_performance_logger, get_network_logger
+        from kakashi.core.async_interface import get_network_logger
 
-        side = get_high_performance_logger("side", "side.log", worker_count=2, batch_size=50, overflow_strategy="block")
-        out = open("out.log", "a")
+        N = {backends}
+        loggers = []
 
-        def send(line):
-            out.write(line + "\\n")
-            out.flush()
-            side.info("side", l=len(line))
-            time.sleep(0.001)
+        def writer(i):
+            out = open(f"b{{i}}.log", "a")
 
-        log = get_network_logger("e", send, max_queue_size=8, batch_size=4, overflow_strategy="block")
-        for i in range(200):
-            log.info("t", i=i)
-        # no flush: the exit drains both
+            def send(line):
+                out.write(line + "\\n")
+                out.flush()
+                time.sleep(0.0005)
+                if i > 0:
+                    loggers[i - 1].info("hop", frm=i)
+
+            return send
+
+        for i in range(N):
+            loggers.append(get_network_logger(f"b{{i}}", writer(i), max_queue_size=1000, batch_size=4,
+                                              overflow_strategy="block"))
+        for k in range(100):
+            loggers[-1].info("t", k=k)
+        # no flush: the exit drains them all
         """,
         tmp_path,
         90,
         what,
     )
     expect_clean_exit(proc, what)
-    assert len(json_lines(tmp_path / "out.log")) == 200
-    side = json_lines(tmp_path / "side.log")
-    assert len(side) == 200, f"{len(side)} of the writer's 200 records reached the earlier backend's file"
+    for i in range(backends):
+        lines = json_lines(tmp_path / f"b{i}.log")
+        assert len(lines) == 100, f"backend b{i}: {len(lines)} of 100 records written at exit"
+
+
+def test_the_exit_drain_of_what_a_writer_logged_late_keeps_its_deadline(tmp_path):
+    """G5, found by a hostile pass: records a writer logged into an earlier
+    backend once its workers were gone were written on the exiting thread
+    with no deadline: 30 s for a 5 s shutdown_timeout. Now what is left at
+    the deadline is counted (the bound below only detects a hang)."""
+    what = "the exit's late drain with a slow writer"
+    proc = run_bounded(
+        """
+        import atexit, json, sys, time
+        stats = {}
+        def report():
+            from kakashi.core.async_interface import get_async_stats
+            s = get_async_stats()
+            print("RESULT " + json.dumps({k: s[k] for k in ("messages_submitted", "messages_written",
+                  "messages_dropped", "messages_failed", "dropped_shutdown_timeout", "queue_size")}), flush=True)
+        atexit.register(report)  # before kakashi's: runs after its drain
+        from kakashi.core.async_backend import AsyncConfig
+        from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+        from kakashi.core.pipeline import PipelineConfig, default_json_formatter
+
+        def pipeline(writer, **kw):
+            return AsyncPipeline(AsyncPipelineConfig(
+                PipelineConfig(formatter=default_json_formatter, writers=[writer]),
+                AsyncConfig(queue_overflow_strategy="block", shutdown_timeout=1.0, **kw)))
+
+        exiting = []
+
+        def send(line):
+            time.sleep(0.0005)
+            if exiting:
+                slow.info("late")
+
+        slow_pipeline = pipeline(lambda line: time.sleep(0.05), max_queue_size=1000, batch_size=4)
+        slow = slow_pipeline.logger("slow")
+        fast_pipeline = pipeline(send, max_queue_size=1000, batch_size=4)
+        fast = fast_pipeline.logger("fast")
+        for i in range(400):
+            fast.info("t", i=i)
+        atexit.register(exiting.append, 1)  # after kakashi's: runs before its drain
+        """,
+        tmp_path,
+        20,
+        what,
+    )
+    expect_clean_exit(proc, what)
+    s = result(proc, what)
+    assert s["queue_size"] == 0, s
+    assert s["dropped_shutdown_timeout"] > 0, f"the slow writer cannot have written 400 records in 1 s: {s}"
 
 
 # === after shutdown nothing is stranded; per-thread order across it (G3, G4) ===

@@ -181,11 +181,16 @@ impl Shared {
         }
         drop(guard);
         let still_running = self.active_workers.load(SeqCst);
+        let mut left_queued = 0;
         if still_running == 0 && may_wait && !draining() && !self.queue.is_empty() {
             // Records that a stage of another backend (a writer that logs)
             // queued after this one had stopped: that stage could not
-            // write them on its own thread. Written here, in ticket order.
-            self.drain_if_no_workers();
+            // write them on its own thread. Written here, in ticket order,
+            // until the deadline; what is left then is counted.
+            self.drain_until(Some(deadline));
+            if !self.queue.is_empty() && self.active_workers.load(SeqCst) == 0 {
+                left_queued = self.discard_queued(DropReason::ShutdownTimeout);
+            }
         }
         // Workers still counted, but with nothing queued and nothing being
         // written, are only on their way out (asleep, or a timeout of 0):
@@ -209,7 +214,8 @@ impl Shared {
         // From inside a stage (or with stuck workers already abandoned),
         // nothing is waited for and nothing is stopped: the workers drain
         // what is queued and stop by themselves.
-        let drained = (still_running == 0 && callers_done) || idle;
+        dropped += left_queued;
+        let drained = (still_running == 0 && callers_done && left_queued == 0) || idle;
         let after = if drained { after } else { STOPPED };
         if self.state.swap(after, SeqCst) == SYNCHRONOUS {
             self.state.store(SYNCHRONOUS, SeqCst);
@@ -318,47 +324,85 @@ pub(crate) fn longest_shutdown_timeout(backends: &[Arc<Shared>]) -> Duration {
         .unwrap_or_default()
 }
 
-/// Shuts every backend down by `deadline` (ending synchronous, when
-/// `to_synchronous` and it drained; see [`Shared::shutdown_to_synchronous`]),
-/// oldest first; then, again, any left with records queued: a stage of a
-/// later backend (a writer that logs into another backend) may have logged
-/// into one already stopped, and only a shutdown from outside any stage can
-/// write those. Two more passes at most: each is caused by a stage logging
-/// while the previous pass drained another backend.
+/// Shuts every backend down by `deadline`, newest first, and then again
+/// any left with records queued, until none is or the deadline passes
+/// (what is left then is counted, `shutdown_timeout`). With
+/// `to_synchronous`, each then ends synchronous if it drained (see
+/// [`Shared::shutdown_to_synchronous`]).
+///
+/// Why newest first, and again: a stage of one backend (a writer that
+/// logs) may log into another. Newest first, a later backend's writer
+/// logging into an earlier one (a network logger's send into the global
+/// backend) finds it still running; records logged into a backend already
+/// stopped (the other way round, or a cycle) stay queued there, since a
+/// stage cannot write them on its own thread, and only a shutdown from
+/// outside any stage can. The backends stop first, and turn synchronous
+/// only at the end, so that none of those records meets a synchronous
+/// backend from inside a stage (where it would be dropped).
 pub(crate) fn stop_all(deadline: Instant, to_synchronous: bool) -> ShutdownReport {
     let mut report = ShutdownReport {
         drained: true,
         ..ShutdownReport::default()
     };
-    let stop = |backend: &Arc<Shared>| {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if to_synchronous {
-            backend.shutdown_to_synchronous(left)
-        } else {
-            backend.shutdown(left)
-        }
-    };
-    for backend in all_backends() {
-        report.merge(&stop(&backend));
+    let left = || deadline.saturating_duration_since(Instant::now());
+    let newest_first = || all_backends().into_iter().rev();
+    for backend in newest_first() {
+        report.merge(&backend.shutdown(left()));
     }
-    for _ in 0..2 {
-        let left: Vec<Arc<Shared>> = all_backends()
-            .into_iter()
-            .filter(|b| !b.queue.is_empty())
+    loop {
+        // Stuck workers (a timed-out shutdown) are not waited for again.
+        let queued: Vec<Arc<Shared>> = newest_first()
+            .filter(|b| !b.queue.is_empty() && b.active_workers.load(SeqCst) == 0)
             .collect();
-        if left.is_empty() {
+        if queued.is_empty() {
             break;
         }
-        for backend in left {
-            report.merge(&stop(&backend));
+        // Records written, failed, filtered or dropped: a pass that ended
+        // none of them is not making progress.
+        let ended = |bs: &[Arc<Shared>]| {
+            bs.iter()
+                .map(|b| {
+                    let s = b.stats();
+                    s.messages_written
+                        + s.messages_failed
+                        + s.messages_filtered
+                        + s.messages_dropped
+                })
+                .sum::<u64>()
+        };
+        let before = ended(&queued);
+        if !left().is_zero() {
+            for backend in &queued {
+                report.merge(&backend.shutdown(left()));
+            }
+        }
+        if left().is_zero() || ended(&queued) == before {
+            // Out of time, or no record ended: what is still queued is
+            // counted.
+            for backend in newest_first().filter(|b| b.active_workers.load(SeqCst) == 0) {
+                let dropped = backend.discard_queued(DropReason::ShutdownTimeout);
+                report.dropped += dropped;
+                report.drained &= dropped == 0;
+            }
+            break;
+        }
+    }
+    if to_synchronous {
+        for backend in newest_first() {
+            report.merge(&backend.shutdown_to_synchronous(left()));
         }
     }
     report
 }
 
 extern "C" fn at_exit() {
-    let deadline = Instant::now() + longest_shutdown_timeout(&all_backends());
-    stop_all(deadline, false);
+    // Nothing may unwind out of an `extern "C"` function (it would abort),
+    // and this one runs at exit, maybe on a thread whose thread-locals are
+    // gone (a process's last thread, exiting).
+    let _ = std::panic::catch_unwind(|| {
+        let deadline = Instant::now() + longest_shutdown_timeout(&all_backends());
+        stop_all(deadline, false);
+    });
 }
 
 fn install_hooks() {

@@ -215,6 +215,13 @@ impl Shared {
     /// the turn it would wait for): what it queued is taken by the
     /// interrupted drain's loop, or else by the next call, flush or exit.
     pub(super) fn drain_if_no_workers(&self) {
+        self.drain_until(None);
+    }
+
+    /// [`drain_if_no_workers`](Shared::drain_if_no_workers), taking no
+    /// batch after `deadline` (when there is one; what is left stays
+    /// queued).
+    pub(super) fn drain_until(&self, deadline: Option<Instant>) {
         if draining() {
             return;
         }
@@ -231,6 +238,9 @@ impl Shared {
             if self.active_workers.load(SeqCst) > 0 || in_stage() {
                 return;
             }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
             scratch.batch.by_caller = true;
             let Some(ticket) = self.take_batch(&mut scratch, true) else {
                 break;
@@ -242,7 +252,7 @@ impl Shared {
                 break;
             }
         }
-        let deadline = Instant::now() + self.config.shutdown_timeout;
+        let deadline = deadline.unwrap_or_else(|| Instant::now() + self.config.shutdown_timeout);
         self.wait_for_turn(self.next_ticket.load(SeqCst), deadline);
     }
 }

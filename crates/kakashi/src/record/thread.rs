@@ -37,9 +37,17 @@ impl ThreadInfo {
             static CURRENT: std::cell::RefCell<Option<(u64, ThreadInfo)>> = const { std::cell::RefCell::new(None) };
         }
         let generation = fork_generation();
-        let read = || ThreadInfo {
+        // `std::thread::current()` panics once the thread's thread-locals
+        // are being destroyed (a process's last thread calls `exit` then):
+        // the name is left out rather than the call failing.
+        let name = || {
+            std::panic::catch_unwind(|| std::thread::current().name().map(Name::interned))
+                .ok()
+                .flatten()
+        };
+        let read = |known: Option<Option<Name>>| ThreadInfo {
             thread_id: os_thread_id(),
-            thread_name: std::thread::current().name().map(Name::interned),
+            thread_name: known.unwrap_or_else(name),
             process_id: std::process::id(),
         };
         CURRENT
@@ -50,8 +58,10 @@ impl ThreadInfo {
                 let mut cell = cell.try_borrow_mut().ok()?;
                 match &*cell {
                     Some((g, info)) if *g == generation => Some(info.clone()),
-                    _ => {
-                        let info = read();
+                    // After a fork the thread has its name still; its ids
+                    // are the child's.
+                    known => {
+                        let info = read(known.as_ref().map(|(_, i)| i.thread_name.clone()));
                         *cell = Some((generation, info.clone()));
                         Some(info)
                     }

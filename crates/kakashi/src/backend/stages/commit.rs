@@ -107,7 +107,13 @@ fn write_all(
 ) {
     let mut pause = Duration::from_millis(10);
     let mut start = 0;
+    let generation = crate::record::fork_generation();
     while start < batch.len() {
+        if crate::record::fork_generation() != generation {
+            // The writer forked and this is the child: what is left of the
+            // batch is the parent's to write (`commit` counts nothing).
+            return;
+        }
         let (tail_ends, tail_bytes);
         let sub = if start == 0 {
             *batch

@@ -144,19 +144,26 @@ where
         for (i, record) in batch.records().enumerate() {
             let line = text(record);
             let send = &mut self.send;
-            let (result, retries) = self.policy.run(|| call_guarded(|| send(&line)));
+            let (result, retries) = self.policy.run(|| {
+                if crate::record::fork_generation() != generation {
+                    // `send` forked and failed, and this is the child: no
+                    // retry here, the record is the parent's.
+                    return Ok(());
+                }
+                call_guarded(|| send(&line))
+            });
             self.retries += u64::from(retries);
+            if crate::record::fork_generation() != generation {
+                // `send` forked and this is the child: the rest of the
+                // batch is the parent's to write.
+                break;
+            }
             if let Err(error) = result {
                 return Err(WriteError {
                     written: i,
                     failed: 1,
                     error,
                 });
-            }
-            if crate::record::fork_generation() != generation {
-                // `send` forked and this is the child: the rest of the
-                // batch is the parent's to write.
-                break;
             }
         }
         Ok(())
