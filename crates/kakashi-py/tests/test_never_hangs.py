@@ -38,6 +38,24 @@ def _tail(data, n=3000):
     return _text(data)[-n:]
 
 
+# Defined in every scenario: a forked child's exit code, or "hung" (the
+# child then killed) after `seconds`.
+WAIT_FOR_CHILD = """
+def wait_for_child(pid, seconds):
+    import os, time
+    deadline = time.monotonic() + seconds
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            return "hung"
+        time.sleep(0.05)
+"""
+
+
 def run_bounded(code, cwd, timeout, what, env=None, stacks=True):
     """Runs ``code`` in a fresh interpreter; fails the test with stderr's tail
     (including the stacks faulthandler dumps 5 s before the timeout, unless
@@ -52,6 +70,7 @@ def run_bounded(code, cwd, timeout, what, env=None, stacks=True):
     preamble += (
         "def step(what):\n"
         "    print('step: ' + what, file=sys.stderr, flush=True)\n"
+        + WAIT_FOR_CHILD
     )
     started = time.monotonic()
     hung = None
@@ -485,18 +504,7 @@ def test_fork_while_a_writer_is_busy_returns_and_the_child_logs(tmp_path):
             sys.exit(0)
         fork_took = time.monotonic() - t0
         step(f"parent: fork returned after {fork_took:.2f} s")
-        deadline = time.monotonic() + 40
-        code = "hung"
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                code = os.waitstatus_to_exitcode(status)
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
-                break
-            time.sleep(0.05)
+        code = wait_for_child(pid, 40)
         print("RESULT " + json.dumps(dict(fork_took=fork_took, child=code)), flush=True)
         step("parent: exiting")
         """,
@@ -554,18 +562,7 @@ def test_a_child_forked_off_another_thread_ends_when_that_thread_does(tmp_path, 
         t = threading.Thread(target=forker)
         t.start()
         t.join()
-        deadline = time.monotonic() + 30
-        code = "hung"
-        while True:
-            done, status = os.waitpid(kids[0], os.WNOHANG)
-            if done:
-                code = os.waitstatus_to_exitcode(status)
-                break
-            if time.monotonic() > deadline:
-                os.kill(kids[0], 9)
-                os.waitpid(kids[0], 0)
-                break
-            time.sleep(0.05)
+        code = wait_for_child(kids[0], 30)
         print("RESULT " + json.dumps(dict(child=code)), flush=True)
         """,
         tmp_path,
@@ -625,18 +622,7 @@ def test_a_thread_a_child_started_keeps_logging_after_the_forking_thread_ended(t
         t = threading.Thread(target=forker)
         t.start()
         t.join()
-        deadline = time.monotonic() + 40
-        code = "hung"
-        while True:
-            done, status = os.waitpid(kids[0], os.WNOHANG)
-            if done:
-                code = os.waitstatus_to_exitcode(status)
-                break
-            if time.monotonic() > deadline:
-                os.kill(kids[0], 9)
-                os.waitpid(kids[0], 0)
-                break
-            time.sleep(0.05)
+        code = wait_for_child(kids[0], 40)
         lines = []
         for fn in glob.glob("*.log*"):
             if fn.endswith(".tmp"):
@@ -691,18 +677,7 @@ def test_a_python_writer_that_forks_mid_batch_writes_each_record_once(tmp_path, 
         for i in range(60):
             log.info("r", i=i)
         assert log.flush(timeout=10)
-        deadline = time.monotonic() + 30
-        code = "hung"
-        while True:
-            done, status = os.waitpid(kids[0], os.WNOHANG)
-            if done:
-                code = os.waitstatus_to_exitcode(status)
-                break
-            if time.monotonic() > deadline:
-                os.kill(kids[0], 9)
-                os.waitpid(kids[0], 0)
-                break
-            time.sleep(0.05)
+        code = wait_for_child(kids[0], 30)
         print("RESULT " + json.dumps(dict(child=code)), flush=True)
         """,
         tmp_path,
