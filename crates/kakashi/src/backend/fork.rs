@@ -9,8 +9,9 @@
 //! registries; then the backend registry of `shutdown.rs`), parks every
 //! worker between two batches, where it holds no lock of the backend's
 //! (`worker.rs`'s `park`), and then takes the leaf locks any thread holds
-//! for a moment (the totals of dropped backends, the compression thread's
-//! channel, the bridges' call-site maps), each within a deadline. In the child, nothing
+//! for a moment, never under the interpreter lock (the compression
+//! thread's channel, the bridges' call-site maps), each within a deadline.
+//! In the child, nothing
 //! waits for a lock: each is tried, and what a thread of the parent held is
 //! given up (the child then logs synchronously, or fails those writers'
 //! records, counted) rather than waited for.
@@ -23,7 +24,8 @@
 //! - `clock.rs`'s `after_fork_in_child`: a clock anchor torn by the fork;
 //! - `record/name.rs`'s `after_fork_in_child`: the interned names get a fresh
 //!   set if a thread of the parent held theirs (`fork_cell.rs`);
-//! - the totals of dropped backends (`shutdown.rs`'s `RETIRED`) are forgotten;
+//! - the totals of dropped backends (`shutdown.rs`'s `retired_totals`, a
+//!   `ForkCell`) start afresh;
 //! - per backend, [`Shared::restart_in_child`]: the workers' lifecycle
 //!   locks are swapped for fresh ones (`fork_cell.rs`: a parent's worker
 //!   parking or exiting, or a thread shutting the backend down, may have
@@ -92,12 +94,12 @@ pub fn prepare_fork(timeout: Duration) {
         backend.prepare_fork(deadline.saturating_duration_since(Instant::now()));
     }
     // Then the leaf locks any thread takes for a moment and waits for
-    // nothing under (a dropped backend's totals, a rotated file's
-    // compression job, the bridges' maps): after the workers parked, as a
-    // worker may take one on its way to parking.
-    if let Some(retired) = lock_for_fork(&shutdown::RETIRED, deadline) {
-        held.push(Box::new(retired));
-    }
+    // nothing under, and never under the interpreter lock (a rotated
+    // file's compression job, the bridges' maps): after the workers parked,
+    // as a worker may take one on its way to parking. The totals of dropped
+    // backends are taken under the interpreter lock (a Python object
+    // dropping a backend): a `ForkCell` instead, made before the fork.
+    shutdown::retired_totals();
     held.extend(crate::pipeline::hold_compression_for_fork(deadline));
     held.extend(crate::bridge::hold_for_fork(deadline));
     FORK_HELD.with(|h| *h.borrow_mut() = held);
@@ -231,9 +233,7 @@ pub fn after_fork_in_child() {
     crate::record::FORK_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     crate::clock::after_fork_in_child();
     crate::record::after_fork_in_child();
-    if let Some(mut retired) = try_lock(&shutdown::RETIRED) {
-        *retired = None;
-    }
+    shutdown::retired_totals().replace_in_child();
     for backend in all_backends() {
         backend.restart_in_child();
     }
@@ -401,7 +401,7 @@ mod tests {
             || {
                 let (locked, release) = std::sync::mpsc::channel();
                 let holder = std::thread::spawn(move || {
-                    let totals = lock(&shutdown::RETIRED);
+                    let totals = lock(shutdown::retired_totals().get());
                     locked.send(()).unwrap();
                     std::thread::sleep(Duration::from_millis(200));
                     drop(totals);

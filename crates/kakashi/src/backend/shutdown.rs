@@ -19,7 +19,7 @@
 //! a lock without a deadline, so a panic while a writer is stuck still ends.
 
 use std::sync::atomic::{fence, Ordering::*};
-use std::sync::{Arc, Mutex, Once, Weak};
+use std::sync::{Arc, Mutex, Once, OnceLock, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,7 @@ use super::stats::Stats;
 use super::submit::draining;
 use super::timed_lock::{lock, try_lock};
 use super::{on_worker_thread, Shared, RUNNING, STOPPED, STOPPING, SYNCHRONOUS};
+use crate::fork_cell::ForkCell;
 
 /// The longest a panic hook spends flushing, over every backend.
 pub const PANIC_FLUSH: Duration = Duration::from_secs(1);
@@ -285,19 +286,26 @@ impl Shared {
 pub(super) static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 static HOOKS: Once = Once::new();
 /// The totals of backends that are gone, so that global counters never go
-/// backwards when one is dropped.
-pub(super) static RETIRED: Mutex<Option<Stats>> = Mutex::new(None);
+/// backwards when one is dropped. A [`ForkCell`]: a child starts with none
+/// (the parent's are the parent's), and never waits for a lock a thread of
+/// the parent held at the fork. Not held across the fork instead: a Python
+/// object that drops the last handle of a backend takes it holding the
+/// interpreter lock, which the forking thread needs back to fork.
+pub(super) fn retired_totals() -> &'static ForkCell<Mutex<Option<Stats>>> {
+    static RETIRED: OnceLock<ForkCell<Mutex<Option<Stats>>>> = OnceLock::new();
+    RETIRED.get_or_init(ForkCell::new)
+}
 
 /// Keeps a dropped backend's totals (not its gauges: queue, workers).
 pub(crate) fn retire(stats: &Stats) {
-    lock(&RETIRED)
+    lock(retired_totals().get())
         .get_or_insert_with(Stats::default)
         .add_totals(stats);
 }
 
 /// The totals of every backend dropped so far.
 pub(crate) fn retired() -> Option<Stats> {
-    lock(&RETIRED).clone()
+    lock(retired_totals().get()).clone()
 }
 
 /// Adds a backend to the registry and installs the exit hooks once.
