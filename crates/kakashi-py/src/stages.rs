@@ -218,7 +218,6 @@ impl Writer for PyWriter {
         let gone = || std::io::Error::other("the Python interpreter has exited");
         let lines: Vec<&[u8]> = batch.records().collect();
         let generation = kakashi::binding::fork_generation();
-        let mut forked = false;
         let mut next = 0;
         let mut attempt = 0;
         let mut delay = self.retry_delay;
@@ -249,14 +248,13 @@ impl Writer for PyWriter {
                     if kakashi::binding::fork_generation() != generation {
                         // The callable forked and this is the child: the
                         // rest of the batch is the parent's to write.
-                        forked = true;
                         return None;
                     }
                 }
                 None
             });
             drop(section);
-            if forked || kakashi::binding::fork_generation() != generation {
+            if kakashi::binding::fork_generation() != generation {
                 // The callable forked (and then failed, or returned) and this
                 // is the child: the rest of the batch is the parent's.
                 return Ok(());

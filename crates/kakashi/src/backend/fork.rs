@@ -87,9 +87,7 @@ pub fn prepare_fork(timeout: Duration) {
     // the workers park: a reconfiguration holding one may be flushing.
     let backends = all_backends();
     let mut held = crate::setup::hold_registries_for_fork(deadline);
-    if let Some(registry) = lock_for_fork(&shutdown::REGISTRY, deadline) {
-        held.push(Box::new(registry));
-    }
+    held.extend(lock_for_fork(&shutdown::REGISTRY, deadline));
     for backend in backends {
         backend.prepare_fork(deadline.saturating_duration_since(Instant::now()));
     }
@@ -107,7 +105,7 @@ pub fn prepare_fork(timeout: Duration) {
 
 thread_local! {
     /// The registries' guards, held by the forking thread across `fork()`.
-    static FORK_HELD: std::cell::RefCell<Vec<Box<dyn std::any::Any>>> =
+    static FORK_HELD: std::cell::RefCell<Vec<HeldForFork>> =
         const { std::cell::RefCell::new(Vec::new()) };
     /// Whether this thread runs the program's `main` (the process's first
     /// thread, or a forked copy of the one that did): set by this thread's
@@ -188,17 +186,23 @@ fn release_registries() {
     }
 }
 
-/// Locks a registry before `fork()`: waits as long as it takes, except from
-/// inside a stage, where it tries until `deadline`.
-pub(crate) fn lock_for_fork<T>(
+/// A lock's guard, held by the forking thread from [`prepare_fork`] to
+/// after the fork.
+pub(crate) type HeldForFork = Box<dyn std::any::Any>;
+
+/// Locks a registry before `fork()`, for [`prepare_fork`] to hold across
+/// it: waits as long as it takes, except from inside a stage, where it
+/// tries until `deadline`.
+pub(crate) fn lock_for_fork<T: 'static>(
     m: &'static Mutex<T>,
     deadline: Instant,
-) -> Option<std::sync::MutexGuard<'static, T>> {
-    if in_stage() || on_worker_thread() {
+) -> Option<HeldForFork> {
+    let guard = if in_stage() || on_worker_thread() {
         try_lock_until(m, deadline)
     } else {
         Some(lock(m))
-    }
+    };
+    guard.map(|g| Box::new(g) as HeldForFork)
 }
 
 /// `try_lock`, again every millisecond until `deadline`.

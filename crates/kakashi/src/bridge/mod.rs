@@ -380,7 +380,7 @@ pub(crate) fn cached_source(
         .or_else(|| interned_source(module, file, line))
 }
 
-/// A call site's key in [`SOURCES`]: its module's and file's text by
+/// A call site's key in [`SOURCES_SEEN`]: its module's and file's text by
 /// address and length (the same text at two addresses is two keys, which
 /// only costs a second `Source`), and its line.
 #[cfg(any(feature = "log", feature = "tracing"))]
@@ -395,21 +395,20 @@ static SOURCES_SEEN: OnceLock<Mutex<HashMap<SourceKey, &'static Source>>> = Once
 /// call site's map, then the sources): a child must not inherit one that
 /// another thread held for a moment.
 #[cfg(any(feature = "log", feature = "tracing"))]
-pub(crate) fn hold_for_fork(deadline: std::time::Instant) -> Vec<Box<dyn std::any::Any>> {
-    let mut held: Vec<Box<dyn std::any::Any>> = Vec::new();
+pub(crate) fn hold_for_fork(deadline: std::time::Instant) -> Vec<crate::backend::HeldForFork> {
+    let mut held = Vec::new();
     #[cfg(feature = "tracing")]
     held.extend(tracing::hold_callsites_for_fork(deadline));
-    if let Some(g) =
-        crate::backend::lock_for_fork(SOURCES_SEEN.get_or_init(Default::default), deadline)
-    {
-        held.push(Box::new(g));
-    }
+    held.extend(crate::backend::lock_for_fork(
+        SOURCES_SEEN.get_or_init(Default::default),
+        deadline,
+    ));
     held
 }
 
 /// [`hold_for_fork`] without the bridges: nothing to hold.
 #[cfg(not(any(feature = "log", feature = "tracing")))]
-pub(crate) fn hold_for_fork(_deadline: std::time::Instant) -> Vec<Box<dyn std::any::Any>> {
+pub(crate) fn hold_for_fork(_deadline: std::time::Instant) -> Vec<crate::backend::HeldForFork> {
     Vec::new()
 }
 

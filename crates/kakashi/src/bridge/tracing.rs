@@ -276,9 +276,8 @@ fn callsites() -> &'static Callsites {
 /// (`bridge::hold_for_fork`).
 pub(super) fn hold_callsites_for_fork(
     deadline: std::time::Instant,
-) -> Option<Box<dyn std::any::Any>> {
+) -> Option<crate::backend::HeldForFork> {
     crate::backend::lock_for_fork(callsites(), deadline)
-        .map(|g| Box::new(g) as Box<dyn std::any::Any>)
 }
 
 fn lock_callsites() -> std::sync::MutexGuard<'static, HashMap<usize, &'static Callsite>> {

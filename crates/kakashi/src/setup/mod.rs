@@ -26,7 +26,7 @@
 
 use std::time::Instant;
 
-use crate::backend::lock_for_fork;
+use crate::backend::{lock_for_fork, HeldForFork};
 
 mod environment;
 mod global;
@@ -57,25 +57,15 @@ use high_performance::FILE_BACKENDS;
 /// the order the rest of the module takes them (`GLOBAL`, `ENV`,
 /// `FILE_BACKENDS`, then the level listeners and registry; see
 /// `lock_for_fork`).
-pub(crate) fn hold_registries_for_fork(deadline: Instant) -> Vec<Box<dyn std::any::Any>> {
-    let mut held: Vec<Box<dyn std::any::Any>> = Vec::new();
-    if let Some(g) = lock_for_fork(&GLOBAL, deadline) {
-        held.push(Box::new(g));
-    }
-    if let Some(g) = lock_for_fork(&ENV, deadline) {
-        held.push(Box::new(g));
-    }
-    if let Some(g) = lock_for_fork(&FILE_BACKENDS, deadline) {
-        held.push(Box::new(g));
-    }
+pub(crate) fn hold_registries_for_fork(deadline: Instant) -> Vec<HeldForFork> {
+    let mut held = Vec::new();
+    held.extend(lock_for_fork(&GLOBAL, deadline));
+    held.extend(lock_for_fork(&ENV, deadline));
+    held.extend(lock_for_fork(&FILE_BACKENDS, deadline));
     // Taken under `GLOBAL` (applying a configuration notifies), and takes
     // the level registry.
-    if let Some(g) = lock_for_fork(crate::levels::listeners_for_fork(), deadline) {
-        held.push(Box::new(g));
-    }
+    held.extend(lock_for_fork(crate::levels::listeners_for_fork(), deadline));
     // A leaf (taken under the others, never the other way round): last.
-    if let Some(g) = lock_for_fork(crate::levels::registry_for_fork(), deadline) {
-        held.push(Box::new(g));
-    }
+    held.extend(lock_for_fork(crate::levels::registry_for_fork(), deadline));
     held
 }

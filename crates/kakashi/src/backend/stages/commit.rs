@@ -30,7 +30,8 @@ pub(crate) fn commit(
 ) -> u64 {
     let _stage = enter_stage();
     // A writer that forks (a Python writer calling `os.fork`) returns twice;
-    // in the child, this batch is the parent's to count.
+    // in the child, the rest of this batch is the parent's to write and the
+    // whole of it the parent's to count: checked after each writer.
     let generation = crate::record::fork_generation();
     for (output, buf) in stages.outputs.iter().zip(&prep.outs) {
         if buf.ends.is_empty() {
@@ -54,8 +55,6 @@ pub(crate) fn commit(
                 persist,
             );
             if crate::record::fork_generation() != generation {
-                // The child of a writer that forked: the other writers'
-                // share of this batch is the parent's to write.
                 return 0;
             }
         }
@@ -63,9 +62,6 @@ pub(crate) fn commit(
         counters
             .bytes_written
             .fetch_add(buf.bytes.len() as u64, Relaxed);
-    }
-    if crate::record::fork_generation() != generation {
-        return 0;
     }
     let (mut written, mut failed, mut filtered) = (0, 0, 0);
     for i in 0..prep.records {

@@ -138,8 +138,8 @@ pub(crate) fn release_thread() {
 /// Locks the compression thread's channel for the thread preparing a
 /// `fork()` (`backend/fork.rs`): a child must not inherit it held by a
 /// rotation of another thread's.
-pub(crate) fn hold_for_fork(deadline: Instant) -> Option<Box<dyn std::any::Any>> {
-    crate::backend::lock_for_fork(&SENDER, deadline).map(|g| Box::new(g) as Box<dyn std::any::Any>)
+pub(crate) fn hold_for_fork(deadline: Instant) -> Option<crate::backend::HeldForFork> {
+    crate::backend::lock_for_fork(&SENDER, deadline)
 }
 
 /// The compression thread jobs are sent to (jobs are sent holding the lock).
