@@ -157,10 +157,24 @@ impl Text {
 }
 
 impl Drop for Text {
+    /// Inline, so that dropping a literal's text (most of a record's
+    /// strings) is one test where it is dropped.
+    #[inline]
     fn drop(&mut self) {
+        if self.kind != Kind::Static {
+            self.free();
+        }
+    }
+}
+
+impl Text {
+    /// Frees an owned text's box (the slow half of `drop`).
+    #[inline(never)]
+    fn free(&mut self) {
         match self.kind {
             Kind::Static => {}
-            // SAFETY: `self` owns the box (the invariant) and is never used again.
+            // SAFETY: `self` owns the box (the invariant) and, being
+            // dropped, is never used again.
             Kind::Owned => drop(unsafe { self.owned_box() }),
             // SAFETY: as above, for the outer box.
             Kind::Long => drop(unsafe { Box::from_raw(self.ptr.cast::<Box<str>>().as_ptr()) }),
