@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use common::{balance, in_child, isolated, run_in_child};
 use kakashi::testing::MemoryWriter;
 use kakashi::{
-    callback_writer, file_writer, info, AsyncConfig, Backend, Batch, Logger, OverflowStrategy,
-    PipelineConfig, Record, Stats, WriteError, Writer,
+    callback_writer, file_writer, info, AsyncConfig, AsyncPipeline, AsyncPipelineConfig, Backend,
+    Batch, Logger, OverflowStrategy, PipelineConfig, Record, Stats, WriteError, Writer,
 };
 
 fn step(what: &str) {
@@ -747,6 +747,33 @@ fn counters_never_go_backwards_when_a_backend_is_dropped() {
 
 // === a child forked off another thread than main's ends (G5) ===
 
+/// Waits for the forked child `pid` to exit, and checks it exited with 0;
+/// kills it and fails if it is still alive 30 s after `what`.
+fn expect_clean_exit(pid: libc::pid_t, what: &str) {
+    let started = Instant::now();
+    let mut status = 0;
+    loop {
+        // SAFETY: a plain waitpid(2) on our own child, into a local.
+        let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if done == pid {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            // SAFETY: kill(2) and waitpid(2) on our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            panic!("the child was still alive 30 s after {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child did not exit cleanly: wait status {status}"
+    );
+}
+
 /// A child forked from a thread other than `main`'s has no `main` to return
 /// from: when that thread ends, no exit hook runs, and the process ends only
 /// once its last thread has. Found (from Python, `sys.exit` in such a
@@ -792,28 +819,7 @@ fn a_child_forked_off_another_thread_ends_when_that_thread_does() {
                 Some(pid)
             });
             let pid = forker.join().unwrap().expect("the parent's side");
-            let started = Instant::now();
-            let mut status = 0;
-            loop {
-                // SAFETY: a plain waitpid(2) on our own child, into a local.
-                let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-                if done == pid {
-                    break;
-                }
-                if started.elapsed() > Duration::from_secs(30) {
-                    // SAFETY: kill(2) and waitpid(2) on our own child.
-                    unsafe {
-                        libc::kill(pid, libc::SIGKILL);
-                        libc::waitpid(pid, &mut status, 0);
-                    }
-                    panic!("the child was still alive 30 s after its only thread of its own ended");
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            assert!(
-                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-                "the child did not exit cleanly: wait status {status}"
-            );
+            expect_clean_exit(pid, "its only thread of its own ended");
             assert!(backend.flush());
             let written = common::json_lines(&path);
             let seqs: Vec<u64> = written
@@ -824,6 +830,95 @@ fn a_child_forked_off_another_thread_ends_when_that_thread_does() {
             assert_eq!(
                 seqs,
                 (0..CHILD_RECORDS).collect::<Vec<_>>(),
+                "the child's records, in order"
+            );
+        },
+    );
+}
+
+/// The end of such a child stops every backend, newest first, and only
+/// then makes them synchronous, while the threads the child started go on
+/// logging. Found by a hostile pass: through a backend with
+/// `fallback_to_sync` off, the records logged between the two steps were
+/// dropped (`backend_stopped`), though those before and after were written;
+/// the window lasts as long as the older backends take to drain (here one
+/// with a slow writer, about a second). Now a backend being made
+/// synchronous takes records in the meantime as fallback does (queued,
+/// then written in order), whatever its `fallback_to_sync`.
+#[test]
+fn a_child_thread_logging_through_the_end_loses_nothing_without_fallback() {
+    const CHILD_RECORDS: u64 = 2_000;
+    isolated(
+        "a_child_thread_logging_through_the_end_loses_nothing_without_fallback",
+        Duration::from_secs(120),
+        || {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("ending.log");
+            // The older backend: a writer that takes 100 ms a record.
+            let slow_backend = Backend::new(AsyncConfig {
+                worker_count: 1,
+                batch_size: 1,
+                ..AsyncConfig::default()
+            })
+            .unwrap();
+            let slow = slow_backend.logger(
+                "slow",
+                PipelineConfig::new().writer(callback_writer(|_line: &str| {
+                    std::thread::sleep(Duration::from_millis(100));
+                    Ok::<(), io::Error>(())
+                })),
+            );
+            let pipeline = AsyncPipeline::new(AsyncPipelineConfig {
+                pipeline_config: PipelineConfig::new().writer(file_writer(&path).unwrap()),
+                async_config: AsyncConfig::default(),
+                enable_async: true,
+                fallback_to_sync: false,
+            })
+            .unwrap();
+            let logger = pipeline.logger("ending");
+            let forker = std::thread::spawn(move || {
+                kakashi::prepare_fork(Duration::from_secs(5));
+                // SAFETY: as in the test above; the child's one thread
+                // starts another and ends by returning.
+                let pid = unsafe { libc::fork() };
+                assert!(pid >= 0, "fork failed");
+                if pid == 0 {
+                    kakashi::after_fork_in_child();
+                    let (started, logging) = mpsc::channel();
+                    std::thread::spawn(move || {
+                        for seq in 0..CHILD_RECORDS {
+                            info!(logger, "in the child", seq = seq);
+                            if seq == 100 {
+                                let _ = started.send(());
+                            }
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                    });
+                    let _ = logging.recv();
+                    for seq in 0..10 {
+                        info!(slow, "queued for the slow writer", seq = seq);
+                    }
+                    // Kept (a handle dropped here would drain it now, before
+                    // the end): the end finds its records queued.
+                    std::mem::forget(slow_backend);
+                    // The end starts now, while that thread logs; the child
+                    // exits when that thread is done.
+                    return None;
+                }
+                kakashi::after_fork_in_parent();
+                Some(pid)
+            });
+            let pid = forker.join().unwrap().expect("the parent's side");
+            expect_clean_exit(pid, "its threads finished logging");
+            let seqs: Vec<u64> = common::json_lines(&path)
+                .iter()
+                .filter(|r| r["message"] == "in the child")
+                .filter_map(|r| r["fields"]["seq"].as_u64())
+                .collect();
+            let missing = CHILD_RECORDS - seqs.len() as u64;
+            assert_eq!(missing, 0, "records of the child missing from the file");
+            assert!(
+                seqs.iter().copied().eq(0..CHILD_RECORDS),
                 "the child's records, in order"
             );
         },

@@ -188,6 +188,11 @@ pub(crate) struct Shared {
     /// forked child starts from zero).
     pushed_base: AtomicU64,
     fallback_to_sync: bool,
+    /// Being stopped and then made synchronous ([`stop_all`] for a forked
+    /// child's end): while stopped on the way, records are written as with
+    /// `fallback_to_sync`, whatever it says, as they will be once it is
+    /// synchronous.
+    turning_synchronous: AtomicBool,
     /// Every pipeline registered on this backend, by route id.
     routes: RwLock<Vec<Arc<Stages>>>,
     pub(crate) counters: Counters,
@@ -421,6 +426,7 @@ impl Backend {
             known_full: CachePadded::new(AtomicBool::new(false)),
             pushed_base: AtomicU64::new(0),
             fallback_to_sync,
+            turning_synchronous: AtomicBool::new(false),
             routes: RwLock::new(Vec::new()),
             counters: Counters::default(),
             consumer: Mutex::new(Consumer {

@@ -346,7 +346,10 @@ pub(crate) fn longest_shutdown_timeout(backends: &[Arc<Shared>]) -> Duration {
 /// stage cannot write them on its own thread, and only a shutdown from
 /// outside any stage can. The backends stop first, and turn synchronous
 /// only at the end, so that none of those records meets a synchronous
-/// backend from inside a stage (where it would be dropped).
+/// backend from inside a stage (where it would be dropped). Meanwhile, a
+/// backend stopped on its way to synchronous writes what threads log into
+/// it as `fallback_to_sync` would, even where that is off: the threads
+/// that go on logging (a forked child's) lose nothing between the steps.
 pub(crate) fn stop_all(deadline: Instant, to_synchronous: bool) -> ShutdownReport {
     let mut report = ShutdownReport {
         drained: true,
@@ -354,6 +357,11 @@ pub(crate) fn stop_all(deadline: Instant, to_synchronous: bool) -> ShutdownRepor
     };
     let left = || deadline.saturating_duration_since(Instant::now());
     let newest_first = || all_backends().into_iter().rev();
+    if to_synchronous {
+        for backend in newest_first() {
+            backend.turning_synchronous.store(true, SeqCst);
+        }
+    }
     for backend in newest_first() {
         report.merge(&backend.shutdown(left()));
     }
@@ -398,6 +406,8 @@ pub(crate) fn stop_all(deadline: Instant, to_synchronous: bool) -> ShutdownRepor
     if to_synchronous {
         for backend in newest_first() {
             report.merge(&backend.shutdown_to_synchronous(left()));
+            // One that did not drain stays stopped, as its settings say.
+            backend.turning_synchronous.store(false, SeqCst);
         }
     }
     report

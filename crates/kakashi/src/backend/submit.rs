@@ -153,7 +153,7 @@ impl Shared {
                 return;
             }
             DropReason::Reentrant
-        } else if state == STOPPED && (!self.fallback_to_sync || self.stranded()) {
+        } else if state == STOPPED && (!self.writes_after_stop() || self.stranded()) {
             DropReason::BackendStopped
         } else if self.abort.load(SeqCst) && on_worker_thread() {
             // A stage of a worker finishing its last batch after a
@@ -168,6 +168,13 @@ impl Shared {
         if record.take().is_some() {
             self.drop_records(stages, reason, 1);
         }
+    }
+
+    /// Whether a record logged once stopped is written (on the caller's
+    /// thread, in queue order) rather than dropped: `fallback_to_sync`, or
+    /// on its way to synchronous.
+    fn writes_after_stop(&self) -> bool {
+        self.fallback_to_sync || self.turning_synchronous.load(SeqCst)
     }
 
     /// Runs `records` through `stages` on this thread, now.
