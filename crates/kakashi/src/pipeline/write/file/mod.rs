@@ -334,18 +334,27 @@ impl FileWriter {
             return Ok(());
         };
         self.lock_again_at = None;
-        if self.path_is_open_file() {
-            if let Some(secs) = self.rotation_due() {
-                let rotated = self.names.move_aside(&self.at, secs)?;
-                compress::submit(rotated, self.options.compression, compress::SETTLE);
-            }
+        // One listing for the move and retention both (see `rotate.rs`),
+        // taken only when one of them needs it.
+        let due = self
+            .path_is_open_file()
+            .then(|| self.rotation_due())
+            .flatten();
+        let retention = self.options.retention;
+        let mut listing = if due.is_some() || !retention.keeps_all() {
+            self.names.list()?
+        } else {
+            Vec::new()
+        };
+        if let Some(secs) = due {
+            let rotated = self.names.move_aside(&self.at, secs, &mut listing)?;
+            compress::submit(rotated, self.options.compression, compress::SETTLE);
         }
         self.reopen()?;
         if let Some(every) = self.options.rotation.every {
             self.next_boundary = Some(every.next_after(now_secs()));
         }
-        self.names
-            .apply(self.options.retention, SystemTime::now())?;
+        self.names.prune(&mut listing, retention, SystemTime::now());
         Ok(())
     }
 

@@ -18,8 +18,15 @@
 //! processes. The lock is only tried, for up to [`LOCK_PATIENCE`], and not
 //! again for [`LOCK_BACKOFF`]: a holder that is stopped delays a rotation,
 //! and the writes only by that much now and then.
+//!
+//! Cost: a rotation lists the directory once, under the lock, and both the
+//! move (its counter) and retention work from that [`Listing`]: a rotation
+//! runs on the worker that writes the file, so its cost must not grow with
+//! the rotated files kept beyond that one listing. Nothing is remembered
+//! from one rotation's listing to the next: other processes rotate, prune
+//! and compress the same files, and files are deleted by hand.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -53,6 +60,24 @@ pub(super) struct Names {
     lock: PathBuf,
 }
 
+/// A rotated name's sort key: its stamp (`2026-12-02T13-00-00`, which
+/// sorts as the time) and its counter.
+type Key = ([u8; 19], u32);
+
+/// One listing of the directory: this file's rotated files, in the
+/// directory's order (sorted only where the order matters: retention).
+pub(super) type Listing = Vec<Rotated>;
+
+/// A rotated file, as listed. One rotation may have two (its file and,
+/// while it is being made or after a crash, its compressed copy): they
+/// share the key.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Rotated {
+    key: Key,
+    /// The name in the directory.
+    name: OsString,
+}
+
 impl Names {
     pub(super) fn of(path: &Path) -> Names {
         let dir = match path.parent() {
@@ -81,7 +106,7 @@ impl Names {
 
     /// Whether `file_name` is one of this file's rotated names, and its
     /// sort key (stamp, counter).
-    fn parse(&self, file_name: &OsStr) -> Option<(String, u32)> {
+    fn parse(&self, file_name: &OsStr) -> Option<Key> {
         let file_name = file_name.as_bytes();
         let file_name = SUFFIXES
             .iter()
@@ -99,34 +124,28 @@ impl Names {
                 _ => b.is_ascii_digit(),
             });
         let n = n.parse::<u32>().ok().filter(|n| *n >= 1)?;
-        valid_stamp.then(|| (stamp.to_owned(), n))
+        let stamp: [u8; 19] = stamp.as_bytes().try_into().ok()?;
+        valid_stamp.then_some((stamp, n))
     }
 
     /// This file's rotated files, oldest first.
     pub(super) fn rotated_files(&self) -> io::Result<Vec<PathBuf>> {
-        Ok(self.rotated_groups()?.into_iter().flatten().collect())
+        let mut listing = self.list()?;
+        listing.sort_unstable();
+        Ok(listing.iter().map(|r| self.dir.join(&r.name)).collect())
     }
 
-    /// This file's rotated files, oldest first, a rotation's file and its
-    /// compressed copy (while it is being made) together.
-    fn rotated_groups(&self) -> io::Result<Vec<Vec<PathBuf>>> {
-        let mut found = Vec::new();
+    /// Lists the directory once: this file's rotated files.
+    pub(super) fn list(&self) -> io::Result<Listing> {
+        let mut listing = Vec::new();
         for entry in fs::read_dir(&self.dir)? {
             let entry = entry?;
             let name = entry.file_name();
             if let Some(key) = self.parse(&name) {
-                found.push((key, entry.path()));
+                listing.push(Rotated { key, name });
             }
         }
-        found.sort();
-        let mut groups: Vec<((String, u32), Vec<PathBuf>)> = Vec::new();
-        for (key, path) in found {
-            match groups.last_mut() {
-                Some((k, paths)) if *k == key => paths.push(path),
-                _ => groups.push((key, vec![path])),
-            }
-        }
-        Ok(groups.into_iter().map(|(_, paths)| paths).collect())
+        Ok(listing)
     }
 
     /// Takes the rotation lock, trying for at most `patience`; `None` when
@@ -149,28 +168,31 @@ impl Names {
     }
 
     /// Gives `path` its rotated name for the second `secs`, never replacing
-    /// a file. Returns the new name.
-    pub(super) fn move_aside(&self, path: &Path, secs: u64) -> io::Result<PathBuf> {
+    /// a file, and adds it to `listing` (taken under the lock, so that no
+    /// other process rotates meanwhile). Returns the new name.
+    pub(super) fn move_aside(
+        &self,
+        path: &Path,
+        secs: u64,
+        listing: &mut Listing,
+    ) -> io::Result<PathBuf> {
         // Above every counter of this second still there (compressed or
         // not): a name freed by retention is never reused, or the newest
         // file would sort before older ones of its second.
         let stamp = file_stamp(secs);
-        let mut first = 1;
-        for entry in fs::read_dir(&self.dir)? {
-            let name = entry?.file_name();
-            if let Some((s, n)) = self.parse(&name) {
-                if s == stamp {
-                    first = first.max(n.saturating_add(1));
-                }
-            }
-        }
+        let first = listing
+            .iter()
+            .filter(|r| r.key.0 == stamp.as_bytes())
+            .map(|r| r.key.1.saturating_add(1))
+            .max()
+            .unwrap_or(1);
         for n in first..=u32::MAX {
             let target = self.rotated(secs, n);
             // In one step where the OS can: a crash never leaves the file
             // with two names, and where a name can be added but not removed
             // (an append-only directory) nothing is added.
             match crate::sys::rename_noreplace(path, &target) {
-                Ok(true) => return Ok(target),
+                Ok(true) => return Ok(Self::listed(listing, &stamp, n, target)),
                 Ok(false) => continue,
                 Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
                 Err(e) => return Err(e),
@@ -178,7 +200,7 @@ impl Names {
             match fs::hard_link(path, &target) {
                 Ok(()) => {
                     fs::remove_file(path)?;
-                    return Ok(target);
+                    return Ok(Self::listed(listing, &stamp, n, target));
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
@@ -188,6 +210,17 @@ impl Names {
             io::ErrorKind::AlreadyExists,
             "every rotated name is taken",
         ))
+    }
+
+    /// Adds the file just moved to `target` to `listing`; returns `target`.
+    fn listed(listing: &mut Listing, stamp: &str, n: u32, target: PathBuf) -> PathBuf {
+        if let (Ok(stamp), Some(name)) = (stamp.as_bytes().try_into(), target.file_name()) {
+            listing.push(Rotated {
+                key: (stamp, n),
+                name: name.to_os_string(),
+            });
+        }
+        target
     }
 
     /// Removes the rotated names of the file `identity` (device, inode): a
@@ -211,40 +244,75 @@ impl Names {
         if retention.keeps_all() {
             return Ok(0);
         }
-        let groups = self.rotated_groups()?;
-        let mut removed = 0;
+        let mut listing = self.list()?;
+        Ok(self.prune(&mut listing, retention, now))
+    }
+
+    /// [`Names::apply`] on a listing already taken (which it sorts). By
+    /// age, a rotation goes when each of its files was last modified longer
+    /// ago than the maximum age.
+    pub(super) fn prune(
+        &self,
+        listing: &mut Listing,
+        retention: Retention,
+        now: SystemTime,
+    ) -> usize {
+        if retention.keeps_all() {
+            return 0;
+        }
+        listing.sort_unstable();
+        let groups: Vec<&[Rotated]> = listing.chunk_by(|a, b| a.key == b.key).collect();
         let over = retention
             .count
             .map_or(0, |keep| groups.len().saturating_sub(keep));
+        let mut removed = 0;
         for (i, group) in groups.iter().enumerate() {
             let too_many = i < over;
-            let too_old = retention.max_age.is_some_and(|age| {
-                group.iter().all(|file| {
-                    fs::metadata(file)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|m| now.duration_since(m).ok())
-                        .is_some_and(|d| d > age)
-                })
-            });
+            let too_old = !too_many
+                && retention.max_age.is_some_and(|age| {
+                    group.iter().all(|file| {
+                        fs::metadata(self.dir.join(&file.name))
+                            .and_then(|m| m.modified())
+                            .ok()
+                            .and_then(|m| now.duration_since(m).ok())
+                            .is_some_and(|d| d > age)
+                    })
+                });
             if !(too_many || too_old) {
                 continue;
             }
             let mut gone = true;
-            for file in group {
-                match fs::remove_file(file) {
-                    Ok(()) => {}
-                    // Another process's retention (or the compressor) got there first.
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    // Kept on purpose (immutable, another user's): the
-                    // others are still pruned, and the writer still made.
-                    Err(_) => gone = false,
+            for file in *group {
+                let path = self.dir.join(&file.name);
+                for path in std::iter::once(path.clone()).chain(compressed_copies(&path)) {
+                    match fs::remove_file(&path) {
+                        Ok(()) => {}
+                        // Another process's retention (or the compressor) got there first.
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        // Kept on purpose (immutable, another user's): the
+                        // others are still pruned, and the writer still made.
+                        Err(_) => gone = false,
+                    }
                 }
             }
             removed += usize::from(gone);
         }
-        Ok(removed)
+        removed
     }
+}
+
+/// The names a compression of the uncompressed rotated file `path` makes
+/// (none for a compressed one): one that appeared since the listing (the
+/// compressor finished meanwhile) goes with its rotation.
+fn compressed_copies(path: &Path) -> Vec<PathBuf> {
+    let name = path.as_os_str().as_bytes();
+    if SUFFIXES.iter().any(|s| name.ends_with(s.as_bytes())) {
+        return Vec::new();
+    }
+    SUFFIXES
+        .iter()
+        .map(|s| PathBuf::from(OsStr::from_bytes(&[name, s.as_bytes()].concat())))
+        .collect()
 }
 
 #[cfg(test)]
@@ -291,7 +359,9 @@ mod tests {
         let names = Names::of(&path);
         fs::write(names.rotated(0, 1), "older").unwrap();
         fs::write(&path, "current").unwrap();
-        let moved = names.move_aside(&path, 0).unwrap();
+        let moved = names
+            .move_aside(&path, 0, &mut names.list().unwrap())
+            .unwrap();
         assert_eq!(moved, names.rotated(0, 2));
         assert_eq!(fs::read_to_string(names.rotated(0, 1)).unwrap(), "older");
         assert_eq!(fs::read_to_string(moved).unwrap(), "current");
@@ -304,7 +374,16 @@ mod tests {
         .unwrap();
         fs::remove_file(names.rotated(0, 1)).unwrap();
         fs::write(&path, "newest").unwrap();
-        assert_eq!(names.move_aside(&path, 0).unwrap(), names.rotated(0, 3));
+        let mut listing = names.list().unwrap();
+        assert_eq!(
+            names.move_aside(&path, 0, &mut listing).unwrap(),
+            names.rotated(0, 3)
+        );
+        // The listing has the moved file, which sorts last.
+        listing.sort_unstable();
+        let listed: Vec<PathBuf> = listing.iter().map(|r| dir.path().join(&r.name)).collect();
+        let compressed = PathBuf::from(format!("{}.gz", names.rotated(0, 2).display()));
+        assert_eq!(listed, [compressed, names.rotated(0, 3)]);
     }
 
     #[test]
@@ -330,5 +409,26 @@ mod tests {
         };
         assert_eq!(names.apply(by_age, later).unwrap(), 2);
         assert!(path.exists());
+    }
+
+    #[test]
+    fn pruning_a_listing_takes_a_copy_compressed_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = Names::of(&dir.path().join("app.log"));
+        for s in 0..3 {
+            fs::write(names.rotated(s * 3600, 1), "x").unwrap();
+        }
+        let mut listing = names.list().unwrap();
+        // The compressor finishes the oldest after the listing.
+        let oldest = names.rotated(0, 1);
+        let compressed = PathBuf::from(format!("{}.gz", oldest.display()));
+        fs::rename(&oldest, &compressed).unwrap();
+        let removed = names.prune(&mut listing, Retention::count(2), SystemTime::now());
+        assert_eq!(removed, 1);
+        assert!(!compressed.exists());
+        assert_eq!(
+            names.rotated_files().unwrap(),
+            [names.rotated(3600, 1), names.rotated(7200, 1)]
+        );
     }
 }
