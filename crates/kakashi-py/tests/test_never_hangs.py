@@ -583,9 +583,9 @@ def test_a_thread_a_child_started_keeps_logging_after_the_forking_thread_ended(t
     than main, a thread the child started (U) logs after the forking thread
     (T) ended. Its rotations started a compression thread, or its new backend
     started workers, after the end drain had run, and either kept the child
-    alive for ever. Now the compression thread ends when idle and a backend
-    made after T ended writes on the caller's thread: the child exits with
-    every record written."""
+    alive for ever. Now the compression thread ends when idle, and the end
+    waits for U before it drains every backend (the late one too): the
+    child exits with every record written."""
     what = "a child's thread logging after the forking thread ended"
     proc = run_bounded(
         f"""
@@ -642,6 +642,70 @@ def test_a_thread_a_child_started_keeps_logging_after_the_forking_thread_ended(t
     out = result(proc, what)
     assert out["child"] == 0, f"the child: {out['child']} (hung = killed after 40 s)\n{describe(proc)}"
     assert out["u"] == list(range(300)), f"U's records: {len(out['u'])} of 300"
+
+
+@pytest.mark.parametrize("fallback", [True, False])
+def test_a_child_thread_feeding_a_slow_writer_past_the_forking_threads_end_loses_nothing(tmp_path, fallback):
+    """G1/G5, found by a hostile pass: in a child forked off another thread
+    than main, the forking thread ends while a thread the child started
+    (U) keeps logging under `block` into a pipeline whose Python writer is
+    slow. The end drained the backends at once: with U still feeding it, the
+    drain ran out its `shutdown_timeout`, dropped what was queued, and U's
+    later records were dropped too (thousands, counted), with
+    `fallback_to_sync` on or off. Now the end waits for U to finish, then
+    drains: every record is written, in order."""
+    what = f"a slow writer fed past the forking thread's end (fallback_to_sync={fallback})"
+    proc = run_bounded(
+        f"""
+        import json, os, sys, threading, time
+        from kakashi.core.async_backend import AsyncConfig
+        from kakashi.core.async_pipeline import AsyncPipeline, AsyncPipelineConfig
+        from kakashi.core.pipeline import PipelineConfig
+
+        out = open("slow.log", "a")
+
+        def slow(line):
+            time.sleep(0.005)  # 400 records: 2 s, four times the shutdown timeout
+            out.write(line + "\\n")
+            out.flush()
+
+        pipeline = AsyncPipeline(AsyncPipelineConfig(
+            pipeline_config=PipelineConfig(writers=(slow,)),
+            async_config=AsyncConfig(queue_overflow_strategy="block", max_queue_size=20, shutdown_timeout=0.5),
+            fallback_to_sync={fallback!r},
+        ))
+        log = pipeline.logger("slow")
+        kids = []
+
+        def u():
+            for i in range(400):
+                log.info("u", i=i)
+
+        def forker():
+            pid = os.fork()
+            if pid == 0:
+                threading.Thread(target=u).start()
+                sys.exit(0)
+            kids.append(pid)
+
+        t = threading.Thread(target=forker)
+        t.start()
+        t.join()
+        code = wait_for_child(kids[0], 40)
+        out.close()
+        with open("slow.log") as f:
+            us = [json.loads(line)["fields"]["i"] for line in f if '"message":"u"' in line]
+        print("RESULT " + json.dumps(dict(child=code, u=us)), flush=True)
+        """,
+        tmp_path,
+        90,
+        what,
+        stacks=False,
+    )
+    expect_clean_exit(proc, what)
+    out = result(proc, what)
+    assert out["child"] == 0, f"the child: {out['child']} (hung = killed after 40 s)\n{describe(proc)}"
+    assert out["u"] == list(range(400)), f"U's records: {len(out['u'])} of 400, in order"
 
 
 @pytest.mark.parametrize("child", ["returns", "raises"])

@@ -99,6 +99,36 @@ pub(crate) fn try_lock_exclusive(file: &std::fs::File) -> std::io::Result<bool> 
     }
 }
 
+/// How many threads of this process are running now, where the system
+/// says (`/proc/self/task` on Linux); `None` elsewhere or when it cannot be
+/// read. A thread that has ended is not counted: the process's first
+/// thread, ended before the others, stays listed as a zombie until they do.
+pub(crate) fn threads_in_process() -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        let entries = std::fs::read_dir("/proc/self/task").ok()?;
+        let running = entries
+            .filter_map(Result::ok)
+            .filter(|task| {
+                // `pid (comm) S ...`: the state follows the last `)` (a
+                // thread's name may hold one). Gone since listed: not running.
+                std::fs::read(task.path().join("stat")).is_ok_and(|stat| {
+                    let state = stat
+                        .iter()
+                        .rposition(|&b| b == b')')
+                        .and_then(|end| stat.get(end + 2));
+                    !matches!(state, None | Some(b'Z' | b'X' | b'x'))
+                })
+            })
+            .count();
+        Some(running)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
 /// Lowers the calling thread's scheduling priority to the least (nice 19),
 /// so that it runs on what the other threads leave (file compression).
 /// Best effort: an error leaves the priority as it was.

@@ -836,6 +836,86 @@ fn a_child_forked_off_another_thread_ends_when_that_thread_does() {
     );
 }
 
+/// The end of such a child waits for the threads the child started. Found
+/// by a hostile pass: the end drained every backend as soon as the forking
+/// thread ended, while a thread the child had started kept feeding a slow
+/// writer under `block`; the drain ran out its `shutdown_timeout`, dropped
+/// what was queued, and every record logged after that was dropped too
+/// (`backend_stopped`, fallback on or off). Now the end waits until no
+/// thread is left but kakashi's own, as an exit waits for the program's
+/// threads, and drains then: nothing feeds the queues any more.
+#[test]
+fn a_child_ends_after_its_threads_have_logged_everything_through_a_slow_writer() {
+    const CHILD_RECORDS: u64 = 300;
+    isolated(
+        "a_child_ends_after_its_threads_have_logged_everything_through_a_slow_writer",
+        Duration::from_secs(120),
+        || {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("slow.log");
+            let out = std::sync::Mutex::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .unwrap(),
+            );
+            let backend = Backend::new(AsyncConfig {
+                worker_count: 1,
+                batch_size: 10,
+                max_queue_size: 20,
+                overflow_strategy: OverflowStrategy::Block,
+                shutdown_timeout: Duration::from_millis(300),
+                ..AsyncConfig::default()
+            })
+            .unwrap();
+            let logger = backend.logger(
+                "slow",
+                PipelineConfig::new().writer(callback_writer(move |line: &str| {
+                    // 5 ms a record: the records take 1.5 s, five times the
+                    // shutdown timeout.
+                    std::thread::sleep(Duration::from_millis(5));
+                    use std::io::Write as _;
+                    writeln!(out.lock().unwrap(), "{line}")
+                })),
+            );
+            let forker = std::thread::spawn(move || {
+                kakashi::prepare_fork(Duration::from_secs(5));
+                // SAFETY: as in the tests above; the child's one thread
+                // starts another and ends by returning.
+                let pid = unsafe { libc::fork() };
+                assert!(pid >= 0, "fork failed");
+                if pid == 0 {
+                    kakashi::after_fork_in_child();
+                    std::thread::spawn(move || {
+                        for seq in 0..CHILD_RECORDS {
+                            info!(logger, "in the child", seq = seq);
+                        }
+                    });
+                    // The forking thread ends while that thread logs.
+                    return None;
+                }
+                kakashi::after_fork_in_parent();
+                Some(pid)
+            });
+            let pid = forker.join().unwrap().expect("the parent's side");
+            expect_clean_exit(pid, "its threads finished logging");
+            drop(backend);
+            let seqs: Vec<u64> = common::json_lines(&path)
+                .iter()
+                .filter(|r| r["message"] == "in the child")
+                .filter_map(|r| r["fields"]["seq"].as_u64())
+                .collect();
+            let missing = CHILD_RECORDS - seqs.len() as u64;
+            assert_eq!(missing, 0, "records of the child missing from the file");
+            assert!(
+                seqs.iter().copied().eq(0..CHILD_RECORDS),
+                "the child's records, in order"
+            );
+        },
+    );
+}
+
 /// The end of such a child stops every backend, newest first, and only
 /// then makes them synchronous, while the threads the child started go on
 /// logging. Found by a hostile pass: through a backend with

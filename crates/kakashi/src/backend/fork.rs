@@ -35,11 +35,13 @@
 //!   held are abandoned (`Pipeline::abandon_writers_held_at_fork`, through
 //!   `TimedLock::held_at_fork`), counters start from zero
 //!   (`Counters::reset`) and fresh workers start;
+//! - kakashi's own threads are counted afresh ([`OwnThread`]);
 //! - last, on a thread that does not run the program's `main` (a fork from
 //!   another thread of the parent), an [`EndOfChild`] guard: when that
 //!   thread ends, the child has no `main` to return from, hence no exit
 //!   hook, and its workers alone would keep it alive for ever; the guard
-//!   drains every backend and lets the workers go, so the child ends.
+//!   waits for the child's other threads to end, then drains every backend
+//!   and lets the workers go, so the child ends.
 //!
 //! Those component resets stay next to the data they touch (a ring's slots,
 //! a lock's flag, the counters' list): they are sound only where that
@@ -47,8 +49,8 @@
 //! when each runs.
 
 use std::cell::Cell;
-use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::*;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -127,7 +129,8 @@ pub(crate) fn forked_off_main_thread() -> bool {
 static FORKED_OFF_MAIN: AtomicBool = AtomicBool::new(false);
 
 /// In a child forked off a thread that does not run `main`: that thread
-/// has ended ([`EndOfChild`]). A backend made from then on starts no
+/// and every other of the program's have ended, and [`EndOfChild`] drains
+/// the backends. A backend made from then on (by a stage) starts no
 /// workers (they would keep the child alive for ever); it writes on the
 /// caller's thread.
 pub(crate) fn program_has_ended() -> bool {
@@ -145,32 +148,89 @@ static PROGRAM_ENDED: AtomicBool = AtomicBool::new(false);
 /// Such a child has no `main` to return from: when its thread ends (Python's
 /// `sys.exit` there, or its function returning), nothing runs the exit hook,
 /// and the process ends only once its last thread has, so the backends'
-/// workers would keep it alive for ever. This guard drains every backend
-/// within the longest `shutdown_timeout`, as the exit hook would, and leaves
-/// it synchronous (a thread the child started still logs, on its own
-/// thread): then no kakashi thread is left and the child ends. The drain
-/// runs on a thread of its own: this one is being torn down (its
-/// thread-locals, a binding's interpreter state) and may be a worker, which
-/// cannot wait for the workers.
+/// workers would keep it alive for ever. This guard starts a thread that
+/// waits until no thread is left but kakashi's own ([`OwnThread`]), as an
+/// exit waits for the program's threads, and then drains every backend
+/// within the longest `shutdown_timeout`, as the exit hook would, and
+/// leaves it synchronous: then no kakashi thread is left and the child
+/// ends.
+///
+/// Why wait, rather than drain when the forking thread ends: the threads
+/// the child started go on logging, at any rate; a drain with producers
+/// still feeding a slow writer ran out its timeout and dropped what was
+/// queued, and every backend after it got no time left. Once they have
+/// ended, nothing feeds the queues.
 struct EndOfChild;
 
 impl Drop for EndOfChild {
     fn drop(&mut self) {
-        let drained = std::panic::catch_unwind(|| {
+        let started = std::panic::catch_unwind(|| {
             std::thread::Builder::new()
                 .name("kakashi-child-end".into())
-                .spawn(end_backends_in_child)
-                .map(|drain| drain.join().is_ok())
+                .spawn(|| {
+                    let _own = OwnThread::enter();
+                    wait_for_the_program_to_end();
+                    end_backends_in_child();
+                })
+                .is_ok()
         });
-        if !matches!(drained, Ok(Ok(true))) {
+        if !matches!(started, Ok(true)) {
             let _ = std::panic::catch_unwind(end_backends_in_child);
         }
     }
 }
 
-/// [`EndOfChild`]'s work: every backend drained and synchronous, the
-/// compression thread let go; and from now on, a backend made (by a thread
-/// the child started) is synchronous too ([`program_has_ended`]).
+/// Returns once the threads of this process are all kakashi's own (or at
+/// once where their number cannot be read), looking every
+/// [`END_POLL`]. A thread on its way in or out may be seen and not yet
+/// counted: that only delays the end by a look.
+fn wait_for_the_program_to_end() {
+    while let Some(threads) = crate::sys::threads_in_process() {
+        if threads <= OWN_THREADS.load(SeqCst) {
+            return;
+        }
+        std::thread::sleep(END_POLL);
+    }
+}
+
+/// How often [`wait_for_the_program_to_end`] counts the threads.
+const END_POLL: Duration = Duration::from_millis(20);
+
+/// Threads of kakashi's own running in this process (workers, the
+/// compression thread, [`EndOfChild`]'s): see [`OwnThread`].
+static OWN_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread counts itself in [`OWN_THREADS`].
+    static IS_OWN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Counts the calling thread among kakashi's own while it is held: a
+/// thread the program did not start, which must not keep a forked child
+/// alive ([`EndOfChild`]). Taken first thing by each thread kakashi starts.
+pub(crate) struct OwnThread(());
+
+impl OwnThread {
+    /// Counts the calling thread in until the guard drops.
+    pub(crate) fn enter() -> OwnThread {
+        OWN_THREADS.fetch_add(1, SeqCst);
+        let _ = IS_OWN.try_with(|own| own.set(true));
+        OwnThread(())
+    }
+}
+
+impl Drop for OwnThread {
+    fn drop(&mut self) {
+        // Not below zero: a forked child counted afresh (`after_fork_in_child`).
+        let _ = OWN_THREADS.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1));
+        let _ = IS_OWN.try_with(|own| own.set(false));
+    }
+}
+
+/// [`EndOfChild`]'s work, once no thread of the program's is left: every
+/// backend drained and synchronous, the compression thread let go; and
+/// from now on, a backend made (by a stage) is synchronous too
+/// ([`program_has_ended`]).
 fn end_backends_in_child() {
     PROGRAM_ENDED.store(true, SeqCst);
     let deadline = Instant::now() + shutdown::longest_shutdown_timeout(&all_backends());
@@ -238,6 +298,10 @@ pub fn after_fork_in_child() {
     crate::clock::after_fork_in_child();
     crate::record::after_fork_in_child();
     shutdown::retired_totals().replace_in_child();
+    // The child has one thread, this one: kakashi's own if it is one (a
+    // stage that forked).
+    let own = IS_OWN.try_with(Cell::get).unwrap_or(false);
+    OWN_THREADS.store(usize::from(own), SeqCst);
     for backend in all_backends() {
         backend.restart_in_child();
     }

@@ -135,7 +135,9 @@ pub use shutdown::install_sigterm_handler;
 pub use shutdown::ShutdownReport;
 pub use stats::{State, Stats, WriterStats};
 
-pub(crate) use fork::{forked_off_main_thread, lock_for_fork, program_has_ended, HeldForFork};
+pub(crate) use fork::{
+    forked_off_main_thread, lock_for_fork, program_has_ended, HeldForFork, OwnThread,
+};
 pub(crate) use shutdown::{all_backends, longest_shutdown_timeout, register, retired, stop_all};
 
 use std::cell::Cell;

@@ -488,6 +488,7 @@ pub fn install_sigterm_handler(timeout: Duration) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("kakashi-sigterm".into())
         .spawn(move || {
+            let _own = super::OwnThread::enter();
             crate::sys::wait_for_sigterm(fd);
             let timeout = lock(&TIMEOUT).unwrap_or_default();
             stop_all(Instant::now() + timeout, false);

@@ -106,6 +106,7 @@ impl Shared {
     }
 
     fn worker_loop(&self, generation: u64) {
+        let _own = super::OwnThread::enter();
         let _ = IS_WORKER.try_with(|w| w.set(true));
         let mut scratch = Scratch::default();
         loop {

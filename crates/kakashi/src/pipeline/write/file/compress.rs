@@ -166,6 +166,7 @@ fn start(pid: u32) -> CompressionThread {
     let _ = std::thread::Builder::new()
         .name("kakashi-compress".into())
         .spawn(move || {
+            let _own = crate::backend::OwnThread::enter();
             // Logging first: compression runs on what the workers and the
             // program leave of the CPU.
             crate::sys::lower_thread_priority();
