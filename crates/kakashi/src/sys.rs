@@ -101,27 +101,25 @@ pub(crate) fn try_lock_exclusive(file: &std::fs::File) -> std::io::Result<bool> 
 
 /// How many threads of this process are running now, where the system
 /// says (`/proc/self/task` on Linux); `None` elsewhere or when it cannot be
-/// read. A thread that has ended is not counted: the process's first
-/// thread, ended before the others, stays listed as a zombie until they do.
+/// read. A listing of the threads (no file of theirs read: a process may
+/// have hundreds, and this is asked again and again), less the process's
+/// first thread if it has ended: that one stays listed, a zombie, until the
+/// others end too (a forked child whose forking thread ended).
 pub(crate) fn threads_in_process() -> Option<usize> {
     #[cfg(target_os = "linux")]
     {
-        let entries = std::fs::read_dir("/proc/self/task").ok()?;
-        let running = entries
-            .filter_map(Result::ok)
-            .filter(|task| {
-                // `pid (comm) S ...`: the state follows the last `)` (a
-                // thread's name may hold one). Gone since listed: not running.
-                std::fs::read(task.path().join("stat")).is_ok_and(|stat| {
-                    let state = stat
-                        .iter()
-                        .rposition(|&b| b == b')')
-                        .and_then(|end| stat.get(end + 2));
-                    !matches!(state, None | Some(b'Z' | b'X' | b'x'))
-                })
-            })
-            .count();
-        Some(running)
+        let listed = std::fs::read_dir("/proc/self/task").ok()?.count();
+        // `pid (comm) S ...`: the state follows the last `)` (a name may
+        // hold one).
+        let stat = std::fs::read(format!("/proc/self/task/{}/stat", std::process::id()));
+        let first_ended = stat.map_or(true, |stat| {
+            let state = stat
+                .iter()
+                .rposition(|&b| b == b')')
+                .and_then(|end| stat.get(end + 2));
+            matches!(state, None | Some(b'Z' | b'X' | b'x'))
+        });
+        Some(listed - usize::from(first_ended && listed > 0))
     }
     #[cfg(not(target_os = "linux"))]
     {

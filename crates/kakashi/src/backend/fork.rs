@@ -3,7 +3,10 @@
 //!
 //! A child has only the thread that forked: a lock some other thread of the
 //! parent held stays locked forever, and what that thread was doing is
-//! never finished. Hence two rules. Before the fork, the forking thread
+//! never finished. Hence two rules, and one fork at a time (`FORKING`,
+//! held from `prepare_fork` to the end of `after_fork_in_*`, so that two
+//! threads forking at once never pause and resume each other's workers).
+//! Before the fork, the forking thread
 //! takes the process-wide registries itself (`setup/mod.rs`'s
 //! `hold_registries_for_fork`: the global backend, environment and file
 //! registries; then the backend registry of `shutdown.rs`), parks every
@@ -71,6 +74,14 @@ use super::{on_worker_thread, Shared, RUNNING, STOPPING, SYNCHRONOUS};
 /// until [`after_fork_in_parent`] or [`after_fork_in_child`]: make no
 /// logger in between.
 pub fn prepare_fork(timeout: Duration) {
+    // One fork at a time, from here to its `after_fork_in_*`: two threads
+    // preparing at once would each pause and resume the other's workers,
+    // and, in Python, one resuming after its fork (holding the interpreter
+    // lock) waited for a registry the other had taken meanwhile (without
+    // it), which then waited for the interpreter lock: a deadlock. Waited
+    // for as long as it takes, but from inside a stage (see below).
+    let serial = lock_for_fork(&FORKING, Instant::now() + timeout);
+    FORK_SERIAL.with(|s| *s.borrow_mut() = serial);
     let deadline = Instant::now() + timeout;
     // Known from the first fork on: a child's thread keeps its parent's
     // answer (thread-locals are copied by `fork()`), although it is the
@@ -105,10 +116,17 @@ pub fn prepare_fork(timeout: Duration) {
     FORK_HELD.with(|h| *h.borrow_mut() = held);
 }
 
+/// Held from [`prepare_fork`] to the end of [`after_fork_in_parent`] or
+/// [`after_fork_in_child`]: one fork at a time.
+static FORKING: Mutex<()> = Mutex::new(());
+
 thread_local! {
     /// The registries' guards, held by the forking thread across `fork()`.
     static FORK_HELD: std::cell::RefCell<Vec<HeldForFork>> =
         const { std::cell::RefCell::new(Vec::new()) };
+    /// The guard of [`FORKING`], let go of last, once the workers go on.
+    static FORK_SERIAL: std::cell::RefCell<Option<HeldForFork>> =
+        const { std::cell::RefCell::new(None) };
     /// Whether this thread runs the program's `main` (the process's first
     /// thread, or a forked copy of the one that did): set by this thread's
     /// first [`prepare_fork`], unknown before.
@@ -181,20 +199,27 @@ impl Drop for EndOfChild {
 }
 
 /// Returns once the threads of this process are all kakashi's own (or at
-/// once where their number cannot be read), looking every
-/// [`END_POLL`]. A thread on its way in or out may be seen and not yet
-/// counted: that only delays the end by a look.
+/// once where their number cannot be read), looking first after
+/// [`END_POLL`], then less and less often, down to every
+/// [`END_POLL_MAX`] (such a child may run for hours). A thread on its way
+/// in or out may be seen and not yet counted: that only delays the end by
+/// a look.
 fn wait_for_the_program_to_end() {
+    let mut poll = END_POLL;
     while let Some(threads) = crate::sys::threads_in_process() {
         if threads <= OWN_THREADS.load(SeqCst) {
             return;
         }
-        std::thread::sleep(END_POLL);
+        std::thread::sleep(poll);
+        poll = (poll * 2).min(END_POLL_MAX);
     }
 }
 
-/// How often [`wait_for_the_program_to_end`] counts the threads.
-const END_POLL: Duration = Duration::from_millis(20);
+/// How soon [`wait_for_the_program_to_end`] counts the threads again at
+/// first.
+const END_POLL: Duration = Duration::from_millis(10);
+/// How long it waits between two counts at most.
+const END_POLL_MAX: Duration = Duration::from_millis(200);
 
 /// Threads of kakashi's own running in this process (workers, the
 /// compression thread, [`EndOfChild`]'s): see [`OwnThread`].
@@ -287,6 +312,16 @@ pub fn after_fork_in_parent() {
     for backend in all_backends() {
         backend.resume_after_fork();
     }
+    release_fork_serial();
+}
+
+/// Lets another fork be prepared (see [`FORKING`]).
+fn release_fork_serial() {
+    let serial = FORK_SERIAL
+        .try_with(|s| s.borrow_mut().take())
+        .ok()
+        .flatten();
+    drop(serial);
 }
 
 /// Call in the child just after `fork()`: every backend gets fresh workers,
@@ -320,6 +355,7 @@ pub fn after_fork_in_child() {
             }
         });
     }
+    release_fork_serial();
 }
 
 // === one backend ===
