@@ -61,7 +61,10 @@ def install_sigterm_handler(timeout: float = 5.0) -> Any:
       drained.
 
     Logging still works after the drain (records are written on the calling
-    thread). Must be called from the main thread (``ValueError`` otherwise,
+    thread). In a child forked off a thread other than the main one, once
+    that thread has ended, no Python signal handler runs (CPython runs them
+    on that thread only), this one included: SIGTERM then does nothing
+    there. Must be called from the main thread (``ValueError`` otherwise,
     as ``signal.signal``). Returns the previous handler (as ``signal.signal``:
     ``SIG_DFL``, ``SIG_IGN``, a callable, or None if it was not installed
     from Python, which is treated as the default). A ``timeout`` that is not
