@@ -126,11 +126,12 @@ pub fn exit_drain_timeout() -> std::time::Duration {
 /// Invariant: fixed for the child's life once `after_fork_in_child` ran on
 /// the forking thread; false in a process that is not such a child.
 ///
-/// Why: such a child ends when that thread does, with no exit hook
-/// (`after_fork_in_child` drains the backends then); a binding whose
-/// interpreter keeps per-thread state may have to prepare for the backends'
-/// threads running its code after that thread is gone (CPython 3.11 and
-/// 3.12 do: `kakashi-py`'s `fork_child.rs`).
+/// Why: such a child has no exit hook; it ends when its last thread does,
+/// once kakashi has drained its backends (when only kakashi's own threads
+/// are left: `backend/fork.rs`'s `EndOfChild`). A binding whose interpreter
+/// keeps per-thread state may have to prepare for the backends' threads
+/// running its code after that thread is gone (CPython 3.11 and 3.12 do:
+/// `kakashi-py`'s `fork_child.rs`).
 pub fn forked_off_main_thread() -> bool {
     crate::backend::forked_off_main_thread()
 }
