@@ -107,6 +107,16 @@ def result(proc, what):
     return json.loads(lines[-1][len("RESULT "):])
 
 
+def forked_child_result(proc, what, killed_after):
+    """The RESULT of a program that forked a child and printed its exit
+    code as ``child`` (``wait_for_child``): the program exited cleanly and
+    the child with 0 (a hung child was killed after ``killed_after`` s)."""
+    expect_clean_exit(proc, what)
+    out = result(proc, what)
+    assert out["child"] == 0, f"the child: {out['child']} (hung = killed after {killed_after} s)\n{describe(proc)}"
+    return out
+
+
 def balanced(s):
     return s["messages_submitted"] == (
         s["messages_written"] + s["messages_dropped"] + s["messages_filtered"] + s["messages_failed"]
@@ -570,9 +580,7 @@ def test_a_child_forked_off_another_thread_ends_when_that_thread_does(tmp_path, 
         what,
         stacks=False,
     )
-    expect_clean_exit(proc, what)
-    out = result(proc, what)
-    assert out["child"] == 0, f"the child: {out['child']} (hung = killed after 30 s)\n{describe(proc)}"
+    out = forked_child_result(proc, what, killed_after=30)
     seqs = [r["fields"]["seq"] for r in json_lines(tmp_path / "forked.log") if r["message"] == "in the child"]
     assert seqs == list(range(records)), f"the child's records: {len(seqs)} of {records}, in order: {seqs[:20]}"
 
@@ -638,9 +646,7 @@ def test_a_thread_a_child_started_keeps_logging_after_the_forking_thread_ended(t
         what,
         stacks=False,
     )
-    expect_clean_exit(proc, what)
-    out = result(proc, what)
-    assert out["child"] == 0, f"the child: {out['child']} (hung = killed after 40 s)\n{describe(proc)}"
+    out = forked_child_result(proc, what, killed_after=40)
     assert out["u"] == list(range(300)), f"U's records: {len(out['u'])} of 300"
 
 
@@ -702,9 +708,7 @@ def test_a_child_thread_feeding_a_slow_writer_past_the_forking_threads_end_loses
         what,
         stacks=False,
     )
-    expect_clean_exit(proc, what)
-    out = result(proc, what)
-    assert out["child"] == 0, f"the child: {out['child']} (hung = killed after 40 s)\n{describe(proc)}"
+    out = forked_child_result(proc, what, killed_after=40)
     assert out["u"] == list(range(400)), f"U's records: {len(out['u'])} of 400, in order"
 
 

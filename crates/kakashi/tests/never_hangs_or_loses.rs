@@ -774,12 +774,52 @@ fn expect_clean_exit(pid: libc::pid_t, what: &str) {
     );
 }
 
+/// Forks from a thread of its own (not `main`'s), with kakashi's fork
+/// hooks around the fork; in the child, runs `child` on that thread, which
+/// then ends by returning, as the child's program does. Returns the
+/// child's pid, in the parent.
+fn fork_off_a_thread(child: impl FnOnce() + Send + 'static) -> libc::pid_t {
+    let forker = std::thread::spawn(move || {
+        kakashi::prepare_fork(Duration::from_secs(5));
+        // SAFETY: the child runs only this thread, which makes no lock of
+        // another thread's its own (the fork hooks around it take care of
+        // kakashi's); it ends by returning.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            kakashi::after_fork_in_child();
+            child();
+            return None;
+        }
+        kakashi::after_fork_in_parent();
+        Some(pid)
+    });
+    forker.join().unwrap().expect("the parent's side")
+}
+
+/// Checks that `path` holds the child's records "in the child", `seq` 0
+/// to `records` - 1, every one, in order.
+fn expect_child_records(path: &std::path::Path, records: u64) {
+    let seqs: Vec<u64> = common::json_lines(path)
+        .iter()
+        .filter(|r| r["message"] == "in the child")
+        .filter_map(|r| r["fields"]["seq"].as_u64())
+        .collect();
+    let missing = records - seqs.len() as u64;
+    assert_eq!(missing, 0, "records of the child missing from the file");
+    assert!(
+        seqs.iter().copied().eq(0..records),
+        "the child's records, in order"
+    );
+}
+
 /// A child forked from a thread other than `main`'s has no `main` to return
 /// from: when that thread ends, no exit hook runs, and the process ends only
 /// once its last thread has. Found (from Python, `sys.exit` in such a
 /// child's thread): the child's fresh workers kept it alive for ever. Now
-/// the thread's end drains the backends, whose workers then leave, and the
-/// child ends with its records written.
+/// the end drains the backends once only kakashi's threads are left (here
+/// at once), their workers leave, and the child ends with its records
+/// written.
 #[test]
 fn a_child_forked_off_another_thread_ends_when_that_thread_does() {
     const CHILD_RECORDS: u64 = 500;
@@ -800,38 +840,14 @@ fn a_child_forked_off_another_thread_ends_when_that_thread_does() {
                 PipelineConfig::new().writer(file_writer(&path).unwrap()),
             );
             info!(logger, "parent before the fork");
-            let forker = std::thread::spawn(move || {
-                kakashi::prepare_fork(Duration::from_secs(5));
-                // SAFETY: the child runs only this thread, which makes no
-                // lock of another thread's its own (the fork hooks around
-                // it take care of kakashi's); it ends by returning.
-                let pid = unsafe { libc::fork() };
-                assert!(pid >= 0, "fork failed");
-                if pid == 0 {
-                    kakashi::after_fork_in_child();
-                    for seq in 0..CHILD_RECORDS {
-                        info!(logger, "in the child", seq = seq);
-                    }
-                    // The thread ends here, as the child's program does.
-                    return None;
+            let pid = fork_off_a_thread(move || {
+                for seq in 0..CHILD_RECORDS {
+                    info!(logger, "in the child", seq = seq);
                 }
-                kakashi::after_fork_in_parent();
-                Some(pid)
             });
-            let pid = forker.join().unwrap().expect("the parent's side");
             expect_clean_exit(pid, "its only thread of its own ended");
             assert!(backend.flush());
-            let written = common::json_lines(&path);
-            let seqs: Vec<u64> = written
-                .iter()
-                .filter(|r| r["message"] == "in the child")
-                .filter_map(|r| r["fields"]["seq"].as_u64())
-                .collect();
-            assert_eq!(
-                seqs,
-                (0..CHILD_RECORDS).collect::<Vec<_>>(),
-                "the child's records, in order"
-            );
+            expect_child_records(&path, CHILD_RECORDS);
         },
     );
 }
@@ -879,39 +895,17 @@ fn a_child_ends_after_its_threads_have_logged_everything_through_a_slow_writer()
                     writeln!(out.lock().unwrap(), "{line}")
                 })),
             );
-            let forker = std::thread::spawn(move || {
-                kakashi::prepare_fork(Duration::from_secs(5));
-                // SAFETY: as in the tests above; the child's one thread
-                // starts another and ends by returning.
-                let pid = unsafe { libc::fork() };
-                assert!(pid >= 0, "fork failed");
-                if pid == 0 {
-                    kakashi::after_fork_in_child();
-                    std::thread::spawn(move || {
-                        for seq in 0..CHILD_RECORDS {
-                            info!(logger, "in the child", seq = seq);
-                        }
-                    });
-                    // The forking thread ends while that thread logs.
-                    return None;
-                }
-                kakashi::after_fork_in_parent();
-                Some(pid)
+            let pid = fork_off_a_thread(move || {
+                std::thread::spawn(move || {
+                    for seq in 0..CHILD_RECORDS {
+                        info!(logger, "in the child", seq = seq);
+                    }
+                });
+                // The forking thread ends while that thread logs.
             });
-            let pid = forker.join().unwrap().expect("the parent's side");
             expect_clean_exit(pid, "its threads finished logging");
             drop(backend);
-            let seqs: Vec<u64> = common::json_lines(&path)
-                .iter()
-                .filter(|r| r["message"] == "in the child")
-                .filter_map(|r| r["fields"]["seq"].as_u64())
-                .collect();
-            let missing = CHILD_RECORDS - seqs.len() as u64;
-            assert_eq!(missing, 0, "records of the child missing from the file");
-            assert!(
-                seqs.iter().copied().eq(0..CHILD_RECORDS),
-                "the child's records, in order"
-            );
+            expect_child_records(&path, CHILD_RECORDS);
         },
     );
 }
@@ -956,51 +950,29 @@ fn a_child_thread_logging_through_the_end_loses_nothing_without_fallback() {
             })
             .unwrap();
             let logger = pipeline.logger("ending");
-            let forker = std::thread::spawn(move || {
-                kakashi::prepare_fork(Duration::from_secs(5));
-                // SAFETY: as in the test above; the child's one thread
-                // starts another and ends by returning.
-                let pid = unsafe { libc::fork() };
-                assert!(pid >= 0, "fork failed");
-                if pid == 0 {
-                    kakashi::after_fork_in_child();
-                    let (started, logging) = mpsc::channel();
-                    std::thread::spawn(move || {
-                        for seq in 0..CHILD_RECORDS {
-                            info!(logger, "in the child", seq = seq);
-                            if seq == 100 {
-                                let _ = started.send(());
-                            }
-                            std::thread::sleep(Duration::from_millis(1));
+            let pid = fork_off_a_thread(move || {
+                let (started, logging) = mpsc::channel();
+                std::thread::spawn(move || {
+                    for seq in 0..CHILD_RECORDS {
+                        info!(logger, "in the child", seq = seq);
+                        if seq == 100 {
+                            let _ = started.send(());
                         }
-                    });
-                    let _ = logging.recv();
-                    for seq in 0..10 {
-                        info!(slow, "queued for the slow writer", seq = seq);
+                        std::thread::sleep(Duration::from_millis(1));
                     }
-                    // Kept (a handle dropped here would drain it now, before
-                    // the end): the end finds its records queued.
-                    std::mem::forget(slow_backend);
-                    // The end starts now, while that thread logs; the child
-                    // exits when that thread is done.
-                    return None;
+                });
+                let _ = logging.recv();
+                for seq in 0..10 {
+                    info!(slow, "queued for the slow writer", seq = seq);
                 }
-                kakashi::after_fork_in_parent();
-                Some(pid)
+                // Kept (a handle dropped here would drain it now, before
+                // the end): the end finds its records queued.
+                std::mem::forget(slow_backend);
+                // The end starts now, while that thread logs; the child
+                // exits when that thread is done.
             });
-            let pid = forker.join().unwrap().expect("the parent's side");
             expect_clean_exit(pid, "its threads finished logging");
-            let seqs: Vec<u64> = common::json_lines(&path)
-                .iter()
-                .filter(|r| r["message"] == "in the child")
-                .filter_map(|r| r["fields"]["seq"].as_u64())
-                .collect();
-            let missing = CHILD_RECORDS - seqs.len() as u64;
-            assert_eq!(missing, 0, "records of the child missing from the file");
-            assert!(
-                seqs.iter().copied().eq(0..CHILD_RECORDS),
-                "the child's records, in order"
-            );
+            expect_child_records(&path, CHILD_RECORDS);
         },
     );
 }
