@@ -1,4 +1,4 @@
-"""The built-in stages have one implementation, the engine's (issue 13): in a
+"""The built-in stages have one implementation, the engine's: in a
 pipeline and called from Python (by user code, or from inside a user's own
 stage on a worker) they behave the same; ``thread_enricher`` names the thread
 that made the record; ``file_writer`` opens its file once."""

@@ -35,7 +35,8 @@ setup_logging set_log_level set_request_context set_user_context set_custom_cont
 clear_request_context configure_colors enable_bright_colors disable_colors create_custom_logger
 """.split()
 
-#: The original's JSON keys (§3.8), in order, as far as a record has them.
+#: The original's JSON keys, in the order its formatter writes them, as far
+#: as a record has them.
 KEY_ORDER = ["timestamp", "datetime", "level", "level_value", "logger", "message", "fields", "context", "source", "threading", "exception"]
 
 
@@ -94,7 +95,8 @@ def test_readme_program_production_setup_writes_app_log(tmp_path):
 
 
 def test_context_setters_give_the_documented_context_line(tmp_path):
-    """§3.14's sample: the three setters merge into one JSON context."""
+    """The original's documented sample: the request, user and custom
+    setters merge into one JSON ``context`` object."""
     _ran(
         run_python(
             """
@@ -263,7 +265,8 @@ def test_get_request_logger_and_presets(tmp_path):
 
 def test_structured_logger_helpers_use_the_original_field_names(tmp_path):
     """create_structured_logger(name, pipeline).metric/counter/timer/event/
-    audit/request/security: §3.15's fields, before the caller's."""
+    audit/request/security: the original's field names for each helper,
+    before the caller's fields."""
     path = tmp_path / "s.log"
     log = create_structured_logger("metrics", pipeline=create_file_pipeline(path))
     log.metric("latency", 12.5, host="h1")

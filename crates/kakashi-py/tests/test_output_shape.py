@@ -1,4 +1,4 @@
-"""What comes out (issue 14): ``default_json_formatter(...)`` keywords
+"""What comes out: ``default_json_formatter(...)`` keywords
 (rename, drop, flatten_fields, default=, exception_frames, profile), the ECS
 and Google Cloud profiles checked against the fields those products require,
 structured exception frames that never carry local variables, and
