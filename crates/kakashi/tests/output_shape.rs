@@ -177,6 +177,34 @@ fn a_flattened_field_never_overwrites_a_key_of_the_line() {
 }
 
 #[test]
+fn flattened_names_stay_unique_when_a_field_is_named_like_a_moved_one() {
+    // `level` is moved aside to `fields.level`, a name another field has:
+    // it moves on to `fields.fields.level`; a key given twice keeps its
+    // first place and moves the second.
+    let shaped = default_json_formatter().flatten_fields().build().unwrap();
+    let mut r = Record::new(Level::Info, "app", "m");
+    r.fields.push(("level".into(), "A".into()));
+    r.fields.push(("fields.level".into(), "B".into()));
+    r.fields.push(("user".into(), "ann".into()));
+    r.fields.push(("user".into(), "bob".into()));
+    let m = parse(&line(&shaped, &r));
+    assert_eq!(m["level"], "INFO");
+    assert_eq!(m["fields.fields.level"], "A");
+    assert_eq!(m["fields.level"], "B");
+    assert_eq!(m["user"], "ann");
+    assert_eq!(m["fields.user"], "bob");
+    // The profiles flatten too, each onto its own names.
+    for f in [ecs_json_formatter(), gcp_json_formatter()] {
+        let mut r = Record::new(Level::Info, "app", "m");
+        r.fields.push(("message".into(), "A".into()));
+        r.fields.push(("fields.message".into(), "B".into()));
+        let m = parse(&line(&f, &r));
+        assert_eq!(m["fields.fields.message"], "A");
+        assert_eq!(m["fields.message"], "B");
+    }
+}
+
+#[test]
 fn bad_shapes_fail_at_configuration_naming_the_key() {
     let err = |s: JsonShape| s.build().unwrap_err().to_string();
     assert_eq!(

@@ -28,9 +28,10 @@
 //! assert!(err.to_string().starts_with("invalid drop key \"thread\"; expected one of timestamp,"));
 //! ```
 //!
-//! Guarantees: every line is one valid JSON object on one line; a field
-//! flattened onto a key the layout writes itself never shadows it (it is
-//! written as `fields.<key>`); exceptions never carry local variables, only
+//! Guarantees: every line is one valid JSON object on one line, with no
+//! key twice; a field flattened onto a key the layout writes itself never
+//! shadows it (it is written as `fields.<key>`, with `fields.` in front
+//! again while that name is taken too); exceptions never carry local variables, only
 //! type, message, traceback text and frames (file, line, function).
 //!
 //! [`default_json_formatter`]: super::default_json_formatter
@@ -414,24 +415,47 @@ impl ShapedJsonFormatter {
         }
     }
 
-    /// Each field as a top-level entry; a name the layout writes itself
-    /// becomes `fields.<name>`. `skip` leaves fields out (moved elsewhere).
+    /// Each field as a top-level entry; `skip` leaves fields out (moved
+    /// elsewhere). Every name written is unique in the line: a field named
+    /// like a key the layout writes itself becomes `fields.<name>`, and a
+    /// name taken anyway (by the layout, by another field, by one written
+    /// before: `level` beside a field literally named `fields.level`, or a
+    /// key given twice) gets `fields.` in front again until it is free.
     fn flat_fields(&self, out: &mut Vec<u8>, sep: &mut Sep, r: &Record, skip: fn(&str) -> bool) {
-        for (k, v) in &r.fields {
-            if skip(k) {
-                continue;
+        let shown = || r.fields.iter().filter(|(k, _)| !skip(k));
+        let clash = shown().enumerate().any(|(i, (k, _))| {
+            self.written.iter().any(|w| **w == **k) || shown().take(i).any(|(o, _)| o == k)
+        });
+        if !clash {
+            for (k, v) in shown() {
+                sep.next(out);
+                write_json_str(out, k);
+                out.push(b':');
+                write_json_value(out, v);
+            }
+            return;
+        }
+        let mut names: Vec<String> = Vec::with_capacity(r.fields.len());
+        for (i, (k, v)) in shown().enumerate() {
+            let taken = |name: &str| {
+                self.written.iter().any(|w| **w == *name)
+                    || names.iter().any(|n| n == name)
+                    || shown()
+                        .enumerate()
+                        .any(|(j, (o, _))| j != i && **o == *name)
+            };
+            let mut name = k.to_string();
+            if self.written.iter().any(|w| **w == **k) || names.contains(&name) {
+                name.insert_str(0, "fields.");
+                while taken(&name) {
+                    name.insert_str(0, "fields.");
+                }
             }
             sep.next(out);
-            if self.written.iter().any(|w| **w == **k) {
-                let mut name = String::with_capacity(k.len() + 7);
-                name.push_str("fields.");
-                name.push_str(k);
-                write_json_str(out, &name);
-            } else {
-                write_json_str(out, k);
-            }
+            write_json_str(out, &name);
             out.push(b':');
             write_json_value(out, v);
+            names.push(name);
         }
     }
 
