@@ -107,6 +107,11 @@ impl FromStr for Directives {
                 directive: directive.to_owned(),
                 reason,
             };
+            // Before the split at `=`: a span filter's fields have their
+            // own (`a[span{x=1}]=debug`).
+            if directive.contains(SPAN_FILTER) {
+                return Err(bad(SPAN_FILTER_REFUSED.to_owned()));
+            }
             match directive.split_once('=') {
                 None => {
                     let level = parse_level(directive).map_err(|e| bad(e.to_string()))?;
@@ -150,15 +155,25 @@ pub(crate) fn parse_level(s: &str) -> Result<Level, ConfigError> {
     }
 }
 
+/// What starts or ends a `RUST_LOG` span filter (`target[span{field=value}]`).
+const SPAN_FILTER: [char; 4] = ['[', ']', '{', '}'];
+/// Why a span filter is refused: kakashi's levels are per logger name, and a
+/// rule no logger could match would silently do nothing.
+const SPAN_FILTER_REFUSED: &str = "span filters ([span{field=value}]) are not supported; \
+     rules name loggers only";
+
 /// A rule's target in the form used for matching: `::` written as `.`.
 ///
 /// # Errors
 /// Why the target cannot name loggers: empty, whitespace or `,`/`=` in it, a
-/// separator at either end or doubled.
+/// span filter, a separator at either end or doubled.
 pub(crate) fn normalise_target(target: &str) -> Result<String, String> {
     let normal = target.replace("::", ".");
     if normal.is_empty() {
         return Err("empty target".to_owned());
+    }
+    if normal.contains(SPAN_FILTER) {
+        return Err(format!("target {target:?}: {SPAN_FILTER_REFUSED}"));
     }
     if normal
         .chars()
@@ -397,7 +412,7 @@ pub(crate) fn set_pipeline_level(stages: &Arc<Stages>, level: Level) {
 ///
 /// # Errors
 /// [`ConfigError::InvalidDirective`] for a name that cannot be a target
-/// (empty, whitespace, `,` or `=` in it, an empty part).
+/// (empty, whitespace, `,` or `=` in it, a span filter, an empty part).
 pub fn try_set_level(name: &str, level: Level) -> Result<(), ConfigError> {
     let target = normalise_target(name).map_err(|reason| ConfigError::InvalidDirective {
         directive: format!("{name}={}", level.name()),
@@ -493,9 +508,19 @@ mod tests {
             ("a..b=info", "invalid directive \"a..b=info\": target \"a..b\" has an empty part"),
             ("x=info,x=debug", "invalid directive \"x=debug\": target \"x\" given twice"),
             ("hyper", "invalid directive \"hyper\": invalid log level \"hyper\"; expected DEBUG, INFO, WARNING, ERROR, CRITICAL or 10, 20, 30, 40, 50"),
+            ("info,[span]=debug", "invalid directive \"[span]=debug\": span filters ([span{field=value}]) are not supported; rules name loggers only"),
+            ("a[span{x=1}]=debug", "invalid directive \"a[span{x=1}]=debug\": span filters ([span{field=value}]) are not supported; rules name loggers only"),
+            ("a[s{x=1,y=2}]=info", "invalid directive \"a[s{x=1\": span filters ([span{field=value}]) are not supported; rules name loggers only"),
         ] {
             assert_eq!(text.parse::<Directives>().unwrap_err().to_string(), message);
         }
+        assert_eq!(
+            try_set_level("a[span]", Level::Debug)
+                .unwrap_err()
+                .to_string(),
+            "invalid directive \"a[span]=DEBUG\": target \"a[span]\": span filters \
+             ([span{field=value}]) are not supported; rules name loggers only"
+        );
         let d: Directives = " 10 , a::b=40 ,".parse().unwrap();
         assert_eq!(d.to_string(), "DEBUG,a.b=ERROR");
     }
