@@ -374,6 +374,52 @@ def test_a_queue_listener_in_front_keeps_the_exception_and_the_callers_thread(tm
     pipeline.shutdown()
 
 
+def test_a_queue_listener_in_front_reads_any_traceback_back(tmp_path):
+    """Behind ``QueueHandler`` the exception is text in the message: the
+    one raised is read from the end of its chain, a message of several lines
+    stays whole, and an exception group (3.11+) is read inside its margin
+    (its own type and message, not a member's); the stack comes apart too."""
+    logger, path = file_logger(tmp_path)
+    q = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(q, KakashiHandler(logger))
+    listener.start()
+    log = logging.getLogger("queued.tracebacks")
+    queue_handler = logging.handlers.QueueHandler(q)
+    log.addHandler(queue_handler)
+    log.propagate = False
+    try:
+        raise ValueError("multi\nline: message\nend")
+    except ValueError:
+        log.exception("several lines")
+    try:
+        try:
+            raise ValueError("inner")
+        except ValueError as e:
+            raise KeyError("outer") from e
+    except KeyError:
+        log.exception("chained")
+    if sys.version_info >= (3, 11):
+        try:
+            raise ExceptionGroup("batch", [ValueError("a"), TypeError("b")])  # noqa: F821
+        except Exception:
+            log.error("group", exc_info=True, stack_info=True)
+    listener.stop()
+    log.removeHandler(queue_handler)
+    assert logger.flush()
+    lines = json_lines(path)
+    got = [(l["message"], l["exception"]["type"], l["exception"]["message"]) for l in lines]
+    expected = [
+        ("several lines", "ValueError", "multi\nline: message\nend"),
+        ("chained", "KeyError", "'outer'"),
+    ]
+    if sys.version_info >= (3, 11):
+        expected.append(("group", "ExceptionGroup", "batch (2 sub-exceptions)"))
+        assert lines[2]["fields"]["stack_info"].startswith("Stack (most recent call last):")
+        assert "TypeError: b" in lines[2]["exception"]["traceback"]
+    assert got == expected
+    assert "ValueError: inner" in lines[1]["exception"]["traceback"]
+
+
 def test_a_record_with_only_exception_text_keeps_it(tmp_path):
     """A record rebuilt from its dict (as ``SocketHandler`` and
     multiprocessing queues carry it: no exception object, ``exc_text`` left)

@@ -33,8 +33,19 @@ pub(super) fn exception_of(rec: &Bound<'_, PyAny>) -> PyResult<Option<Exception>
     Ok(Some(exception_from_text(text)))
 }
 
-/// The start of a traceback `logging.Formatter` appends to a message.
-const TRACEBACK: &str = "\nTraceback (most recent call last):\n";
+/// The first line of a formatted traceback.
+const TRACEBACK: &str = "Traceback (most recent call last):";
+/// The first line of an exception group's traceback (3.11+), whose own
+/// lines then carry a margin (`  | `) and whose members follow after `  +-`.
+const GROUP_TRACEBACK: &str = "  + Exception Group Traceback (most recent call last):";
+/// The margin of an exception group's own lines.
+const GROUP_MARGIN: &str = "  | ";
+/// What stands between the exceptions of a chain; the last exception is
+/// the one raised.
+const CHAIN: [&str; 2] = [
+    "\nThe above exception was the direct cause of the following exception:\n",
+    "\nDuring handling of the above exception, another exception occurred:\n",
+];
 /// The start of a stack `logging.Formatter` appends to a message.
 const STACK: &str = "\nStack (most recent call last):\n";
 
@@ -44,7 +55,7 @@ const STACK: &str = "\nStack (most recent call last):\n";
 /// and drops `exc_info`, `exc_text` and, from 3.12, `stack_info`). The
 /// stack becomes the `stack_info` field, the traceback the exception; the
 /// message keeps what is before them. A traceback is split off only when
-/// its last line reads `Type: message` (or `Type`), so a message that
+/// it reads as one to its end (see [`last_exception`]), so a message that
 /// merely mentions one is left whole.
 pub(super) fn split_formatted(record: &mut Record) {
     let mut message = record.message.as_str();
@@ -57,13 +68,21 @@ pub(super) fn split_formatted(record: &mut Record) {
         message = &message[..at];
     }
     let mut exception = None;
-    if let Some(at) = message.find(TRACEBACK) {
-        let text = &message[at + 1..];
-        let last = text.lines().next_back().unwrap_or("");
-        let type_part = last.split_once(": ").map_or(last, |(t, _)| t);
-        if is_type_name(type_part) {
+    let head = [TRACEBACK, GROUP_TRACEBACK]
+        .iter()
+        .filter_map(|head| {
+            message.match_indices(head).map(|(at, _)| at).find(|&at| {
+                at > 0
+                    && message.as_bytes()[at - 1] == b'\n'
+                    && message[at + head.len()..].starts_with('\n')
+            })
+        })
+        .min();
+    if let Some(at) = head {
+        let text = &message[at..];
+        if last_exception(text).is_some() {
             exception = Some(exception_from_text(text.to_owned()));
-            message = &message[..at];
+            message = &message[..at - 1];
         }
     }
     if message.len() == record.message.len() {
@@ -80,24 +99,13 @@ pub(super) fn split_formatted(record: &mut Record) {
     }
 }
 
-/// An exception known only by its formatted traceback: the type and
-/// message from its last line, the frames from its `File "...", line N, in
-/// f` lines (those of the last exception of a chain).
+/// An exception known only by its formatted traceback: the type, message
+/// and frames of the last exception of its chain (see [`last_exception`]);
+/// a text that does not read as a traceback is kept whole as the
+/// traceback of an `Exception` with no message.
 pub(super) fn exception_from_text(text: String) -> Exception {
-    let last = text
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    let (type_name, message) = match last.split_once(": ") {
-        Some((t, m)) if is_type_name(t) => (t.to_owned(), m.to_owned()),
-        _ if is_type_name(last) => (last.to_owned(), String::new()),
-        _ => ("Exception".to_owned(), String::new()),
-    };
-    let innermost = text
-        .rfind("Traceback (most recent call last):")
-        .map_or(text.as_str(), |at| &text[at..]);
-    let mut frames: Vec<Frame> = innermost.lines().filter_map(frame_of_line).collect();
+    let (type_name, message, mut frames) = last_exception(&text)
+        .unwrap_or_else(|| ("Exception".to_owned(), String::new(), Vec::new()));
     if frames.len() > kakashi::record::MAX_FRAMES {
         frames.drain(..frames.len() - kakashi::record::MAX_FRAMES);
     }
@@ -108,6 +116,53 @@ pub(super) fn exception_from_text(text: String) -> Exception {
         traceback: Some(text.trim_end_matches('\n').to_owned()),
         frames,
     }
+}
+
+/// The type, message and frames of the last exception of a formatted
+/// chain, the one that was raised, as `traceback.format_exception` writes
+/// it: an optional `Traceback (most recent call last):` line, its frames
+/// (indented lines), then `Type: message` (or `Type`) and the message's
+/// further lines. An exception group's own lines are read inside their
+/// margin, up to its members. `None` when the text does not end that way.
+fn last_exception(text: &str) -> Option<(String, String, Vec<Frame>)> {
+    let start = CHAIN
+        .iter()
+        .filter_map(|sep| text.rfind(sep).map(|at| at + sep.len()))
+        .max()
+        .unwrap_or(0);
+    let mut lines = text[start..]
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .peekable();
+    let own: Vec<&str> = if lines.peek() == Some(&GROUP_TRACEBACK) {
+        lines.next();
+        lines.map_while(|l| l.strip_prefix(GROUP_MARGIN)).collect()
+    } else {
+        if lines.peek() == Some(&TRACEBACK) {
+            lines.next();
+        }
+        lines.collect()
+    };
+    let body = own
+        .iter()
+        .position(|l| !l.starts_with(char::is_whitespace))?;
+    let frames = own[..body]
+        .iter()
+        .filter_map(|l| frame_of_line(l))
+        .collect();
+    let first = own[body];
+    let (type_name, first_line) = match first.split_once(": ") {
+        Some((t, m)) if is_type_name(t) => (t, m),
+        _ if is_type_name(first) => (first, ""),
+        _ => return None,
+    };
+    let mut message = first_line.to_owned();
+    for line in &own[body + 1..] {
+        message.push('\n');
+        message.push_str(line);
+    }
+    let message = message.trim_end_matches('\n').to_owned();
+    Some((type_name.to_owned(), message, frames))
 }
 
 /// A traceback line `  File "m.py", line 3, in f` as a [`Frame`].
