@@ -342,22 +342,40 @@ impl PyLogger {
 
     /// `logging.Logger._log(level, msg, args, extra=extra)` logged without
     /// a `LogRecord` (`kakashi.stdlib`'s fast path; see `stdlib/`).
-    /// Returns False, having done nothing, when the call must take the
-    /// usual path instead; raises what `msg % args` raises.
+    /// Returns True once logged; False, having done nothing, when the call
+    /// must take the usual path instead; the exception `msg % args` raised,
+    /// having logged nothing, for the caller to report once.
     #[pyo3(signature = (name, levelno, msg, args, extra, follow_global=false))]
     fn _log_stdlib(
         &self,
         name: &Bound<'_, PyAny>,
-        levelno: i64,
+        levelno: &Bound<'_, PyAny>,
         msg: &Bound<'_, PyAny>,
         args: &Bound<'_, PyAny>,
         extra: Option<&Bound<'_, PyDict>>,
         follow_global: bool,
-    ) -> PyResult<bool> {
-        let _call = crate::gil::Call::enter(name.py());
+    ) -> PyResult<Py<PyAny>> {
+        let py = name.py();
+        let _call = crate::gil::Call::enter(py);
         let _hook = DefaultScope::enter(self.default_hook.as_ref());
-        crate::stdlib::log_call(&self.inner, name, levelno, msg, args, extra, follow_global)
-            .map(|done| matches!(done, crate::stdlib::Fast::Done))
+        let levelno = crate::stdlib::level_number(levelno)?;
+        Ok(
+            match crate::stdlib::log_call(
+                &self.inner,
+                name,
+                levelno,
+                msg,
+                args,
+                extra,
+                follow_global,
+            )? {
+                crate::stdlib::Fast::Done => true.into_pyobject(py)?.to_owned().into_any().unbind(),
+                crate::stdlib::Fast::Declined => {
+                    false.into_pyobject(py)?.to_owned().into_any().unbind()
+                }
+                crate::stdlib::Fast::FormatFailed(e) => e.into_value(py).into_any(),
+            },
+        )
     }
 
     /// A logger like this one with `fields` added to every record.

@@ -322,6 +322,85 @@ def test_bad_input_never_raises(tmp_path, capsys):
     assert "Message: 'bad %d'" in err
 
 
+def test_an_argument_that_fails_to_format_is_formatted_once_and_reported_once(tmp_path, capsys):
+    """A ``%`` argument whose ``__str__`` logs, then raises: as with
+    ``logging``'s own handlers, ``__str__`` runs once, its own record is
+    written once, and ``handleError`` gets the record ``logging`` would
+    make (the caller's line, the message and arguments)."""
+    logger, path = file_logger(tmp_path)
+    handler = KakashiHandler(logger)
+    log = logging.getLogger("fails.to.format")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    calls = []
+    reported = []
+
+    class SideThenRaise:
+        def __str__(self):
+            calls.append(1)
+            log.info("side effect")
+            raise RuntimeError("boom")
+
+        def __repr__(self):
+            return "<SideThenRaise>"
+
+    original = handler.handleError
+
+    def spy(record):
+        reported.append((record.msg, record.lineno, record.filename, sys.exc_info()[1]))
+        original(record)
+
+    handler.handleError = spy
+    line = sys._getframe().f_lineno + 1
+    log.info("value %s", SideThenRaise())
+    log.info("after")
+    assert logger.flush()
+    log.removeHandler(handler)
+    assert [l["message"] for l in json_lines(path)] == ["side effect", "after"]
+    assert len(calls) == 1
+    ((msg, lineno, filename, error),) = reported
+    assert (msg, lineno, filename) == ("value %s", line, "test_stdlib_bridge.py")
+    assert str(error) == "boom"
+    assert handler.errors == 1
+    err = capsys.readouterr().err
+    assert err.count("--- Logging error ---") == 1
+    assert "RuntimeError: boom" in err
+    assert "Message: 'value %s'\nArguments: (<SideThenRaise>,)" in err
+
+
+def test_levels_beyond_64_bits_and_task_name_before_3_12(tmp_path):
+    """A level number of any size is a level, as ``logging`` takes it
+    (above CRITICAL is CRITICAL, below DEBUG is DEBUG), on the fast path
+    and through a ``LogRecord``; before 3.12 ``taskName`` in ``extra`` is
+    the caller's field (from 3.12 ``logging`` itself refuses it)."""
+    logger, path = file_logger(tmp_path)
+    handler = KakashiHandler(logger)
+    log = logging.getLogger("huge.levels")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    log.log(2**63, "2**63")
+    log.log(10**30, "10**30")
+    # (`logging` hands a record below a handler's level to no handler.)
+    handler.handle(logging.makeLogRecord({"name": "x", "levelno": -(2**70), "msg": "made low"}))
+    handler.handle(logging.makeLogRecord({"name": "x", "levelno": 2**70, "msg": "made"}))
+    if sys.version_info < (3, 12):
+        log.info("task", extra={"taskName": "mine"})
+    assert logger.flush()
+    log.removeHandler(handler)
+    lines = json_lines(path)
+    assert [(l["message"], l["level"]) for l in lines[:4]] == [
+        ("2**63", "CRITICAL"),
+        ("10**30", "CRITICAL"),
+        ("made low", "DEBUG"),
+        ("made", "CRITICAL"),
+    ]
+    if sys.version_info < (3, 12):
+        assert lines[4]["fields"] == {"taskName": "mine"}
+    assert handler.errors == 0
+
+
 def test_a_queue_listener_in_front_keeps_the_exception_and_the_callers_thread(tmp_path):
     """``QueueHandler`` + ``QueueListener(KakashiHandler)``: the record
     written on the listener's thread keeps the producer's thread name, its

@@ -138,10 +138,11 @@ class Logger:
         args: Any,
         extra: Optional[Dict[str, Any]],
         follow_global: bool = False,
-    ) -> bool:
+    ) -> Union[bool, BaseException]:
         """``logging.Logger._log`` without a ``LogRecord`` (``kakashi.stdlib``'s
-        fast path); False, having done nothing, when the call must take the
-        usual path."""
+        fast path): True once logged; False, having done nothing, when the
+        call must take the usual path; the exception ``msg % args`` raised,
+        having logged nothing."""
 
 @final
 class Context:

@@ -49,14 +49,16 @@ def _standard_attributes() -> Tuple[Tuple[str, ...], FrozenSet[str]]:
     # what formatters and handlers add later.
     fresh = logging.LogRecord("", logging.INFO, "", 0, "", (), None)
     order = tuple(fresh.__dict__)
-    later = {"message", "asctime", "taskName", "exc_text", "stack_info", "exc_info", "msg", "args"}
+    # `taskName` is one of a fresh record's from 3.12; before, it is a key
+    # like any other in `extra`.
+    later = {"message", "asctime", "exc_text", "stack_info", "exc_info", "msg", "args"}
     return order, frozenset(order) | frozenset(later)
 
 
 _ORDER, STANDARD_ATTRIBUTES = _standard_attributes()
 """Attribute names of a ``LogRecord`` that are not ``extra`` fields: a fresh
-record's, plus ``message``, ``asctime`` and ``taskName`` (3.12+), which
-formatters and newer interpreters add."""
+record's (with ``taskName`` from 3.12), plus ``message`` and ``asctime``,
+which formatters add."""
 
 # Python 3.12 and later: a filter may return a replacement record, and
 # `Filterer.filter` returns the record rather than True.
@@ -263,13 +265,47 @@ def _log(
         if target is not None:
             core = target._core
             try:
-                if core is not None and core._log_stdlib(self.name, level, msg, args, extra, target._follow_global):
-                    return
+                done = None if core is None else core._log_stdlib(self.name, level, msg, args, extra, target._follow_global)
             except Exception:
-                pass
+                done = None
+            if done is True:
+                return
+            if done is not None and done is not False:
+                _format_failed(self, target, level, msg, args, extra, done)
+                return
     if _COUNTS_OUTSIDE_FRAMES or stacklevel > 1:
         stacklevel += 1
     return _LOG(self, level, msg, args, exc_info, extra, stack_info, stacklevel)
+
+
+def _format_failed(
+    logger: logging.Logger,
+    handler: "KakashiHandler",
+    level: int,
+    msg: Any,
+    args: Any,
+    extra: Any,
+    error: BaseException,
+) -> None:
+    # `msg % args` raised on the fast path (`error`), and nothing was
+    # logged. Reported as `logging`'s own path would report it: the
+    # `LogRecord` it makes, then the handler's `handleError` while the error
+    # is being handled; formatting again would run the arguments' `__str__`
+    # a second time. The caller is two frames further out than from `_log`
+    # (see `_COUNTS_OUTSIDE_FRAMES`).
+    fn, lno, func, sinfo = "(unknown file)", 0, "(unknown function)", None
+    if logging._srcfile:  # type: ignore[attr-defined]
+        try:
+            fn, lno, func, sinfo = logger.findCaller(False, 3 if _COUNTS_OUTSIDE_FRAMES else 1)
+        except ValueError:
+            pass
+    record = logger.makeRecord(logger.name, level, fn, lno, msg, args, None, func, extra, sinfo)
+    try:
+        raise error
+    except Exception:
+        handler.handleError(record)
+    finally:
+        del error
 
 
 def _enable_fast_path() -> None:

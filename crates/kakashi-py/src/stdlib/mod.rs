@@ -46,6 +46,19 @@ use exception_text::{exception_of, split_formatted};
 /// A standard library level number as an engine level: the nearest engine
 /// level at or below it (`25` is INFO, `35` WARNING), and DEBUG for
 /// anything below 20 (`NOTSET`, a `TRACE` of 5).
+/// A `levelno` as a number, saturated: a Python int beyond 64 bits is a
+/// level still, as `logging` takes it (above CRITICAL is CRITICAL, below
+/// DEBUG is DEBUG).
+pub(crate) fn level_number(levelno: &Bound<'_, PyAny>) -> PyResult<i64> {
+    match levelno.extract::<i64>() {
+        Ok(n) => Ok(n),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(levelno.py()) => {
+            Ok(if levelno.gt(0)? { i64::MAX } else { i64::MIN })
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) fn level_of(levelno: i64) -> Level {
     match levelno {
         i64::MIN..=19 => Level::Debug,
@@ -99,7 +112,7 @@ fn emit_inner(
     order: &Bound<'_, PyTuple>,
 ) -> PyResult<()> {
     let py = rec.py();
-    let levelno: i64 = rec.getattr(pyo3::intern!(py, "levelno"))?.extract()?;
+    let levelno = level_number(&rec.getattr(pyo3::intern!(py, "levelno"))?)?;
     let level = level_of(levelno);
     // A disabled level, or `drop_newest` with the queue full (counted):
     // nothing is converted, `getMessage()` is not called.
@@ -237,6 +250,10 @@ pub(crate) enum Fast {
     /// raises for; arguments of a shape only `LogRecord` sorts out; a
     /// stopped default logger).
     Declined,
+    /// `msg % args` raised this, and nothing was logged: the caller reports
+    /// it as the handler's `emit` would, without formatting again (the
+    /// arguments' `__str__` may have side effects).
+    FormatFailed(PyErr),
 }
 
 /// A `logging.Logger._log(level, msg, args, extra=extra)` call made into an
@@ -247,8 +264,8 @@ pub(crate) enum Fast {
 /// the record would reach nothing but this one handler (see
 /// `kakashi/stdlib.py`), so nothing else could see the difference.
 ///
-/// Raises what `msg % args` raises, before anything is logged (the caller
-/// then takes the usual path, whose `handleError` reports it).
+/// What `msg % args` raises comes back as [`Fast::FormatFailed`], with
+/// nothing logged.
 pub(crate) fn log_call(
     logger: &kakashi::Logger,
     name: &Bound<'_, PyAny>,
@@ -312,7 +329,10 @@ fn log_call_inner(
     let message = match &args {
         None => convert::str_arg(msg),
         Some(args) => {
-            let formatted = msg.rem(args)?;
+            let formatted = match msg.rem(args) {
+                Ok(formatted) => formatted,
+                Err(e) => return Ok(Fast::FormatFailed(e)),
+            };
             match formatted.cast_exact::<PyString>() {
                 Ok(s) => convert::str_arg(s),
                 Err(_) => Text::from(str_of(&formatted)),
