@@ -1,7 +1,7 @@
 //! Configuration errors as Python exceptions: `kakashi.ConfigError` (a
 //! `ValueError`) for bad settings, `OSError` (with its errno, so
 //! `PermissionError`, `FileNotFoundError`, ...) for files that cannot be
-//! opened. Both are raised by constructors, never by a logging call.
+//! opened or read. Both are raised by constructors, never by a logging call.
 //!
 //! The messages are the Rust core's ([`kakashi::ConfigError`]'s `Display`):
 //! the binding only checks Python types (an `int`, a number of seconds) and
@@ -33,6 +33,11 @@ pub fn config_error(e: kakashi::ConfigError) -> PyErr {
         kakashi::ConfigError::File { path, source } => match source.raw_os_error() {
             Some(errno) => PyOSError::new_err((errno, message, path.display().to_string())),
             None => PyOSError::new_err(message),
+        },
+        // Missing or unreadable: the system's error; not UTF-8: a bad value.
+        kakashi::ConfigError::ConfigFile { path, source } => match source.raw_os_error() {
+            Some(errno) => PyOSError::new_err((errno, message, path.display().to_string())),
+            None => ConfigError::new_err(message),
         },
         kakashi::ConfigError::Spawn(_) => PyRuntimeError::new_err(message),
         _ => ConfigError::new_err(message),

@@ -208,11 +208,18 @@ def test_an_output_file_that_cannot_be_opened_is_an_os_error_and_changes_nothing
 
 
 def test_the_wrong_kind_of_argument_is_a_type_error(tmp_path):
-    """``configure`` takes a dict; a missing TOML file is an ``OSError``."""
+    """``configure`` takes a dict; a missing TOML file is an ``OSError``
+    and one that is not UTF-8 a ``ConfigError``, each naming the file as a
+    configuration file."""
     with pytest.raises(TypeError, match="configure\\(\\) takes a dict, got list"):
         kakashi.config.configure([("level", "info")])
-    with pytest.raises(OSError):
-        kakashi.config.configure_from_file(tmp_path / "missing.toml")
+    missing = tmp_path / "missing.toml"
+    with pytest.raises(FileNotFoundError, match=f"cannot read configuration file {missing}: "):
+        kakashi.config.configure_from_file(missing)
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes(b'level = "info" # caf\xe9\n')
+    with pytest.raises(kakashi.ConfigError, match=f"cannot read configuration file {latin1}: stream did not contain valid UTF-8"):
+        kakashi.config.configure_from_file(latin1)
 
 
 def test_set_level_changes_existing_and_future_loggers(tmp_path):

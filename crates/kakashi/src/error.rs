@@ -54,6 +54,14 @@ pub enum ConfigError {
         /// The operating system's error.
         source: io::Error,
     },
+    /// A configuration file that cannot be read (missing, unreadable, not
+    /// UTF-8). Its contents' errors are [`ConfigError::Key`].
+    ConfigFile {
+        /// The path as given.
+        path: PathBuf,
+        /// Why it cannot be read.
+        source: io::Error,
+    },
     /// A worker thread could not be started.
     Spawn(io::Error),
     /// A level directive (`"hyper=warn"` in `"info,hyper=warn"`) that cannot
@@ -145,6 +153,11 @@ impl fmt::Display for ConfigError {
                 "cannot open log file {} for appending: {source}",
                 path.display()
             ),
+            ConfigError::ConfigFile { path, source } => write!(
+                f,
+                "cannot read configuration file {}: {source}",
+                path.display()
+            ),
             ConfigError::InvalidDirective { directive, reason } => {
                 write!(f, "invalid directive {directive:?}: {reason}")
             }
@@ -163,7 +176,9 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ConfigError::File { source, .. } => Some(source),
+            ConfigError::File { source, .. } | ConfigError::ConfigFile { source, .. } => {
+                Some(source)
+            }
             ConfigError::Spawn(e) => Some(e),
             _ => None,
         }

@@ -67,6 +67,29 @@ fn log_the_probe_records() {
 }
 
 #[test]
+fn a_configuration_file_that_cannot_be_read_is_named_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let err = Config::from_file(&missing).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "cannot read configuration file {}: ",
+            missing.display()
+        )),
+        "{err}"
+    );
+    let latin1 = dir.path().join("latin1.toml");
+    std::fs::write(&latin1, b"level = \"info\" # caf\xe9\n").unwrap();
+    assert_eq!(
+        Config::from_file(&latin1).unwrap_err().to_string(),
+        format!(
+            "cannot read configuration file {}: stream did not contain valid UTF-8",
+            latin1.display()
+        )
+    );
+}
+
+#[test]
 fn a_toml_file_sets_the_default_level_per_logger_levels_and_the_file() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();

@@ -48,7 +48,8 @@ def configure(config: Dict[str, Any], *, env: bool = True) -> None:
 
 def configure_from_file(path: Union[str, "os.PathLike[str]"], *, env: bool = True) -> None:
     """Installs the configuration in the TOML file at ``path``; as
-    ``configure``. ``OSError`` when the file cannot be read."""
+    ``configure``. ``OSError`` (``FileNotFoundError``, ...) when the file
+    cannot be read, ``kakashi.ConfigError`` when it is not UTF-8."""
     _kakashi._configure_from_file(os.fspath(path), env)
 
 

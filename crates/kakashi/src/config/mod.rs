@@ -245,11 +245,11 @@ impl Config {
     /// A configuration from a TOML file.
     ///
     /// # Errors
-    /// [`ConfigError::File`] when the file cannot be read; otherwise as
-    /// [`from_toml_str`](Config::from_toml_str).
+    /// [`ConfigError::ConfigFile`] when the file cannot be read (or is not
+    /// UTF-8); otherwise as [`from_toml_str`](Config::from_toml_str).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ConfigFile {
             path: path.to_path_buf(),
             source,
         })?;
