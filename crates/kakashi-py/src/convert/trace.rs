@@ -179,13 +179,16 @@ fn ids_of(span: &Bound<'_, PyAny>) -> Option<[Field; 2]> {
 }
 
 /// Adds the current span's `trace_id` and `span_id` (see [`trace_context`])
-/// after `fields`, keeping a field of the same name the call set itself.
+/// after `fields`, unless the call set either itself: then it keeps its
+/// own and gets neither (a pair from two sources would name a span that
+/// does not exist).
 pub fn add_trace_ids(py: Python<'_>, fields: &mut kakashi::Fields) {
     if let Some(ids) = trace_context(py) {
-        for (key, value) in ids.iter() {
-            if !fields.iter().any(|(k, _)| k == key) {
-                fields.push((key.clone(), value.clone()));
-            }
+        if !fields
+            .iter()
+            .any(|(k, _)| ids.iter().any(|(id, _)| k == id))
+        {
+            fields.extend(ids.iter().cloned());
         }
     }
 }

@@ -141,13 +141,17 @@ fn add_trace_context_from(hook: TraceContextHook, record: &mut Record) {
     let Ok(Some(cx)) = std::panic::catch_unwind(hook) else {
         return;
     };
+    // A call that set either id itself keeps it, and gets neither from the
+    // span: a pair from two sources would name a span that does not exist.
+    let (trace_key, span_key) = (crate::key!("trace_id"), crate::key!("span_id"));
+    if record.field(&trace_key).is_some() || record.field(&span_key).is_some() {
+        return;
+    }
     for (key, text) in [
-        (crate::key!("trace_id"), format!("{:032x}", cx.trace_id)),
-        (crate::key!("span_id"), format!("{:016x}", cx.span_id)),
+        (trace_key, format!("{:032x}", cx.trace_id)),
+        (span_key, format!("{:016x}", cx.span_id)),
     ] {
-        if record.field(&key).is_none() {
-            record.fields.push((key, Value::Str(Text::from(text))));
-        }
+        record.fields.push((key, Value::Str(Text::from(text))));
     }
 }
 
