@@ -420,7 +420,16 @@ impl Backend {
         } else {
             1
         };
-        let (queue, popper) = Queue::new(capacity, config.batch_limit());
+        // Allocated up front (see `ring.rs`): a capacity within range may
+        // still be more memory than there is, which must be an error here,
+        // not an abort.
+        let (queue, popper) = Queue::new(capacity, config.batch_limit()).ok_or_else(|| {
+            ConfigError::out_of_range(
+                "max_queue_size",
+                capacity,
+                "a queue that fits in memory (its slots are allocated when the backend is made)",
+            )
+        })?;
         let shared = Arc::new(Shared {
             queue,
             state: AtomicU8::new(if enable_async { RUNNING } else { SYNCHRONOUS }),

@@ -96,9 +96,10 @@ pub(crate) struct Queue {
 impl Queue {
     /// A queue of `capacity` items whose pushes wake a sleeping worker once
     /// `wake_at` items wait (at most half the capacity), and the right to
-    /// take items out of it (one consumer at a time).
-    pub(crate) fn new(capacity: usize, wake_at: usize) -> (Queue, Popper) {
-        let (items, popper) = Ring::new(capacity);
+    /// take items out of it (one consumer at a time); `None` when its
+    /// memory cannot be allocated.
+    pub(crate) fn new(capacity: usize, wake_at: usize) -> Option<(Queue, Popper)> {
+        let (items, popper) = Ring::new(capacity)?;
         let queue = Queue {
             items,
             wake_at: wake_at.clamp(1, (capacity / 2).max(1)),
@@ -110,7 +111,7 @@ impl Queue {
             room: Mutex::new(()),
             room_cv: Condvar::new(),
         };
-        (queue, popper)
+        Some((queue, popper))
     }
 
     pub(crate) fn capacity(&self) -> usize {

@@ -103,9 +103,10 @@ fn prefetch<T>(slot: &Slot<T>, write: bool) {
 
 /// `n` slots, all zero: every stamp says "free in the first lap", and no
 /// page is written here, so the kernel commits each one only when a push
-/// first reaches it.
-fn zeroed_slots<T>(n: usize) -> Box<[Slot<T>]> {
-    let layout = std::alloc::Layout::array::<Slot<T>>(n).expect("ring capacity fits memory");
+/// first reaches it. `None` when the memory cannot be had (a capacity
+/// asked for from a configuration must not abort the process).
+fn zeroed_slots<T>(n: usize) -> Option<Box<[Slot<T>]>> {
+    let layout = std::alloc::Layout::array::<Slot<T>>(n).ok()?;
     // SAFETY: `layout` is not zero-sized (`n >= 1` slots, each with a
     // stamp). All zero bytes are a valid `Slot<T>`: a zero `AtomicUsize`
     // and a `MaybeUninit` value. The pointer comes from the global
@@ -114,9 +115,9 @@ fn zeroed_slots<T>(n: usize) -> Box<[Slot<T>]> {
     unsafe {
         let ptr = std::alloc::alloc_zeroed(layout).cast::<Slot<T>>();
         if ptr.is_null() {
-            std::alloc::handle_alloc_error(layout);
+            return None;
         }
-        Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, n))
+        Some(Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, n)))
     }
 }
 
@@ -137,18 +138,19 @@ unsafe impl<T: Send> Send for Ring<T> {}
 unsafe impl<T: Send> Sync for Ring<T> {}
 
 impl<T> Ring<T> {
-    /// A ring of `capacity` slots (at least 1), and the right to take from it.
-    pub(crate) fn new(capacity: usize) -> (Ring<T>, Popper) {
+    /// A ring of `capacity` slots (at least 1), and the right to take from
+    /// it; `None` when its memory cannot be allocated.
+    pub(crate) fn new(capacity: usize) -> Option<(Ring<T>, Popper)> {
         let id = RING_IDS.fetch_add(1, Relaxed);
         let capacity = capacity.max(1);
         let ring = Ring {
             id,
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),
-            slots: zeroed_slots(capacity),
+            slots: zeroed_slots(capacity)?,
             one_lap: (capacity + 1).next_power_of_two(),
         };
-        (ring, Popper { ring: id })
+        Some((ring, Popper { ring: id }))
     }
 
     fn check(&self, popper: &Popper) {
@@ -473,7 +475,7 @@ mod tests {
     #[test]
     fn fills_to_capacity_then_refuses_and_keeps_order() {
         for cap in [1, 2, 3, 7, 8, 100] {
-            let (ring, mut popper) = Ring::new(cap);
+            let (ring, mut popper) = Ring::new(cap).unwrap();
             for lap in 0..3 {
                 for i in 0..cap {
                     ring.push(lap * 1000 + i).unwrap();
@@ -497,7 +499,7 @@ mod tests {
 
     #[test]
     fn pushed_counts_every_push_across_laps() {
-        let (ring, mut popper) = Ring::new(3);
+        let (ring, mut popper) = Ring::new(3).unwrap();
         let mut out = Vec::new();
         for i in 0..10 {
             ring.push(i).unwrap();
@@ -516,7 +518,7 @@ mod tests {
 
     #[test]
     fn evicting_takes_the_oldest() {
-        let (ring, mut popper) = Ring::new(3);
+        let (ring, mut popper) = Ring::new(3).unwrap();
         let mut evicted = Vec::new();
         for i in 0..7 {
             force_push(&ring, &mut popper, i, |v| evicted.push(v));
@@ -530,15 +532,15 @@ mod tests {
     #[test]
     #[should_panic(expected = "a Popper of another ring")]
     fn a_popper_takes_only_from_its_own_ring() {
-        let (ring, _popper) = Ring::<u8>::new(3);
-        let (_other, mut wrong) = Ring::<u8>::new(3);
+        let (ring, _popper) = Ring::<u8>::new(3).unwrap();
+        let (_other, mut wrong) = Ring::<u8>::new(3).unwrap();
         ring.pop(&mut wrong);
     }
 
     #[test]
     fn items_left_behind_are_dropped_once() {
         let marker = Arc::new(());
-        let (ring, mut popper) = Ring::new(5);
+        let (ring, mut popper) = Ring::new(5).unwrap();
         for _ in 0..4 {
             ring.push(Arc::clone(&marker)).unwrap();
         }
@@ -551,7 +553,7 @@ mod tests {
     #[test]
     fn discarding_after_fork_frees_slots_claimed_but_never_filled() {
         let marker = Arc::new(());
-        let (ring, mut popper) = Ring::new(4);
+        let (ring, mut popper) = Ring::new(4).unwrap();
         ring.push(Arc::clone(&marker)).unwrap();
         // A thread of the parent claimed the next position and was forked
         // away before it wrote the slot.
@@ -570,7 +572,7 @@ mod tests {
 
     #[test]
     fn pop_ready_does_not_wait_for_a_claimed_unwritten_slot() {
-        let (ring, mut popper) = Ring::new(4);
+        let (ring, mut popper) = Ring::new(4).unwrap();
         // A producer claimed the first position and has not written it (a
         // signal handler interrupted it); another pushed after it.
         ring.tail.store(ring.next(ring.tail.load(SeqCst)), SeqCst);
@@ -597,7 +599,7 @@ mod tests {
                 HANDLED.store(n + 1, Relaxed);
             }
         }
-        let (ring, mut popper) = Ring::new(1 << 16);
+        let (ring, mut popper) = Ring::new(1 << 16).unwrap();
         assert!(RING.set(ring).is_ok(), "one ring for the handler");
         let ring = RING.get().unwrap();
         // SAFETY: installs a handler that only pushes into a ring made for
@@ -664,7 +666,7 @@ mod tests {
         // undefined behaviour, fewer items through a smaller ring: still
         // many laps, evictions and full-ring waits.
         const PER: usize = if cfg!(miri) { 300 } else { 50_000 };
-        let (ring, popper) = Ring::new(if cfg!(miri) { 8 } else { 64 });
+        let (ring, popper) = Ring::new(if cfg!(miri) { 8 } else { 64 }).unwrap();
         let ring = Arc::new(ring);
         let popper = Arc::new(Mutex::new(popper));
         let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
