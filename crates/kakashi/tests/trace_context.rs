@@ -3,7 +3,8 @@
 //! some, after their own fields (a call that set a `trace_id` itself
 //! keeps it and gets no `span_id`); while it returns none, or before any hook is set, a line is byte
 //! for byte what it was; a hook that panics costs the record its ids, never
-//! the call. The hook is set once per process, so this is one test.
+//! the call, and records the hook logs itself get no ids (no endless
+//! recursion). The hook is set once per process, so this is one test.
 
 use std::cell::Cell;
 
@@ -18,10 +19,13 @@ enum Otel {
     Off,
     InSpan,
     Panics,
+    /// In a span, and logs through `HOOK_LOGGER` each time it is asked.
+    Logs,
 }
 
 thread_local! {
     static OTEL: Cell<Otel> = const { Cell::new(Otel::Off) };
+    static HOOK_LOGGER: std::cell::RefCell<Option<kakashi::Logger>> = const { std::cell::RefCell::new(None) };
 }
 
 fn hook() -> Option<TraceContext> {
@@ -32,6 +36,13 @@ fn hook() -> Option<TraceContext> {
             span_id: 0x00f067aa0ba902b7,
         }),
         Otel::Panics => panic!("the hook panicked"),
+        Otel::Logs => {
+            HOOK_LOGGER.with_borrow(|l| info!(l.as_ref().unwrap(), "from the hook"));
+            OTEL.set(Otel::InSpan);
+            let cx = hook();
+            OTEL.set(Otel::Logs);
+            cx
+        }
     }
 }
 
@@ -96,6 +107,27 @@ fn the_hook_adds_ids_only_while_a_span_is_current() {
         lines[0].contains(r#""message":"still logged","fields":{"service":"api"}"#),
         "{}",
         lines[0]
+    );
+
+    memory.clear();
+
+    HOOK_LOGGER.set(Some(logger.clone()));
+    OTEL.set(Otel::Logs);
+    info!(logger, "asks a hook that logs");
+    OTEL.set(Otel::Off);
+    let lines = memory.lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].contains(r#""message":"from the hook","fields":{"service":"api"}"#),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains(&format!(
+            r#""message":"asks a hook that logs","fields":{{"service":"api",{ids}}}"#
+        )),
+        "{}",
+        lines[1]
     );
 
     let again = set_trace_context_hook(hook).unwrap_err();

@@ -108,9 +108,11 @@ impl std::error::Error for TraceContextHookAlreadySet {}
 /// From then on, every record built on a logging thread (the macros,
 /// [`Logger::log`](crate::Logger::log), the `log` and `tracing` bridges)
 /// calls `hook` on that thread, and when it returns `Some`, gets the fields
-/// `trace_id` and `span_id` after its own (a field of the same name that
-/// the call set itself is kept). Records a binding submits whole
-/// ([`Logger::submit`](crate::Logger::submit)) are not touched.
+/// `trace_id` and `span_id` after its own (a call that set either itself
+/// keeps it and gets neither). Records a binding submits whole
+/// ([`Logger::submit`](crate::Logger::submit)) are not touched. Records
+/// the hook itself logs (tracing code it calls may emit events) get no
+/// ids: asking the hook again from inside it would never end.
 ///
 /// Without a hook a record costs one load more and is written byte for
 /// byte as before. Set once rather than swappable: a swappable hook would
@@ -136,9 +138,28 @@ pub(crate) fn add_trace_context(record: &mut Record) {
 
 #[cold]
 fn add_trace_context_from(hook: TraceContextHook, record: &mut Record) {
+    thread_local! {
+        /// This thread is running the hook.
+        static IN_HOOK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    /// Clears [`IN_HOOK`] however the hook ends.
+    struct Running;
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = IN_HOOK.try_with(|running| running.set(false));
+        }
+    }
+    // A record the hook logs gets no ids (the hook would be asked again,
+    // without end); a thread being torn down gets none either.
+    if IN_HOOK.try_with(|running| running.replace(true)) != Ok(false) {
+        return;
+    }
+    let running = Running;
     // A hook that panics must not reach the logging call (G6): the record
     // goes without ids.
-    let Ok(Some(cx)) = std::panic::catch_unwind(hook) else {
+    let asked = std::panic::catch_unwind(hook);
+    drop(running);
+    let Ok(Some(cx)) = asked else {
         return;
     };
     // A call that set either id itself keeps it, and gets neither from the
