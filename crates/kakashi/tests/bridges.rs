@@ -158,13 +158,30 @@ fn from_threads_in_nested_spans(path: &Path, logger: &Logger) {
 }
 
 /// Tracing's `log-always` (on in this test) sends each event to `log` as
-/// well: with both bridges on, one call is still one line, and tracing's
-/// span-lifecycle `log` records are not logged.
+/// well: with both bridges on, one call is still one line, also when a
+/// field's `Display` logs through tracing itself; and tracing's `log`
+/// records of spans (lifecycle, and a span with fields made or recorded,
+/// which carry the span's own target) are not logged.
 fn one_call_makes_one_line(path: &Path, logger: &Logger) {
+    /// Logs through tracing when it is shown.
+    struct LogsWhenShown;
+    impl std::fmt::Display for LogsWhenShown {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            tracing::info!(target: "once", "from a Display");
+            f.write_str("shown")
+        }
+    }
     tracing::info!(target: "once", "tracing once");
     {
         let _span = tracing::info_span!("lifecycle").entered();
         tracing::warn!(target: "once", "tracing in a span");
+    }
+    {
+        let span =
+            tracing::info_span!(target: "once", "with_fields", x = 1, y = tracing::field::Empty);
+        let _entered = span.enter();
+        span.record("y", 2);
+        tracing::info!(target: "once", v = %LogsWhenShown, "field logs");
     }
     log::info!(target: "once", "log once");
     let records = logged(path, logger);
@@ -177,6 +194,8 @@ fn one_call_makes_one_line(path: &Path, logger: &Logger) {
         [
             r#""INFO" "tracing once""#,
             r#""WARNING" "tracing in a span""#,
+            r#""INFO" "from a Display""#,
+            r#""INFO" "field logs""#,
             r#""INFO" "log once""#
         ]
     );

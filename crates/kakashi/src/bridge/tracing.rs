@@ -339,6 +339,8 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        #[cfg(feature = "log")]
+        mark_event(attrs.metadata());
         let Some(span) = ctx.span(id) else { return };
         let name = attrs.metadata().name();
         let path = match span.parent() {
@@ -367,19 +369,29 @@ where
             fields: fields.into_vec(),
             path,
         });
+        // Again: a field's `Debug` that logged marked its own event.
+        #[cfg(feature = "log")]
+        mark_event(attrs.metadata());
     }
 
     fn on_record(&self, id: &Id, values: &SpanRecord<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
+        #[cfg(feature = "log")]
+        mark_event(span.metadata());
+        // The values are converted before the span's extensions are locked:
+        // a `Debug` that panics must not leave the lock poisoned for every
+        // later event in the span.
+        let mut fields = Fields::new();
+        values.record(&mut FieldVisitor {
+            fields: &mut fields,
+            message: None,
+            callsite: callsite(span.metadata(), self.logger.gate(), Level::Critical).0,
+            all_static: true,
+        });
+        #[cfg(feature = "log")]
+        mark_event(span.metadata());
         let mut extensions = span.extensions_mut();
         if let Some(data) = extensions.get_mut::<SpanData>() {
-            let mut fields = Fields::new();
-            values.record(&mut FieldVisitor {
-                fields: &mut fields,
-                message: None,
-                callsite: callsite(span.metadata(), self.logger.gate(), Level::Critical).0,
-                all_static: true,
-            });
             for (key, value) in fields {
                 match data
                     .fields
@@ -410,6 +422,10 @@ where
             callsite,
             all_static: true,
         });
+        // Again: an event logged while the fields were converted (a value's
+        // `Display` that logs) marked itself, and its echo cleared the mark.
+        #[cfg(feature = "log")]
+        mark_event(metadata);
         if let Some(scope) = ctx.event_scope(event) {
             let mut path = None;
             for span in scope {
@@ -548,13 +564,14 @@ fn debug_text(value: &dyn fmt::Debug) -> Text {
         .unwrap_or_else(|| Text::from(format!("{value:?}")))
 }
 
-// === the `log` record tracing's `log-always` makes of an event ===
+// === the `log` record tracing's `log-always` makes of an event or span ===
 
 #[cfg(feature = "log")]
 thread_local! {
-    /// The call site of the last event this thread gave the layer: tracing
-    /// sends an event to its subscriber, then (with `log-always`) the same
-    /// event to `log`, on the same thread, with the same file and line.
+    /// The call site of the last event or span this thread gave the layer:
+    /// tracing sends an event (a span made or recorded) to its subscriber,
+    /// then (with `log-always`) to `log`, on the same thread, with the same
+    /// file and line.
     static LAST_EVENT: std::cell::Cell<(usize, u32)> = const { std::cell::Cell::new((0, 0)) };
 }
 
@@ -565,7 +582,7 @@ fn mark_event(metadata: &Metadata<'_>) {
     let _ = LAST_EVENT.try_with(|last| last.set((file, metadata.line().unwrap_or(0))));
 }
 
-/// Whether `record` is the `log` record tracing made of the event this
+/// Whether `record` is the `log` record tracing made of the event or span this
 /// thread gave the layer last (then forgotten, so that a `log` call on
 /// the same line is logged).
 ///
