@@ -338,7 +338,7 @@ impl ::log::Log for KakashiLog {
 }
 
 /// Whether `record` is one that tracing's `log` compatibility made for an
-/// event the tracing layer already logged, or for a span's lifecycle.
+/// event or span the tracing layer already took, or for a span's lifecycle.
 #[inline]
 fn repeats_tracing(record: &::log::Record<'_>) -> bool {
     #[cfg(feature = "tracing")]
