@@ -288,6 +288,10 @@ fn bad_configurations_fail_naming_the_key_and_change_nothing() {
             "levels.a b: invalid logger name \"a b\": target \"a b\" has whitespace, ',' or '=' in it",
         ),
         (
+            "outputs = []",
+            "outputs: an empty list; expected at least one output (without the key, one console output on standard output)",
+        ),
+        (
             "format = \"xml\"",
             "format: invalid format \"xml\"; expected json, text, compact, detailed, console, ecs or gcp",
         ),
@@ -302,6 +306,7 @@ fn bad_configurations_fail_naming_the_key_and_change_nothing() {
             "outputs[0].type: unknown output type \"syslog\"; expected file or console",
         ),
         ("type = \"file\"", "outputs[0].path: a file output needs a path"),
+        ("type = \"file\"\npath = \"\"", "outputs[0].path: a file output needs a path"),
         (
             "type = \"console\"\nrotation = \"daily\"",
             "outputs[0].rotation: only file outputs have this key",

@@ -74,6 +74,14 @@ impl Resolved {
             None => FormatterKind::Json,
         };
         let outputs = match &config.outputs {
+            Some(outputs) if outputs.is_empty() => {
+                return Err(config.error_at(
+                    "outputs",
+                    "an empty list; expected at least one output (without the key, one \
+                     console output on standard output)"
+                        .to_owned(),
+                ))
+            }
             Some(outputs) => outputs
                 .iter()
                 .enumerate()
@@ -205,7 +213,7 @@ fn output(
     };
     let sink = match o.kind.as_str() {
         "file" => {
-            let Some(file) = &o.path else {
+            let Some(file) = o.path.as_ref().filter(|p| !p.as_os_str().is_empty()) else {
                 return Err(at("path", "a file output needs a path".to_owned()));
             };
             if let Some(stream) = &o.stream {
