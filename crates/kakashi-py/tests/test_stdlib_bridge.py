@@ -2,6 +2,7 @@
 program and its libraries log through ``logging.getLogger(__name__)`` comes
 out in the kakashi file, whole, in order, never raising into the caller."""
 
+import contextlib
 import importlib
 import json
 import logging
@@ -51,6 +52,25 @@ def file_logger(tmp_path, name="app.log", **kw):
     kw.setdefault("min_level", "DEBUG")
     path = tmp_path / name
     return get_high_performance_logger("bridge", str(path), **kw), path
+
+
+@contextlib.contextmanager
+def behind_a_queue(logger, name):
+    """A stdlib logger ``name`` whose records go through ``QueueHandler``
+    and a ``QueueListener`` to a ``KakashiHandler`` of ``logger`` (stopped,
+    and the handler removed, on leaving)."""
+    q = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(q, KakashiHandler(logger))
+    listener.start()
+    log = logging.getLogger(name)
+    queue_handler = logging.handlers.QueueHandler(q)
+    log.addHandler(queue_handler)
+    log.propagate = False
+    try:
+        yield log
+    finally:
+        listener.stop()
+        log.removeHandler(queue_handler)
 
 
 def line_of(source, text):
@@ -418,25 +438,17 @@ def test_a_queue_listener_in_front_keeps_the_exception_and_the_callers_thread(tm
         )
     )
     logger = pipeline.logger("queued")
-    q = queue.SimpleQueue()
-    listener = logging.handlers.QueueListener(q, KakashiHandler(logger))
-    listener.start()
-    log = logging.getLogger("queued.app")
-    queue_handler = logging.handlers.QueueHandler(q)
-    log.addHandler(queue_handler)
-    log.propagate = False
+    with behind_a_queue(logger, "queued.app") as log:
 
-    def produce():
-        try:
-            raise ValueError("bad value")
-        except ValueError:
-            log.exception("payment %s failed", "p-7", stack_info=True)
+        def produce():
+            try:
+                raise ValueError("bad value")
+            except ValueError:
+                log.exception("payment %s failed", "p-7", stack_info=True)
 
-    producer = threading.Thread(target=produce, name="producer-1")
-    producer.start()
-    producer.join()
-    listener.stop()
-    log.removeHandler(queue_handler)
+        producer = threading.Thread(target=produce, name="producer-1")
+        producer.start()
+        producer.join()
     assert pipeline.flush()
     (line,) = json_lines(path)
     assert line["logger"] == "queued.app"
@@ -459,31 +471,23 @@ def test_a_queue_listener_in_front_reads_any_traceback_back(tmp_path):
     stays whole, and an exception group (3.11+) is read inside its margin
     (its own type and message, not a member's); the stack comes apart too."""
     logger, path = file_logger(tmp_path)
-    q = queue.SimpleQueue()
-    listener = logging.handlers.QueueListener(q, KakashiHandler(logger))
-    listener.start()
-    log = logging.getLogger("queued.tracebacks")
-    queue_handler = logging.handlers.QueueHandler(q)
-    log.addHandler(queue_handler)
-    log.propagate = False
-    try:
-        raise ValueError("multi\nline: message\nend")
-    except ValueError:
-        log.exception("several lines")
-    try:
+    with behind_a_queue(logger, "queued.tracebacks") as log:
         try:
-            raise ValueError("inner")
-        except ValueError as e:
-            raise KeyError("outer") from e
-    except KeyError:
-        log.exception("chained")
-    if sys.version_info >= (3, 11):
+            raise ValueError("multi\nline: message\nend")
+        except ValueError:
+            log.exception("several lines")
         try:
-            raise ExceptionGroup("batch", [ValueError("a"), TypeError("b")])  # noqa: F821
-        except Exception:
-            log.error("group", exc_info=True, stack_info=True)
-    listener.stop()
-    log.removeHandler(queue_handler)
+            try:
+                raise ValueError("inner")
+            except ValueError as e:
+                raise KeyError("outer") from e
+        except KeyError:
+            log.exception("chained")
+        if sys.version_info >= (3, 11):
+            try:
+                raise ExceptionGroup("batch", [ValueError("a"), TypeError("b")])  # noqa: F821
+            except Exception:
+                log.error("group", exc_info=True, stack_info=True)
     assert logger.flush()
     lines = json_lines(path)
     got = [(l["message"], l["exception"]["type"], l["exception"]["message"]) for l in lines]

@@ -110,6 +110,25 @@ pub fn layer(logger: Logger) -> KakashiLayer {
     KakashiLayer { logger }
 }
 
+impl KakashiLayer {
+    /// A span's fields (made or recorded), converted; `message` is a field
+    /// like any other there.
+    fn span_fields(
+        &self,
+        metadata: &'static Metadata<'static>,
+        record: impl FnOnce(&mut dyn Visit),
+    ) -> Fields {
+        let mut fields = Fields::new();
+        record(&mut FieldVisitor {
+            fields: &mut fields,
+            message: None,
+            callsite: callsite(metadata, self.logger.gate(), Level::Critical).0,
+            all_static: true,
+        });
+        fields
+    }
+}
+
 /// Makes `tracing` ask every call site again whether it is enabled; it is
 /// `tracing_core::callsite::rebuild_interest_cache`. Not needed since a
 /// level change does it (see [`layer`]); kept for programs that call it.
@@ -358,13 +377,7 @@ where
             },
             None => Text::from_static(name),
         };
-        let mut fields = Fields::new();
-        attrs.record(&mut FieldVisitor {
-            fields: &mut fields,
-            message: None,
-            callsite: callsite(attrs.metadata(), self.logger.gate(), Level::Critical).0,
-            all_static: true,
-        });
+        let fields = self.span_fields(attrs.metadata(), |visitor| attrs.record(visitor));
         span.extensions_mut().insert(SpanData {
             fields: fields.into_vec(),
             path,
@@ -381,13 +394,7 @@ where
         // The values are converted before the span's extensions are locked:
         // a `Debug` that panics must not leave the lock poisoned for every
         // later event in the span.
-        let mut fields = Fields::new();
-        values.record(&mut FieldVisitor {
-            fields: &mut fields,
-            message: None,
-            callsite: callsite(span.metadata(), self.logger.gate(), Level::Critical).0,
-            all_static: true,
-        });
+        let fields = self.span_fields(span.metadata(), |visitor| values.record(visitor));
         #[cfg(feature = "log")]
         mark_event(span.metadata());
         let mut extensions = span.extensions_mut();
