@@ -40,6 +40,9 @@ fi
 # Every feature on (configuration from data, the `log` and `tracing`
 # bridges and their doc examples), in one build.
 cargo test --workspace --all-features
+# The extension's own unit tests (its crate is tested from Python, so
+# `--workspace` leaves it out).
+cargo test -p kakashi-py --lib
 
 # Miri checks the crate's unsafe code (the queue's ring, the workers'
 # fork cells, the JSON writer's spare-capacity writes, `Text`'s parts) for undefined

@@ -346,7 +346,9 @@ def test_an_argument_that_fails_to_format_is_formatted_once_and_reported_once(tm
     """A ``%`` argument whose ``__str__`` logs, then raises: as with
     ``logging``'s own handlers, ``__str__`` runs once, its own record is
     written once, and ``handleError`` gets the record ``logging`` would
-    make (the caller's line, the message and arguments)."""
+    make (the caller's line, the message and arguments). Two arguments, so
+    that the call takes the path without a ``LogRecord`` (a single one
+    that is not a plain value is left to ``LogRecord``)."""
     logger, path = file_logger(tmp_path)
     handler = KakashiHandler(logger)
     log = logging.getLogger("fails.to.format")
@@ -373,20 +375,20 @@ def test_an_argument_that_fails_to_format_is_formatted_once_and_reported_once(tm
 
     handler.handleError = spy
     line = sys._getframe().f_lineno + 1
-    log.info("value %s", SideThenRaise())
+    log.info("value %s %s", SideThenRaise(), 2)
     log.info("after")
     assert logger.flush()
     log.removeHandler(handler)
     assert [l["message"] for l in json_lines(path)] == ["side effect", "after"]
     assert len(calls) == 1
     ((msg, lineno, filename, error),) = reported
-    assert (msg, lineno, filename) == ("value %s", line, "test_stdlib_bridge.py")
+    assert (msg, lineno, filename) == ("value %s %s", line, "test_stdlib_bridge.py")
     assert str(error) == "boom"
     assert handler.errors == 1
     err = capsys.readouterr().err
     assert err.count("--- Logging error ---") == 1
     assert "RuntimeError: boom" in err
-    assert "Message: 'value %s'\nArguments: (<SideThenRaise>,)" in err
+    assert "Message: 'value %s %s'\nArguments: (<SideThenRaise>, 2)" in err
 
 
 def test_levels_beyond_64_bits_and_task_name_before_3_12(tmp_path):

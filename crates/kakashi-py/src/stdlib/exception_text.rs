@@ -40,11 +40,11 @@ const TRACEBACK: &str = "Traceback (most recent call last):";
 const GROUP_TRACEBACK: &str = "  + Exception Group Traceback (most recent call last):";
 /// The margin of an exception group's own lines.
 const GROUP_MARGIN: &str = "  | ";
-/// What stands between the exceptions of a chain; the last exception is
-/// the one raised.
+/// What stands between the exceptions of a chain (a line, with a blank
+/// line before and after it); the last exception is the one raised.
 const CHAIN: [&str; 2] = [
-    "\nThe above exception was the direct cause of the following exception:\n",
-    "\nDuring handling of the above exception, another exception occurred:\n",
+    "\n\nThe above exception was the direct cause of the following exception:\n\n",
+    "\n\nDuring handling of the above exception, another exception occurred:\n\n",
 ];
 /// The start of a stack `logging.Formatter` appends to a message.
 const STACK: &str = "\nStack (most recent call last):\n";
@@ -56,7 +56,10 @@ const STACK: &str = "\nStack (most recent call last):\n";
 /// stack becomes the `stack_info` field, the traceback the exception; the
 /// message keeps what is before them. A traceback is split off only when
 /// it reads as one to its end (see [`last_exception`]), so a message that
-/// merely mentions one is left whole.
+/// merely mentions one is left whole; it starts at the first traceback
+/// header that does (an exception whose message quotes a traceback is read
+/// whole), or before it where the chain starts with an exception that was
+/// never raised (`raise A from B()`: `B`'s line has no header).
 pub(super) fn split_formatted(record: &mut Record) {
     let mut message = record.message.as_str();
     let mut stack = None;
@@ -68,22 +71,24 @@ pub(super) fn split_formatted(record: &mut Record) {
         message = &message[..at];
     }
     let mut exception = None;
-    let head = [TRACEBACK, GROUP_TRACEBACK]
+    let mut heads: Vec<usize> = [TRACEBACK, GROUP_TRACEBACK]
         .iter()
-        .filter_map(|head| {
-            message.match_indices(head).map(|(at, _)| at).find(|&at| {
+        .flat_map(|head| {
+            message.match_indices(head).map(|(at, _)| at).filter(|&at| {
                 at > 0
                     && message.as_bytes()[at - 1] == b'\n'
                     && message[at + head.len()..].starts_with('\n')
             })
         })
-        .min();
-    if let Some(at) = head {
-        let text = &message[at..];
-        if last_exception(text).is_some() {
-            exception = Some(exception_from_text(text.to_owned()));
-            message = &message[..at - 1];
-        }
+        .collect();
+    heads.sort_unstable();
+    if let Some(at) = heads
+        .into_iter()
+        .find(|&at| last_exception(&message[at..]).is_some())
+    {
+        let at = chain_start(message, at);
+        exception = Some(exception_from_text(message[at..].to_owned()));
+        message = &message[..at - 1];
     }
     if message.len() == record.message.len() {
         return;
@@ -99,13 +104,52 @@ pub(super) fn split_formatted(record: &mut Record) {
     }
 }
 
+/// Where the chain whose first traceback header is at `at` starts: before
+/// that header, over each exception line that a chain separator joins to
+/// it (an exception never raised has no header). Past the message's first
+/// line only, so that something of the message is always left.
+fn chain_start(message: &str, mut at: usize) -> usize {
+    loop {
+        let before = &message[..at];
+        let Some(sep) = CHAIN.iter().find(|sep| before.ends_with(*sep)) else {
+            return at;
+        };
+        let prior = &before[..before.len() - sep.len()];
+        let Some(line_at) = prior.rfind('\n').map(|i| i + 1) else {
+            return at;
+        };
+        if exception_line(&prior[line_at..]).is_none() {
+            return at;
+        }
+        at = line_at;
+    }
+}
+
+/// The type and first message line of an exception line, `Type: message`
+/// or `Type`.
+fn exception_line(line: &str) -> Option<(&str, &str)> {
+    match line.split_once(": ") {
+        Some((t, m)) if is_type_name(t) => Some((t, m)),
+        _ if is_type_name(line) => Some((line, "")),
+        _ => None,
+    }
+}
+
 /// An exception known only by its formatted traceback: the type, message
 /// and frames of the last exception of its chain (see [`last_exception`]);
-/// a text that does not read as a traceback is kept whole as the
-/// traceback of an `Exception` with no message.
+/// for a text that does not read as one, the type and message of its last
+/// line if it reads `Type: message`, else an `Exception` with no message;
+/// the text is kept whole as the traceback.
 pub(super) fn exception_from_text(text: String) -> Exception {
-    let (type_name, message, mut frames) = last_exception(&text)
-        .unwrap_or_else(|| ("Exception".to_owned(), String::new(), Vec::new()));
+    let (type_name, message, mut frames) = last_exception(&text).unwrap_or_else(|| {
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        let (type_name, message) = exception_line(last).unwrap_or(("Exception", ""));
+        (type_name.to_owned(), message.to_owned(), Vec::new())
+    });
     if frames.len() > kakashi::record::MAX_FRAMES {
         frames.drain(..frames.len() - kakashi::record::MAX_FRAMES);
     }
@@ -150,12 +194,7 @@ fn last_exception(text: &str) -> Option<(String, String, Vec<Frame>)> {
         .iter()
         .filter_map(|l| frame_of_line(l))
         .collect();
-    let first = own[body];
-    let (type_name, first_line) = match first.split_once(": ") {
-        Some((t, m)) if is_type_name(t) => (t, m),
-        _ if is_type_name(first) => (first, ""),
-        _ => return None,
-    };
+    let (type_name, first_line) = exception_line(own[body])?;
     let mut message = first_line.to_owned();
     for line in &own[body + 1..] {
         message.push('\n');
@@ -180,12 +219,14 @@ fn frame_of_line(line: &str) -> Option<Frame> {
     })
 }
 
-/// A dotted Python name (`ValueError`, `json.decoder.JSONDecodeError`).
+/// A dotted Python name (`ValueError`, `json.decoder.JSONDecodeError`, and
+/// a class made in a function, `make.<locals>.Error`).
 fn is_type_name(s: &str) -> bool {
     !s.is_empty()
         && s.split('.').all(|part| {
             let mut chars = part.chars();
-            chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
-                && chars.all(|c| c.is_alphanumeric() || c == '_')
+            part == "<locals>"
+                || (chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                    && chars.all(|c| c.is_alphanumeric() || c == '_'))
         })
 }

@@ -43,9 +43,6 @@ mod exception_text;
 use exception_text::exception_from_text;
 use exception_text::{exception_of, split_formatted};
 
-/// A standard library level number as an engine level: the nearest engine
-/// level at or below it (`25` is INFO, `35` WARNING), and DEBUG for
-/// anything below 20 (`NOTSET`, a `TRACE` of 5).
 /// A `levelno` as a number, saturated: a Python int beyond 64 bits is a
 /// level still, as `logging` takes it (above CRITICAL is CRITICAL, below
 /// DEBUG is DEBUG).
@@ -59,6 +56,9 @@ pub(crate) fn level_number(levelno: &Bound<'_, PyAny>) -> PyResult<i64> {
     }
 }
 
+/// A standard library level number as an engine level: the nearest engine
+/// level at or below it (`25` is INFO, `35` WARNING), and DEBUG for
+/// anything below 20 (`NOTSET`, a `TRACE` of 5).
 pub(crate) fn level_of(levelno: i64) -> Level {
     match levelno {
         i64::MIN..=19 => Level::Debug,
@@ -710,5 +710,59 @@ mod tests {
         );
         let e = exception_from_text("something else happened here".into());
         assert_eq!(e.type_name, "Exception");
+    }
+
+    /// (message, exception type, exception message, traceback) of a record
+    /// whose message `QueueHandler.prepare` formatted.
+    fn split(text: &str) -> (String, String, String, String) {
+        let mut r = Record::new(Level::Error, "app", text.to_owned());
+        split_formatted(&mut r);
+        let e = r.exception.as_deref().expect("an exception");
+        (
+            r.message.to_string(),
+            e.type_name.to_string(),
+            e.message.clone(),
+            e.traceback.clone().unwrap_or_default(),
+        )
+    }
+
+    #[test]
+    fn a_formatted_chain_is_read_from_its_start_to_the_exception_raised() {
+        let frame = "  File \"m.py\", line 3, in f";
+        let cause = "\n\nThe above exception was the direct cause of the following exception:\n\n";
+        // A cause never raised has no header: the chain starts at its line.
+        let text = format!("failed\nValueError: cause{cause}Traceback (most recent call last):\n{frame}\nRuntimeError: outer");
+        let (message, type_name, exc_message, traceback) = split(&text);
+        assert_eq!(
+            (message.as_str(), type_name.as_str(), exc_message.as_str()),
+            ("failed", "RuntimeError", "outer")
+        );
+        assert!(
+            traceback.starts_with("ValueError: cause\n\nThe above"),
+            "{traceback}"
+        );
+        // An exception whose message quotes a traceback is read whole.
+        let text = format!(
+            "failed\nTraceback (most recent call last):\n{frame}\nRuntimeError: worker failed:\n\
+             Traceback (most recent call last):\n  File \"w.py\", line 1, in g\nValueError: inner"
+        );
+        let (message, type_name, exc_message, _) = split(&text);
+        assert_eq!(
+            (message.as_str(), type_name.as_str()),
+            ("failed", "RuntimeError")
+        );
+        assert!(
+            exc_message.starts_with("worker failed:\nTraceback")
+                && exc_message.ends_with("ValueError: inner")
+        );
+        // A class made in a function.
+        let text = format!(
+            "failed\nTraceback (most recent call last):\n{frame}\nmake.<locals>.Error: bad"
+        );
+        let (_, type_name, exc_message, _) = split(&text);
+        assert_eq!(
+            (type_name.as_str(), exc_message.as_str()),
+            ("make.<locals>.Error", "bad")
+        );
     }
 }
