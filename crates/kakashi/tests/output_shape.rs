@@ -179,20 +179,31 @@ fn a_flattened_field_never_overwrites_a_key_of_the_line() {
 #[test]
 fn flattened_names_stay_unique_when_a_field_is_named_like_a_moved_one() {
     // `level` is moved aside to `fields.level`, a name another field has:
-    // it moves on to `fields.fields.level`; a key given twice keeps its
-    // first place and moves the second.
+    // it moves on to `fields.fields.level`.
     let shaped = default_json_formatter().flatten_fields().build().unwrap();
     let mut r = Record::new(Level::Info, "app", "m");
     r.fields.push(("level".into(), "A".into()));
     r.fields.push(("fields.level".into(), "B".into()));
     r.fields.push(("user".into(), "ann".into()));
-    r.fields.push(("user".into(), "bob".into()));
     let m = parse(&line(&shaped, &r));
     assert_eq!(m["level"], "INFO");
     assert_eq!(m["fields.fields.level"], "A");
     assert_eq!(m["fields.level"], "B");
     assert_eq!(m["user"], "ann");
-    assert_eq!(m["fields.user"], "bob");
+    // Two fields moved onto one name: the layout writes `fields.level`
+    // itself (the message renamed), so both move, to different names.
+    let shaped = default_json_formatter()
+        .rename("message", "fields.level")
+        .flatten_fields()
+        .build()
+        .unwrap();
+    let mut r = Record::new(Level::Info, "app", "m");
+    r.fields.push(("level".into(), "A".into()));
+    r.fields.push(("fields.level".into(), "B".into()));
+    let m = parse(&line(&shaped, &r));
+    assert_eq!(m["fields.level"], "m");
+    assert_eq!(m["fields.fields.level"], "A");
+    assert_eq!(m["fields.fields.fields.level"], "B");
     // The profiles flatten too, each onto its own names.
     for f in [ecs_json_formatter(), gcp_json_formatter()] {
         let mut r = Record::new(Level::Info, "app", "m");

@@ -28,14 +28,15 @@
 //! assert!(err.to_string().starts_with("invalid drop key \"thread\"; expected one of timestamp,"));
 //! ```
 //!
-//! Guarantees: every line is one valid JSON object on one line, with no
-//! key twice; a field flattened onto a key the layout writes itself never
-//! shadows it (it is written as `fields.<key>`, with `fields.` in front
-//! again while that name is taken too); exceptions never carry local variables, only
+//! Guarantees: every line is one valid JSON object on one line, and
+//! shaping never makes two keys one: a field flattened onto a key the
+//! layout writes itself never shadows it (it is written as `fields.<key>`,
+//! with `fields.` in front again while that name is taken too); exceptions never carry local variables, only
 //! type, message, traceback text and frames (file, line, function).
 //!
 //! [`default_json_formatter`]: super::default_json_formatter
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -416,46 +417,50 @@ impl ShapedJsonFormatter {
     }
 
     /// Each field as a top-level entry; `skip` leaves fields out (moved
-    /// elsewhere). Every name written is unique in the line: a field named
-    /// like a key the layout writes itself becomes `fields.<name>`, and a
-    /// name taken anyway (by the layout, by another field, by one written
-    /// before: `level` beside a field literally named `fields.level`, or a
-    /// key given twice) gets `fields.` in front again until it is free.
+    /// elsewhere). A field named like a key the layout writes itself is
+    /// moved to `fields.<name>`, with `fields.` in front again while that
+    /// name is taken (by the layout, by another field's own name, or by
+    /// another moved field: `level` beside a field literally named
+    /// `fields.level` becomes `fields.fields.level`). So shaping never
+    /// makes two keys one; a key the record itself holds twice is written
+    /// twice, as the default layout writes it.
+    ///
+    /// Linear in the fields: the common case (no field named like a key of
+    /// the layout) is one comparison per field and layout key; only a
+    /// record with such a field builds the sets of names.
     fn flat_fields(&self, out: &mut Vec<u8>, sep: &mut Sep, r: &Record, skip: fn(&str) -> bool) {
         let shown = || r.fields.iter().filter(|(k, _)| !skip(k));
-        let clash = shown().enumerate().any(|(i, (k, _))| {
-            self.written.iter().any(|w| **w == **k) || shown().take(i).any(|(o, _)| o == k)
-        });
-        if !clash {
+        let is_written = |name: &str| self.written.iter().any(|w| **w == *name);
+        let write = |out: &mut Vec<u8>, sep: &mut Sep, name: &str, v| {
+            sep.next(out);
+            write_json_str(out, name);
+            out.push(b':');
+            write_json_value(out, v);
+        };
+        if !shown().any(|(k, _)| is_written(k)) {
             for (k, v) in shown() {
-                sep.next(out);
-                write_json_str(out, k);
-                out.push(b':');
-                write_json_value(out, v);
+                write(out, sep, k, v);
             }
             return;
         }
-        let mut names: Vec<String> = Vec::with_capacity(r.fields.len());
-        for (i, (k, v)) in shown().enumerate() {
-            let taken = |name: &str| {
-                self.written.iter().any(|w| **w == *name)
-                    || names.iter().any(|n| n == name)
-                    || shown()
-                        .enumerate()
-                        .any(|(j, (o, _))| j != i && **o == *name)
-            };
-            let mut name = k.to_string();
-            if self.written.iter().any(|w| **w == **k) || names.contains(&name) {
-                name.insert_str(0, "fields.");
-                while taken(&name) {
+        let own: HashSet<&str> = shown().map(|(k, _)| k.as_str()).collect();
+        let mut moved: HashMap<&str, String> = HashMap::new();
+        for (k, v) in shown() {
+            if !is_written(k) {
+                write(out, sep, k, v);
+                continue;
+            }
+            if !moved.contains_key(k.as_str()) {
+                let mut name = format!("fields.{k}");
+                while is_written(&name)
+                    || own.contains(name.as_str())
+                    || moved.values().any(|m| *m == name)
+                {
                     name.insert_str(0, "fields.");
                 }
+                moved.insert(k.as_str(), name);
             }
-            sep.next(out);
-            write_json_str(out, &name);
-            out.push(b':');
-            write_json_value(out, v);
-            names.push(name);
+            write(out, sep, &moved[k.as_str()], v);
         }
     }
 
