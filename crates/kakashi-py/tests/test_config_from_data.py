@@ -250,6 +250,24 @@ def test_set_level_changes_existing_and_future_loggers(tmp_path):
         kakashi.config.set_level("bad name", "info")
 
 
+def test_a_logger_name_with_brackets_takes_a_level_a_directive_refuses_them(tmp_path):
+    """``worker[1]`` is a logger name like any other for ``set_level`` and
+    the ``levels`` table; in a directive string brackets would be RUST_LOG's
+    span filter, which is refused by name."""
+    log = tmp_path / "app.log"
+    kakashi.config.configure(file_config(log, level="info", levels={"pool[0]": "error"}), env=False)
+    kakashi.config.set_level("worker[1]", "error")
+    get_logger("worker[1]").info("hidden")
+    get_logger("worker[1]").error("shown")
+    get_logger("pool[0]").info("hidden too")
+    get_logger("worker[2]").info("other worker")
+    assert kakashi.flush()
+    assert rows(log) == [("worker[1]", "ERROR", "shown"), ("worker[2]", "INFO", "other worker")]
+    assert kakashi.config.clear_level("worker[1]")
+    with pytest.raises(ConfigError, match=r"span filters \(\[span\{field=value\}\]\) are not supported"):
+        kakashi.config.configure(file_config(log, level="info,worker[1]=error"), env=False)
+
+
 def test_flipping_levels_while_threads_log_loses_and_tears_nothing(tmp_path):
     """Four threads log while another flips their level: every ERROR record
     is written once, in each thread's order, and every line is whole."""
