@@ -320,3 +320,25 @@ def test_level_methods_take_one_positional_message():
     logger.info(12345, n=1)  # any object as message: str() of it
     logger.flush()
     assert [r["message"] for r in json_lines("args.log")] == ["12345"]
+
+
+def _memory_and_swap_bytes():
+    with open("/proc/meminfo") as f:
+        kib = {line.split(":")[0]: int(line.split()[1]) for line in f if line.split()[1:2]}
+    return (kib.get("MemTotal", 0) + kib.get("SwapTotal", 0)) * 1024
+
+
+def test_a_queue_larger_than_memory_is_an_error_not_an_out_of_memory_kill(tmp_path):
+    """The queue's slots are allocated when its backend is made; a size in
+    range whose slots need more than the machine's memory and swap is
+    refused then (the extension's allocator would have reserved it, and the
+    process would have been killed once the queue filled)."""
+    slots = 2**28
+    if _memory_and_swap_bytes() >= slots * 200:
+        pytest.skip("this machine has the memory for a queue of 2^28 slots")
+    message = (
+        "max_queue_size = 268435456 is out of range; expected a queue that fits in memory "
+        "(its slots are allocated when the backend is made)"
+    )
+    with pytest.raises(ConfigError, match="^" + re.escape(message) + "$"):
+        get_high_performance_logger("huge", str(tmp_path / "huge.log"), max_queue_size=slots)

@@ -127,6 +127,31 @@ pub(crate) fn threads_in_process() -> Option<usize> {
     }
 }
 
+/// The machine's memory and swap together, in bytes, where the system says
+/// (`sysinfo(2)` on Linux); `None` elsewhere or on error.
+pub(crate) fn memory_and_swap() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `sysinfo` only writes the struct it is given, which is
+        // plain data and valid when zeroed.
+        unsafe {
+            let mut info: libc::sysinfo = std::mem::zeroed();
+            if libc::sysinfo(&mut info) != 0 {
+                return None;
+            }
+            // `c_ulong`: 32 bits on 32-bit targets, where the conversion is not
+            // useless.
+            #[allow(clippy::useless_conversion)]
+            let total = u64::from(info.totalram).saturating_add(u64::from(info.totalswap));
+            Some(total.saturating_mul(u64::from(info.mem_unit.max(1))))
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
 /// Lowers the calling thread's scheduling priority to the least (nice 19),
 /// so that it runs on what the other threads leave (file compression).
 /// Best effort: an error leaves the priority as it was.

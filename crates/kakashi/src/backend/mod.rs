@@ -422,14 +422,22 @@ impl Backend {
         };
         // Allocated up front (see `ring.rs`): a capacity within range may
         // still be more memory than there is, which must be an error here,
-        // not an abort.
-        let (queue, popper) = Queue::new(capacity, config.batch_limit()).ok_or_else(|| {
+        // not an abort, nor an out-of-memory kill once the queue fills (an
+        // allocator that reserves without committing, as mimalloc does for
+        // the Python extension, never says no): more than the machine's
+        // memory and swap is refused before allocating.
+        let too_large = || {
             ConfigError::out_of_range(
                 "max_queue_size",
                 capacity,
                 "a queue that fits in memory (its slots are allocated when the backend is made)",
             )
-        })?;
+        };
+        let needed = (capacity as u64).saturating_mul(Queue::SLOT_BYTES as u64);
+        if crate::sys::memory_and_swap().is_some_and(|total| needed > total) {
+            return Err(too_large());
+        }
+        let (queue, popper) = Queue::new(capacity, config.batch_limit()).ok_or_else(too_large)?;
         let shared = Arc::new(Shared {
             queue,
             state: AtomicU8::new(if enable_async { RUNNING } else { SYNCHRONOUS }),

@@ -114,6 +114,9 @@ impl Queue {
         Some((queue, popper))
     }
 
+    /// The memory each item of the capacity takes.
+    pub(crate) const SLOT_BYTES: usize = super::ring::slot_bytes::<Item>();
+
     pub(crate) fn capacity(&self) -> usize {
         self.items.capacity()
     }
