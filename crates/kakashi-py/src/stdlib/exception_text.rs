@@ -82,10 +82,18 @@ pub(super) fn split_formatted(record: &mut Record) {
         })
         .collect();
     heads.sort_unstable();
-    if let Some(at) = heads
-        .into_iter()
-        .find(|&at| last_exception(&message[at..]).is_some())
-    {
+    // Every header before the last chain separator ends in the same last
+    // exception: read once.
+    let last_sep = after_last_separator(message);
+    let mut last_reads = None;
+    let mut reads_from = |at: usize| {
+        if at < last_sep {
+            *last_reads.get_or_insert_with(|| exception_of_block(&message[last_sep..]).is_some())
+        } else {
+            exception_of_block(&message[at..]).is_some()
+        }
+    };
+    if let Some(at) = heads.into_iter().find(|&at| reads_from(at)) {
         let at = chain_start(message, at);
         exception = Some(exception_from_text(message[at..].to_owned()));
         message = &message[..at - 1];
@@ -106,8 +114,10 @@ pub(super) fn split_formatted(record: &mut Record) {
 
 /// Where the chain whose first traceback header is at `at` starts: before
 /// that header, over each exception line that a chain separator joins to
-/// it (an exception never raised has no header). Past the message's first
-/// line only, so that something of the message is always left.
+/// it (an exception never raised has no header), never over the message's
+/// first line. Only the line just before a separator is taken: an
+/// exception never raised whose message has several lines is split before
+/// its last line (the text cannot tell where such a message starts).
 fn chain_start(message: &str, mut at: usize) -> usize {
     loop {
         let before = &message[..at];
@@ -138,8 +148,8 @@ fn exception_line(line: &str) -> Option<(&str, &str)> {
 /// An exception known only by its formatted traceback: the type, message
 /// and frames of the last exception of its chain (see [`last_exception`]);
 /// for a text that does not read as one, the type and message of its last
-/// line if it reads `Type: message`, else an `Exception` with no message;
-/// the text is kept whole as the traceback.
+/// line if it reads `Type: message` or `Type` (a dotted name), else an
+/// `Exception` with no message; the text is kept whole as the traceback.
 pub(super) fn exception_from_text(text: String) -> Exception {
     let (type_name, message, mut frames) = last_exception(&text).unwrap_or_else(|| {
         let last = text
@@ -169,34 +179,46 @@ pub(super) fn exception_from_text(text: String) -> Exception {
 /// further lines. An exception group's own lines are read inside their
 /// margin, up to its members. `None` when the text does not end that way.
 fn last_exception(text: &str) -> Option<(String, String, Vec<Frame>)> {
-    let start = CHAIN
+    exception_of_block(&text[after_last_separator(text)..])
+}
+
+/// Where the last exception of a chain starts: after its last separator,
+/// or 0.
+fn after_last_separator(text: &str) -> usize {
+    CHAIN
         .iter()
         .filter_map(|sep| text.rfind(sep).map(|at| at + sep.len()))
         .max()
-        .unwrap_or(0);
-    let mut lines = text[start..]
-        .lines()
-        .skip_while(|l| l.trim().is_empty())
-        .peekable();
-    let own: Vec<&str> = if lines.peek() == Some(&GROUP_TRACEBACK) {
+        .unwrap_or(0)
+}
+
+/// [`last_exception`] of one exception's text (no chain separator in it).
+/// It reads no further than the exception line before it can say `None`,
+/// so trying it at every header of a long message stays linear.
+fn exception_of_block(block: &str) -> Option<(String, String, Vec<Frame>)> {
+    let mut lines = block.lines().skip_while(|l| l.trim().is_empty()).peekable();
+    let group = lines.peek() == Some(&GROUP_TRACEBACK);
+    if group || lines.peek() == Some(&TRACEBACK) {
         lines.next();
-        lines.map_while(|l| l.strip_prefix(GROUP_MARGIN)).collect()
-    } else {
-        if lines.peek() == Some(&TRACEBACK) {
-            lines.next();
+    }
+    let mut own = lines.map_while(|l| {
+        if group {
+            l.strip_prefix(GROUP_MARGIN)
+        } else {
+            Some(l)
         }
-        lines.collect()
+    });
+    let mut frames = Vec::new();
+    let first = loop {
+        let line = own.next()?;
+        if !line.starts_with(char::is_whitespace) {
+            break line;
+        }
+        frames.extend(frame_of_line(line));
     };
-    let body = own
-        .iter()
-        .position(|l| !l.starts_with(char::is_whitespace))?;
-    let frames = own[..body]
-        .iter()
-        .filter_map(|l| frame_of_line(l))
-        .collect();
-    let (type_name, first_line) = exception_line(own[body])?;
+    let (type_name, first_line) = exception_line(first)?;
     let mut message = first_line.to_owned();
-    for line in &own[body + 1..] {
+    for line in own {
         message.push('\n');
         message.push_str(line);
     }

@@ -755,6 +755,17 @@ mod tests {
             exc_message.starts_with("worker failed:\nTraceback")
                 && exc_message.ends_with("ValueError: inner")
         );
+        // Headers that do not read as tracebacks stay in the message; the
+        // one that does is split off.
+        let quoted = "\nTraceback (most recent call last):\nnot an exception line".repeat(50);
+        let text =
+            format!("failed{quoted}\nTraceback (most recent call last):\n{frame}\nKeyError: 'k'");
+        let (message, type_name, exc_message, _) = split(&text);
+        assert_eq!(message, format!("failed{quoted}"));
+        assert_eq!(
+            (type_name.as_str(), exc_message.as_str()),
+            ("KeyError", "'k'")
+        );
         // A class made in a function.
         let text = format!(
             "failed\nTraceback (most recent call last):\n{frame}\nmake.<locals>.Error: bad"
