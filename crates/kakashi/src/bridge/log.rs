@@ -342,7 +342,7 @@ impl ::log::Log for KakashiLog {
 #[inline]
 fn repeats_tracing(record: &::log::Record<'_>) -> bool {
     #[cfg(feature = "tracing")]
-    if super::tracing::is_echo_of_last_event(record) {
+    if super::echo::is_echo_of_last_event(record) {
         return true;
     }
     record.target().starts_with("tracing::span")

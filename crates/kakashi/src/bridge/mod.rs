@@ -62,6 +62,8 @@ use crate::record::Name;
 use crate::record::Source;
 use crate::record::{Record, Text, Value};
 
+#[cfg(all(feature = "log", feature = "tracing"))]
+mod echo;
 #[cfg(feature = "log")]
 pub mod log;
 #[cfg(feature = "tracing")]

@@ -359,7 +359,7 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         #[cfg(feature = "log")]
-        mark_event(attrs.metadata());
+        super::echo::mark_event(attrs.metadata());
         let Some(span) = ctx.span(id) else { return };
         let name = attrs.metadata().name();
         let path = match span.parent() {
@@ -384,19 +384,19 @@ where
         });
         // Again: a field's `Debug` that logged marked its own event.
         #[cfg(feature = "log")]
-        mark_event(attrs.metadata());
+        super::echo::mark_event(attrs.metadata());
     }
 
     fn on_record(&self, id: &Id, values: &SpanRecord<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         #[cfg(feature = "log")]
-        mark_event(span.metadata());
+        super::echo::mark_event(span.metadata());
         // The values are converted before the span's extensions are locked:
         // a `Debug` that panics must not leave the lock poisoned for every
         // later event in the span.
         let fields = self.span_fields(span.metadata(), |visitor| values.record(visitor));
         #[cfg(feature = "log")]
-        mark_event(span.metadata());
+        super::echo::mark_event(span.metadata());
         let mut extensions = span.extensions_mut();
         if let Some(data) = extensions.get_mut::<SpanData>() {
             for (key, value) in fields {
@@ -415,7 +415,7 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let metadata = event.metadata();
         #[cfg(feature = "log")]
-        mark_event(metadata);
+        super::echo::mark_event(metadata);
         let level = level(metadata.level());
         let (callsite, enabled) = callsite(metadata, self.logger.gate(), level);
         if !enabled || self.logger.drop_if_known_full() {
@@ -432,7 +432,7 @@ where
         // Again: an event logged while the fields were converted (a value's
         // `Display` that logs) marked itself, and its echo cleared the mark.
         #[cfg(feature = "log")]
-        mark_event(metadata);
+        super::echo::mark_event(metadata);
         if let Some(scope) = ctx.event_scope(event) {
             let mut path = None;
             for span in scope {
@@ -569,52 +569,4 @@ fn debug_text(value: &dyn fmt::Debug) -> Text {
         .ok()
         .flatten()
         .unwrap_or_else(|| Text::from(format!("{value:?}")))
-}
-
-// === the `log` record tracing's `log-always` makes of an event or span ===
-
-#[cfg(feature = "log")]
-thread_local! {
-    /// The call site of the last event or span this thread gave the layer:
-    /// tracing sends an event (a span made or recorded) to its subscriber,
-    /// then (with `log-always`) to `log`, on the same thread, with the same
-    /// file and line.
-    static LAST_EVENT: std::cell::Cell<(usize, u32)> = const { std::cell::Cell::new((0, 0)) };
-}
-
-#[cfg(feature = "log")]
-#[inline]
-fn mark_event(metadata: &Metadata<'_>) {
-    let file = metadata.file().map_or(0, |f| f.as_ptr() as usize);
-    let _ = LAST_EVENT.try_with(|last| last.set((file, metadata.line().unwrap_or(0))));
-}
-
-/// Whether `record` is the `log` record tracing made of the event or span this
-/// thread gave the layer last (then forgotten, so that a `log` call on
-/// the same line is logged).
-///
-/// By the call site's file (its address: the same `&'static str` tracing
-/// put in both) and line, not by content: a `log` record of an event
-/// carries no mark of where it came from, except that its file is not
-/// `file_static` as a `log` macro's is. Without a layer nothing is marked
-/// and every `log` record is logged.
-#[cfg(feature = "log")]
-#[inline]
-pub(crate) fn is_echo_of_last_event(record: &::log::Record<'_>) -> bool {
-    // `log`'s own macros give their file as `file_static`; tracing's
-    // `log` records give it as a plain `file`.
-    let (None, Some(file)) = (record.file_static(), record.file()) else {
-        return false;
-    };
-    let here = (file.as_ptr() as usize, record.line().unwrap_or(0));
-    LAST_EVENT
-        .try_with(|last| {
-            if last.get() == here {
-                last.set((0, 0));
-                true
-            } else {
-                false
-            }
-        })
-        .unwrap_or(false)
 }
