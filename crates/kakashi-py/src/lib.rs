@@ -38,6 +38,7 @@ mod global;
 mod handle;
 mod lifecycle;
 mod logger;
+mod once;
 mod pipeline;
 mod report;
 mod stages;

@@ -363,7 +363,10 @@ def test_fork_while_another_thread_reconfigures_never_hangs_the_child(tmp_path):
     """A thread forks while another calls setup_async_logging in a loop and
     two more log through get_logger: the child inherited the global
     registry locked by the reconfiguring thread and hung in get_logger (18
-    of 20 children). Fork now holds the registries across fork()."""
+    of 20 children). Fork now holds the registries across fork(). The
+    first child also hung, in about one run of six, on a value the logging
+    threads were making once (an interned name) when it forked: such
+    values are now made outside their cell (`once.rs`)."""
     proc = run_bounded(
         """
 import json, os, sys, threading, time

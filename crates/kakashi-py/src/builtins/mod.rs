@@ -29,6 +29,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::once::Once;
 use kakashi::pipeline::format::ShapedJsonFormatter;
 use kakashi::pipeline::{Batch, Enricher, Filter, Formatter, WriteError, Writer};
 use kakashi::{
@@ -38,7 +39,6 @@ use kakashi::{
 };
 use pyo3::exceptions::{PyOSError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
 use pyo3::PyClass;
 
@@ -120,7 +120,7 @@ fn replace<'py>(
     record: &Bound<'py, PyAny>,
     changes: &Bound<'py, PyDict>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    static REPLACE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static REPLACE: Once<Py<PyAny>> = Once::new();
     let py = record.py();
     let f = REPLACE.get_or_try_init(py, || -> PyResult<_> {
         Ok(py.import("dataclasses")?.getattr("replace")?.unbind())

@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use super::interrupts::{forget_finished_interrupt, take_pending_interrupt};
 use super::{fields_of, str_of};
+use crate::once::Once;
 use kakashi::{Context, Name, ThreadInfo};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 
 /// The `ContextVar` holding the current `LogContext` (set by `kakashi.core.config`).
-static CONTEXT_VAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static CONTEXT_VAR: Once<Py<PyAny>> = Once::new();
 /// Whether a request context was ever set: until then calls skip the lookup.
 static CONTEXT_USED: AtomicBool = AtomicBool::new(false);
 
@@ -129,7 +129,7 @@ pub fn current_context(py: Python<'_>) -> Option<Arc<Context>> {
         return None;
     }
     let var = CONTEXT_VAR.get(py)?;
-    let ctx = var.bind(py).call_method0(pyo3::intern!(py, "get")).ok()?;
+    let ctx = var.bind(py).call_method0(crate::intern!(py, "get")).ok()?;
     if ctx.is_none() {
         return None;
     }
@@ -141,7 +141,7 @@ pub fn context_of(obj: &Bound<'_, PyAny>) -> Option<Arc<Context>> {
     if let Ok(c) = obj.cast::<PyContext>() {
         return Some(Arc::clone(&c.get().inner));
     }
-    let core = obj.getattr(pyo3::intern!(obj.py(), "_core")).ok()?;
+    let core = obj.getattr(crate::intern!(obj.py(), "_core")).ok()?;
     let core = core.cast::<PyContext>().ok()?;
     Some(Arc::clone(&core.get().inner))
 }

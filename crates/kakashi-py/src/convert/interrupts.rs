@@ -3,9 +3,9 @@
 
 use std::cell::RefCell;
 
+use crate::once::Once;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 
 // A conversion returns a value, never an error, so an interrupt raised by
 // Python code it ran (`__str__`, `__repr__`) is kept per thread with the
@@ -26,9 +26,9 @@ struct Site {
 
 fn site_of(frame: &Bound<'_, PyAny>) -> Option<Site> {
     let py = frame.py();
-    let code = frame.getattr(pyo3::intern!(py, "f_code")).ok()?;
+    let code = frame.getattr(crate::intern!(py, "f_code")).ok()?;
     let lasti = frame
-        .getattr(pyo3::intern!(py, "f_lasti"))
+        .getattr(crate::intern!(py, "f_lasti"))
         .ok()?
         .extract()
         .ok()?;
@@ -42,7 +42,7 @@ fn site_of(frame: &Bound<'_, PyAny>) -> Option<Site> {
 /// The innermost Python frame of this thread; None on a thread running no
 /// Python code (a worker converting what a Python stage returned).
 fn current_frame(py: Python<'_>) -> Option<Bound<'_, PyAny>> {
-    static GETFRAME: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static GETFRAME: Once<Py<PyAny>> = Once::new();
     let getframe = GETFRAME
         .get_or_try_init(py, || -> PyResult<_> {
             Ok(py.import("sys")?.getattr("_getframe")?.unbind())
@@ -66,7 +66,7 @@ fn still_running(py: Python<'_>, site: &Site) -> bool {
             return true;
         }
         frame = f
-            .getattr(pyo3::intern!(py, "f_back"))
+            .getattr(crate::intern!(py, "f_back"))
             .ok()
             .filter(|b| !b.is_none());
     }

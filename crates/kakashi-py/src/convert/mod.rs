@@ -31,10 +31,10 @@ pub use trace::add_trace_ids;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::once::Once;
 use kakashi::{Exception, Field, Frame, Level, Text, Value};
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 /// Nesting below this depth is replaced by a marker string.
@@ -49,7 +49,7 @@ pub fn text(s: &Bound<'_, PyString>) -> String {
         Ok(c) => c.into_owned(),
         Err(_) => s
             .call_method1(
-                pyo3::intern!(s.py(), "encode"),
+                crate::intern!(s.py(), "encode"),
                 ("utf-8", "backslashreplace"),
             )
             .and_then(|b| b.extract::<Vec<u8>>())
@@ -379,7 +379,7 @@ pub fn exception(py: Python<'_>, exc: &Bound<'_, PyAny>) -> Exception {
 fn frames(exc: &Bound<'_, PyAny>) -> Vec<Frame> {
     let py = exc.py();
     let mut kept = std::collections::VecDeque::with_capacity(16);
-    let Ok(mut tb) = exc.getattr(pyo3::intern!(py, "__traceback__")) else {
+    let Ok(mut tb) = exc.getattr(crate::intern!(py, "__traceback__")) else {
         return Vec::new();
     };
     // A traceback is a finite chain; the cap only bounds the walk's time.
@@ -389,16 +389,16 @@ fn frames(exc: &Bound<'_, PyAny>) -> Vec<Frame> {
         }
         let frame = (|| -> PyResult<Frame> {
             let code = tb
-                .getattr(pyo3::intern!(py, "tb_frame"))?
-                .getattr(pyo3::intern!(py, "f_code"))?;
+                .getattr(crate::intern!(py, "tb_frame"))?
+                .getattr(crate::intern!(py, "f_code"))?;
             let line = tb
-                .getattr(pyo3::intern!(py, "tb_lineno"))?
+                .getattr(crate::intern!(py, "tb_lineno"))?
                 .extract::<u32>()
                 .unwrap_or(0);
             Ok(Frame {
-                file: str_of(&code.getattr(pyo3::intern!(py, "co_filename"))?),
+                file: str_of(&code.getattr(crate::intern!(py, "co_filename"))?),
                 line,
-                function: str_of(&code.getattr(pyo3::intern!(py, "co_name"))?),
+                function: str_of(&code.getattr(crate::intern!(py, "co_name"))?),
             })
         })();
         match frame {
@@ -413,7 +413,7 @@ fn frames(exc: &Bound<'_, PyAny>) -> Vec<Frame> {
                 break;
             }
         }
-        tb = match tb.getattr(pyo3::intern!(py, "tb_next")) {
+        tb = match tb.getattr(crate::intern!(py, "tb_next")) {
             Ok(next) => next,
             Err(e) => {
                 interrupted_by(py, e);
@@ -425,7 +425,7 @@ fn frames(exc: &Bound<'_, PyAny>) -> Vec<Frame> {
 }
 
 fn format_traceback(py: Python<'_>, exc: &Bound<'_, PyAny>) -> Option<String> {
-    static FORMAT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static FORMAT: Once<Py<PyAny>> = Once::new();
     let format = FORMAT
         .get_or_try_init(py, || -> PyResult<_> {
             Ok(py

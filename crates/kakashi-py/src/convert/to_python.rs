@@ -2,10 +2,10 @@
 //! formatter, and how what it returns updates the record.
 
 use super::{context_of, exception, fields_of, key, level, str_of};
+use crate::once::Once;
 use kakashi::{Context, Field, Record, Sections, Text, Timestamp, Value};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString};
 
 /// A Python value for an engine value.
@@ -46,7 +46,7 @@ pub struct RecordTypes {
     exception: Py<PyAny>,
 }
 
-static TYPES: PyOnceLock<RecordTypes> = PyOnceLock::new();
+static TYPES: Once<RecordTypes> = Once::new();
 
 fn record_types(py: Python<'_>) -> PyResult<&'static RecordTypes> {
     TYPES.get(py).ok_or_else(|| {

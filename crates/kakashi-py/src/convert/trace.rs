@@ -27,9 +27,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
+use crate::once::Once;
 use kakashi::{Field, Key, Value};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
 
 /// How to read the current span, decided when `opentelemetry.trace` is
@@ -43,14 +43,14 @@ enum Source {
 
 /// `sys.modules`, read once (a program that replaces the dict itself is not
 /// followed; importing modules only changes its contents).
-static SYS_MODULES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+static SYS_MODULES: Once<Py<PyDict>> = Once::new();
 /// How many modules `sys.modules` held when `opentelemetry.trace` was last
 /// looked up and not found: while the count is the same, nothing was
 /// imported since (a program that removes modules and imports as many
 /// others between two records would be looked up again only at the next
 /// import).
 static MODULES_SEEN: AtomicUsize = AtomicUsize::new(usize::MAX);
-static SOURCE: PyOnceLock<Source> = PyOnceLock::new();
+static SOURCE: Once<Source> = Once::new();
 /// The last span read and its ids (None: not a valid span).
 type Seen = Option<(Py<PyAny>, Option<Arc<[Field; 2]>>)>;
 /// [`Seen`], only touched with the interpreter lock held (never contended).
@@ -80,7 +80,7 @@ pub fn trace_context(py: Python<'_>) -> Option<Arc<[Field; 2]>> {
                 return None;
             }
             let Some(trace) = modules
-                .get_item(pyo3::intern!(py, "opentelemetry.trace"))
+                .get_item(crate::intern!(py, "opentelemetry.trace"))
                 .ok()
                 .flatten()
             else {
@@ -93,7 +93,7 @@ pub fn trace_context(py: Python<'_>) -> Option<Arc<[Field; 2]>> {
     };
     let span = match source {
         Source::ContextVar { var, key } => {
-            let context = var.bind(py).call_method0(pyo3::intern!(py, "get")).ok()?;
+            let context = var.bind(py).call_method0(crate::intern!(py, "get")).ok()?;
             context
                 .cast::<PyDict>()
                 .ok()?
@@ -152,21 +152,21 @@ fn source_of(py: Python<'_>, trace: &Bound<'_, PyAny>) -> Option<Source> {
 fn ids_of(span: &Bound<'_, PyAny>) -> Option<[Field; 2]> {
     let py = span.py();
     let span_context = span
-        .call_method0(pyo3::intern!(py, "get_span_context"))
+        .call_method0(crate::intern!(py, "get_span_context"))
         .ok()?;
     if !span_context
-        .getattr(pyo3::intern!(py, "is_valid"))
+        .getattr(crate::intern!(py, "is_valid"))
         .and_then(|v| v.is_truthy())
         .ok()?
     {
         return None;
     }
     let trace_id: u128 = span_context
-        .getattr(pyo3::intern!(py, "trace_id"))
+        .getattr(crate::intern!(py, "trace_id"))
         .and_then(|v| v.extract())
         .ok()?;
     let span_id: u64 = span_context
-        .getattr(pyo3::intern!(py, "span_id"))
+        .getattr(crate::intern!(py, "span_id"))
         .and_then(|v| v.extract())
         .ok()?;
     Some([

@@ -10,7 +10,7 @@ use super::*;
 /// from the text's last line when that line has the shape `Type: message`.
 pub(super) fn exception_of(rec: &Bound<'_, PyAny>) -> PyResult<Option<Exception>> {
     let py = rec.py();
-    if let Ok(info) = rec.getattr(pyo3::intern!(py, "exc_info")) {
+    if let Ok(info) = rec.getattr(crate::intern!(py, "exc_info")) {
         if let Ok(info) = info.cast::<PyTuple>() {
             if info.len() >= 2 {
                 let exc = info.get_item(1)?;
@@ -20,7 +20,7 @@ pub(super) fn exception_of(rec: &Bound<'_, PyAny>) -> PyResult<Option<Exception>
             }
         }
     }
-    let Ok(text) = rec.getattr(pyo3::intern!(py, "exc_text")) else {
+    let Ok(text) = rec.getattr(crate::intern!(py, "exc_text")) else {
         return Ok(None);
     };
     let Ok(text) = text.cast::<PyString>() else {

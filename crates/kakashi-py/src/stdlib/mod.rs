@@ -27,11 +27,11 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Mutex;
 
+use crate::once::Once;
 use kakashi::{
     Exception, Frame, Level, Name, PipelineConfig, Record, Sections, Source, Text, Timestamp,
 };
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFrozenSet, PyInt, PyString, PyTuple};
 
 use crate::convert::{self, str_of};
@@ -112,27 +112,27 @@ fn emit_inner(
     order: &Bound<'_, PyTuple>,
 ) -> PyResult<()> {
     let py = rec.py();
-    let levelno = level_number(&rec.getattr(pyo3::intern!(py, "levelno"))?)?;
+    let levelno = level_number(&rec.getattr(crate::intern!(py, "levelno"))?)?;
     let level = level_of(levelno);
     // A disabled level, or `drop_newest` with the queue full (counted):
     // nothing is converted, `getMessage()` is not called.
     if !logger.enabled(level) || kakashi::binding::drop_if_known_full(logger) {
         return Ok(());
     }
-    let message = rec.call_method0(pyo3::intern!(py, "getMessage"))?;
+    let message = rec.call_method0(crate::intern!(py, "getMessage"))?;
     let message = match message.cast_exact::<PyString>() {
         Ok(s) => convert::str_arg(s),
         Err(_) => Text::from(str_of(&message)),
     };
-    let name = rec.getattr(pyo3::intern!(py, "name"))?;
+    let name = rec.getattr(crate::intern!(py, "name"))?;
     let mut record = Record::new(level, convert::key(&name), message);
     // The caller's thread as the record names it; the handler's thread
     // where the record does not (`logging.logThreads = False`).
     record.thread = convert::thread_info(py);
-    if let Ok(id) = rec.getattr(pyo3::intern!(py, "thread")) {
+    if let Ok(id) = rec.getattr(crate::intern!(py, "thread")) {
         if let Ok(id) = id.extract::<u64>() {
             record.thread.thread_id = id;
-            if let Ok(thread_name) = rec.getattr(pyo3::intern!(py, "threadName")) {
+            if let Ok(thread_name) = rec.getattr(crate::intern!(py, "threadName")) {
                 record.thread.thread_name = thread_name
                     .cast_exact::<PyString>()
                     .ok()
@@ -140,12 +140,12 @@ fn emit_inner(
             }
         }
     }
-    if let Ok(pid) = rec.getattr(pyo3::intern!(py, "process")) {
+    if let Ok(pid) = rec.getattr(crate::intern!(py, "process")) {
         if let Ok(pid) = pid.extract::<u32>() {
             record.thread.process_id = pid;
         }
     }
-    if let Ok(created) = rec.getattr(pyo3::intern!(py, "created")) {
+    if let Ok(created) = rec.getattr(crate::intern!(py, "created")) {
         if let Ok(secs) = created.extract::<f64>() {
             // To the microsecond, as the formatters print it (a float of
             // epoch seconds has about a quarter of one to spare).
@@ -165,7 +165,7 @@ fn emit_inner(
 
     let bound = logger.bound_fields();
     record.fields.extend(bound.iter().cloned());
-    let dict = rec.getattr(pyo3::intern!(py, "__dict__"))?;
+    let dict = rec.getattr(crate::intern!(py, "__dict__"))?;
     let dict = dict.cast::<PyDict>()?;
     let mut position = 0;
     for (k, v) in convert::items(dict) {
@@ -185,7 +185,7 @@ fn emit_inner(
         }
         kakashi::binding::put_field(&mut record.fields, convert::key(&k), convert::value(&v));
     }
-    if let Ok(stack) = rec.getattr(pyo3::intern!(py, "stack_info")) {
+    if let Ok(stack) = rec.getattr(crate::intern!(py, "stack_info")) {
         if let Ok(stack) = stack.cast::<PyString>() {
             let stack = Text::from(convert::text(stack));
             kakashi::binding::put_field(
@@ -223,7 +223,7 @@ struct Setup {
     internal: Vec<Py<PyString>>,
 }
 
-static SETUP: PyOnceLock<Setup> = PyOnceLock::new();
+static SETUP: Once<Setup> = Once::new();
 
 /// Registers the fast path's settings (see [`Setup`]); once per process.
 #[pyfunction]
@@ -387,7 +387,7 @@ fn plain(arg: &Bound<'_, PyAny>) -> bool {
 /// site is found in a per-thread cache before the shared map (whose lock
 /// and hash cost more than the rest of the lookup).
 fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
-    static GETFRAME: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static GETFRAME: Once<Py<PyAny>> = Once::new();
     let getframe = GETFRAME
         .get_or_try_init(py, || -> PyResult<_> {
             Ok(py.import("sys")?.getattr("_getframe")?.unbind())
@@ -395,10 +395,10 @@ fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
         .ok()?;
     let mut frame = getframe.bind(py).call1((0,)).ok()?;
     for _ in 0..64 {
-        let code = frame.getattr(pyo3::intern!(py, "f_code")).ok()?;
+        let code = frame.getattr(crate::intern!(py, "f_code")).ok()?;
         let address = code.as_ptr() as usize;
         if !INTERNAL_CODE.iter().any(|c| c.load(Relaxed) == address) {
-            let lasti = frame.getattr(pyo3::intern!(py, "f_lasti")).ok()?;
+            let lasti = frame.getattr(crate::intern!(py, "f_lasti")).ok()?;
             let key = (address, lasti.extract::<i64>().ok()?);
             // `try_with`: a thread's last calls may come after its cache is gone.
             let seen = SEEN_FRAMES.try_with(|seen| seen[seen_slot(key)].get());
@@ -423,7 +423,7 @@ fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
                 return Some(source);
             }
         }
-        frame = frame.getattr(pyo3::intern!(py, "f_back")).ok()?;
+        frame = frame.getattr(crate::intern!(py, "f_back")).ok()?;
         if frame.is_none() {
             return None;
         }
@@ -511,7 +511,7 @@ fn frame_site(
     frame: &Bound<'_, PyAny>,
     code: &Bound<'_, PyAny>,
 ) -> Option<Option<&'static Source>> {
-    let file = code.getattr(pyo3::intern!(py, "co_filename")).ok()?;
+    let file = code.getattr(crate::intern!(py, "co_filename")).ok()?;
     let file = file.cast_into_exact::<PyString>().ok()?;
     let internal = setup
         .internal
@@ -520,8 +520,8 @@ fn frame_site(
     if internal || importlib_bootstrap(py, &file) {
         return Some(None);
     }
-    let function = code.getattr(pyo3::intern!(py, "co_name")).ok()?;
-    let line = frame.getattr(pyo3::intern!(py, "f_lineno")).ok()?;
+    let function = code.getattr(crate::intern!(py, "co_name")).ok()?;
+    let line = frame.getattr(crate::intern!(py, "f_lineno")).ok()?;
     let line = line.cast::<PyInt>().ok()?.extract::<i64>().ok()?;
     site(&file, &function, line, || module_of(&file)).map(Some)
 }
@@ -566,13 +566,13 @@ static SITES: std::sync::LazyLock<Mutex<HashMap<SiteKey, &'static Source>>> =
 /// string's. None when the record has no usable location.
 fn source_of(rec: &Bound<'_, PyAny>) -> Option<&'static Source> {
     let py = rec.py();
-    let path = rec.getattr(pyo3::intern!(py, "pathname")).ok()?;
+    let path = rec.getattr(crate::intern!(py, "pathname")).ok()?;
     let path = path.cast_into_exact::<PyString>().ok()?;
-    let function = rec.getattr(pyo3::intern!(py, "funcName")).ok()?;
-    let line = rec.getattr(pyo3::intern!(py, "lineno")).ok()?;
+    let function = rec.getattr(crate::intern!(py, "funcName")).ok()?;
+    let line = rec.getattr(crate::intern!(py, "lineno")).ok()?;
     let line = line.cast::<PyInt>().ok()?.extract::<i64>().ok()?;
     site(&path, &function, line, || {
-        rec.getattr(pyo3::intern!(py, "module"))
+        rec.getattr(crate::intern!(py, "module"))
             .ok()
             .filter(|m| m.is_instance_of::<PyString>())
             .map(|m| str_of(&m))
