@@ -2,8 +2,8 @@
 //! METH_KEYWORDS`): the interpreter hands over the arguments as an array and
 //! the keyword names as a tuple, and no keyword dict is built for the call.
 //!
-//! With `fork_child.rs`, the only module of the crate with `unsafe` code: PyO3 offers
-//! keyword-taking closures only as `METH_VARARGS | METH_KEYWORDS`, for which
+//! With `fork_child.rs` and `frames.rs`, the only modules of the crate with
+//! `unsafe` code: PyO3 offers keyword-taking closures only as `METH_VARARGS | METH_KEYWORDS`, for which
 //! the interpreter builds a dict of the keywords on every call, a sizeable
 //! share of a logging call with fields (BENCHMARKS.md, "Design decisions").
 //! `METH_FASTCALL` is part of the stable ABI from Python 3.10; on older

@@ -8,7 +8,7 @@
 //! (they run Python writers and the drain at the child's end), so the
 //! child keeps one thread state of its own in the list for its whole life.
 //!
-//! This module and `fastcall.rs` hold the crate's `unsafe` code.
+//! This module, `fastcall.rs` and `frames.rs` hold the crate's `unsafe` code.
 
 #![allow(unsafe_code)]
 

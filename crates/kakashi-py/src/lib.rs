@@ -33,6 +33,7 @@ mod errors;
 mod factories;
 mod fastcall;
 mod fork_child;
+mod frames;
 mod gil;
 mod global;
 mod handle;

@@ -700,6 +700,50 @@ def test_every_call_site_is_named_by_its_own_line_on_every_thread(tmp_path):
     log.handlers.clear()
 
 
+class _OwnInfo(logging.Logger):
+    """A logger class whose ``info`` is a program's own: its frame is the
+    call site ``logging`` names."""
+
+    def info(self, msg, *args, **kwargs):
+        self._log(logging.INFO, msg, args, **kwargs)
+
+
+def test_calls_through_wrappers_name_the_call_site_logging_itself_names(tmp_path):
+    """``logging.info`` (the module's function), a ``LoggerAdapter`` and a
+    logger class with its own ``info`` put frames of their own between the
+    call and ``Logger._log``: each call names the site that ``logging``'s
+    own path names for the same call (made again with a filter on the
+    logger, which takes that path)."""
+    logger, path = file_logger(tmp_path)
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, root.filters[:])
+    own = _OwnInfo("own")
+    adapter = logging.LoggerAdapter(logging.getLogger("adapted"), {})
+    calls = {
+        "module": (root, lambda: logging.info("module %s", 1)),
+        "adapter": (adapter.logger, lambda: adapter.info("adapter %s", 2)),
+        "own": (own, lambda: own.info("own %s", 3)),
+    }
+    try:
+        root.handlers = [KakashiHandler(logger)]
+        root.setLevel(logging.INFO)
+        own.addHandler(KakashiHandler(logger))
+        for target, call in calls.values():
+            call()
+            target.addFilter(lambda record: True)
+            call()
+            target.filters.clear()
+        assert logger.flush()
+    finally:
+        root.handlers, root.level, root.filters = saved
+    lines = json_lines(path)
+    assert [line["message"] for line in lines] == ["module 1", "module 1", "adapter 2", "adapter 2", "own 3", "own 3"]
+    for fast, logged in zip(lines[::2], lines[1::2]):
+        assert fast["source"] == logged["source"], (fast, logged)
+    functions = [line["source"]["function"] for line in lines[::2]]
+    assert functions == ["<lambda>", "<lambda>", "info"]
+
+
 def test_an_extra_key_that_is_not_a_string_takes_loggings_path_with_the_same_result(tmp_path, monkeypatch):
     """A key that is not a ``str`` could run Python code to hash or compare:
     the call takes ``logging``'s own path, whose line is the one the fast

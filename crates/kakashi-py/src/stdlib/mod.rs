@@ -35,6 +35,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyInt, PyString, PyTuple};
 
 use crate::convert::{self, str_of};
+use crate::frames::CallFrame;
 use crate::logger::PyLogger;
 
 mod exception_text;
@@ -387,19 +388,12 @@ fn plain(arg: &Bound<'_, PyAny>) -> bool {
 /// site is found in a per-thread cache before the shared map (whose lock
 /// and hash cost more than the rest of the lookup).
 fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
-    static GETFRAME: Once<Py<PyAny>> = Once::new();
-    let getframe = GETFRAME
-        .get_or_try_init(py, || -> PyResult<_> {
-            Ok(py.import("sys")?.getattr("_getframe")?.unbind())
-        })
-        .ok()?;
-    let mut frame = getframe.bind(py).call1((0,)).ok()?;
+    let mut frame = CallFrame::current(py)?;
     for _ in 0..64 {
-        let code = frame.getattr(crate::intern!(py, "f_code")).ok()?;
+        let code = frame.code()?;
         let address = code.as_ptr() as usize;
         if !INTERNAL_CODE.iter().any(|c| c.load(Relaxed) == address) {
-            let lasti = frame.getattr(crate::intern!(py, "f_lasti")).ok()?;
-            let key = (address, lasti.extract::<i64>().ok()?);
+            let key = (address, frame.lasti()?);
             // `try_with`: a thread's last calls may come after its cache is gone.
             let seen = SEEN_FRAMES.try_with(|seen| seen[seen_slot(key)].get());
             let known = match seen {
@@ -423,10 +417,7 @@ fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
                 return Some(source);
             }
         }
-        frame = frame.getattr(crate::intern!(py, "f_back")).ok()?;
-        if frame.is_none() {
-            return None;
-        }
+        frame = frame.back()?;
     }
     None
 }
@@ -436,7 +427,7 @@ fn caller_source(py: Python<'_>, setup: &Setup) -> Option<&'static Source> {
 fn frame_known(
     py: Python<'_>,
     setup: &Setup,
-    frame: &Bound<'_, PyAny>,
+    frame: &CallFrame<'_>,
     code: &Bound<'_, PyAny>,
     key: (usize, i64),
 ) -> Option<Option<&'static Source>> {
@@ -508,7 +499,7 @@ fn importlib_bootstrap(py: Python<'_>, file: &Bound<'_, PyString>) -> bool {
 fn frame_site(
     py: Python<'_>,
     setup: &Setup,
-    frame: &Bound<'_, PyAny>,
+    frame: &CallFrame<'_>,
     code: &Bound<'_, PyAny>,
 ) -> Option<Option<&'static Source>> {
     let file = code.getattr(crate::intern!(py, "co_filename")).ok()?;
@@ -521,7 +512,10 @@ fn frame_site(
         return Some(None);
     }
     let function = code.getattr(crate::intern!(py, "co_name")).ok()?;
-    let line = frame.getattr(crate::intern!(py, "f_lineno")).ok()?;
+    let line = frame
+        .as_any()
+        .getattr(crate::intern!(py, "f_lineno"))
+        .ok()?;
     let line = line.cast::<PyInt>().ok()?.extract::<i64>().ok()?;
     site(&file, &function, line, || module_of(&file)).map(Some)
 }
