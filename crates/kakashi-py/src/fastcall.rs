@@ -1,6 +1,9 @@
 //! The level methods with the vectorcall convention (`METH_FASTCALL |
 //! METH_KEYWORDS`): the interpreter hands over the arguments as an array and
-//! the keyword names as a tuple, and no keyword dict is built for the call.
+//! the keyword names as a tuple, and no keyword dict is built for the call;
+//! and `_kakashi._log_stdlib`, the standard library bridge's call, with the
+//! same convention (`METH_FASTCALL`, positional arguments only), where a
+//! method takes a tuple of them.
 //!
 //! With `fork_child.rs` and `frames.rs`, the only modules of the crate with
 //! `unsafe` code: PyO3 offers keyword-taking closures only as `METH_VARARGS | METH_KEYWORDS`, for which
@@ -20,6 +23,8 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyTuple};
+
+use pyo3::types::PyDict;
 
 use crate::convert::DefaultScope;
 use crate::logger::{emit, LevelFunctions, PyLogger, LEVEL_METHODS as METHODS};
@@ -200,4 +205,108 @@ unsafe fn call(
             py.None().into_ptr()
         }
     }
+}
+
+type Fast = unsafe extern "C" fn(
+    *mut ffi::PyObject,
+    *const *mut ffi::PyObject,
+    ffi::Py_ssize_t,
+) -> *mut ffi::PyObject;
+
+/// `_kakashi._log_stdlib(logger, name, levelno, msg, args, extra,
+/// follow_global)`: `logger._log_stdlib(name, ...)` (see `logger.rs`).
+///
+/// # Safety
+/// Called by the interpreter with the GIL held, `args` pointing to `nargs`
+/// positional arguments.
+unsafe extern "C" fn log_stdlib_fn(
+    _module: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: the interpreter holds the GIL while it calls a C function.
+    let py = unsafe { Python::assume_attached() };
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> PyResult<Py<PyAny>> {
+        if nargs != 7 {
+            return Err(PyTypeError::new_err(format!(
+                "_log_stdlib() takes 7 positional arguments ({nargs} given)"
+            )));
+        }
+        // SAFETY: `args` points to `nargs` (7) valid arguments, borrowed for
+        // the duration of the call.
+        let arg = |i: usize| unsafe { Bound::from_borrowed_ptr(py, *args.add(i)) };
+        let logger = arg(0).cast_into::<PyLogger>()?;
+        let extra = arg(5);
+        let extra = if extra.is_none() {
+            None
+        } else {
+            Some(extra.cast_into::<PyDict>()?)
+        };
+        let follow_global = arg(6).is_truthy()?;
+        logger.get().log_stdlib(
+            &arg(1),
+            &arg(2),
+            &arg(3),
+            &arg(4),
+            extra.as_ref(),
+            follow_global,
+        )
+    }));
+    match outcome {
+        Ok(Ok(done)) => done.into_ptr(),
+        Ok(Err(err)) => {
+            err.restore(py);
+            std::ptr::null_mut()
+        }
+        // Reported, and taken as logged (as `stdlib::log_call` takes a panic).
+        Err(panic) => {
+            crate::errors::report_lost_record(&*panic);
+            true.into_pyobject(py)
+                .map_or(std::ptr::null_mut(), |t| t.to_owned().into_any().into_ptr())
+        }
+    }
+}
+
+/// [`log_stdlib_fn`]'s definition, made once and never freed.
+struct Def(ffi::PyMethodDef);
+
+// SAFETY: as for `Defs`: written once, before any function object that
+// points to it exists, then only read; its pointers are to 'static data.
+unsafe impl Sync for Def {}
+// SAFETY: as above.
+unsafe impl Send for Def {}
+
+/// `_kakashi._log_stdlib` as a vectorcall function; `None` on interpreters
+/// before 3.10 (`kakashi.stdlib` calls the method there).
+pub fn log_stdlib_function(py: Python<'_>) -> PyResult<Option<Bound<'_, PyCFunction>>> {
+    if py.version_info() < (3, 10) {
+        return Ok(None);
+    }
+    static DEF: OnceLock<Def> = OnceLock::new();
+    let def = DEF.get_or_init(|| {
+        Def(ffi::PyMethodDef {
+            ml_name: c"_log_stdlib".as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                // SAFETY: CPython calls a METH_FASTCALL function through this
+                // field with exactly the signature of `Fast`.
+                PyCFunction: unsafe { std::mem::transmute::<Fast, ffi::PyCFunction>(log_stdlib_fn) },
+            },
+            ml_flags: METH_FASTCALL,
+            ml_doc: c"_log_stdlib(logger, name, levelno, msg, args, extra, follow_global): logger._log_stdlib(name, ...)."
+                .as_ptr(),
+        })
+    });
+    // SAFETY: `def` lives for the rest of the process; `self` and the module
+    // may be null.
+    let f = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyCFunction_NewEx(
+                (&def.0 as *const ffi::PyMethodDef).cast_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            ),
+        )?
+    };
+    Ok(Some(f.cast_into::<PyCFunction>()?))
 }

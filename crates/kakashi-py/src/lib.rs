@@ -74,6 +74,9 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "ASYNC_CONFIG_DEFAULTS",
         config::async_config_defaults(m.py())?,
     )?;
+    if let Some(log_stdlib) = fastcall::log_stdlib_function(m.py())? {
+        m.add("_log_stdlib", log_stdlib)?;
+    }
     m.add_function(wrap_pyfunction!(convert::_register_types, m)?)?;
     m.add_function(wrap_pyfunction!(config::_check_async_config, m)?)?;
     m.add_function(wrap_pyfunction!(config::_check_timeout, m)?)?;

@@ -3,6 +3,7 @@ the ``kakashi`` package; use the public modules rather than this one)."""
 
 import logging
 import os
+import sys
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union, final, overload
 
 from typing_extensions import disjoint_base
@@ -75,6 +76,9 @@ __all__ = [
     "__version__",
     "ASYNC_CONFIG_DEFAULTS",
 ]
+
+if sys.version_info >= (3, 10):
+    __all__ += ["_log_stdlib"]
 
 _Level = Union[LogLevel, int, str]
 
@@ -307,6 +311,20 @@ def reopen_files() -> None:
 def _stdlib_setup(reserved: FrozenSet[str], internal: List[str]) -> None:
     """Registers ``kakashi.stdlib``'s fast path: the names an ``extra`` key
     may not take, and the files whose frames are not the caller's."""
+
+if sys.version_info >= (3, 10):
+    def _log_stdlib(
+        logger: Logger,
+        name: str,
+        levelno: int,
+        msg: object,
+        args: Any,
+        extra: Optional[Dict[str, Any]],
+        follow_global: bool,
+        /,
+    ) -> Union[bool, BaseException]:
+        """``logger._log_stdlib(name, ...)`` with the vectorcall convention
+        (3.10 and later)."""
 
 def _stdlib_logger() -> Logger:
     """The logger a ``KakashiHandler`` made without one uses (the global

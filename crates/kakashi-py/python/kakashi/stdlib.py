@@ -208,6 +208,11 @@ _LOG_IS_LOGGINGS = False
 # which `_log` shifts by one: one more when `stacklevel` > 1.
 _COUNTS_OUTSIDE_FRAMES = sys.version_info >= (3, 11)
 
+#: The engine's call for a fast-path record: ``core._log_stdlib(...)``,
+#: through a module function that takes its arguments without a tuple
+#: built for them (3.10 and later), or the method itself.
+_LOG_STDLIB = getattr(_kakashi, "_log_stdlib", None) or _kakashi.Logger._log_stdlib
+
 _patched = False
 _patching = threading.Lock()
 
@@ -265,7 +270,7 @@ def _log(
         if target is not None:
             core = target._core
             try:
-                done = None if core is None else core._log_stdlib(self.name, level, msg, args, extra, target._follow_global)
+                done = None if core is None else _LOG_STDLIB(core, self.name, level, msg, args, extra, target._follow_global)
             except Exception:
                 done = None
             if done is True:
