@@ -24,7 +24,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyTuple};
 
-use pyo3::types::PyDict;
+use pyo3::types::{PyBool, PyDict};
 
 use crate::convert::DefaultScope;
 use crate::logger::{emit, LevelFunctions, PyLogger, LEVEL_METHODS as METHODS};
@@ -149,8 +149,41 @@ unsafe fn call(
     kwnames: *mut ffi::PyObject,
     method: usize,
 ) -> *mut ffi::PyObject {
-    // SAFETY: the interpreter holds the GIL while it calls a C function.
-    let py = unsafe { Python::assume_attached() };
+    // SAFETY: see `attached`; the rest is this function's own contract.
+    unsafe { attached(|py| call_attached(py, slf, args, nargs, kwnames, method)) }
+}
+
+/// Runs `f` as the body of a C function the interpreter called.
+///
+/// The interpreter holds the GIL while it calls one, but PyO3 does not
+/// know that until told: it would queue every reference dropped in `f`
+/// (an error's, a value's) for its next entry through a `#[pymethods]`
+/// function, which a program that calls only these functions never
+/// makes, so that what those references hold (an exception's traceback,
+/// with every frame and local in it) would stay alive. Attaching tells it
+/// (`attach_unchecked`, as the thread already holds the lock, which the
+/// checks `attach` makes, such as refusing while the interpreter
+/// finalizes, are not about).
+///
+/// # Safety
+/// Called only from a C function the interpreter called, on its thread.
+unsafe fn attached<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
+    // SAFETY: the calling thread holds the GIL (the caller's contract).
+    unsafe { Python::attach_unchecked(f) }
+}
+
+/// [`call`], attached.
+///
+/// # Safety
+/// As for [`call`].
+unsafe fn call_attached(
+    py: Python<'_>,
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+    method: usize,
+) -> *mut ffi::PyObject {
     let _call = crate::gil::Call::enter(py);
     let outcome = catch_unwind(AssertUnwindSafe(|| -> PyResult<()> {
         let (name, level, active_exception) = METHODS[method];
@@ -224,8 +257,19 @@ unsafe extern "C" fn log_stdlib_fn(
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
-    // SAFETY: the interpreter holds the GIL while it calls a C function.
-    let py = unsafe { Python::assume_attached() };
+    // SAFETY: see `attached`; the rest is this function's own contract.
+    unsafe { attached(|py| log_stdlib_attached(py, args, nargs)) }
+}
+
+/// [`log_stdlib_fn`], attached.
+///
+/// # Safety
+/// As for [`log_stdlib_fn`].
+unsafe fn log_stdlib_attached(
+    py: Python<'_>,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
     let outcome = catch_unwind(AssertUnwindSafe(|| -> PyResult<Py<PyAny>> {
         if nargs != 7 {
             return Err(PyTypeError::new_err(format!(
@@ -242,7 +286,9 @@ unsafe extern "C" fn log_stdlib_fn(
         } else {
             Some(extra.cast_into::<PyDict>()?)
         };
-        let follow_global = arg(6).is_truthy()?;
+        // A `bool`, as the method takes it: no Python code runs before the
+        // call's shutdown-safe section (`gil::Call`).
+        let follow_global = arg(6).cast_into::<PyBool>()?.is_true();
         logger.get().log_stdlib(
             &arg(1),
             &arg(2),

@@ -69,6 +69,20 @@ fn api(py: Python<'_>) -> Option<Api> {
     })
 }
 
+/// `found`, or None with the error the function that returned NULL set
+/// (from 3.11 a frame object is made on demand, which can fail for want of
+/// memory) taken and dropped, so that the logging call carries on without
+/// the source instead of returning with an error set.
+fn none_or_cleared<'py>(
+    py: Python<'py>,
+    found: Option<Bound<'py, PyAny>>,
+) -> Option<Bound<'py, PyAny>> {
+    if found.is_none() {
+        drop(PyErr::take(py));
+    }
+    found
+}
+
 /// A Python frame object (the invariant the frame functions need: only
 /// [`CallFrame::current`] and [`CallFrame::back`] make one).
 pub(crate) struct CallFrame<'py>(Bound<'py, PyAny>);
@@ -81,7 +95,8 @@ impl<'py> CallFrame<'py> {
         // a borrowed reference to a frame object, or NULL.
         let frame = unsafe { ffi::PyEval_GetFrame() };
         // SAFETY: a borrowed reference (or NULL), taken as a new one.
-        unsafe { Bound::from_borrowed_ptr_or_opt(py, frame.cast()) }.map(CallFrame)
+        let frame = unsafe { Bound::from_borrowed_ptr_or_opt(py, frame.cast()) };
+        none_or_cleared(py, frame).map(CallFrame)
     }
 
     /// The frame object.
@@ -94,10 +109,11 @@ impl<'py> CallFrame<'py> {
         let py = self.0.py();
         match api(py) {
             // SAFETY: `self` is a frame object (the type's invariant), and
-            // `PyFrame_GetCode` returns a new reference that is never NULL.
-            Some(api) => unsafe {
+            // `PyFrame_GetCode` returns a new reference (never NULL, but
+            // taken as if it could be, as for the other two).
+            Some(api) => none_or_cleared(py, unsafe {
                 Bound::from_owned_ptr_or_opt(py, (api.code)(self.0.as_ptr().cast()))
-            },
+            }),
             None => self.0.getattr(crate::intern!(py, "f_code")).ok(),
         }
     }
@@ -126,9 +142,9 @@ impl<'py> CallFrame<'py> {
             // SAFETY: `self` is a frame object (the type's invariant), and
             // `PyFrame_GetBack` returns a new reference to a frame object,
             // or NULL (with no error set) for the outermost frame.
-            Some(api) => unsafe {
+            Some(api) => none_or_cleared(py, unsafe {
                 Bound::from_owned_ptr_or_opt(py, (api.back)(self.0.as_ptr().cast()).cast())
-            }
+            })
             .map(CallFrame),
             None => {
                 let back = self.0.getattr(crate::intern!(py, "f_back")).ok()?;

@@ -1,9 +1,11 @@
 """Bad configuration fails at construction with a clear message; bad values
 and failing stages never reach the logging call and never break a line."""
 
+import gc
 import json
 import math
 import re
+import sys
 
 import pytest
 
@@ -320,6 +322,22 @@ def test_level_methods_take_one_positional_message():
     logger.info(12345, n=1)  # any object as message: str() of it
     logger.flush()
     assert [r["message"] for r in json_lines("args.log")] == ["12345"]
+
+
+def test_misused_level_methods_keep_nothing_alive():
+    """The error of a misused call is the caller's alone: nothing of it is
+    kept once the caller has dropped it, with no other call into kakashi
+    between (20,000 such calls)."""
+    logger = get_high_performance_logger("args", "args.log")
+    gc.collect()
+    before = sys.getallocatedblocks()
+    for _ in range(20_000):
+        try:
+            logger.info("a", "b")
+        except TypeError:
+            pass
+    gc.collect()
+    assert sys.getallocatedblocks() - before < 2_000
 
 
 def _memory_and_swap_bytes():

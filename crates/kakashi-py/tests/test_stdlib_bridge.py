@@ -3,6 +3,7 @@ program and its libraries log through ``logging.getLogger(__name__)`` comes
 out in the kakashi file, whole, in order, never raising into the caller."""
 
 import contextlib
+import gc
 import importlib
 import json
 import logging
@@ -13,6 +14,7 @@ import sys
 import threading
 import types
 import warnings
+import weakref
 
 import pytest
 
@@ -340,6 +342,50 @@ def test_bad_input_never_raises(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("--- Logging error ---") == 1
     assert "Message: 'bad %d'" in err
+
+
+def test_a_bad_format_keeps_nothing_of_its_caller_alive(tmp_path):
+    """The error of a call whose ``%`` arguments do not fit (reported
+    through ``handleError``) holds the caller's frame in its traceback: it
+    is gone once the caller is, with no other call into kakashi between
+    (a program that logs only through ``logging`` makes none)."""
+    logger, _ = file_logger(tmp_path)
+    handler = KakashiHandler(logger)
+    log = logging.getLogger("bad_format_frames")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    logging.raiseExceptions = False
+
+    class Payload:
+        pass
+
+    def handle_request():
+        payload = Payload()
+        log.info("done: %s %s", "only one")
+        return weakref.ref(payload)
+
+    refs = [handle_request() for _ in range(3)]
+    gc.collect()
+    assert [ref() for ref in refs] == [None, None, None]
+    assert handler.errors == 3
+    log.removeHandler(handler)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="the vectorcall function exists from 3.10")
+def test_the_engine_call_refuses_what_the_method_refuses(tmp_path):
+    """``_kakashi._log_stdlib``, the fast path's call, checks its arguments
+    as the method does, without running Python code of them."""
+    logger, _ = file_logger(tmp_path)
+    core = kakashi.stdlib._core_of(logger)
+    with pytest.raises(TypeError, match=r"takes 7 positional arguments \(2 given\)"):
+        kakashi._kakashi._log_stdlib(core, "t")
+    with pytest.raises(TypeError):
+        kakashi._kakashi._log_stdlib(core, "t", 20, "m", (), None, 1)
+    with pytest.raises(TypeError):
+        kakashi._kakashi._log_stdlib(core, "t", 20, "m", (), [], False)
+    assert kakashi._kakashi._log_stdlib(core, "t", 20, "m %s", (1,), {"k": 2}, False) is True
+    assert logger.flush()
 
 
 def test_an_argument_that_fails_to_format_is_formatted_once_and_reported_once(tmp_path, capsys):
