@@ -6,7 +6,9 @@ disturbed than wall time by other processes on a shared machine; a wait
 for room in the queue would not show, and the queue is large enough that
 there is none), in a fresh interpreter per run. Scenarios: ``plain`` (OpenTelemetry never imported), ``otel`` (the
 program imported OpenTelemetry and set a provider, but no span is current),
-``span`` (inside a span: each record carries its ids).
+``span`` (inside a span: each record carries its ids), ``stdlib`` (a standard
+library ``logging`` call, ``log.info("Trade executed %s", i, extra={...})``,
+through ``kakashi.stdlib.KakashiHandler`` onto the same pipeline).
 
     python bench/python/call_cost.py --python A --python B [--calls N --reps R]
 
@@ -32,19 +34,34 @@ from kakashi.core.pipeline import PipelineConfig, null_writer
 pipeline = AsyncPipeline(AsyncPipelineConfig(PipelineConfig(writers=(null_writer,)), AsyncConfig(max_queue_size=100000)))
 info = pipeline.logger("bench").info
 span = None
-if scenario != "plain":
+if scenario in ("otel", "span"):
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
     trace.set_tracer_provider(TracerProvider())
     if scenario == "span":
         span = trace.get_tracer("bench").start_as_current_span("op")
         span.__enter__()
-for i in range(1000):
-    info("warm-up", i=i)
-pipeline.flush()
-start = time.thread_time_ns()
-for i in range(calls):
-    info("Trade executed", symbol="AAPL", qty=100, price=187.5, side="buy", venue="XNAS")
+if scenario == "stdlib":
+    import logging
+    import kakashi.stdlib
+    log = logging.getLogger("bench")
+    log.addHandler(kakashi.stdlib.KakashiHandler(pipeline.logger("bench")))
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    extra = {"symbol": "AAPL", "qty": 100, "price": 187.5, "side": "buy", "venue": "XNAS"}
+    for i in range(1000):
+        log.info("warm-up %s", i)
+    pipeline.flush()
+    start = time.thread_time_ns()
+    for i in range(calls):
+        log.info("Trade executed %s", i, extra=extra)
+else:
+    for i in range(1000):
+        info("warm-up", i=i)
+    pipeline.flush()
+    start = time.thread_time_ns()
+    for i in range(calls):
+        info("Trade executed", symbol="AAPL", qty=100, price=187.5, side="buy", venue="XNAS")
 elapsed = time.thread_time_ns() - start
 pipeline.flush()
 written = pipeline.get_stats()["messages_written"]
