@@ -6,9 +6,10 @@
 //! method takes a tuple of them.
 //!
 //! With `fork_child.rs` and `frames.rs`, the only modules of the crate with
-//! `unsafe` code: PyO3 offers keyword-taking closures only as `METH_VARARGS | METH_KEYWORDS`, for which
-//! the interpreter builds a dict of the keywords on every call, a sizeable
-//! share of a logging call with fields (BENCHMARKS.md, "Design decisions").
+//! `unsafe` code: PyO3 offers keyword-taking closures only as
+//! `METH_VARARGS | METH_KEYWORDS`, for which the interpreter builds a dict
+//! of the keywords on every call, a sizeable share of a logging call with
+//! fields (BENCHMARKS.md, "Design decisions").
 //! `METH_FASTCALL` is part of the stable ABI from Python 3.10; on older
 //! interpreters [`level_functions`] returns `None` and the closures of
 //! `logger.rs` are used instead.
@@ -22,9 +23,7 @@ use std::sync::OnceLock;
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyCFunction, PyTuple};
-
-use pyo3::types::{PyBool, PyDict};
+use pyo3::types::{PyBool, PyCFunction, PyDict, PyTuple};
 
 use crate::convert::DefaultScope;
 use crate::logger::{emit, LevelFunctions, PyLogger, LEVEL_METHODS as METHODS};

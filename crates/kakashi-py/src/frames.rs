@@ -69,10 +69,10 @@ fn api(py: Python<'_>) -> Option<Api> {
     })
 }
 
-/// `found`, or None with the error the function that returned NULL set
-/// (from 3.11 a frame object is made on demand, which can fail for want of
-/// memory) taken and dropped, so that the logging call carries on without
-/// the source instead of returning with an error set.
+/// `found`; when it is None (the function returned NULL), the error it may
+/// have set is taken and dropped. From 3.11 a frame object is made on
+/// demand, which can fail for want of memory: the logging call then goes
+/// on without a source rather than return with an error set.
 fn none_or_cleared<'py>(
     py: Python<'py>,
     found: Option<Bound<'py, PyAny>>,
