@@ -148,8 +148,66 @@ unsafe fn call(
     kwnames: *mut ffi::PyObject,
     method: usize,
 ) -> *mut ffi::PyObject {
+    let body = |py: Python<'_>| -> *mut ffi::PyObject {
+        let _call = crate::gil::Call::enter(py);
+        let outcome = catch_unwind(AssertUnwindSafe(|| -> PyResult<()> {
+            let (name, level, active_exception) = METHODS[method];
+            if nargs != 1 {
+                return Err(PyTypeError::new_err(format!(
+                    "{}() takes the message as its only positional argument ({nargs} given)",
+                    name.to_str().unwrap_or("log")
+                )));
+            }
+            // SAFETY: `slf` is the logger the function was made with (alive: the
+            // function holds a reference), `args[0]` a valid argument, both
+            // borrowed for the duration of the call.
+            let (slf, message) = unsafe {
+                (
+                    Bound::from_borrowed_ptr(py, slf),
+                    Bound::from_borrowed_ptr(py, *args),
+                )
+            };
+            let logger = slf.cast_into::<PyLogger>()?;
+            let names = if kwnames.is_null() {
+                None
+            } else {
+                // SAFETY: a non-null `kwnames` is a tuple of the keyword names.
+                Some(unsafe {
+                    Bound::from_borrowed_ptr(py, kwnames).cast_into_unchecked::<PyTuple>()
+                })
+            };
+            let pairs = names.iter().flat_map(|names| {
+                names.iter().enumerate().map(|(j, name)| {
+                    // SAFETY: one value per keyword name follows the positional
+                    // arguments in `args`.
+                    let value = unsafe { Bound::from_borrowed_ptr(py, *args.add(1 + j)) };
+                    (name, value)
+                })
+            });
+            let _hook = DefaultScope::enter(logger.get().default_hook.as_ref());
+            emit(
+                &logger.get().inner,
+                py,
+                level,
+                &message,
+                pairs,
+                active_exception,
+            )
+        }));
+        match outcome {
+            Ok(Ok(())) => py.None().into_ptr(),
+            Ok(Err(err)) => {
+                err.restore(py);
+                std::ptr::null_mut()
+            }
+            Err(panic) => {
+                crate::errors::report_lost_record(&*panic);
+                py.None().into_ptr()
+            }
+        }
+    };
     // SAFETY: see `attached`; the rest is this function's own contract.
-    unsafe { attached(|py| call_attached(py, slf, args, nargs, kwnames, method)) }
+    unsafe { attached(body) }
 }
 
 /// Runs `f` as the body of a C function the interpreter called.
@@ -171,74 +229,6 @@ unsafe fn attached<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
     unsafe { Python::attach_unchecked(f) }
 }
 
-/// [`call`], attached.
-///
-/// # Safety
-/// As for [`call`].
-unsafe fn call_attached(
-    py: Python<'_>,
-    slf: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-    method: usize,
-) -> *mut ffi::PyObject {
-    let _call = crate::gil::Call::enter(py);
-    let outcome = catch_unwind(AssertUnwindSafe(|| -> PyResult<()> {
-        let (name, level, active_exception) = METHODS[method];
-        if nargs != 1 {
-            return Err(PyTypeError::new_err(format!(
-                "{}() takes the message as its only positional argument ({nargs} given)",
-                name.to_str().unwrap_or("log")
-            )));
-        }
-        // SAFETY: `slf` is the logger the function was made with (alive: the
-        // function holds a reference), `args[0]` a valid argument, both
-        // borrowed for the duration of the call.
-        let (slf, message) = unsafe {
-            (
-                Bound::from_borrowed_ptr(py, slf),
-                Bound::from_borrowed_ptr(py, *args),
-            )
-        };
-        let logger = slf.cast_into::<PyLogger>()?;
-        let names = if kwnames.is_null() {
-            None
-        } else {
-            // SAFETY: a non-null `kwnames` is a tuple of the keyword names.
-            Some(unsafe { Bound::from_borrowed_ptr(py, kwnames).cast_into_unchecked::<PyTuple>() })
-        };
-        let pairs = names.iter().flat_map(|names| {
-            names.iter().enumerate().map(|(j, name)| {
-                // SAFETY: one value per keyword name follows the positional
-                // arguments in `args`.
-                let value = unsafe { Bound::from_borrowed_ptr(py, *args.add(1 + j)) };
-                (name, value)
-            })
-        });
-        let _hook = DefaultScope::enter(logger.get().default_hook.as_ref());
-        emit(
-            &logger.get().inner,
-            py,
-            level,
-            &message,
-            pairs,
-            active_exception,
-        )
-    }));
-    match outcome {
-        Ok(Ok(())) => py.None().into_ptr(),
-        Ok(Err(err)) => {
-            err.restore(py);
-            std::ptr::null_mut()
-        }
-        Err(panic) => {
-            crate::errors::report_lost_record(&*panic);
-            py.None().into_ptr()
-        }
-    }
-}
-
 type Fast = unsafe extern "C" fn(
     *mut ffi::PyObject,
     *const *mut ffi::PyObject,
@@ -256,60 +246,51 @@ unsafe extern "C" fn log_stdlib_fn(
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
+    let body = |py: Python<'_>| -> *mut ffi::PyObject {
+        let outcome = catch_unwind(AssertUnwindSafe(|| -> PyResult<Py<PyAny>> {
+            if nargs != 7 {
+                return Err(PyTypeError::new_err(format!(
+                    "_log_stdlib() takes 7 positional arguments ({nargs} given)"
+                )));
+            }
+            // SAFETY: `args` points to `nargs` (7) valid arguments, borrowed for
+            // the duration of the call.
+            let arg = |i: usize| unsafe { Bound::from_borrowed_ptr(py, *args.add(i)) };
+            let logger = arg(0).cast_into::<PyLogger>()?;
+            let extra = arg(5);
+            let extra = if extra.is_none() {
+                None
+            } else {
+                Some(extra.cast_into::<PyDict>()?)
+            };
+            // A `bool`, as the method takes it: no Python code runs before the
+            // call's shutdown-safe section (`gil::Call`).
+            let follow_global = arg(6).cast_into::<PyBool>()?.is_true();
+            logger.get().log_stdlib(
+                &arg(1),
+                &arg(2),
+                &arg(3),
+                &arg(4),
+                extra.as_ref(),
+                follow_global,
+            )
+        }));
+        match outcome {
+            Ok(Ok(done)) => done.into_ptr(),
+            Ok(Err(err)) => {
+                err.restore(py);
+                std::ptr::null_mut()
+            }
+            // Reported, and taken as logged (as `stdlib::log_call` takes a panic).
+            Err(panic) => {
+                crate::errors::report_lost_record(&*panic);
+                true.into_pyobject(py)
+                    .map_or(std::ptr::null_mut(), |t| t.to_owned().into_any().into_ptr())
+            }
+        }
+    };
     // SAFETY: see `attached`; the rest is this function's own contract.
-    unsafe { attached(|py| log_stdlib_attached(py, args, nargs)) }
-}
-
-/// [`log_stdlib_fn`], attached.
-///
-/// # Safety
-/// As for [`log_stdlib_fn`].
-unsafe fn log_stdlib_attached(
-    py: Python<'_>,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-) -> *mut ffi::PyObject {
-    let outcome = catch_unwind(AssertUnwindSafe(|| -> PyResult<Py<PyAny>> {
-        if nargs != 7 {
-            return Err(PyTypeError::new_err(format!(
-                "_log_stdlib() takes 7 positional arguments ({nargs} given)"
-            )));
-        }
-        // SAFETY: `args` points to `nargs` (7) valid arguments, borrowed for
-        // the duration of the call.
-        let arg = |i: usize| unsafe { Bound::from_borrowed_ptr(py, *args.add(i)) };
-        let logger = arg(0).cast_into::<PyLogger>()?;
-        let extra = arg(5);
-        let extra = if extra.is_none() {
-            None
-        } else {
-            Some(extra.cast_into::<PyDict>()?)
-        };
-        // A `bool`, as the method takes it: no Python code runs before the
-        // call's shutdown-safe section (`gil::Call`).
-        let follow_global = arg(6).cast_into::<PyBool>()?.is_true();
-        logger.get().log_stdlib(
-            &arg(1),
-            &arg(2),
-            &arg(3),
-            &arg(4),
-            extra.as_ref(),
-            follow_global,
-        )
-    }));
-    match outcome {
-        Ok(Ok(done)) => done.into_ptr(),
-        Ok(Err(err)) => {
-            err.restore(py);
-            std::ptr::null_mut()
-        }
-        // Reported, and taken as logged (as `stdlib::log_call` takes a panic).
-        Err(panic) => {
-            crate::errors::report_lost_record(&*panic);
-            true.into_pyobject(py)
-                .map_or(std::ptr::null_mut(), |t| t.to_owned().into_any().into_ptr())
-        }
-    }
+    unsafe { attached(body) }
 }
 
 /// [`log_stdlib_fn`]'s definition, made once and never freed.

@@ -56,6 +56,16 @@ def file_logger(tmp_path, name="app.log", **kw):
     return get_high_performance_logger("bridge", str(path), **kw), path
 
 
+def only_to(handler, name):
+    """The stdlib logger ``name``, at INFO, with ``handler`` as its one
+    handler (its records do not propagate)."""
+    log = logging.getLogger(name)
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    return log
+
+
 @contextlib.contextmanager
 def behind_a_queue(logger, name):
     """A stdlib logger ``name`` whose records go through ``QueueHandler``
@@ -259,10 +269,7 @@ def test_a_stopped_backend_writes_on_the_callers_thread_and_never_raises(tmp_pat
     raise and nothing counts as an error."""
     logger, path = file_logger(tmp_path)
     handler = KakashiHandler(logger)
-    log = logging.getLogger("late")
-    log.addHandler(handler)
-    log.propagate = False
-    log.setLevel(logging.INFO)
+    log = only_to(handler, "late")
     log.info("before shutdown")
     kakashi.shutdown_async_backend(timeout=10.0)
     before = kakashi.get_async_stats()
@@ -322,10 +329,7 @@ def test_bad_input_never_raises(tmp_path, capsys):
     logger, path = file_logger(tmp_path)
     handler = KakashiHandler(logger)
     handler.setFormatter(Raising())
-    log = logging.getLogger("bad")
-    log.addHandler(handler)
-    log.propagate = False
-    log.setLevel(logging.INFO)
+    log = only_to(handler, "bad")
 
     log.info("odd value", extra={"obj": Unprintable(), "nested": {"deep": [1, {2, 3}]}})
     log.info("bad %d", "not a number")
@@ -351,10 +355,7 @@ def test_a_bad_format_keeps_nothing_of_its_caller_alive(tmp_path):
     (a program that logs only through ``logging`` makes none)."""
     logger, _ = file_logger(tmp_path)
     handler = KakashiHandler(logger)
-    log = logging.getLogger("bad_format_frames")
-    log.addHandler(handler)
-    log.propagate = False
-    log.setLevel(logging.INFO)
+    log = only_to(handler, "bad_format_frames")
     logging.raiseExceptions = False
 
     class Payload:
@@ -397,10 +398,7 @@ def test_an_argument_that_fails_to_format_is_formatted_once_and_reported_once(tm
     that is not a plain value is left to ``LogRecord``)."""
     logger, path = file_logger(tmp_path)
     handler = KakashiHandler(logger)
-    log = logging.getLogger("fails.to.format")
-    log.addHandler(handler)
-    log.propagate = False
-    log.setLevel(logging.INFO)
+    log = only_to(handler, "fails.to.format")
     calls = []
     reported = []
 
@@ -444,10 +442,7 @@ def test_levels_beyond_64_bits_and_task_name_before_3_12(tmp_path):
     the caller's field (from 3.12 ``logging`` itself refuses it)."""
     logger, path = file_logger(tmp_path)
     handler = KakashiHandler(logger)
-    log = logging.getLogger("huge.levels")
-    log.addHandler(handler)
-    log.propagate = False
-    log.setLevel(logging.INFO)
+    log = only_to(handler, "huge.levels")
     log.log(2**63, "2**63")
     log.log(10**30, "10**30")
     # (`logging` hands a record below a handler's level to no handler.)
@@ -619,10 +614,7 @@ def test_filters_apply_and_the_handler_lock_is_not_taken(tmp_path):
     logger, path = file_logger(tmp_path)
     handler = KakashiHandler(logger)
     handler.addFilter(lambda r: r.getMessage() != "noise")
-    log = logging.getLogger("filtered")
-    log.addHandler(handler)
-    log.propagate = False
-    log.setLevel(logging.INFO)
+    log = only_to(handler, "filtered")
     holding, release = threading.Event(), threading.Event()
 
     def hold():
@@ -679,10 +671,7 @@ def test_the_fast_path_and_the_logrecord_path_write_the_same_record(tmp_path, mo
     exception...) it is built: both give the same line but for the time,
     and ``stacklevel`` still names the caller it asks for."""
     logger, path = file_logger(tmp_path)
-    log = logging.getLogger("same")
-    log.addHandler(KakashiHandler(logger))
-    log.propagate = False
-    log.setLevel(logging.INFO)
+    log = only_to(KakashiHandler(logger), "same")
 
     def helper(n):
         log.info("via helper %d", n, stacklevel=2)
@@ -711,10 +700,7 @@ def test_every_call_site_is_named_by_its_own_line_on_every_thread(tmp_path):
     two sites of one function alternating, the same sites on another
     thread, and another function each name their own line, every time."""
     logger, path = file_logger(tmp_path)
-    log = logging.getLogger("sites")
-    log.addHandler(KakashiHandler(logger))
-    log.propagate = False
-    log.setLevel(logging.INFO)
+    log = only_to(KakashiHandler(logger), "sites")
     first = second = other_line = 0
 
     def alternate(tag):
@@ -795,10 +781,7 @@ def test_an_extra_key_that_is_not_a_string_takes_loggings_path_with_the_same_res
     the call takes ``logging``'s own path, whose line is the one the fast
     path would have written."""
     logger, path = file_logger(tmp_path)
-    log = logging.getLogger("keys")
-    log.addHandler(KakashiHandler(logger))
-    log.propagate = False
-    log.setLevel(logging.INFO)
+    log = only_to(KakashiHandler(logger), "keys")
     for fast in (True, False):
         monkeypatch.setattr(kakashi.stdlib, "FAST_PATH", fast)
         log.info("odd keys", extra={7: "seven", "qty": 1})
@@ -825,10 +808,7 @@ def test_the_fast_path_skips_the_frames_logging_skips(tmp_path, monkeypatch):
     import _bootstrap_helpers_k
 
     logger, path = file_logger(tmp_path)
-    log = logging.getLogger("boot")
-    log.addHandler(KakashiHandler(logger))
-    log.propagate = False
-    log.setLevel(logging.INFO)
+    log = only_to(KakashiHandler(logger), "boot")
 
     def caller():
         _bootstrap_helpers_k.helper()
