@@ -266,7 +266,7 @@ unsafe extern "C" fn log_stdlib_fn(
             // A `bool`, as the method takes it: no Python code runs before the
             // call's shutdown-safe section (`gil::Call`).
             let follow_global = arg(6).cast_into::<PyBool>()?.is_true();
-            logger.get().log_stdlib(
+            logger.get()._log_stdlib(
                 &arg(1),
                 &arg(2),
                 &arg(3),

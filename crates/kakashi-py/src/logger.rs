@@ -27,41 +27,6 @@ impl PyLogger {
         PyLogger::with_default(inner, None)
     }
 
-    /// `logging.Logger._log(level, msg, args, extra=extra)` logged without
-    /// a `LogRecord`: the body of `_log_stdlib`, and of the vectorcall
-    /// function `fastcall.rs` makes of it.
-    pub(crate) fn log_stdlib(
-        &self,
-        name: &Bound<'_, PyAny>,
-        levelno: &Bound<'_, PyAny>,
-        msg: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyAny>,
-        extra: Option<&Bound<'_, PyDict>>,
-        follow_global: bool,
-    ) -> PyResult<Py<PyAny>> {
-        let py = name.py();
-        let _call = crate::gil::Call::enter(py);
-        let _hook = DefaultScope::enter(self.default_hook.as_ref());
-        let levelno = crate::stdlib::level_number(levelno)?;
-        Ok(
-            match crate::stdlib::log_call(
-                &self.inner,
-                name,
-                levelno,
-                msg,
-                args,
-                extra,
-                follow_global,
-            )? {
-                crate::stdlib::Fast::Done => true.into_pyobject(py)?.to_owned().into_any().unbind(),
-                crate::stdlib::Fast::Declined => {
-                    false.into_pyobject(py)?.to_owned().into_any().unbind()
-                }
-                crate::stdlib::Fast::FormatFailed(e) => e.into_value(py).into_any(),
-            },
-        )
-    }
-
     /// A logger whose calls copy values through `default_hook`.
     pub(crate) fn with_default(
         inner: kakashi::Logger,
@@ -379,9 +344,11 @@ impl PyLogger {
     /// a `LogRecord` (`kakashi.stdlib`'s fast path; see `stdlib/`).
     /// Returns True once logged; False, having done nothing, when the call
     /// must take the usual path instead; the exception `msg % args` raised,
-    /// having logged nothing, for the caller to report once.
+    /// having logged nothing, for the caller to report once. On 3.10+
+    /// `kakashi.stdlib` calls it through the vectorcall function
+    /// `fastcall.rs` makes of it.
     #[pyo3(signature = (name, levelno, msg, args, extra, follow_global=false))]
-    fn _log_stdlib(
+    pub(crate) fn _log_stdlib(
         &self,
         name: &Bound<'_, PyAny>,
         levelno: &Bound<'_, PyAny>,
@@ -390,7 +357,27 @@ impl PyLogger {
         extra: Option<&Bound<'_, PyDict>>,
         follow_global: bool,
     ) -> PyResult<Py<PyAny>> {
-        self.log_stdlib(name, levelno, msg, args, extra, follow_global)
+        let py = name.py();
+        let _call = crate::gil::Call::enter(py);
+        let _hook = DefaultScope::enter(self.default_hook.as_ref());
+        let levelno = crate::stdlib::level_number(levelno)?;
+        Ok(
+            match crate::stdlib::log_call(
+                &self.inner,
+                name,
+                levelno,
+                msg,
+                args,
+                extra,
+                follow_global,
+            )? {
+                crate::stdlib::Fast::Done => true.into_pyobject(py)?.to_owned().into_any().unbind(),
+                crate::stdlib::Fast::Declined => {
+                    false.into_pyobject(py)?.to_owned().into_any().unbind()
+                }
+                crate::stdlib::Fast::FormatFailed(e) => e.into_value(py).into_any(),
+            },
+        )
     }
 
     /// A logger like this one with `fields` added to every record.
