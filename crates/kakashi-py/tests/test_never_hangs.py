@@ -1106,7 +1106,12 @@ log = get_high_performance_logger("a", "exit.log")
 log.info("main")
 """,
     # multiprocessing's exit function waits for a pool's result thread,
-    # whose callback logs.
+    # whose callback logs (a callback is running at exit: 200 of 5 ms
+    # each). Few enough results that they all fit in the pipe at once: with
+    # more, a worker can block writing one while holding the result queue's
+    # lock after the result thread has stopped reading, and the exit
+    # function then waits for that lock for ever, with or without kakashi
+    # (CPython 3.9: 6 runs in 80, two at a time, with a callback of 1 µs).
     "pool-callback-logs": """
 import multiprocessing as mp, time
 from kakashi.core.async_interface import get_high_performance_logger
@@ -1114,9 +1119,10 @@ log = get_high_performance_logger("p", "exit.log")
 def work(i):
     return i
 def cb(r):
+    time.sleep(0.005)
     log.info("done", r=r)
 pool = mp.get_context("fork").Pool(2)
-for i in range(20000):
+for i in range(200):
     pool.apply_async(work, (i,), callback=cb)
 time.sleep(0.3)
 """,
