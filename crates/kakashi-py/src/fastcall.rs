@@ -73,19 +73,41 @@ const FUNCTIONS: [FastWithKeywords; 8] = [
     exception_fn,
 ];
 
-/// The method definitions, made once and never freed (the interpreter keeps
+/// Method definitions, made once and never freed (the interpreter keeps
 /// pointers to them in every function object made from them).
-struct Defs([ffi::PyMethodDef; 8]);
+struct Defs<const N: usize>([ffi::PyMethodDef; N]);
 
 // SAFETY: the definitions are written once, before any function object that
 // points to them exists, and only read afterwards; their pointers refer to
 // 'static C strings and functions.
-unsafe impl Sync for Defs {}
+unsafe impl<const N: usize> Sync for Defs<N> {}
 // SAFETY: as above; nothing in them is tied to a thread.
-unsafe impl Send for Defs {}
+unsafe impl<const N: usize> Send for Defs<N> {}
 
-fn defs() -> &'static Defs {
-    static DEFS: OnceLock<Defs> = OnceLock::new();
+/// A function object of `def`, bound to `slf` (its `self`, kept alive by
+/// it), or to nothing.
+fn function_of<'py>(
+    py: Python<'py>,
+    def: &'static ffi::PyMethodDef,
+    slf: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyCFunction>> {
+    // SAFETY: `def` lives for the rest of the process, `slf` is a valid
+    // object or null, and the module may be null.
+    let f = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyCFunction_NewEx(
+                (def as *const ffi::PyMethodDef).cast_mut(),
+                slf.map_or(std::ptr::null_mut(), |s| s.as_ptr()),
+                std::ptr::null_mut(),
+            ),
+        )?
+    };
+    Ok(f.cast_into::<PyCFunction>()?)
+}
+
+fn defs() -> &'static Defs<8> {
+    static DEFS: OnceLock<Defs<8>> = OnceLock::new();
     DEFS.get_or_init(|| {
         Defs(std::array::from_fn(|i| ffi::PyMethodDef {
             ml_name: METHODS[i].0.as_ptr(),
@@ -112,24 +134,10 @@ pub fn level_functions<'py>(
     if py.version_info() < (3, 10) {
         return Ok(None);
     }
-    let defs = defs();
     let mut out = Vec::with_capacity(METHODS.len());
-    for (i, def) in defs.0.iter().enumerate() {
-        // SAFETY: `def` lives for the rest of the process (`defs()`), `logger`
-        // is a valid object kept alive by the new function (its `self`), and
-        // the module may be null.
-        let f = unsafe {
-            Bound::from_owned_ptr_or_err(
-                py,
-                ffi::PyCFunction_NewEx(
-                    (def as *const ffi::PyMethodDef).cast_mut(),
-                    logger.as_ptr(),
-                    std::ptr::null_mut(),
-                ),
-            )?
-        };
+    for (i, def) in defs().0.iter().enumerate() {
         let name = METHODS[i].0.to_str().unwrap_or("log");
-        out.push((name, f.cast_into::<PyCFunction>()?));
+        out.push((name, function_of(py, def, Some(logger.as_any()))?));
     }
     Ok(Some(out))
 }
@@ -293,24 +301,15 @@ unsafe extern "C" fn log_stdlib_fn(
     unsafe { attached(body) }
 }
 
-/// [`log_stdlib_fn`]'s definition, made once and never freed.
-struct Def(ffi::PyMethodDef);
-
-// SAFETY: as for `Defs`: written once, before any function object that
-// points to it exists, then only read; its pointers are to 'static data.
-unsafe impl Sync for Def {}
-// SAFETY: as above.
-unsafe impl Send for Def {}
-
 /// `_kakashi._log_stdlib` as a vectorcall function; `None` on interpreters
 /// before 3.10 (`kakashi.stdlib` calls the method there).
 pub fn log_stdlib_function(py: Python<'_>) -> PyResult<Option<Bound<'_, PyCFunction>>> {
     if py.version_info() < (3, 10) {
         return Ok(None);
     }
-    static DEF: OnceLock<Def> = OnceLock::new();
+    static DEF: OnceLock<Defs<1>> = OnceLock::new();
     let def = DEF.get_or_init(|| {
-        Def(ffi::PyMethodDef {
+        Defs([ffi::PyMethodDef {
             ml_name: c"_log_stdlib".as_ptr(),
             ml_meth: ffi::PyMethodDefPointer {
                 // SAFETY: CPython calls a METH_FASTCALL function through this
@@ -320,19 +319,7 @@ pub fn log_stdlib_function(py: Python<'_>) -> PyResult<Option<Bound<'_, PyCFunct
             ml_flags: METH_FASTCALL,
             ml_doc: c"_log_stdlib(logger, name, levelno, msg, args, extra, follow_global): logger._log_stdlib(name, ...)."
                 .as_ptr(),
-        })
+        }])
     });
-    // SAFETY: `def` lives for the rest of the process; `self` and the module
-    // may be null.
-    let f = unsafe {
-        Bound::from_owned_ptr_or_err(
-            py,
-            ffi::PyCFunction_NewEx(
-                (&def.0 as *const ffi::PyMethodDef).cast_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            ),
-        )?
-    };
-    Ok(Some(f.cast_into::<PyCFunction>()?))
+    Ok(Some(function_of(py, &def.0[0], None)?))
 }
