@@ -18,7 +18,9 @@
 //! - The slots are allocated zeroed and a zero stamp means "free in the
 //!   first lap", so the allocator can hand out pages the kernel commits only
 //!   when a push first reaches them: a ring that has held few records costs
-//!   few pages, whatever its capacity.
+//!   few pages, whatever its capacity. In the first lap a stamp is read by
+//!   a compare-and-swap that changes nothing, so that the first access to a
+//!   page is a write (see `Ring::stamp`).
 //!
 //! Positions are `lap * one_lap + index` (`one_lap` is a power of two above
 //! the capacity), so moving on is an add, never a division. A slot's stamp
@@ -195,6 +197,27 @@ impl<T> Ring<T> {
         Some(&self.slots[if i >= len { i - len } else { i }])
     }
 
+    /// The stamp of `slot`, for a position in lap `lap` (acquire).
+    ///
+    /// In the first lap the slot's page may never have been touched, and
+    /// the kernel commits such a page on its first access. If that access
+    /// reads, the kernel maps its shared zero page, and the write that soon
+    /// follows (the push's) faults again, copies it and interrupts every
+    /// other core to flush its stale mapping. So in the first lap the stamp
+    /// is read by a compare-and-swap that leaves it as it is: the CPU
+    /// executes it as a write, and the page is committed by one fault. Later
+    /// laps find every page committed and read with a plain load.
+    #[inline(always)]
+    fn stamp(&self, slot: &Slot<T>, lap: usize) -> usize {
+        if lap == 0 {
+            match slot.stamp.compare_exchange(0, 0, Acquire, Acquire) {
+                Ok(stamp) | Err(stamp) => stamp,
+            }
+        } else {
+            slot.stamp.load(Acquire)
+        }
+    }
+
     /// Pushes `value`, or hands it back when the ring is full.
     #[allow(clippy::result_large_err)]
     #[inline(always)]
@@ -213,8 +236,8 @@ impl<T> Ring<T> {
         let mut tail = self.tail.load(Relaxed);
         loop {
             let slot = self.slot(tail);
-            let stamp = slot.stamp.load(Acquire);
             let lap = self.lap(tail);
+            let stamp = self.stamp(slot, lap);
             if stamp == lap {
                 // Free for this lap: claim the position.
                 match self
@@ -281,7 +304,7 @@ impl<T> Ring<T> {
         let slot = self.slot(head);
         let lap = self.lap(head);
         loop {
-            let stamp = slot.stamp.load(Acquire);
+            let stamp = self.stamp(slot, lap);
             if stamp == lap + 1 {
                 let next = self.next(head);
                 // A few slots ahead: their lines, written by a producer on
