@@ -45,10 +45,11 @@ cargo test --workspace --all-features
 cargo test -p kakashi-py --lib
 
 # Miri checks the crate's unsafe code (the queue's ring, the workers'
-# fork cells, the JSON writer's spare-capacity writes, `Text`'s parts) for undefined
-# behaviour and data races, where the toolchain has it (it needs nightly).
+# fork cells, the JSON writer's spare-capacity writes, `Text`'s parts, the
+# macros' fields moved into a record) for undefined behaviour and data
+# races, where the toolchain has it (it needs nightly).
 if cargo +nightly miri --version >/dev/null 2>&1; then
-    cargo +nightly miri test -p kakashi --lib -- backend::ring fork_cell pipeline::format record::text
+    cargo +nightly miri test -p kakashi --lib -- backend::ring fork_cell pipeline::format record::text macros::
 else
     echo "test.sh: Miri is not installed (rustup +nightly component add miri): the unsafe code's Miri checks are skipped"
 fi

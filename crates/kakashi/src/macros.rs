@@ -46,6 +46,32 @@ pub mod __private {
         logger.context_for_record()
     }
 
+    /// Puts a macro call's fields into its record's field list, which is
+    /// empty (the macro made it with the record). Up to [`INLINE_FIELDS`]
+    /// fields are moved into the list's inline room in one copy: `extend`
+    /// pushed them one at a time through the array's iterator, each push
+    /// checking room and storing the length (BENCHMARKS.md, "Design
+    /// decisions").
+    ///
+    /// [`INLINE_FIELDS`]: crate::INLINE_FIELDS
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    pub fn put_fields<const N: usize>(fields: &mut crate::Fields, array: [crate::Field; N]) {
+        if N > crate::INLINE_FIELDS || !fields.is_empty() || fields.spilled() {
+            return fields.extend(array);
+        }
+        let array = std::mem::ManuallyDrop::new(array);
+        // SAFETY: the list is not spilled, so `as_mut_ptr` points to its
+        // inline room of `INLINE_FIELDS >= N` fields, and it is empty, so
+        // that room holds nothing to overwrite or drop. The `N` fields are
+        // moved there bit for bit and the array is never dropped, so each
+        // is owned once, by the list, which `set_len` makes them part of.
+        unsafe {
+            std::ptr::copy_nonoverlapping(array.as_ptr(), fields.as_mut_ptr(), N);
+            fields.set_len(N);
+        }
+    }
+
     /// Adds the bound fields (the call's own win) and submits the record
     /// the macro built.
     #[inline(always)]
@@ -62,11 +88,13 @@ pub mod __private {
 #[macro_export]
 macro_rules! __kakashi_fields {
     (@acc $rec:ident []) => {};
-    // One `extend` from an array, not a `push` per field: each pushed field
-    // was built on the stack and read back by a wider load than the stores
-    // that wrote it, a store-forwarding stall per field (BENCHMARKS.md,
-    // "Design decisions").
-    (@acc $rec:ident [$($done:expr,)+]) => { $rec.fields.extend([$($done,)+]); };
+    // All fields at once from an array (`put_fields`), not a `push` per
+    // field: each pushed field was built on the stack and read back by a
+    // wider load than the stores that wrote it, a store-forwarding stall
+    // per field (BENCHMARKS.md, "Design decisions").
+    (@acc $rec:ident [$($done:expr,)+]) => {
+        $crate::__private::put_fields(&mut $rec.fields, [$($done,)+]);
+    };
     (@acc $rec:ident [$($done:expr,)*] $key:ident = % $val:expr $(, $($rest:tt)*)?) => {
         $crate::__kakashi_fields!(@acc $rec [$($done,)* ($crate::key!(stringify!($key)), $crate::Value::display(&$val)),] $($($rest)*)?)
     };
@@ -266,4 +294,97 @@ macro_rules! error {
 #[macro_export]
 macro_rules! critical {
     ($logger:expr, $($rest:tt)+) => { $crate::log!($logger, $crate::Level::Critical, $($rest)+) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::__private::put_fields;
+    use crate::{Field, Fields, Key, Text, Value};
+
+    /// `n` fields whose values own their text (a drop too many or too few
+    /// shows under Miri, which runs these tests in the test command).
+    fn owned(n: usize) -> Vec<Field> {
+        (0..n)
+            .map(|i| {
+                (
+                    Key::interned(&format!("k{i}")),
+                    Value::Str(Text::from(format!("value {i}"))),
+                )
+            })
+            .collect()
+    }
+
+    fn put<const N: usize>(fields: &mut Fields) -> Vec<Field> {
+        let made = owned(N);
+        let array: [Field; N] = made.clone().try_into().unwrap();
+        put_fields(fields, array);
+        made
+    }
+
+    #[test]
+    fn every_count_lands_in_order_inline_or_spilled() {
+        fn check<const N: usize>() {
+            let mut fields = Fields::new();
+            let made = put::<N>(&mut fields);
+            assert_eq!(fields.as_slice(), made.as_slice(), "{N} fields");
+            assert_eq!(fields.spilled(), N > crate::INLINE_FIELDS, "{N} fields");
+        }
+        check::<0>();
+        check::<1>();
+        check::<2>();
+        check::<3>();
+        check::<4>();
+        check::<5>();
+        check::<6>();
+        check::<9>();
+    }
+
+    #[test]
+    fn a_list_that_has_fields_keeps_them_first() {
+        let mut fields: Fields = owned(2).into_iter().collect();
+        let before = fields.to_vec();
+        let added = put::<3>(&mut fields);
+        assert_eq!(fields.len(), 5);
+        assert_eq!(&fields[..2], before.as_slice());
+        assert_eq!(&fields[2..], added.as_slice());
+    }
+
+    #[test]
+    fn the_macro_keeps_every_field_of_a_call() {
+        use crate::testing::MemoryWriter;
+        let memory = MemoryWriter::new();
+        let backend = crate::Backend::synchronous();
+        let log = backend.logger("m", crate::PipelineConfig::new().writer(memory.clone()));
+        let name = String::from("ann");
+        crate::info!(
+            log,
+            "five",
+            a = 1,
+            b = name.clone(),
+            c = 2.5,
+            d = true,
+            e = "x"
+        );
+        crate::info!(
+            log,
+            "six",
+            a = 1,
+            b = name,
+            c = 2.5,
+            d = true,
+            e = "x",
+            f = -3
+        );
+        let lines = memory.lines();
+        assert!(
+            lines[0].contains(r#""fields":{"a":1,"b":"ann","c":2.5,"d":true,"e":"x"}"#),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].contains(r#""fields":{"a":1,"b":"ann","c":2.5,"d":true,"e":"x","f":-3}"#),
+            "{}",
+            lines[1]
+        );
+    }
 }
