@@ -61,8 +61,9 @@ pub mod __private {
             return fields.extend(array);
         }
         let array = std::mem::ManuallyDrop::new(array);
-        // SAFETY: the list is not spilled, so `as_mut_ptr` points to its
-        // inline room of `INLINE_FIELDS >= N` fields, and it is empty, so
+        // SAFETY: the list is not spilled, so `as_mut_ptr` (`SmallVec`'s
+        // own, not the empty slice's) points to its inline room of
+        // `INLINE_FIELDS >= N` fields, and the list is empty, so
         // that room holds nothing to overwrite or drop. The `N` fields are
         // moved there bit for bit and the array is never dropped, so each
         // is owned once, by the list, which `set_len` makes them part of.
