@@ -46,10 +46,10 @@ cargo test -p kakashi-py --lib
 
 # Miri checks the crate's unsafe code (the queue's ring, the workers'
 # fork cells, the JSON writer's spare-capacity writes, `Text`'s parts, the
-# macros' fields moved into a record) for undefined behaviour and data
-# races, where the toolchain has it (it needs nightly).
+# fields moved into a record's inline room) for undefined behaviour and
+# data races, where the toolchain has it (it needs nightly).
 if cargo +nightly miri --version >/dev/null 2>&1; then
-    cargo +nightly miri test -p kakashi --lib -- backend::ring fork_cell pipeline::format record::text macros::
+    cargo +nightly miri test -p kakashi --lib --features log -- backend::ring fork_cell pipeline::format record::text record::fields
 else
     echo "test.sh: Miri is not installed (rustup +nightly component add miri): the unsafe code's Miri checks are skipped"
 fi

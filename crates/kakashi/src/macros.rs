@@ -47,30 +47,12 @@ pub mod __private {
     }
 
     /// Puts a macro call's fields into its record's field list, which is
-    /// empty (the macro made it with the record). Up to [`INLINE_FIELDS`]
-    /// fields are moved into the list's inline room in one copy: `extend`
-    /// pushed them one at a time through the array's iterator, each push
-    /// checking room and storing the length (BENCHMARKS.md, "Design
-    /// decisions").
-    ///
-    /// [`INLINE_FIELDS`]: crate::INLINE_FIELDS
+    /// empty (the macro made it with the record): up to
+    /// [`INLINE_FIELDS`](crate::INLINE_FIELDS) in one copy, where `extend`
+    /// pushed them one at a time.
     #[inline(always)]
-    #[allow(unsafe_code)]
     pub fn put_fields<const N: usize>(fields: &mut crate::Fields, array: [crate::Field; N]) {
-        if N > crate::INLINE_FIELDS || !fields.is_empty() || fields.spilled() {
-            return fields.extend(array);
-        }
-        let array = std::mem::ManuallyDrop::new(array);
-        // SAFETY: the list is not spilled, so `as_mut_ptr` (`SmallVec`'s
-        // own, not the empty slice's) points to its inline room of
-        // `INLINE_FIELDS >= N` fields, and the list is empty, so
-        // that room holds nothing to overwrite or drop. The `N` fields are
-        // moved there bit for bit and the array is never dropped, so each
-        // is owned once, by the list, which `set_len` makes them part of.
-        unsafe {
-            std::ptr::copy_nonoverlapping(array.as_ptr(), fields.as_mut_ptr(), N);
-            fields.set_len(N);
-        }
+        crate::record::put_all(fields, array);
     }
 
     /// Adds the bound fields (the call's own win) and submits the record
@@ -299,57 +281,6 @@ macro_rules! critical {
 
 #[cfg(test)]
 mod tests {
-    use super::__private::put_fields;
-    use crate::{Field, Fields, Key, Text, Value};
-
-    /// `n` fields whose values own their text (a drop too many or too few
-    /// shows under Miri, which runs these tests in the test command).
-    fn owned(n: usize) -> Vec<Field> {
-        (0..n)
-            .map(|i| {
-                (
-                    Key::interned(&format!("k{i}")),
-                    Value::Str(Text::from(format!("value {i}"))),
-                )
-            })
-            .collect()
-    }
-
-    fn put<const N: usize>(fields: &mut Fields) -> Vec<Field> {
-        let made = owned(N);
-        let array: [Field; N] = made.clone().try_into().unwrap();
-        put_fields(fields, array);
-        made
-    }
-
-    #[test]
-    fn every_count_lands_in_order_inline_or_spilled() {
-        fn check<const N: usize>() {
-            let mut fields = Fields::new();
-            let made = put::<N>(&mut fields);
-            assert_eq!(fields.as_slice(), made.as_slice(), "{N} fields");
-            assert_eq!(fields.spilled(), N > crate::INLINE_FIELDS, "{N} fields");
-        }
-        check::<0>();
-        check::<1>();
-        check::<2>();
-        check::<3>();
-        check::<4>();
-        check::<5>();
-        check::<6>();
-        check::<9>();
-    }
-
-    #[test]
-    fn a_list_that_has_fields_keeps_them_first() {
-        let mut fields: Fields = owned(2).into_iter().collect();
-        let before = fields.to_vec();
-        let added = put::<3>(&mut fields);
-        assert_eq!(fields.len(), 5);
-        assert_eq!(&fields[..2], before.as_slice());
-        assert_eq!(&fields[2..], added.as_slice());
-    }
-
     #[test]
     fn the_macro_keeps_every_field_of_a_call() {
         use crate::testing::MemoryWriter;

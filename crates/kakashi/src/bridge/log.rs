@@ -420,7 +420,7 @@ impl SeenName {
     fn update(&mut self, text: &str) -> bool {
         let address = text.as_ptr() as usize;
         match &self.name {
-            Some(name) if self.address == address && name.as_str() == text => true,
+            Some(name) if self.address == address && super::same_text(name.as_str(), text) => true,
             _ => {
                 *self = SeenName {
                     address,

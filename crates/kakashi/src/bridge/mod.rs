@@ -222,7 +222,7 @@ fn name_from_cache(text: &str, is_static: bool) -> Name {
             match &names[slot] {
                 (at, Some(name))
                     if (is_static && *at == address && name.len() == text.len())
-                        || name.as_str() == text =>
+                        || same_text(name.as_str(), text) =>
                 {
                     Some(name.clone())
                 }
@@ -236,6 +236,28 @@ fn name_from_cache(text: &str, is_static: bool) -> Name {
         .ok()
         .flatten()
         .unwrap_or_else(|| Name::interned(text))
+}
+
+/// Whether `a` and `b` are the same text, compared inline when short: the
+/// caches compare a call's names and values with the ones they keep, a
+/// few bytes each and several times a call, where a `memcmp` call costs
+/// more than the comparison.
+#[cfg(any(feature = "log", feature = "tracing"))]
+#[inline(always)]
+pub(crate) fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    // Two overlapping reads cover every byte of a short text.
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=8 => a.first_chunk::<4>() == b.first_chunk() && a.last_chunk::<4>() == b.last_chunk(),
+        9..=16 => a.first_chunk::<8>() == b.first_chunk() && a.last_chunk::<8>() == b.last_chunk(),
+        _ => a == b,
+    }
 }
 
 #[cfg(any(feature = "log", feature = "tracing"))]
@@ -322,7 +344,7 @@ impl SeenText {
         let (address, len) = (text.as_ptr() as usize, text.len());
         if self.address == address && self.len == len {
             if let Some(kept) = self.kept {
-                if kept == text {
+                if same_text(kept, text) {
                     return Some(kept);
                 }
             } else if self.hash == text_hash(text) {
@@ -511,26 +533,17 @@ pub(crate) fn field_slot<'f>(
     } else {
         fields.iter().position(|(k, _)| *k == key)
     };
-    let index = match found {
-        Some(index) => index,
+    match found {
+        Some(index) => &mut fields[index].1,
         None => {
             *all_static &= key_static;
-            // A constant pushed, then its key set: `push((key, Value::Null))`
-            // built the pair on the stack (`Null` with a one-byte store) and
-            // copied it with a 16-byte load, the stall again.
-            // `NEW_FIELD`'s key is the static empty name, which needs no drop.
-            fields.push(NEW_FIELD);
-            let index = fields.len() - 1;
-            std::mem::forget(std::mem::replace(&mut fields[index].0, key));
-            index
+            // Written in place: `push((key, Value::Null))` built the pair on
+            // the stack (`Null` with a one-byte store) and copied it with a
+            // 16-byte load, the stall again.
+            crate::record::push_null(fields, key)
         }
-    };
-    &mut fields[index].1
+    }
 }
-
-/// What [`field_slot`] appends before setting its key.
-#[cfg(any(feature = "log", feature = "tracing"))]
-const NEW_FIELD: crate::Field = (Name::from_literal(arcstr::ArcStr::new()), Value::Null);
 
 /// Writes `value` into `slot`, which [`field_slot`] gave. A slot it has
 /// just appended holds `Null`, which needs no drop: the value is then
@@ -554,5 +567,27 @@ pub(crate) fn write_value(slot: &mut Value, value: Value) {
 pub(crate) fn put_field_if_absent(fields: &mut Fields, key: &Name, value: &Value) {
     if !fields.iter().any(|(k, _)| same_key(k, key)) {
         fields.push((key.clone(), value.clone()));
+    }
+}
+
+#[cfg(all(test, any(feature = "log", feature = "tracing")))]
+mod tests {
+    use super::same_text;
+
+    #[test]
+    fn same_text_finds_a_difference_at_any_byte_of_any_length() {
+        let base: String = (0..40).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        for n in 0..=base.len() {
+            let a = &base[..n];
+            let copy = String::from(a);
+            assert!(same_text(a, copy.as_str()), "length {n}");
+            for at in 0..n {
+                let mut other = a.as_bytes().to_vec();
+                other[at] = b'#';
+                let other = String::from_utf8(other).unwrap();
+                assert!(!same_text(a, &other), "length {n}, byte {at}");
+            }
+            assert!(!same_text(a, &base[..n.saturating_sub(1)]) || n == 0);
+        }
     }
 }

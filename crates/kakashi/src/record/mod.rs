@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 mod context;
 mod exception;
+mod fields;
 mod level;
 mod name;
 mod text;
@@ -25,6 +26,10 @@ mod value;
 
 pub use context::Context;
 pub use exception::{Exception, Frame, MAX_FRAMES};
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub(crate) use fields::push_null;
+pub(crate) use fields::{put_all, put_field};
+pub use fields::{Field, Fields, INLINE_FIELDS};
 pub use level::Level;
 pub(crate) use name::after_fork_in_child;
 pub use name::{Name, INTERNED_NAMES, INTERNED_NAME_LEN};
@@ -33,8 +38,7 @@ pub(crate) use thread::fork_generation;
 pub(crate) use thread::FORK_GENERATION;
 pub use thread::{Source, ThreadInfo};
 pub use timestamp::Timestamp;
-pub(crate) use value::put_field;
-pub use value::{Field, Fields, Key, Value, INLINE_FIELDS};
+pub use value::{Key, Value};
 
 /// The optional sections of a record's output (`threading`, `source`):
 /// enrichers switch them on, formatters print what is on. A set of bits,

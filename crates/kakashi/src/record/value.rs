@@ -214,29 +214,6 @@ impl<K: Into<Key>, V: Into<Value>> FromIterator<(K, V)> for Value {
     }
 }
 
-/// A key and its value, as stored in [`Record::fields`](super::Record::fields).
-pub type Field = (Key, Value);
-
-/// Sets `key` to `value` in a field list: an existing field of that key gets
-/// the new value in its place (later wins, first position kept, as a Python
-/// dict update); otherwise the field is appended.
-pub(crate) fn put_field<C>(fields: &mut C, key: Key, value: Value)
-where
-    C: std::ops::DerefMut<Target = [Field]> + Extend<Field>,
-{
-    match fields.iter_mut().find(|(k, _)| *k == key) {
-        Some(slot) => slot.1 = value,
-        None => fields.extend([(key, value)]),
-    }
-}
-
-/// How many fields a record holds without allocating.
-pub const INLINE_FIELDS: usize = 5;
-
-/// A record's fields, in order: up to [`INLINE_FIELDS`] live inside the
-/// record (no allocation on the hot path), more spill to the heap.
-pub type Fields = smallvec::SmallVec<[Field; INLINE_FIELDS]>;
-
 #[cfg(test)]
 mod tests {
     use super::*;
