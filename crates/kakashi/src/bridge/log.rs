@@ -287,12 +287,16 @@ impl ::log::Log for KakashiLog {
                 let made = built.insert(self.record(record, level, logger.clone(), site.source));
                 let kvs = record.key_values();
                 if kvs.count() > 0 {
-                    let _ = kvs.visit(&mut FieldVisitor {
+                    let known_distinct = site.distinct;
+                    let mut visitor = FieldVisitor {
                         fields: &mut made.fields,
                         all_static: true,
                         site: Some(site),
                         index: 0,
-                    });
+                        known_distinct,
+                    };
+                    let _ = kvs.visit(&mut visitor);
+                    visitor.finish();
                 }
                 Some(())
             })
@@ -324,6 +328,7 @@ impl ::log::Log for KakashiLog {
                     all_static: true,
                     site: None,
                     index: 0,
+                    known_distinct: false,
                 });
             }
         }
@@ -374,6 +379,10 @@ struct Site {
     /// By position among the call's key-values.
     keys: Vec<SeenName>,
     values: Vec<SeenText>,
+    /// The last call's keys were all different: a call whose keys are the
+    /// same ones appends its fields without looking for an earlier one of
+    /// the same key.
+    distinct: bool,
 }
 
 impl Site {
@@ -406,11 +415,11 @@ impl SeenName {
     /// same address (compared in full: the address alone may hold another
     /// text now), else made and kept.
     #[inline]
-    fn name(&mut self, text: &str) -> Name {
-        self.update(text);
+    fn name(&mut self, text: &str) -> (Name, bool) {
+        let same = self.update(text);
         match &self.name {
-            Some(name) => name.clone(),
-            None => super::cached_name(text),
+            Some(name) => (name.clone(), same),
+            None => (super::cached_name(text), false),
         }
     }
 
@@ -441,6 +450,20 @@ struct FieldVisitor<'a> {
     site: Option<&'a mut Site>,
     /// The position of the next pair.
     index: usize,
+    /// Every key so far is the one at its position last time, and those
+    /// were all different ([`Site::distinct`]).
+    known_distinct: bool,
+}
+
+impl FieldVisitor<'_> {
+    /// After the visit: whether this call's keys were all different, for
+    /// the next call from the site (every pair appended a field, none
+    /// found an earlier one of its key).
+    fn finish(self) {
+        if let Some(site) = self.site {
+            site.distinct = self.fields.len() == self.index;
+        }
+    }
 }
 
 impl<'kvs> ::log::kv::VisitSource<'kvs> for FieldVisitor<'_> {
@@ -457,14 +480,20 @@ impl<'kvs> ::log::kv::VisitSource<'kvs> for FieldVisitor<'_> {
                     site.keys.resize_with(index + 1, SeenName::default);
                     site.values.resize_with(index + 1, SeenText::default);
                 }
-                (
-                    site.keys[index].name(key.as_str()),
-                    Some(&mut site.values[index]),
-                )
+                let (name, same) = site.keys[index].name(key.as_str());
+                self.known_distinct &= same;
+                (name, Some(&mut site.values[index]))
             }
             None => (super::cached_name(key.as_str()), None),
         };
-        let slot = super::field_slot(self.fields, &mut self.all_static, name);
+        let slot = if self.known_distinct {
+            // No earlier field has this key: the keys so far are last
+            // time's, which were all different.
+            self.all_static &= name.as_static().is_some();
+            crate::record::push_null(self.fields, name)
+        } else {
+            super::field_slot(self.fields, &mut self.all_static, name)
+        };
         if value.visit(ValueVisitor(slot, seen)).is_err() {
             *slot = Value::display(&value);
         }
