@@ -124,6 +124,7 @@ impl KakashiLayer {
             message: None,
             callsite: callsite(metadata, self.logger.gate(), Level::Critical).0,
             all_static: true,
+            fresh_from: 0,
         });
         fields
     }
@@ -170,6 +171,10 @@ struct Callsite {
     target: Name,
     source: Option<&'static Source>,
     fields: Box<[(&'static str, Name)]>,
+    /// Its field names are all different: a field visited for the first
+    /// time in an event is appended without looking for an earlier one of
+    /// the same name (see [`FieldVisitor::slot`]).
+    distinct: bool,
 }
 
 impl Callsite {
@@ -314,15 +319,21 @@ fn registered_callsite(metadata: &'static Metadata<'static>) -> &'static Callsit
             }
             _ => None,
         };
+        let fields: Box<[(&'static str, Name)]> = metadata
+            .fields()
+            .iter()
+            .map(|f| (f.name(), Name::interned(f.name())))
+            .collect();
+        let distinct = fields
+            .iter()
+            .enumerate()
+            .all(|(i, (a, _))| fields[..i].iter().all(|(b, _)| a != b));
         // Leaked on purpose: one per call site, used for the process's life.
         Box::leak(Box::new(Callsite {
             target: Name::interned(metadata.target()),
             source,
-            fields: metadata
-                .fields()
-                .iter()
-                .map(|f| (f.name(), Name::interned(f.name())))
-                .collect(),
+            fields,
+            distinct,
         }))
     })
 }
@@ -428,6 +439,7 @@ where
             message: Some(&mut message),
             callsite,
             all_static: true,
+            fresh_from: 0,
         });
         // Again: an event logged while the fields were converted (a value's
         // `Display` that logs) marked itself, and its echo cleared the mark.
@@ -479,14 +491,35 @@ struct FieldVisitor<'a> {
     callsite: &'static Callsite,
     /// See [`field_slot`](super::field_slot).
     all_static: bool,
+    /// The call site's fields from this index on have not been visited,
+    /// and every field visited so far was one of the call site's own
+    /// (`usize::MAX` once that is not known).
+    fresh_from: usize,
 }
 
 impl FieldVisitor<'_> {
     /// Where `field`'s value goes (written in place: see
-    /// [`field_slot`](super::field_slot)).
+    /// [`field_slot`](super::field_slot)). A field of a call site whose
+    /// names are all different, visited past every field visited so far,
+    /// has no earlier field of its name: it is appended without a search.
     #[inline]
     fn slot(&mut self, field: &TracingField) -> &mut Value {
-        super::field_slot(self.fields, &mut self.all_static, self.callsite.name(field))
+        let index = field.index();
+        match self.callsite.fields.get(index) {
+            Some((text, name))
+                if self.callsite.distinct
+                    && index >= self.fresh_from
+                    && std::ptr::eq(*text, field.name()) =>
+            {
+                self.fresh_from = index + 1;
+                self.all_static &= name.as_static().is_some();
+                crate::record::push_null(self.fields, name.clone())
+            }
+            _ => {
+                self.fresh_from = usize::MAX;
+                super::field_slot(self.fields, &mut self.all_static, self.callsite.name(field))
+            }
+        }
     }
 
     /// Takes the value as the message if `field` is the event's message.
