@@ -598,3 +598,78 @@ fn a_tracing_field_given_twice_or_out_of_order_is_logged_once() {
         lines[1]
     );
 }
+
+/// One `log` call site logging key lists of every length and repetition
+/// (seeded pseudo-random walk, 3,000 calls): each line holds each key once,
+/// with its last value, in the order of first appearance, whatever the
+/// site logged before (a shorter call leaves older keys in the site's
+/// cache past its length, which prove nothing about the next call).
+#[test]
+fn one_log_call_site_with_any_key_lists_writes_each_key_once() {
+    let memory = MemoryWriter::new();
+    let logger =
+        Backend::synchronous().logger("walk", PipelineConfig::new().writer(memory.clone()));
+    let bridge = bridge::log::KakashiLog::new(logger);
+    let names = ["a", "b", "c", "d"];
+    let mut seed: u64 = 0x9E37_79B9;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut expected = Vec::new();
+    // First the smallest case seen failing, then the walk.
+    let mut calls: Vec<Vec<(&str, i64)>> = vec![
+        vec![("a", 1), ("b", 2)],
+        vec![("b", 3)],
+        vec![("b", 4), ("b", 5)],
+    ];
+    for call in 0..3_000 {
+        let n = (next() % 8) as usize;
+        calls.push(
+            (0..n)
+                .map(|j| (names[(next() % 4) as usize], call * 10 + j as i64))
+                .collect(),
+        );
+    }
+    for kvs in &calls {
+        let mut once: Vec<(&str, i64)> = Vec::new();
+        for &(k, v) in kvs {
+            match once.iter_mut().find(|(seen, _)| *seen == k) {
+                Some(slot) => slot.1 = v,
+                None => once.push((k, v)),
+            }
+        }
+        let pairs: Vec<String> = once.iter().map(|(k, v)| format!(r#""{k}":{v}"#)).collect();
+        expected.push(if once.is_empty() {
+            String::new()
+        } else {
+            format!(r#","fields":{{{}}}"#, pairs.join(","))
+        });
+        let values: Vec<(&str, log::kv::Value)> = kvs
+            .iter()
+            .map(|(k, v)| (*k, log::kv::Value::from(*v)))
+            .collect();
+        log::Log::log(
+            &bridge,
+            &log::Record::builder()
+                .args(format_args!("walk"))
+                .level(log::Level::Info)
+                .target("walk")
+                .file_static(Some(file!()))
+                .line(Some(9))
+                .key_values(&values)
+                .build(),
+        );
+    }
+    // The lines as written: a parsed object would hide a key written twice.
+    let lines = memory.lines();
+    assert_eq!(lines.len(), calls.len());
+    for (i, (line, fields)) in lines.iter().zip(&expected).enumerate() {
+        let written = line
+            .find(r#","fields":"#)
+            .map_or("", |at| &line[at..=line[at..].find('}').unwrap() + at]);
+        assert_eq!(written, fields, "call {i}: {:?}", calls[i]);
+    }
+}

@@ -328,7 +328,7 @@ impl ::log::Log for KakashiLog {
                     all_static: true,
                     site: None,
                     index: 0,
-                    known_distinct: false,
+                    known_distinct: 0,
                 });
             }
         }
@@ -379,10 +379,11 @@ struct Site {
     /// By position among the call's key-values.
     keys: Vec<SeenName>,
     values: Vec<SeenText>,
-    /// The last call's keys were all different: a call whose keys are the
-    /// same ones appends its fields without looking for an earlier one of
-    /// the same key.
-    distinct: bool,
+    /// How many keys the last call had, if they were all different (else
+    /// 0): a call whose keys at those positions are the same ones appends
+    /// their fields without looking for an earlier one of the same key.
+    /// (`keys` may hold more, from older calls: those prove nothing.)
+    distinct: usize,
 }
 
 impl Site {
@@ -450,18 +451,23 @@ struct FieldVisitor<'a> {
     site: Option<&'a mut Site>,
     /// The position of the next pair.
     index: usize,
-    /// Every key so far is the one at its position last time, and those
-    /// were all different ([`Site::distinct`]).
-    known_distinct: bool,
+    /// Every key so far is the one at its position in the last call, and
+    /// those were all different: how many keys that call had
+    /// ([`Site::distinct`]), 0 once that is not so.
+    known_distinct: usize,
 }
 
 impl FieldVisitor<'_> {
-    /// After the visit: whether this call's keys were all different, for
-    /// the next call from the site (every pair appended a field, none
-    /// found an earlier one of its key).
+    /// After the visit: how many keys this call had if they were all
+    /// different (every pair appended a field, none found an earlier one of
+    /// its key), for the next call from the site.
     fn finish(self) {
         if let Some(site) = self.site {
-            site.distinct = self.fields.len() == self.index;
+            site.distinct = if self.fields.len() == self.index {
+                self.index
+            } else {
+                0
+            };
         }
     }
 }
@@ -481,12 +487,14 @@ impl<'kvs> ::log::kv::VisitSource<'kvs> for FieldVisitor<'_> {
                     site.values.resize_with(index + 1, SeenText::default);
                 }
                 let (name, same) = site.keys[index].name(key.as_str());
-                self.known_distinct &= same;
+                if !same || index >= self.known_distinct {
+                    self.known_distinct = 0;
+                }
                 (name, Some(&mut site.values[index]))
             }
             None => (super::cached_name(key.as_str()), None),
         };
-        let slot = if self.known_distinct {
+        let slot = if self.known_distinct > 0 {
             // No earlier field has this key: the keys so far are last
             // time's, which were all different.
             self.all_static &= name.as_static().is_some();
