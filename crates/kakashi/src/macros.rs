@@ -55,6 +55,38 @@ pub mod __private {
         crate::record::put_all(fields, array);
     }
 
+    /// Panics (at compile time: the macros call it in a constant) when a
+    /// logging call names a field twice, which would write the key twice
+    /// in one line.
+    pub const fn no_field_twice(names: &[&str]) {
+        let mut i = 0;
+        while i < names.len() {
+            let mut j = 0;
+            while j < i {
+                if same_name(names[i], names[j]) {
+                    panic!("a logging call names a field twice");
+                }
+                j += 1;
+            }
+            i += 1;
+        }
+    }
+
+    const fn same_name(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut k = 0;
+        while k < a.len() {
+            if a[k] != b[k] {
+                return false;
+            }
+            k += 1;
+        }
+        true
+    }
+
     /// Adds the bound fields (the call's own win) and submits the record
     /// the macro built.
     #[inline(always)]
@@ -70,25 +102,27 @@ pub mod __private {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __kakashi_fields {
-    (@acc $rec:ident []) => {};
+    (@acc $rec:ident [] []) => {};
     // All fields at once from an array (`put_fields`), not a `push` per
     // field: each pushed field was built on the stack and read back by a
     // wider load than the stores that wrote it, a store-forwarding stall
-    // per field (BENCHMARKS.md, "Design decisions").
-    (@acc $rec:ident [$($done:expr,)+]) => {
+    // per field (BENCHMARKS.md, "Design decisions"). A name given twice
+    // fails to compile (`no_field_twice`, evaluated as a constant).
+    (@acc $rec:ident [$($done:expr,)+] [$($name:expr,)+]) => {
+        const _: () = $crate::__private::no_field_twice(&[$($name,)+]);
         $crate::__private::put_fields(&mut $rec.fields, [$($done,)+]);
     };
-    (@acc $rec:ident [$($done:expr,)*] $key:ident = % $val:expr $(, $($rest:tt)*)?) => {
-        $crate::__kakashi_fields!(@acc $rec [$($done,)* ($crate::key!(stringify!($key)), $crate::Value::display(&$val)),] $($($rest)*)?)
+    (@acc $rec:ident [$($done:expr,)*] [$($name:expr,)*] $key:ident = % $val:expr $(, $($rest:tt)*)?) => {
+        $crate::__kakashi_fields!(@acc $rec [$($done,)* ($crate::key!(stringify!($key)), $crate::Value::display(&$val)),] [$($name,)* stringify!($key),] $($($rest)*)?)
     };
-    (@acc $rec:ident [$($done:expr,)*] $key:ident = ? $val:expr $(, $($rest:tt)*)?) => {
-        $crate::__kakashi_fields!(@acc $rec [$($done,)* ($crate::key!(stringify!($key)), $crate::Value::debug(&$val)),] $($($rest)*)?)
+    (@acc $rec:ident [$($done:expr,)*] [$($name:expr,)*] $key:ident = ? $val:expr $(, $($rest:tt)*)?) => {
+        $crate::__kakashi_fields!(@acc $rec [$($done,)* ($crate::key!(stringify!($key)), $crate::Value::debug(&$val)),] [$($name,)* stringify!($key),] $($($rest)*)?)
     };
-    (@acc $rec:ident [$($done:expr,)*] $key:ident = $val:literal $(, $($rest:tt)*)?) => {
-        $crate::__kakashi_fields!(@acc $rec [$($done,)* ($crate::key!(stringify!($key)), $crate::Value::from($val)),] $($($rest)*)?)
+    (@acc $rec:ident [$($done:expr,)*] [$($name:expr,)*] $key:ident = $val:literal $(, $($rest:tt)*)?) => {
+        $crate::__kakashi_fields!(@acc $rec [$($done,)* ($crate::key!(stringify!($key)), $crate::Value::from($val)),] [$($name,)* stringify!($key),] $($($rest)*)?)
     };
-    (@acc $rec:ident [$($done:expr,)*] $key:ident = $val:expr $(, $($rest:tt)*)?) => {
-        $crate::__kakashi_fields!(@acc $rec [$($done,)* ($crate::key!(stringify!($key)), $crate::ToValue::to_value(&$val)),] $($($rest)*)?)
+    (@acc $rec:ident [$($done:expr,)*] [$($name:expr,)*] $key:ident = $val:expr $(, $($rest:tt)*)?) => {
+        $crate::__kakashi_fields!(@acc $rec [$($done,)* ($crate::key!(stringify!($key)), $crate::ToValue::to_value(&$val)),] [$($name,)* stringify!($key),] $($($rest)*)?)
     };
 }
 
@@ -138,7 +172,16 @@ macro_rules! __kakashi_record {
 /// copied. With `exception: &err,` before the message, the error is
 /// attached. Nothing is evaluated when the level is disabled, nor when the
 /// record would be dropped anyway (`drop_newest` with the queue full: the
-/// drop is counted as usual).
+/// drop is counted as usual). A field name given twice in one call does not
+/// compile: it would write the key twice in one line (the `log` and
+/// `tracing` bridges, whose keys are known only at run time, keep the last
+/// value instead).
+///
+/// ```compile_fail,E0080
+/// use kakashi::{info, Backend, PipelineConfig};
+/// let log = Backend::synchronous().logger("desk", PipelineConfig::new());
+/// info!(log, "twice", user = 1, user = 2);
+/// ```
 ///
 /// ```
 /// use kakashi::{info, error, Backend, PipelineConfig};
@@ -225,7 +268,7 @@ macro_rules! log {
             ));
             // `_record`: a call without fields does not use it.
             if let ::std::option::Option::Some(_record) = &mut record {
-                $crate::__kakashi_fields!(@acc _record [] $($fields)*);
+                $crate::__kakashi_fields!(@acc _record [] [] $($fields)*);
             }
             $crate::__private::submit(logger, &mut record);
         }
@@ -281,6 +324,20 @@ macro_rules! critical {
 
 #[cfg(test)]
 mod tests {
+    use super::__private::no_field_twice;
+
+    #[test]
+    fn distinct_names_pass_the_check() {
+        no_field_twice(&[]);
+        no_field_twice(&["a", "b", "ab", "ba", "user", "users"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "names a field twice")]
+    fn a_name_given_twice_fails_the_check() {
+        no_field_twice(&["a", "user", "b", "user"]);
+    }
+
     #[test]
     fn the_macro_keeps_every_field_of_a_call() {
         use crate::testing::MemoryWriter;

@@ -63,8 +63,11 @@
 //! is the other way round (log into tracing): it cannot be installed with
 //! this bridge (`log` takes one logger per process), and is not needed.
 //!
-//! Never raises into the caller: the record goes through
-//! [`Logger`]'s path, whose failures are counted (G6).
+//! Never raises into the caller on its own account: the record goes
+//! through [`Logger`]'s path, whose failures are counted (G6). A field
+//! value whose `Display` or `Debug` panics while the bridge converts it, on
+//! the calling thread, panics there as it would in `format!` (as the
+//! macros' `%` and `?` values do).
 
 use std::cell::RefCell;
 use std::fmt;

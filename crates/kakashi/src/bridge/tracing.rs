@@ -71,8 +71,11 @@
 //! tracing's `log-always` feature repeats as a `log` record is logged
 //! once, by this layer.
 //!
-//! Never raises into the caller: the record goes through [`Logger`]'s path,
-//! whose failures are counted (G6).
+//! Never raises into the caller on its own account: the record goes
+//! through [`Logger`]'s path, whose failures are counted (G6). A field
+//! value whose `Display` or `Debug` panics while the bridge converts it, on
+//! the calling thread, panics there as it would in `format!` (as the
+//! macros' `%` and `?` values do).
 
 use std::collections::HashMap;
 use std::fmt;
