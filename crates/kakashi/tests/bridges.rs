@@ -26,6 +26,19 @@ use tracing_subscriber::layer::SubscriberExt;
 const THREADS: u64 = 4;
 const CALLS: u64 = 300;
 
+/// Held by every test that makes a tracing dispatcher. tracing-core
+/// recomputes every call site's interest and its global maximum level when
+/// a dispatcher is made or a level changes (the global test's steps change
+/// levels), and a recomputation that runs while only one dispatcher is
+/// registered asks only the calling thread's: another test's scoped
+/// dispatcher can then find its events filtered out for a while.
+static TRACING_DISPATCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// [`TRACING_DISPATCH`], held (a failed test's poison is ignored).
+fn tracing_dispatch() -> std::sync::MutexGuard<'static, ()> {
+    TRACING_DISPATCH.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The records of `path` whose logger is `target`.
 fn of(records: &[Json], target: &str) -> Vec<Json> {
     records
@@ -54,6 +67,7 @@ fn logged(path: &Path, logger: &Logger) -> Vec<Json> {
 
 #[test]
 fn log_and_tracing_records_reach_the_file() {
+    let _dispatch = tracing_dispatch();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bridges.log");
     let backend = Backend::new(AsyncConfig {
@@ -443,6 +457,7 @@ fn string_values_from_a_reused_buffer_are_logged_as_they_were() {
 /// the logger's bound fields come first.
 #[test]
 fn a_scoped_layer_keeps_bound_fields_and_odd_messages() {
+    let _dispatch = tracing_dispatch();
     let memory = MemoryWriter::new();
     let logger = Backend::synchronous()
         .logger("scoped", PipelineConfig::new().writer(memory.clone()))
@@ -526,6 +541,7 @@ fn one_call_site_with_changing_keys_logs_each_records_own() {
 /// last value, every time (its fields are looked up, not appended).
 #[test]
 fn a_tracing_field_named_twice_is_logged_once() {
+    let _dispatch = tracing_dispatch();
     let memory = MemoryWriter::new();
     let logger =
         Backend::synchronous().logger("twice", PipelineConfig::new().writer(memory.clone()));
@@ -554,6 +570,7 @@ fn a_tracing_field_named_twice_is_logged_once() {
 /// and fields given out of their call site's order are all logged.
 #[test]
 fn a_tracing_field_given_twice_or_out_of_order_is_logged_once() {
+    let _dispatch = tracing_dispatch();
     let memory = MemoryWriter::new();
     let logger =
         Backend::synchronous().logger("values", PipelineConfig::new().writer(memory.clone()));
@@ -672,4 +689,36 @@ fn one_log_call_site_with_any_key_lists_writes_each_key_once() {
             .map_or("", |at| &line[at..=line[at..].find('}').unwrap() + at]);
         assert_eq!(written, fields, "call {i}: {:?}", calls[i]);
     }
+}
+
+/// A `tracing` event's `message` is its message whatever its type (as
+/// tracing's own formatter prints it), so a span's field named `message`
+/// still reaches the event's fields.
+#[test]
+fn a_tracing_message_given_as_a_number_is_the_message() {
+    let _dispatch = tracing_dispatch();
+    let memory = MemoryWriter::new();
+    let logger =
+        Backend::synchronous().logger("numbers", PipelineConfig::new().writer(memory.clone()));
+    let subscriber = tracing_subscriber::registry().with(bridge::tracing::layer(logger));
+    tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!("outer", message = "the span's");
+        let _in = span.enter();
+        tracing::info!(target: "numbers", message = 5, n = 1);
+        tracing::info!(target: "numbers", message = 2.5);
+        tracing::info!(target: "numbers", message = true);
+    });
+    let records = common::parse(&memory.lines());
+    let seen: Vec<String> = records
+        .iter()
+        .map(|r| format!("{} {}", r["message"], r["fields"]))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            r#""5" {"n":1,"message":"the span's","span_path":"outer"}"#,
+            r#""2.5" {"message":"the span's","span_path":"outer"}"#,
+            r#""true" {"message":"the span's","span_path":"outer"}"#,
+        ]
+    );
 }

@@ -538,30 +538,46 @@ impl FieldVisitor<'_> {
 }
 
 impl Visit for FieldVisitor<'_> {
+    // An event's `message` is its message whatever its type (tracing's own
+    // formatter prints a number given as `message = 5` as the message).
+
     fn record_f64(&mut self, field: &TracingField, value: f64) {
-        super::write_value(self.slot(field), Value::F64(value));
+        if !self.message(field, || Text::from(value.to_string())) {
+            super::write_value(self.slot(field), Value::F64(value));
+        }
     }
 
     fn record_i64(&mut self, field: &TracingField, value: i64) {
-        super::write_value(self.slot(field), Value::I64(value));
+        if !self.message(field, || Text::from(value.to_string())) {
+            super::write_value(self.slot(field), Value::I64(value));
+        }
     }
 
     fn record_u64(&mut self, field: &TracingField, value: u64) {
-        super::write_value(self.slot(field), Value::from(value));
+        if !self.message(field, || Text::from(value.to_string())) {
+            super::write_value(self.slot(field), Value::from(value));
+        }
     }
 
     fn record_i128(&mut self, field: &TracingField, value: i128) {
-        let value = i64::try_from(value).map_or_else(|_| Value::display(value), Value::I64);
-        super::write_value(self.slot(field), value);
+        if !self.message(field, || Text::from(value.to_string())) {
+            let value = i64::try_from(value).map_or_else(|_| Value::display(value), Value::I64);
+            super::write_value(self.slot(field), value);
+        }
     }
 
     fn record_u128(&mut self, field: &TracingField, value: u128) {
-        let value = u64::try_from(value).map_or_else(|_| Value::display(value), Value::from);
-        super::write_value(self.slot(field), value);
+        if !self.message(field, || Text::from(value.to_string())) {
+            let value = u64::try_from(value).map_or_else(|_| Value::display(value), Value::from);
+            super::write_value(self.slot(field), value);
+        }
     }
 
     fn record_bool(&mut self, field: &TracingField, value: bool) {
-        super::write_value(self.slot(field), Value::Bool(value));
+        let text = || Text::from_static(if value { "true" } else { "false" });
+        if !self.message(field, text) {
+            super::write_value(self.slot(field), Value::Bool(value));
+        }
     }
 
     fn record_str(&mut self, field: &TracingField, value: &str) {
