@@ -525,6 +525,20 @@ impl FieldVisitor<'_> {
         }
     }
 
+    /// `field`'s value: the event's message (`text`) if `field` is its
+    /// `message`, else a field (`value`, written in place).
+    #[inline(always)]
+    fn put(
+        &mut self,
+        field: &TracingField,
+        text: impl FnOnce() -> Text,
+        value: impl FnOnce() -> Value,
+    ) {
+        if !self.message(field, text) {
+            super::write_value(self.slot(field), value());
+        }
+    }
+
     /// Takes the value as the message if `field` is the event's message.
     fn message(&mut self, field: &TracingField, text: impl FnOnce() -> Text) -> bool {
         match &mut self.message {
@@ -542,60 +556,72 @@ impl Visit for FieldVisitor<'_> {
     // formatter prints a number given as `message = 5` as the message).
 
     fn record_f64(&mut self, field: &TracingField, value: f64) {
-        if !self.message(field, || Text::from(value.to_string())) {
-            super::write_value(self.slot(field), Value::F64(value));
-        }
+        self.put(
+            field,
+            || Text::from(value.to_string()),
+            || Value::F64(value),
+        );
     }
 
     fn record_i64(&mut self, field: &TracingField, value: i64) {
-        if !self.message(field, || Text::from(value.to_string())) {
-            super::write_value(self.slot(field), Value::I64(value));
-        }
+        self.put(
+            field,
+            || Text::from(value.to_string()),
+            || Value::I64(value),
+        );
     }
 
     fn record_u64(&mut self, field: &TracingField, value: u64) {
-        if !self.message(field, || Text::from(value.to_string())) {
-            super::write_value(self.slot(field), Value::from(value));
-        }
+        self.put(
+            field,
+            || Text::from(value.to_string()),
+            || Value::from(value),
+        );
     }
 
     fn record_i128(&mut self, field: &TracingField, value: i128) {
-        if !self.message(field, || Text::from(value.to_string())) {
-            let value = i64::try_from(value).map_or_else(|_| Value::display(value), Value::I64);
-            super::write_value(self.slot(field), value);
-        }
+        self.put(
+            field,
+            || Text::from(value.to_string()),
+            || i64::try_from(value).map_or_else(|_| Value::display(value), Value::I64),
+        );
     }
 
     fn record_u128(&mut self, field: &TracingField, value: u128) {
-        if !self.message(field, || Text::from(value.to_string())) {
-            let value = u64::try_from(value).map_or_else(|_| Value::display(value), Value::from);
-            super::write_value(self.slot(field), value);
-        }
+        self.put(
+            field,
+            || Text::from(value.to_string()),
+            || u64::try_from(value).map_or_else(|_| Value::display(value), Value::from),
+        );
     }
 
     fn record_bool(&mut self, field: &TracingField, value: bool) {
         let text = || Text::from_static(if value { "true" } else { "false" });
-        if !self.message(field, text) {
-            super::write_value(self.slot(field), Value::Bool(value));
-        }
+        self.put(field, text, || Value::Bool(value));
     }
 
     fn record_str(&mut self, field: &TracingField, value: &str) {
-        if !self.message(field, || super::cached_text(value)) {
-            super::write_value(self.slot(field), Value::Str(super::cached_text(value)));
-        }
+        self.put(
+            field,
+            || super::cached_text(value),
+            || Value::Str(super::cached_text(value)),
+        );
     }
 
     fn record_error(&mut self, field: &TracingField, value: &(dyn std::error::Error + 'static)) {
-        if !self.message(field, || Text::from(value.to_string())) {
-            super::write_value(self.slot(field), Value::error(value));
-        }
+        self.put(
+            field,
+            || Text::from(value.to_string()),
+            || Value::error(value),
+        );
     }
 
     fn record_debug(&mut self, field: &TracingField, value: &dyn fmt::Debug) {
-        if !self.message(field, || debug_text(value)) {
-            super::write_value(self.slot(field), Value::Str(debug_text(value)));
-        }
+        self.put(
+            field,
+            || debug_text(value),
+            || Value::Str(debug_text(value)),
+        );
     }
 }
 
