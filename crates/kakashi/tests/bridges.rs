@@ -39,6 +39,34 @@ fn tracing_dispatch() -> std::sync::MutexGuard<'static, ()> {
     TRACING_DISPATCH.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The `"fields":{...}` part of a line as written ("" when it has none): a
+/// parsed object would hide a key written twice. The fields' values here
+/// are scalars, so the first `}` ends the object.
+fn raw_fields(line: &str) -> &str {
+    line.find(r#""fields":"#)
+        .map_or("", |at| &line[at..=at + line[at..].find('}').unwrap()])
+}
+
+/// A `log` record built by hand, as a `log` adapter may, from the call site
+/// `file!()`, `line`, with integer key-values, through `bridge`.
+fn log_by_hand(bridge: &bridge::log::KakashiLog, target: &str, line: u32, kvs: &[(&str, i64)]) {
+    let kvs: Vec<(&str, log::kv::Value)> = kvs
+        .iter()
+        .map(|(k, v)| (*k, log::kv::Value::from(*v)))
+        .collect();
+    log::Log::log(
+        bridge,
+        &log::Record::builder()
+            .args(format_args!("by hand"))
+            .level(log::Level::Info)
+            .target(target)
+            .file_static(Some(file!()))
+            .line(Some(line))
+            .key_values(&kvs)
+            .build(),
+    );
+}
+
 /// The records of `path` whose logger is `target`.
 fn of(records: &[Json], target: &str) -> Vec<Json> {
     records
@@ -496,32 +524,15 @@ fn one_call_site_with_changing_keys_logs_each_records_own() {
         &[(keys[0].as_str(), 10), (keys[0].as_str(), 11)],
     ];
     for (i, kvs) in calls.iter().enumerate() {
-        let kvs: Vec<(&str, log::kv::Value)> = kvs
-            .iter()
-            .map(|(k, v)| (*k, log::kv::Value::from(*v)))
-            .collect();
-        log::Log::log(
-            &bridge,
-            &log::Record::builder()
-                .args(format_args!("call"))
-                .level(log::Level::Info)
-                .target(if i == 1 { "site::b" } else { "site::a" })
-                .file_static(Some(file!()))
-                .line(Some(7))
-                .key_values(&kvs)
-                .build(),
-        );
+        log_by_hand(&bridge, if i == 1 { "site::b" } else { "site::a" }, 7, kvs);
     }
-    // The lines as written: a parsed object would hide a key written twice.
     let seen: Vec<String> = memory
         .lines()
         .iter()
         .map(|line| {
             let logger = &line[line.find(r#""logger":"#).unwrap()..];
             let logger = &logger[..logger.find(',').unwrap()];
-            let fields = &line[line.find(r#""fields":"#).unwrap()..];
-            let fields = &fields[..=fields.find('}').unwrap()];
-            format!("{logger} {fields}")
+            format!("{logger} {}", raw_fields(line))
         })
         .collect();
     assert_eq!(
@@ -601,19 +612,10 @@ fn a_tracing_field_given_twice_or_out_of_order_is_logged_once() {
             tracing::Event::dispatch(meta, &set.value_set(&values));
         }
     });
-    // The lines as written: a parsed object would hide a key written twice.
     let lines = memory.lines();
     assert_eq!(lines.len(), 2);
-    assert!(
-        lines[0].contains(r#""fields":{"a":3,"c":2,"b":"x"}"#),
-        "{}",
-        lines[0]
-    );
-    assert!(
-        lines[1].contains(r#""fields":{"a":13,"c":12,"b":"x"}"#),
-        "{}",
-        lines[1]
-    );
+    assert_eq!(raw_fields(&lines[0]), r#""fields":{"a":3,"c":2,"b":"x"}"#);
+    assert_eq!(raw_fields(&lines[1]), r#""fields":{"a":13,"c":12,"b":"x"}"#);
 }
 
 /// One `log` call site logging key lists of every length and repetition
@@ -662,32 +664,14 @@ fn one_log_call_site_with_any_key_lists_writes_each_key_once() {
         expected.push(if once.is_empty() {
             String::new()
         } else {
-            format!(r#","fields":{{{}}}"#, pairs.join(","))
+            format!(r#""fields":{{{}}}"#, pairs.join(","))
         });
-        let values: Vec<(&str, log::kv::Value)> = kvs
-            .iter()
-            .map(|(k, v)| (*k, log::kv::Value::from(*v)))
-            .collect();
-        log::Log::log(
-            &bridge,
-            &log::Record::builder()
-                .args(format_args!("walk"))
-                .level(log::Level::Info)
-                .target("walk")
-                .file_static(Some(file!()))
-                .line(Some(9))
-                .key_values(&values)
-                .build(),
-        );
+        log_by_hand(&bridge, "walk", 9, kvs);
     }
-    // The lines as written: a parsed object would hide a key written twice.
     let lines = memory.lines();
     assert_eq!(lines.len(), calls.len());
     for (i, (line, fields)) in lines.iter().zip(&expected).enumerate() {
-        let written = line
-            .find(r#","fields":"#)
-            .map_or("", |at| &line[at..=line[at..].find('}').unwrap() + at]);
-        assert_eq!(written, fields, "call {i}: {:?}", calls[i]);
+        assert_eq!(raw_fields(line), fields, "call {i}: {:?}", calls[i]);
     }
 }
 
