@@ -169,7 +169,7 @@
 //! writer sees acceptance order whatever `worker_count` is (G3). A worker
 //! whose batch is ready before its turn does not wait: it leaves the batch
 //! to the worker writing the batch before, which writes it next, and goes
-//! back to the queue; at most a quarter of the queue's capacity waits that
+//! back to the queue; at most a sixteenth of the queue's capacity waits that
 //! way, which bounds memory. Waiting for the turn instead would idle a core
 //! whenever the worker holding the turn is off the CPU.
 //!

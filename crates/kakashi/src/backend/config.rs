@@ -126,7 +126,7 @@ pub struct AsyncConfig {
     /// Queue capacity in records (default 10,000). Memory is bounded by
     /// this: besides the queue, the workers hold the batches they are
     /// preparing and, ready before their turn to be written, at most a
-    /// quarter of this many records (or one batch, if that is more).
+    /// sixteenth of this many records (or one batch, if that is more).
     pub max_queue_size: usize,
     /// Worker threads (default 1). More workers format in parallel; writes
     /// stay in order.
