@@ -49,7 +49,7 @@ cargo test -p kakashi-py --lib
 # fields moved into a record's inline room) for undefined behaviour and
 # data races, where the toolchain has it (it needs nightly).
 if cargo +nightly miri --version >/dev/null 2>&1; then
-    cargo +nightly miri test -p kakashi --lib --features log -- backend::ring fork_cell pipeline::format record::text record::fields
+    cargo +nightly miri test -p kakashi --lib --features log -- backend::ring fork_cell pipeline::format record::text record::fields record::thread
 else
     echo "test.sh: Miri is not installed (rustup +nightly component add miri): the unsafe code's Miri checks are skipped"
 fi

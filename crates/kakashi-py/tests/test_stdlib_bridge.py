@@ -9,6 +9,7 @@ import json
 import logging
 import logging.config
 import logging.handlers
+import os
 import queue
 import sys
 import threading
@@ -582,6 +583,44 @@ def test_a_record_with_only_exception_text_keeps_it(tmp_path):
     assert line["timestamp"] == 1767225600.123456
     assert line["datetime"] == "2026-01-01T00:00:00.123456+00:00"
     assert line["source"] == {"module": "w", "function": "run", "line": 3}
+
+
+def test_each_record_shows_the_thread_and_process_it_names(tmp_path):
+    """With ``thread_enricher``: a record made on this thread shows this
+    thread and process; one rebuilt from another process's dict shows that
+    one's thread, name and pid; one whose ``threadName`` is not a string
+    shows its thread id without a name; and this thread's next record is
+    unchanged by them."""
+    path = tmp_path / "threads.log"
+    pipeline = AsyncPipeline(
+        AsyncPipelineConfig(
+            PipelineConfig(
+                min_level=kakashi.LogLevel.DEBUG,
+                enrichers=(thread_enricher,),
+                formatter=default_json_formatter,
+                writers=(file_writer(str(path)),),
+            ),
+            AsyncConfig(queue_overflow_strategy="block"),
+        )
+    )
+    handler = KakashiHandler(pipeline.logger("threads"))
+    log = only_to(handler, "threads.app")
+    log.info("mine")
+    foreign = {"name": "w", "levelno": logging.INFO, "levelname": "INFO", "msg": "theirs"}
+    handler.handle(logging.makeLogRecord({**foreign, "thread": 777, "threadName": "Worker-3", "process": 4242}))
+    handler.handle(logging.makeLogRecord({**foreign, "thread": 778, "threadName": None}))
+    log.info("mine again")
+    log.removeHandler(handler)
+    assert pipeline.flush()
+    me = threading.current_thread()
+    mine = {"thread_id": me.ident, "thread_name": me.name, "process_id": os.getpid()}
+    got = [(line["message"], line.get("threading")) for line in json_lines(path)]
+    assert got == [
+        ("mine", mine),
+        ("theirs", {"thread_id": 777, "thread_name": "Worker-3", "process_id": 4242}),
+        ("theirs", {"thread_id": 778, "process_id": os.getpid()}),
+        ("mine again", mine),
+    ]
 
 
 def test_custom_levels_map_to_the_nearest_lower_kakashi_level(tmp_path):

@@ -256,7 +256,7 @@ pub use pipeline::{
 };
 pub use record::{
     Context, Exception, Field, Fields, Frame, Key, Level, Name, Record, Sections, Source, Text,
-    ThreadInfo, Timestamp, Value, INLINE_FIELDS,
+    Thread, ThreadInfo, Timestamp, Value, INLINE_FIELDS, LASTING_THREADS,
 };
 pub use setup::{
     apply_async_config, configure_async_backend, flush, flush_timeout, get_async_stats,

@@ -142,7 +142,7 @@ macro_rules! __kakashi_record {
             context: $crate::__private::context($logger),
             exception: $exception,
             source: $source,
-            thread: $crate::ThreadInfo::current(),
+            thread: $crate::Thread::current(),
             sections: $crate::record::Sections::NONE,
         }
     };

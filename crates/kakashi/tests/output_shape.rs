@@ -38,9 +38,12 @@ fn rich() -> Record {
         ..Context::default()
     }));
     r.source = Some(&SRC);
-    r.thread.thread_id = 11;
-    r.thread.thread_name = Some("worker-1".into());
-    r.thread.process_id = 99;
+    r.thread = kakashi::ThreadInfo {
+        thread_id: 11,
+        thread_name: Some("worker-1".into()),
+        process_id: 99,
+    }
+    .into();
     let mut ex = Exception::from_dyn(&std::io::Error::other("card declined"));
     ex.type_name = "PaymentError".into();
     ex.frames = vec![

@@ -32,9 +32,12 @@ fn sample() -> Record {
         ..Context::default()
     }));
     r.source = Some(&SRC);
-    r.thread.thread_id = 11;
-    r.thread.thread_name = Some("T".into());
-    r.thread.process_id = 99;
+    r.thread = kakashi::ThreadInfo {
+        thread_id: 11,
+        thread_name: Some("T".into()),
+        process_id: 99,
+    }
+    .into();
     r
 }
 

@@ -35,7 +35,7 @@ use kakashi::pipeline::{Batch, Enricher, Filter, Formatter, WriteError, Writer};
 use kakashi::{
     console_writer, context_enricher, exception_enricher, field_filter, level_filter,
     logger_name_filter, stderr_writer, thread_enricher, Colors, ConsoleFormatter, ConsoleStream,
-    Context, Exception, FormatterKind, JsonProfile, JsonShape, Level, Record, ThreadInfo,
+    Context, Exception, FormatterKind, JsonProfile, JsonShape, Level, Record, Thread,
 };
 use pyo3::exceptions::{PyOSError, PyTypeError};
 use pyo3::prelude::*;
@@ -54,7 +54,7 @@ pub use writer::*;
 // === the record's thread while a Python stage runs ===
 
 thread_local! {
-    static STAGE_THREAD: RefCell<Option<ThreadInfo>> = const { RefCell::new(None) };
+    static STAGE_THREAD: RefCell<Option<Thread>> = const { RefCell::new(None) };
 }
 
 /// While alive, marks this thread as running a Python stage for a record made
@@ -63,11 +63,11 @@ thread_local! {
 /// record's thread, not the worker's. Restores the previous mark on drop, so
 /// nested stages (a stage logging through a synchronous pipeline) unwind
 /// correctly.
-pub struct StageThread(Option<ThreadInfo>);
+pub struct StageThread(Option<Thread>);
 
 impl StageThread {
     /// Marks the current thread as processing a record made by `thread`.
-    pub fn enter(thread: &ThreadInfo) -> StageThread {
+    pub fn enter(thread: &Thread) -> StageThread {
         StageThread(STAGE_THREAD.with(|t| t.replace(Some(thread.clone()))))
     }
 }
@@ -81,7 +81,7 @@ impl Drop for StageThread {
 
 /// The thread that made a record given from Python without one: the record
 /// a Python stage on this thread is processing, or else this thread.
-fn maker_thread(py: Python<'_>) -> ThreadInfo {
+fn maker_thread(py: Python<'_>) -> Thread {
     STAGE_THREAD
         .with(|t| t.borrow().clone())
         .unwrap_or_else(|| convert::thread_info(py))

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::interrupts::{forget_finished_interrupt, take_pending_interrupt};
 use super::{fields_of, str_of};
 use crate::once::Once;
-use kakashi::{Context, Name, ThreadInfo};
+use kakashi::{Context, Name, Thread, ThreadInfo};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -18,13 +18,14 @@ static CONTEXT_VAR: Once<Py<PyAny>> = Once::new();
 static CONTEXT_USED: AtomicBool = AtomicBool::new(false);
 
 /// The calling Python thread: `threading.get_ident()`, its name and the pid,
-/// read once per thread (a thread renamed later keeps its first name here).
-pub fn thread_info(py: Python<'_>) -> ThreadInfo {
+/// read once per thread (a thread renamed later keeps its first name here)
+/// and kept as a lasting [`Thread`], so each record copies one pointer.
+pub fn thread_info(py: Python<'_>) -> Thread {
     // Called by every logging call (after its message is converted: an
     // interrupt from that is the call's own, kept for the same site).
     forget_finished_interrupt(py);
     thread_local! {
-        static CURRENT: std::cell::RefCell<Option<(u64, ThreadInfo)>> = const { std::cell::RefCell::new(None) };
+        static CURRENT: std::cell::RefCell<Option<(u64, Thread)>> = const { std::cell::RefCell::new(None) };
     }
     let generation = kakashi::binding::fork_generation();
     let cached = CURRENT.try_with(|c| match &*c.try_borrow().ok()? {
@@ -34,13 +35,13 @@ pub fn thread_info(py: Python<'_>) -> ThreadInfo {
     if let Ok(Some(t)) = cached {
         return t;
     }
-    let info = read_thread_info(py);
+    let thread = Thread::lasting(read_thread_info(py));
     let _ = CURRENT.try_with(|c| {
         if let Ok(mut c) = c.try_borrow_mut() {
-            *c = Some((generation, info.clone()));
+            *c = Some((generation, thread.clone()));
         }
     });
-    info
+    thread
 }
 
 fn read_thread_info(py: Python<'_>) -> ThreadInfo {

@@ -181,9 +181,10 @@ pub fn update_record(obj: &Bound<'_, PyAny>, r: &mut Record) -> PyResult<()> {
     }
     let tid = get("thread_id")?;
     if !tid.is_none() {
-        r.thread.thread_id = tid.extract().unwrap_or(r.thread.thread_id);
+        let thread = r.thread.info_mut();
+        thread.thread_id = tid.extract().unwrap_or(thread.thread_id);
         let name = get("thread_name")?;
-        r.thread.thread_name = (!name.is_none()).then(|| key(&name));
+        thread.thread_name = (!name.is_none()).then(|| key(&name));
         r.sections.insert(Sections::THREADING);
     }
     Ok(())

@@ -29,7 +29,8 @@ use std::sync::Mutex;
 
 use crate::once::Once;
 use kakashi::{
-    Exception, Frame, Level, Name, PipelineConfig, Record, Sections, Source, Text, Timestamp,
+    Exception, Frame, Level, Name, PipelineConfig, Record, Sections, Source, Text, Thread,
+    ThreadInfo, Timestamp,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyInt, PyString, PyTuple};
@@ -127,25 +128,7 @@ fn emit_inner(
     };
     let name = rec.getattr(crate::intern!(py, "name"))?;
     let mut record = Record::new(level, convert::key(&name), message);
-    // The caller's thread as the record names it; the handler's thread
-    // where the record does not (`logging.logThreads = False`).
-    record.thread = convert::thread_info(py);
-    if let Ok(id) = rec.getattr(crate::intern!(py, "thread")) {
-        if let Ok(id) = id.extract::<u64>() {
-            record.thread.thread_id = id;
-            if let Ok(thread_name) = rec.getattr(crate::intern!(py, "threadName")) {
-                record.thread.thread_name = thread_name
-                    .cast_exact::<PyString>()
-                    .ok()
-                    .map(|s| convert::key(s.as_any()));
-            }
-        }
-    }
-    if let Ok(pid) = rec.getattr(crate::intern!(py, "process")) {
-        if let Ok(pid) = pid.extract::<u32>() {
-            record.thread.process_id = pid;
-        }
-    }
+    record.thread = record_thread(py, rec);
     if let Ok(created) = rec.getattr(crate::intern!(py, "created")) {
         if let Ok(secs) = created.extract::<f64>() {
             // To the microsecond, as the formatters print it (a float of
@@ -364,6 +347,51 @@ fn log_call_inner(
     }
     crate::logger::submit(py, logger, record)?;
     Ok(Fast::Done)
+}
+
+/// The thread a `LogRecord` names (`thread`, `threadName`, `process`), or
+/// the handler's own where it names none (`logging.logThreads = False`).
+/// The calling thread's lasting handle when the record names that thread,
+/// as it does unless it was made elsewhere (another process, a
+/// `QueueListener`'s sources); a handle of the record's own otherwise.
+fn record_thread(py: Python<'_>, rec: &Bound<'_, PyAny>) -> Thread {
+    let current = convert::thread_info(py);
+    let mut thread_id = current.thread_id;
+    // `Some`: the record names its thread; the inner `None`: by a name that
+    // is not a `str`, which the record then goes without.
+    let mut name: Option<Option<Bound<'_, PyString>>> = None;
+    if let Ok(id) = rec.getattr(crate::intern!(py, "thread")) {
+        if let Ok(id) = id.extract::<u64>() {
+            thread_id = id;
+            if let Ok(thread_name) = rec.getattr(crate::intern!(py, "threadName")) {
+                name = Some(thread_name.cast_exact::<PyString>().ok().cloned());
+            }
+        }
+    }
+    let mut process_id = current.process_id;
+    if let Ok(pid) = rec.getattr(crate::intern!(py, "process")) {
+        if let Ok(pid) = pid.extract::<u32>() {
+            process_id = pid;
+        }
+    }
+    let same_name = match (&name, &current.thread_name) {
+        (None, _) => true,
+        (Some(None), known) => known.is_none(),
+        (Some(Some(given)), Some(known)) => given.to_cow().is_ok_and(|g| g == known.as_str()),
+        (Some(Some(_)), None) => false,
+    };
+    if same_name && thread_id == current.thread_id && process_id == current.process_id {
+        return current;
+    }
+    let thread_name = match name {
+        None => current.thread_name.clone(),
+        Some(given) => given.map(|s| convert::key(s.as_any())),
+    };
+    Thread::from(ThreadInfo {
+        thread_id,
+        thread_name,
+        process_id,
+    })
 }
 
 /// A `%` argument `LogRecord` passes on as it is (not a mapping it would

@@ -225,7 +225,7 @@ impl KakashiLog {
             context: self.logger.context_for_record(),
             exception: None,
             source,
-            thread: crate::ThreadInfo::current(),
+            thread: crate::Thread::current(),
             sections: crate::record::Sections::NONE,
         }
     }

@@ -477,7 +477,7 @@ where
             context: self.logger.context_for_record(),
             exception: None,
             source: callsite.source,
-            thread: crate::ThreadInfo::current(),
+            thread: crate::Thread::current(),
             sections: crate::record::Sections::NONE,
         });
         self.logger.submit_record(&mut record);

@@ -36,7 +36,7 @@ pub use name::{Name, INTERNED_NAMES, INTERNED_NAME_LEN};
 pub use text::Text;
 pub(crate) use thread::fork_generation;
 pub(crate) use thread::FORK_GENERATION;
-pub use thread::{Source, ThreadInfo};
+pub use thread::{Source, Thread, ThreadInfo, LASTING_THREADS};
 pub use timestamp::Timestamp;
 pub use value::{Key, Value};
 
@@ -87,14 +87,14 @@ pub struct Record {
     /// The call site, when logged through a macro.
     pub source: Option<&'static Source>,
     /// The calling thread.
-    pub thread: ThreadInfo,
+    pub thread: Thread,
     /// The optional sections its output carries.
     pub sections: Sections,
 }
 
 // A record is what a queue slot holds: its size is the queue's memory per
-// record (names are one pointer, `Text` and `Value` two words).
-const _: () = assert!(std::mem::size_of::<Record>() <= 216);
+// record (names and the thread are one pointer, `Text` and `Value` two words).
+const _: () = assert!(std::mem::size_of::<Record>() <= 200);
 
 impl Record {
     /// A record made now on this thread, with no fields.
@@ -108,7 +108,7 @@ impl Record {
             context: None,
             exception: None,
             source: None,
-            thread: ThreadInfo::current(),
+            thread: Thread::current(),
             sections: Sections::NONE,
         }
     }

@@ -31,7 +31,7 @@ use super::stats::{Counters, WriterStats};
 use crate::pipeline::{
     Enricher, Filter, Formatter, OutputConfig, PipelineConfig, StageScope, Writer,
 };
-use crate::record::{Level, Record, ThreadInfo, Timestamp};
+use crate::record::{Level, Record, Thread, Timestamp};
 
 mod commit;
 mod failures;
@@ -293,7 +293,7 @@ fn report_record(message: String) -> Record {
         context: None,
         exception: None,
         source: None,
-        thread: ThreadInfo::current(),
+        thread: Thread::current(),
         sections: crate::record::Sections::NONE,
     }
 }
