@@ -7,7 +7,7 @@
 
 #![allow(unsafe_code)]
 
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::Relaxed};
 
 use super::Name;
 
@@ -84,6 +84,14 @@ pub const LASTING_THREADS: usize = 16_384;
 /// How many infos [`Thread::lasting`] has kept.
 static LASTING: AtomicUsize = AtomicUsize::new(0);
 
+/// The infos [`Thread::lasting`] kept, so that they stay reachable from a
+/// static: leak checkers (Miri, LeakSanitizer, valgrind) then count them as
+/// kept for the process's life, not lost. Written once per entry, never
+/// read. A static array rather than a list under a lock: a fork can leave
+/// a lock held in the child, and the child's first record needs an entry.
+static KEPT: [AtomicPtr<ThreadInfo>; LASTING_THREADS] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; LASTING_THREADS];
+
 impl Thread {
     /// The calling thread's: its OS thread id, its name and the process id,
     /// read once per thread and kept (again in a child after
@@ -130,7 +138,8 @@ impl Thread {
     /// calls in a process it is reference-counted instead, as [`From`]
     /// makes it. Bindings call it once per thread and keep the handle.
     pub fn lasting(info: ThreadInfo) -> Thread {
-        if LASTING.fetch_add(1, Relaxed) >= LASTING_THREADS {
+        let entry = LASTING.fetch_add(1, Relaxed);
+        if entry >= LASTING_THREADS {
             return Thread::from(info);
         }
         let alloc = |layout: std::alloc::Layout| {
@@ -146,7 +155,10 @@ impl Thread {
         // that is never freed: `alloc` returns a fresh one of exactly that
         // layout, and nothing frees it (the handle it makes is static:
         // dropping it, or any clone, does nothing).
-        Thread(unsafe { servo_arc::Arc::new_static(alloc, info) })
+        let thread = Thread(unsafe { servo_arc::Arc::new_static(alloc, info) });
+        let kept: *const ThreadInfo = &*thread;
+        KEPT[entry].store(kept.cast_mut(), Relaxed);
+        thread
     }
 
     /// The info to change, copied first unless this handle is its only one
