@@ -24,8 +24,8 @@ use super::timed_lock::lock;
 use super::worker::{PreparedBatch, Run};
 use super::Shared;
 
-/// The batches prepared before their turn may hold at most this share of
-/// the queue's capacity in records (`capacity / WAITING_SHARE`): their
+/// The batches prepared before their turn may hold at most
+/// `capacity / WAITING_SHARE` records (the queue's capacity): their
 /// formatted lines are memory on top of the queue's.
 const WAITING_SHARE: usize = 16;
 
@@ -60,12 +60,11 @@ impl Shared {
     /// batch with the others already prepared and goes back to the queue,
     /// and whoever is writing writes it next. Waiting would idle a core
     /// while the other wrote or, more often, while the worker with the turn
-    /// was off the CPU. What waits so is bounded: at most
-    /// [`WAITING_SHARE`] of the queue's capacity in records (or one batch,
-    /// if that is more); past that, a worker waits after all, first by
-    /// yielding its core for up to [`YIELD_FOR`] and then asleep. The bound
-    /// is what keeps memory within what `AsyncConfig::max_queue_size`
-    /// promises.
+    /// was off the CPU. What waits so is bounded: at most the queue's
+    /// capacity over [`WAITING_SHARE`] in records (or one batch, if that is
+    /// more); past that, a worker waits after all, first by yielding its
+    /// core for up to [`YIELD_FOR`] and then asleep. The bound is what keeps
+    /// memory within what `AsyncConfig::max_queue_size` promises.
     pub(super) fn write_in_turn(&self, ticket: u64, batch: &mut PreparedBatch) {
         let limit = (self.queue.capacity() / WAITING_SHARE).max(self.config.batch_limit());
         let mut turn = lock(&self.turn);
