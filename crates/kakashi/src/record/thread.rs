@@ -37,10 +37,27 @@ pub struct ThreadInfo {
     pub process_id: u32,
 }
 
+thread_local! {
+    /// The calling thread's handle and the fork generation it was read in
+    /// (see [`Thread::current`]).
+    static CURRENT: std::cell::RefCell<Option<(u64, Thread)>> = const { std::cell::RefCell::new(None) };
+}
+
 impl ThreadInfo {
-    /// The calling thread's info (see [`Thread::current`]).
+    /// The calling thread's info: a copy of [`Thread::current`]'s where
+    /// this thread has one, else read now without keeping anything (so a
+    /// binding that makes its own lasting handle per thread from this does
+    /// not use up two of [`LASTING_THREADS`]).
     pub fn current() -> ThreadInfo {
-        (*Thread::current()).clone()
+        let generation = fork_generation();
+        CURRENT
+            .try_with(|cell| match &*cell.try_borrow().ok()? {
+                Some((g, thread)) if *g == generation => Some((**thread).clone()),
+                _ => None,
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| ThreadInfo::read(None))
     }
 
     /// Read from the OS and `std` (no cache), with the thread's name `known`
@@ -98,9 +115,6 @@ impl Thread {
     /// [`after_fork_in_child`](crate::after_fork_in_child), whose process id
     /// differs). A thread-local read.
     pub fn current() -> Thread {
-        thread_local! {
-            static CURRENT: std::cell::RefCell<Option<(u64, Thread)>> = const { std::cell::RefCell::new(None) };
-        }
         let generation = fork_generation();
         CURRENT
             .try_with(|cell| {
@@ -245,6 +259,19 @@ mod tests {
         let at = &*counted as *const ThreadInfo;
         counted.info_mut().process_id = 9;
         assert_eq!(at, &*counted as *const ThreadInfo);
+    }
+
+    #[test]
+    fn reading_a_threads_info_keeps_nothing() {
+        std::thread::spawn(|| {
+            let info = ThreadInfo::current();
+            assert_eq!(info.process_id, std::process::id());
+            assert!(CURRENT.with(|c| c.borrow().is_none()), "a handle was kept");
+            let thread = Thread::current();
+            assert_eq!(ThreadInfo::current(), *thread);
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
