@@ -16,7 +16,7 @@
 //! batch a worker is still writing.
 
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::queue::FlushState;
 use super::stages::commit;
@@ -28,15 +28,6 @@ use super::Shared;
 /// `capacity / WAITING_SHARE` records (the queue's capacity): their
 /// formatted lines are memory on top of the queue's.
 const WAITING_SHARE: usize = 16;
-
-/// How long a worker whose prepared batch finds the waiting room full yields
-/// its core before it sleeps. The room fills when the worker writing is off
-/// the CPU (two workers and a caller on two cores); yielding lets the
-/// scheduler run that worker here at once, where a sleep leaves this core
-/// idle until a wake-up comes back through the turn's condition variable.
-/// Past this time the writer is slow rather than descheduled (a stalled
-/// writer), and the worker sleeps instead of spinning.
-const YIELD_FOR: Duration = Duration::from_millis(2);
 
 /// The order in which prepared batches reach the writers: their tickets'.
 #[derive(Default)]
@@ -62,13 +53,13 @@ impl Shared {
     /// while the other wrote or, more often, while the worker with the turn
     /// was off the CPU. What waits so is bounded: at most the queue's
     /// capacity over [`WAITING_SHARE`] in records (or one batch, if that is
-    /// more); past that, a worker waits after all, first by yielding its
-    /// core for up to [`YIELD_FOR`] and then asleep. The bound is what keeps
-    /// memory within what `AsyncConfig::max_queue_size` promises.
+    /// more); past that, a worker waits after all, asleep. The bound is what
+    /// keeps memory within what `AsyncConfig::max_queue_size` promises.
+    /// (Yielding the core instead of sleeping at once bought some throughput
+    /// and burnt a core whenever the writer was slow: see BENCHMARKS.md.)
     pub(super) fn write_in_turn(&self, ticket: u64, batch: &mut PreparedBatch) {
         let limit = (self.queue.capacity() / WAITING_SHARE).max(self.config.batch_limit());
         let mut turn = lock(&self.turn);
-        let mut yielding_since: Option<Instant> = None;
         loop {
             if turn.next == ticket && !turn.writing {
                 break;
@@ -79,12 +70,6 @@ impl Shared {
                 turn.waiting_items += batch.items;
                 turn.waiting.push((ticket, std::mem::replace(batch, spare)));
                 return;
-            }
-            if yielding_since.get_or_insert_with(Instant::now).elapsed() < YIELD_FOR {
-                drop(turn);
-                std::thread::yield_now();
-                turn = lock(&self.turn);
-                continue;
             }
             turn = self.turn_cv.wait(turn).unwrap_or_else(|e| e.into_inner());
         }
