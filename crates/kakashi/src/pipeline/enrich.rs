@@ -3,7 +3,7 @@
 //! Enrichers run on the worker, but what they reveal was captured on the
 //! caller's thread: [`thread_enricher`] shows the *calling* thread (as in the
 //! original, where it ran in the producer), because every record carries its
-//! [`ThreadInfo`](crate::ThreadInfo) from the start.
+//! [`Thread`](crate::Thread) from the start.
 //!
 //! ```
 //! use kakashi::{Enricher, Level, Record, Context};
