@@ -14,7 +14,7 @@ pub type Key = Name;
 /// borrowed ([`Text::from_static`]), so the common case does not allocate.
 ///
 /// Two words: a record keeps its first fields inline, so a value's size is
-/// paid for [`INLINE_FIELDS`] times in every queue slot. That is why strings
+/// paid for [`INLINE_FIELDS`](super::INLINE_FIELDS) times in every queue slot. That is why strings
 /// are a [`Text`] and lists and maps are behind one pointer (a boxed
 /// vector) rather than a boxed slice's two: lists and maps are rare, and
 /// their extra allocation is cheaper than a third word in every field.
