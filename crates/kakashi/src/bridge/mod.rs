@@ -21,7 +21,7 @@
 //! What the macros know at compile time, a bridge learns per record from a
 //! `&str`, so it keeps per-thread caches indexed by the string's address
 //! (the same literal comes at the same address every time): targets and
-//! field keys become interned [`Name`](crate::Name)s without the interned
+//! field keys become interned [names](crate::Name) without the interned
 //! set's lock, call sites a `&'static Source` made once per call site, and
 //! a short string value seen twice in a row at one address is kept for the
 //! process and then borrowed, as the macros borrow literals (within a
