@@ -130,11 +130,16 @@ fn records_formatted_before_their_turn_are_bounded_by_a_sixteenth_of_the_queue()
         );
         std::thread::sleep(Duration::from_millis(5));
     };
-    // Held there: more calls only fill (and overflow) the queue.
+    // Held there: more calls only fill (and overflow) the queue. (The other
+    // worker may still be finishing the batch that fills the room.)
     std::thread::sleep(Duration::from_millis(100));
     log_some(500);
     let s = backend.stats();
-    assert_eq!(s.messages_enqueued - s.queue_size, taken);
+    let now = s.messages_enqueued - s.queue_size;
+    assert!(
+        (taken..=bound).contains(&now),
+        "the workers took {now} records out of the queue with the writer held (at most {bound})"
+    );
     assert!(s.messages_dropped > 0);
 
     let (open, cv) = &*gate;
