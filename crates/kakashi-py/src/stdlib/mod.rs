@@ -246,7 +246,11 @@ pub(crate) enum Fast {
 /// source (the first frame outside `logging` and the bridge, as
 /// `Logger.findCaller` finds it), thread, process and time. Used only when
 /// the record would reach nothing but this one handler (see
-/// `kakashi/stdlib.py`), so nothing else could see the difference.
+/// `kakashi/stdlib.py`), so no other handler could see the difference. One
+/// difference shows in the output: the thread's name is the one it had
+/// when it first logged (see `convert::thread_info`), where a `LogRecord`
+/// carries its name at the call; reading it per call would cost every call
+/// an attribute lookup for threads that are renamed after they log.
 ///
 /// What `msg % args` raises comes back as [`Fast::FormatFailed`], with
 /// nothing logged.
