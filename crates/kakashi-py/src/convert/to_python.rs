@@ -181,10 +181,15 @@ pub fn update_record(obj: &Bound<'_, PyAny>, r: &mut Record) -> PyResult<()> {
     }
     let tid = get("thread_id")?;
     if !tid.is_none() {
-        let thread = r.thread.info_mut();
-        thread.thread_id = tid.extract().unwrap_or(thread.thread_id);
+        let thread_id = tid.extract().unwrap_or(r.thread.thread_id);
         let name = get("thread_name")?;
-        thread.thread_name = (!name.is_none()).then(|| key(&name));
+        let thread_name = (!name.is_none()).then(|| key(&name));
+        // A lasting thread handle is copied on write: only when changed.
+        if thread_id != r.thread.thread_id || thread_name != r.thread.thread_name {
+            let thread = r.thread.info_mut();
+            thread.thread_id = thread_id;
+            thread.thread_name = thread_name;
+        }
         r.sections.insert(Sections::THREADING);
     }
     Ok(())

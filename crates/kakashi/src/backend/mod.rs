@@ -411,7 +411,7 @@ impl Backend {
         // cannot interrupt the setting-up thread's first call in the middle
         // of it and wait for itself.
         crate::clock::now_nanos();
-        crate::record::ThreadInfo::current();
+        crate::record::Thread::current();
         // In a forked child whose program has ended, workers would keep it
         // alive for ever (`fork.rs`'s `EndOfChild`).
         let enable_async = enable_async && !program_has_ended();

@@ -26,7 +26,9 @@ use super::Shared;
 
 /// The batches prepared before their turn may hold at most
 /// `capacity / WAITING_SHARE` records (the queue's capacity): their
-/// formatted lines are memory on top of the queue's.
+/// formatted lines are memory on top of the queue's. A larger share buys
+/// throughput in a saturating burst with memory; the trade is measured in
+/// BENCHMARKS.md ("Design decisions", "Workers and write order").
 const WAITING_SHARE: usize = 16;
 
 /// The order in which prepared batches reach the writers: their tickets'.

@@ -1,13 +1,16 @@
 //! [`Source`], [`ThreadInfo`] and [`Thread`]: where and on which thread a
 //! record was made.
 //!
-//! The one `unsafe` here hands `servo_arc` an allocation that is never freed
-//! for a thread's lasting info ([`Thread::lasting`]); its unit tests run
-//! under Miri in the test command where the toolchain has it.
+//! The `unsafe` here gives `servo_arc` a room of a static pool for each
+//! lasting info ([`Thread::lasting`]): memory never freed, taken without an
+//! allocation or a lock. Its unit tests run under Miri in the test command
+//! where the toolchain has it.
 
 #![allow(unsafe_code)]
 
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::Relaxed};
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::Name;
 
@@ -27,7 +30,7 @@ pub struct Source {
 }
 
 /// The thread that made a record: its OS thread id, its name, the process id.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ThreadInfo {
     /// OS thread id (`gettid`).
     pub thread_id: u64,
@@ -51,13 +54,24 @@ impl ThreadInfo {
     pub fn current() -> ThreadInfo {
         let generation = fork_generation();
         CURRENT
-            .try_with(|cell| match &*cell.try_borrow().ok()? {
-                Some((g, thread)) if *g == generation => Some((**thread).clone()),
-                _ => None,
+            .try_with(|cell| match cell.try_borrow().as_deref() {
+                Ok(Some((g, thread))) if *g == generation => (**thread).clone(),
+                Ok(_) => ThreadInfo::read(None),
+                // Inside `Thread::current` on this thread (a signal handler
+                // running meanwhile), which may hold the names' lock.
+                Err(_) => ThreadInfo::nameless(),
             })
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| ThreadInfo::read(None))
+            .unwrap_or_else(|_| ThreadInfo::nameless())
+    }
+
+    /// This thread's ids without its name: read with two system calls, no
+    /// lock, no allocation.
+    fn nameless() -> ThreadInfo {
+        ThreadInfo {
+            thread_id: os_thread_id(),
+            thread_name: None,
+            process_id: std::process::id(),
+        }
     }
 
     /// Read from the OS and `std` (no cache), with the thread's name `known`
@@ -91,23 +105,44 @@ impl ThreadInfo {
 /// [`LASTING_THREADS`] such threads, and for info made per record (a
 /// binding's record from another thread or process), the info is
 /// reference-counted instead and freed with its last record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `servo_arc`'s `Arc` is both in one word (a static count marks the
+/// lasting ones); an enum of a `&'static ThreadInfo` and an `Arc` would
+/// take two. Two handles are equal when their infos are ([`Thread::ptr_eq`]
+/// compares the pointers).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Thread(servo_arc::Arc<ThreadInfo>);
 
 /// How many threads' info [`Thread::lasting`] keeps for the life of the
 /// process (a thread per task would otherwise grow it without end).
 pub const LASTING_THREADS: usize = 16_384;
 
-/// How many infos [`Thread::lasting`] has kept.
+/// How many rooms of [`ROOMS`] [`Thread::lasting`] has claimed.
 static LASTING: AtomicUsize = AtomicUsize::new(0);
 
-/// The infos [`Thread::lasting`] kept, so that they stay reachable from a
-/// static: leak checkers (Miri, LeakSanitizer, valgrind) then count them as
-/// kept for the process's life, not lost. Written once per entry, never
-/// read. A static array rather than a list under a lock: a fork can leave
-/// a lock held in the child, and the child's first record needs an entry.
-static KEPT: [AtomicPtr<ThreadInfo>; LASTING_THREADS] =
-    [const { AtomicPtr::new(std::ptr::null_mut()) }; LASTING_THREADS];
+/// Bytes of a room: `servo_arc`'s block for a `ThreadInfo` (a count and
+/// the info: 32 bytes) with room to spare.
+const ROOM_BYTES: usize = 48;
+
+/// Memory for one lasting info.
+#[repr(C, align(8))]
+struct Room(UnsafeCell<MaybeUninit<[u8; ROOM_BYTES]>>);
+
+// SAFETY: a room is written once, by the one call of `Thread::lasting`
+// that claimed its index from `LASTING` (a `fetch_add`: no two calls get
+// the same), before any handle to it exists; from then on it is only read,
+// through handles (a static `servo_arc` count is never written).
+unsafe impl Sync for Room {}
+
+/// The lasting infos' memory. A static pool rather than the heap: taking a
+/// room needs no allocation and no lock, so a signal handler that logs
+/// while its thread is inside `malloc` or holds a lock of ours cannot wait
+/// for itself; a fork cannot leave it locked; and what lasts for the
+/// process's life is reachable from a static, which leak checkers
+/// (LeakSanitizer, valgrind, Miri) count as kept, not lost. 768 KiB of
+/// address space, committed a page (85 rooms) at a time as threads log.
+static ROOMS: [Room; LASTING_THREADS] =
+    [const { Room(UnsafeCell::new(MaybeUninit::uninit())) }; LASTING_THREADS];
 
 impl Thread {
     /// The calling thread's: its OS thread id, its name and the process id,
@@ -118,61 +153,67 @@ impl Thread {
         let generation = fork_generation();
         CURRENT
             .try_with(|cell| {
-                // Taken only here, so it is free unless a signal handler
-                // logs while this very function runs on the thread: that
-                // record gets its own info rather than waiting.
-                let mut cell = cell.try_borrow_mut().ok()?;
+                // Borrowed elsewhere only while this thread is inside this
+                // function or `ThreadInfo::current`, that is, when a signal
+                // handler logs meanwhile: that record gets a nameless info
+                // of its own, made without a lock or an allocation (the
+                // interrupted call may hold either).
+                let Ok(mut cell) = cell.try_borrow_mut() else {
+                    return Thread::lasting(ThreadInfo::nameless());
+                };
                 match &*cell {
-                    Some((g, thread)) if *g == generation => Some(thread.clone()),
+                    Some((g, thread)) if *g == generation => thread.clone(),
                     // After a fork the thread has its name still; its ids
                     // are the child's.
                     known => {
                         let name = known.as_ref().map(|(_, t)| t.thread_name.clone());
                         let thread = Thread::lasting(ThreadInfo::read(name));
                         *cell = Some((generation, thread.clone()));
-                        Some(thread)
+                        thread
                     }
                 }
             })
-            .ok()
-            .flatten()
-            // During thread teardown: no name (reading it could panic).
-            .unwrap_or_else(|| {
-                Thread::from(ThreadInfo {
-                    thread_id: os_thread_id(),
-                    thread_name: None,
-                    process_id: std::process::id(),
-                })
-            })
+            // During thread teardown: no name (reading it could panic), and
+            // a counted handle, not a room for each such record.
+            .unwrap_or_else(|_| Thread::from(ThreadInfo::nameless()))
     }
 
     /// A handle to `info` for a thread that will log many records: `info`
     /// is kept for the life of the process, so handles to it are copied
-    /// and dropped without an atomic operation. Past [`LASTING_THREADS`]
-    /// calls in a process it is reference-counted instead, as [`From`]
-    /// makes it. Bindings call it once per thread and keep the handle.
+    /// and dropped without an atomic operation, and making it takes no lock
+    /// and no allocation. For bindings, which make one per thread of theirs
+    /// and keep it (each call takes one of [`LASTING_THREADS`] for good:
+    /// never call it per record). Past that many calls in a process, `info`
+    /// is reference-counted instead, as [`From`] makes it.
     pub fn lasting(info: ThreadInfo) -> Thread {
         let entry = LASTING.fetch_add(1, Relaxed);
         if entry >= LASTING_THREADS {
             return Thread::from(info);
         }
-        let alloc = |layout: std::alloc::Layout| {
-            // SAFETY: `layout` is `servo_arc`'s for its inner type, which
-            // holds a count and a `ThreadInfo`: not zero-sized.
+        let room = |layout: std::alloc::Layout| {
+            if layout.size() <= ROOM_BYTES && layout.align() <= std::mem::align_of::<Room>() {
+                return ROOMS[entry].0.get().cast::<u8>();
+            }
+            // Not the block this pool was sized for (another `servo_arc`):
+            // the heap, never freed either.
+            // SAFETY: `layout` is that of `servo_arc`'s block, a count and
+            // a `ThreadInfo`: not zero-sized.
             let block = unsafe { std::alloc::alloc(layout) };
             if block.is_null() {
                 std::alloc::handle_alloc_error(layout);
             }
             block
         };
-        // SAFETY: `new_static` needs an allocation of the layout it passes
-        // that is never freed: `alloc` returns a fresh one of exactly that
-        // layout, and nothing frees it (the handle it makes is static:
-        // dropping it, or any clone, does nothing).
-        let thread = Thread(unsafe { servo_arc::Arc::new_static(alloc, info) });
-        let kept: *const ThreadInfo = &*thread;
-        KEPT[entry].store(kept.cast_mut(), Relaxed);
-        thread
+        // SAFETY: `new_static` needs memory of the layout it passes that is
+        // never freed and that nothing else uses. `room` returns the room
+        // this call claimed alone (`entry`, from the `fetch_add` above), of
+        // static storage, large and aligned enough for `layout` (checked),
+        // or else a fresh heap block of `layout` that nothing frees. The
+        // handle is static: dropping it or a clone frees nothing, and
+        // `servo_arc` never hands out `&mut` to a static value (`make_mut`
+        // copies it, see `info_mut`), so the info is only ever read, from
+        // any thread (`ThreadInfo` is `Sync`).
+        Thread(unsafe { servo_arc::Arc::new_static(room, info) })
     }
 
     /// The info to change, copied first unless this handle is its only one
@@ -272,6 +313,31 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    #[test]
+    fn a_call_inside_a_call_gets_a_nameless_info_of_its_own() {
+        std::thread::Builder::new()
+            .name("outer".into())
+            .spawn(|| {
+                let outer = Thread::current();
+                CURRENT.with(|cell| {
+                    // As while this thread is inside `Thread::current` and a
+                    // signal handler logs.
+                    let _held = cell.borrow_mut();
+                    let inner = Thread::current();
+                    assert_eq!(
+                        (inner.thread_id, inner.process_id, &inner.thread_name),
+                        (outer.thread_id, outer.process_id, &None)
+                    );
+                    assert_eq!(ThreadInfo::current().thread_name, None);
+                });
+                assert!(Thread::current().ptr_eq(&outer));
+                assert_eq!(outer.thread_name.as_ref().map(Name::as_str), Some("outer"));
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]
