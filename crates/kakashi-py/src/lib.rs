@@ -58,7 +58,9 @@ use report::PyShutdownReport;
 // Records are allocated on the caller's thread and freed on a worker: with
 // glibc's malloc that cross-thread free contends on the arena lock, a large
 // share of a logging call (BENCHMARKS.md, "Design decisions"); mimalloc
-// frees to the owning page without a lock.
+// frees to the owning page without a lock. Its v2 (the `v2` feature in
+// Cargo.toml), not v3: v3 holds a lock while a thread makes its heap and
+// does not release it in a forked child, which could hang there.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
