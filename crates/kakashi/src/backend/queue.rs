@@ -164,9 +164,14 @@ impl Queue {
         self.items.push_with(make)
     }
 
-    /// How many items have been pushed since the queue was made.
+    /// How many items have been pushed (claimed) since the queue was made.
     pub(crate) fn pushed(&self) -> u64 {
         self.items.pushed()
+    }
+
+    /// How many items have been taken out since the queue was made.
+    pub(crate) fn popped(&self) -> u64 {
+        self.items.popped()
     }
 
     /// Moves up to `max` items, oldest first, into `into`; returns how many.

@@ -423,6 +423,14 @@ impl<T> Ring<T> {
         laps * self.slots.len() as u64 + (tail % self.one_lap) as u64
     }
 
+    /// How many items have left the ring since it was made (read off the
+    /// head's position, as [`Ring::pushed`] reads the tail's).
+    pub(crate) fn popped(&self) -> u64 {
+        let head = self.head.load(SeqCst);
+        let laps = (head / self.one_lap) as u64;
+        laps * self.slots.len() as u64 + (head % self.one_lap) as u64
+    }
+
     /// Items in the ring now (a snapshot).
     pub(crate) fn len(&self) -> usize {
         loop {

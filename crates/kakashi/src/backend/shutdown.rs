@@ -187,9 +187,28 @@ impl Shared {
             // Records that a stage of another backend (a writer that logs)
             // queued after this one had stopped: that stage could not
             // write them on its own thread. Written here, in ticket order,
-            // until the deadline; what is left then is counted.
-            self.drain_until(Some(deadline));
-            if !self.queue.is_empty() && self.active_workers.load(SeqCst) == 0 {
+            // until everything claimed so far is taken or the deadline
+            // passes; only what the deadline leaves is counted as dropped.
+            // A drain stops at a slot whose producer is still writing it,
+            // and records behind that slot may be of calls that have
+            // returned (their own drains stopped there too, leaving them
+            // to that producer's): so this drains again once the slot is
+            // written, rather than dropping them. What is pushed after the
+            // snapshot is its callers' to drain.
+            let claimed = self.queue.pushed();
+            let mut taken_all = false;
+            loop {
+                self.drain_until(Some(deadline));
+                if self.queue.popped() >= claimed {
+                    taken_all = true;
+                    break;
+                }
+                if self.active_workers.load(SeqCst) > 0 || Instant::now() >= deadline {
+                    break;
+                }
+                std::thread::yield_now();
+            }
+            if !taken_all && !self.queue.is_empty() && self.active_workers.load(SeqCst) == 0 {
                 left_queued = self.discard_queued(DropReason::ShutdownTimeout);
             }
         }
