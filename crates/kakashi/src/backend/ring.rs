@@ -418,17 +418,19 @@ impl<T> Ring<T> {
     /// How many pushes the ring has taken since it was made (read off the
     /// tail's position: `lap * one_lap + index`).
     pub(crate) fn pushed(&self) -> u64 {
-        let tail = self.tail.load(SeqCst);
-        let laps = (tail / self.one_lap) as u64;
-        laps * self.slots.len() as u64 + (tail % self.one_lap) as u64
+        self.count_at(self.tail.load(SeqCst))
     }
 
     /// How many items have left the ring since it was made (read off the
     /// head's position, as [`Ring::pushed`] reads the tail's).
     pub(crate) fn popped(&self) -> u64 {
-        let head = self.head.load(SeqCst);
-        let laps = (head / self.one_lap) as u64;
-        laps * self.slots.len() as u64 + (head % self.one_lap) as u64
+        self.count_at(self.head.load(SeqCst))
+    }
+
+    /// How many positions come before `pos` since the ring was made.
+    fn count_at(&self, pos: usize) -> u64 {
+        let laps = (pos / self.one_lap) as u64;
+        laps * self.slots.len() as u64 + (pos % self.one_lap) as u64
     }
 
     /// Items in the ring now (a snapshot).
