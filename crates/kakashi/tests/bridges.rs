@@ -39,6 +39,26 @@ fn tracing_dispatch() -> std::sync::MutexGuard<'static, ()> {
     TRACING_DISPATCH.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The lines that `events`, run with the `tracing` layer as the default
+/// subscriber, write through a synchronous logger `name` into memory (with
+/// `bound` bound to the logger first). Holds [`TRACING_DISPATCH`].
+fn through_tracing(
+    name: &str,
+    bound: &[(&'static str, &'static str)],
+    events: impl FnOnce(),
+) -> Vec<String> {
+    let _dispatch = tracing_dispatch();
+    let memory = MemoryWriter::new();
+    let mut logger =
+        Backend::synchronous().logger(name, PipelineConfig::new().writer(memory.clone()));
+    for &(key, value) in bound {
+        logger = logger.bind(key, value);
+    }
+    let subscriber = tracing_subscriber::registry().with(bridge::tracing::layer(logger));
+    tracing::subscriber::with_default(subscriber, events);
+    memory.lines()
+}
+
 /// The `"fields":{...}` part of a line as written ("" when it has none): a
 /// parsed object would hide a key written twice. The fields' values here
 /// are scalars, so the first `}` ends the object.
@@ -485,17 +505,11 @@ fn string_values_from_a_reused_buffer_are_logged_as_they_were() {
 /// the logger's bound fields come first.
 #[test]
 fn a_scoped_layer_keeps_bound_fields_and_odd_messages() {
-    let _dispatch = tracing_dispatch();
-    let memory = MemoryWriter::new();
-    let logger = Backend::synchronous()
-        .logger("scoped", PipelineConfig::new().writer(memory.clone()))
-        .bind("service", "api");
-    let subscriber = tracing_subscriber::registry().with(bridge::tracing::layer(logger));
-    tracing::subscriber::with_default(subscriber, || {
+    let lines = through_tracing("scoped", &[("service", "api")], || {
         let _span = tracing::info_span!("outer", message = "span text").entered();
         tracing::info!(target: "scoped::t", k = 1);
     });
-    let records = common::parse(&memory.lines());
+    let records = common::parse(&lines);
     assert_eq!(records.len(), 1);
     assert_eq!(records[0]["message"], "");
     assert_eq!(
@@ -552,17 +566,12 @@ fn one_call_site_with_changing_keys_logs_each_records_own() {
 /// last value, every time (its fields are looked up, not appended).
 #[test]
 fn a_tracing_field_named_twice_is_logged_once() {
-    let _dispatch = tracing_dispatch();
-    let memory = MemoryWriter::new();
-    let logger =
-        Backend::synchronous().logger("twice", PipelineConfig::new().writer(memory.clone()));
-    let subscriber = tracing_subscriber::registry().with(bridge::tracing::layer(logger));
-    tracing::subscriber::with_default(subscriber, || {
+    let lines = through_tracing("twice", &[], || {
         for i in 0..3 {
             tracing::info!(target: "twice", a = i, b = "x", a = i + 10, "m");
         }
     });
-    let fields: Vec<String> = common::parse(&memory.lines())
+    let fields: Vec<String> = common::parse(&lines)
         .iter()
         .map(|r| r["fields"].to_string())
         .collect();
@@ -581,12 +590,7 @@ fn a_tracing_field_named_twice_is_logged_once() {
 /// and fields given out of their call site's order are all logged.
 #[test]
 fn a_tracing_field_given_twice_or_out_of_order_is_logged_once() {
-    let _dispatch = tracing_dispatch();
-    let memory = MemoryWriter::new();
-    let logger =
-        Backend::synchronous().logger("values", PipelineConfig::new().writer(memory.clone()));
-    let subscriber = tracing_subscriber::registry().with(bridge::tracing::layer(logger));
-    tracing::subscriber::with_default(subscriber, || {
+    let lines = through_tracing("values", &[], || {
         let callsite = tracing::callsite!(
             name: "by hand",
             kind: tracing::metadata::Kind::EVENT,
@@ -612,7 +616,6 @@ fn a_tracing_field_given_twice_or_out_of_order_is_logged_once() {
             tracing::Event::dispatch(meta, &set.value_set(&values));
         }
     });
-    let lines = memory.lines();
     assert_eq!(lines.len(), 2);
     assert_eq!(raw_fields(&lines[0]), r#""fields":{"a":3,"c":2,"b":"x"}"#);
     assert_eq!(raw_fields(&lines[1]), r#""fields":{"a":13,"c":12,"b":"x"}"#);
@@ -680,19 +683,14 @@ fn one_log_call_site_with_any_key_lists_writes_each_key_once() {
 /// still reaches the event's fields.
 #[test]
 fn a_tracing_message_given_as_a_number_is_the_message() {
-    let _dispatch = tracing_dispatch();
-    let memory = MemoryWriter::new();
-    let logger =
-        Backend::synchronous().logger("numbers", PipelineConfig::new().writer(memory.clone()));
-    let subscriber = tracing_subscriber::registry().with(bridge::tracing::layer(logger));
-    tracing::subscriber::with_default(subscriber, || {
+    let lines = through_tracing("numbers", &[], || {
         let span = tracing::info_span!("outer", message = "the span's");
         let _in = span.enter();
         tracing::info!(target: "numbers", message = 5, n = 1);
         tracing::info!(target: "numbers", message = 2.5);
         tracing::info!(target: "numbers", message = true);
     });
-    let records = common::parse(&memory.lines());
+    let records = common::parse(&lines);
     let seen: Vec<String> = records
         .iter()
         .map(|r| format!("{} {}", r["message"], r["fields"]))
