@@ -518,12 +518,77 @@ pub fn install_sigterm_handler(timeout: Duration) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use crate::backend::queue::Item;
     use crate::testing::MemoryWriter;
-    use crate::{AsyncConfig, Backend, PipelineConfig};
+    use crate::{AsyncConfig, Backend, Level, Logger, PipelineConfig, Record};
     use std::collections::BTreeSet;
     use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::SeqCst};
-    use std::sync::Arc;
+    use std::sync::{mpsc, Arc};
     use std::time::Duration;
+
+    /// A shutdown that finds records queued behind a slot whose producer has
+    /// claimed it and not yet written it: those records are of calls that
+    /// have returned (their drains stopped at that slot), and the shutdown
+    /// must write them once the slot is written, not drop them. The slot is
+    /// held open here by a push whose item is made only when the test says
+    /// so, shortly after the shutdown has begun.
+    #[test]
+    fn a_shutdown_writes_what_waits_behind_a_slot_still_being_written() {
+        let memory = MemoryWriter::new();
+        let backend = Backend::new(AsyncConfig {
+            worker_count: 1,
+            ..AsyncConfig::default()
+        })
+        .unwrap();
+        let route = backend.add_route(PipelineConfig::new().writer(memory.clone()));
+        let logger = Logger::new("behind", backend.clone(), route.clone());
+        // No workers from here on: what is queued is written by callers'
+        // drains, or by the shutdown below.
+        assert!(backend.shutdown(Duration::from_secs(10)).drained);
+
+        let (claimed_tx, claimed) = mpsc::channel();
+        let (go, go_rx) = mpsc::channel::<()>();
+        let shared = Arc::clone(&backend.shared);
+        let id = route.id;
+        let holder = std::thread::spawn(move || {
+            let pushed = shared.queue.push_with(|| {
+                claimed_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                Item::Record(id, Record::new(Level::Info, "behind", "held"))
+            });
+            assert!(pushed.is_ok(), "the queue had room");
+        });
+        claimed.recv().unwrap();
+        for i in 0..5 {
+            // Each call's drain stops at the held slot and returns.
+            crate::info!(logger, "after", i = i);
+        }
+        assert!(memory.lines().is_empty(), "nothing passes the held slot");
+
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            go.send(()).unwrap();
+        });
+        let report = backend.shutdown(Duration::from_secs(30));
+        release.join().unwrap();
+        holder.join().unwrap();
+
+        assert_eq!((report.drained, report.dropped), (true, 0), "{report:?}");
+        let messages: Vec<(String, Option<i64>)> = memory
+            .lines()
+            .iter()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let message = v["message"].as_str().unwrap().to_owned();
+                (message, v["fields"]["i"].as_i64())
+            })
+            .collect();
+        let expected: Vec<(String, Option<i64>)> = std::iter::once(("held".to_owned(), None))
+            .chain((0..5).map(|i| ("after".to_owned(), Some(i))))
+            .collect();
+        assert_eq!(messages, expected);
+        assert_eq!(backend.stats().messages_dropped, 0);
+    }
 
     /// A backend replaced by another (the global one, reconfigured) stops
     /// with its loggers still in use; every call that has returned by the
