@@ -77,20 +77,22 @@
 //! the calling thread, panics there as it would in `format!` (as the
 //! macros' `%` and `?` values do).
 
-use std::collections::HashMap;
-use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+mod callsite;
+mod visit;
 
-use tracing_core::field::{Field as TracingField, Visit};
+use tracing_core::field::Visit;
 use tracing_core::span::{Attributes, Id, Record as SpanRecord};
 use tracing_core::subscriber::Interest;
 use tracing_core::{Event, LevelFilter, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::levels::{self, Gate};
+use crate::levels;
 use crate::logger::Logger;
-use crate::record::{Field, Fields, Level, Name, Source, Text, Value};
+use crate::record::{Field, Fields, Level, Text, Value};
+pub(super) use callsite::hold_callsites_for_fork;
+use callsite::{callsite, metadata_enabled, registered_callsite};
+use visit::FieldVisitor;
 
 /// The key of the span path field.
 pub const SPAN_PATH: &str = "span_path";
@@ -122,13 +124,8 @@ impl KakashiLayer {
         record: impl FnOnce(&mut dyn Visit),
     ) -> Fields {
         let mut fields = Fields::new();
-        record(&mut FieldVisitor {
-            fields: &mut fields,
-            message: None,
-            callsite: callsite(metadata, self.logger.gate(), Level::Critical).0,
-            all_static: true,
-            fresh_from: 0,
-        });
+        let callsite = callsite(metadata, self.logger.gate(), Level::Critical).0;
+        record(&mut FieldVisitor::new(&mut fields, None, callsite));
         fields
     }
 }
@@ -164,181 +161,6 @@ pub fn level_filter(min_level: Level) -> LevelFilter {
         Level::Error => LevelFilter::ERROR,
         Level::Critical => LevelFilter::OFF,
     }
-}
-
-/// What every event or span of one call site shares, made once per call
-/// site and process (call sites are static, as the program's code is): the
-/// logger name of its target, its source, and the [`Name`] of each field
-/// by the field's index.
-struct Callsite {
-    target: Name,
-    source: Option<&'static Source>,
-    fields: Box<[(&'static str, Name)]>,
-    /// Its field names are all different: a field visited for the first
-    /// time in an event is appended without looking for an earlier one of
-    /// the same name (see [`FieldVisitor::slot`]).
-    distinct: bool,
-}
-
-impl Callsite {
-    /// The name of `field` (of this call site: found by index, checked by
-    /// its text's address).
-    #[inline]
-    fn name(&self, field: &TracingField) -> Name {
-        match self.fields.get(field.index()) {
-            Some((text, name)) if std::ptr::eq(*text, field.name()) => name.clone(),
-            _ => super::cached_static_name(field.name()),
-        }
-    }
-}
-
-/// One slot of the per-thread call-site cache: a call site (by its
-/// metadata's address) and its target's gate on the last layer that asked.
-struct Seen {
-    address: usize,
-    callsite: &'static Callsite,
-    gate: Arc<Gate>,
-}
-
-/// Slots of the per-thread call-site cache.
-const SLOTS: usize = 64;
-
-thread_local! {
-    /// See [`Seen`].
-    static SEEN: std::cell::RefCell<[Option<Seen>; SLOTS]> =
-        const { std::cell::RefCell::new([const { None }; SLOTS]) };
-}
-
-/// The slot of a metadata's address in [`SEEN`].
-#[inline]
-fn seen_slot(address: usize) -> usize {
-    (address.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) % SLOTS
-}
-
-/// The [`Callsite`] of `metadata`, and whether the level in force for its
-/// target on `bridge`'s pipeline lets `level` through: through a
-/// per-thread cache indexed by the metadata's address, so that an event
-/// looks up one thing (then loads its target's gate) instead of a name per
-/// field, its target, its source and its target's level.
-#[inline]
-fn callsite(
-    metadata: &'static Metadata<'static>,
-    bridge: &Arc<Gate>,
-    level: Level,
-) -> (&'static Callsite, bool) {
-    let address = std::ptr::from_ref(metadata) as usize;
-    let find = || Some(registered_callsite(metadata));
-    with_seen(address, metadata.target(), bridge, find, |found| {
-        (found.callsite, found.gate.enabled(level))
-    })
-    .unwrap_or_else(|| {
-        (
-            registered_callsite(metadata),
-            levels::bridge_gate(metadata.target(), bridge).enabled(level),
-        )
-    })
-}
-
-/// Reads `address`'s entry in this thread's call-site cache, filling its
-/// slot on a miss (with the call site `find` gives and its target's gate);
-/// `None` when the cache cannot be used (the thread is ending, or an event
-/// logged while reading it) or `find` has no call site.
-#[inline]
-fn with_seen<R>(
-    address: usize,
-    target: &str,
-    bridge: &Arc<Gate>,
-    find: impl FnOnce() -> Option<&'static Callsite>,
-    read: impl FnOnce(&Seen) -> R,
-) -> Option<R> {
-    SEEN.try_with(|seen| {
-        let mut seen = seen.try_borrow_mut().ok()?;
-        let slot = &mut seen[seen_slot(address)];
-        match slot {
-            // A hit is the call site registered at that address: static
-            // memory is never another's.
-            Some(found) if found.address == address && found.gate.follows(bridge) => {}
-            _ => {
-                *slot = Some(Seen {
-                    address,
-                    callsite: find()?,
-                    gate: levels::bridge_gate(target, bridge),
-                });
-            }
-        }
-        slot.as_ref().map(read)
-    })
-    .ok()
-    .flatten()
-}
-
-/// Whether the level in force for `metadata`'s target on `bridge`'s
-/// pipeline lets its level through, where `tracing` asks (`enabled`) with
-/// metadata that is not typed `'static`: found in the per-thread cache by
-/// its address, and on a miss in the registered call sites (every call
-/// site is registered before it is asked about), whose entry then fills
-/// the cache; metadata that is not a registered call site's reads its
-/// target's gate from the level registry.
-fn metadata_enabled(metadata: &Metadata<'_>, bridge: &Arc<Gate>) -> bool {
-    let level = level(metadata.level());
-    let address = std::ptr::from_ref(metadata) as usize;
-    let find = || lock_callsites().get(&address).copied();
-    with_seen(address, metadata.target(), bridge, find, |found| {
-        found.gate.enabled(level)
-    })
-    .unwrap_or_else(|| levels::bridge_gate(metadata.target(), bridge).enabled(level))
-}
-
-/// Every registered call site's [`Callsite`], by its metadata's address.
-type Callsites = Mutex<HashMap<usize, &'static Callsite>>;
-
-static CALLSITES: OnceLock<Callsites> = OnceLock::new();
-
-/// [`CALLSITES`], made on first use.
-fn callsites() -> &'static Callsites {
-    CALLSITES.get_or_init(Default::default)
-}
-
-/// [`CALLSITES`] locked for the thread preparing a fork
-/// (`bridge::hold_for_fork`).
-pub(super) fn hold_callsites_for_fork(
-    deadline: std::time::Instant,
-) -> Option<crate::backend::HeldForFork> {
-    crate::backend::lock_for_fork(callsites(), deadline)
-}
-
-fn lock_callsites() -> std::sync::MutexGuard<'static, HashMap<usize, &'static Callsite>> {
-    callsites().lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The process-wide [`Callsite`] of `metadata`, made on first use.
-#[cold]
-fn registered_callsite(metadata: &'static Metadata<'static>) -> &'static Callsite {
-    let address = std::ptr::from_ref(metadata) as usize;
-    lock_callsites().entry(address).or_insert_with(|| {
-        let source = match (metadata.module_path(), metadata.file()) {
-            (Some(module), Some(file)) => {
-                super::cached_source(module, file, metadata.line().unwrap_or(0))
-            }
-            _ => None,
-        };
-        let fields: Box<[(&'static str, Name)]> = metadata
-            .fields()
-            .iter()
-            .map(|f| (f.name(), Name::interned(f.name())))
-            .collect();
-        let distinct = fields
-            .iter()
-            .enumerate()
-            .all(|(i, (a, _))| fields[..i].iter().all(|(b, _)| a != b));
-        // Leaked on purpose: one per call site, used for the process's life.
-        Box::leak(Box::new(Callsite {
-            target: Name::interned(metadata.target()),
-            source,
-            fields,
-            distinct,
-        }))
-    })
 }
 
 /// What a span keeps in its extensions for the events inside it.
@@ -437,13 +259,11 @@ where
         }
         let mut fields = Fields::new();
         let mut message = None;
-        event.record(&mut FieldVisitor {
-            fields: &mut fields,
-            message: Some(&mut message),
+        event.record(&mut FieldVisitor::new(
+            &mut fields,
+            Some(&mut message),
             callsite,
-            all_static: true,
-            fresh_from: 0,
-        });
+        ));
         // Again: an event logged while the fields were converted (a value's
         // `Display` that logs) marked itself, and its echo cleared the mark.
         #[cfg(feature = "log")]
@@ -482,169 +302,4 @@ where
         });
         self.logger.submit_record(&mut record);
     }
-}
-
-/// Converts an event's or a span's fields, keeping their types; the
-/// `message` field of an event becomes its message.
-struct FieldVisitor<'a> {
-    fields: &'a mut Fields,
-    /// `None` for a span: its `message` field is a field like any other.
-    message: Option<&'a mut Option<Text>>,
-    /// The call site whose fields these are.
-    callsite: &'static Callsite,
-    /// See [`field_slot`](super::field_slot).
-    all_static: bool,
-    /// The call site's fields from this index on have not been visited,
-    /// and every field visited so far was one of the call site's own
-    /// (`usize::MAX` once that is not known).
-    fresh_from: usize,
-}
-
-impl FieldVisitor<'_> {
-    /// Where `field`'s value goes (written in place: see
-    /// [`field_slot`](super::field_slot)). A field of a call site whose
-    /// names are all different, visited past every field visited so far,
-    /// has no earlier field of its name: it is appended without a search.
-    #[inline]
-    fn slot(&mut self, field: &TracingField) -> &mut Value {
-        let index = field.index();
-        match self.callsite.fields.get(index) {
-            Some((text, name))
-                if self.callsite.distinct
-                    && index >= self.fresh_from
-                    && std::ptr::eq(*text, field.name()) =>
-            {
-                self.fresh_from = index + 1;
-                self.all_static &= name.as_static().is_some();
-                crate::record::push_null(self.fields, name.clone())
-            }
-            _ => {
-                self.fresh_from = usize::MAX;
-                super::field_slot(self.fields, &mut self.all_static, self.callsite.name(field))
-            }
-        }
-    }
-
-    /// `field`'s value: the event's message (`text`) if `field` is its
-    /// `message`, else a field (`value`, written in place).
-    #[inline(always)]
-    fn put(
-        &mut self,
-        field: &TracingField,
-        text: impl FnOnce() -> Text,
-        value: impl FnOnce() -> Value,
-    ) {
-        if !self.message(field, text) {
-            super::write_value(self.slot(field), value());
-        }
-    }
-
-    /// Takes the value as the message if `field` is the event's message.
-    fn message(&mut self, field: &TracingField, text: impl FnOnce() -> Text) -> bool {
-        match &mut self.message {
-            Some(message) if field.name() == "message" => {
-                **message = Some(text());
-                true
-            }
-            _ => false,
-        }
-    }
-}
-
-impl Visit for FieldVisitor<'_> {
-    // An event's `message` is its message whatever its type (tracing's own
-    // formatter prints a number given as `message = 5` as the message).
-
-    fn record_f64(&mut self, field: &TracingField, value: f64) {
-        self.put(
-            field,
-            || Text::from(value.to_string()),
-            || Value::F64(value),
-        );
-    }
-
-    fn record_i64(&mut self, field: &TracingField, value: i64) {
-        self.put(
-            field,
-            || Text::from(value.to_string()),
-            || Value::I64(value),
-        );
-    }
-
-    fn record_u64(&mut self, field: &TracingField, value: u64) {
-        self.put(
-            field,
-            || Text::from(value.to_string()),
-            || Value::from(value),
-        );
-    }
-
-    fn record_i128(&mut self, field: &TracingField, value: i128) {
-        self.put(
-            field,
-            || Text::from(value.to_string()),
-            || i64::try_from(value).map_or_else(|_| Value::display(value), Value::I64),
-        );
-    }
-
-    fn record_u128(&mut self, field: &TracingField, value: u128) {
-        self.put(
-            field,
-            || Text::from(value.to_string()),
-            || u64::try_from(value).map_or_else(|_| Value::display(value), Value::from),
-        );
-    }
-
-    fn record_bool(&mut self, field: &TracingField, value: bool) {
-        let text = || Text::from_static(if value { "true" } else { "false" });
-        self.put(field, text, || Value::Bool(value));
-    }
-
-    fn record_str(&mut self, field: &TracingField, value: &str) {
-        self.put(
-            field,
-            || super::cached_text(value),
-            || Value::Str(super::cached_text(value)),
-        );
-    }
-
-    fn record_error(&mut self, field: &TracingField, value: &(dyn std::error::Error + 'static)) {
-        self.put(
-            field,
-            || Text::from(value.to_string()),
-            || Value::error(value),
-        );
-    }
-
-    fn record_debug(&mut self, field: &TracingField, value: &dyn fmt::Debug) {
-        self.put(
-            field,
-            || debug_text(value),
-            || Value::Str(debug_text(value)),
-        );
-    }
-}
-
-/// `value` by `Debug` (how tracing hands over `?x` and the message),
-/// formatted into a per-thread buffer and then taken as
-/// [`cached_text`](super::cached_text) takes a value: a message without
-/// arguments, formatted again at each call into the same buffer, is kept
-/// once and then costs no allocation.
-fn debug_text(value: &dyn fmt::Debug) -> Text {
-    use std::fmt::Write as _;
-    thread_local! {
-        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-    }
-    BUFFER
-        .try_with(|buffer| {
-            // Taken only here; a `Debug` that logs (and so comes back here)
-            // formats into a string of its own instead.
-            let mut buffer = buffer.try_borrow_mut().ok()?;
-            buffer.clear();
-            let _ = write!(buffer, "{value:?}");
-            Some(super::cached_text(&buffer))
-        })
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| Text::from(format!("{value:?}")))
 }
