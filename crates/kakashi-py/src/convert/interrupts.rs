@@ -143,7 +143,7 @@ pub(crate) fn take_pending_interrupt(py: Python<'_>) -> Option<PyErr> {
 }
 
 /// Forgets the interrupt kept for a call that is over (called by each
-/// logging call, see [`thread_info`]), so that it keeps nothing alive.
+/// logging call, see [`thread_info`](super::caller::thread_info)), so that it keeps nothing alive.
 pub(crate) fn forget_finished_interrupt(py: Python<'_>) {
     let Some(kept) = kept_site() else {
         return;
