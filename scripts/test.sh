@@ -36,6 +36,10 @@ if cargo clippy --version >/dev/null 2>&1; then
     cargo clippy --workspace --all-targets -- -D warnings
     cargo clippy --workspace --all-targets --all-features -- -D warnings
 fi
+# The docs: the public API as users read it, then every item as a
+# maintainer does; a broken link fails either.
+RUSTDOCFLAGS="-D warnings" cargo doc -q --workspace --no-deps --all-features
+RUSTDOCFLAGS="-D warnings" cargo doc -q --workspace --no-deps --all-features --document-private-items
 
 # Every feature on (configuration from data, the `log` and `tracing`
 # bridges and their doc examples), in one build.
