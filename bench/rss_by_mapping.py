@@ -41,7 +41,7 @@ def main():
     anon = sum(m[3] for m in peak if m[2] == "")
     files = sum(m[3] for m in peak if m[2].startswith("/"))
     print(f"peak {peak_total} KiB: anonymous {anon}, file-backed {files}, other {peak_total - anon - files}")
-    for address, perms, name, rss in sorted(peak, key=lambda m: -m[3])[:10]:
+    for address, perms, name, rss in sorted(peak, key=lambda m: -m[3])[:int(__import__("os").environ.get("RSS_TOP", "10"))]:
         start, end = (int(x, 16) for x in address.split("-"))
         print(f"{rss:>8} KiB of {(end - start) // 1024:>8} KiB {perms} {name}")
 
