@@ -251,6 +251,17 @@ def test_get_request_logger_and_presets(tmp_path):
             assert (prod.console_level, prod.file_level) == (LogLevel.WARNING, LogLevel.INFO)
             assert prod.async_config.queue_overflow_strategy == "drop_oldest"
             assert testing_config().version == "test"
+            # The original's queue settings per preset, as the engine gives them.
+            queues = {
+                name: (c.async_config.max_queue_size, c.async_config.worker_count,
+                       c.async_config.batch_size, c.async_config.queue_overflow_strategy)
+                for name, c in [("development", dev), ("production", prod), ("testing", testing_config())]
+            }
+            assert queues == {
+                "development": (5000, 1, 50, "block"),
+                "production": (25000, 2, 200, "drop_oldest"),
+                "testing": (1000, 1, 10, "block"),
+            }, queues
             set_environment_config(prod)
             get_request_logger("req", "r-17", user_id=42, ip="10.0.0.9", route="/users").info("handled")
             """,

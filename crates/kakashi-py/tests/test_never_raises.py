@@ -339,6 +339,6 @@ def test_an_interrupt_in_a_level_propagates(logs):
     log = logs.logger()
     with pytest.raises(KeyboardInterrupt):
         log.log(Index(KeyboardInterrupt()), "m")
-    with pytest.raises(ValueError, match="invalid level <Index>"):
+    with pytest.raises(ValueError, match="invalid log level \"<Index>\""):
         log.log(Index(TypeError()), "m")
     assert logs.records == []

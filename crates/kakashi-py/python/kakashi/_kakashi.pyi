@@ -116,7 +116,7 @@ class Logger:
         exception: Optional[BaseException] = None,
         **kwargs: Any,
     ) -> None:
-        """Logs at ``level``; an invalid level raises ``ValueError``."""
+        """Logs at ``level``; an invalid level raises ``ConfigError`` (a ``ValueError``)."""
     def bind(self, **fields: Any) -> "Logger":
         """A logger like this one with ``fields`` added to every record."""
     def with_context(self, context: LogContext) -> "Logger":

@@ -37,7 +37,7 @@ def _min_level_of(min_level: Any) -> int:
             f"min_level must be an int level (10, 20, 30, 40, 50 or a LogLevel), got {type(min_level).__name__}"
         )
     if min_level < 0:
-        raise ValueError(f"min_level must not be negative, got {min_level}")
+        raise _kakashi.ConfigError(f"min_level must not be negative, got {min_level}")
     return int(min_level)
 
 

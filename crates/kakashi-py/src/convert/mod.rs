@@ -31,9 +31,10 @@ pub use trace::add_trace_ids;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::errors::config_error;
 use crate::once::Once;
 use kakashi::{Exception, Field, Frame, Level, Text, Value};
-use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
@@ -312,23 +313,20 @@ pub fn fields_of(d: &Bound<'_, PyDict>) -> Vec<Field> {
     items(d).map(|(k, v)| (key(&k), value(&v))).collect()
 }
 
-/// A level from a `LogLevel`, an int or a name.
+/// A level from a `LogLevel`, an int or a name; anything else is the
+/// core's `ConfigError::InvalidLevel` (`kakashi.ConfigError`, a
+/// `ValueError`), with the core's message.
 pub fn level(obj: &Bound<'_, PyAny>) -> PyResult<Level> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return text(s)
-            .parse::<Level>()
-            .map_err(|e| PyValueError::new_err(e.to_string()));
+        return text(s).parse::<Level>().map_err(config_error);
     }
     let v: i64 = obj.extract().map_err(|e: PyErr| {
         if !e.is_instance_of::<PyException>(obj.py()) {
             return e; // an interrupt (from `__index__`) is not a bad level
         }
-        PyValueError::new_err(format!(
-            "invalid level {}; expected a LogLevel, 10/20/30/40/50 or a level name",
-            repr_of(obj)
-        ))
+        config_error(kakashi::ConfigError::InvalidLevel(repr_of(obj)))
     })?;
-    Level::from_value(v).map_err(|e| PyValueError::new_err(e.to_string()))
+    Level::from_value(v).map_err(config_error)
 }
 
 /// `repr(obj)`, never failing.

@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use crate::backend::AsyncConfig;
+use crate::backend::{AsyncConfig, OverflowStrategy};
 use crate::error::ConfigError;
 use crate::pipeline::enrich::{
     context_enricher, exception_enricher, source_enricher, thread_enricher,
@@ -222,6 +222,27 @@ pub struct EnvironmentConfig {
     pub file: FileOptions,
 }
 
+/// A preset's queue: the original's sizes, workers and batches per
+/// environment, `drop_oldest` in production and `block` elsewhere; the
+/// rest is [`AsyncConfig::default`]. (The original's production preset also
+/// had a 0.05 s batch timeout, and its testing preset no batching and a
+/// 1 s shutdown timeout: not kept, as a shutdown that gives up after 1 s
+/// drops what a test logged last.)
+fn preset_queue(environment: Environment) -> AsyncConfig {
+    let (max_queue_size, worker_count, batch_size, overflow_strategy) = match environment {
+        Environment::Development => (5_000, 1, 50, OverflowStrategy::Block),
+        Environment::Production => (25_000, 2, 200, OverflowStrategy::DropOldest),
+        Environment::Testing => (1_000, 1, 10, OverflowStrategy::Block),
+    };
+    AsyncConfig {
+        max_queue_size,
+        worker_count,
+        batch_size,
+        overflow_strategy,
+        ..AsyncConfig::default()
+    }
+}
+
 impl EnvironmentConfig {
     /// The preset for `environment` with the original's values.
     pub fn preset(environment: Environment) -> EnvironmentConfig {
@@ -258,7 +279,7 @@ impl EnvironmentConfig {
             include_source_location: source,
             service_name: None,
             version,
-            async_config: AsyncConfig::default(),
+            async_config: preset_queue(environment),
             file: FileOptions::default(),
         }
     }
@@ -331,6 +352,37 @@ impl EnvironmentConfig {
 mod tests {
     use super::*;
     use crate::backend::Backend;
+
+    /// Each preset's queue is the original's, and `setup_async_logging`'s
+    /// overflow strategy agrees with it.
+    #[test]
+    fn presets_carry_the_originals_queue_settings() {
+        use crate::setup::AsyncSetup;
+        use OverflowStrategy::*;
+        for (environment, expected) in [
+            (Environment::Development, (5_000, 1, 50, Block)),
+            (Environment::Production, (25_000, 2, 200, DropOldest)),
+            (Environment::Testing, (1_000, 1, 10, Block)),
+        ] {
+            let a = EnvironmentConfig::preset(environment).async_config;
+            let got = (
+                a.max_queue_size,
+                a.worker_count,
+                a.batch_size,
+                a.overflow_strategy,
+            );
+            assert_eq!(got, expected, "{environment:?}");
+            let setup = AsyncSetup {
+                environment,
+                ..AsyncSetup::default()
+            };
+            assert_eq!(
+                setup.environment_config().async_config.overflow_strategy,
+                expected.3,
+                "{environment:?}"
+            );
+        }
+    }
 
     /// `FormatterType::Default` keeps the environment's file formatter
     /// (compact here), `FormatterType::Json` replaces it with JSON.

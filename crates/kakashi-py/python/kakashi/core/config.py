@@ -115,15 +115,6 @@ class LoggerConfig:
 
 # === environments ===
 
-# The original presets' queue settings (its development, production and
-# testing ``AsyncConfig``s); the overflow strategy is the engine's preset's
-# (production ``drop_oldest``, the others ``block``).
-_PRESET_QUEUES = {
-    "development": (5000, 1, 50),
-    "production": (25000, 2, 200),
-    "testing": (1000, 1, 10),
-}
-
 _lock = threading.RLock()
 _installed: Optional[EnvironmentConfig] = None
 # configure_colors before any environment is installed: (use_colors, bright_colors).
@@ -207,10 +198,8 @@ def _install(
 
 
 def _preset(environment: str, log_directory: Any, service_name: Any, version: Any, **extra: Any) -> EnvironmentConfig:
+    # The engine's preset, queue settings included (the original's).
     env = _kakashi.environment_preset(environment)
-    queue, workers, batch = _PRESET_QUEUES[env["environment"]]
-    env.update(max_queue_size=queue, worker_count=workers, batch_size=batch)
-    env["queue_overflow_strategy"] = "drop_oldest" if env["environment"] == "production" else "block"
     env.update(log_directory=os.fspath(log_directory), service_name=service_name)
     if version is not None:
         env["version"] = version
@@ -270,9 +259,12 @@ def set_environment_config(config: EnvironmentConfig) -> None:
         raise TypeError(f"set_environment_config expects an EnvironmentConfig, got {type(config).__name__}")
     queue = config.async_config
     if queue is None:
-        name = _kakashi.environment_preset(str(config.environment))["environment"]
-        size, workers, batch = _PRESET_QUEUES[name]
-        queue = AsyncConfig(max_queue_size=size, worker_count=workers, batch_size=batch)
+        preset = _kakashi.environment_preset(str(config.environment))
+        queue = AsyncConfig(
+            max_queue_size=preset["max_queue_size"],
+            worker_count=preset["worker_count"],
+            batch_size=preset["batch_size"],
+        )
     _install(
         config.environment,
         config.service_name,
