@@ -9,8 +9,8 @@
 //! and an attribute read is a generic lookup that costs several times the
 //! direct call, on a path taken by every bridged `logging` call.
 //!
-//! This module, `fastcall.rs` and `fork_child.rs` hold the crate's
-//! `unsafe` code.
+//! One of the four modules that hold the crate's `unsafe` code (the list
+//! is in `lib.rs`).
 
 #![allow(unsafe_code)]
 

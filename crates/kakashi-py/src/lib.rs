@@ -21,11 +21,13 @@
 //! `flush`, `shutdown` and fork preparation let go of it while they wait;
 //! workers take it once per batch, and only for Python stages.
 #![deny(unsafe_code)]
+// The exceptions: `fastcall.rs` (vectorcall level methods), `fork_child.rs`
+// (a forked child's thread state), `frames.rs` (CPython's frame functions,
+// looked up at run time) and `gil.rs` (a stage's call, whose frame catches
+// the interpreter's forced unwind at exit), each justified there.
 // An extension module: its one public item is the Python module, and its
 // docs are read with `--document-private-items`, where these links resolve.
 #![allow(rustdoc::private_intra_doc_links)]
-// The exceptions: `fastcall.rs` (vectorcall level methods) and
-// `fork_child.rs` (a forked child's thread state), each justified there.
 
 mod backend;
 mod builtins;

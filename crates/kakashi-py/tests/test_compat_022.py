@@ -2,7 +2,8 @@
 usage patterns, its constructors and factories, its environment functions,
 and its ``kakashi.core`` names, with their records on this engine in the
 files and streams the original used, with its JSON keys (and without its
-defects: B5, B14, B15, B16, B24, B25 of the behaviour notes)."""
+defects: B5, B14, B15, B16, B24, B25, as README.md's "What differs on
+purpose" labels them)."""
 
 import json
 import os

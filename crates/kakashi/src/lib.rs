@@ -99,6 +99,10 @@
 //! - **G9 Bounded memory**: a backend holds at most `max_queue_size`
 //!   queued records (plus its workers' batches); queue memory is committed
 //!   as records first reach it; loggers of one file share one backend.
+//! - **G10 Files**: a file writer writes only into the file at its path
+//!   (a moved or deleted file is followed by a new one), a rotation never
+//!   replaces a file, every line is whole and written once, and under
+//!   `block` a full disk loses nothing ([`FileOptions`]).
 //!
 //! ## How it works
 //!

@@ -1,5 +1,6 @@
-//! Calls into libc and the CPU that std does not offer (with `ring.rs` and
-//! `pipeline/format/spare.rs`, the crate's only `unsafe` code).
+//! Calls into libc and the CPU that std does not offer. (The crate denies
+//! `unsafe` code; this module is one of the few that allow it, each saying
+//! why in its docs: `grep -rn 'allow(unsafe_code)' src` lists them.)
 //!
 //! - [`thread_id`]: the OS thread id (`gettid`), the number `ps -L` and
 //!   debuggers show, cached per thread by the caller.

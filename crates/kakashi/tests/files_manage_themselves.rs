@@ -1,7 +1,7 @@
 //! The file writer keeps its path's file managed: rotated by size and by
 //! time, pruned by retention, followed when moved or deleted from outside,
-//! and shared by several processes without a lost, duplicated or torn line.
-//! Real files in a temporary directory, real child processes.
+//! and shared by several processes without a lost, duplicated or torn line
+//! (G10). Real files in a temporary directory, real child processes.
 
 mod common;
 

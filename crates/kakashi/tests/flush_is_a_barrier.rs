@@ -1,5 +1,5 @@
 //! `flush()` returns only when everything accepted before it is written, with
-//! several workers, several producers and every strategy.
+//! several workers, several producers and every strategy (G4).
 
 use std::time::Duration;
 

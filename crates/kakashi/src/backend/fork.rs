@@ -35,7 +35,7 @@
 //!   held them at the fork), the queue is emptied
 //!   (`Queue::discard_after_fork`, in `ring.rs`: slots a parent's thread had
 //!   claimed but not filled), the turns restart, writers a parent's thread
-//!   held are abandoned (`Pipeline::abandon_writers_held_at_fork`, through
+//!   held are abandoned (`Stages::abandon_writers_held_at_fork`, through
 //!   `TimedLock::held_at_fork`), counters start from zero
 //!   (`Counters::reset`) and fresh workers start;
 //! - kakashi's own threads are counted afresh ([`OwnThread`]);

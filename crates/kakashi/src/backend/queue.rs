@@ -69,7 +69,7 @@ pub(crate) enum Item {
 
 // A slot whose size is a power of two puts every slot at the same offsets
 // of a page, and pushes from several threads then ran at a fraction of their
-// speed (BENCHMARKS.md, "Design decisions", the record's size): a change of
+// speed (BENCHMARKS.md, "Two-word strings", a slot of 256 bytes): a change of
 // the record that lands here should pad it instead.
 const _: () = assert!(!super::ring::slot_bytes::<Item>().is_power_of_two());
 
@@ -279,13 +279,12 @@ impl Queue {
     /// After a pop: wakes the producers waiting for room, if any, once a
     /// quarter of the queue is free.
     ///
-    /// Waking them at every batch was measured to cost more than the
-    /// records: with four producers on two cores, each batch of 100 woke all
-    /// four, they refilled the 100 slots in microseconds and slept again, so
-    /// every record paid for context switches, and the workers got the CPU
-    /// last. Waiting for a quarter lets each wake-up refill thousands (a half
-    /// measured the same). A producer that waits a little longer for it is
-    /// one that would have waited anyway: the queue was full.
+    /// Why not at every batch: each batch woke every waiting producer, they
+    /// refilled its slots at once and slept again, so every record paid for
+    /// context switches and the workers got the CPU last; a quarter lets one
+    /// wake-up refill thousands (BENCHMARKS.md, "Waking workers"). A
+    /// producer that waits a little longer for it is one that would have
+    /// waited anyway: the queue was full.
     pub(crate) fn wake_producers(&self) {
         fence(SeqCst);
         if self.blocked_producers.load(Relaxed) > 0
