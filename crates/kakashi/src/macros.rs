@@ -21,6 +21,13 @@ pub mod __private {
     /// The crate `key!` builds static names with.
     pub use arcstr;
 
+    /// The name of a string literal `key!` made with `arcstr::literal!`:
+    /// no allocation, no atomic operation.
+    #[inline(always)]
+    pub const fn literal_name(s: arcstr::ArcStr) -> Name {
+        Name::from_literal(s)
+    }
+
     pub use crate::binding::drop_if_known_full;
 
     /// A macro's message: a literal without placeholders stays the

@@ -22,9 +22,8 @@ pub struct Name(arcstr::ArcStr);
 
 impl Name {
     /// The name of a string literal, with no allocation (what the macros'
-    /// keys use, through [`key!`](crate::key)).
-    #[doc(hidden)]
-    pub const fn from_literal(s: arcstr::ArcStr) -> Name {
+    /// keys use, through [`key!`](crate::key) and `__private::literal_name`).
+    pub(crate) const fn from_literal(s: arcstr::ArcStr) -> Name {
         Name(s)
     }
 
@@ -179,7 +178,7 @@ impl PartialEq<String> for Name {
 macro_rules! key {
     ($text:expr) => {{
         const KEY: $crate::record::Name =
-            $crate::record::Name::from_literal($crate::__private::arcstr::literal!($text));
+            $crate::__private::literal_name($crate::__private::arcstr::literal!($text));
         KEY
     }};
 }
