@@ -274,7 +274,7 @@ impl Logger {
     #[inline]
     pub(crate) fn drop_if_known_full(&self) -> bool {
         let inner = &*self.inner;
-        inner.backend.shared.drop_if_known_full(&inner.route.stages)
+        inner.backend.core.drop_if_known_full(&inner.route.stages)
     }
 
     /// The bound context for a record (used by the macros, which build the
@@ -296,7 +296,7 @@ impl Logger {
             crate::bridge::add_trace_context(record);
         }
         let inner = &*self.inner;
-        inner.backend.shared.submit(&inner.route, record);
+        inner.backend.core.submit(&inner.route, record);
     }
 
     #[cold]
@@ -313,7 +313,7 @@ impl Logger {
     #[inline]
     pub fn submit(&self, record: Record) {
         let inner = &*self.inner;
-        inner.backend.shared.submit(&inner.route, &mut Some(record));
+        inner.backend.core.submit(&inner.route, &mut Some(record));
     }
 
     /// Like [`submit`](Logger::submit), running every wait the call may make
@@ -333,7 +333,7 @@ impl Logger {
         let inner = &*self.inner;
         inner
             .backend
-            .shared
+            .core
             .submit_with(&inner.route, &mut Some(record), around_wait);
     }
 

@@ -29,7 +29,7 @@
 //!   set if a thread of the parent held theirs (`fork_cell.rs`);
 //! - the totals of dropped backends (`shutdown.rs`'s `retired_totals`, a
 //!   `ForkCell`) start afresh;
-//! - per backend, [`Shared::restart_in_child`]: the workers' lifecycle
+//! - per backend, [`BackendCore::restart_in_child`]: the workers' lifecycle
 //!   locks are swapped for fresh ones (`fork_cell.rs`: a parent's worker
 //!   parking or exiting, or a thread shutting the backend down, may have
 //!   held them at the fork), the queue is emptied
@@ -60,7 +60,7 @@ use std::time::{Duration, Instant};
 use super::shutdown::{self, all_backends};
 use super::stages::in_stage;
 use super::timed_lock::{lock, try_lock};
-use super::{on_worker_thread, Shared, RUNNING, STOPPING, SYNCHRONOUS};
+use super::{on_worker_thread, BackendCore, RUNNING, STOPPING, SYNCHRONOUS};
 
 // === the process ===
 
@@ -360,7 +360,7 @@ pub fn after_fork_in_child() {
 
 // === one backend ===
 
-impl Shared {
+impl BackendCore {
     /// Before `fork()`: stops every worker between two batches, so that none
     /// holds a lock the child would inherit locked. Gives up waiting for a
     /// worker stuck in a writer after `timeout`.
@@ -399,7 +399,7 @@ impl Shared {
     /// parent held the queue's consumer lock at the fork: `drop_oldest`
     /// callers take it for a moment to evict), the child logs synchronously,
     /// on the calling thread, and says so on stderr.
-    pub(crate) fn restart_in_child(self: &Arc<Shared>) {
+    pub(crate) fn restart_in_child(self: &Arc<BackendCore>) {
         // The parent's threads are gone: their handles must not be joined.
         // Nor can the locks they (or a thread shutting this backend down)
         // held at the fork be used: the child's workers get fresh ones.
@@ -429,7 +429,7 @@ impl Shared {
             return;
         }
         self.state.store(RUNNING, SeqCst);
-        if let Err(e) = Shared::spawn_workers(self) {
+        if let Err(e) = BackendCore::spawn_workers(self) {
             eprintln!(
                 "kakashi: could not restart the workers after fork ({e}); logging synchronously"
             );
@@ -563,8 +563,8 @@ mod tests {
         let memory = MemoryWriter::new();
         let backend = Backend::new(AsyncConfig::default()).unwrap();
         let logger = backend.logger("child", PipelineConfig::new().writer(memory.clone()));
-        backend.shared.abort.store(true, SeqCst);
-        backend.shared.restart_in_child();
+        backend.core.abort.store(true, SeqCst);
+        backend.core.restart_in_child();
         crate::info!(logger, "in the child");
         assert!(backend.flush());
         assert_eq!(memory.lines().len(), 1);
@@ -585,7 +585,7 @@ mod tests {
         })
         .unwrap();
         let logger = backend.logger("app", PipelineConfig::new().writer(memory.clone()));
-        let shared = Arc::clone(&backend.shared);
+        let shared = Arc::clone(&backend.core);
         let (locked, release) = (
             Arc::new(std::sync::Barrier::new(2)),
             Arc::new(std::sync::Barrier::new(2)),

@@ -65,7 +65,7 @@
 //! and around that path: `shutdown.rs` (flush, shutdown, the registry of
 //! backends, the exit hooks), `fork.rs` (fork preparation and every reset in
 //! a forked child) and `stats.rs` (the counters and their snapshot). This
-//! file holds [`Backend`], the state its parts share (`Shared`, the
+//! file holds [`Backend`], the state its parts share (`BackendCore`, the
 //! consumer lock) and these docs.
 //!
 //! # Lock discipline
@@ -160,9 +160,9 @@ use crate::fork_cell::ForkCell;
 use crate::logger::Logger;
 use crate::pipeline::PipelineConfig;
 
-// === Shared state ===
+// === The state a backend's parts share ===
 
-/// `Shared::state`: taking records into the queue, for the workers.
+/// `BackendCore::state`: taking records into the queue, for the workers.
 const RUNNING: u8 = 0;
 /// Shutdown began: records still go through the queue while workers drain.
 const STOPPING: u8 = 1;
@@ -172,10 +172,11 @@ const STOPPED: u8 = 2;
 /// every record is written on its caller's thread.
 const SYNCHRONOUS: u8 = 3;
 
-/// What a backend's handles, loggers, workers and exit hooks share: the
-/// queue, the pipelines, the counters and the locks and signals between
-/// them. Its methods live with the step they belong to (see the layout).
-pub(crate) struct Shared {
+/// The core of a backend, which its handles, loggers, workers and exit
+/// hooks share (`Arc<BackendCore>`): the queue, the pipelines, the counters
+/// and the locks and signals between them. Its methods live with the step
+/// they belong to (see the layout).
+pub(crate) struct BackendCore {
     pub(crate) config: AsyncConfig,
     queue: Queue,
     state: AtomicU8,
@@ -288,7 +289,7 @@ struct Consumer {
     next_ticket: u64,
 }
 
-impl Shared {
+impl BackendCore {
     fn state(&self) -> u8 {
         self.state.load(Acquire)
     }
@@ -332,17 +333,17 @@ impl Shared {
 /// from it) is gone, the backend shuts down, draining its queue.
 #[derive(Clone)]
 pub struct Backend {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) core: Arc<BackendCore>,
     shutdown_on_drop: Arc<ShutdownOnDrop>,
 }
 
 /// Shuts the backend down when dropped: every handle (and so every logger)
 /// shares one, so that drop is the last handle's.
-struct ShutdownOnDrop(Arc<Shared>);
+struct ShutdownOnDrop(Arc<BackendCore>);
 
 /// A [`Backend`] that does not keep it alive (a registry of shared backends).
 pub(crate) struct WeakBackend {
-    shared: std::sync::Weak<Shared>,
+    core: std::sync::Weak<BackendCore>,
     shutdown_on_drop: std::sync::Weak<ShutdownOnDrop>,
 }
 
@@ -356,12 +357,12 @@ impl WeakBackend {
     pub(crate) fn upgrade(&self) -> Option<Backend> {
         Some(Backend {
             shutdown_on_drop: self.shutdown_on_drop.upgrade()?,
-            shared: self.shared.upgrade()?,
+            core: self.core.upgrade()?,
         })
     }
 }
 
-impl Drop for Shared {
+impl Drop for BackendCore {
     fn drop(&mut self) {
         shutdown::retire(&self.stats());
     }
@@ -377,8 +378,8 @@ impl Drop for ShutdownOnDrop {
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Backend")
-            .field("config", &self.shared.config)
-            .field("state", &self.shared.stats().state)
+            .field("config", &self.core.config)
+            .field("state", &self.core.stats().state)
             .finish_non_exhaustive()
     }
 }
@@ -438,7 +439,7 @@ impl Backend {
             return Err(too_large());
         }
         let (queue, popper) = Queue::new(capacity, config.batch_limit()).ok_or_else(too_large)?;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(BackendCore {
             queue,
             state: AtomicU8::new(if enable_async { RUNNING } else { SYNCHRONOUS }),
             abort: AtomicBool::new(false),
@@ -462,7 +463,7 @@ impl Backend {
             config,
         });
         if enable_async {
-            if let Err(e) = Shared::spawn_workers(&shared) {
+            if let Err(e) = BackendCore::spawn_workers(&shared) {
                 shared.shutdown(Duration::from_secs(1));
                 return Err(ConfigError::Spawn(e));
             }
@@ -475,20 +476,20 @@ impl Backend {
         }
         Ok(Backend {
             shutdown_on_drop: Arc::new(ShutdownOnDrop(Arc::clone(&shared))),
-            shared,
+            core: shared,
         })
     }
 
     pub(crate) fn downgrade(&self) -> WeakBackend {
         WeakBackend {
-            shared: Arc::downgrade(&self.shared),
+            core: Arc::downgrade(&self.core),
             shutdown_on_drop: Arc::downgrade(&self.shutdown_on_drop),
         }
     }
 
     /// The configuration it runs with.
     pub fn config(&self) -> &AsyncConfig {
-        &self.shared.config
+        &self.core.config
     }
 
     /// Adds a pipeline and returns a logger named `name` that feeds it.
@@ -501,11 +502,7 @@ impl Backend {
     /// the route loggers feed them by.
     pub(crate) fn add_route(&self, pipeline: PipelineConfig) -> Route {
         let stages = Arc::new(Stages::new(pipeline));
-        let mut routes = self
-            .shared
-            .routes
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut routes = self.core.routes.write().unwrap_or_else(|e| e.into_inner());
         routes.push(Arc::clone(&stages));
         Route {
             id: (routes.len() - 1) as u32,
@@ -517,12 +514,12 @@ impl Backend {
     /// writers have flushed. Waits at most the configured `shutdown_timeout`
     /// on a stalled writer; returns whether everything was written.
     pub fn flush(&self) -> bool {
-        self.flush_timeout(self.shared.config.shutdown_timeout)
+        self.flush_timeout(self.core.config.shutdown_timeout)
     }
 
     /// [`flush`](Backend::flush) with an explicit limit.
     pub fn flush_timeout(&self, timeout: Duration) -> bool {
-        self.shared.flush_until(Instant::now() + timeout)
+        self.core.flush_until(Instant::now() + timeout)
     }
 
     /// [`flush_timeout`](Backend::flush_timeout), then the writers' data on
@@ -530,25 +527,25 @@ impl Backend {
     /// file): `flush` reaches the OS, `sync` the disk. Returns whether
     /// everything was written and synced within `timeout`.
     pub fn sync(&self, timeout: Duration) -> bool {
-        self.shared.sync_until(Instant::now() + timeout)
+        self.core.sync_until(Instant::now() + timeout)
     }
 
     /// Drains the queue, flushes, and joins the workers, waiting at most
     /// `timeout`; then counts what was left as dropped and says so.
     pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
-        self.shared.shutdown(timeout)
+        self.core.shutdown(timeout)
     }
 
     /// Shuts down, and from then on writes every record on the caller's
-    /// thread (see `Shared::shutdown_to_synchronous`): for a global backend
+    /// thread (see `BackendCore::shutdown_to_synchronous`): for a global backend
     /// being replaced.
     pub(crate) fn shutdown_to_synchronous(&self, timeout: Duration) -> ShutdownReport {
-        self.shared.shutdown_to_synchronous(timeout)
+        self.core.shutdown_to_synchronous(timeout)
     }
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
-        self.shared.stats()
+        self.core.stats()
     }
 
     /// True when dropping this handle would shut the backend down: no other
@@ -562,6 +559,6 @@ impl Backend {
     /// load); false once shut down or when synchronous, when a logging call
     /// runs the pipeline on the caller's thread.
     pub fn is_running(&self) -> bool {
-        self.shared.state() == RUNNING
+        self.core.state() == RUNNING
     }
 }

@@ -22,7 +22,7 @@ use super::queue::FlushState;
 use super::stages::commit;
 use super::timed_lock::lock;
 use super::worker::{PreparedBatch, Run};
-use super::Shared;
+use super::BackendCore;
 
 /// The batches prepared before their turn may hold at most
 /// `capacity / WAITING_SHARE` records (the queue's capacity): their
@@ -46,7 +46,7 @@ pub(super) struct Turn {
     pub(super) spare: Vec<PreparedBatch>,
 }
 
-impl Shared {
+impl BackendCore {
     /// Writes the prepared batch `ticket` once every earlier one is written.
     ///
     /// A worker whose turn it is not does not wait for it: it leaves its

@@ -7,12 +7,12 @@
 //! through the consumer's `Popper` (only the consumer may take items out),
 //! `drop_newest` drops the new record and marks the queue known to be full
 //! (`known_full`), so that later calls drop theirs before building it
-//! ([`Shared::drop_if_known_full`]) until a worker takes.
+//! ([`BackendCore::drop_if_known_full`]) until a worker takes.
 //! Whatever the strategy, a record logged from inside a stage (or by a
 //! signal handler that interrupted this thread while it held the consumer
 //! lock) is dropped as `reentrant` rather than waiting or evicting: the
 //! room it needs could only come from this very thread. Every drop goes
-//! through [`Shared::drop_records`], which counts it twice, in the stats and
+//! through [`BackendCore::drop_records`], which counts it twice, in the stats and
 //! for the pipeline's next in-band report.
 //!
 //! ```
@@ -32,7 +32,7 @@ use crossbeam_utils::Backoff;
 use super::queue::{FlushState, Item};
 use super::stages::{in_stage, Stages};
 use super::submit::AroundWait;
-use super::{holds_consumer, Shared, RUNNING, STOPPED};
+use super::{holds_consumer, BackendCore, RUNNING, STOPPED};
 use crate::error::ConfigError;
 use crate::record::Record;
 
@@ -154,7 +154,7 @@ impl DropReason {
 
 // === the policy, at the call site ===
 
-impl Shared {
+impl BackendCore {
     /// Under `drop_newest`, while the queue is known to be full: counts the
     /// call as submitted and dropped, and returns true (the caller then does
     /// not build its record). Always false under the other strategies.
@@ -163,7 +163,7 @@ impl Shared {
         self.known_full.load(Relaxed) && self.drop_if_known_full_cold(stages)
     }
 
-    /// [`drop_if_known_full`](Shared::drop_if_known_full) once the flag is
+    /// [`drop_if_known_full`](BackendCore::drop_if_known_full) once the flag is
     /// set: checks that the queue is still full before dropping.
     #[cold]
     #[inline(never)]
@@ -314,7 +314,7 @@ impl Shared {
 
 // === drops, counted ===
 
-impl Shared {
+impl BackendCore {
     /// Counts a queued item as dropped for `reason` (a flush marker is
     /// answered: everything before it has left the queue).
     fn discard(&self, item: Item, reason: DropReason) {
@@ -369,7 +369,7 @@ mod tests {
         })
         .unwrap();
         let logger = backend.logger("stale", PipelineConfig::new().writer(memory.clone()));
-        backend.shared.known_full.store(true, Relaxed);
+        backend.core.known_full.store(true, Relaxed);
         crate::info!(logger, "kept");
         assert!(backend.flush());
         assert_eq!(memory.lines().len(), 1);

@@ -29,7 +29,7 @@ use super::stages::{in_stage, Prepared};
 use super::stats::Stats;
 use super::submit::draining;
 use super::timed_lock::{lock, try_lock};
-use super::{on_worker_thread, Shared, RUNNING, STOPPED, STOPPING, SYNCHRONOUS};
+use super::{on_worker_thread, BackendCore, RUNNING, STOPPED, STOPPING, SYNCHRONOUS};
 use crate::fork_cell::ForkCell;
 
 /// The longest a panic hook spends flushing, over every backend.
@@ -67,7 +67,7 @@ impl ShutdownReport {
 
 // === one backend ===
 
-impl Shared {
+impl BackendCore {
     /// Returns when everything accepted before the call was processed
     /// (written, or counted as failed or dropped) and the writers flushed;
     /// false when `deadline` came first, or when called from inside a stage
@@ -122,7 +122,7 @@ impl Shared {
         all
     }
 
-    /// [`flush_until`](Shared::flush_until), then every writer's
+    /// [`flush_until`](BackendCore::flush_until), then every writer's
     /// [`sync`](crate::Writer::sync) on this thread, by `deadline`.
     pub(crate) fn sync_until(&self, deadline: Instant) -> bool {
         if !self.flush_until(deadline) {
@@ -143,7 +143,7 @@ impl Shared {
         self.stop(timeout, STOPPED)
     }
 
-    /// [`shutdown`](Shared::shutdown), after which, if it drained, every
+    /// [`shutdown`](BackendCore::shutdown), after which, if it drained, every
     /// record is written on the caller's thread ([`SYNCHRONOUS`]) rather than
     /// queued: for a backend replaced by another that writes the same
     /// files, whose loggers may still be in use. A thread's record through
@@ -302,7 +302,7 @@ impl Shared {
 
 // === every backend ===
 
-pub(super) static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+pub(super) static REGISTRY: Mutex<Vec<Weak<BackendCore>>> = Mutex::new(Vec::new());
 static HOOKS: Once = Once::new();
 /// The totals of backends that are gone, so that global counters never go
 /// backwards when one is dropped. A [`ForkCell`]: a child starts with none
@@ -328,7 +328,7 @@ pub(crate) fn retired() -> Option<Stats> {
 }
 
 /// Adds a backend to the registry and installs the exit hooks once.
-pub(crate) fn register(shared: &Arc<Shared>) {
+pub(crate) fn register(shared: &Arc<BackendCore>) {
     let mut all = lock(&REGISTRY);
     all.retain(|w| w.strong_count() > 0);
     all.push(Arc::downgrade(shared));
@@ -337,13 +337,13 @@ pub(crate) fn register(shared: &Arc<Shared>) {
 }
 
 /// Every backend still alive, oldest first.
-pub(crate) fn all_backends() -> Vec<Arc<Shared>> {
+pub(crate) fn all_backends() -> Vec<Arc<BackendCore>> {
     lock(&REGISTRY).iter().filter_map(Weak::upgrade).collect()
 }
 
 /// The longest `shutdown_timeout` of `backends`: the one deadline of a
 /// flush or shutdown of them all.
-pub(crate) fn longest_shutdown_timeout(backends: &[Arc<Shared>]) -> Duration {
+pub(crate) fn longest_shutdown_timeout(backends: &[Arc<BackendCore>]) -> Duration {
     backends
         .iter()
         .map(|b| b.config.shutdown_timeout)
@@ -355,7 +355,7 @@ pub(crate) fn longest_shutdown_timeout(backends: &[Arc<Shared>]) -> Duration {
 /// any left with records queued, until none is or the deadline passes
 /// (what is left then is counted, `shutdown_timeout`). With
 /// `to_synchronous`, each then ends synchronous if it drained (see
-/// [`Shared::shutdown_to_synchronous`]).
+/// [`BackendCore::shutdown_to_synchronous`]).
 ///
 /// Why newest first, and again: a stage of one backend (a writer that
 /// logs) may log into another. Newest first, a later backend's writer
@@ -386,7 +386,7 @@ pub(crate) fn stop_all(deadline: Instant, to_synchronous: bool) -> ShutdownRepor
     }
     loop {
         // Stuck workers (a timed-out shutdown) are not waited for again.
-        let queued: Vec<Arc<Shared>> = newest_first()
+        let queued: Vec<Arc<BackendCore>> = newest_first()
             .filter(|b| !b.queue.is_empty() && b.active_workers.load(SeqCst) == 0)
             .collect();
         if queued.is_empty() {
@@ -394,7 +394,7 @@ pub(crate) fn stop_all(deadline: Instant, to_synchronous: bool) -> ShutdownRepor
         }
         // Records written, failed, filtered or dropped: a pass that ended
         // none of them is not making progress.
-        let ended = |bs: &[Arc<Shared>]| {
+        let ended = |bs: &[Arc<BackendCore>]| {
             bs.iter()
                 .map(|b| {
                     let s = b.stats();
@@ -462,7 +462,7 @@ fn install_hooks() {
         let Some(registry) = try_lock(&REGISTRY) else {
             return;
         };
-        let backends: Vec<Arc<Shared>> = registry.iter().filter_map(Weak::upgrade).collect();
+        let backends: Vec<Arc<BackendCore>> = registry.iter().filter_map(Weak::upgrade).collect();
         drop(registry);
         let deadline = Instant::now() + PANIC_FLUSH;
         // Only running backends: a stopped one would be drained on this
@@ -548,7 +548,7 @@ mod tests {
 
         let (claimed_tx, claimed) = mpsc::channel();
         let (go, go_rx) = mpsc::channel::<()>();
-        let shared = Arc::clone(&backend.shared);
+        let shared = Arc::clone(&backend.core);
         let id = route.id;
         let holder = std::thread::spawn(move || {
             let pushed = shared.queue.push_with(|| {

@@ -20,7 +20,7 @@ use crossbeam_utils::CachePadded;
 pub(crate) type Counter = CachePadded<AtomicU64>;
 
 use super::overflow::DropReason;
-use super::{Shared, RUNNING, STOPPING, SYNCHRONOUS};
+use super::{BackendCore, RUNNING, STOPPING, SYNCHRONOUS};
 use crate::pipeline::format::{write_int, write_json_str};
 
 /// The backend's lifecycle state, with the original's names.
@@ -77,7 +77,7 @@ macro_rules! counters {
         /// cache line: workers bump the written and batch counts, and sharing
         /// a line made each side pay for the other's writes (false sharing).
         /// A logging call writes none of them: what it enqueued is read off
-        /// the queue's tail (`Shared::stats`).
+        /// the queue's tail (`BackendCore::stats`).
         #[derive(Debug, Default)]
         pub(crate) struct Counters {
             /// Flush markers pushed (they move the queue's tail too).
@@ -311,7 +311,7 @@ impl Stats {
     }
 }
 
-impl Shared {
+impl BackendCore {
     /// A snapshot of the counters, the state and the gauges (what
     /// [`Backend::stats`](super::Backend::stats) returns).
     pub(crate) fn stats(&self) -> Stats {

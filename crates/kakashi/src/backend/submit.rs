@@ -2,8 +2,8 @@
 //! check's "yes" to the record in the queue (or written on the caller's
 //! thread, or dropped and counted).
 //!
-//! The common case (running, room in the queue) is [`Shared::submit_with`]
-//! and [`Shared::enqueue`], kept small and inlined into the caller: a record
+//! The common case (running, room in the queue) is [`BackendCore::submit_with`]
+//! and [`BackendCore::enqueue`], kept small and inlined into the caller: a record
 //! is a few hundred bytes, and every function boundary it crosses by value
 //! is another copy of it, so it is moved out of the caller's `Option` only
 //! once its slot is claimed. Everything else is out of line and cold: a
@@ -11,7 +11,7 @@
 //!
 //! Invariant: a record accepted after shutdown still goes through the
 //! queue, and the caller then writes it in ticket order with whatever was
-//! queued before it ([`Shared::drain_if_no_workers`]), so it never
+//! queued before it ([`BackendCore::drain_if_no_workers`]), so it never
 //! overtakes an earlier record, and the call returns once it is written
 //! (by this thread, or by the one whose batch took it); only a synchronous
 //! backend writes on the caller's thread without the queue. The common case
@@ -29,7 +29,7 @@ use super::overflow::DropReason;
 use super::queue::Item;
 use super::stages::{commit, in_stage, prepare, Prepared, Route, Stages};
 use super::worker::Scratch;
-use super::{on_worker_thread, Shared, RUNNING, STOPPED, SYNCHRONOUS};
+use super::{on_worker_thread, BackendCore, RUNNING, STOPPED, SYNCHRONOUS};
 use crate::record::Record;
 
 /// What a caller runs every wait inside: it is given the wait and returns
@@ -37,7 +37,7 @@ use crate::record::Record;
 /// binding releases the interpreter lock there.
 pub(crate) type AroundWait<'a> = dyn FnMut(&mut (dyn FnMut() + Send)) -> bool + 'a;
 
-impl Shared {
+impl BackendCore {
     /// Accepts a record for `route`. Never panics, never waits except
     /// under `block` while the queue is full.
     #[inline]
@@ -48,7 +48,7 @@ impl Shared {
         })
     }
 
-    /// [`submit`](Shared::submit), running every wait (for room under
+    /// [`submit`](BackendCore::submit), running every wait (for room under
     /// `block`, for a batch this thread writes after shutdown) inside
     /// `around_wait`, which returns false when the caller gives up waiting
     /// (a signal): the record is then dropped and counted as interrupted.
@@ -225,7 +225,7 @@ impl Shared {
         self.drain_until(None);
     }
 
-    /// [`drain_if_no_workers`](Shared::drain_if_no_workers), taking no
+    /// [`drain_if_no_workers`](BackendCore::drain_if_no_workers), taking no
     /// batch after `deadline` (when there is one; what is left stays
     /// queued).
     pub(super) fn drain_until(&self, deadline: Option<Instant>) {
@@ -265,7 +265,7 @@ impl Shared {
 }
 
 thread_local! {
-    /// Drains after shutdown this thread is inside ([`Shared::drain_if_no_workers`]).
+    /// Drains after shutdown this thread is inside ([`BackendCore::drain_if_no_workers`]).
     static DRAINING: Cell<u32> = const { Cell::new(0) };
 }
 

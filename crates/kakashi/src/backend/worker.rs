@@ -2,7 +2,7 @@
 //! hand them to the turns (`order.rs`), until the backend stops.
 //!
 //! A worker takes a batch under the consumer lock, together with its ticket
-//! ([`Shared::take_batch`]), and lets go of the lock before running any
+//! ([`BackendCore::take_batch`]), and lets go of the lock before running any
 //! stage: only the take is serial, so preparing scales with workers. It
 //! never waits for a batch to fill: it takes what has arrived, up to
 //! `batch_size`, and sleeps (`queue.rs`) only when the queue is empty.
@@ -23,7 +23,7 @@ use super::queue::{FlushSignal, Item};
 use super::ring::Popper;
 use super::stages::{prepare, Prepared, Stages};
 use super::timed_lock::lock;
-use super::{Shared, RUNNING};
+use super::{BackendCore, RUNNING};
 
 /// How long a caller's pop waits for a claimed slot to be written: a
 /// producer running writes its slot in well under a microsecond.
@@ -83,8 +83,8 @@ pub(super) enum Run {
     Flush(Arc<FlushSignal>),
 }
 
-impl Shared {
-    pub(super) fn spawn_workers(shared: &Arc<Shared>) -> std::io::Result<()> {
+impl BackendCore {
+    pub(super) fn spawn_workers(shared: &Arc<BackendCore>) -> std::io::Result<()> {
         for i in 0..shared.config.worker_count {
             let worker = Arc::clone(shared);
             shared.active_workers.fetch_add(1, SeqCst);
@@ -182,7 +182,7 @@ impl Shared {
     /// Pops up to `batch_size` items under the consumer lock and takes a
     /// ticket for them. `None` when the queue is empty, or when shutdown
     /// aborted and this is a worker (`by_caller` is false). A caller's batch
-    /// may come back empty (see [`Shared::pop_written`]); it still has its
+    /// may come back empty (see [`BackendCore::pop_written`]); it still has its
     /// turn.
     pub(super) fn take_batch(&self, scratch: &mut Scratch, by_caller: bool) -> Option<u64> {
         if !by_caller && self.abort.load(Acquire) {
@@ -356,7 +356,7 @@ mod tests {
                 .enricher(probe.clone())
                 .writer(memory.clone()),
         );
-        let shared = Arc::clone(&backend.shared);
+        let shared = Arc::clone(&backend.core);
         let deadline = Instant::now() + PATIENCE;
         while shared.queue.settled_idle_workers() < 2 {
             assert!(Instant::now() < deadline, "the workers never went to sleep");

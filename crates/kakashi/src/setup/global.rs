@@ -10,8 +10,8 @@ use super::environment::{Environment, EnvironmentConfig, FormatterType};
 use crate::backend::lock;
 use crate::backend::stages::Route;
 use crate::backend::{
-    all_backends, longest_shutdown_timeout, retired, AsyncConfig, Backend, OverflowStrategy,
-    Shared, ShutdownReport, Stats,
+    all_backends, longest_shutdown_timeout, retired, AsyncConfig, Backend, BackendCore,
+    OverflowStrategy, ShutdownReport, Stats,
 };
 use crate::error::ConfigError;
 use crate::logger::Logger;
@@ -458,12 +458,12 @@ pub fn flush() -> bool {
 
 /// [`flush`] with an explicit limit for all backends together.
 pub fn flush_timeout(timeout: Duration) -> bool {
-    on_every_backend(timeout, Shared::flush_until)
+    on_every_backend(timeout, BackendCore::flush_until)
 }
 
 /// `each(backend, deadline)` on every backend, one deadline for all;
 /// whether every one returned true.
-fn on_every_backend(timeout: Duration, each: impl Fn(&Shared, Instant) -> bool) -> bool {
+fn on_every_backend(timeout: Duration, each: impl Fn(&BackendCore, Instant) -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     let mut all_done = true;
     for backend in all_backends() {
@@ -476,7 +476,7 @@ fn on_every_backend(timeout: Duration, each: impl Fn(&Shared, Instant) -> bool) 
 /// files), within `timeout` in total: `flush` reaches the OS, `sync` the
 /// disk. Returns whether everything was written and synced.
 pub fn sync(timeout: Duration) -> bool {
-    on_every_backend(timeout, Shared::sync_until)
+    on_every_backend(timeout, BackendCore::sync_until)
 }
 
 /// Drains, flushes and stops every backend, within `timeout` in total; reports
