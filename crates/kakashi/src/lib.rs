@@ -106,104 +106,74 @@
 //!
 //! ## How it works
 //!
-//! One paragraph per mechanism: what it does, what it keeps true, and why it
-//! is built this way rather than the obvious way. The measurements behind
-//! each choice, and the alternatives that were tried and dropped, are in
-//! `BENCHMARKS.md`, section "Design decisions"; `ARCHITECTURE.md` follows a
-//! record from the call to the file, with the threads and locks on the way.
+//! Per mechanism: what it does, what it keeps true, and why not the obvious
+//! way. The measurements are in `BENCHMARKS.md` ("Design decisions");
+//! `ARCHITECTURE.md` follows a record from the call to the file.
 //!
-//! **Level check.** A logging macro first loads the logger's level with one
-//! relaxed atomic load; when the level is disabled nothing else is
-//! evaluated, so a disabled call costs about as much as a branch. The level
-//! is a cell shared by the loggers of one name on one pipeline, which
-//! [`set_level`] and [`Logger::set_min_level`] rewrite (module `levels`):
-//! per-logger levels at run time without a lookup per call.
+//! **Level check.** A macro first makes one relaxed atomic load of a level
+//! cell shared by the loggers of one name on one pipeline; a disabled call
+//! evaluates nothing else. [`set_level`] and [`Logger::set_min_level`]
+//! rewrite the cell, so per-logger levels cost no lookup per call.
 //!
-//! **Building the record.** An enabled call builds the [`Record`] in place:
-//! the message and field values are moved in, never formatted (string
-//! literals stay borrowed, numbers are copied; only a message with
-//! placeholders, `"Trade {id}"`, is formatted, on the calling thread), and up to [`INLINE_FIELDS`]
-//! fields live inside the record, so a typical call allocates nothing. The
-//! fields are added with one `extend` from an array, not a `push` per field:
-//! pushing field by field makes the CPU read back each field wider than it
-//! was written, a stall per field.
+//! **Building the record.** An enabled call builds its [`Record`] in place:
+//! values are moved in, not formatted (only a message with placeholders is
+//! formatted, on the calling thread), and up to [`INLINE_FIELDS`] fields
+//! live inside the record, put there in one copy, so a typical call
+//! allocates nothing.
 //!
 //! **Clock.** Timestamps come from the CPU's time-stamp counter anchored to
-//! the system clock, used only where the kernel itself keeps time with that
-//! counter; they stay within microseconds of the system clock and are
-//! re-anchored at least every second. A counter read is a fraction of the
-//! cost of a system clock read, and anywhere the counter is not trusted
-//! every call reads the system clock (`clock.rs`).
+//! the system clock (re-anchored at least every second), only where the kernel
+//! itself keeps time with that counter; elsewhere every call reads the
+//! system clock. A counter read costs a fraction of a clock read.
 //!
-//! **Into the queue.** The record is built inside an `Option`, passed on by
-//! reference, and moved out only into its slot of the bounded ring, once
-//! the slot is claimed: a record is a few hundred bytes, and each move
-//! through a function call is a copy. The ring is Vyukov's bounded queue
-//! (as in crossbeam's `ArrayQueue`), written here so that the push writes
-//! straight into the slot and prefetches the next slot's cache lines, which
-//! a worker on the other core last wrote. The claim, a compare-and-swap on
-//! the queue's tail, is the call's only atomic write: no counter is bumped
-//! (what was enqueued is read off the tail when stats are asked for), and
-//! it also orders the checks that follow it (a sleeping worker, a stopping
-//! backend), so no fence is needed. Only the common path, room in a running
-//! queue, is inlined into the caller.
+//! **Into the queue.** The record is moved once, into its slot of a bounded
+//! ring (Vyukov's queue, as crossbeam's `ArrayQueue`, written here so that
+//! a push writes straight into its slot): each move through a call is a
+//! copy of a few hundred bytes. The claim, a compare-and-swap of the tail,
+//! is the call's only atomic write; no counter is bumped (what was enqueued
+//! is read off the tail), and it orders the checks after it, so no fence is
+//! needed.
 //!
-//! **A full queue.** `block` waits for room; `drop_oldest` evicts the oldest
-//! record; `drop_newest` drops the new one. Under `drop_newest`, once a
-//! call has found the queue full, later calls read one flag and count their
-//! drop without building a record, until a worker takes from the queue:
-//! building a record only to drop it would make a full queue the slow case.
+//! **A full queue.** `block` waits for room, `drop_oldest` evicts the
+//! oldest record, `drop_newest` drops the new one. Under `drop_newest`,
+//! calls that follow a full push read one flag and count their drop
+//! without building a record, until a worker takes from the queue.
 //!
-//! **Waking workers.** A push wakes a sleeping worker only once a batch's
-//! worth of records waits; fewer are picked up at the worker's own
-//! `batch_timeout`. A wake-up per record would cost a system call and a
-//! context switch in the common case, where the workers keep up. A worker
-//! that takes a batch and leaves another whole batch behind wakes a second
-//! worker itself, since pushes send one wake-up until a worker sleeps
-//! again. `flush()` wakes them at once. Under `block`, callers that found
-//! the queue full sleep until a quarter of it is free, so each wake-up
-//! refills many slots instead of one batch's worth.
+//! **Waking.** A push wakes a sleeping worker once a batch's worth waits
+//! (fewer wait for `batch_timeout`), not per record: a wake-up is a system
+//! call. Callers waiting for room under `block` are woken once a quarter of
+//! the queue is free, so each wake-up refills many slots.
 //!
-//! **Workers and order.** One worker at a time takes up to `batch_size`
-//! records out of the ring under a short lock that also gives the batch a
-//! ticket. Being the only consumer, it frees each slot with plain stores
-//! instead of a compare-and-swap per record. Workers then enrich, filter
-//! and format their batches in parallel, each into one reusable buffer, and
-//! write them in ticket order, one `write` per batch per writer, so each
-//! writer sees acceptance order whatever `worker_count` is (G3). A worker
-//! whose batch is ready before its turn does not wait: it leaves the batch
-//! to the worker writing the batch before, which writes it next, and goes
-//! back to the queue; at most a sixteenth of the queue's capacity waits that
-//! way, which bounds memory. Waiting for the turn instead would idle a core
-//! whenever the worker holding the turn is off the CPU.
+//! **Workers and order.** A worker takes up to `batch_size` records under a
+//! short lock that gives the batch a ticket; workers prepare batches in
+//! parallel and write them in ticket order, one `write` per batch per
+//! writer, so each writer sees acceptance order whatever `worker_count` is
+//! (G3). A batch ready before its turn is left to the worker writing, up to
+//! a sixteenth of the queue's capacity (what bounds memory), rather than
+//! waited for: waiting idles a core whenever the worker with the turn is
+//! off the CPU.
 //!
 //! **Formatting.** The JSON formatter reserves room for a record once and
-//! writes it straight into the buffer's spare capacity (short pieces by
-//! fixed-size moves, strings scanned for escapes eight bytes at a time), so
-//! a record costs one capacity check and one length update rather than one
-//! per piece. Dates and epoch seconds are formatted once per second per
-//! thread; floats use `zmij` (shortest round-trip digits, shaped as Python
-//! prints them).
+//! writes straight into the buffer's spare capacity, so a record costs one
+//! capacity check, not one per piece; dates are formatted once per second
+//! per thread, floats by `zmij` as Python prints them.
 //!
-//! **Flush, exit, fork.** A flush is a marker that travels through the
-//! queue; it is signalled once everything before it is written, and the
-//! worker that writes it flushes the writers, so `flush()` is a barrier
-//! without stopping the producers (G4). Every backend is registered; a C
-//! `atexit` handler and a panic hook drain them, each within a deadline.
-//! After shutdown a record still goes through the queue and the caller
-//! writes it, so it cannot overtake an earlier one. [`prepare_fork`],
-//! [`after_fork_in_parent`] and [`after_fork_in_child`] park the workers
-//! between batches around `fork()` and give the child fresh ones (the
-//! Python package calls them from `os.register_at_fork`).
+//! **Flush, exit, fork.** A flush is a marker through the queue, signalled
+//! once everything before it is written: a barrier that does not stop the
+//! producers (G4). A C `atexit` handler and a panic hook drain every
+//! backend within a deadline; after shutdown a record still goes through
+//! the queue and its caller writes it, so it cannot overtake an earlier
+//! one. [`prepare_fork`], [`after_fork_in_parent`] and
+//! [`after_fork_in_child`] park the workers around `fork()` and give the
+//! child fresh ones.
 //!
-//! **Bindings.** The [`binding`] module holds what a binding to another
-//! language needs to build records itself; [`Logger::submit_with`] runs any
-//! wait (room under `block`)
-//! inside a scope the caller provides, and [`PipelineConfig::stage_scope`]
-//! runs a batch's stages inside one: the Python package uses them to let go
-//! of the interpreter lock only while it waits, and to take it once per
-//! batch for Python stages. A stage that reported its own failure ends with
-//! [`StageFailed`] and is counted without a second message.
+//! **Bindings.** [`binding`] holds what a binding needs to build records
+//! itself; [`Logger::submit_with`] runs any wait, and
+//! [`PipelineConfig::stage_scope`] a batch's stages, inside a scope the
+//! caller provides (the Python package lets go of the interpreter lock
+//! while waiting and takes it once per batch). A stage that reported its
+//! own failure ends with [`StageFailed`] and is counted without a second
+//! message.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
