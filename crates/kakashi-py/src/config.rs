@@ -151,6 +151,51 @@ pub(crate) fn _check_timeout(timeout: &Bound<'_, PyAny>) -> PyResult<f64> {
     Ok(seconds_setting("timeout", timeout)?.as_secs_f64())
 }
 
+/// The defaults of the page's factories, by factory name, under their
+/// Python keyword names: the core's option structs' (`AsyncSetup`,
+/// `HighPerformanceOptions`, `NetworkOptions`, `BackendOptions`), so that
+/// the Python signatures show the Rust defaults rather than a copy.
+pub(crate) fn factory_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let all = PyDict::new(py);
+
+    let setup = kakashi::AsyncSetup::default();
+    let d = PyDict::new(py);
+    d.set_item("environment", setup.environment.as_str())?;
+    d.set_item("max_queue_size", setup.max_queue_size)?;
+    d.set_item("worker_count", setup.worker_count)?;
+    d.set_item("batch_size", setup.batch_size)?;
+    all.set_item("setup_async_logging", d)?;
+
+    let fast = kakashi::HighPerformanceOptions::default();
+    let d = PyDict::new(py);
+    d.set_item("max_queue_size", fast.max_queue_size)?;
+    d.set_item("worker_count", fast.worker_count)?;
+    d.set_item("batch_size", fast.batch_size)?;
+    d.set_item("overflow_strategy", fast.overflow_strategy.as_str())?;
+    d.set_item("min_level", fast.min_level.value())?;
+    all.set_item("get_high_performance_logger", d)?;
+
+    let net = kakashi::NetworkOptions::default();
+    let d = PyDict::new(py);
+    d.set_item("max_queue_size", net.max_queue_size)?;
+    d.set_item("batch_size", net.batch_size)?;
+    d.set_item("max_retries", net.max_retries)?;
+    d.set_item("retry_delay", net.retry_delay.as_secs_f64())?;
+    d.set_item("overflow_strategy", net.overflow_strategy.as_str())?;
+    d.set_item("min_level", net.min_level.value())?;
+    all.set_item("get_network_logger", d)?;
+
+    let backend = kakashi::BackendOptions::default();
+    let d = PyDict::new(py);
+    d.set_item("max_queue_size", backend.max_queue_size)?;
+    d.set_item("worker_count", backend.worker_count)?;
+    d.set_item("batch_size", backend.batch_size)?;
+    d.set_item("enable_batching", backend.enable_batching)?;
+    d.set_item("overflow_strategy", backend.overflow_strategy.as_str())?;
+    all.set_item("configure_async_backend", d)?;
+    Ok(all)
+}
+
 /// The core's `AsyncConfig` defaults, under the Python field names, with
 /// the core's `RetryPolicy` defaults as `max_error_retries` and
 /// `error_retry_delay`.

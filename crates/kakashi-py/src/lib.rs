@@ -81,6 +81,14 @@ fn _kakashi(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "ASYNC_CONFIG_DEFAULTS",
         config::async_config_defaults(m.py())?,
     )?;
+    m.add("FACTORY_DEFAULTS", config::factory_defaults(m.py())?)?;
+    m.add(
+        "OVERFLOW_STRATEGIES",
+        pyo3::types::PyTuple::new(
+            m.py(),
+            kakashi::OverflowStrategy::ALL.map(kakashi::OverflowStrategy::as_str),
+        )?,
+    )?;
     if let Some(log_stdlib) = fastcall::log_stdlib_function(m.py())? {
         m.add("_log_stdlib", log_stdlib)?;
     }

@@ -416,3 +416,43 @@ def test_best_practices_atexit_registration(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert [r["fields"]["i"] for r in json_lines(tmp_path / "exit.log")] == list(range(100000))
+
+
+def test_the_factories_defaults_are_the_pages_and_the_cores():
+    """The page's factories show the original's defaults in their
+    signatures, and those are the Rust core's option structs' defaults
+    (read from the engine, not copied)."""
+    import inspect
+
+    import kakashi
+    from kakashi import _kakashi
+    from kakashi.core.async_backend import OVERFLOW_STRATEGIES
+
+    def defaults(function):
+        return {
+            name: p.default
+            for name, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty and p.default is not None
+        }
+
+    page = {
+        kakashi.setup_async_logging: {
+            "environment": "production", "max_queue_size": 25000, "worker_count": 2, "batch_size": 200,
+        },
+        kakashi.get_high_performance_logger: {
+            "max_queue_size": 50000, "worker_count": 2, "batch_size": 500,
+            "overflow_strategy": "drop_oldest", "min_level": 20,
+        },
+        kakashi.get_network_logger: {
+            "max_queue_size": 20000, "batch_size": 100, "max_retries": 5, "retry_delay": 0.5,
+            "overflow_strategy": "drop_oldest", "min_level": 20,
+        },
+        kakashi.configure_async_backend: {
+            "max_queue_size": 25000, "worker_count": 2, "batch_size": 200,
+            "enable_batching": True, "overflow_strategy": "drop_oldest",
+        },
+    }
+    for function, expected in page.items():
+        assert defaults(function) == expected, function.__name__
+        assert _kakashi.FACTORY_DEFAULTS[function.__name__] == expected, function.__name__
+    assert OVERFLOW_STRATEGIES == ("block", "drop_oldest", "drop_newest")

@@ -75,6 +75,8 @@ __all__ = [
     "DEFAULT_LEVEL",
     "__version__",
     "ASYNC_CONFIG_DEFAULTS",
+    "FACTORY_DEFAULTS",
+    "OVERFLOW_STRATEGIES",
 ]
 
 if sys.version_info >= (3, 10):
@@ -86,6 +88,11 @@ DEFAULT_LEVEL: int
 __version__: str
 ASYNC_CONFIG_DEFAULTS: Dict[str, Any]
 """The Rust core's ``AsyncConfig`` defaults, under the Python field names."""
+FACTORY_DEFAULTS: Dict[str, Dict[str, Any]]
+"""The page's factories' defaults (the Rust core's option structs'), by
+factory name, under the Python keyword names."""
+OVERFLOW_STRATEGIES: Tuple[str, ...]
+"""The overflow strategies, by the original's names."""
 
 class ConfigError(ValueError):
     """A setting that cannot work (unknown overflow strategy, zero queue size, ...).

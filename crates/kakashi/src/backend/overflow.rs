@@ -62,6 +62,13 @@ pub enum OverflowStrategy {
 }
 
 impl OverflowStrategy {
+    /// Every strategy, in the order the original lists them.
+    pub const ALL: [OverflowStrategy; 3] = [
+        OverflowStrategy::Block,
+        OverflowStrategy::DropOldest,
+        OverflowStrategy::DropNewest,
+    ];
+
     /// The original's name (`"block"`, `"drop_oldest"`, `"drop_newest"`).
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -30,7 +30,8 @@ __all__ = [
 ConfigError = _kakashi.ConfigError
 AsyncBackend = _kakashi.Backend
 
-OVERFLOW_STRATEGIES = ("block", "drop_oldest", "drop_newest")
+# The core's strategies, by the original's names.
+OVERFLOW_STRATEGIES = _kakashi.OVERFLOW_STRATEGIES
 
 # The Rust core's defaults (``kakashi::AsyncConfig::default()``, and
 # ``kakashi::RetryPolicy::default()`` for the two retry settings).
@@ -58,12 +59,15 @@ class AsyncConfig:
         _kakashi._check_async_config(self)
 
 
+_BACKEND = _kakashi.FACTORY_DEFAULTS["configure_async_backend"]
+
+
 def configure_async_backend(
-    max_queue_size: int = 25000,
-    worker_count: int = 2,
-    batch_size: int = 200,
-    enable_batching: bool = True,
-    overflow_strategy: str = "drop_oldest",
+    max_queue_size: int = _BACKEND["max_queue_size"],
+    worker_count: int = _BACKEND["worker_count"],
+    batch_size: int = _BACKEND["batch_size"],
+    enable_batching: bool = _BACKEND["enable_batching"],
+    overflow_strategy: str = _BACKEND["overflow_strategy"],
 ) -> AsyncBackend:
     """Starts a new global backend with these settings and returns it. Loggers
     made afterwards by ``get_logger``/``get_async_logger`` use it; loggers

@@ -18,6 +18,12 @@ from kakashi.core.async_backend import AsyncConfig, configure_async_backend
 from kakashi.core.config import EnvironmentConfig, _install
 from kakashi.core.records import LogLevel
 
+# The factories' defaults are the Rust core's (its option structs'), read
+# once here so that the signatures show them.
+_SETUP = _kakashi.FACTORY_DEFAULTS["setup_async_logging"]
+_FAST = _kakashi.FACTORY_DEFAULTS["get_high_performance_logger"]
+_NETWORK = _kakashi.FACTORY_DEFAULTS["get_network_logger"]
+
 __all__ = [
     "setup_async_logging",
     "get_async_logger",
@@ -33,13 +39,13 @@ __all__ = [
 
 
 def setup_async_logging(
-    environment: str = "production",
+    environment: str = _SETUP["environment"],
     service_name: Optional[str] = None,
     version: Optional[str] = None,
     log_directory: Optional[str] = None,
-    max_queue_size: int = 25000,
-    worker_count: int = 2,
-    batch_size: int = 200,
+    max_queue_size: int = _SETUP["max_queue_size"],
+    worker_count: int = _SETUP["worker_count"],
+    batch_size: int = _SETUP["batch_size"],
     *,
     rotation: Union[str, int, Sequence[str], None] = None,
     retention: Union[str, int, None] = None,
@@ -99,12 +105,12 @@ def get_async_logger(
 def get_high_performance_logger(
     name: str,
     log_file: str,
-    max_queue_size: int = 50000,
-    worker_count: int = 2,
-    batch_size: int = 500,
+    max_queue_size: int = _FAST["max_queue_size"],
+    worker_count: int = _FAST["worker_count"],
+    batch_size: int = _FAST["batch_size"],
     *,
-    overflow_strategy: str = "drop_oldest",
-    min_level: Any = LogLevel.INFO,
+    overflow_strategy: str = _FAST["overflow_strategy"],
+    min_level: Any = LogLevel(_FAST["min_level"]),
     rotation: Union[str, int, Sequence[str], None] = None,
     retention: Union[str, int, None] = None,
     compression: Optional[str] = None,
@@ -135,13 +141,13 @@ def get_high_performance_logger(
 def get_network_logger(
     name: str,
     network_writer_func: Callable[[str], Any],
-    max_queue_size: int = 20000,
-    batch_size: int = 100,
-    max_retries: int = 5,
+    max_queue_size: int = _NETWORK["max_queue_size"],
+    batch_size: int = _NETWORK["batch_size"],
+    max_retries: int = _NETWORK["max_retries"],
     *,
-    retry_delay: float = 0.5,
-    overflow_strategy: str = "drop_oldest",
-    min_level: Any = LogLevel.INFO,
+    retry_delay: float = _NETWORK["retry_delay"],
+    overflow_strategy: str = _NETWORK["overflow_strategy"],
+    min_level: Any = LogLevel(_NETWORK["min_level"]),
 ) -> Logger:
     """A logger whose JSON lines are handed, one call per record, to
     ``network_writer_func`` on a worker thread, in order. A call that raises
