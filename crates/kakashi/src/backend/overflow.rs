@@ -212,9 +212,9 @@ impl BackendCore {
             self.drop_records(stages, DropReason::Reentrant, 1);
             return false;
         }
-        let mut item = Item::Record(id, record);
+        let mut item = Item::Record(record);
         match self.config.overflow_strategy {
-            OverflowStrategy::DropOldest => return self.push_evicting(item, stages),
+            OverflowStrategy::DropOldest => return self.push_evicting(id, item, stages),
             OverflowStrategy::DropNewest => {
                 if self.state() == RUNNING && !self.known_full.load(Relaxed) {
                     self.known_full.store(true, Relaxed);
@@ -226,7 +226,7 @@ impl BackendCore {
             OverflowStrategy::Block => {}
         }
         loop {
-            match self.queue.push(item) {
+            match self.queue.push(id, item) {
                 Ok(()) => return true,
                 Err(back) => item = back,
             }
@@ -265,11 +265,11 @@ impl BackendCore {
     /// evicted for [`EVICTION_PATIENCE`] (the oldest record still being
     /// written, or the consumer busy waiting for it), the new record is
     /// dropped instead, counted as `queue_full`.
-    fn push_evicting(&self, mut item: Item, stages: &Stages) -> bool {
+    fn push_evicting(&self, route: u32, mut item: Item, stages: &Stages) -> bool {
         let backoff = Backoff::new();
         let mut stalled_since: Option<Instant> = None;
         loop {
-            match self.queue.push(item) {
+            match self.queue.push(route, item) {
                 Ok(()) => return true,
                 Err(back) => item = back,
             }
@@ -314,8 +314,8 @@ impl BackendCore {
         }
     }
 
-    fn evicted(&self, item: Item) {
-        self.discard(item, DropReason::Evicted);
+    fn evicted(&self, taken: (u32, Item)) {
+        self.discard(taken, DropReason::Evicted);
     }
 }
 
@@ -324,9 +324,9 @@ impl BackendCore {
 impl BackendCore {
     /// Counts a queued item as dropped for `reason` (a flush marker is
     /// answered: everything before it has left the queue).
-    fn discard(&self, item: Item, reason: DropReason) {
+    fn discard(&self, (id, item): (u32, Item), reason: DropReason) {
         match item {
-            Item::Record(id, record) => {
+            Item::Record(record) => {
                 drop(record);
                 let stages = self.stages_of(id);
                 self.drop_records(&stages, reason, 1);
@@ -342,9 +342,9 @@ impl BackendCore {
     pub(super) fn discard_queued(&self, reason: DropReason) -> u64 {
         let mut consumer = self.lock_consumer();
         let mut n = 0;
-        while let Some(item) = self.queue.pop(&mut consumer.popper) {
-            n += u64::from(matches!(item, Item::Record(..)));
-            self.discard(item, reason);
+        while let Some(taken) = self.queue.pop(&mut consumer.popper) {
+            n += u64::from(matches!(taken.1, Item::Record(..)));
+            self.discard(taken, reason);
         }
         n
     }

@@ -57,12 +57,18 @@ impl FlushSignal {
 }
 
 /// What travels through the queue.
+///
+/// A record's route (the id of its registered pipeline) is not part of the
+/// item: it travels as its slot's tag, in the upper half of the slot's
+/// stamp word (`ring.rs`), and items leave the queue as `(route, item)`; a
+/// flush marker's route is 0 and unused. Beside the record, the route would
+/// take a word of padding more in every slot.
 // Records live in the queue's slots by value, fields inline: boxing them to
 // shrink the rare flush variant would put an allocation back on every call.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Item {
-    /// A record for the route (registered pipeline) with this id.
-    Record(u32, Record),
+    /// A record.
+    Record(Record),
     /// A flush barrier.
     Flush(Arc<FlushSignal>),
 }
@@ -72,6 +78,8 @@ pub(crate) enum Item {
 // speed (BENCHMARKS.md, "Two-word strings", a slot of 256 bytes): a change of
 // the record that lands here should pad it instead.
 const _: () = assert!(!super::ring::slot_bytes::<Item>().is_power_of_two());
+// What a slot costs: a record and one word (the stamp and the route).
+const _: () = assert!(super::ring::slot_bytes::<Item>() == std::mem::size_of::<Record>() + 8);
 
 /// The queue and its two parking lots.
 pub(crate) struct Queue {
@@ -153,15 +161,15 @@ impl Queue {
     // allocation per record on the hot path.
     #[allow(clippy::result_large_err)]
     #[inline]
-    pub(crate) fn push(&self, item: Item) -> Result<(), Item> {
-        self.items.push(item)
+    pub(crate) fn push(&self, route: u32, item: Item) -> Result<(), Item> {
+        self.items.push(route, item)
     }
 
     /// Pushes the item `make` returns if there is room, else hands `make`
     /// back (see [`Ring::push_with`]; `make` must not panic).
     #[inline(always)]
-    pub(crate) fn push_with<F: FnOnce() -> Item>(&self, make: F) -> Result<(), F> {
-        self.items.push_with(make)
+    pub(crate) fn push_with<F: FnOnce() -> Item>(&self, route: u32, make: F) -> Result<(), F> {
+        self.items.push_with(route, make)
     }
 
     /// How many items have been pushed (claimed) since the queue was made.
@@ -174,19 +182,25 @@ impl Queue {
         self.items.popped()
     }
 
-    /// Moves up to `max` items, oldest first, into `into`; returns how many.
-    pub(crate) fn pop_into(&self, popper: &mut Popper, max: usize, into: &mut Vec<Item>) -> usize {
+    /// Moves up to `max` items with their routes, oldest first, into
+    /// `into`; returns how many.
+    pub(crate) fn pop_into(
+        &self,
+        popper: &mut Popper,
+        max: usize,
+        into: &mut Vec<(u32, Item)>,
+    ) -> usize {
         self.items.pop_into(popper, max, into)
     }
 
     /// Takes the oldest item.
     #[inline]
-    pub(crate) fn pop(&self, popper: &mut Popper) -> Option<Item> {
+    pub(crate) fn pop(&self, popper: &mut Popper) -> Option<(u32, Item)> {
         self.items.pop(popper)
     }
 
     /// Pops the oldest item if it is written (see [`Ring::pop_ready`]).
-    pub(crate) fn pop_ready(&self, popper: &mut Popper) -> Option<Item> {
+    pub(crate) fn pop_ready(&self, popper: &mut Popper) -> Option<(u32, Item)> {
         self.items.pop_ready(popper)
     }
 

@@ -22,13 +22,22 @@
 //!   a compare-and-swap that changes nothing, so that the first access to a
 //!   page is a write (see `Ring::stamp`).
 //!
+//! - Each item travels with a 32-bit tag (the backend's route), in the
+//!   upper half of its slot's stamp word: published with the item by the
+//!   same release store, read by the consumer with the same load, where a
+//!   tag inside the item would take a word of padding more per slot.
+//!
 //! Positions are `lap * one_lap + index` (`one_lap` is a power of two above
 //! the capacity), so moving on is an add, never a division. A slot's stamp
-//! holds the lap part only (`lap * one_lap`, the index is the slot's own):
-//! it says "free for this lap's position" (`stamp == lap`) or "holds this
-//! lap's item" (`stamp == lap + 1`), and a consumer that takes the item
-//! frees the slot for the next lap (`stamp = lap + one_lap`). Every push
-//! claims its position by a compare-and-swap of the tail. The head moves by
+//! holds the lap part only (`lap * one_lap`, the index is the slot's own),
+//! modulo 2^32: it says "free for this lap's position" (`stamp == lap`) or
+//! "holds this lap's item" (`stamp == lap + 1`), and a consumer that takes
+//! the item frees the slot for the next lap (`stamp = lap + one_lap`).
+//! Every push claims its position by a compare-and-swap of the (full-width)
+//! tail, so a stamp that matches a lap 2^32 / `one_lap` laps away (at least
+//! eight, as `one_lap <= 2^29`) can only mislead a producer whose tail is
+//! that stale, and its compare-and-swap then fails; the one consumer's head
+//! is never more than a lap from its slot's stamp. The head moves by
 //! release stores of its one consumer; who must see them in order with what
 //! follows pairs SeqCst fences (`Queue::wake_producers`).
 //!
@@ -45,7 +54,7 @@
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
 
 /// The right to take items out of one ring. There is one per ring, made with
 /// it; methods that take items need it `&mut`, so whoever holds it (the
@@ -68,7 +77,9 @@ static RING_IDS: AtomicUsize = AtomicUsize::new(0);
 use crossbeam_utils::{Backoff, CachePadded};
 
 struct Slot<T> {
-    stamp: AtomicUsize,
+    /// The lower half is the stamp (see the module docs); the upper half
+    /// is the item's tag while the slot is full, and zero while it is free.
+    stamp: AtomicU64,
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
@@ -110,8 +121,8 @@ fn prefetch<T>(slot: &Slot<T>, write: bool) {
 fn zeroed_slots<T>(n: usize) -> Option<Box<[Slot<T>]>> {
     let layout = std::alloc::Layout::array::<Slot<T>>(n).ok()?;
     // SAFETY: `layout` is not zero-sized (`n >= 1` slots, each with a
-    // stamp). All zero bytes are a valid `Slot<T>`: a zero `AtomicUsize`
-    // and a `MaybeUninit` value. The pointer comes from the global
+    // stamp). All zero bytes are a valid `Slot<T>`: a zero `AtomicU64` and
+    // a `MaybeUninit` value. The pointer comes from the global
     // allocator with the layout of `[Slot<T>; n]`, as `Box<[Slot<T>]>`
     // frees it.
     unsafe {
@@ -152,6 +163,8 @@ impl<T> Ring<T> {
             slots: zeroed_slots(capacity)?,
             one_lap: (capacity + 1).next_power_of_two(),
         };
+        // The stamps hold laps modulo 2^32 (see the module docs).
+        assert!(ring.one_lap <= 1 << 29, "a ring of more than 2^28 slots");
         Some((ring, Popper { ring: id }))
     }
 
@@ -168,6 +181,12 @@ impl<T> Ring<T> {
     #[inline(always)]
     fn lap(&self, pos: usize) -> usize {
         pos & !(self.one_lap - 1)
+    }
+
+    /// A stamp's value for the lap part `lap` (see the module docs).
+    #[inline(always)]
+    fn stamp_of(lap: usize) -> u32 {
+        lap as u32
     }
 
     /// The position after `pos`.
@@ -208,29 +227,35 @@ impl<T> Ring<T> {
     /// executes it as a write, and the page is committed by one fault. Later
     /// laps find every page committed and read with a plain load.
     #[inline(always)]
-    fn stamp(&self, slot: &Slot<T>, lap: usize) -> usize {
+    fn word(&self, slot: &Slot<T>, lap: usize) -> u64 {
         if lap == 0 {
             match slot.stamp.compare_exchange(0, 0, Acquire, Acquire) {
-                Ok(stamp) | Err(stamp) => stamp,
+                Ok(word) | Err(word) => word,
             }
         } else {
             slot.stamp.load(Acquire)
         }
     }
 
-    /// Pushes `value`, or hands it back when the ring is full.
-    #[allow(clippy::result_large_err)]
+    /// The stamp half of `slot`'s word (see [`Ring::word`]).
     #[inline(always)]
-    pub(crate) fn push(&self, value: T) -> Result<(), T> {
-        self.push_with(|| value).map_err(|make| make())
+    fn stamp(&self, slot: &Slot<T>, lap: usize) -> u32 {
+        self.word(slot, lap) as u32
     }
 
-    /// Pushes what `make` returns, called once a slot is claimed, so that
-    /// what it moves goes straight into the slot. Hands `make` back when the
-    /// ring is full. `make` must not panic: consumers wait for the slot it
-    /// fills.
+    /// Pushes `value` with `tag`, or hands it back when the ring is full.
+    #[allow(clippy::result_large_err)]
     #[inline(always)]
-    pub(crate) fn push_with<F: FnOnce() -> T>(&self, make: F) -> Result<(), F> {
+    pub(crate) fn push(&self, tag: u32, value: T) -> Result<(), T> {
+        self.push_with(tag, || value).map_err(|make| make())
+    }
+
+    /// Pushes what `make` returns, with `tag`, `make` called once a slot is
+    /// claimed, so that what it moves goes straight into the slot. Hands
+    /// `make` back when the ring is full. `make` must not panic: consumers
+    /// wait for the slot it fills.
+    #[inline(always)]
+    pub(crate) fn push_with<F: FnOnce() -> T>(&self, tag: u32, make: F) -> Result<(), F> {
         let backoff = Backoff::new();
         let mut lagging = 0;
         let mut tail = self.tail.load(Relaxed);
@@ -238,14 +263,14 @@ impl<T> Ring<T> {
             let slot = self.slot(tail);
             let lap = self.lap(tail);
             let stamp = self.stamp(slot, lap);
-            if stamp == lap {
+            if stamp == Self::stamp_of(lap) {
                 // Free for this lap: claim the position.
                 match self
                     .tail
                     .compare_exchange_weak(tail, self.next(tail), SeqCst, Relaxed)
                 {
                     Ok(_) => {
-                        self.fill(slot, lap, tail, make);
+                        self.fill(slot, lap, tail, tag, make);
                         return Ok(());
                     }
                     Err(now) => {
@@ -253,7 +278,9 @@ impl<T> Ring<T> {
                         backoff.spin();
                     }
                 }
-            } else if stamp.wrapping_add(self.one_lap) == lap + 1 {
+            } else if stamp.wrapping_add(Self::stamp_of(self.one_lap))
+                == Self::stamp_of(lap).wrapping_add(1)
+            {
                 // The slot still holds the previous lap's item: full, unless
                 // the head moved on meanwhile. A head that lags behind a
                 // freed slot is a consumer between its two stores; after a
@@ -278,34 +305,37 @@ impl<T> Ring<T> {
     /// Writes the item into the slot claimed at `tail` (whose lap is
     /// `lap`), publishes it, and asks for the next slot's lines.
     #[inline(always)]
-    fn fill<F: FnOnce() -> T>(&self, slot: &Slot<T>, lap: usize, tail: usize, make: F) {
+    fn fill<F: FnOnce() -> T>(&self, slot: &Slot<T>, lap: usize, tail: usize, tag: u32, make: F) {
         // SAFETY: the won compare-and-swap of `tail` while the stamp said
         // free makes this thread the slot's only writer, and no consumer
         // reads it before the stamp below.
         unsafe { (*slot.value.get()).write(make()) };
-        slot.stamp.store(lap + 1, Release);
+        let full = Self::stamp_of(lap).wrapping_add(1);
+        slot.stamp
+            .store(u64::from(tag) << 32 | u64::from(full), Release);
         // The next push's slot, last written by a consumer on another core:
         // ask for its lines now, so that the next call does not wait for them.
         prefetch(self.slot(self.next(tail)), true);
     }
 
-    /// Takes the oldest item into `dst`; false when the ring is empty, and
-    /// when the oldest position is claimed but not yet written unless
-    /// `wait` (then it waits for that producer).
+    /// Takes the oldest item and its tag into `dst`; false when the ring is
+    /// empty, and when the oldest position is claimed but not yet written
+    /// unless `wait` (then it waits for that producer).
     ///
     /// # Safety
     /// The caller is the only consumer (it holds the `Popper`, or `&mut`
-    /// the ring). `dst` must be valid for a write of `T` (its old contents
-    /// are not dropped); on `true` it holds the item.
+    /// the ring). `dst` must be valid for a write of `(u32, T)` (its old
+    /// contents are not dropped); on `true` it holds the tag and the item.
     #[inline(always)]
-    unsafe fn pop_to(&self, dst: *mut T, wait: bool) -> bool {
+    unsafe fn pop_to(&self, dst: *mut (u32, T), wait: bool) -> bool {
         let backoff = Backoff::new();
         let head = self.head.load(Relaxed);
         let slot = self.slot(head);
         let lap = self.lap(head);
         loop {
-            let stamp = self.stamp(slot, lap);
-            if stamp == lap + 1 {
+            let word = self.word(slot, lap);
+            let stamp = word as u32;
+            if stamp == Self::stamp_of(lap).wrapping_add(1) {
                 let next = self.next(head);
                 // A few slots ahead: their lines, written by a producer on
                 // another core, are on their way while this one and the
@@ -315,9 +345,19 @@ impl<T> Ring<T> {
                 }
                 // SAFETY: the stamp says full, and only the one consumer
                 // reads slots; producers wait for the stamp below before
-                // writing this one again.
-                unsafe { std::ptr::copy_nonoverlapping((*slot.value.get()).as_ptr(), dst, 1) };
-                slot.stamp.store(lap.wrapping_add(self.one_lap), Release);
+                // writing this one again. `dst` is valid for writes (the
+                // caller's contract); its fields are written through raw
+                // pointers, never read.
+                unsafe {
+                    std::ptr::addr_of_mut!((*dst).0).write((word >> 32) as u32);
+                    std::ptr::copy_nonoverlapping(
+                        (*slot.value.get()).as_ptr(),
+                        std::ptr::addr_of_mut!((*dst).1),
+                        1,
+                    );
+                }
+                let free = Self::stamp_of(lap.wrapping_add(self.one_lap));
+                slot.stamp.store(u64::from(free), Release);
                 // The head moves only once the slot is free: a producer
                 // that finds the slot still taken and the head already past
                 // it would spin until the stamp changes, through every copy
@@ -328,7 +368,7 @@ impl<T> Ring<T> {
             // No other consumer could have taken it: the slot is free for
             // this lap. Empty, unless a producer has claimed it and is
             // writing it.
-            debug_assert_eq!(stamp, lap);
+            debug_assert_eq!(stamp, Self::stamp_of(lap));
             std::sync::atomic::fence(SeqCst);
             if self.tail.load(Relaxed) == head || !wait {
                 return false;
@@ -352,7 +392,7 @@ impl<T> Ring<T> {
         while head != tail {
             let slot = self.slot(head);
             let lap = self.lap(head);
-            if slot.stamp.load(Acquire) == lap + 1 {
+            if slot.stamp.load(Acquire) as u32 == Self::stamp_of(lap).wrapping_add(1) {
                 // SAFETY: the stamp says full and the `Popper` makes this
                 // the only consumer: the value is initialized and nobody
                 // else reads or writes it; the stamp below frees the slot
@@ -360,16 +400,17 @@ impl<T> Ring<T> {
                 unsafe { (*slot.value.get()).assume_init_drop() };
                 dropped += 1;
             }
-            slot.stamp.store(lap.wrapping_add(self.one_lap), Release);
+            let free = Self::stamp_of(lap.wrapping_add(self.one_lap));
+            slot.stamp.store(u64::from(free), Release);
             head = self.next(head);
         }
         self.head.store(tail, Release);
         dropped
     }
 
-    /// Pops the oldest item, waiting for its producer if it is still
-    /// writing it.
-    pub(crate) fn pop(&self, popper: &mut Popper) -> Option<T> {
+    /// Pops the oldest item and its tag, waiting for its producer if it is
+    /// still writing it.
+    pub(crate) fn pop(&self, popper: &mut Popper) -> Option<(u32, T)> {
         self.pop_one(popper, true)
     }
 
@@ -377,11 +418,11 @@ impl<T> Ring<T> {
     /// or when the oldest position's producer has claimed it but not yet
     /// written it. For an evicting producer, which must not wait for that
     /// producer: it may be the very call a signal handler interrupted.
-    pub(crate) fn pop_ready(&self, popper: &mut Popper) -> Option<T> {
+    pub(crate) fn pop_ready(&self, popper: &mut Popper) -> Option<(u32, T)> {
         self.pop_one(popper, false)
     }
 
-    fn pop_one(&self, popper: &mut Popper, wait: bool) -> Option<T> {
+    fn pop_one(&self, popper: &mut Popper, wait: bool) -> Option<(u32, T)> {
         self.check(popper);
         let mut value = MaybeUninit::uninit();
         // SAFETY: the `Popper` makes this the only consumer; `value` is
@@ -392,9 +433,14 @@ impl<T> Ring<T> {
         }
     }
 
-    /// Moves up to `max` items, oldest first, to the end of `into`, each
-    /// copied once, straight from its slot. Returns how many.
-    pub(crate) fn pop_into(&self, popper: &mut Popper, max: usize, into: &mut Vec<T>) -> usize {
+    /// Moves up to `max` items with their tags, oldest first, to the end of
+    /// `into`, each copied once, straight from its slot. Returns how many.
+    pub(crate) fn pop_into(
+        &self,
+        popper: &mut Popper,
+        max: usize,
+        into: &mut Vec<(u32, T)>,
+    ) -> usize {
         self.check(popper);
         into.reserve(max.min(self.slots.len()));
         let room = into.capacity() - into.len();
@@ -468,7 +514,7 @@ impl<T> Ring<T> {
 
 impl<T> Drop for Ring<T> {
     fn drop(&mut self) {
-        let mut value = MaybeUninit::<T>::uninit();
+        let mut value = MaybeUninit::<(u32, T)>::uninit();
         // SAFETY: `&mut self`: nobody else consumes; each item taken is
         // initialized, then dropped once. Nothing is waited for: with
         // `&mut self` no push is in progress, except one a forked child's
@@ -491,11 +537,12 @@ mod tests {
     fn force_push<T>(
         ring: &Ring<T>,
         popper: &mut Popper,
+        tag: u32,
         mut value: T,
-        mut evicted: impl FnMut(T),
+        mut evicted: impl FnMut((u32, T)),
     ) {
         loop {
-            match ring.push(value) {
+            match ring.push(tag, value) {
                 Ok(()) => return,
                 Err(back) => value = back,
             }
@@ -511,21 +558,73 @@ mod tests {
             let (ring, mut popper) = Ring::new(cap).unwrap();
             for lap in 0..3 {
                 for i in 0..cap {
-                    ring.push(lap * 1000 + i).unwrap();
+                    // Tags from the top down: every bit of the tag half.
+                    ring.push(u32::MAX - i as u32, lap * 1000 + i).unwrap();
                 }
                 assert_eq!(ring.len(), cap);
                 assert!(ring.is_full());
-                assert_eq!(ring.push(usize::MAX), Err(usize::MAX));
-                let mut out = vec![7];
+                assert_eq!(ring.push(9, usize::MAX), Err(usize::MAX));
+                let mut out = vec![(7, 7)];
                 assert_eq!(ring.pop_into(&mut popper, cap + 5, &mut out), cap);
-                assert_eq!(out[0], 7);
+                assert_eq!(out[0], (7, 7));
                 assert_eq!(
                     &out[1..],
-                    (0..cap).map(|i| lap * 1000 + i).collect::<Vec<_>>()
+                    (0..cap)
+                        .map(|i| (u32::MAX - i as u32, lap * 1000 + i))
+                        .collect::<Vec<_>>()
                 );
                 assert!(ring.is_empty());
                 assert_eq!(ring.pop_into(&mut popper, 10, &mut out), 0);
                 assert_eq!(ring.pop(&mut popper), None);
+            }
+        }
+    }
+
+    /// Moves an empty ring's head and tail to `pos`, with every stamp as
+    /// the laps before would have left it.
+    fn fast_forward<T>(ring: &Ring<T>, pos: usize) {
+        assert!(ring.is_empty());
+        let index = pos & (ring.one_lap - 1);
+        for (i, slot) in ring.slots.iter().enumerate() {
+            let lap = if i < index {
+                ring.lap(pos).wrapping_add(ring.one_lap)
+            } else {
+                ring.lap(pos)
+            };
+            slot.stamp
+                .store(u64::from(Ring::<T>::stamp_of(lap)), SeqCst);
+        }
+        ring.head.store(pos, SeqCst);
+        ring.tail.store(pos, SeqCst);
+    }
+
+    #[test]
+    fn stamps_keep_working_where_their_32_bits_wrap() {
+        for cap in [1, 3, 8, 100] {
+            let (ring, mut popper) = Ring::new(cap).unwrap();
+            // Two laps before the lap whose stamp is 2^32 (wrapped to 0),
+            // mid-lap; then five laps of fill, overflow, evict and drain.
+            let laps_to_wrap = (1usize << 32) / ring.one_lap;
+            fast_forward(&ring, (laps_to_wrap - 2) * ring.one_lap + cap / 2);
+            let mut evicted = Vec::new();
+            let mut next = 0usize;
+            let mut expected = std::collections::VecDeque::new();
+            for _ in 0..5 {
+                for _ in 0..cap + 1 {
+                    force_push(&ring, &mut popper, next as u32, next, |v| evicted.push(v));
+                    expected.push_back(next);
+                    next += 1;
+                }
+                // One evicted per round: the oldest.
+                let oldest = expected.pop_front().unwrap();
+                assert_eq!(evicted.pop(), Some((oldest as u32, oldest)));
+                assert!(ring.is_full());
+                assert_eq!(ring.push(0, usize::MAX), Err(usize::MAX));
+                let mut out = Vec::new();
+                assert_eq!(ring.pop_into(&mut popper, cap, &mut out), cap);
+                let want: Vec<_> = expected.drain(..).map(|v| (v as u32, v)).collect();
+                assert_eq!(out, want, "cap {cap}");
+                assert!(ring.is_empty());
             }
         }
     }
@@ -535,7 +634,7 @@ mod tests {
         let (ring, mut popper) = Ring::new(3).unwrap();
         let mut out = Vec::new();
         for i in 0..10 {
-            ring.push(i).unwrap();
+            ring.push(0, i).unwrap();
             assert_eq!(ring.pushed(), i as u64 + 1);
             if i % 2 == 1 {
                 ring.pop_into(&mut popper, 2, &mut out);
@@ -543,7 +642,7 @@ mod tests {
         }
         let mut evicted = 0;
         for i in 10..20 {
-            force_push(&ring, &mut popper, i, |_| evicted += 1);
+            force_push(&ring, &mut popper, 0, i, |_| evicted += 1);
         }
         assert_eq!(ring.pushed(), 20);
         assert!(evicted > 0);
@@ -554,12 +653,12 @@ mod tests {
         let (ring, mut popper) = Ring::new(3).unwrap();
         let mut evicted = Vec::new();
         for i in 0..7 {
-            force_push(&ring, &mut popper, i, |v| evicted.push(v));
+            force_push(&ring, &mut popper, 10 + i, i, |v| evicted.push(v));
         }
-        assert_eq!(evicted, vec![0, 1, 2, 3]);
+        assert_eq!(evicted, vec![(10, 0), (11, 1), (12, 2), (13, 3)]);
         let mut out = Vec::new();
         ring.pop_into(&mut popper, 10, &mut out);
-        assert_eq!(out, vec![4, 5, 6]);
+        assert_eq!(out, vec![(14, 4), (15, 5), (16, 6)]);
     }
 
     #[test]
@@ -575,7 +674,7 @@ mod tests {
         let marker = Arc::new(());
         let (ring, mut popper) = Ring::new(5).unwrap();
         for _ in 0..4 {
-            ring.push(Arc::clone(&marker)).unwrap();
+            ring.push(0, Arc::clone(&marker)).unwrap();
         }
         drop(ring.pop(&mut popper));
         assert_eq!(Arc::strong_count(&marker), 4);
@@ -587,18 +686,18 @@ mod tests {
     fn discarding_after_fork_frees_slots_claimed_but_never_filled() {
         let marker = Arc::new(());
         let (ring, mut popper) = Ring::new(4).unwrap();
-        ring.push(Arc::clone(&marker)).unwrap();
+        ring.push(0, Arc::clone(&marker)).unwrap();
         // A thread of the parent claimed the next position and was forked
         // away before it wrote the slot.
         ring.tail.store(ring.next(ring.tail.load(SeqCst)), SeqCst);
-        ring.push(Arc::clone(&marker)).unwrap();
+        ring.push(0, Arc::clone(&marker)).unwrap();
         assert_eq!(ring.discard_after_fork(&mut popper), 2);
         assert_eq!(Arc::strong_count(&marker), 1);
         assert!(ring.is_empty());
         // The ring goes on, through its next laps.
         for i in 0..10 {
-            ring.push(Arc::new(())).unwrap();
-            assert!(ring.pop(&mut popper).is_some(), "item {i}");
+            ring.push(i, Arc::new(())).unwrap();
+            assert_eq!(ring.pop(&mut popper).map(|(tag, _)| tag), Some(i));
         }
         assert!(ring.pop(&mut popper).is_none());
     }
@@ -609,7 +708,7 @@ mod tests {
         // A producer claimed the first position and has not written it (a
         // signal handler interrupted it); another pushed after it.
         ring.tail.store(ring.next(ring.tail.load(SeqCst)), SeqCst);
-        ring.push(2).unwrap();
+        ring.push(0, 2).unwrap();
         assert_eq!(ring.pop_ready(&mut popper), None);
         assert_eq!(ring.len(), 2);
     }
@@ -628,7 +727,7 @@ mod tests {
         extern "C" fn on_signal(_: libc::c_int) {
             let Some(ring) = RING.get() else { return };
             let n = HANDLED.load(Relaxed);
-            if ring.push((1, n)).is_ok() {
+            if ring.push(1, (1, n)).is_ok() {
                 HANDLED.store(n + 1, Relaxed);
             }
         }
@@ -651,10 +750,11 @@ mod tests {
         let stop = AtomicBool::new(false);
         let mut next = [0, 0];
         let mut got = Vec::new();
-        let mut take = |got: &mut Vec<(u8, usize)>| {
+        let mut take = |got: &mut Vec<(u32, (u8, usize))>| {
             got.clear();
             ring.pop_into(&mut popper, usize::MAX, got);
-            for &(who, i) in got.iter() {
+            for &(tag, (who, i)) in got.iter() {
+                assert_eq!(tag, u32::from(who), "an item with another's tag");
                 assert_eq!(
                     i, next[who as usize],
                     "pusher {who}: lost, twice or out of order"
@@ -662,7 +762,7 @@ mod tests {
                 next[who as usize] += 1;
             }
         };
-        ring.push((0, 0)).unwrap();
+        ring.push(0, (0, 0)).unwrap();
         let mine = std::thread::scope(|s| {
             s.spawn(|| {
                 while !stop.load(Relaxed) {
@@ -675,7 +775,7 @@ mod tests {
             let mut mine = 1;
             while HANDLED.load(Relaxed) < SIGNALS {
                 for _ in 0..1_000 {
-                    if ring.push((0, mine)).is_ok() {
+                    if ring.push(0, (0, mine)).is_ok() {
                         mine += 1;
                     }
                 }
@@ -712,7 +812,7 @@ mod tests {
                     let mut evicted = Vec::new();
                     for i in 0..PER {
                         let mut item = (p, i);
-                        while let Err(back) = ring.push(item) {
+                        while let Err(back) = ring.push(p as u32, item) {
                             item = back;
                             if p == 2 {
                                 // Evict, unless a consumer is taking already.
@@ -759,7 +859,8 @@ mod tests {
             .collect();
         let mut seen = vec![vec![0u8; PER]; 3];
         for p in producers {
-            for (who, i) in p.join().unwrap() {
+            for (tag, (who, i)) in p.join().unwrap() {
+                assert_eq!(tag as usize, who, "an item with another's tag");
                 seen[who][i] += 1;
             }
         }
@@ -768,7 +869,8 @@ mod tests {
             for batch in batches {
                 // Within one batch, each producer's items are in push order.
                 let mut last = [None; 3];
-                for (who, i) in batch {
+                for (tag, (who, i)) in batch {
+                    assert_eq!(tag as usize, who, "an item with another's tag");
                     assert!(last[who].is_none_or(|l| l < i), "order within a batch");
                     last[who] = Some(i);
                     seen[who][i] += 1;

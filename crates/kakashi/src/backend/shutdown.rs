@@ -86,7 +86,7 @@ impl BackendCore {
         // count the marker as one.
         self.counters.flush_markers.fetch_add(1, Relaxed);
         loop {
-            match self.queue.push(item) {
+            match self.queue.push(0, item) {
                 Ok(()) => break,
                 Err(back) => item = back,
             }
@@ -551,10 +551,10 @@ mod tests {
         let shared = Arc::clone(&backend.core);
         let id = route.id;
         let holder = std::thread::spawn(move || {
-            let pushed = shared.queue.push_with(|| {
+            let pushed = shared.queue.push_with(id, || {
                 claimed_tx.send(()).unwrap();
                 go_rx.recv().unwrap();
-                Item::Record(id, Record::new(Level::Info, "behind", "held"))
+                Item::Record(Record::new(Level::Info, "behind", "held"))
             });
             assert!(pushed.is_ok(), "the queue had room");
         });

@@ -90,8 +90,8 @@ impl BackendCore {
     ) {
         // The record is moved out of the caller's `Option` only once its slot
         // is claimed (each move of it is a copy of a few hundred bytes).
-        let pushed = self.queue.push_with(|| match record.take() {
-            Some(record) => Item::Record(id, record),
+        let pushed = self.queue.push_with(id, || match record.take() {
+            Some(record) => Item::Record(record),
             None => unreachable!("checked by the caller"),
         });
         if pushed.is_err() && !self.queue_full(stages, record, id, around_wait) {

@@ -42,8 +42,8 @@ pub(crate) fn on_worker_thread() -> bool {
 /// queue, and the batch it prepares from them.
 #[derive(Default)]
 pub(super) struct Scratch {
-    /// The items taken; empty again once they are prepared.
-    pub(super) items: Vec<Item>,
+    /// The items taken, with their routes; empty again once they are prepared.
+    pub(super) items: Vec<(u32, Item)>,
     /// What the items became, ready for their turn.
     pub(super) batch: PreparedBatch,
     /// A caller's take stopped at a slot claimed and not yet written.
@@ -222,7 +222,7 @@ impl BackendCore {
     /// handler on this thread interrupted (which never resumes while the
     /// handler waits); a slot left behind is taken by that producer's own
     /// drain after its push.
-    fn pop_written(&self, popper: &mut Popper, limit: usize, items: &mut Vec<Item>) -> bool {
+    fn pop_written(&self, popper: &mut Popper, limit: usize, items: &mut Vec<(u32, Item)>) -> bool {
         let mut waiting_since: Option<Instant> = None;
         while items.len() < limit {
             if let Some(item) = self.queue.pop_ready(popper) {
@@ -256,21 +256,23 @@ impl BackendCore {
                 batch.prepared.resize_with(run + 1, Prepared::default);
             }
             match &items[start] {
-                &Item::Record(id, _) => {
+                &(id, Item::Record(_)) => {
                     while end < items.len()
-                        && matches!(&items[end], Item::Record(next, _) if *next == id)
+                        && matches!(&items[end], (next, Item::Record(_)) if *next == id)
                     {
                         end += 1;
                     }
                     let stages = &batch.routes[id as usize];
-                    let records = items[start..end].iter_mut().filter_map(|item| match item {
-                        Item::Record(_, record) => Some(record),
-                        Item::Flush(_) => None,
-                    });
+                    let records = items[start..end]
+                        .iter_mut()
+                        .filter_map(|(_, item)| match item {
+                            Item::Record(record) => Some(record),
+                            Item::Flush(_) => None,
+                        });
                     prepare(stages, records, &mut batch.prepared[run], &self.counters);
                     batch.runs.push(Run::Records(id));
                 }
-                Item::Flush(signal) => batch.runs.push(Run::Flush(Arc::clone(signal))),
+                (_, Item::Flush(signal)) => batch.runs.push(Run::Flush(Arc::clone(signal))),
             }
             run += 1;
             start = end;
