@@ -294,6 +294,18 @@ impl<T> Ring<T> {
                 }
                 backoff.spin();
                 tail = self.tail.load(Relaxed);
+            } else if stamp == Self::stamp_of(lap.wrapping_sub(self.one_lap)) {
+                // The slot's position in the previous lap is claimed and not
+                // yet written: full, unless the head moved on meanwhile. Its
+                // producer may be the very call a signal handler pushing
+                // here interrupted, which cannot finish while the handler
+                // waits, so this says full rather than waiting for it.
+                std::sync::atomic::fence(SeqCst);
+                if self.head.load(Relaxed).wrapping_add(self.one_lap) == tail {
+                    return Err(make);
+                }
+                backoff.snooze();
+                tail = self.tail.load(Relaxed);
             } else {
                 // Another producer is ahead of us: look again.
                 backoff.snooze();
@@ -882,6 +894,159 @@ mod tests {
                 counts.iter().all(|&c| c == 1),
                 "producer {p}: an item lost or duplicated"
             );
+        }
+    }
+
+    /// Producers racing a consumer (and an evicting producer) through the
+    /// laps where the 32-bit stamps wrap: every item arrives once, with its
+    /// own tag (every bit of the tag half in use), each producer's in order.
+    #[test]
+    fn racing_producers_cross_the_stamp_wrap_with_their_tags() {
+        const PER: usize = if cfg!(miri) { 200 } else { 20_000 };
+        for cap in [1, 2, 5] {
+            let (ring, popper) = Ring::new(cap).unwrap();
+            let laps_to_wrap = (1usize << 32) / ring.one_lap;
+            // A few laps (and then some) before the wrap: the producers
+            // cross it within their first pushes, while racing.
+            fast_forward(&ring, (laps_to_wrap - 3) * ring.one_lap + cap / 2);
+            let tag = |p: usize| u32::MAX - p as u32 * 0x0101_0101;
+            let popper = Mutex::new(popper);
+            let done = std::sync::atomic::AtomicUsize::new(0);
+            let (evicted, got) = std::thread::scope(|s| {
+                let producers: Vec<_> = (0..3)
+                    .map(|p| {
+                        let (ring, popper, done) = (&ring, &popper, &done);
+                        s.spawn(move || {
+                            let mut evicted = Vec::new();
+                            for i in 0..PER {
+                                let mut item = (p, i);
+                                while let Err(back) = ring.push(tag(p), item) {
+                                    item = back;
+                                    if p == 2 {
+                                        let mut popper = match popper.try_lock() {
+                                            Ok(popper) => popper,
+                                            Err(_) => continue,
+                                        };
+                                        if let Some(old) = ring.pop_ready(&mut popper) {
+                                            evicted.push(old);
+                                        }
+                                    } else {
+                                        std::thread::yield_now();
+                                    }
+                                }
+                            }
+                            done.fetch_add(1, SeqCst);
+                            evicted
+                        })
+                    })
+                    .collect();
+                let consumer = s.spawn(|| {
+                    let mut got = Vec::new();
+                    loop {
+                        let finished = done.load(SeqCst) == 3;
+                        let n = ring.pop_into(&mut popper.lock().unwrap(), 3, &mut got);
+                        if n == 0 {
+                            if finished {
+                                break got;
+                            }
+                            std::thread::yield_now();
+                        }
+                    }
+                });
+                let evicted: Vec<_> = producers
+                    .into_iter()
+                    .flat_map(|p| p.join().unwrap())
+                    .collect();
+                (evicted, consumer.join().unwrap())
+            });
+            assert!(ring.pushed() > 0);
+            assert!(ring.tail.load(SeqCst) > 1 << 32, "the run crossed the wrap");
+            let mut seen = vec![vec![0u8; PER]; 3];
+            let mut last = [None; 3];
+            for &(t, (who, i)) in &got {
+                assert_eq!(t, tag(who), "cap {cap}: an item with another's tag");
+                // One consumer (evictions aside): each producer's items in
+                // push order.
+                assert!(last[who].is_none_or(|l| l < i), "cap {cap}: order");
+                last[who] = Some(i);
+                seen[who][i] += 1;
+            }
+            for &(t, (who, i)) in &evicted {
+                assert_eq!(t, tag(who), "cap {cap}: an evicted item with another's tag");
+                seen[who][i] += 1;
+            }
+            for (p, counts) in seen.iter().enumerate() {
+                assert!(
+                    counts.iter().all(|&c| c == 1),
+                    "cap {cap}, producer {p}: lost or twice"
+                );
+            }
+        }
+    }
+
+    /// After the wrap, a fork's discard and the ring's drop free what the
+    /// ring holds, and the ring goes on with the right tags.
+    #[test]
+    fn discard_and_drop_across_the_stamp_wrap() {
+        let marker = Arc::new(());
+        for cap in [1, 3, 4] {
+            let (ring, mut popper) = Ring::new(cap).unwrap();
+            let laps_to_wrap = (1usize << 32) / ring.one_lap;
+            fast_forward(&ring, (laps_to_wrap - 1) * ring.one_lap + cap - 1);
+            for round in 0..4u32 {
+                for i in 0..cap as u32 {
+                    ring.push(u32::MAX - i, Arc::clone(&marker)).unwrap();
+                }
+                assert!(ring.push(0, Arc::clone(&marker)).is_err());
+                if round % 2 == 0 {
+                    assert_eq!(ring.discard_after_fork(&mut popper), cap);
+                } else {
+                    for i in 0..cap as u32 {
+                        let (tag, _) = ring.pop(&mut popper).unwrap();
+                        assert_eq!(tag, u32::MAX - i);
+                    }
+                }
+                assert!(ring.is_empty());
+                assert_eq!(Arc::strong_count(&marker), 1);
+                // A free slot's tag half is zero again: a later item's tag
+                // is its own.
+                ring.push(round, Arc::clone(&marker)).unwrap();
+                assert_eq!(ring.pop(&mut popper).map(|(t, _)| t), Some(round));
+            }
+            for i in 0..cap as u32 {
+                ring.push(i, Arc::clone(&marker)).unwrap();
+            }
+            drop(ring);
+            assert_eq!(Arc::strong_count(&marker), 1);
+        }
+    }
+
+    /// A push into a ring that is full behind a slot claimed and not yet
+    /// written (the oldest position's producer interrupted by the signal
+    /// handler that pushes now) says full: it must not spin, waiting for
+    /// the producer it interrupted. Found: `push_with` took the slot's
+    /// stamp (free for the previous lap) for "another producer is ahead"
+    /// and looked again for ever (a handler logging after shutdown, or
+    /// under `drop_newest`/`drop_oldest`, hung the process).
+    #[test]
+    fn a_push_into_a_ring_full_behind_an_unwritten_slot_says_full() {
+        for cap in [1, 2, 3] {
+            let (ring, _popper) = Ring::new(cap).unwrap();
+            let ring = Arc::new(ring);
+            // The oldest position: claimed, never written.
+            ring.tail.store(ring.next(ring.tail.load(SeqCst)), SeqCst);
+            for i in 1..cap {
+                ring.push(0, i).unwrap();
+            }
+            assert!(ring.is_full());
+            let (tx, rx) = std::sync::mpsc::channel();
+            let pusher = Arc::clone(&ring);
+            std::thread::spawn(move || {
+                let _ = tx.send(pusher.push(7, 99));
+            });
+            // A hang detector, not a timing: the push returns at once.
+            let got = rx.recv_timeout(std::time::Duration::from_secs(20));
+            assert_eq!(got, Ok(Err(99)), "cap {cap}: the push never returned");
         }
     }
 }
