@@ -747,33 +747,6 @@ fn counters_never_go_backwards_when_a_backend_is_dropped() {
 
 // === a child forked off another thread than main's ends (G5) ===
 
-/// Waits for the forked child `pid` to exit, and checks it exited with 0;
-/// kills it and fails if it is still alive 30 s after `what`.
-fn expect_clean_exit(pid: libc::pid_t, what: &str) {
-    let started = Instant::now();
-    let mut status = 0;
-    loop {
-        // SAFETY: a plain waitpid(2) on our own child, into a local.
-        let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if done == pid {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            // SAFETY: kill(2) and waitpid(2) on our own child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, &mut status, 0);
-            }
-            panic!("the child was still alive 30 s after {what}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the child did not exit cleanly: wait status {status}"
-    );
-}
-
 /// Forks from a thread of its own (not `main`'s), with kakashi's fork
 /// hooks around the fork; in the child, runs `child` on that thread, which
 /// then ends by returning, as the child's program does. Returns the
@@ -845,7 +818,7 @@ fn a_child_forked_off_another_thread_ends_when_that_thread_does() {
                     info!(logger, "in the child", seq = seq);
                 }
             });
-            expect_clean_exit(pid, "its only thread of its own ended");
+            common::expect_clean_exit(pid, "its only thread of its own ended");
             assert!(backend.flush());
             expect_child_records(&path, CHILD_RECORDS);
         },
@@ -903,7 +876,7 @@ fn a_child_ends_after_its_threads_have_logged_everything_through_a_slow_writer()
                 });
                 // The forking thread ends while that thread logs.
             });
-            expect_clean_exit(pid, "its threads finished logging");
+            common::expect_clean_exit(pid, "its threads finished logging");
             drop(backend);
             expect_child_records(&path, CHILD_RECORDS);
         },
@@ -971,7 +944,7 @@ fn a_child_thread_logging_through_the_end_loses_nothing_without_fallback() {
                 // The end starts now, while that thread logs; the child
                 // exits when that thread is done.
             });
-            expect_clean_exit(pid, "its threads finished logging");
+            common::expect_clean_exit(pid, "its threads finished logging");
             expect_child_records(&path, CHILD_RECORDS);
         },
     );

@@ -183,16 +183,21 @@ fn configs() -> Vec<AsyncConfig> {
     out
 }
 
+/// How many times each test repeats its rounds: `HOSTILE_ROUNDS`, else 1.
+fn rounds() -> usize {
+    std::env::var("HOSTILE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
 #[test]
 fn every_record_reaches_its_own_pipeline() {
     isolated(
         "every_record_reaches_its_own_pipeline",
         Duration::from_secs(240),
         || {
-            let rounds: usize = std::env::var("HOSTILE_ROUNDS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1);
+            let rounds = rounds();
             for _ in 0..rounds {
                 for config in configs() {
                     round(config, 3, 300, false);
@@ -208,10 +213,7 @@ fn a_shutdown_racing_producers_keeps_routes_and_balance() {
         "a_shutdown_racing_producers_keeps_routes_and_balance",
         Duration::from_secs(240),
         || {
-            let rounds: usize = std::env::var("HOSTILE_ROUNDS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1);
+            let rounds = rounds();
             for _ in 0..rounds {
                 for config in configs() {
                     round(config, 3, 200, true);
@@ -230,10 +232,7 @@ fn a_forked_child_keeps_routes() {
         "a_forked_child_keeps_routes",
         Duration::from_secs(120),
         || {
-            let rounds: usize = std::env::var("HOSTILE_ROUNDS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1);
+            let rounds = rounds();
             for round in 0..rounds * 6 {
                 let strategy = [
                     OverflowStrategy::Block,
@@ -333,28 +332,7 @@ fn fork_round(strategy: OverflowStrategy, queue: usize) {
         })
     };
     let pid = forker.join().unwrap();
-    let started = Instant::now();
-    let mut status = 0;
-    loop {
-        // SAFETY: waitpid on our own child.
-        let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if done == pid {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            // SAFETY: kill and reap our own child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, &mut status, 0);
-            }
-            panic!("the child hung");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the child failed: wait status {status}"
-    );
+    common::expect_clean_exit(pid, "its checks");
     stop.store(true, SeqCst);
     for p in producers {
         p.join().unwrap();

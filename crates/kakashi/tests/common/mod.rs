@@ -271,3 +271,31 @@ pub fn balance(stats: &kakashi::Stats) -> String {
         stats.queue_size
     )
 }
+
+#[cfg(unix)]
+/// Waits for the forked child `pid` to exit, and checks it exited with 0;
+/// kills it and fails if it is still alive 30 s after `what`.
+pub fn expect_clean_exit(pid: libc::pid_t, what: &str) {
+    let started = std::time::Instant::now();
+    let mut status = 0;
+    loop {
+        // SAFETY: a plain waitpid(2) on our own child, into a local.
+        let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if done == pid {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            // SAFETY: kill(2) and waitpid(2) on our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            panic!("the child was still alive 30 s after {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child did not exit cleanly: wait status {status}"
+    );
+}
