@@ -622,33 +622,13 @@ mod signal_after_shutdown {
                     backend.logger("signal", PipelineConfig::new().writer(written.clone()));
                 let _ = SIG_LOGGER.set(logger.clone());
                 assert!(backend.shutdown(Duration::from_secs(10)).completed());
-                // SAFETY: installs a handler for SIGUSR2 with an empty mask.
-                unsafe {
-                    let mut sa: libc::sigaction = std::mem::zeroed();
-                    sa.sa_sigaction = on_sigusr2 as extern "C" fn(libc::c_int) as usize;
-                    sa.sa_flags = libc::SA_RESTART;
-                    libc::sigemptyset(&mut sa.sa_mask);
-                    assert_eq!(libc::sigaction(libc::SIGUSR2, &sa, std::ptr::null_mut()), 0);
-                }
-                // SAFETY: pthread_self has no preconditions.
-                let main = unsafe { libc::pthread_self() };
-                let done = Arc::new(AtomicBool::new(false));
-                let sender = {
-                    let done = Arc::clone(&done);
-                    std::thread::spawn(move || {
-                        while !done.load(SeqCst) {
-                            // SAFETY: `main` is alive until `done` is set.
-                            unsafe { libc::pthread_kill(main, libc::SIGUSR2) };
-                            std::thread::sleep(Duration::from_millis(1));
-                        }
-                    })
-                };
+                let storm =
+                    common::SignalStorm::start(libc::SIGUSR2, on_sigusr2, Duration::from_millis(1));
                 step("after shutdown, the main thread logs 50,000 records while SIGUSR2 arrives");
                 for i in 0..50_000u64 {
                     info!(logger, "main", i = i);
                 }
-                done.store(true, SeqCst);
-                sender.join().unwrap();
+                storm.stop();
                 let handled = HANDLED.load(SeqCst);
                 step(&format!("main done; {handled} signals handled"));
                 assert!(handled > 0, "no signal was handled");

@@ -387,34 +387,14 @@ mod signal {
         if after_shutdown {
             assert!(backend.shutdown(Duration::from_secs(10)).completed());
         }
-        // SAFETY: installs a handler for SIGUSR1 with an empty mask.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_sigusr1 as extern "C" fn(libc::c_int) as usize;
-            sa.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut sa.sa_mask);
-            assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
-        }
-        // SAFETY: pthread_self has no preconditions.
-        let main = unsafe { libc::pthread_self() };
-        let done = Arc::new(AtomicBool::new(false));
-        let sender = {
-            let done = Arc::clone(&done);
-            std::thread::spawn(move || {
-                while !done.load(SeqCst) {
-                    // SAFETY: `main` is alive until `done` is set.
-                    unsafe { libc::pthread_kill(main, libc::SIGUSR1) };
-                    std::thread::sleep(Duration::from_micros(100));
-                }
-            })
-        };
+        let storm =
+            common::SignalStorm::start(libc::SIGUSR1, on_sigusr1, Duration::from_micros(100));
         const N: u64 = 20_000;
         for i in 0..N {
             let k = (i % 3) as usize;
             info!(loggers[k], "m", p = k as u64, t = 0u64, i = i / 3);
         }
-        done.store(true, SeqCst);
-        sender.join().unwrap();
+        storm.stop();
         // SAFETY: back to the default action; no handler runs after this.
         unsafe { libc::signal(libc::SIGUSR1, libc::SIG_IGN) };
         assert!(HANDLED.load(SeqCst) > 0, "no signal was handled");

@@ -299,3 +299,51 @@ pub fn expect_clean_exit(pid: libc::pid_t, what: &str) {
         "the child did not exit cleanly: wait status {status}"
     );
 }
+
+/// A signal sent to the thread that made it, again and again, until
+/// [`SignalStorm::stop`]: for tests of handlers that log.
+#[cfg(unix)]
+pub struct SignalStorm {
+    done: Arc<AtomicBool>,
+    sender: std::thread::JoinHandle<()>,
+}
+
+#[cfg(unix)]
+impl SignalStorm {
+    /// Installs `handler` for `signal` (empty mask, `SA_RESTART`) and sends
+    /// `signal` to the calling thread every `every`.
+    pub fn start(
+        signal: libc::c_int,
+        handler: extern "C" fn(libc::c_int),
+        every: Duration,
+    ) -> SignalStorm {
+        // SAFETY: installs a handler for `signal` with an empty mask.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = handler as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            assert_eq!(libc::sigaction(signal, &sa, std::ptr::null_mut()), 0);
+        }
+        // SAFETY: pthread_self has no preconditions.
+        let target = unsafe { libc::pthread_self() };
+        let done = Arc::new(AtomicBool::new(false));
+        let sender = {
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                while !done.load(Ordering::SeqCst) {
+                    // SAFETY: the target thread is alive until `stop` returns.
+                    unsafe { libc::pthread_kill(target, signal) };
+                    std::thread::sleep(every);
+                }
+            })
+        };
+        SignalStorm { done, sender }
+    }
+
+    /// Stops sending; call it from the thread that started the storm.
+    pub fn stop(self) {
+        self.done.store(true, Ordering::SeqCst);
+        self.sender.join().unwrap();
+    }
+}
