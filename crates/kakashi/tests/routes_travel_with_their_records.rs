@@ -191,35 +191,29 @@ fn rounds() -> usize {
         .unwrap_or(1)
 }
 
+/// Every configuration of [`configs`], `rounds()` times, in a child
+/// process with a deadline.
+fn every_config(test: &str, per: u64, shutdown_early: bool) {
+    isolated(test, Duration::from_secs(240), || {
+        for _ in 0..rounds() {
+            for config in configs() {
+                round(config, 3, per, shutdown_early);
+            }
+        }
+    });
+}
+
 #[test]
 fn every_record_reaches_its_own_pipeline() {
-    isolated(
-        "every_record_reaches_its_own_pipeline",
-        Duration::from_secs(240),
-        || {
-            let rounds = rounds();
-            for _ in 0..rounds {
-                for config in configs() {
-                    round(config, 3, 300, false);
-                }
-            }
-        },
-    );
+    every_config("every_record_reaches_its_own_pipeline", 300, false);
 }
 
 #[test]
 fn a_shutdown_racing_producers_keeps_routes_and_balance() {
-    isolated(
+    every_config(
         "a_shutdown_racing_producers_keeps_routes_and_balance",
-        Duration::from_secs(240),
-        || {
-            let rounds = rounds();
-            for _ in 0..rounds {
-                for config in configs() {
-                    round(config, 3, 200, true);
-                }
-            }
-        },
+        200,
+        true,
     );
 }
 

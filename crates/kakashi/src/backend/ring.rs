@@ -544,6 +544,16 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex, TryLockError};
 
+    /// Every producer's every item was seen exactly once (`seen[p][i]`).
+    fn each_once(seen: &[Vec<u8>], context: &str) {
+        for (p, counts) in seen.iter().enumerate() {
+            assert!(
+                counts.iter().all(|&c| c == 1),
+                "{context}producer {p}: an item lost or seen twice"
+            );
+        }
+    }
+
     /// `drop_oldest` as the backend does it: push, and while full take the
     /// oldest out to `evicted`.
     fn force_push<T>(
@@ -889,12 +899,7 @@ mod tests {
                 }
             }
         }
-        for (p, counts) in seen.iter().enumerate() {
-            assert!(
-                counts.iter().all(|&c| c == 1),
-                "producer {p}: an item lost or duplicated"
-            );
-        }
+        each_once(&seen, "");
     }
 
     /// Producers racing a consumer (and an evicting producer) through the
@@ -975,12 +980,7 @@ mod tests {
                 assert_eq!(t, tag(who), "cap {cap}: an evicted item with another's tag");
                 seen[who][i] += 1;
             }
-            for (p, counts) in seen.iter().enumerate() {
-                assert!(
-                    counts.iter().all(|&c| c == 1),
-                    "cap {cap}, producer {p}: lost or twice"
-                );
-            }
+            each_once(&seen, &format!("cap {cap}, "));
         }
     }
 
