@@ -19,6 +19,18 @@ use kakashi::{info, AsyncConfig, Backend, OverflowStrategy, PipelineConfig, Stat
 
 const PIPELINES: usize = 4;
 
+/// [`PIPELINES`] pipelines on `backend`, each writing to its own memory:
+/// their writers, and a logger of each (named `p0`, `p1`, ...).
+fn pipelines(backend: &Backend) -> (Vec<MemoryWriter>, Vec<kakashi::Logger>) {
+    let memories: Vec<MemoryWriter> = (0..PIPELINES).map(|_| MemoryWriter::new()).collect();
+    let loggers = memories
+        .iter()
+        .enumerate()
+        .map(|(k, m)| backend.logger(&format!("p{k}"), PipelineConfig::new().writer(m.clone())))
+        .collect();
+    (memories, loggers)
+}
+
 /// What one pipeline's writer holds, checked: only its own loggers'
 /// records (and drop reports), each thread's records in increasing order.
 /// Returns (user records written, drops reported).
@@ -76,12 +88,7 @@ fn settled(backend: &Backend) -> Stats {
 fn round(config: AsyncConfig, threads: usize, per: u64, shutdown_early: bool) {
     let strategy = config.overflow_strategy;
     let backend = Backend::new(config.clone()).unwrap();
-    let memories: Vec<MemoryWriter> = (0..PIPELINES).map(|_| MemoryWriter::new()).collect();
-    let loggers: Vec<_> = memories
-        .iter()
-        .enumerate()
-        .map(|(k, m)| backend.logger(&format!("p{k}"), PipelineConfig::new().writer(m.clone())))
-        .collect();
+    let (memories, loggers) = pipelines(&backend);
     let stop = Arc::new(AtomicBool::new(false));
     std::thread::scope(|s| {
         let flusher = {
@@ -249,12 +256,7 @@ fn fork_round(strategy: OverflowStrategy, queue: usize) {
         ..AsyncConfig::default()
     })
     .unwrap();
-    let memories: Vec<MemoryWriter> = (0..PIPELINES).map(|_| MemoryWriter::new()).collect();
-    let loggers: Vec<_> = memories
-        .iter()
-        .enumerate()
-        .map(|(k, m)| backend.logger(&format!("p{k}"), PipelineConfig::new().writer(m.clone())))
-        .collect();
+    let (memories, loggers) = pipelines(&backend);
     let stop = Arc::new(AtomicBool::new(false));
     let producers: Vec<_> = (0..2)
         .map(|t| {
@@ -371,12 +373,7 @@ mod signal {
             ..AsyncConfig::default()
         })
         .unwrap();
-        let memories: Vec<MemoryWriter> = (0..PIPELINES).map(|_| MemoryWriter::new()).collect();
-        let loggers: Vec<_> = memories
-            .iter()
-            .enumerate()
-            .map(|(k, m)| backend.logger(&format!("p{k}"), PipelineConfig::new().writer(m.clone())))
-            .collect();
+        let (memories, loggers) = pipelines(&backend);
         let _ = SIG_LOGGER.set(loggers[3].clone());
         if after_shutdown {
             assert!(backend.shutdown(Duration::from_secs(10)).completed());
